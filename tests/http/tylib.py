@@ -1,0 +1,216 @@
+"""Shared pieces of the HTTP tests: start the real binaries on loopback
+ports with temporary volumes, talk to them with a real HTTP client, and
+count tests like tests/th.h does ("N passed, N failed").
+
+Standard library only (runs on Debian's /usr/bin/python3).
+"""
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.parse
+
+ROOT = os.environ.get("ROOT") or os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("BIN") or os.path.join(ROOT, "bin")
+
+_tests = []
+
+
+def test(fn):
+    """Register a test; run them all with run_all()."""
+    _tests.append(fn)
+    return fn
+
+
+def run_all():
+    passed = failed = 0
+    for fn in _tests:
+        t0 = time.time()
+        try:
+            fn()
+            passed += 1
+            print("ok   %s (%.1fs)" % (fn.__name__, time.time() - t0))
+        except Exception:
+            failed += 1
+            print("FAIL %s" % fn.__name__)
+            traceback.print_exc(file=sys.stdout)
+        sys.stdout.flush()
+    Service.stop_all()
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)
+
+
+def check(cond, msg="check failed"):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def tempdir(prefix="ty-test-"):
+    d = tempfile.mkdtemp(prefix=prefix)
+    return d
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers  # list of (name, value)
+        self.body = body
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def headers_all(self, name):
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8", "replace")
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        return "<%d %r>" % (self.status, self.body[:200])
+
+
+def request(port, method, path, body=None, headers=None, timeout=60):
+    """One HTTP request to 127.0.0.1:port; never follows redirects."""
+    h = dict(headers or {})
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body).encode()
+        h.setdefault("Content-Type", "application/json")
+    elif isinstance(body, str):
+        body = body.encode()
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        data = r.read()
+        return Response(r.status, r.getheaders(), data)
+    finally:
+        c.close()
+
+
+def multipart(fields, files):
+    """fields: {name: value}; files: [(field, filename, bytes, ctype)]."""
+    boundary = "----tyboundary%d" % int(time.time() * 1e6)
+    out = []
+    for k, v in fields.items():
+        out.append(("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n"
+                    % (boundary, k)).encode() + str(v).encode() + b"\r\n")
+    for field, fname, data, ctype in files:
+        out.append(("--%s\r\nContent-Disposition: form-data; name=\"%s\"; "
+                    "filename=\"%s\"\r\nContent-Type: %s\r\n\r\n"
+                    % (boundary, field, fname, ctype)).encode() + data + b"\r\n")
+    out.append(("--%s--\r\n" % boundary).encode())
+    return b"".join(out), "multipart/form-data; boundary=" + boundary
+
+
+class Service:
+    """A real binary on a loopback port. env: extra environment."""
+    running = []
+
+    def __init__(self, name, env=None, port=None, args=None):
+        self.name = name
+        self.port = port or free_port()
+        self.env = dict(os.environ)
+        self.env.update({"TRAINYARD_PORT": str(self.port)})
+        self.env.update(env or {})
+        self.args = args or []
+        self.proc = None
+        self.log = None
+
+    def start(self, wait=True, timeout=20):
+        path = os.path.join(BIN, self.name)
+        logdir = os.path.join(ROOT, "build", "test-logs")
+        os.makedirs(logdir, exist_ok=True)
+        self.logpath = os.path.join(logdir, "%s-%d.log" % (self.name, self.port))
+        self.log = open(self.logpath, "ab")
+        self.proc = subprocess.Popen([path] + self.args, env=self.env,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        Service.running.append(self)
+        if wait:
+            self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout=20, path="/healthz"):
+        end = time.time() + timeout
+        while time.time() < end:
+            if self.proc.poll() is not None:
+                raise AssertionError("%s exited with %s; log %s" % (
+                    self.name, self.proc.returncode, self.logpath))
+            try:
+                r = request(self.port, "GET", path, timeout=2)
+                if r.status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("%s not ready on port %d" % (self.name, self.port))
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        """Stops the process; returns its exit code (sanitizer errors show
+        as a non-zero code, so callers may check it)."""
+        if not self.proc or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if self in Service.running:
+            Service.running.remove(self)
+        return self.proc.returncode
+
+    def kill(self):
+        return self.stop(signal.SIGKILL)
+
+    def get(self, path, **kw):
+        return request(self.port, "GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return request(self.port, "POST", path, body, **kw)
+
+    def delete(self, path, **kw):
+        return request(self.port, "DELETE", path, **kw)
+
+    def log_text(self):
+        self.log.flush()
+        with open(self.logpath, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    @classmethod
+    def stop_all(cls):
+        for s in list(cls.running):
+            s.stop()
+
+
+def wait_for(fn, timeout=30, interval=0.05, what="condition"):
+    """Polls fn() until it returns something truthy; returns that value."""
+    end = time.time() + timeout
+    while time.time() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for %s" % what)
