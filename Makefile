@@ -16,14 +16,16 @@
 
 SAN ?= 0
 CC ?= cc
+# O (objects, libraries, test programs) and BIN (the binaries) may be
+# overridden, e.g. to keep two builds apart: make O=build/x BIN=build/x/bin
 ifeq ($(SAN),1)
-O := build/san
-BIN := build/san/bin
+O ?= build/san
+BIN ?= build/san/bin
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 OPT := -O1 -g
 else
-O := build/rel
-BIN := bin
+O ?= build/rel
+BIN ?= bin
 SANFLAGS :=
 OPT := -O2 -g
 endif
@@ -87,7 +89,7 @@ deps:
 	@scripts/install-deps.sh
 
 test: deps
-	$(MAKE) tests
+	$(MAKE) tests O=$(O) BIN=$(BIN)
 	SAN=$(SAN) BIN=$(abspath $(BIN)) TESTBIN=$(abspath $(O)/tests) tests/run
 
 # libFuzzer harnesses: every source is rebuilt with clang and coverage.
