@@ -1,0 +1,83 @@
+/*
+ * img.h — the one decode/convert/resize path. Preprocess and inference
+ * both call img_load so a model sees the same pixels in training and in
+ * use.
+ *
+ * Decoding is stb_image (JPEG baseline+progressive, PNG 1/2/3/4 channels,
+ * palette and 16-bit, GIF first frame, BMP, TGA, PNM). The header is read
+ * first and images over the pixel limit are refused before any decoding.
+ * Channels: alpha is composited onto white; RGB -> gray uses the ITU-R
+ * 601 luma weights (as PIL's convert("L")); gray -> RGB replicates.
+ * Resize: stb_image_resize, box (area) filter on an axis that shrinks,
+ * Catmull-Rom on one that grows, edge clamp, linear colour space; an
+ * image already at the target size is copied unchanged.
+ */
+#ifndef TY_IMG_H
+#define TY_IMG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+enum img_format {
+	IMG_FMT_UNKNOWN,
+	IMG_FMT_JPEG,
+	IMG_FMT_PNG,
+	IMG_FMT_GIF,
+	IMG_FMT_BMP,
+	IMG_FMT_TGA,
+	IMG_FMT_PNM,
+	IMG_FMT_OTHER, /* decodable by stb (PSD, HDR, PIC) */
+	IMG_FMT__MAX
+};
+
+enum img_err {
+	IMG_OK = 0,
+	IMG_ERR_NOT_IMAGE = -1, /* no known image signature */
+	IMG_ERR_TOO_LARGE = -2, /* over the pixel limit */
+	IMG_ERR_CORRUPT = -3,   /* a known format that fails to decode */
+	IMG_ERR_EMPTY = -4,     /* 0 bytes */
+	IMG_ERR_ARG = -5,       /* bad target size/channels */
+};
+
+const char *img_strerror(enum img_err e);
+const char *img_format_name(enum img_format f);
+
+struct img_limits {
+	uint64_t max_pixels; /* width*height of the source; 0: 64M */
+};
+
+struct img_info {
+	enum img_format format;
+	int width, height, channels; /* of the source, channels 1..4 */
+};
+
+/* The format from the first bytes; TGA has no signature: UNKNOWN. */
+enum img_format img_sniff(const void *bytes, size_t len);
+
+/* Reads the header only. */
+enum img_err img_probe(const void *bytes, size_t len,
+    const struct img_limits *lim, struct img_info *info) TY_WUR;
+
+/*
+ * Converts w*h pixels from cin to cout channels (each 1..4; cout 2 and 4
+ * get an opaque alpha). in and out must not overlap.
+ */
+void img_convert(const uint8_t *in, int w, int h, int cin, uint8_t *out,
+    int cout);
+
+/* Resizes c-channel uint8 HWC; 0 or -1. */
+int img_resize(const uint8_t *in, int iw, int ih, int c, uint8_t *out,
+    int ow, int oh) TY_WUR;
+
+/*
+ * Decodes bytes, converts to c channels (1 or 3) and resizes to w x h
+ * into out (w*h*c bytes). info (may be NULL) gets the source's format and
+ * size even when decoding then fails. err gets a message for a person.
+ */
+enum img_err img_load(const void *bytes, size_t len,
+    const struct img_limits *lim, int w, int h, int c, uint8_t *out,
+    struct img_info *info, char *err, size_t errlen) TY_WUR;
+
+#endif

@@ -1,0 +1,92 @@
+/*
+ * job.h — the job API of DESIGN.md, shared by every worker with long work.
+ *
+ * A worker declares its kinds as a table; svc_main serves
+ *	POST /jobs {"job_id", "kind"?, ...params}   202 new / 200 existing
+ *	GET /jobs/{id}                              the record, 404 unknown
+ *	DELETE /jobs/{id}                           cancel
+ * Records live in <models>/jobs/<id>.json, written atomically on every
+ * state change and at most about once a second on progress. At start the
+ * records are loaded: finished ones answer GET, queued/running ones are
+ * queued again and their run function is called again with the same
+ * params (a kind resumes from its own checkpoint if it has one).
+ *
+ * A record:
+ *	{"job_id", "kind", "status": "queued|running|succeeded|failed|cancelled",
+ *	 "progress": 0..1, "message", "params", "result": {...}, "error",
+ *	 "created", "started", "finished", "attempts"}
+ */
+#ifndef TY_JOB_H
+#define TY_JOB_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "util.h"
+
+struct job;
+
+struct job_kind {
+	const char *name;
+	/*
+	 * Checks params before a job is accepted; returns 0, or non-zero
+	 * with a message for the caller in err (the POST answers 400).
+	 * May be NULL. Must not keep params.
+	 */
+	int (*validate)(const cJSON *params, char *err, size_t errlen);
+	/*
+	 * Does the work on a job thread. params is the whole POST body
+	 * (read-only, owned by the job). Returning without job_fail() marks
+	 * the job succeeded, unless it was cancelled: then it is cancelled,
+	 * or, when the process is shutting down, it stays queued on disk and
+	 * runs again at the next start.
+	 */
+	void (*run)(struct job *j, const cJSON *params, void *arg);
+	void *arg;
+};
+
+enum job_status {
+	JOB_QUEUED,
+	JOB_RUNNING,
+	JOB_SUCCEEDED,
+	JOB_FAILED,
+	JOB_CANCELLED,
+	JOB__MAX
+};
+
+const char *job_status_name(enum job_status s);
+
+/* For run functions. */
+const char *job_id(const struct job *j);
+/* 1 on the first run, 2 after one restart, ... */
+int job_attempt(const struct job *j);
+/* fraction in 0..1; the message is optional (fmt may be NULL). */
+void job_progress(struct job *j, double fraction, const char *fmt, ...)
+    TY_PRINTF(3, 4);
+/*
+ * The result object, locked: change it, then unlock. GET shows it at
+ * once; unlock with persist != 0 to write the record now (e.g. after an
+ * epoch), else it is written with the next progress/state write.
+ */
+cJSON *job_result_lock(struct job *j);
+void job_result_unlock(struct job *j, int persist);
+/* Non-zero once the job was cancelled or the process is stopping. */
+int job_cancelled(const struct job *j);
+/* Marks the job failed with a message; the run function should return. */
+void job_fail(struct job *j, const char *fmt, ...) TY_PRINTF(2, 3);
+
+/* [A-Za-z0-9._-]{1,100}, not "." or "..". */
+int job_id_valid(const char *id);
+
+/* For svc: start/stop the job system and its routes. */
+int job_init(const char *models_dir, const struct job_kind *kinds,
+    size_t nkinds, int max_running) TY_WUR;
+/* Stops accepting, tells running jobs to stop, waits for them. */
+void job_shutdown(void);
+int job_http_post(struct mg_connection *c, void *arg);
+int job_http_item(struct mg_connection *c, void *arg); /* GET, DELETE */
+/* Number of jobs by status, for /metrics. */
+void job_counts(size_t counts[JOB__MAX]);
+
+#endif

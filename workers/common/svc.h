@@ -1,0 +1,117 @@
+/*
+ * svc.h — the process shell every worker runs in: configuration, volumes,
+ * the CivetWeb server, /healthz /readyz /metrics, the job API (job.h) for
+ * the kinds a worker declares, an access log, and graceful shutdown.
+ *
+ *	static const struct job_kind kinds[] = {{"inspect", v, run, NULL}};
+ *	static const struct svc_route routes[] = {
+ *		{"POST", "/predict", predict, NULL},
+ *	};
+ *	static const struct svc_def def = {
+ *		.name = "infer", .default_port = 8083,
+ *		.routes = routes, .nroutes = TY_ARRAY_LEN(routes),
+ *	};
+ *	int main(int argc, char **argv) { return svc_main(argc, argv, &def); }
+ *
+ * Configuration (flag or environment, see cfg_str in util.h):
+ *	TRAINYARD_PORT, TRAINYARD_DATA_DIR (./var/data),
+ *	TRAINYARD_MODELS_DIR (./var/models), TRAINYARD_THREADS (cores),
+ *	TRAINYARD_MAX_BODY_MB (body limit of JSON requests, 64),
+ *	TRAINYARD_MAX_JOBS (jobs running at once, 1),
+ *	TRAINYARD_LISTEN (address, 0.0.0.0).
+ */
+#ifndef TY_SVC_H
+#define TY_SVC_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "util.h"
+
+struct mg_connection;
+struct job_kind;
+
+/*
+ * A route handler answers one request and returns the HTTP status it sent
+ * (the svc_reply_* helpers return it), which feeds the access log and the
+ * metrics.
+ */
+typedef int (*svc_handler)(struct mg_connection *c, void *arg);
+
+struct svc_route {
+	const char *method; /* "GET", "POST", ... */
+	/*
+	 * Exact path, or a prefix when it ends in '*': "/peers/*" matches
+	 * "/peers/x/y"; svc_path_tail() gives the part after the prefix.
+	 */
+	const char *uri;
+	svc_handler fn;
+	void *arg;
+};
+
+struct svc_def {
+	const char *name; /* "preprocess": log prefix and metric prefix */
+	int default_port;
+	const struct job_kind *kinds; /* may be NULL: no /jobs routes */
+	size_t nkinds;
+	const struct svc_route *routes; /* extra routes, may be NULL */
+	size_t nroutes;
+	/*
+	 * Called after config is read and volumes exist, before the server
+	 * starts; a non-zero return ends the process with status 1.
+	 */
+	int (*init)(int argc, char **argv);
+	/* Called after the server stopped and jobs reached a safe point. */
+	void (*fini)(void);
+};
+
+/* Runs the service until SIGTERM/SIGINT; returns the exit status. */
+int svc_main(int argc, char **argv, const struct svc_def *def);
+
+/* Configuration, valid once svc_main has read it. */
+const char *svc_name(void);
+const char *svc_data_dir(void);
+const char *svc_models_dir(void);
+int svc_threads(void);
+int svc_port(void);
+size_t svc_max_body(void);
+/* Non-zero once SIGTERM/SIGINT arrived. */
+int svc_stopping(void);
+
+/*
+ * Joins a path relative to a volume, refusing absolute paths, ".."
+ * components, empty paths and control characters. Returns a string to
+ * free, or NULL with a reason in err.
+ */
+char *svc_volume_path(const char *volume, const char *rel, char *err,
+    size_t errlen) TY_WUR;
+
+/*
+ * Request helpers. svc_read_json reads a body of at most max bytes
+ * (0: svc_max_body()) and parses it as a JSON object; returns 0, or the
+ * HTTP status to answer (400, 411, 413) with a message in err.
+ */
+int svc_read_json(struct mg_connection *c, size_t max, cJSON **out,
+    char *err, size_t errlen) TY_WUR;
+/* The request path after the route's '*' prefix ("" if none). */
+const char *svc_path_tail(struct mg_connection *c, const char *prefix);
+
+/* Replies; each returns status. svc_reply_json does not take body. */
+int svc_reply_json(struct mg_connection *c, int status, const cJSON *body);
+int svc_reply_error(struct mg_connection *c, int status, const char *fmt,
+    ...) TY_PRINTF(3, 4);
+int svc_reply(struct mg_connection *c, int status, const char *ctype,
+    const void *body, size_t len);
+
+/*
+ * Metrics other code registers by using them. name is a Prometheus
+ * metric name, optionally with labels: "ty_images_total{kind=\"png\"}".
+ * Thread-safe; a fixed table (at most 256 series; more are dropped).
+ */
+void svc_counter_add(const char *name, double v);
+void svc_gauge_set(const char *name, double v);
+/* Histogram with buckets 1 ms .. 10 min (seconds). */
+void svc_histogram_observe(const char *name, double seconds);
+
+#endif
