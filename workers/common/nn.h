@@ -1,0 +1,163 @@
+/*
+ * nn.h — the neural-network engine: a sequential stack of layers on
+ * float32 tensors in NHWC order, matrix products on OpenBLAS.
+ *
+ * Two objects keep weights and scratch apart:
+ *
+ *   nn_net   the structure and the parameters (weights + biases, one
+ *            contiguous float array). Read-only while predicting, so many
+ *            threads may share one net.
+ *   nn_ctx   everything one forward/backward pass writes: activations,
+ *            im2col buffers, pooling indices, dropout masks and (when made
+ *            for training) the parameter gradients. One arena, allocated
+ *            once for a maximum batch; nothing is allocated per step.
+ *
+ * Inference, thread-safe:
+ *	nn_ctx *c = nn_ctx_new(net, n, 0);
+ *	const float *p = nn_predict(c, x, n);     n x nn_out_size(net) probs
+ *	nn_ctx_free(c);
+ *
+ * Training step:
+ *	nn_forward(c, x, n, 1, &rng);
+ *	loss = nn_loss_backward(c, labels, targets, n, &correct);
+ *	nn_opt_step(&opt, net, nn_ctx_grads(c));
+ *
+ * Inputs are n samples of h*w*c floats (NHWC; dense-only nets use h=w=1).
+ */
+#ifndef TY_NN_H
+#define TY_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+enum nn_kind {
+	NN_DENSE,   /* out units */
+	NN_CONV,    /* out channels, k x k kernel, stride, pad */
+	NN_MAXPOOL, /* 2x2, stride 2 */
+	NN_RELU,
+	NN_SIGMOID,
+	NN_DROPOUT, /* p = probability of dropping */
+	NN_FLATTEN, /* no-op in NHWC; kept so the model file reads as built */
+	NN_KIND__MAX
+};
+
+enum nn_loss {
+	NN_LOSS_XENT, /* last layer gives logits; softmax + cross-entropy */
+	NN_LOSS_MSE,  /* mean squared error on the last layer's output */
+	NN_LOSS__MAX
+};
+
+struct nn_spec {
+	enum nn_kind kind;
+	int out; /* dense units / conv channels */
+	int k, stride, pad;
+	float p;
+};
+
+/* Names used in the model file: "dense", "conv", ... ; NULL when out of range. */
+const char *nn_kind_name(enum nn_kind k);
+int nn_kind_from_name(const char *s); /* -1 when unknown */
+
+/* Small deterministic RNG (xoshiro256**), state is plain data. */
+struct nn_rng {
+	uint64_t s[4];
+};
+void nn_rng_seed(struct nn_rng *r, uint64_t seed);
+uint64_t nn_rng_next(struct nn_rng *r);
+float nn_rng_uniform(struct nn_rng *r);	  /* [0, 1) */
+float nn_rng_normal(struct nn_rng *r);	  /* N(0, 1) */
+uint32_t nn_rng_below(struct nn_rng *r, uint32_t n); /* [0, n) */
+
+typedef struct nn_net nn_net;
+typedef struct nn_ctx nn_ctx;
+
+/*
+ * Builds a net for inputs of h x w x c. Returns NULL and writes a reason
+ * to err when the specs do not fit (e.g. pooling a 1x1 map, zero units).
+ */
+nn_net *nn_new(int h, int w, int c, const struct nn_spec *specs, int nspecs,
+    enum nn_loss loss, char *err, size_t errlen) TY_WUR;
+void nn_free(nn_net *net);
+
+/* He (Kaiming) normal init for weights, zero biases, from seed. */
+void nn_init(nn_net *net, uint64_t seed);
+
+int nn_nlayers(const nn_net *net);
+const struct nn_spec *nn_layer_spec(const nn_net *net, int i);
+/* Per-sample output shape of layer i (h, w, c). */
+void nn_layer_shape(const nn_net *net, int i, int *h, int *w, int *c);
+enum nn_loss nn_loss_kind(const nn_net *net);
+int nn_in_size(const nn_net *net);
+int nn_out_size(const nn_net *net);
+size_t nn_nparams(const nn_net *net);
+/* Where layer i's weights and biases sit in nn_params (counts may be 0). */
+void nn_layer_params(const nn_net *net, int i, size_t *woff, size_t *wn,
+    size_t *boff, size_t *bn);
+float *nn_params(nn_net *net);
+const float *nn_params_c(const nn_net *net);
+/* Floating-point operations of one forward pass per sample. */
+double nn_flops_per_sample(const nn_net *net);
+
+/* A context for batches of at most maxbatch; train=1 adds gradients. */
+nn_ctx *nn_ctx_new(const nn_net *net, int maxbatch, int train);
+void nn_ctx_free(nn_ctx *c);
+size_t nn_ctx_bytes(const nn_ctx *c);
+
+/*
+ * Forward pass on n <= maxbatch samples; returns the last layer's output
+ * (logits for NN_LOSS_XENT). train=1 applies dropout using rng (which may
+ * be NULL when the net has no dropout).
+ */
+const float *nn_forward(nn_ctx *c, const float *x, int n, int train,
+    struct nn_rng *rng);
+
+/* Forward pass in inference mode, softmax applied for NN_LOSS_XENT. */
+const float *nn_predict(nn_ctx *c, const float *x, int n);
+
+/*
+ * After nn_forward(train=1): computes the mean loss over the batch and
+ * back-propagates it, overwriting the parameter gradients. For XENT pass
+ * labels (n class indices) and targets=NULL; for MSE pass targets
+ * (n x out floats). *correct (if not NULL) gets the number of samples
+ * whose arg-max output matches the label (XENT) or whose every output is
+ * on the right side of 0.5 (MSE).
+ */
+float nn_loss_backward(nn_ctx *c, const uint16_t *labels,
+    const float *targets, int n, int *correct);
+
+/* Loss only, without touching gradients (for validation). */
+float nn_loss(nn_ctx *c, const uint16_t *labels, const float *targets,
+    int n, int *correct);
+
+float *nn_ctx_grads(nn_ctx *c);
+/* Output of layer i after the last forward (for tests). */
+const float *nn_ctx_act(const nn_ctx *c, int i);
+
+/* Optimisers: SGD with momentum (PyTorch's form) and Adam; L2 decay. */
+enum nn_opt_kind { NN_OPT_SGD, NN_OPT_ADAM, NN_OPT__MAX };
+
+struct nn_opt {
+	enum nn_opt_kind kind;
+	float lr, momentum, weight_decay;
+	float beta1, beta2, eps;
+	uint64_t t; /* steps taken (Adam's bias correction) */
+	size_t n;
+	float *m; /* SGD velocity / Adam first moment */
+	float *v; /* Adam second moment (NULL for SGD) */
+};
+
+/* Sets the usual defaults (beta 0.9/0.999, eps 1e-8) and zeroed state. */
+void nn_opt_init(struct nn_opt *o, enum nn_opt_kind kind, const nn_net *net,
+    float lr, float momentum, float weight_decay);
+void nn_opt_free(struct nn_opt *o);
+/* Floats of state that a checkpoint must keep (m, then v). */
+size_t nn_opt_state_len(const struct nn_opt *o);
+/*
+ * One update of every parameter from grads. Weight decay adds
+ * weight_decay * w to the gradient of weights (not of biases).
+ */
+void nn_opt_step(struct nn_opt *o, nn_net *net, const float *grads);
+
+#endif
