@@ -42,8 +42,9 @@ typedef int (*svc_handler)(struct mg_connection *c, void *arg);
 struct svc_route {
 	const char *method; /* "GET", "POST", ... */
 	/*
-	 * Exact path, or a prefix when it ends in '*': "/peers/*" matches
-	 * "/peers/x/y"; svc_path_tail() gives the part after the prefix.
+	 * Exact path, or a prefix when it ends in a star: "/peers/" plus a
+	 * star matches "/peers/x/y"; svc_path_tail() gives the part after
+	 * the prefix (a non-empty one).
 	 */
 	const char *uri;
 	svc_handler fn;

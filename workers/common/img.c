@@ -1,0 +1,254 @@
+/*
+ * img.c — decode (stb_image), channel conversion and resize
+ * (stb_image_resize): the path every image takes, in training and in use.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <stb/stb_image.h>
+#include <stb/stb_image_resize.h>
+
+#include "img.h"
+
+#define IMG_DEFAULT_MAX_PIXELS (64ull * 1024 * 1024)
+
+static const char *const img_errs[] = {
+	"ok",
+	"not an image (unknown format)",
+	"image too large",
+	"corrupt or unsupported image data",
+	"empty file",
+	"bad target size or channel count",
+};
+
+static const char *const img_formats[IMG_FMT__MAX] = {
+	[IMG_FMT_UNKNOWN] = "unknown",
+	[IMG_FMT_JPEG] = "jpeg",
+	[IMG_FMT_PNG] = "png",
+	[IMG_FMT_GIF] = "gif",
+	[IMG_FMT_BMP] = "bmp",
+	[IMG_FMT_TGA] = "tga",
+	[IMG_FMT_PNM] = "pnm",
+	[IMG_FMT_OTHER] = "other",
+};
+
+const char *
+img_strerror(enum img_err e)
+{
+	int i = -(int)e;
+
+	if (i < 0 || (size_t)i >= TY_ARRAY_LEN(img_errs))
+		return "unknown error";
+	return img_errs[i];
+}
+
+const char *
+img_format_name(enum img_format f)
+{
+	if ((unsigned)f >= IMG_FMT__MAX)
+		return "unknown";
+	return img_formats[f];
+}
+
+/* Signatures, checked in order; TGA has none. */
+static const struct {
+	const char *magic;
+	size_t len;
+	enum img_format fmt;
+} img_magic[] = {
+	{"\xff\xd8\xff", 3, IMG_FMT_JPEG},
+	{"\x89PNG\r\n\x1a\n", 8, IMG_FMT_PNG},
+	{"GIF87a", 6, IMG_FMT_GIF},
+	{"GIF89a", 6, IMG_FMT_GIF},
+	{"BM", 2, IMG_FMT_BMP},
+	{"P5", 2, IMG_FMT_PNM},
+	{"P6", 2, IMG_FMT_PNM},
+	{"8BPS", 4, IMG_FMT_OTHER},
+	{"#?RADIANCE", 10, IMG_FMT_OTHER},
+	{"#?RGBE", 6, IMG_FMT_OTHER},
+	{"\x53\x80\xf6\x34", 4, IMG_FMT_OTHER},
+};
+
+enum img_format
+img_sniff(const void *bytes, size_t len)
+{
+	for (size_t i = 0; i < TY_ARRAY_LEN(img_magic); i++)
+		if (len >= img_magic[i].len &&
+		    !memcmp(bytes, img_magic[i].magic, img_magic[i].len))
+			return img_magic[i].fmt;
+	return IMG_FMT_UNKNOWN;
+}
+
+enum img_err
+img_probe(const void *bytes, size_t len, const struct img_limits *lim,
+    struct img_info *info)
+{
+	uint64_t max = lim && lim->max_pixels ? lim->max_pixels :
+	    IMG_DEFAULT_MAX_PIXELS;
+	int w, h, c;
+
+	memset(info, 0, sizeof *info);
+	if (len == 0)
+		return IMG_ERR_EMPTY;
+	if (len > 0x7fffffff)
+		return IMG_ERR_TOO_LARGE;
+	info->format = img_sniff(bytes, len);
+	if (!stbi_info_from_memory(bytes, (int)len, &w, &h, &c)) {
+		/* stb recognises TGA by a plausible header only. */
+		return info->format == IMG_FMT_UNKNOWN ? IMG_ERR_NOT_IMAGE :
+		    IMG_ERR_CORRUPT;
+	}
+	if (info->format == IMG_FMT_UNKNOWN)
+		info->format = IMG_FMT_TGA;
+	info->width = w;
+	info->height = h;
+	info->channels = c;
+	if (w <= 0 || h <= 0 || c < 1 || c > 4)
+		return IMG_ERR_CORRUPT;
+	if ((uint64_t)w * (uint64_t)h > max)
+		return IMG_ERR_TOO_LARGE;
+	return IMG_OK;
+}
+
+/* ITU-R 601-2 luma in 16.16 fixed point, rounded: PIL's convert("L"). */
+static inline uint8_t
+luma(unsigned r, unsigned g, unsigned b)
+{
+	return (uint8_t)((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16);
+}
+
+/* v over white with coverage a. */
+static inline uint8_t
+over_white(unsigned v, unsigned a)
+{
+	return (uint8_t)((v * a + 255 * (255 - a) + 127) / 255);
+}
+
+void
+img_convert(const uint8_t *in, int w, int h, int cin, uint8_t *out, int cout)
+{
+	size_t n = (size_t)w * (size_t)h;
+
+	if (cin == cout) {
+		memcpy(out, in, n * (size_t)cin);
+		return;
+	}
+	for (size_t i = 0; i < n; i++, in += cin, out += cout) {
+		unsigned r, g, b, a = 255;
+
+		switch (cin) {
+		case 1:
+			r = g = b = in[0];
+			break;
+		case 2:
+			r = g = b = in[0];
+			a = in[1];
+			break;
+		case 3:
+			r = in[0], g = in[1], b = in[2];
+			break;
+		default:
+			r = in[0], g = in[1], b = in[2];
+			a = in[3];
+			break;
+		}
+		if (a != 255 && (cout == 1 || cout == 3)) {
+			r = over_white(r, a);
+			g = over_white(g, a);
+			b = over_white(b, a);
+		}
+		switch (cout) {
+		case 1:
+			out[0] = cin <= 2 ? (uint8_t)r : luma(r, g, b);
+			break;
+		case 2:
+			out[0] = cin <= 2 ? (uint8_t)r : luma(r, g, b);
+			out[1] = (uint8_t)a;
+			break;
+		case 3:
+			out[0] = (uint8_t)r, out[1] = (uint8_t)g;
+			out[2] = (uint8_t)b;
+			break;
+		default:
+			out[0] = (uint8_t)r, out[1] = (uint8_t)g;
+			out[2] = (uint8_t)b, out[3] = (uint8_t)a;
+			break;
+		}
+	}
+}
+
+int
+img_resize(const uint8_t *in, int iw, int ih, int c, uint8_t *out, int ow,
+    int oh)
+{
+	stbir_filter fh, fv;
+
+	if (iw == ow && ih == oh) {
+		memcpy(out, in, (size_t)iw * ih * c);
+		return 0;
+	}
+	/* Area averaging when shrinking keeps thin strokes; no ringing. */
+	fh = ow < iw ? STBIR_FILTER_BOX : STBIR_FILTER_CATMULLROM;
+	fv = oh < ih ? STBIR_FILTER_BOX : STBIR_FILTER_CATMULLROM;
+	if (!stbir_resize(in, iw, ih, 0, out, ow, oh, 0, STBIR_TYPE_UINT8, c,
+	    STBIR_ALPHA_CHANNEL_NONE, 0, STBIR_EDGE_CLAMP, STBIR_EDGE_CLAMP,
+	    fh, fv, STBIR_COLORSPACE_LINEAR, NULL))
+		return -1;
+	return 0;
+}
+
+enum img_err
+img_load(const void *bytes, size_t len, const struct img_limits *lim, int w,
+    int h, int c, uint8_t *out, struct img_info *info, char *err,
+    size_t errlen)
+{
+	struct img_info tmp;
+	enum img_err e;
+	uint8_t *px, *conv = NULL;
+	int sw, sh, sc;
+
+	if (!info)
+		info = &tmp;
+	if (w <= 0 || h <= 0 || w > 8192 || h > 8192 || c < 1 || c > 4) {
+		snprintf(err, errlen, "%s", img_strerror(IMG_ERR_ARG));
+		return IMG_ERR_ARG;
+	}
+	e = img_probe(bytes, len, lim, info);
+	if (e == IMG_ERR_TOO_LARGE) {
+		snprintf(err, errlen, "image too large: %dx%d pixels is over "
+		    "the limit of %llu", info->width, info->height,
+		    (unsigned long long)(lim && lim->max_pixels ?
+		    lim->max_pixels : IMG_DEFAULT_MAX_PIXELS));
+		return e;
+	}
+	if (e != IMG_OK) {
+		snprintf(err, errlen, "%s", img_strerror(e));
+		return e;
+	}
+	px = stbi_load_from_memory(bytes, (int)len, &sw, &sh, &sc, 0);
+	if (!px) {
+		snprintf(err, errlen, "cannot decode %s: %s",
+		    img_format_name(info->format), stbi_failure_reason());
+		return IMG_ERR_CORRUPT;
+	}
+	/* The header and the decoder must agree, or the limit was moot. */
+	if (sw != info->width || sh != info->height || sc < 1 || sc > 4) {
+		stbi_image_free(px);
+		snprintf(err, errlen, "inconsistent image header");
+		return IMG_ERR_CORRUPT;
+	}
+	if (sc != c) {
+		conv = xmalloc((size_t)sw * sh * c);
+		img_convert(px, sw, sh, sc, conv, c);
+	}
+	if (img_resize(conv ? conv : px, sw, sh, c, out, w, h)) {
+		free(conv);
+		stbi_image_free(px);
+		snprintf(err, errlen, "resize failed");
+		return IMG_ERR_CORRUPT;
+	}
+	free(conv);
+	stbi_image_free(px);
+	return IMG_OK;
+}

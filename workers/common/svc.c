@@ -1,0 +1,468 @@
+/*
+ * svc.c — the worker process: configuration, volumes, CivetWeb, routing
+ * with an access log and request metrics, and graceful shutdown.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <civetweb.h>
+
+#include "job.h"
+#include "svc.h"
+#include "svc_int.h"
+
+static struct {
+	const struct svc_def *def;
+	char name[64];
+	char *data_dir, *models_dir;
+	int port, threads, max_jobs;
+	size_t max_body;
+	double started;
+	volatile sig_atomic_t stopping;
+} S;
+
+const char *svc_name(void) { return S.name; }
+const char *svc_data_dir(void) { return S.data_dir; }
+const char *svc_models_dir(void) { return S.models_dir; }
+int svc_threads(void) { return S.threads; }
+int svc_port(void) { return S.port; }
+size_t svc_max_body(void) { return S.max_body; }
+int svc_stopping(void) { return S.stopping; }
+
+void
+svc_buf_printf(struct svc_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p ? b->p + b->len : NULL,
+		    b->p ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return;
+		if (b->p && b->len + (size_t)n < b->cap) {
+			b->len += (size_t)n;
+			return;
+		}
+		b->cap = (b->cap + (size_t)n + 1) * 2;
+		b->p = xrealloc(b->p, b->cap);
+	}
+}
+
+void
+svc_buf_free(struct svc_buf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof *b);
+}
+
+char *
+svc_volume_path(const char *volume, const char *rel, char *err,
+    size_t errlen)
+{
+	const char *p;
+
+	if (!rel || !*rel) {
+		snprintf(err, errlen, "empty path");
+		return NULL;
+	}
+	if (rel[0] == '/') {
+		snprintf(err, errlen, "path \"%s\" must be relative to the "
+		    "volume", rel);
+		return NULL;
+	}
+	if (strlen(rel) > 1024) {
+		snprintf(err, errlen, "path too long");
+		return NULL;
+	}
+	for (p = rel; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '\\') {
+			snprintf(err, errlen, "path contains a control "
+			    "character or backslash");
+			return NULL;
+		}
+	}
+	/* Every component: not "..", not "." and not empty. */
+	for (p = rel; *p;) {
+		size_t n = strcspn(p, "/");
+
+		if ((n == 2 && !strncmp(p, "..", 2)) || (n == 1 && *p == '.') ||
+		    n == 0) {
+			snprintf(err, errlen, "path \"%s\" may not contain "
+			    "\".\", \"..\" or empty components", rel);
+			return NULL;
+		}
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	return xasprintf("%s/%s", volume, rel);
+}
+
+int
+svc_reply(struct mg_connection *c, int status, const char *ctype,
+    const void *body, size_t len)
+{
+	mg_printf(c,
+	    "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: %s\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "Connection: close\r\n\r\n",
+	    status, mg_get_response_code_text(c, status), ctype, len);
+	if (len)
+		mg_write(c, body, len);
+	return status;
+}
+
+int
+svc_reply_json(struct mg_connection *c, int status, const cJSON *body)
+{
+	char *s = cJSON_PrintUnformatted(body);
+
+	if (!s)
+		abort(); /* cJSON only fails on out-of-memory */
+	svc_reply(c, status, "application/json", s, strlen(s));
+	cJSON_free(s);
+	return status;
+}
+
+int
+svc_reply_error(struct mg_connection *c, int status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	cJSON *o;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "error", msg);
+	svc_reply_json(c, status, o);
+	cJSON_Delete(o);
+	return status;
+}
+
+int
+svc_read_json(struct mg_connection *c, size_t max, cJSON **out, char *err,
+    size_t errlen)
+{
+	const struct mg_request_info *ri = mg_get_request_info(c);
+	size_t len = 0, cap;
+	char *buf;
+	int n;
+
+	*out = NULL;
+	if (!max)
+		max = S.max_body;
+	if (ri->content_length > (long long)max) {
+		snprintf(err, errlen, "request body over the limit of %zu "
+		    "bytes", max);
+		return 413;
+	}
+	cap = ri->content_length >= 0 ? (size_t)ri->content_length + 1 : 4096;
+	buf = xmalloc(cap);
+	for (;;) {
+		if (len + 1 >= cap) {
+			if (cap > max + 1) {
+				free(buf);
+				snprintf(err, errlen, "request body over the "
+				    "limit of %zu bytes", max);
+				return 413;
+			}
+			cap *= 2;
+			buf = xrealloc(buf, cap);
+		}
+		n = mg_read(c, buf + len, cap - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len > max) {
+			free(buf);
+			snprintf(err, errlen, "request body over the limit of "
+			    "%zu bytes", max);
+			return 413;
+		}
+	}
+	buf[len] = '\0';
+	if (len == 0) {
+		free(buf);
+		snprintf(err, errlen, "empty body: a JSON object is required");
+		return 400;
+	}
+	*out = cJSON_ParseWithLength(buf, len);
+	free(buf);
+	if (!*out || !cJSON_IsObject(*out)) {
+		cJSON_Delete(*out);
+		*out = NULL;
+		snprintf(err, errlen, "body is not a JSON object");
+		return 400;
+	}
+	return 0;
+}
+
+const char *
+svc_path_tail(struct mg_connection *c, const char *prefix)
+{
+	const char *uri = mg_get_request_info(c)->local_uri;
+	size_t n = strlen(prefix);
+
+	if (n && prefix[n - 1] == '*')
+		n--;
+	if (!uri || strlen(uri) < n)
+		return "";
+	return uri + n;
+}
+
+static int
+h_healthz(struct mg_connection *c, void *arg)
+{
+	return svc_reply(c, 200, "text/plain", "ok\n", 3);
+}
+
+/* Writes and removes a file: the only honest test of "writable". */
+static int
+probe_dir(const char *dir)
+{
+	char *p = xasprintf("%s/.readyz-probe", dir);
+	int rc = util_write_atomic(p, "ok", 2);
+
+	if (rc == 0)
+		unlink(p);
+	free(p);
+	return rc;
+}
+
+static int
+h_readyz(struct mg_connection *c, void *arg)
+{
+	const char *vols[] = {S.data_dir, S.models_dir};
+
+	for (size_t i = 0; i < TY_ARRAY_LEN(vols); i++)
+		if (probe_dir(vols[i]))
+			return svc_reply_error(c, 503, "volume %s is not "
+			    "writable: %s", vols[i], strerror(errno));
+	if (S.stopping)
+		return svc_reply_error(c, 503, "shutting down");
+	return svc_reply(c, 200, "text/plain", "ready\n", 6);
+}
+
+static int
+h_metrics(struct mg_connection *c, void *arg)
+{
+	struct svc_buf b = {0};
+	size_t counts[JOB__MAX];
+	char name[96];
+
+	svc_gauge_set("trainyard_uptime_seconds", util_now() - S.started);
+	if (S.def->nkinds) {
+		job_counts(counts);
+		for (int i = 0; i < JOB__MAX; i++) {
+			snprintf(name, sizeof name, "trainyard_jobs{status=\"%s\"}",
+			    job_status_name((enum job_status)i));
+			svc_gauge_set(name, (double)counts[i]);
+		}
+	}
+	svc_metrics_render(&b);
+	svc_reply(c, 200, "text/plain; version=0.0.4", b.p ? b.p : "", b.len);
+	svc_buf_free(&b);
+	return 200;
+}
+
+static const struct svc_route builtin_routes[] = {
+	{"GET", "/healthz", h_healthz, NULL},
+	{"GET", "/readyz", h_readyz, NULL},
+	{"GET", "/metrics", h_metrics, NULL},
+};
+
+static const struct svc_route job_routes[] = {
+	{"POST", "/jobs", job_http_post, NULL},
+	{"GET", "/jobs/*", job_http_item, NULL},
+	{"DELETE", "/jobs/*", job_http_item, NULL},
+};
+
+static int
+uri_match(const char *pat, const char *uri)
+{
+	size_t n = strlen(pat);
+
+	if (n && pat[n - 1] == '*')
+		return !strncmp(pat, uri, n - 1) && uri[n - 1] != '\0';
+	return !strcmp(pat, uri);
+}
+
+/* The route for a request; *path_ok says some route had that path. */
+static const struct svc_route *
+route_find(const char *method, const char *uri, int *path_ok)
+{
+	const struct {
+		const struct svc_route *r;
+		size_t n;
+	} tabs[] = {
+		{builtin_routes, TY_ARRAY_LEN(builtin_routes)},
+		{job_routes, S.def->nkinds ? TY_ARRAY_LEN(job_routes) : 0},
+		{S.def->routes, S.def->nroutes},
+	};
+
+	*path_ok = 0;
+	for (size_t t = 0; t < TY_ARRAY_LEN(tabs); t++) {
+		for (size_t i = 0; i < tabs[t].n; i++) {
+			const struct svc_route *r = &tabs[t].r[i];
+
+			if (!uri_match(r->uri, uri))
+				continue;
+			*path_ok = 1;
+			if (!strcmp(r->method, method))
+				return r;
+		}
+	}
+	return NULL;
+}
+
+static int
+dispatch(struct mg_connection *c)
+{
+	const struct mg_request_info *ri = mg_get_request_info(c);
+	const char *uri = ri->local_uri ? ri->local_uri : "";
+	const struct svc_route *r;
+	double t0 = util_now(), dt;
+	char name[256];
+	int status, path_ok;
+
+	r = route_find(ri->request_method, uri, &path_ok);
+	if (r)
+		status = r->fn(c, r->arg);
+	else if (path_ok)
+		status = svc_reply_error(c, 405, "method %s not allowed on %s",
+		    ri->request_method, uri);
+	else
+		status = svc_reply_error(c, 404, "no such resource");
+	dt = util_now() - t0;
+	/* The route pattern, not the path: ids would explode the series. */
+	snprintf(name, sizeof name,
+	    "trainyard_http_requests_total{route=\"%s\",method=\"%s\","
+	    "status=\"%d\"}", r ? r->uri : "other",
+	    r ? r->method : "other", status);
+	svc_counter_add(name, 1);
+	snprintf(name, sizeof name,
+	    "trainyard_http_request_duration_seconds{route=\"%s\"}",
+	    r ? r->uri : "other");
+	svc_histogram_observe(name, dt);
+	ty_log("%s \"%s %.200s\" %d %.1fms", ri->remote_addr,
+	    ri->request_method, uri, status, dt * 1e3);
+	return status;
+}
+
+static int
+log_message(const struct mg_connection *c, const char *msg)
+{
+	ty_log("civetweb: %s", msg);
+	return 1;
+}
+
+int
+svc_main(int argc, char **argv, const struct svc_def *def)
+{
+	struct mg_callbacks cb = {0};
+	struct mg_context *ctx;
+	char port[80], jobs_dir[4096], listen_addr[64];
+	const char *opts[16];
+	sigset_t set;
+	int sig, n = 0, rc = 0;
+
+	memset(&S, 0, sizeof S);
+	S.def = def;
+	snprintf(S.name, sizeof S.name, "trainyard-%s", def->name);
+	ty_set_progname(S.name);
+	S.started = util_now();
+	S.port = (int)cfg_long(argc, argv, "TRAINYARD_PORT", def->default_port);
+	S.data_dir = xstrdup(cfg_str(argc, argv, "TRAINYARD_DATA_DIR",
+	    "./var/data"));
+	S.models_dir = xstrdup(cfg_str(argc, argv, "TRAINYARD_MODELS_DIR",
+	    "./var/models"));
+	S.threads = (int)cfg_long(argc, argv, "TRAINYARD_THREADS",
+	    util_ncpu());
+	if (S.threads < 1 || S.threads > 256)
+		S.threads = util_ncpu();
+	S.max_jobs = (int)cfg_long(argc, argv, "TRAINYARD_MAX_JOBS", 1);
+	if (S.max_jobs < 1 || S.max_jobs > 64)
+		S.max_jobs = 1;
+	S.max_body = (size_t)cfg_long(argc, argv, "TRAINYARD_MAX_BODY_MB", 64) *
+	    1024 * 1024;
+	if (S.port <= 0 || S.port > 65535) {
+		ty_log("bad port %d", S.port);
+		return 1;
+	}
+	snprintf(jobs_dir, sizeof jobs_dir, "%s/jobs", S.models_dir);
+	if (util_mkdirs(S.data_dir, 0755) || util_mkdirs(jobs_dir, 0755)) {
+		ty_log("cannot create volume directories %s, %s: %s",
+		    S.data_dir, jobs_dir, strerror(errno));
+		return 1;
+	}
+
+	/*
+	 * Block the stop signals in every thread (threads inherit the
+	 * mask); main waits for them with sigwait below.
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (def->init && def->init(argc, argv)) {
+		ty_log("init failed");
+		return 1;
+	}
+	if (def->nkinds && job_init(S.models_dir, def->kinds, def->nkinds,
+	    S.max_jobs)) {
+		ty_log("cannot start the job system in %s", jobs_dir);
+		return 1;
+	}
+
+	snprintf(listen_addr, sizeof listen_addr, "%s",
+	    cfg_str(argc, argv, "TRAINYARD_LISTEN", "0.0.0.0"));
+	snprintf(port, sizeof port, "%s:%d", listen_addr, S.port);
+	opts[n++] = "listening_ports";
+	opts[n++] = port;
+	opts[n++] = "num_threads";
+	opts[n++] = "16";
+	opts[n++] = "request_timeout_ms";
+	opts[n++] = "60000";
+	opts[n] = NULL;
+	cb.begin_request = dispatch;
+	cb.log_message = log_message;
+	mg_init_library(0);
+	ctx = mg_start(&cb, NULL, opts);
+	if (!ctx) {
+		ty_log("cannot listen on %s", port);
+		rc = 1;
+		goto out;
+	}
+	ty_log("listening on %s (data %s, models %s, threads %d)", port,
+	    S.data_dir, S.models_dir, S.threads);
+
+	while (sigwait(&set, &sig) != 0)
+		;
+	S.stopping = 1;
+	ty_log("signal %d: stopping", sig);
+	mg_stop(ctx);
+out:
+	if (def->nkinds)
+		job_shutdown();
+	if (def->fini)
+		def->fini();
+	mg_exit_library();
+	ty_log("stopped");
+	free(S.data_dir);
+	free(S.models_dir);
+	return rc;
+}
