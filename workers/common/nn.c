@@ -90,6 +90,14 @@ nn_net *
 nn_new(int h, int w, int c, const struct nn_spec *specs, int nspecs,
     enum nn_loss loss, char *err, size_t errlen)
 {
+	return nn_new_limited(h, w, c, specs, nspecs, loss, NN_MAX_PARAMS,
+	    err, errlen);
+}
+
+nn_net *
+nn_new_limited(int h, int w, int c, const struct nn_spec *specs, int nspecs,
+    enum nn_loss loss, size_t max_params, char *err, size_t errlen)
+{
 	if (h < 1 || w < 1 || c < 1 || h > NN_MAX_DIM || w > NN_MAX_DIM ||
 	    c > NN_MAX_DIM || (long)h * w * c > NN_MAX_ELEMS) {
 		snprintf(err, errlen, "bad input shape %dx%dx%d", w, h, c);
@@ -160,6 +168,12 @@ bad:
 		snprintf(err, errlen, "layer %d (%s) does not fit input %dx%dx%d",
 		    i, nn_kind_name(l->s.kind) ? nn_kind_name(l->s.kind) : "?",
 		    w, h, c);
+		nn_free(net);
+		return NULL;
+	}
+	if (np > max_params) {
+		snprintf(err, errlen, "%zu weights, more than %zu", np,
+		    max_params);
 		nn_free(net);
 		return NULL;
 	}

@@ -79,6 +79,13 @@ typedef struct nn_ctx nn_ctx;
  */
 nn_net *nn_new(int h, int w, int c, const struct nn_spec *specs, int nspecs,
     enum nn_loss loss, char *err, size_t errlen) TY_WUR;
+/* The same, refusing nets of more than max_params weights (before any
+ * allocation of them: a model file's header cannot make us allocate
+ * more than the file holds). nn_new's limit is NN_MAX_PARAMS. */
+#define NN_MAX_PARAMS ((size_t)1 << 28)
+nn_net *nn_new_limited(int h, int w, int c, const struct nn_spec *specs,
+    int nspecs, enum nn_loss loss, size_t max_params, char *err,
+    size_t errlen) TY_WUR;
 void nn_free(nn_net *net);
 
 /* He (Kaiming) normal init for weights, zero biases, from seed. */

@@ -1,0 +1,507 @@
+/* model.c — the .tym file; see model.h. */
+#include "model.h"
+
+#include <errno.h>
+#include <math.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct model {
+	nn_net *net;
+	struct model_meta meta;
+	cJSON *header;
+	float *state;
+	size_t nstate;
+};
+
+static const char *const errs[MODEL_ERR__MAX] = {
+	[MODEL_OK] = "ok",
+	[MODEL_EIO] = "cannot read or write the model file",
+	[MODEL_ETRUNC] = "model file is truncated or has trailing bytes",
+	[MODEL_EMAGIC] = "not a trainyard model file (bad magic)",
+	[MODEL_EVERSION] = "unsupported model file version",
+	[MODEL_ECHECKSUM] = "model file is corrupted (checksum mismatch)",
+	[MODEL_EHEADER] = "model header is invalid",
+	[MODEL_ETOOBIG] = "model file is too large",
+};
+
+const char *
+model_strerror(enum model_err e)
+{
+	return (unsigned)e < MODEL_ERR__MAX ? errs[e] : "unknown error";
+}
+
+static enum model_err
+fail(enum model_err e, char *err, size_t errlen, const char *fmt, ...)
+    TY_PRINTF(4, 5);
+
+static enum model_err
+fail(enum model_err e, char *err, size_t errlen, const char *fmt, ...)
+{
+	char detail[200] = "";
+	if (fmt) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(detail, sizeof(detail), fmt, ap);
+		va_end(ap);
+	}
+	if (err && errlen)
+		snprintf(err, errlen, "%s%s%s", model_strerror(e),
+		    *detail ? ": " : "", detail);
+	return e;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void
+put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+static uint64_t
+get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+/* float32 arrays are stored little-endian; this build is x86-64/arm64. */
+_Static_assert(sizeof(float) == 4, "float must be 32 bits");
+
+static cJSON *
+header_json(const nn_net *net, const struct model_meta *mm,
+    const cJSON *extra)
+{
+	cJSON *h = cJSON_CreateObject();
+	cJSON_AddStringToObject(h, "format", "trainyard model");
+	cJSON *in = cJSON_AddObjectToObject(h, "input");
+	cJSON_AddNumberToObject(in, "width", mm->width);
+	cJSON_AddNumberToObject(in, "height", mm->height);
+	cJSON_AddNumberToObject(in, "channels", mm->channels);
+	cJSON *mean = cJSON_AddArrayToObject(h, "mean");
+	cJSON *sd = cJSON_AddArrayToObject(h, "std");
+	for (int i = 0; i < mm->channels; i++) {
+		cJSON_AddItemToArray(mean, cJSON_CreateNumber(mm->mean[i]));
+		cJSON_AddItemToArray(sd, cJSON_CreateNumber(mm->std[i]));
+	}
+	cJSON *cl = cJSON_AddArrayToObject(h, "classes");
+	for (int i = 0; i < mm->nclasses; i++)
+		cJSON_AddItemToArray(cl, cJSON_CreateString(mm->classes[i]));
+	cJSON_AddStringToObject(h, "loss",
+	    nn_loss_kind(net) == NN_LOSS_XENT ? "xent" : "mse");
+	cJSON *ls = cJSON_AddArrayToObject(h, "layers");
+	for (int i = 0; i < nn_nlayers(net); i++) {
+		const struct nn_spec *s = nn_layer_spec(net, i);
+		cJSON *l = cJSON_CreateObject();
+		cJSON_AddStringToObject(l, "type", nn_kind_name(s->kind));
+		if (s->kind == NN_DENSE || s->kind == NN_CONV)
+			cJSON_AddNumberToObject(l, "out", s->out);
+		if (s->kind == NN_CONV) {
+			cJSON_AddNumberToObject(l, "k", s->k);
+			cJSON_AddNumberToObject(l, "stride", s->stride);
+			cJSON_AddNumberToObject(l, "pad", s->pad);
+		}
+		if (s->kind == NN_DROPOUT)
+			cJSON_AddNumberToObject(l, "p", s->p);
+		int oh, ow, oc;
+		nn_layer_shape(net, i, &oh, &ow, &oc);
+		int shp[3] = { oh, ow, oc };
+		cJSON_AddItemToObject(l, "shape", cJSON_CreateIntArray(shp, 3));
+		cJSON_AddItemToArray(ls, l);
+	}
+	cJSON_AddNumberToObject(h, "nparams", (double)nn_nparams(net));
+	if (extra)
+		for (const cJSON *e = extra->child; e; e = e->next)
+			if (e->string && !cJSON_HasObjectItem(h, e->string))
+				cJSON_AddItemToObject(h, e->string,
+				    cJSON_Duplicate(e, 1));
+	return h;
+}
+
+enum model_err
+model_serialize(const nn_net *net, const struct model_meta *mm,
+    const cJSON *extra, const float *state, size_t nstate, uint8_t **out,
+    size_t *outlen)
+{
+	cJSON *h = header_json(net, mm, extra);
+	char *js = cJSON_PrintUnformatted(h);
+	cJSON_Delete(h);
+	if (!js)
+		return MODEL_EHEADER;
+	size_t hl = strlen(js), np = nn_nparams(net);
+	size_t len = MODEL_PREFIX + hl + 4 * (np + nstate) + MODEL_SUMLEN;
+	uint8_t *b = xmalloc(len), *p = b;
+	memcpy(p, MODEL_MAGIC, 4);
+	put32(p + 4, MODEL_VERSION);
+	put32(p + 8, 0);
+	put32(p + 12, (uint32_t)hl);
+	put64(p + 16, np);
+	put64(p + 24, nstate);
+	p += MODEL_PREFIX;
+	memcpy(p, js, hl);
+	p += hl;
+	free(js);
+	memcpy(p, nn_params_c(net), 4 * np);
+	p += 4 * np;
+	if (nstate)
+		memcpy(p, state, 4 * nstate);
+	p += 4 * nstate;
+	if (sodium_init() < 0)
+		abort();
+	crypto_generichash(p, MODEL_SUMLEN, b, len - MODEL_SUMLEN, NULL, 0);
+	*out = b;
+	*outlen = len;
+	return MODEL_OK;
+}
+
+enum model_err
+model_save(const char *path, const nn_net *net, const struct model_meta *mm,
+    const cJSON *extra, const float *state, size_t nstate, char *err,
+    size_t errlen)
+{
+	uint8_t *b;
+	size_t len;
+	enum model_err e = model_serialize(net, mm, extra, state, nstate, &b,
+	    &len);
+	if (e != MODEL_OK)
+		return fail(e, err, errlen, NULL);
+	int rc = util_write_atomic(path, b, len);
+	int saved = errno;
+	free(b);
+	if (rc != 0)
+		return fail(MODEL_EIO, err, errlen, "%s: %s", path,
+		    strerror(saved));
+	return MODEL_OK;
+}
+
+/* Integer member in [lo, hi], or -1 (never in range here). */
+static long
+int_in(const cJSON *o, const char *name, long lo, long hi)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
+	    v->valuedouble != floor(v->valuedouble) || v->valuedouble < lo ||
+	    v->valuedouble > hi)
+		return -1;
+	return (long)v->valuedouble;
+}
+
+static enum model_err
+parse_layers(const cJSON *ls, struct nn_spec *specs, int *n, char *err,
+    size_t errlen)
+{
+	int i = 0;
+	if (!cJSON_IsArray(ls) || cJSON_GetArraySize(ls) < 1 ||
+	    cJSON_GetArraySize(ls) > 256)
+		return fail(MODEL_EHEADER, err, errlen, "layers");
+	for (const cJSON *l = ls->child; l; l = l->next, i++) {
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(l, "type");
+		int k = cJSON_IsString(t) ? nn_kind_from_name(t->valuestring)
+					  : -1;
+		if (k < 0)
+			return fail(MODEL_EHEADER, err, errlen,
+			    "layer %d: unknown type", i);
+		struct nn_spec *s = &specs[i];
+		memset(s, 0, sizeof(*s));
+		s->kind = (enum nn_kind)k;
+		if (k == NN_DENSE || k == NN_CONV) {
+			long out = int_in(l, "out", 1, 65536);
+			if (out < 0)
+				return fail(MODEL_EHEADER, err, errlen,
+				    "layer %d: out", i);
+			s->out = (int)out;
+		}
+		if (k == NN_CONV) {
+			long kk = int_in(l, "k", 1, 15),
+			     st = int_in(l, "stride", 1, 8),
+			     pad = int_in(l, "pad", 0, 14);
+			if (kk < 0 || st < 0 || pad < 0)
+				return fail(MODEL_EHEADER, err, errlen,
+				    "layer %d: conv geometry", i);
+			s->k = (int)kk, s->stride = (int)st, s->pad = (int)pad;
+		}
+		if (k == NN_DROPOUT) {
+			const cJSON *p = cJSON_GetObjectItemCaseSensitive(l,
+			    "p");
+			if (!cJSON_IsNumber(p) || !(p->valuedouble >= 0) ||
+			    !(p->valuedouble < 1))
+				return fail(MODEL_EHEADER, err, errlen,
+				    "layer %d: p", i);
+			s->p = (float)p->valuedouble;
+		}
+	}
+	*n = i;
+	return MODEL_OK;
+}
+
+static enum model_err
+parse_meta(const cJSON *h, struct model_meta *mm, char *err, size_t errlen)
+{
+	const cJSON *in = cJSON_GetObjectItemCaseSensitive(h, "input");
+	long w = int_in(in, "width", 1, 8192), hh = int_in(in, "height", 1,
+						    8192),
+	     c = int_in(in, "channels", 1, MODEL_MAX_CHANNELS);
+	if (w < 0 || hh < 0 || c < 0)
+		return fail(MODEL_EHEADER, err, errlen, "input size");
+	mm->width = (int)w, mm->height = (int)hh, mm->channels = (int)c;
+	const cJSON *mean = cJSON_GetObjectItemCaseSensitive(h, "mean");
+	const cJSON *sd = cJSON_GetObjectItemCaseSensitive(h, "std");
+	if (!cJSON_IsArray(mean) || !cJSON_IsArray(sd) ||
+	    cJSON_GetArraySize(mean) != c || cJSON_GetArraySize(sd) != c)
+		return fail(MODEL_EHEADER, err, errlen, "mean/std");
+	for (int i = 0; i < c; i++) {
+		const cJSON *a = cJSON_GetArrayItem(mean, i),
+			    *b = cJSON_GetArrayItem(sd, i);
+		if (!cJSON_IsNumber(a) || !cJSON_IsNumber(b) ||
+		    !isfinite(a->valuedouble) || !(b->valuedouble > 1e-6) ||
+		    !(b->valuedouble < 1e6) || fabs(a->valuedouble) > 1e6)
+			return fail(MODEL_EHEADER, err, errlen, "mean/std");
+		mm->mean[i] = (float)a->valuedouble;
+		mm->std[i] = (float)b->valuedouble;
+	}
+	const cJSON *cl = cJSON_GetObjectItemCaseSensitive(h, "classes");
+	int nc = cJSON_IsArray(cl) ? cJSON_GetArraySize(cl) : 0;
+	if (nc < 1 || nc > 65535)
+		return fail(MODEL_EHEADER, err, errlen, "classes");
+	mm->classes = xcalloc((size_t)nc, sizeof(char *));
+	mm->nclasses = nc;
+	int i = 0;
+	for (const cJSON *e = cl->child; e; e = e->next, i++) {
+		if (!cJSON_IsString(e))
+			return fail(MODEL_EHEADER, err, errlen, "class %d", i);
+		mm->classes[i] = xstrdup(e->valuestring);
+	}
+	return MODEL_OK;
+}
+
+model *
+model_parse(const void *buf, size_t len, enum model_err *why, char *err,
+    size_t errlen)
+{
+	const uint8_t *b = buf;
+	enum model_err e = MODEL_OK;
+	model *m = NULL;
+	struct nn_spec *specs = NULL;
+#define FAIL(code, ...)                                          \
+	do {                                                     \
+		e = fail((code), err, errlen, __VA_ARGS__);      \
+		goto out;                                        \
+	} while (0)
+	if (len > MODEL_MAX_BYTES)
+		FAIL(MODEL_ETOOBIG, "%zu bytes", len);
+	if (len < 4 || memcmp(b, MODEL_MAGIC, 4) != 0)
+		FAIL(len < 4 ? MODEL_ETRUNC : MODEL_EMAGIC, NULL);
+	if (len < MODEL_PREFIX + MODEL_SUMLEN)
+		FAIL(MODEL_ETRUNC, "%zu bytes", len);
+	uint32_t ver = get32(b + 4);
+	if (ver != MODEL_VERSION)
+		FAIL(MODEL_EVERSION, "version %u, this build reads %d", ver,
+		    MODEL_VERSION);
+	uint64_t hl = get32(b + 12), np = get64(b + 16), ns = get64(b + 24);
+	if (hl > MODEL_MAX_HEADER || np > MODEL_MAX_BYTES / 4 ||
+	    ns > MODEL_MAX_BYTES / 4)
+		FAIL(MODEL_ETRUNC, "sizes in the prefix are impossible");
+	uint64_t want = MODEL_PREFIX + hl + 4 * (np + ns) + MODEL_SUMLEN;
+	if (want != len)
+		FAIL(MODEL_ETRUNC, "%zu bytes, header says %llu", len,
+		    (unsigned long long)want);
+	uint8_t sum[MODEL_SUMLEN];
+	if (sodium_init() < 0)
+		abort();
+	crypto_generichash(sum, sizeof(sum), b, len - MODEL_SUMLEN, NULL, 0);
+	if (sodium_memcmp(sum, b + len - MODEL_SUMLEN, MODEL_SUMLEN) != 0)
+		FAIL(MODEL_ECHECKSUM, NULL);
+
+	m = xcalloc(1, sizeof(*m));
+	m->header = cJSON_ParseWithLength((const char *)b + MODEL_PREFIX,
+	    (size_t)hl);
+	if (!cJSON_IsObject(m->header))
+		FAIL(MODEL_EHEADER, "not a JSON object");
+	if ((e = parse_meta(m->header, &m->meta, err, errlen)) != MODEL_OK)
+		goto out;
+	const cJSON *lossj = cJSON_GetObjectItemCaseSensitive(m->header,
+	    "loss");
+	enum nn_loss loss;
+	if (cJSON_IsString(lossj) && strcmp(lossj->valuestring, "xent") == 0)
+		loss = NN_LOSS_XENT;
+	else if (cJSON_IsString(lossj) &&
+	    strcmp(lossj->valuestring, "mse") == 0)
+		loss = NN_LOSS_MSE;
+	else
+		FAIL(MODEL_EHEADER, "loss");
+	specs = xcalloc(256, sizeof(*specs));
+	int nl = 0;
+	if ((e = parse_layers(cJSON_GetObjectItemCaseSensitive(m->header,
+		 "layers"),
+		 specs, &nl, err, errlen)) != MODEL_OK)
+		goto out;
+	char nerr[160];
+	m->net = nn_new_limited(m->meta.height, m->meta.width,
+	    m->meta.channels, specs, nl, loss, (size_t)np, nerr, sizeof(nerr));
+	if (!m->net)
+		FAIL(MODEL_EHEADER, "%s", nerr);
+	if (nn_nparams(m->net) != np)
+		FAIL(MODEL_EHEADER, "layers need %zu weights, file has %llu",
+		    nn_nparams(m->net), (unsigned long long)np);
+	if (loss == NN_LOSS_XENT && nn_out_size(m->net) != m->meta.nclasses)
+		FAIL(MODEL_EHEADER, "%d outputs for %d classes",
+		    nn_out_size(m->net), m->meta.nclasses);
+	const uint8_t *p = b + MODEL_PREFIX + hl;
+	memcpy(nn_params(m->net), p, 4 * np);
+	for (size_t i = 0; i < np; i++)
+		if (!isfinite(nn_params(m->net)[i]))
+			FAIL(MODEL_EHEADER, "weight %zu is not finite", i);
+	m->nstate = ns;
+	m->state = xmalloc(ns ? 4 * ns : 1);
+	memcpy(m->state, p + 4 * np, 4 * ns);
+#undef FAIL
+out:
+	free(specs);
+	if (why)
+		*why = e;
+	if (e != MODEL_OK) {
+		model_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+model *
+model_load(const char *path, enum model_err *why, char *err, size_t errlen)
+{
+	size_t len;
+	char *b = util_read_file(path, MODEL_MAX_BYTES, &len);
+	if (!b) {
+		enum model_err e = errno == EFBIG ? MODEL_ETOOBIG : MODEL_EIO;
+		if (why)
+			*why = e;
+		fail(e, err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	model *m = model_parse(b, len, why, err, errlen);
+	free(b);
+	return m;
+}
+
+void
+model_meta_free(struct model_meta *mm)
+{
+	if (mm->classes)
+		for (int i = 0; i < mm->nclasses; i++)
+			free(mm->classes[i]);
+	free(mm->classes);
+	mm->classes = NULL;
+	mm->nclasses = 0;
+}
+
+void
+model_meta_copy(struct model_meta *dst, const struct model_meta *src)
+{
+	*dst = *src;
+	dst->classes = xcalloc((size_t)src->nclasses + 1, sizeof(char *));
+	for (int i = 0; i < src->nclasses; i++)
+		dst->classes[i] = xstrdup(src->classes[i]);
+}
+
+void
+model_free(model *m)
+{
+	if (!m)
+		return;
+	nn_free(m->net);
+	model_meta_free(&m->meta);
+	cJSON_Delete(m->header);
+	free(m->state);
+	free(m);
+}
+
+const struct model_meta *
+model_meta(const model *m)
+{
+	return &m->meta;
+}
+
+nn_net *
+model_net(model *m)
+{
+	return m->net;
+}
+
+const nn_net *
+model_net_c(const model *m)
+{
+	return m->net;
+}
+
+const cJSON *
+model_header(const model *m)
+{
+	return m->header;
+}
+
+const float *
+model_state(const model *m, size_t *n)
+{
+	*n = m->nstate;
+	return m->state;
+}
+
+void
+model_normalize_u8(const struct model_meta *mm, const uint8_t *px,
+    size_t nimages, float *out)
+{
+	int c = mm->channels;
+	float sc[MODEL_MAX_CHANNELS], off[MODEL_MAX_CHANNELS];
+	/* (p/255 - mean)/std == p*sc + off */
+	for (int i = 0; i < c; i++) {
+		sc[i] = 1.0f / (255.0f * mm->std[i]);
+		off[i] = -mm->mean[i] / mm->std[i];
+	}
+	size_t n = nimages * (size_t)mm->width * mm->height;
+	if (c == 1) {
+		for (size_t j = 0; j < n; j++)
+			out[j] = px[j] * sc[0] + off[0];
+		return;
+	}
+	for (size_t j = 0; j < n; j++)
+		for (int k = 0; k < c; k++, px++, out++)
+			*out = *px * sc[k] + off[k];
+}
+
+int
+model_predict_u8(const model *m, const uint8_t *px, int n, float *probs)
+{
+	enum { CHUNK = 64 };
+	const struct model_meta *mm = &m->meta;
+	size_t isz = (size_t)mm->width * mm->height * mm->channels;
+	int k = nn_out_size(m->net), b = n < CHUNK ? n : CHUNK;
+	if (n <= 0)
+		return 0;
+	nn_ctx *c = nn_ctx_new(m->net, b, 0);
+	float *x = xmalloc((size_t)b * isz * sizeof(float));
+	for (int i = 0; i < n; i += b) {
+		int cnt = n - i < b ? n - i : b;
+		model_normalize_u8(mm, px + (size_t)i * isz, (size_t)cnt, x);
+		const float *y = nn_predict(c, x, cnt);
+		memcpy(probs + (size_t)i * k, y, (size_t)cnt * k * sizeof(float));
+	}
+	free(x);
+	nn_ctx_free(c);
+	return 0;
+}
