@@ -198,6 +198,58 @@ img_resize(const uint8_t *in, int iw, int ih, int c, uint8_t *out, int ow,
 	return 0;
 }
 
+/* Probes, then decodes with stb; the caller frees *px with stbi. */
+static enum img_err
+decode(const void *bytes, size_t len, const struct img_limits *lim,
+    struct img_info *info, uint8_t **px, char *err, size_t errlen)
+{
+	enum img_err e;
+	int sw, sh, sc;
+
+	*px = NULL;
+	e = img_probe(bytes, len, lim, info);
+	if (e == IMG_ERR_TOO_LARGE) {
+		snprintf(err, errlen, "image too large: %dx%d pixels is over "
+		    "the limit of %llu", info->width, info->height,
+		    (unsigned long long)(lim && lim->max_pixels ?
+		    lim->max_pixels : IMG_DEFAULT_MAX_PIXELS));
+		return e;
+	}
+	if (e != IMG_OK) {
+		snprintf(err, errlen, "%s", img_strerror(e));
+		return e;
+	}
+	*px = stbi_load_from_memory(bytes, (int)len, &sw, &sh, &sc, 0);
+	if (!*px) {
+		snprintf(err, errlen, "cannot decode %s: %s",
+		    img_format_name(info->format), stbi_failure_reason());
+		return IMG_ERR_CORRUPT;
+	}
+	/* The header and the decoder must agree, or the limit was moot. */
+	if (sw != info->width || sh != info->height || sc < 1 || sc > 4) {
+		stbi_image_free(*px);
+		*px = NULL;
+		snprintf(err, errlen, "inconsistent image header");
+		return IMG_ERR_CORRUPT;
+	}
+	/* stb's header scan may guess channels differently (GIF). */
+	info->channels = sc;
+	return IMG_OK;
+}
+
+enum img_err
+img_verify(const void *bytes, size_t len, const struct img_limits *lim,
+    struct img_info *info, char *err, size_t errlen)
+{
+	struct img_info tmp;
+	uint8_t *px;
+	enum img_err e;
+
+	e = decode(bytes, len, lim, info ? info : &tmp, &px, err, errlen);
+	stbi_image_free(px);
+	return e;
+}
+
 enum img_err
 img_load(const void *bytes, size_t len, const struct img_limits *lim, int w,
     int h, int c, uint8_t *out, struct img_info *info, char *err,
@@ -214,30 +266,10 @@ img_load(const void *bytes, size_t len, const struct img_limits *lim, int w,
 		snprintf(err, errlen, "%s", img_strerror(IMG_ERR_ARG));
 		return IMG_ERR_ARG;
 	}
-	e = img_probe(bytes, len, lim, info);
-	if (e == IMG_ERR_TOO_LARGE) {
-		snprintf(err, errlen, "image too large: %dx%d pixels is over "
-		    "the limit of %llu", info->width, info->height,
-		    (unsigned long long)(lim && lim->max_pixels ?
-		    lim->max_pixels : IMG_DEFAULT_MAX_PIXELS));
+	e = decode(bytes, len, lim, info, &px, err, errlen);
+	if (e != IMG_OK)
 		return e;
-	}
-	if (e != IMG_OK) {
-		snprintf(err, errlen, "%s", img_strerror(e));
-		return e;
-	}
-	px = stbi_load_from_memory(bytes, (int)len, &sw, &sh, &sc, 0);
-	if (!px) {
-		snprintf(err, errlen, "cannot decode %s: %s",
-		    img_format_name(info->format), stbi_failure_reason());
-		return IMG_ERR_CORRUPT;
-	}
-	/* The header and the decoder must agree, or the limit was moot. */
-	if (sw != info->width || sh != info->height || sc < 1 || sc > 4) {
-		stbi_image_free(px);
-		snprintf(err, errlen, "inconsistent image header");
-		return IMG_ERR_CORRUPT;
-	}
+	sw = info->width, sh = info->height, sc = info->channels;
 	if (sc != c) {
 		conv = xmalloc((size_t)sw * sh * c);
 		img_convert(px, sw, sh, sc, conv, c);

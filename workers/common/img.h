@@ -80,4 +80,12 @@ enum img_err img_load(const void *bytes, size_t len,
     const struct img_limits *lim, int w, int h, int c, uint8_t *out,
     struct img_info *info, char *err, size_t errlen) TY_WUR;
 
+/*
+ * Decodes fully and discards the pixels: the check a report needs (a
+ * truncated PNG passes img_probe but not this). Same errors as img_load.
+ */
+enum img_err img_verify(const void *bytes, size_t len,
+    const struct img_limits *lim, struct img_info *info, char *err,
+    size_t errlen) TY_WUR;
+
 #endif

@@ -26,6 +26,7 @@
 #include "util.h"
 
 struct job;
+struct mg_connection;
 
 struct job_kind {
 	const char *name;

@@ -1,0 +1,637 @@
+/*
+ * prep.c — the inspect and prepare job kinds: parameters, the health
+ * report, the split, and the atomic output directory.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "job.h"
+#include "prep.h"
+#include "split.h"
+#include "svc.h"
+#include "tensor.h"
+
+/* Report thresholds. */
+#define FEW_IMAGES 10
+#define IMBALANCE 5.0
+
+static const struct {
+	const char *var;
+	long def;
+	uint64_t mul;
+	size_t off;
+} limit_vars[] = {
+	{"TRAINYARD_MAX_ENTRIES", 1000000, 1,
+	    offsetof(struct prep_limits, max_entries)},
+	{"TRAINYARD_MAX_TOTAL_MB", 4096, 1 << 20,
+	    offsetof(struct prep_limits, max_total)},
+	{"TRAINYARD_MAX_ENTRY_MB", 64, 1 << 20,
+	    offsetof(struct prep_limits, max_entry)},
+	{"TRAINYARD_MAX_PIXELS", 40000000, 1,
+	    offsetof(struct prep_limits, max_pixels)},
+	{"TRAINYARD_MAX_OUTPUT_MB", 8192, 1 << 20,
+	    offsetof(struct prep_limits, max_output)},
+};
+
+void
+prep_limits_init(int argc, char **argv, struct prep_limits *l)
+{
+	for (size_t i = 0; i < TY_ARRAY_LEN(limit_vars); i++) {
+		long v = cfg_long(argc, argv, limit_vars[i].var,
+		    limit_vars[i].def);
+
+		if (v <= 0)
+			v = limit_vars[i].def;
+		*(uint64_t *)((char *)l + limit_vars[i].off) =
+		    (uint64_t)v * limit_vars[i].mul;
+	}
+	l->max_ratio = (double)cfg_long(argc, argv, "TRAINYARD_MAX_RATIO",
+	    100);
+	if (l->max_ratio < 1)
+		l->max_ratio = 100;
+}
+
+cJSON *
+prep_warnings(const struct prep_scan *s, const char **unusable)
+{
+	cJSON *w = cJSON_CreateArray();
+	uint32_t lo = UINT32_MAX, hi = 0;
+	char msg[400];
+
+	*unusable = NULL;
+	if (s->fatal)
+		*unusable = s->fatal;
+	else if (s->entries == 0)
+		*unusable = "the archive is empty";
+	else if (s->count == 0)
+		*unusable = "no usable images in the archive";
+	else if (s->nclasses == 1)
+		*unusable = "only one class: a classifier needs at least two "
+		    "class folders";
+	for (unsigned i = 0; i < s->nclasses; i++) {
+		const struct prep_class *c = &s->classes[i];
+
+		if (c->count < lo)
+			lo = c->count;
+		if (c->count > hi)
+			hi = c->count;
+		if (c->count < FEW_IMAGES) {
+			snprintf(msg, sizeof msg, "class \"%s\" has only %u "
+			    "image%s (fewer than %d)", c->name, c->count,
+			    c->count == 1 ? "" : "s", FEW_IMAGES);
+			cJSON_AddItemToArray(w, cJSON_CreateString(msg));
+		}
+	}
+	if (s->nclasses == 1)
+		cJSON_AddItemToArray(w, cJSON_CreateString("a single class"));
+	if (s->nclasses > 1 && lo > 0 && (double)hi / lo > IMBALANCE) {
+		snprintf(msg, sizeof msg, "class imbalance: the largest class "
+		    "has %u images, the smallest %u", hi, lo);
+		cJSON_AddItemToArray(w, cJSON_CreateString(msg));
+	}
+	if (s->skipped_total > 0) {
+		snprintf(msg, sizeof msg, "%llu file%s skipped",
+		    (unsigned long long)s->skipped_total,
+		    s->skipped_total == 1 ? "" : "s");
+		cJSON_AddItemToArray(w, cJSON_CreateString(msg));
+	}
+	return w;
+}
+
+cJSON *
+prep_report(const struct prep_scan *s)
+{
+	cJSON *r = cJSON_CreateObject(), *a, *o;
+	const char *unusable;
+	char key[32];
+
+	cJSON_AddStringToObject(r, "archive_format", s->archive_format);
+	cJSON_AddNumberToObject(r, "entries", (double)s->entries);
+	cJSON_AddNumberToObject(r, "bytes", (double)s->bytes);
+	cJSON_AddNumberToObject(r, "images", s->count);
+	a = cJSON_AddArrayToObject(r, "classes");
+	for (unsigned i = 0; i < s->nclasses; i++) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", s->classes[i].name);
+		cJSON_AddNumberToObject(o, "count", s->classes[i].count);
+		cJSON_AddItemToArray(a, o);
+	}
+	o = cJSON_AddObjectToObject(r, "formats");
+	for (int f = 0; f < IMG_FMT__MAX; f++)
+		if (s->formats[f])
+			cJSON_AddNumberToObject(o, img_format_name(f),
+			    (double)s->formats[f]);
+	if (s->idx_images)
+		cJSON_AddNumberToObject(o, "idx", (double)s->idx_images);
+	o = cJSON_AddObjectToObject(r, "channels");
+	for (int c = 1; c <= 4; c++) {
+		snprintf(key, sizeof key, "%d", c);
+		if (s->channels[c])
+			cJSON_AddNumberToObject(o, key, (double)s->channels[c]);
+	}
+	o = cJSON_AddObjectToObject(r, "sizes");
+	for (unsigned i = 0; i < s->nsizes; i++) {
+		snprintf(key, sizeof key, "%dx%d", s->sizes[i].w,
+		    s->sizes[i].h);
+		cJSON_AddNumberToObject(o, key, (double)s->sizes[i].n);
+	}
+	if (s->sizes_other)
+		cJSON_AddNumberToObject(o, "other", (double)s->sizes_other);
+	if (s->count) {
+		int mn[2] = {s->min_w, s->min_h}, mx[2] = {s->max_w, s->max_h};
+
+		cJSON_AddItemToObject(r, "min_size", cJSON_CreateIntArray(mn,
+		    2));
+		cJSON_AddItemToObject(r, "max_size", cJSON_CreateIntArray(mx,
+		    2));
+	}
+	a = cJSON_AddArrayToObject(r, "skipped");
+	for (unsigned i = 0; i < s->nskipped; i++) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", s->skipped[i].name);
+		cJSON_AddStringToObject(o, "reason", s->skipped[i].reason);
+		cJSON_AddItemToArray(a, o);
+	}
+	cJSON_AddNumberToObject(r, "skipped_total", (double)s->skipped_total);
+	cJSON_AddItemToObject(r, "warnings", prep_warnings(s, &unusable));
+	cJSON_AddBoolToObject(r, "usable", unusable == NULL);
+	if (unusable)
+		cJSON_AddStringToObject(r, "unusable_reason", unusable);
+	else
+		cJSON_AddNullToObject(r, "unusable_reason");
+	return r;
+}
+
+/* Parameters shared by both kinds, after validation. */
+struct params {
+	const char *dataset, *output;
+	int width, height, channels;
+	double val_fraction;
+	uint64_t seed;
+};
+
+static int
+get_int(const cJSON *o, const char *k, long lo, long hi, long def,
+    long *out, char *err, size_t errlen)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	if (!v || cJSON_IsNull(v)) {
+		*out = def;
+		return 0;
+	}
+	if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
+	    v->valuedouble < lo || v->valuedouble > hi) {
+		snprintf(err, errlen, "%s must be an integer from %ld to %ld",
+		    k, lo, hi);
+		return -1;
+	}
+	*out = (long)v->valuedouble;
+	return 0;
+}
+
+static int
+params_parse(const cJSON *p, int need_output, struct params *out,
+    char *err, size_t errlen)
+{
+	const cJSON *img = cJSON_GetObjectItemCaseSensitive(p, "image");
+	const cJSON *vf = cJSON_GetObjectItemCaseSensitive(p, "val_fraction");
+	const cJSON *seed = cJSON_GetObjectItemCaseSensitive(p, "seed");
+	long w, h, c;
+	char *path;
+
+	memset(out, 0, sizeof *out);
+	out->dataset = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(p, "dataset"));
+	if (!out->dataset) {
+		snprintf(err, errlen, "dataset (a path relative to the data "
+		    "volume) is required");
+		return -1;
+	}
+	if (!(path = svc_volume_path(".", out->dataset, err, errlen)))
+		return -1;
+	free(path);
+	out->output = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(p, "output"));
+	if (need_output) {
+		if (!out->output) {
+			snprintf(err, errlen, "output (a directory relative "
+			    "to the data volume) is required");
+			return -1;
+		}
+		if (!(path = svc_volume_path(".", out->output, err, errlen)))
+			return -1;
+		free(path);
+	}
+	if (img && !cJSON_IsObject(img)) {
+		snprintf(err, errlen, "image must be an object {width, "
+		    "height, channels}");
+		return -1;
+	}
+	if (get_int(img, "width", 1, 1024, 28, &w, err, errlen) ||
+	    get_int(img, "height", 1, 1024, 28, &h, err, errlen) ||
+	    get_int(img, "channels", 1, 3, 1, &c, err, errlen))
+		return -1;
+	if (c == 2) {
+		snprintf(err, errlen, "channels must be 1 (gray) or 3 (RGB)");
+		return -1;
+	}
+	out->width = (int)w, out->height = (int)h, out->channels = (int)c;
+	out->val_fraction = 0.2;
+	if (vf && !cJSON_IsNull(vf)) {
+		if (!cJSON_IsNumber(vf) || !(vf->valuedouble >= 0) ||
+		    vf->valuedouble > 0.9) {
+			snprintf(err, errlen, "val_fraction must be a number "
+			    "from 0 to 0.9");
+			return -1;
+		}
+		out->val_fraction = vf->valuedouble;
+	}
+	out->seed = 42;
+	if (seed && !cJSON_IsNull(seed)) {
+		if (!cJSON_IsNumber(seed) || seed->valuedouble < 0 ||
+		    seed->valuedouble > 9007199254740991.0 ||
+		    seed->valuedouble != floor(seed->valuedouble)) {
+			snprintf(err, errlen, "seed must be a non-negative "
+			    "integer");
+			return -1;
+		}
+		out->seed = (uint64_t)seed->valuedouble;
+	}
+	return 0;
+}
+
+int
+prep_validate(const cJSON *params, char *err, size_t errlen)
+{
+	const char *kind = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(params, "kind"));
+	struct params p;
+	struct stat st;
+	char *path;
+	int rc;
+
+	if (params_parse(params, kind && !strcmp(kind, "prepare"), &p, err,
+	    errlen))
+		return -1;
+	/* A missing upload is the caller's mistake: say so now, not later. */
+	path = svc_volume_path(svc_data_dir(), p.dataset, err, errlen);
+	if (!path)
+		return -1;
+	rc = stat(path, &st);
+	free(path);
+	if (rc < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "dataset \"%s\" not found on the data "
+		    "volume", p.dataset);
+		return -1;
+	}
+	return 0;
+}
+
+static const struct prep_limits *
+limits(void)
+{
+	static struct prep_limits l;
+	static int done;
+
+	/* Env only: the job layer has no argv; main() sets the same. */
+	if (!done) {
+		prep_limits_init(0, NULL, &l);
+		done = 1;
+	}
+	return &l;
+}
+
+static int
+job_cancel_cb(void *ctx)
+{
+	return job_cancelled(ctx);
+}
+
+static void
+job_progress_cb(void *ctx, double f)
+{
+	job_progress(ctx, f, "reading the archive");
+}
+
+/* Merges the members of src into the job result. */
+static void
+set_result(struct job *j, cJSON *src)
+{
+	cJSON *r = job_result_lock(j), *it;
+
+	while ((it = src->child)) {
+		cJSON_DetachItemViaPointer(src, it);
+		cJSON_DeleteItemFromObjectCaseSensitive(r, it->string);
+		cJSON_AddItemToObject(r, it->string, it);
+	}
+	job_result_unlock(j, 0);
+	cJSON_Delete(src);
+}
+
+void
+prep_run_inspect(struct job *j, const cJSON *params, void *arg)
+{
+	struct prep_opts o = {0};
+	struct prep_scan *s;
+	struct params p;
+	char err[512];
+	char *path;
+
+	if (params_parse(params, 0, &p, err, sizeof err) ||
+	    !(path = svc_volume_path(svc_data_dir(), p.dataset, err,
+	    sizeof err))) {
+		job_fail(j, "%s", err);
+		return;
+	}
+	o.archive = path;
+	o.mode = PREP_INSPECT;
+	o.threads = svc_threads();
+	o.lim = limits();
+	o.cancelled = job_cancel_cb;
+	o.progress = job_progress_cb;
+	o.ctx = j;
+	job_progress(j, 0, "reading the archive");
+	s = prep_scan_run(&o);
+	free(path);
+	if (s->cancelled) {
+		prep_scan_free(s);
+		return;
+	}
+	/* An unusable archive is a finding, not a failure: the report
+	 * says why, for the dataset page. */
+	set_result(j, prep_report(s));
+	prep_scan_free(s);
+	job_progress(j, 1, "done");
+}
+
+static void
+add_mean_std(cJSON *meta, const struct prep_scan *s, const uint32_t *idx,
+    size_t n, int channels)
+{
+	double mean[4], sd[4];
+	uint64_t sum[4] = {0}, sq[4] = {0};
+	size_t px = s->image_bytes / (size_t)channels;
+
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *p = prep_scan_pixels(s, idx[i]);
+
+		for (size_t k = 0; k < px; k++) {
+			for (int c = 0; c < channels; c++) {
+				unsigned v = p[k * (size_t)channels + c];
+
+				sum[c] += v;
+				sq[c] += v * v;
+			}
+		}
+	}
+	for (int c = 0; c < channels; c++) {
+		double cnt = (double)n * (double)px;
+		double m = cnt ? (double)sum[c] / cnt : 0;
+		double var = cnt ? (double)sq[c] / cnt - m * m : 0;
+
+		mean[c] = m / 255.0;
+		/* A constant channel would divide by zero in training. */
+		sd[c] = var > 1e-12 ? sqrt(var) / 255.0 : 1.0;
+	}
+	cJSON_AddItemToObject(meta, "mean", cJSON_CreateDoubleArray(mean,
+	    channels));
+	cJSON_AddItemToObject(meta, "std", cJSON_CreateDoubleArray(sd,
+	    channels));
+}
+
+static int
+write_split(const char *path, const struct prep_scan *s, const uint32_t *idx,
+    size_t n, const struct prep_prepare_args *a, char *err, size_t errlen)
+{
+	uint16_t *lab = xmalloc((n + 1) * sizeof *lab);
+	struct tensor_writer *w;
+
+	for (size_t i = 0; i < n; i++)
+		lab[i] = s->labels[idx[i]];
+	w = tensor_create(path, (uint32_t)n, (uint32_t)a->height,
+	    (uint32_t)a->width, (uint32_t)a->channels, s->nclasses, lab, err,
+	    errlen);
+	free(lab);
+	if (!w)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (tensor_write_pixels(w, prep_scan_pixels(s, idx[i]),
+		    s->image_bytes)) {
+			snprintf(err, errlen, "%s: write: %s", path,
+			    strerror(errno));
+			tensor_abort(w);
+			return -1;
+		}
+	}
+	return tensor_commit(w, err, errlen);
+}
+
+static cJSON *
+counts_array(const struct prep_scan *s, const uint32_t *idx, size_t n)
+{
+	int *cnt = xcalloc(s->nclasses + 1, sizeof *cnt);
+	cJSON *a;
+
+	for (size_t i = 0; i < n; i++)
+		cnt[s->labels[idx[i]]]++;
+	a = cJSON_CreateIntArray(cnt, (int)s->nclasses);
+	free(cnt);
+	return a;
+}
+
+/* Replaces dir by tmp: rename the old one away, move, remove the old. */
+static int
+swap_dir(const char *tmp, const char *dir, char *err, size_t errlen)
+{
+	char *old = xasprintf("%s.old.%ld", dir, (long)getpid());
+	int had_old = rename(dir, old) == 0;
+
+	if (rename(tmp, dir) < 0) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		if (had_old && rename(old, dir) < 0)
+			ty_log("cannot restore %s", dir);
+		free(old);
+		return -1;
+	}
+	if (had_old && util_rmtree(old) < 0)
+		ty_log("cannot remove %s: %s", old, strerror(errno));
+	free(old);
+	return 0;
+}
+
+int
+prep_prepare(const struct prep_prepare_args *a, cJSON **result, char *err,
+    size_t errlen)
+{
+	struct prep_opts o = {0};
+	struct prep_scan *s;
+	uint32_t *train = NULL, *val = NULL;
+	size_t ntrain, nval;
+	const char *unusable;
+	cJSON *report, *meta = NULL, *x;
+	char *tmp = NULL, *path = NULL, *text;
+	int rc = -1;
+
+	if (result)
+		*result = NULL;
+	o.archive = a->archive;
+	o.mode = PREP_PREPARE;
+	o.width = a->width, o.height = a->height, o.channels = a->channels;
+	o.threads = a->threads;
+	o.lim = a->lim;
+	o.cancelled = a->cancelled;
+	o.progress = a->progress;
+	o.ctx = a->ctx;
+	s = prep_scan_run(&o);
+	report = prep_report(s);
+	cJSON_Delete(prep_warnings(s, &unusable));
+	if (unusable) {
+		snprintf(err, errlen, "%s", unusable);
+		goto out;
+	}
+	train = xmalloc((s->count + 1) * sizeof *train);
+	val = xmalloc((s->count + 1) * sizeof *val);
+	split_stratified(s->labels, s->count, s->nclasses, a->val_fraction,
+	    a->seed, train, &ntrain, val, &nval);
+	if (a->progress)
+		a->progress(a->ctx, 0.92);
+
+	meta = cJSON_CreateObject();
+	x = cJSON_AddArrayToObject(meta, "classes");
+	for (unsigned i = 0; i < s->nclasses; i++)
+		cJSON_AddItemToArray(x, cJSON_CreateString(
+		    s->classes[i].name));
+	x = cJSON_AddObjectToObject(meta, "image");
+	cJSON_AddNumberToObject(x, "width", a->width);
+	cJSON_AddNumberToObject(x, "height", a->height);
+	cJSON_AddNumberToObject(x, "channels", a->channels);
+	x = cJSON_AddObjectToObject(meta, "counts");
+	cJSON_AddItemToObject(x, "train", counts_array(s, train, ntrain));
+	cJSON_AddItemToObject(x, "val", counts_array(s, val, nval));
+	add_mean_std(meta, s, train, ntrain, a->channels);
+	cJSON_AddItemToObject(meta, "source", cJSON_Duplicate(report, 1));
+	cJSON_AddNumberToObject(meta, "seed", (double)a->seed);
+	cJSON_AddNumberToObject(meta, "val_fraction", a->val_fraction);
+
+	/* Everything goes to a fresh directory first: a reader sees the
+	 * old output or the new one, never a mix. */
+	tmp = xasprintf("%s.tmp.%ld", a->outdir, (long)getpid());
+	if (util_rmtree(tmp) < 0 && errno != ENOENT) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (util_mkdirs(tmp, 0755) < 0) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	path = xasprintf("%s/train.tyd", tmp);
+	if (write_split(path, s, train, ntrain, a, err, errlen))
+		goto out_rm;
+	free(path);
+	path = xasprintf("%s/val.tyd", tmp);
+	if (write_split(path, s, val, nval, a, err, errlen))
+		goto out_rm;
+	free(path);
+	path = xasprintf("%s/meta.json", tmp);
+	text = cJSON_Print(meta);
+	if (util_write_atomic(path, text, strlen(text))) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		cJSON_free(text);
+		goto out_rm;
+	}
+	cJSON_free(text);
+	if (a->cancelled && a->cancelled(a->ctx)) {
+		snprintf(err, errlen, "cancelled");
+		goto out_rm;
+	}
+	if (swap_dir(tmp, a->outdir, err, errlen))
+		goto out_rm;
+	rc = 0;
+	if (result) {
+		*result = report;
+		report = NULL;
+		cJSON_AddNumberToObject(*result, "train", (double)ntrain);
+		cJSON_AddNumberToObject(*result, "val", (double)nval);
+		cJSON_AddItemToObject(*result, "counts", cJSON_Duplicate(
+		    cJSON_GetObjectItemCaseSensitive(meta, "counts"), 1));
+		cJSON_AddItemToObject(*result, "mean", cJSON_Duplicate(
+		    cJSON_GetObjectItemCaseSensitive(meta, "mean"), 1));
+		cJSON_AddItemToObject(*result, "std", cJSON_Duplicate(
+		    cJSON_GetObjectItemCaseSensitive(meta, "std"), 1));
+		cJSON_AddItemToObject(*result, "class_names", cJSON_Duplicate(
+		    cJSON_GetObjectItemCaseSensitive(meta, "classes"), 1));
+	}
+	goto out;
+out_rm:
+	if (util_rmtree(tmp) < 0)
+		ty_log("cannot remove %s", tmp);
+out:
+	if (rc < 0 && result && s->cancelled)
+		snprintf(err, errlen, "cancelled");
+	free(path);
+	free(tmp);
+	free(train);
+	free(val);
+	cJSON_Delete(meta);
+	cJSON_Delete(report);
+	prep_scan_free(s);
+	return rc;
+}
+
+void
+prep_run_prepare(struct job *j, const cJSON *params, void *arg)
+{
+	struct prep_prepare_args a = {0};
+	struct params p;
+	char err[512], *archive = NULL, *outdir = NULL;
+	cJSON *result;
+
+	if (params_parse(params, 1, &p, err, sizeof err) ||
+	    !(archive = svc_volume_path(svc_data_dir(), p.dataset, err,
+	    sizeof err)) ||
+	    !(outdir = svc_volume_path(svc_data_dir(), p.output, err,
+	    sizeof err))) {
+		free(archive);
+		job_fail(j, "%s", err);
+		return;
+	}
+	a.archive = archive;
+	a.outdir = outdir;
+	a.width = p.width, a.height = p.height, a.channels = p.channels;
+	a.threads = svc_threads();
+	a.val_fraction = p.val_fraction;
+	a.seed = p.seed;
+	a.lim = limits();
+	a.cancelled = job_cancel_cb;
+	a.progress = job_progress_cb;
+	a.ctx = j;
+	job_progress(j, 0, "reading the archive");
+	{
+		char *parent = xstrdup(outdir), *slash = strrchr(parent, '/');
+
+		if (slash)
+			*slash = '\0';
+		if (util_mkdirs(parent, 0755) < 0)
+			ty_log("cannot create %s: %s", parent,
+			    strerror(errno));
+		free(parent);
+	}
+	if (prep_prepare(&a, &result, err, sizeof err) < 0) {
+		/* A cancelled/stopping job just returns: the job layer
+		 * decides between cancelled and resume-at-restart. */
+		if (!job_cancelled(j))
+			job_fail(j, "%s", err);
+	} else {
+		cJSON_AddStringToObject(result, "output", p.output);
+		set_result(j, result);
+		job_progress(j, 1, "done");
+	}
+	free(archive);
+	free(outdir);
+}

@@ -1,0 +1,150 @@
+/*
+ * prep.h — reading a dataset archive into classes, labels and pixels
+ * (scan.c), and the inspect/prepare jobs built on it (prep.c).
+ */
+#ifndef TY_PREP_H
+#define TY_PREP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "img.h"
+#include "util.h"
+
+struct job;
+
+/* Limits against hostile archives; env names in prep_limits_init. */
+struct prep_limits {
+	uint64_t max_entries; /* TRAINYARD_MAX_ENTRIES, 1000000 */
+	uint64_t max_total;   /* TRAINYARD_MAX_TOTAL_MB, 4096 MB uncompressed */
+	uint64_t max_entry;   /* TRAINYARD_MAX_ENTRY_MB, 64 MB per file */
+	uint64_t max_pixels;  /* TRAINYARD_MAX_PIXELS, 40000000 per image */
+	uint64_t max_output;  /* TRAINYARD_MAX_OUTPUT_MB, 8192 MB of tensors */
+	double max_ratio;     /* TRAINYARD_MAX_RATIO, 100 (uncompressed/packed) */
+};
+
+void prep_limits_init(int argc, char **argv, struct prep_limits *l);
+
+/* What an archive path is. */
+enum prep_path {
+	PREP_PATH_IMAGE,   /* a file in a class folder */
+	PREP_PATH_IDX,     /* an IDX images/labels file */
+	PREP_PATH_LABELS,  /* labels.txt (IDX class names) */
+	PREP_PATH_HIDDEN,  /* __MACOSX/, .DS_Store, dot files, Thumbs.db */
+	PREP_PATH_UNSAFE,  /* absolute or with ".." */
+	PREP_PATH_NOCLASS, /* at the archive root */
+	PREP_PATH_TOOLONG,
+};
+
+/*
+ * Classifies an entry name; for PREP_PATH_IMAGE, cls and clslen give
+ * the class folder (the immediate parent), for PREP_PATH_IDX the stem and
+ * role come from idx_role_of on the base name.
+ */
+enum prep_path prep_path_classify(const char *name, const char **cls,
+    size_t *clslen);
+
+/*
+ * Copies n bytes of a name to out (NUL-terminated, at most outlen-1
+ * bytes) with invalid UTF-8 and control characters replaced by '?', so
+ * every name is safe in JSON and HTML.
+ */
+void prep_name_clean(const char *in, size_t n, char *out, size_t outlen);
+
+enum prep_mode { PREP_INSPECT, PREP_PREPARE };
+
+struct prep_opts {
+	const char *archive; /* file path */
+	enum prep_mode mode;
+	int width, height, channels; /* prepare only */
+	int threads;
+	const struct prep_limits *lim;
+	/* Polled between batches; may be NULL. */
+	int (*cancelled)(void *ctx);
+	void (*progress)(void *ctx, double fraction);
+	void *ctx;
+};
+
+#define PREP_SKIP_LIST_MAX 200
+
+struct prep_class {
+	char *name;
+	uint32_t count; /* usable images */
+	int idx_label;  /* label value for IDX classes, else -1 */
+};
+
+/* The outcome of reading an archive. */
+struct prep_scan {
+	/* Set when the archive as a whole is unusable (not an archive,
+	 * truncated, over a limit, cancelled); the rest is what was read. */
+	char *fatal;
+	int cancelled;
+	char archive_format[64];
+	uint64_t entries, bytes; /* entries seen, uncompressed bytes read */
+
+	/* Classes, final order (natural sort; IDX by label value). */
+	struct prep_class *classes;
+	unsigned nclasses;
+
+	/* Usable images in archive order: labels[i] < nclasses; pixels of
+	 * image i (prepare) via prep_scan_pixels. */
+	uint32_t count;
+	uint16_t *labels;
+
+	/* Statistics over usable images. */
+	uint64_t formats[IMG_FMT__MAX], idx_images;
+	uint64_t channels[5];
+	int min_w, min_h, max_w, max_h;
+	struct prep_size { int w, h; uint64_t n; } sizes[32];
+	unsigned nsizes;
+	uint64_t sizes_other;
+
+	/* Skipped files: the first PREP_SKIP_LIST_MAX, and the total. */
+	struct prep_skip { char *name, *reason; } skipped[PREP_SKIP_LIST_MAX];
+	unsigned nskipped;
+	uint64_t skipped_total;
+
+	/* private: pixel store */
+	size_t image_bytes;
+	uint8_t **chunks;
+	uint32_t *slot; /* usable image -> store slot */
+	size_t nchunks;
+};
+
+/* Reads the archive; never NULL. */
+struct prep_scan *prep_scan_run(const struct prep_opts *o);
+const uint8_t *prep_scan_pixels(const struct prep_scan *s, uint32_t i);
+void prep_scan_free(struct prep_scan *s);
+
+/* Warnings and usability of a scan; usable_reason NULL when usable. */
+cJSON *prep_warnings(const struct prep_scan *s, const char **unusable);
+/* The report shared by inspect and prepare results. */
+cJSON *prep_report(const struct prep_scan *s);
+
+/* The job kinds. */
+int prep_validate(const cJSON *params, char *err, size_t errlen);
+void prep_run_inspect(struct job *j, const cJSON *params, void *arg);
+void prep_run_prepare(struct job *j, const cJSON *params, void *arg);
+
+/*
+ * Prepare without the job layer (tests, benchmark): writes train.tyd,
+ * val.tyd and meta.json into outdir (created; replaced atomically as a
+ * whole). Returns 0, or -1 with a message in err. *result (may be NULL)
+ * gets the result object.
+ */
+struct prep_prepare_args {
+	const char *archive, *outdir;
+	int width, height, channels, threads;
+	double val_fraction;
+	uint64_t seed;
+	const struct prep_limits *lim;
+	int (*cancelled)(void *ctx);
+	void (*progress)(void *ctx, double fraction);
+	void *ctx;
+};
+int prep_prepare(const struct prep_prepare_args *a, cJSON **result,
+    char *err, size_t errlen) TY_WUR;
+
+#endif

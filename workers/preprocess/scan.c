@@ -1,0 +1,1008 @@
+/*
+ * scan.c — reads a dataset archive entry by entry with libarchive (never
+ * extracting to disk), decodes images on a thread pool, and gathers
+ * classes, labels, pixels, statistics and skipped files.
+ *
+ * One reader (the job thread) copies entries into a batch; when the batch
+ * is full it is handed to the decoders and the reader fills the other
+ * batch. Every image gets its slot in the pixel store when it is read, so
+ * the result does not depend on the number of threads. Results of a batch
+ * are collected by the reader in archive order.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "idx.h"
+#include "prep.h"
+
+#define BATCH_ITEMS 2048
+#define BATCH_ARENA (8u << 20)
+#define CHUNK_IMAGES 4096
+#define NAME_SHOW 256
+/* The ratio check starts after this much output: tiny archives of
+ * blank images legitimately compress very well. */
+#define RATIO_MIN_BYTES (1u << 20)
+#define LABELS_TXT_MAX (1u << 20)
+
+enum skip_reason {
+	SKIP_HIDDEN,
+	SKIP_UNSAFE,
+	SKIP_NOCLASS,
+	SKIP_TOOLONG,
+	SKIP_NOT_FILE,
+	SKIP_EMPTY,
+	SKIP_TOO_BIG,
+	SKIP__MAX
+};
+
+static const char *const skip_text[SKIP__MAX] = {
+	[SKIP_HIDDEN] = "hidden or system file",
+	[SKIP_UNSAFE] = "unsafe path (absolute or with ..); ignored",
+	[SKIP_NOCLASS] = "not inside a class folder",
+	[SKIP_TOOLONG] = "path too long",
+	[SKIP_NOT_FILE] = "not a regular file (link, device or special)",
+	[SKIP_EMPTY] = "empty file (0 bytes)",
+	[SKIP_TOO_BIG] = "file too large",
+};
+
+struct item {
+	size_t off, len;   /* data in the arena */
+	size_t name_off;   /* NUL-terminated clean name in the arena */
+	uint32_t slot;     /* pixel store slot */
+	uint16_t cls;      /* provisional class id */
+	int8_t status;     /* enum img_err */
+	struct img_info info;
+	char err[120];
+};
+
+struct batch {
+	struct item *items;
+	size_t n;
+	uint8_t *arena;
+	size_t used, cap;
+	atomic_size_t next, remaining;
+	int finished, inside;
+};
+
+struct idxfile {
+	char stem[128];
+	enum idx_role role;
+	uint8_t *buf;
+	size_t len;
+	struct idx idx;
+	char name[NAME_SHOW];
+};
+
+struct scan_ctx {
+	const struct prep_opts *o;
+	struct prep_scan *s;
+	struct img_limits ilim;
+	/* provisional classes, hashed by name */
+	struct prep_class *cls;
+	unsigned ncls, capcls;
+	uint32_t *hash; /* cls index + 1, 0 empty */
+	size_t hashcap;
+	/* per slot */
+	uint16_t *slot_cls;
+	uint8_t *slot_ok;
+	uint32_t nslots, capslots;
+	/* pool */
+	pthread_mutex_t mu;
+	pthread_cond_t go, done;
+	struct batch *cur;
+	unsigned gen;
+	int quit;
+	pthread_t *threads;
+	int nthreads;
+	struct batch b[2];
+	/* IDX */
+	struct idxfile *idx;
+	size_t nidx;
+	char *labels_txt;
+	uint64_t raw_size;
+};
+
+static void
+add_skip(struct prep_scan *s, const char *name, const char *fmt, ...)
+    TY_PRINTF(3, 4);
+
+static void
+add_skip(struct prep_scan *s, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	char r[256];
+
+	s->skipped_total++;
+	if (s->nskipped >= PREP_SKIP_LIST_MAX)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(r, sizeof r, fmt, ap);
+	va_end(ap);
+	s->skipped[s->nskipped].name = xstrdup(name);
+	s->skipped[s->nskipped].reason = xstrdup(r);
+	s->nskipped++;
+}
+
+static void
+set_fatal(struct prep_scan *s, const char *fmt, ...) TY_PRINTF(2, 3);
+
+static void
+set_fatal(struct prep_scan *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->fatal)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&s->fatal, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+}
+
+static uint64_t
+fnv(const char *p)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+	return h;
+}
+
+/* The provisional id of a (clean) class name; -1 over the class limit. */
+static int
+class_id(struct scan_ctx *c, const char *name, int idx_label)
+{
+	size_t i;
+
+	if (c->ncls * 2 >= c->hashcap) {
+		size_t cap = c->hashcap ? c->hashcap * 2 : 64;
+		uint32_t *h = xcalloc(cap, sizeof *h);
+
+		for (unsigned k = 0; k < c->ncls; k++) {
+			for (i = fnv(c->cls[k].name) & (cap - 1); h[i];
+			    i = (i + 1) & (cap - 1))
+				;
+			h[i] = k + 1;
+		}
+		free(c->hash);
+		c->hash = h;
+		c->hashcap = cap;
+	}
+	for (i = fnv(name) & (c->hashcap - 1); c->hash[i];
+	    i = (i + 1) & (c->hashcap - 1))
+		if (!strcmp(c->cls[c->hash[i] - 1].name, name))
+			return (int)c->hash[i] - 1;
+	if (c->ncls >= 65535)
+		return -1;
+	if (c->ncls == c->capcls) {
+		c->capcls = c->capcls ? c->capcls * 2 : 16;
+		c->cls = xrealloc(c->cls, c->capcls * sizeof *c->cls);
+	}
+	c->cls[c->ncls] = (struct prep_class){xstrdup(name), 0, idx_label};
+	c->hash[i] = c->ncls + 1;
+	return (int)c->ncls++;
+}
+
+/* A new store slot for an image of class cls; -1 over the output limit. */
+static int
+slot_new(struct scan_ctx *c, uint16_t cls, uint32_t *slot)
+{
+	struct prep_scan *s = c->s;
+
+	if (s->image_bytes && (uint64_t)(c->nslots + 1) * s->image_bytes >
+	    c->o->lim->max_output) {
+		set_fatal(s, "the prepared tensors would be larger than %llu "
+		    "MB (TRAINYARD_MAX_OUTPUT_MB); choose a smaller image "
+		    "size", (unsigned long long)(c->o->lim->max_output >> 20));
+		return -1;
+	}
+	if (c->nslots == UINT32_MAX - 1) {
+		set_fatal(s, "too many images");
+		return -1;
+	}
+	if (c->nslots == c->capslots) {
+		c->capslots = c->capslots ? c->capslots * 2 : 4096;
+		c->slot_cls = xrealloc(c->slot_cls, c->capslots *
+		    sizeof *c->slot_cls);
+		c->slot_ok = xrealloc(c->slot_ok, c->capslots);
+	}
+	if (s->image_bytes && c->nslots / CHUNK_IMAGES >= s->nchunks) {
+		s->chunks = xrealloc(s->chunks, (s->nchunks + 1) *
+		    sizeof *s->chunks);
+		s->chunks[s->nchunks++] = xmalloc(CHUNK_IMAGES *
+		    s->image_bytes);
+	}
+	c->slot_cls[c->nslots] = cls;
+	c->slot_ok[c->nslots] = 0;
+	*slot = c->nslots++;
+	return 0;
+}
+
+static uint8_t *
+slot_pixels(const struct prep_scan *s, uint32_t slot)
+{
+	return s->chunks[slot / CHUNK_IMAGES] +
+	    (size_t)(slot % CHUNK_IMAGES) * s->image_bytes;
+}
+
+const uint8_t *
+prep_scan_pixels(const struct prep_scan *s, uint32_t i)
+{
+	return slot_pixels(s, s->slot[i]);
+}
+
+/* Decoder thread body for one item. */
+static void
+decode_item(struct scan_ctx *c, struct batch *b, struct item *it)
+{
+	const struct prep_opts *o = c->o;
+	const uint8_t *data = b->arena + it->off;
+
+	if (o->mode == PREP_PREPARE)
+		it->status = (int8_t)img_load(data, it->len, &c->ilim,
+		    o->width, o->height, o->channels,
+		    slot_pixels(c->s, it->slot), &it->info, it->err,
+		    sizeof it->err);
+	else
+		it->status = (int8_t)img_verify(data, it->len, &c->ilim,
+		    &it->info, it->err, sizeof it->err);
+}
+
+static void *
+decoder(void *arg)
+{
+	struct scan_ctx *c = arg;
+	unsigned seen = 0;
+
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		struct batch *b;
+
+		while (!c->quit && (c->gen == seen || !c->cur))
+			pthread_cond_wait(&c->go, &c->mu);
+		if (c->quit)
+			break;
+		seen = c->gen;
+		b = c->cur;
+		b->inside++;
+		pthread_mutex_unlock(&c->mu);
+		for (;;) {
+			size_t i = atomic_fetch_add(&b->next, 1);
+
+			if (i >= b->n)
+				break;
+			decode_item(c, b, &b->items[i]);
+			if (atomic_fetch_sub(&b->remaining, 1) == 1) {
+				pthread_mutex_lock(&c->mu);
+				b->finished = 1;
+				pthread_cond_broadcast(&c->done);
+				pthread_mutex_unlock(&c->mu);
+			}
+		}
+		pthread_mutex_lock(&c->mu);
+		b->inside--;
+		pthread_cond_broadcast(&c->done);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+/* Waits until b is decoded and no decoder still holds it. */
+static void
+batch_wait(struct scan_ctx *c, struct batch *b)
+{
+	pthread_mutex_lock(&c->mu);
+	while (!b->finished || b->inside)
+		pthread_cond_wait(&c->done, &c->mu);
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void
+batch_submit(struct scan_ctx *c, struct batch *b)
+{
+	pthread_mutex_lock(&c->mu);
+	atomic_store(&b->next, 0);
+	atomic_store(&b->remaining, b->n);
+	b->finished = b->n == 0;
+	c->cur = b;
+	c->gen++;
+	pthread_cond_broadcast(&c->go);
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void
+size_stat(struct prep_scan *s, int w, int h)
+{
+	if (!s->min_w || w < s->min_w)
+		s->min_w = w;
+	if (!s->min_h || h < s->min_h)
+		s->min_h = h;
+	if (w > s->max_w)
+		s->max_w = w;
+	if (h > s->max_h)
+		s->max_h = h;
+	for (unsigned i = 0; i < s->nsizes; i++) {
+		if (s->sizes[i].w == w && s->sizes[i].h == h) {
+			s->sizes[i].n++;
+			return;
+		}
+	}
+	if (s->nsizes < TY_ARRAY_LEN(s->sizes))
+		s->sizes[s->nsizes++] = (struct prep_size){w, h, 1};
+	else
+		s->sizes_other++;
+}
+
+/* The reader's half: results of a decoded batch, in archive order. */
+static void
+batch_collect(struct scan_ctx *c, struct batch *b)
+{
+	struct prep_scan *s = c->s;
+
+	for (size_t i = 0; i < b->n; i++) {
+		struct item *it = &b->items[i];
+		const char *name = (const char *)b->arena + it->name_off;
+
+		if (it->status != IMG_OK) {
+			add_skip(s, name, "%s", it->err);
+			continue;
+		}
+		c->slot_ok[it->slot] = 1;
+		c->cls[it->cls].count++;
+		s->formats[it->info.format]++;
+		if (it->info.channels >= 1 && it->info.channels <= 4)
+			s->channels[it->info.channels]++;
+		size_stat(s, it->info.width, it->info.height);
+	}
+	b->n = 0;
+	b->used = 0;
+}
+
+/* Hands the filling batch to the decoders and switches to the other. */
+static struct batch *
+batch_flip(struct scan_ctx *c, struct batch *b)
+{
+	struct batch *other = b == &c->b[0] ? &c->b[1] : &c->b[0];
+
+	batch_wait(c, other);
+	batch_collect(c, other);
+	batch_submit(c, b);
+	return other;
+}
+
+/* Ensures room for need more bytes in the arena (offsets stay valid). */
+static void
+arena_reserve(struct batch *b, size_t need)
+{
+	if (b->used + need <= b->cap)
+		return;
+	while (b->used + need > b->cap)
+		b->cap *= 2;
+	b->arena = xrealloc(b->arena, b->cap);
+}
+
+/*
+ * Reads the current entry's data into the arena at b->used (not yet
+ * committed). Returns the length, -1 when over max bytes (rest skipped),
+ * -2 on an archive error (fatal set).
+ */
+static long long
+read_data(struct scan_ctx *c, struct archive *a, struct batch *b,
+    int64_t declared, uint64_t max)
+{
+	size_t len = 0;
+
+	arena_reserve(b, declared > 0 && (uint64_t)declared <= max ?
+	    (size_t)declared + 1 : 65536);
+	for (;;) {
+		la_ssize_t n;
+
+		if (b->used + len == b->cap)
+			arena_reserve(b, len + 65536);
+		n = archive_read_data(a, b->arena + b->used + len,
+		    b->cap - b->used - len);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			set_fatal(c->s, "archive is truncated or corrupt: %s",
+			    archive_error_string(a));
+			return -2;
+		}
+		len += (size_t)n;
+		c->s->bytes += (uint64_t)n;
+		if (c->s->bytes > c->o->lim->max_total) {
+			set_fatal(c->s, "archive expands to more than %llu MB "
+			    "(TRAINYARD_MAX_TOTAL_MB)", (unsigned long long)
+			    (c->o->lim->max_total >> 20));
+			return -2;
+		}
+		if (c->s->bytes > RATIO_MIN_BYTES) {
+			double raw = (double)archive_filter_bytes(a, -1);
+
+			if (raw > 0 && (double)c->s->bytes / raw >
+			    c->o->lim->max_ratio) {
+				set_fatal(c->s, "archive expands more than "
+				    "%g times its size: a decompression bomb? "
+				    "(TRAINYARD_MAX_RATIO)",
+				    c->o->lim->max_ratio);
+				return -2;
+			}
+		}
+		if (len > max)
+			return -1;
+	}
+	return (long long)len;
+}
+
+/* Whole entry into a new buffer (IDX files, labels.txt). */
+static uint8_t *
+read_whole(struct scan_ctx *c, struct archive *a, int64_t declared,
+    uint64_t max, size_t *lenp, int *too_big)
+{
+	struct batch tmp = {0};
+	long long n;
+
+	*too_big = 0;
+	tmp.cap = 65536;
+	tmp.arena = xmalloc(tmp.cap);
+	n = read_data(c, a, &tmp, declared, max);
+	if (n < 0) {
+		*too_big = n == -1;
+		free(tmp.arena);
+		return NULL;
+	}
+	*lenp = (size_t)n;
+	tmp.arena[n] = 0;
+	return tmp.arena;
+}
+
+/* Gunzips an in-memory .gz with libarchive's raw format, bounded. */
+static uint8_t *
+gunzip(const uint8_t *in, size_t len, uint64_t max, size_t *outlen,
+    char *err, size_t errlen)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	size_t cap = 1 << 20, n = 0;
+	uint8_t *out = NULL;
+
+	archive_read_support_filter_gzip(a);
+	archive_read_support_format_raw(a);
+	if (archive_read_open_memory(a, in, len) != ARCHIVE_OK ||
+	    archive_read_next_header(a, &e) != ARCHIVE_OK) {
+		snprintf(err, errlen, "not a gzip file: %s",
+		    archive_error_string(a));
+		goto fail;
+	}
+	out = xmalloc(cap);
+	for (;;) {
+		la_ssize_t r;
+
+		if (n == cap) {
+			if (cap > max) {
+				snprintf(err, errlen, "expands to more than "
+				    "%llu MB", (unsigned long long)(max >> 20));
+				goto fail;
+			}
+			cap *= 2;
+			out = xrealloc(out, cap);
+		}
+		r = archive_read_data(a, out + n, cap - n);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			snprintf(err, errlen, "corrupt gzip data: %s",
+			    archive_error_string(a));
+			goto fail;
+		}
+		n += (size_t)r;
+		if (n > max) {
+			snprintf(err, errlen, "expands to more than %llu MB",
+			    (unsigned long long)(max >> 20));
+			goto fail;
+		}
+	}
+	archive_read_free(a);
+	*outlen = n;
+	return out;
+fail:
+	free(out);
+	archive_read_free(a);
+	return NULL;
+}
+
+static void
+take_idx(struct scan_ctx *c, struct archive *a, const char *name,
+    const char *clean, int64_t declared)
+{
+	const char *base = strrchr(name, '/');
+	struct idxfile f = {0};
+	char err[200];
+	int too_big;
+	uint8_t *buf;
+	size_t len;
+
+	base = base ? base + 1 : name;
+	f.role = idx_role_of(base, f.stem, sizeof f.stem);
+	snprintf(f.name, sizeof f.name, "%s", clean);
+	buf = read_whole(c, a, declared, c->o->lim->max_entry, &len,
+	    &too_big);
+	if (!buf) {
+		if (too_big)
+			add_skip(c->s, clean, "IDX file over %llu MB",
+			    (unsigned long long)(c->o->lim->max_entry >> 20));
+		return;
+	}
+	if (len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b) {
+		uint8_t *u = gunzip(buf, len, c->o->lim->max_entry, &len, err,
+		    sizeof err);
+
+		free(buf);
+		if (!u) {
+			add_skip(c->s, clean, "bad IDX .gz: %s", err);
+			return;
+		}
+		buf = u;
+	}
+	if (idx_parse(buf, len, &f.idx, err, sizeof err) < 0 ||
+	    f.idx.ndims != (f.role == IDX_IMAGES ? 3 : 1)) {
+		add_skip(c->s, clean, "bad IDX file: %s", f.idx.ndims ?
+		    "wrong number of dimensions for its name" : err);
+		free(buf);
+		return;
+	}
+	f.buf = buf;
+	f.len = len;
+	c->idx = xrealloc(c->idx, (c->nidx + 1) * sizeof *c->idx);
+	c->idx[c->nidx++] = f;
+}
+
+/* The name of IDX class value v: labels.txt line v, else "v". */
+static void
+idx_class_name(struct scan_ctx *c, unsigned v, char *out, size_t outlen)
+{
+	const char *p = c->labels_txt;
+
+	for (unsigned line = 0; p && *p; line++) {
+		size_t n = strcspn(p, "\r\n");
+
+		if (line == v && n > 0) {
+			prep_name_clean(p, n, out, outlen);
+			return;
+		}
+		p += n;
+		if (*p == '\r')
+			p++;
+		if (*p == '\n')
+			p++;
+	}
+	snprintf(out, outlen, "%u", v);
+}
+
+/* Pairs IDX image and label files by stem and stores their images. */
+static void
+take_idx_pairs(struct scan_ctx *c)
+{
+	const struct prep_opts *o = c->o;
+	struct prep_scan *s = c->s;
+	uint8_t *conv = NULL;
+
+	for (size_t i = 0; i < c->nidx && !s->fatal; i++) {
+		struct idxfile *im = &c->idx[i], *lb = NULL;
+		uint32_t n, rows, cols;
+
+		if (im->role != IDX_IMAGES)
+			continue;
+		for (size_t k = 0; k < c->nidx; k++)
+			if (c->idx[k].role == IDX_LABELS &&
+			    !strcmp(c->idx[k].stem, im->stem))
+				lb = &c->idx[k];
+		if (!lb) {
+			add_skip(s, im->name, "IDX images without a matching "
+			    "%s-labels-idx1-ubyte file", im->stem);
+			continue;
+		}
+		n = im->idx.dims[0], rows = im->idx.dims[1];
+		cols = im->idx.dims[2];
+		if (lb->idx.dims[0] != n) {
+			add_skip(s, im->name, "IDX images (%u) and labels (%u) "
+			    "differ in count", n, lb->idx.dims[0]);
+			continue;
+		}
+		if ((uint64_t)rows * cols > c->ilim.max_pixels) {
+			add_skip(s, im->name, "IDX images of %ux%u pixels are "
+			    "over the limit", cols, rows);
+			continue;
+		}
+		if (o->mode == PREP_PREPARE && o->channels != 1)
+			conv = xrealloc(conv, (size_t)rows * cols * o->channels);
+		for (uint32_t k = 0; k < n; k++) {
+			char name[64];
+			uint32_t slot;
+			int id;
+
+			idx_class_name(c, lb->idx.data[k], name, sizeof name);
+			id = class_id(c, name, lb->idx.data[k]);
+			if (id < 0 || slot_new(c, (uint16_t)id, &slot) < 0) {
+				set_fatal(s, "too many classes or images");
+				break;
+			}
+			if (o->mode == PREP_PREPARE) {
+				const uint8_t *px = im->idx.data +
+				    (size_t)k * rows * cols;
+
+				if (conv)
+					img_convert(px, (int)cols, (int)rows, 1,
+					    conv, o->channels);
+				if (img_resize(conv ? conv : px, (int)cols,
+				    (int)rows, o->channels,
+				    slot_pixels(s, slot), o->width,
+				    o->height)) {
+					add_skip(s, im->name, "resize failed");
+					continue;
+				}
+			}
+			c->slot_ok[slot] = 1;
+			c->cls[id].count++;
+			s->idx_images++;
+			s->channels[1]++;
+			size_stat(s, (int)cols, (int)rows);
+		}
+	}
+	free(conv);
+}
+
+/* Compares classes: IDX ones by label value first, then natural order. */
+static int
+cmp_class(const void *a, const void *b)
+{
+	const struct prep_class *x = *(struct prep_class *const *)a;
+	const struct prep_class *y = *(struct prep_class *const *)b;
+
+	if ((x->idx_label >= 0) != (y->idx_label >= 0))
+		return x->idx_label >= 0 ? -1 : 1;
+	if (x->idx_label >= 0 && x->idx_label != y->idx_label)
+		return x->idx_label - y->idx_label;
+	return strverscmp(x->name, y->name);
+}
+
+/* Final classes (non-empty, sorted), labels and slots. */
+static void
+finish(struct scan_ctx *c)
+{
+	struct prep_scan *s = c->s;
+	struct prep_class **order = xmalloc((c->ncls + 1) * sizeof *order);
+	int *remap = xmalloc((c->ncls + 1) * sizeof *remap);
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < c->ncls; i++) {
+		if (c->cls[i].count == 0) {
+			char name[NAME_SHOW + 2];
+
+			snprintf(name, sizeof name, "%s/", c->cls[i].name);
+			add_skip(s, name, "empty class: no usable images");
+			continue;
+		}
+		order[n++] = &c->cls[i];
+	}
+	qsort(order, n, sizeof *order, cmp_class);
+	s->classes = xcalloc(n + 1, sizeof *s->classes);
+	for (unsigned i = 0; i < c->ncls; i++)
+		remap[i] = -1;
+	for (unsigned i = 0; i < n; i++) {
+		s->classes[i] = *order[i];
+		s->classes[i].name = xstrdup(order[i]->name);
+		remap[order[i] - c->cls] = (int)i;
+	}
+	s->nclasses = n;
+	s->labels = xmalloc((c->nslots + 1) * sizeof *s->labels);
+	s->slot = xmalloc((c->nslots + 1) * sizeof *s->slot);
+	s->count = 0;
+	for (uint32_t i = 0; i < c->nslots; i++) {
+		if (!c->slot_ok[i])
+			continue;
+		s->labels[s->count] = (uint16_t)remap[c->slot_cls[i]];
+		s->slot[s->count++] = i;
+	}
+	free(order);
+	free(remap);
+}
+
+/* Handles one regular file entry of the archive. */
+static struct batch *
+take_entry(struct scan_ctx *c, struct archive *a, struct archive_entry *e,
+    struct batch *b)
+{
+	struct prep_scan *s = c->s;
+	const char *name = archive_entry_pathname(e);
+	int64_t declared = archive_entry_size_is_set(e) ?
+	    archive_entry_size(e) : -1;
+	char clean[NAME_SHOW], clsname[NAME_SHOW];
+	const char *cls;
+	size_t clslen, nlen;
+	long long len;
+	struct item *it;
+	int id;
+
+	if (!name)
+		name = archive_entry_pathname_utf8(e);
+	if (!name) {
+		add_skip(s, "(unreadable name)", "the entry name cannot be "
+		    "read");
+		return b;
+	}
+	prep_name_clean(name, strlen(name), clean, sizeof clean);
+	if (archive_entry_filetype(e) != AE_IFREG) {
+		add_skip(s, clean, "%s", skip_text[SKIP_NOT_FILE]);
+		return b;
+	}
+	switch (prep_path_classify(name, &cls, &clslen)) {
+	case PREP_PATH_HIDDEN:
+		add_skip(s, clean, "%s", skip_text[SKIP_HIDDEN]);
+		return b;
+	case PREP_PATH_UNSAFE:
+		add_skip(s, clean, "%s", skip_text[SKIP_UNSAFE]);
+		return b;
+	case PREP_PATH_NOCLASS:
+		add_skip(s, clean, "%s", skip_text[SKIP_NOCLASS]);
+		return b;
+	case PREP_PATH_TOOLONG:
+		add_skip(s, clean, "%s", skip_text[SKIP_TOOLONG]);
+		return b;
+	case PREP_PATH_IDX:
+		take_idx(c, a, name, clean, declared);
+		return b;
+	case PREP_PATH_LABELS:
+		if (!c->labels_txt) {
+			int too_big;
+			size_t l;
+
+			c->labels_txt = (char *)read_whole(c, a, declared,
+			    LABELS_TXT_MAX, &l, &too_big);
+			if (too_big)
+				add_skip(s, clean, "labels.txt over 1 MB");
+		}
+		return b;
+	case PREP_PATH_IMAGE:
+		break;
+	}
+	if (declared == 0) {
+		add_skip(s, clean, "%s", skip_text[SKIP_EMPTY]);
+		return b;
+	}
+	if (declared > 0 && (uint64_t)declared > c->o->lim->max_entry) {
+		add_skip(s, clean, "%s: %lld MB is over the limit of %llu MB",
+		    skip_text[SKIP_TOO_BIG], (long long)(declared >> 20),
+		    (unsigned long long)(c->o->lim->max_entry >> 20));
+		s->bytes += (uint64_t)declared; /* skipping still inflates */
+		if (s->bytes > c->o->lim->max_total)
+			set_fatal(s, "archive expands to more than %llu MB "
+			    "(TRAINYARD_MAX_TOTAL_MB)", (unsigned long long)
+			    (c->o->lim->max_total >> 20));
+		return b;
+	}
+	if (b->n == BATCH_ITEMS || (b->n && b->used + (declared > 0 ?
+	    (size_t)declared : 65536) + sizeof clean > b->cap))
+		b = batch_flip(c, b);
+	len = read_data(c, a, b, declared, c->o->lim->max_entry);
+	if (len == -2)
+		return b;
+	if (len == -1) {
+		add_skip(s, clean, "%s: over the limit of %llu MB",
+		    skip_text[SKIP_TOO_BIG],
+		    (unsigned long long)(c->o->lim->max_entry >> 20));
+		return b;
+	}
+	if (len == 0) {
+		add_skip(s, clean, "%s", skip_text[SKIP_EMPTY]);
+		return b;
+	}
+	/* A non-image is skipped here, without a slot or a decoder trip. */
+	{
+		struct img_info info;
+		enum img_err ie = img_probe(b->arena + b->used, (size_t)len,
+		    &c->ilim, &info);
+
+		if (ie == IMG_ERR_TOO_LARGE) {
+			add_skip(s, clean, "image too large: %dx%d pixels is "
+			    "over the limit of %llu", info.width, info.height,
+			    (unsigned long long)c->ilim.max_pixels);
+			return b;
+		}
+		if (ie != IMG_OK) {
+			add_skip(s, clean, "%s", img_strerror(ie));
+			return b;
+		}
+	}
+	prep_name_clean(cls, clslen, clsname, sizeof clsname);
+	id = class_id(c, clsname, -1);
+	if (id < 0) {
+		set_fatal(s, "more than 65535 classes");
+		return b;
+	}
+	it = &b->items[b->n];
+	memset(it, 0, offsetof(struct item, err));
+	it->err[0] = '\0';
+	/* Inspect stores no pixels but uses the slot for its verdict. */
+	if (slot_new(c, (uint16_t)id, &it->slot) < 0)
+		return b;
+	it->off = b->used;
+	it->len = (size_t)len;
+	it->cls = (uint16_t)id;
+	b->used += (size_t)len;
+	nlen = strlen(clean) + 1;
+	arena_reserve(b, nlen);
+	it->name_off = b->used;
+	memcpy(b->arena + b->used, clean, nlen);
+	b->used += nlen;
+	b->n++;
+	return b;
+}
+
+static void
+read_archive(struct scan_ctx *c)
+{
+	const struct prep_opts *o = c->o;
+	struct prep_scan *s = c->s;
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	struct batch *b = &c->b[0];
+	double last = 0;
+	int r;
+
+	archive_read_support_format_zip(a);
+	archive_read_support_format_tar(a);
+	archive_read_support_format_empty(a);
+	archive_read_support_filter_gzip(a);
+	if (archive_read_open_filename(a, o->archive, 1 << 16) != ARCHIVE_OK) {
+		set_fatal(s, "cannot open the archive: %s",
+		    archive_error_string(a));
+		archive_read_free(a);
+		return;
+	}
+	for (;;) {
+		r = archive_read_next_header(a, &e);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN) {
+			if (s->entries == 0)
+				set_fatal(s, "not a zip, tar or tar.gz archive, "
+				    "or unreadable: %s",
+				    archive_error_string(a));
+			else
+				set_fatal(s, "archive is truncated or corrupt "
+				    "after %llu entries: %s",
+				    (unsigned long long)s->entries,
+				    archive_error_string(a));
+			break;
+		}
+		if (s->entries == 0)
+			snprintf(s->archive_format, sizeof s->archive_format,
+			    "%s%s%s", archive_format_name(a),
+			    archive_filter_count(a) > 1 ? " + " : "",
+			    archive_filter_count(a) > 1 ?
+			    archive_filter_name(a, 0) : "");
+		if (archive_entry_filetype(e) == AE_IFDIR)
+			continue;
+		if (++s->entries > o->lim->max_entries) {
+			set_fatal(s, "more than %llu files in the archive "
+			    "(TRAINYARD_MAX_ENTRIES)",
+			    (unsigned long long)o->lim->max_entries);
+			break;
+		}
+		b = take_entry(c, a, e, b);
+		if (s->fatal)
+			break;
+		if (util_now() - last > 0.2) {
+			last = util_now();
+			if (o->cancelled && o->cancelled(o->ctx)) {
+				s->cancelled = 1;
+				set_fatal(s, "cancelled");
+				break;
+			}
+			if (o->progress && c->raw_size)
+				o->progress(o->ctx, 0.9 * (double)
+				    archive_filter_bytes(a, -1) /
+				    (double)c->raw_size);
+		}
+	}
+	/* Drain: decode what is left, collect both batches in order. */
+	b = batch_flip(c, b);
+	batch_wait(c, b == &c->b[0] ? &c->b[1] : &c->b[0]);
+	batch_collect(c, b == &c->b[0] ? &c->b[1] : &c->b[0]);
+	archive_read_free(a);
+}
+
+struct prep_scan *
+prep_scan_run(const struct prep_opts *o)
+{
+	struct scan_ctx c = {0};
+	struct prep_scan *s = xcalloc(1, sizeof *s);
+	struct stat st;
+
+	c.o = o;
+	c.s = s;
+	c.ilim.max_pixels = o->lim->max_pixels;
+	if (o->mode == PREP_PREPARE)
+		s->image_bytes = (size_t)o->width * o->height * o->channels;
+	if (stat(o->archive, &st) == 0)
+		c.raw_size = (uint64_t)st.st_size;
+	pthread_mutex_init(&c.mu, NULL);
+	pthread_cond_init(&c.go, NULL);
+	pthread_cond_init(&c.done, NULL);
+	for (int i = 0; i < 2; i++) {
+		c.b[i].items = xmalloc(BATCH_ITEMS * sizeof *c.b[i].items);
+		c.b[i].cap = BATCH_ARENA;
+		c.b[i].arena = xmalloc(c.b[i].cap);
+		c.b[i].finished = 1;
+	}
+	c.nthreads = o->threads < 1 ? 1 : o->threads > 64 ? 64 : o->threads;
+	c.threads = xcalloc((size_t)c.nthreads, sizeof *c.threads);
+	for (int i = 0; i < c.nthreads; i++)
+		if (pthread_create(&c.threads[i], NULL, decoder, &c))
+			abort();
+
+	read_archive(&c);
+
+	pthread_mutex_lock(&c.mu);
+	c.quit = 1;
+	pthread_cond_broadcast(&c.go);
+	pthread_mutex_unlock(&c.mu);
+	for (int i = 0; i < c.nthreads; i++)
+		pthread_join(c.threads[i], NULL);
+	free(c.threads);
+	for (int i = 0; i < 2; i++) {
+		free(c.b[i].items);
+		free(c.b[i].arena);
+	}
+	if (!s->fatal)
+		take_idx_pairs(&c);
+	finish(&c);
+
+	for (size_t i = 0; i < c.nidx; i++)
+		free(c.idx[i].buf);
+	free(c.idx);
+	free(c.labels_txt);
+	for (unsigned i = 0; i < c.ncls; i++)
+		free(c.cls[i].name);
+	free(c.cls);
+	free(c.hash);
+	free(c.slot_cls);
+	free(c.slot_ok);
+	pthread_mutex_destroy(&c.mu);
+	pthread_cond_destroy(&c.go);
+	pthread_cond_destroy(&c.done);
+	return s;
+}
+
+void
+prep_scan_free(struct prep_scan *s)
+{
+	if (!s)
+		return;
+	free(s->fatal);
+	for (unsigned i = 0; i < s->nclasses; i++)
+		free(s->classes[i].name);
+	free(s->classes);
+	free(s->labels);
+	free(s->slot);
+	for (size_t i = 0; i < s->nchunks; i++)
+		free(s->chunks[i]);
+	free(s->chunks);
+	for (unsigned i = 0; i < s->nskipped; i++) {
+		free(s->skipped[i].name);
+		free(s->skipped[i].reason);
+	}
+	free(s);
+}
