@@ -1,0 +1,223 @@
+/*
+ * main.c — trainyard-web: configuration, start-up, and a clean stop.
+ *
+ * Every setting is an environment variable or the matching flag (see
+ * DESIGN.md): --port, --data-dir, --models-dir, --db, --max-upload-mb, the
+ * worker URLs, and --web-root (the directory holding views/, static/ and
+ * migrations/). SIGTERM or SIGINT stops taking connections, lets requests
+ * in flight finish, then closes the database.
+ */
+#include <civetweb.h>
+#include <errno.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "acct.h"
+#include "db.h"
+#include "pages.h"
+#include "route.h"
+#include "upload.h"
+#include "view.h"
+#include "web.h"
+
+static volatile sig_atomic_t stop_signal;
+
+static void
+on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static int
+log_message(const struct mg_connection *conn, const char *msg)
+{
+	ty_log("civetweb: %s", msg);
+	return 1;
+}
+
+static int
+is_file(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/*
+ * The web root: the flag/variable if given, else the first of ., the
+ * program's directory and its parents that has views/layout.html (so a
+ * binary in build/x/bin finds the checkout's views).
+ */
+static char *
+find_root(int argc, char **argv)
+{
+	const char *root = cfg_str(argc, argv, "TRAINYARD_WEB_ROOT", NULL);
+	char exe[4096], *p, *probe;
+	ssize_t n;
+
+	if (root)
+		return xstrdup(root);
+	if (is_file("views/layout.html"))
+		return xstrdup(".");
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		for (int up = 0; up < 5 && (p = strrchr(exe, '/')); up++) {
+			*p = '\0';
+			probe = xasprintf("%s/views/layout.html", exe);
+			if (is_file(probe)) {
+				free(probe);
+				return xstrdup(exe);
+			}
+			free(probe);
+		}
+	}
+	return xstrdup(".");
+}
+
+static char *
+dir_of(const char *path)
+{
+	char *d = xstrdup(path), *slash = strrchr(d, '/');
+
+	if (!slash) {
+		free(d);
+		return xstrdup(".");
+	}
+	*slash = '\0';
+	return d;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct web w;
+	struct mg_callbacks cb;
+	struct mg_context *ctx;
+	char err[512], port[16], threads[16], *root, *dbdir, *path;
+	const char *db_path, *admin, *admin_pw;
+	long p;
+	struct sigaction sa;
+
+	ty_set_progname("trainyard-web");
+	if (sodium_init() < 0) {
+		ty_log("libsodium failed to start");
+		return 1;
+	}
+	memset(&w, 0, sizeof(w));
+	w.started = util_now();
+	root = find_root(argc, argv);
+	w.root = root;
+	w.data_dir = cfg_str(argc, argv, "TRAINYARD_DATA_DIR", "./var/data");
+	w.models_dir = cfg_str(argc, argv, "TRAINYARD_MODELS_DIR",
+	    "./var/models");
+	db_path = cfg_str(argc, argv, "TRAINYARD_DB", "./var/db/trainyard.db");
+	w.preprocess_url = cfg_str(argc, argv, "TRAINYARD_PREPROCESS_URL",
+	    "http://127.0.0.1:8081");
+	w.train_url = cfg_str(argc, argv, "TRAINYARD_TRAIN_URL",
+	    "http://127.0.0.1:8082");
+	w.infer_url = cfg_str(argc, argv, "TRAINYARD_INFER_URL",
+	    "http://127.0.0.1:8083");
+	w.max_upload_mb = cfg_long(argc, argv, "TRAINYARD_MAX_UPLOAD_MB", 512);
+	w.cookie_secure = cfg_long(argc, argv, "TRAINYARD_COOKIE_SECURE", 0);
+	w.allow_signup = cfg_long(argc, argv, "TRAINYARD_ALLOW_SIGNUP", 1);
+	w.session_hours = cfg_long(argc, argv, "TRAINYARD_SESSION_HOURS", 336);
+	p = cfg_long(argc, argv, "TRAINYARD_PORT", 8080);
+	if (w.max_upload_mb < 1 || w.max_upload_mb > 1024 * 1024 || p < 1 ||
+	    p > 65535 || w.session_hours < 1) {
+		ty_log("bad configuration: port must be 1-65535, "
+		    "max upload MB and session hours positive");
+		return 2;
+	}
+	w.max_upload_bytes = (long long)w.max_upload_mb * 1024 * 1024;
+
+	dbdir = dir_of(db_path);
+	path = xasprintf("%s/uploads", w.data_dir);
+	if (util_mkdirs(dbdir, 0755) < 0 || util_mkdirs(path, 0755) < 0 ||
+	    util_mkdirs(w.models_dir, 0755) < 0) {
+		ty_log("cannot create %s, %s or %s: %s", dbdir, path,
+		    w.models_dir, strerror(errno));
+		return 1;
+	}
+	free(dbdir);
+	free(path);
+	upload_clean_incoming(&w);
+
+	path = xasprintf("%s/migrations", root);
+	w.db = db_open(db_path, path, err, sizeof(err));
+	free(path);
+	if (!w.db) {
+		ty_log("%s", err);
+		return 1;
+	}
+	path = xasprintf("%s/views", root);
+	if (view_load_all(path, err, sizeof(err)) < 0) {
+		ty_log("%s", err);
+		return 1;
+	}
+	free(path);
+	path = xasprintf("%s/static", root);
+	if (page_static_load(path, err, sizeof(err)) < 0) {
+		ty_log("%s", err);
+		return 1;
+	}
+	free(path);
+	admin = cfg_str(argc, argv, "TRAINYARD_ADMIN_USER", NULL);
+	admin_pw = cfg_str(argc, argv, "TRAINYARD_ADMIN_PASSWORD", NULL);
+	if (admin && *admin) {
+		if (!admin_pw || acct_bootstrap(&w, admin, admin_pw) < 0) {
+			ty_log("TRAINYARD_ADMIN_USER needs a valid "
+			    "TRAINYARD_ADMIN_PASSWORD");
+			return 2;
+		}
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	snprintf(port, sizeof(port), "%ld", p);
+	snprintf(threads, sizeof(threads), "%ld",
+	    cfg_long(argc, argv, "TRAINYARD_WEB_THREADS", 16));
+	const char *opts[] = {
+		"listening_ports", port,
+		"num_threads", threads,
+		"request_timeout_ms", "120000",
+		"linger_timeout_ms", "2000",
+		"enable_keep_alive", "no",
+		/* CivetWeb's own error answers (malformed requests) too */
+		"additional_header", "X-Content-Type-Options: nosniff\r\n"
+		    "X-Frame-Options: DENY\r\nReferrer-Policy: same-origin\r\n"
+		    "Content-Security-Policy: default-src 'none'",
+		NULL,
+	};
+	memset(&cb, 0, sizeof(cb));
+	cb.begin_request = route_handle;
+	cb.log_message = log_message;
+	mg_init_library(0);
+	ctx = mg_start(&cb, &w, opts);
+	if (!ctx) {
+		ty_log("cannot listen on port %s", port);
+		return 1;
+	}
+	ty_log("listening on http://127.0.0.1:%s/ (root %s, data %s, db %s)",
+	    port, root, w.data_dir, db_path);
+	while (!stop_signal)
+		usleep(100 * 1000);
+	ty_log("signal %d: finishing requests in flight", (int)stop_signal);
+	mg_stop(ctx); /* waits for the worker threads */
+	mg_exit_library();
+	db_close(w.db);
+	view_free_all();
+	page_static_free();
+	free(root);
+	ty_log("stopped");
+	return 0;
+}

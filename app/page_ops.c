@@ -1,0 +1,133 @@
+/*
+ * page_ops.c — the pages that are not the product: /, /healthz, /metrics
+ * and the static files (read into memory once at start: they are few and
+ * small, and a request can then never name a file outside static/).
+ */
+#include <civetweb.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+#include "pages.h"
+#include "wbuf.h"
+
+#define STATIC_MAX 32
+#define STATIC_FILE_MAX (1024 * 1024)
+
+static struct {
+	char name[64];
+	char *data;
+	size_t len;
+	const char *ctype;
+} files[STATIC_MAX];
+static size_t nfiles;
+
+static const struct {
+	const char *ext;
+	const char *ctype;
+} ctypes[] = {
+	{ ".css", "text/css; charset=utf-8" },
+	{ ".js", "text/javascript; charset=utf-8" },
+	{ ".svg", "image/svg+xml" },
+	{ ".png", "image/png" },
+	{ ".ico", "image/x-icon" },
+	{ ".txt", "text/plain; charset=utf-8" },
+};
+
+int
+page_static_load(const char *dir, char *err, size_t errlen)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d) {
+		snprintf(err, errlen, "cannot open %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL && nfiles < STATIC_MAX) {
+		const char *dot = strrchr(e->d_name, '.');
+		const char *ct = NULL;
+		char *path;
+
+		if (e->d_name[0] == '.' || !dot ||
+		    strlen(e->d_name) >= sizeof(files[0].name))
+			continue;
+		for (size_t i = 0; i < TY_ARRAY_LEN(ctypes); i++)
+			if (strcmp(dot, ctypes[i].ext) == 0)
+				ct = ctypes[i].ctype;
+		if (!ct)
+			continue;
+		path = xasprintf("%s/%s", dir, e->d_name);
+		files[nfiles].data = util_read_file(path, STATIC_FILE_MAX,
+		    &files[nfiles].len);
+		if (!files[nfiles].data) {
+			snprintf(err, errlen, "cannot read %s: %s", path,
+			    strerror(errno));
+			free(path);
+			closedir(d);
+			return -1;
+		}
+		free(path);
+		snprintf(files[nfiles].name, sizeof(files[0].name), "%s",
+		    e->d_name);
+		files[nfiles].ctype = ct;
+		nfiles++;
+	}
+	closedir(d);
+	return 0;
+}
+
+void
+page_static_free(void)
+{
+	for (size_t i = 0; i < nfiles; i++)
+		free(files[i].data);
+	nfiles = 0;
+}
+
+void
+page_static(struct req *r)
+{
+	const char *name = r->ri->local_uri + strlen("/static/");
+
+	for (size_t i = 0; i < nfiles; i++)
+		if (strcmp(files[i].name, name) == 0) {
+			web_send(r, 200, files[i].ctype,
+			    "Cache-Control: public, max-age=300\r\n",
+			    files[i].data, files[i].len);
+			return;
+		}
+	web_error(r, 404, "There is no such file.");
+}
+
+void
+page_root(struct req *r)
+{
+	web_redirect(r, r->user_id ? "/projects" : "/login");
+}
+
+void
+page_healthz(struct req *r)
+{
+	web_json(r, 200, "{\"status\": \"ok\"}\n");
+}
+
+void
+page_metrics(struct req *r)
+{
+	struct wbuf b;
+
+	wb_init(&b, 1024 * 1024);
+	if (metrics_render(&b, util_now() - r->w->started) < 0) {
+		wb_free(&b);
+		web_error(r, 500, "metrics too large");
+		return;
+	}
+	web_send(r, 200, "text/plain; version=0.0.4; charset=utf-8", NULL,
+	    b.data, b.len);
+	wb_free(&b);
+}

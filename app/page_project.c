@@ -1,0 +1,190 @@
+/* page_project.c — the project list, one project's page, create, delete. */
+#include <civetweb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "form.h"
+#include "pages.h"
+#include "upload.h"
+#include "view.h"
+
+#define PROJECT_NAME_MAX 100
+#define PROJECT_DESC_MAX 2000
+
+static const char *
+valid_name(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || strspn(v, " ") == n)
+		return "Give the project a name.";
+	if (n > PROJECT_NAME_MAX)
+		return "The project name must be at most 100 characters.";
+	return form_valid_utf8_line(v);
+}
+
+static const char *
+valid_desc(const char *v)
+{
+	/* Line breaks are fine in a description; check the rest per line. */
+	char *copy, *line, *save = NULL;
+	const char *msg = NULL;
+
+	if (strlen(v) > PROJECT_DESC_MAX)
+		return "The description must be at most 2000 characters.";
+	copy = xstrdup(v);
+	for (line = strtok_r(copy, "\r\n", &save); line && !msg;
+	    line = strtok_r(NULL, "\r\n", &save))
+		msg = form_valid_utf8_line(line);
+	free(copy);
+	return msg;
+}
+
+static const struct form_rule project_rules[] = {
+	{ "name", valid_name, 0 },
+	{ "description", valid_desc, 1 },
+};
+
+static void
+list_page(struct req *r, int status, const char *error)
+{
+	struct db *db = r->w->db;
+	struct td *d = td_new();
+	sqlite3_stmt *st;
+	char when[32];
+
+	st = db_stmt(db, DB_PROJECT_LIST, "i", r->user_id);
+	while (db_step(db, st) == SQLITE_ROW) {
+		struct td *row = td_add_row(d, "projects");
+		long long nds = sqlite3_column_int64(st, 4);
+		td_set_int(row, "id", sqlite3_column_int64(st, 0));
+		td_set(row, "name", db_col_text(st, 1));
+		td_set(row, "description", db_col_text(st, 2));
+		web_fmt_time(when, sizeof(when), sqlite3_column_int64(st, 3));
+		td_set(row, "created", when);
+		td_setf(row, "datasets", "%lld dataset%s", nds,
+		    nds == 1 ? "" : "s");
+	}
+	db_done(db, st);
+	if (error) {
+		td_set(d, "error", error);
+		td_set(d, "name", form_get(&r->form, "name"));
+		td_set(d, "description", form_get(&r->form, "description"));
+	}
+	view_page(r, status, "projects", "Projects", d);
+	td_free(d);
+}
+
+void
+page_projects(struct req *r)
+{
+	list_page(r, 200, NULL);
+}
+
+void
+page_project_create(struct req *r)
+{
+	const char *msg = form_check(&r->form, project_rules,
+	    TY_ARRAY_LEN(project_rules), NULL);
+	const char *desc;
+	int64_t id;
+	char loc[64];
+
+	if (msg) {
+		list_page(r, 400, msg);
+		return;
+	}
+	desc = form_get(&r->form, "description");
+	id = db_insert(r->w->db, DB_PROJECT_INSERT, "itti", r->user_id,
+	    form_get(&r->form, "name"), desc ? desc : "",
+	    (long long)util_wall());
+	if (id < 0) {
+		list_page(r, 500, "The project could not be created; try "
+		    "again.");
+		return;
+	}
+	snprintf(loc, sizeof(loc), "/projects/%lld", (long long)id);
+	web_redirect(r, loc);
+}
+
+void
+page_project(struct req *r)
+{
+	struct db *db = r->w->db;
+	struct td *d = td_new();
+	sqlite3_stmt *st;
+	char buf[64], uploaded[24];
+	long long just = 0;
+
+	if (web_query(r, "uploaded", uploaded, sizeof(uploaded)) == 0)
+		just = atoll(uploaded);
+	td_set_int(d, "id", r->project.id);
+	td_set(d, "name", r->project.name);
+	td_set(d, "description", r->project.description);
+	web_fmt_time(buf, sizeof(buf), r->project.created_at);
+	td_set(d, "created", buf);
+	td_set_int(d, "max_upload_mb", r->w->max_upload_mb);
+	st = db_stmt(db, DB_DATASET_LIST, "i", r->project.id);
+	while (db_step(db, st) == SQLITE_ROW) {
+		struct td *row = td_add_row(d, "datasets");
+		long long did = sqlite3_column_int64(st, 0);
+		const char *sha = db_col_text(st, 3);
+		td_set_int(row, "id", did);
+		td_set(row, "filename", db_col_text(st, 1));
+		web_fmt_bytes(buf, sizeof(buf), sqlite3_column_int64(st, 2));
+		td_set(row, "size", buf);
+		td_set_int(row, "bytes", sqlite3_column_int64(st, 2));
+		td_set(row, "sha256", sha);
+		td_setf(row, "sha256_short", "%.12s", sha);
+		td_set(row, "status", db_col_text(st, 4));
+		web_fmt_time(buf, sizeof(buf), sqlite3_column_int64(st, 5));
+		td_set(row, "created", buf);
+		td_set(row, "error", db_col_text(st, 6));
+		if (did == just)
+			td_setf(d, "notice", "Uploaded %s.",
+			    db_col_text(st, 1));
+	}
+	db_done(db, st);
+	view_page(r, 200, "project", r->project.name, d);
+	td_free(d);
+}
+
+void
+page_project_delete(struct req *r)
+{
+	struct db *db = r->w->db;
+	sqlite3_stmt *st;
+	long long *ids = NULL;
+	size_t n = 0, cap = 0;
+
+	/* The rows go first: a failure then leaves files, never dead rows. */
+	if (db_tx_begin(db) != DB_OK)
+		goto fail;
+	st = db_stmt(db, DB_DATASET_IDS_OF_PROJECT, "i", r->project.id);
+	while (db_step(db, st) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			ids = xrealloc(ids, cap * sizeof(*ids));
+		}
+		ids[n++] = sqlite3_column_int64(st, 0);
+	}
+	db_done(db, st);
+	if (db_exec(db, DB_PROJECT_DELETE, "ii", r->project.id, r->user_id) !=
+	    DB_OK) {
+		if (db_tx_end(db, 0) != DB_OK)
+			ty_log("project: rollback failed");
+		goto fail;
+	}
+	if (db_tx_end(db, 1) != DB_OK)
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		upload_remove(r->w, ids[i]);
+	free(ids);
+	web_redirect(r, "/projects");
+	return;
+fail:
+	free(ids);
+	web_error_page(r, 500, "The project could not be deleted; try again.",
+	    "/projects", "Your projects");
+}

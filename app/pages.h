@@ -1,0 +1,36 @@
+/*
+ * pages.h — the handlers named in routes.h. Each sees a request that
+ * already passed its route's checks (see route.h) and must answer it with
+ * one of the web_* or view_page functions.
+ */
+#ifndef TY_PAGES_H
+#define TY_PAGES_H
+
+#include <stddef.h>
+
+#include "util.h"
+#include "web.h"
+
+/* page_ops.c */
+void page_root(struct req *r);
+void page_healthz(struct req *r);
+void page_metrics(struct req *r);
+void page_static(struct req *r);
+/* Reads the files of static/ into memory (at start); 0 or -1. */
+int page_static_load(const char *dir, char *err, size_t errlen) TY_WUR;
+void page_static_free(void);
+/* page_auth.c */
+void page_signup_form(struct req *r);
+void page_signup(struct req *r);
+void page_login_form(struct req *r);
+void page_login(struct req *r);
+void page_logout(struct req *r);
+/* page_project.c */
+void page_projects(struct req *r);
+void page_project_create(struct req *r);
+void page_project(struct req *r);
+void page_project_delete(struct req *r);
+/* page_dataset.c */
+void page_dataset_upload(struct req *r);
+
+#endif

@@ -1,0 +1,228 @@
+/* route.c — the route table and request dispatch; see route.h. */
+#include "route.h"
+
+#include <civetweb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "metrics.h"
+#include "pages.h"
+#include "sess.h"
+
+struct route_row {
+	const char *method;
+	const char *pattern;
+	unsigned flags;
+	void (*fn)(struct req *r);
+	const char *label;
+};
+
+static const struct route_row routes[ROUTE__MAX] = {
+#define ROUTE(name, method, pattern, flags, handler) \
+	[ROUTE_##name] = { method, pattern, flags, handler, method " " pattern },
+#include "routes.h"
+#undef ROUTE
+};
+
+const char *
+route_label(int i)
+{
+	return i >= 0 && i < ROUTE__MAX ? routes[i].label : "unmatched";
+}
+
+int
+route_match(const char *pat, const char *path, long long *ids, size_t *nids)
+{
+	*nids = 0;
+	while (*pat) {
+		if (*pat == '*' && pat[1] == '\0')
+			return *path != '\0';
+		if (*pat == '{') {
+			long long v = 0;
+			int digits = 0;
+			pat = strchr(pat, '}');
+			if (!pat)
+				return 0;
+			pat++;
+			while (*path >= '0' && *path <= '9') {
+				if (++digits > 15)
+					return 0;
+				v = v * 10 + (*path++ - '0');
+			}
+			if (digits == 0 || v == 0 || *nids == WEB_IDS_MAX)
+				return 0;
+			ids[(*nids)++] = v;
+			continue;
+		}
+		if (*pat++ != *path++)
+			return 0;
+	}
+	return *path == '\0';
+}
+
+/* Reads an urlencoded body into r->form; answers and returns -1 if bad. */
+static int
+read_form(struct req *r)
+{
+	const char *ct = mg_get_header(r->conn, "Content-Type");
+	long long cl = r->ri->content_length;
+	char *body;
+	size_t len = 0;
+	enum form_err fe;
+
+	if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33)) {
+		web_error(r, 415, "This form must be sent as "
+		    "application/x-www-form-urlencoded.");
+		return -1;
+	}
+	if (cl > ROUTE_FORM_MAX) {
+		r->close = 1;
+		web_error(r, 413, "The form is too large.");
+		return -1;
+	}
+	body = xmalloc(ROUTE_FORM_MAX + 1);
+	for (;;) {
+		int n = mg_read(r->conn, body + len, ROUTE_FORM_MAX + 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len > ROUTE_FORM_MAX) {
+			free(body);
+			r->close = 1;
+			web_error(r, 413, "The form is too large.");
+			return -1;
+		}
+	}
+	fe = form_parse(&r->form, body, len);
+	free(body);
+	if (fe != FORM_OK) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "The form could not be read: %s.",
+		    form_strerror(fe));
+		web_error(r, 400, msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+load_project(struct req *r)
+{
+	struct db *db = r->w->db;
+	sqlite3_stmt *st = db_stmt(db, DB_PROJECT_GET, "ii", r->ids[0],
+	    r->user_id);
+	int found = 0;
+
+	if (db_step(db, st) == SQLITE_ROW) {
+		r->project.id = sqlite3_column_int64(st, 0);
+		r->project.name = xstrdup(db_col_text(st, 1));
+		r->project.description = xstrdup(db_col_text(st, 2));
+		r->project.created_at = sqlite3_column_int64(st, 3);
+		found = 1;
+	}
+	db_done(db, st);
+	return found;
+}
+
+static void
+run_route(struct req *r, const struct route_row *rt)
+{
+	const char *method = r->ri->request_method;
+
+	if ((rt->flags & R_AUTH) && !r->user_id) {
+		if (r->is_api)
+			web_error(r, 401, "Authentication required.");
+		else if (strcmp(method, "GET") == 0 ||
+		    strcmp(method, "HEAD") == 0)
+			web_redirect(r, "/login");
+		else
+			web_error_page(r, 401, r->expired
+			    ? "Your session has expired. Sign in again, "
+			      "then repeat what you were doing."
+			    : "You need to sign in first.", "/login",
+			    "Sign in");
+		return;
+	}
+	if ((rt->flags & R_FORM) && read_form(r) < 0)
+		return;
+	if ((rt->flags & R_CSRF) &&
+	    !web_csrf_ok(r, form_get(&r->form, "csrf"))) {
+		web_error_page(r, 403, "This form has expired or did not come "
+		    "from this site. Go back, reload the page and try again.",
+		    NULL, NULL);
+		return;
+	}
+	if ((rt->flags & R_PROJECT) && !load_project(r)) {
+		web_error_page(r, 404, "There is no such project.",
+		    "/projects", "Your projects");
+		return;
+	}
+	rt->fn(r);
+	if (r->status == 0) {
+		ty_log("route %s sent no response", rt->label);
+		web_error(r, 500, "The server failed to answer.");
+	}
+}
+
+int
+route_handle(struct mg_connection *conn)
+{
+	struct req r;
+	const char *path, *method;
+	double t0 = util_now();
+	int found = -1, path_hit = 0;
+	char allow[64] = "";
+
+	memset(&r, 0, sizeof(r));
+	r.conn = conn;
+	r.ri = mg_get_request_info(conn);
+	r.w = r.ri->user_data;
+	r.route = ROUTE_UNMATCHED;
+	path = r.ri->local_uri ? r.ri->local_uri : "";
+	method = r.ri->request_method;
+	r.is_api = strncmp(path, "/api/", 5) == 0;
+	for (int i = 0; i < ROUTE__MAX; i++) {
+		if (!route_match(routes[i].pattern, path, r.ids, &r.nids))
+			continue;
+		path_hit = 1;
+		if (strcmp(routes[i].method, method) == 0 ||
+		    (strcmp(method, "HEAD") == 0 &&
+		    strcmp(routes[i].method, "GET") == 0)) {
+			found = i;
+			break;
+		}
+		if (strlen(allow) + strlen(routes[i].method) + 3 <
+		    sizeof(allow)) {
+			if (allow[0])
+				strcat(allow, ", ");
+			strcat(allow, routes[i].method);
+		}
+	}
+	if (found < 0 || !(routes[found].flags & R_BARE))
+		sess_load(&r);
+	if (found >= 0) {
+		r.route = found;
+		run_route(&r, &routes[found]);
+	} else if (path_hit) {
+		char msg[128];
+		snprintf(r.extra_headers, sizeof(r.extra_headers),
+		    "Allow: %s\r\n", allow);
+		snprintf(msg, sizeof(msg), "This address does not accept %.16s "
+		    "(allowed: %s).", method, allow);
+		web_error(&r, 405, msg);
+	} else {
+		web_error(&r, 404, "There is no page at this address.");
+	}
+	metrics_observe(r.route, r.status, util_now() - t0);
+	ty_log("%s %s %s %d %zu %.1fms%s%s", r.ri->remote_addr, method, path,
+	    r.status, r.bytes_out, (util_now() - t0) * 1000.0,
+	    r.user_id ? " user=" : "", r.user_id ? r.username : "");
+	form_free(&r.form);
+	free(r.project.name);
+	free(r.project.description);
+	for (size_t i = 0; i < r.ncookies; i++)
+		free(r.cookies[i]);
+	return r.status ? r.status : 500;
+}

@@ -1,0 +1,31 @@
+/*
+ * routes.h — every route of the web app, one row each:
+ *	ROUTE(NAME, "METHOD", "/path/{id}/more", flags, handler)
+ * The X-macro makes enum route (ROUTE_NAME) and the dispatch table in
+ * route.c. {name} matches a positive decimal id (collected in order into
+ * req->ids); a final * matches the rest of the path. The first matching
+ * row wins. Flags (route.h) say what runs before the handler: R_AUTH
+ * (signed-in user or redirect/401), R_FORM (urlencoded body parsed into
+ * req->form), R_CSRF (req->form's "csrf" checked, 403 when wrong),
+ * R_PROJECT (ids[0] must be a project of this user, else 404; loaded into
+ * req->project), R_BARE (no session lookup, no cookies). A multipart
+ * route gets its body unread and must check the csrf field itself (see
+ * page_dataset.c).
+ */
+ROUTE(ROOT, "GET", "/", 0, page_root)
+ROUTE(HEALTHZ, "GET", "/healthz", R_BARE, page_healthz)
+ROUTE(METRICS, "GET", "/metrics", R_BARE, page_metrics)
+ROUTE(STATIC, "GET", "/static/*", R_BARE, page_static)
+ROUTE(SIGNUP_FORM, "GET", "/signup", 0, page_signup_form)
+ROUTE(SIGNUP, "POST", "/signup", R_FORM | R_CSRF, page_signup)
+ROUTE(LOGIN_FORM, "GET", "/login", 0, page_login_form)
+ROUTE(LOGIN, "POST", "/login", R_FORM | R_CSRF, page_login)
+ROUTE(LOGOUT, "POST", "/logout", R_FORM | R_CSRF, page_logout)
+ROUTE(PROJECTS, "GET", "/projects", R_AUTH, page_projects)
+ROUTE(PROJECT_CREATE, "POST", "/projects", R_AUTH | R_FORM | R_CSRF,
+    page_project_create)
+ROUTE(PROJECT, "GET", "/projects/{id}", R_AUTH | R_PROJECT, page_project)
+ROUTE(PROJECT_DELETE, "POST", "/projects/{id}/delete",
+    R_AUTH | R_FORM | R_CSRF | R_PROJECT, page_project_delete)
+ROUTE(DATASET_UPLOAD, "POST", "/projects/{id}/datasets",
+    R_AUTH | R_PROJECT, page_dataset_upload)

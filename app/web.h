@@ -1,0 +1,95 @@
+/*
+ * web.h — what every page handler sees: the application (configuration,
+ * database) and one request, plus the ways to answer it. All responses go
+ * through web_send(), which adds the security headers and any cookies, and
+ * records status and size for the access log and /metrics.
+ */
+#ifndef TY_WEB_H
+#define TY_WEB_H
+
+#include <stddef.h>
+
+#include "db.h"
+#include "form.h"
+#include "tmpl.h"
+#include "util.h"
+
+struct mg_connection;
+struct mg_request_info;
+
+struct web {
+	struct db *db;
+	const char *root;       /* holds views/, static/, migrations/ */
+	const char *data_dir;   /* data volume */
+	const char *models_dir; /* models volume */
+	const char *preprocess_url, *train_url, *infer_url;
+	long long max_upload_bytes;
+	long max_upload_mb;
+	int cookie_secure;  /* add Secure to cookies (behind TLS) */
+	int allow_signup;   /* public sign-up page on */
+	long session_hours; /* session lifetime */
+	double started;     /* util_now() at start */
+};
+
+#define WEB_IDS_MAX 4
+#define WEB_NAME_MAX 64
+#define WEB_TOKEN_HEX 64 /* 32 random bytes, hex */
+#define WEB_COOKIES_MAX 2
+
+/* The project named by the first {id} of routes flagged R_PROJECT. */
+struct web_project {
+	long long id;
+	char *name;
+	char *description;
+	long long created_at;
+};
+
+struct req {
+	struct mg_connection *conn;
+	const struct mg_request_info *ri;
+	struct web *w;
+	int route;                      /* enum route */
+	long long ids[WEB_IDS_MAX];     /* the {..} of the path, in order */
+	size_t nids;
+	int is_api;                     /* path under /api/: JSON errors */
+	/* who is asking (user_id 0: nobody signed in) */
+	long long user_id;
+	char username[WEB_NAME_MAX + 1];
+	char csrf[WEB_TOKEN_HEX + 1];   /* the token forms must carry */
+	int expired;                    /* a session cookie came but is dead */
+	struct form form;               /* urlencoded body (R_FORM routes) */
+	struct web_project project;     /* R_PROJECT routes */
+	/* the answer */
+	int status;
+	size_t bytes_out;
+	char *cookies[WEB_COOKIES_MAX];
+	size_t ncookies;
+	int close; /* the body was not read: close the connection after */
+	char extra_headers[128]; /* "Name: value\r\n" lines for any answer */
+};
+
+/* Sends a complete response; extra_headers: "Name: value\r\n"... or NULL. */
+void web_send(struct req *r, int status, const char *ctype,
+    const char *extra_headers, const void *body, size_t len);
+/* 303 See Other to a local path. */
+void web_redirect(struct req *r, const char *location);
+/* JSON {"error": msg} for /api/ paths, else the HTML error page. */
+void web_error(struct req *r, int status, const char *msg);
+/* HTML error page with a link back (href/label may be NULL). */
+void web_error_page(struct req *r, int status, const char *msg,
+    const char *back_href, const char *back_label);
+void web_json(struct req *r, int status, const char *json);
+/* Queues a Set-Cookie header line (without "Set-Cookie: "). */
+void web_add_cookie(struct req *r, const char *cookie);
+/* Constant-time check of a submitted CSRF token against r->csrf. */
+int web_csrf_ok(const struct req *r, const char *submitted);
+/* "1.5 MB", "2026-11-22 14:30 UTC": for pages. */
+void web_fmt_bytes(char *out, size_t outlen, long long n);
+void web_fmt_time(char *out, size_t outlen, long long epoch);
+/* The decoded query-string variable name; 0, or -1 if absent/too long. */
+int web_query(const struct req *r, const char *name, char *out,
+    size_t outlen) TY_WUR;
+/* The reason phrase of an HTTP status. */
+const char *web_status_text(int status);
+
+#endif
