@@ -202,10 +202,12 @@ nn_init(nn_net *net, uint64_t seed)
 		if (!l->wn)
 			continue;
 		size_t fan_in = l->wn / (size_t)l->oc;
-		/* He for ReLU stacks; 1/fan_in (LeCun) before a sigmoid,
-		 * which saturates with He's larger spread. */
-		int sig = i + 1 < net->nl && net->l[i + 1].s.kind == NN_SIGMOID;
-		float sd = sqrtf((sig ? 1.0f : 2.0f) / (float)fan_in);
+		/* He (2/fan_in) where a ReLU follows; LeCun (1/fan_in)
+		 * elsewhere: before a sigmoid (which saturates with He's
+		 * spread) and for the logits, where a big spread only makes
+		 * the first steps overshoot. */
+		int relu = i + 1 < net->nl && net->l[i + 1].s.kind == NN_RELU;
+		float sd = sqrtf((relu ? 2.0f : 1.0f) / (float)fan_in);
 		for (size_t j = 0; j < l->wn; j++)
 			net->params[l->woff + j] = sd * nn_rng_normal(&r);
 		memset(net->params + l->boff, 0, l->bn * sizeof(float));

@@ -1,0 +1,315 @@
+/* params.c — train job params and the architectures built from them. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "svc.h"
+#include "train.h"
+
+static const char *const arch_names[] = { "linear", "mlp", "cnn" };
+static const char *const opt_names[NN_OPT__MAX] = { "sgd", "adam" };
+
+static int
+bad(char *err, size_t errlen, const char *what)
+{
+	snprintf(err, errlen, "%s", what);
+	return -1;
+}
+
+/* Optional number member in [lo, hi]; 1 if set, 0 if absent, -1 bad. */
+static int
+num(const cJSON *j, const char *name, double lo, double hi, double *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
+	    v->valuedouble < lo || v->valuedouble > hi)
+		return -1;
+	*out = v->valuedouble;
+	return 1;
+}
+
+static int
+intnum(const cJSON *j, const char *name, long lo, long hi, int *out)
+{
+	double d;
+	int r = num(j, name, (double)lo, (double)hi, &d);
+	if (r == 1) {
+		if (d != floor(d))
+			return -1;
+		*out = (int)d;
+	}
+	return r;
+}
+
+/* A width list: [256, 128] or "256,128" (as the web form sends it). */
+static int
+widths(const cJSON *v, int *out, int *n, int lo, int hi)
+{
+	*n = 0;
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (cJSON_IsNumber(v)) {
+		if (v->valuedouble != floor(v->valuedouble) ||
+		    v->valuedouble < lo || v->valuedouble > hi)
+			return -1;
+		out[(*n)++] = (int)v->valuedouble;
+		return 0;
+	}
+	if (cJSON_IsString(v)) {
+		const char *s = v->valuestring;
+		while (*s) {
+			char *end;
+			while (*s == ' ')
+				s++;
+			if (!*s)
+				break;
+			long w = strtol(s, &end, 10);
+			if (end == s || w < lo || w > hi ||
+			    *n >= TRAIN_MAX_WIDTHS)
+				return -1;
+			out[(*n)++] = (int)w;
+			s = end;
+			while (*s == ' ')
+				s++;
+			if (*s == ',')
+				s++;
+			else if (*s)
+				return -1;
+		}
+		return 0;
+	}
+	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > TRAIN_MAX_WIDTHS)
+		return -1;
+	for (const cJSON *e = v->child; e; e = e->next) {
+		if (!cJSON_IsNumber(e) || e->valuedouble != floor(e->valuedouble) ||
+		    e->valuedouble < lo || e->valuedouble > hi)
+			return -1;
+		out[(*n)++] = (int)e->valuedouble;
+	}
+	return 0;
+}
+
+static int
+relpath(const cJSON *j, const char *name, char *out, size_t outlen,
+    char *err, size_t errlen)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
+	char why[160];
+	if (!cJSON_IsString(v)) {
+		snprintf(err, errlen, "%s: a path relative to the volume is "
+		    "required", name);
+		return -1;
+	}
+	char *full = svc_volume_path("/v", v->valuestring, why, sizeof(why));
+	if (!full) {
+		snprintf(err, errlen, "%s: %s", name, why);
+		return -1;
+	}
+	free(full);
+	if (strlen(v->valuestring) >= outlen) {
+		snprintf(err, errlen, "%s: path too long", name);
+		return -1;
+	}
+	snprintf(out, outlen, "%s", v->valuestring);
+	return 0;
+}
+
+int
+train_params_parse(const cJSON *j, struct train_params *p, char *err,
+    size_t errlen)
+{
+	memset(p, 0, sizeof(*p));
+	p->epochs = 10;
+	p->batch_size = 64;
+	p->optimizer = NN_OPT_ADAM;
+	p->lr = -1;
+	p->momentum = 0.9f;
+	p->seed = 1;
+	p->workers = 1;
+	p->arch = TRAIN_MLP;
+	p->hidden[0] = 128, p->nhidden = 1;
+	if (!cJSON_IsObject(j))
+		return bad(err, errlen, "params must be a JSON object");
+	if (relpath(j, "data", p->data, sizeof(p->data), err, errlen) ||
+	    relpath(j, "output", p->output, sizeof(p->output), err, errlen))
+		return -1;
+
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "model");
+	if (m && !cJSON_IsObject(m))
+		return bad(err, errlen, "model must be an object");
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(m, "arch");
+	if (a) {
+		size_t i;
+		for (i = 0; i < TY_ARRAY_LEN(arch_names); i++)
+			if (cJSON_IsString(a) &&
+			    strcmp(a->valuestring, arch_names[i]) == 0)
+				break;
+		if (i == TY_ARRAY_LEN(arch_names))
+			return bad(err, errlen,
+			    "model.arch must be linear, mlp or cnn");
+		p->arch = (int)i;
+	}
+	const cJSON *h = cJSON_GetObjectItemCaseSensitive(m, "hidden");
+	if (h) {
+		if (widths(h, p->hidden, &p->nhidden, 1, 8192))
+			return bad(err, errlen, "model.hidden must be a list "
+			    "of up to 8 widths in 1..8192");
+	} else if (p->arch == TRAIN_CNN) {
+		p->nhidden = 0;
+	}
+	if (p->arch == TRAIN_LINEAR)
+		p->nhidden = 0;
+	if (p->arch == TRAIN_CNN) {
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(m, "conv");
+		if (!c) {
+			p->conv[0] = 16, p->conv[1] = 32, p->nconv = 2;
+		} else if (widths(c, p->conv, &p->nconv, 1, 1024) ||
+		    p->nconv < 1) {
+			return bad(err, errlen, "model.conv must be a list of "
+			    "1 to 8 channel counts in 1..1024");
+		}
+	}
+	double d;
+	if (num(m, "dropout", 0, 0.95, &d) < 0)
+		return bad(err, errlen, "model.dropout must be in 0..0.95");
+	else if (num(m, "dropout", 0, 0.95, &d) == 1)
+		p->dropout = (float)d;
+
+	if (intnum(j, "epochs", 1, 1000, &p->epochs) < 0)
+		return bad(err, errlen, "epochs must be an integer 1..1000");
+	if (intnum(j, "batch_size", 1, 4096, &p->batch_size) < 0)
+		return bad(err, errlen, "batch_size must be 1..4096");
+	const cJSON *o = cJSON_GetObjectItemCaseSensitive(j, "optimizer");
+	if (o) {
+		int i;
+		for (i = 0; i < NN_OPT__MAX; i++)
+			if (cJSON_IsString(o) &&
+			    strcmp(o->valuestring, opt_names[i]) == 0)
+				break;
+		if (i == NN_OPT__MAX)
+			return bad(err, errlen, "optimizer must be sgd or adam");
+		p->optimizer = i;
+	}
+	int r = num(j, "lr", 1e-9, 10, &d);
+	if (r < 0)
+		return bad(err, errlen, "lr must be a number in (0, 10]");
+	p->lr = r ? (float)d : (p->optimizer == NN_OPT_ADAM ? 1e-3f : 0.01f);
+	if ((r = num(j, "momentum", 0, 0.999, &d)) < 0)
+		return bad(err, errlen, "momentum must be in 0..0.999");
+	if (r)
+		p->momentum = (float)d;
+	if ((r = num(j, "weight_decay", 0, 1, &d)) < 0)
+		return bad(err, errlen, "weight_decay must be in 0..1");
+	if (r)
+		p->weight_decay = (float)d;
+	if ((r = num(j, "seed", 0, 9007199254740991.0, &d)) < 0 ||
+	    (r && d != floor(d)))
+		return bad(err, errlen, "seed must be a non-negative integer");
+	if (r)
+		p->seed = (uint64_t)d;
+
+	const cJSON *au = cJSON_GetObjectItemCaseSensitive(j, "augment");
+	if (cJSON_IsBool(au)) {
+		/* true: the safe default, shifts only (digits must not flip) */
+		p->shift = cJSON_IsTrue(au) ? 2 : 0;
+	} else if (cJSON_IsObject(au)) {
+		const cJSON *hf = cJSON_GetObjectItemCaseSensitive(au, "hflip");
+		if (hf && !cJSON_IsBool(hf))
+			return bad(err, errlen, "augment.hflip must be a bool");
+		p->hflip = cJSON_IsTrue(hf);
+		p->shift = 2;
+		if (intnum(au, "shift", 0, 8, &p->shift) < 0)
+			return bad(err, errlen, "augment.shift must be 0..8");
+	} else if (au && !cJSON_IsNull(au)) {
+		return bad(err, errlen, "augment must be a bool or an object");
+	}
+	const cJSON *es = cJSON_GetObjectItemCaseSensitive(j,
+	    "early_stopping");
+	if (cJSON_IsObject(es)) {
+		if (intnum(es, "patience", 1, 1000, &p->patience) < 0)
+			return bad(err, errlen,
+			    "early_stopping.patience must be 1..1000");
+		if (!p->patience)
+			p->patience = 3;
+	} else if (cJSON_IsBool(es)) {
+		p->patience = cJSON_IsTrue(es) ? 3 : 0;
+	} else if (cJSON_IsNumber(es)) {
+		if (intnum(j, "early_stopping", 0, 1000, &p->patience) < 0)
+			return bad(err, errlen,
+			    "early_stopping must be a patience 0..1000");
+	} else if (es && !cJSON_IsNull(es)) {
+		return bad(err, errlen, "early_stopping must be a patience, "
+		    "a bool or {\"patience\": n}");
+	}
+	if (intnum(j, "workers", 1, 64, &p->workers) < 0)
+		return bad(err, errlen, "workers must be an integer 1..64");
+	if (p->workers > 1)
+		return bad(err, errlen, "workers > 1 (parallel training "
+		    "across replicas) is not supported yet; use 1");
+	return 0;
+}
+
+static cJSON *
+int_array(const int *v, int n)
+{
+	return cJSON_CreateIntArray(v, n);
+}
+
+cJSON *
+train_params_json(const struct train_params *p)
+{
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "data", p->data);
+	cJSON_AddStringToObject(j, "output", p->output);
+	cJSON *m = cJSON_AddObjectToObject(j, "model");
+	cJSON_AddStringToObject(m, "arch", arch_names[p->arch]);
+	cJSON_AddItemToObject(m, "hidden", int_array(p->hidden, p->nhidden));
+	if (p->arch == TRAIN_CNN)
+		cJSON_AddItemToObject(m, "conv", int_array(p->conv, p->nconv));
+	cJSON_AddNumberToObject(m, "dropout", p->dropout);
+	cJSON_AddNumberToObject(j, "epochs", p->epochs);
+	cJSON_AddNumberToObject(j, "batch_size", p->batch_size);
+	cJSON_AddStringToObject(j, "optimizer", opt_names[p->optimizer]);
+	cJSON_AddNumberToObject(j, "lr", p->lr);
+	cJSON_AddNumberToObject(j, "momentum", p->momentum);
+	cJSON_AddNumberToObject(j, "weight_decay", p->weight_decay);
+	cJSON_AddNumberToObject(j, "seed", (double)p->seed);
+	cJSON *au = cJSON_AddObjectToObject(j, "augment");
+	cJSON_AddBoolToObject(au, "hflip", p->hflip);
+	cJSON_AddNumberToObject(au, "shift", p->shift);
+	cJSON_AddNumberToObject(j, "early_stopping", p->patience);
+	cJSON_AddNumberToObject(j, "workers", p->workers);
+	return j;
+}
+
+int
+train_arch_specs(const struct train_params *p, int classes,
+    struct nn_spec *s, int max, char *err, size_t errlen)
+{
+	int n = 0;
+#define ADD(...)                                                      \
+	do {                                                          \
+		if (n >= max)                                         \
+			return bad(err, errlen, "too many layers");   \
+		s[n++] = (struct nn_spec){ __VA_ARGS__ };             \
+	} while (0)
+	for (int i = 0; p->arch == TRAIN_CNN && i < p->nconv; i++) {
+		ADD(.kind = NN_CONV, .out = p->conv[i], .k = 3, .stride = 1,
+		    .pad = 1);
+		ADD(.kind = NN_RELU);
+		ADD(.kind = NN_MAXPOOL);
+	}
+	ADD(.kind = NN_FLATTEN);
+	for (int i = 0; i < p->nhidden; i++) {
+		ADD(.kind = NN_DENSE, .out = p->hidden[i]);
+		ADD(.kind = NN_RELU);
+		if (p->dropout > 0)
+			ADD(.kind = NN_DROPOUT, .p = p->dropout);
+	}
+	ADD(.kind = NN_DENSE, .out = classes);
+#undef ADD
+	return n;
+}

@@ -1,0 +1,600 @@
+/*
+ * train.c — the epoch loop: data from memory-mapped .tyd files, batches
+ * normalised (and augmented) on the fly, a checkpoint after every epoch,
+ * model.tym and metrics.json at the end.
+ *
+ * Determinism: one RNG drives shuffling, augmentation and dropout; its
+ * state is saved in every checkpoint with the weights and the optimiser
+ * moments, so a resumed run makes exactly the same steps as an
+ * uninterrupted one (for the same OpenBLAS thread count).
+ */
+#include <cblas.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "model.h"
+#include "svc.h"
+#include "tensor.h"
+#include "train.h"
+
+struct run {
+	const struct train_params *p;
+	const struct train_hooks *h;
+	struct tensor tr, va;
+	int have_tr, have_va;
+	struct model_meta mm;
+	nn_net *net;
+	nn_ctx *ctx;
+	struct nn_opt opt;
+	struct nn_rng rng;
+	float *x, *best;
+	uint16_t *lab;
+	uint32_t *perm, *cm;
+	float lut[MODEL_MAX_CHANNELS][256];
+	char *dir, *ckpt_path;
+	cJSON *history, *params_json;
+	int epoch; /* epochs finished */
+	int best_epoch, bad_epochs, stopped;
+	double best_val, train_secs, images;
+};
+
+static void
+hexu64(char *buf, uint64_t v)
+{
+	snprintf(buf, 17, "%016" PRIx64, v);
+}
+
+/* ---- data ---- */
+
+static int
+read_meta(struct run *r, const char *dir, char *err, size_t errlen)
+{
+	char *path = xasprintf("%s/meta.json", dir);
+	size_t len;
+	char *s = util_read_file(path, 1 << 24, &len);
+	if (!s) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
+		    strerror(errno));
+		free(path);
+		return -1;
+	}
+	free(path);
+	cJSON *j = cJSON_Parse(s);
+	free(s);
+	int rc = -1;
+	const cJSON *cl = cJSON_GetObjectItemCaseSensitive(j, "classes");
+	int k = cJSON_IsArray(cl) ? cJSON_GetArraySize(cl) : 0;
+	if (k < 1 || k > 65535) {
+		snprintf(err, errlen, "meta.json: classes missing");
+		goto out;
+	}
+	r->mm.nclasses = k;
+	r->mm.classes = xcalloc((size_t)k, sizeof(char *));
+	int i = 0;
+	for (const cJSON *e = cl->child; e; e = e->next, i++) {
+		/* names, or objects with a name (and counts) */
+		const cJSON *n = cJSON_IsObject(e)
+		    ? cJSON_GetObjectItemCaseSensitive(e, "name")
+		    : e;
+		r->mm.classes[i] = xstrdup(cJSON_IsString(n) ? n->valuestring
+							     : "?");
+	}
+	const cJSON *mean = cJSON_GetObjectItemCaseSensitive(j, "mean");
+	const cJSON *sd = cJSON_GetObjectItemCaseSensitive(j, "std");
+	for (int c = 0; c < MODEL_MAX_CHANNELS; c++) {
+		const cJSON *a = cJSON_GetArrayItem(mean, c);
+		const cJSON *b = cJSON_GetArrayItem(sd, c);
+		r->mm.mean[c] = cJSON_IsNumber(a) ? (float)a->valuedouble : 0;
+		r->mm.std[c] = cJSON_IsNumber(b) && b->valuedouble > 1e-6
+		    ? (float)b->valuedouble
+		    : 1;
+	}
+	rc = 0;
+out:
+	cJSON_Delete(j);
+	return rc;
+}
+
+static int
+open_data(struct run *r, const char *data_dir, char *err, size_t errlen)
+{
+	char why[200];
+	char *dir = svc_volume_path(data_dir, r->p->data, why, sizeof(why));
+	if (!dir) {
+		snprintf(err, errlen, "data: %s", why);
+		return -1;
+	}
+	int rc = -1;
+	char *tp = xasprintf("%s/train.tyd", dir);
+	char *vp = xasprintf("%s/val.tyd", dir);
+	if (read_meta(r, dir, err, errlen))
+		goto out;
+	if (tensor_open(tp, &r->tr, why, sizeof(why))) {
+		snprintf(err, errlen, "train.tyd: %s", why);
+		goto out;
+	}
+	r->have_tr = 1;
+	if (tensor_open(vp, &r->va, why, sizeof(why))) {
+		snprintf(err, errlen, "val.tyd: %s", why);
+		goto out;
+	}
+	r->have_va = 1;
+	const struct tensor *a = &r->tr, *b = &r->va;
+	if (a->count < 1) {
+		snprintf(err, errlen, "the training split is empty");
+		goto out;
+	}
+	if (a->height != b->height || a->width != b->width ||
+	    a->channels != b->channels || a->channels > MODEL_MAX_CHANNELS ||
+	    a->classes > (uint32_t)r->mm.nclasses ||
+	    b->classes > (uint32_t)r->mm.nclasses) {
+		snprintf(err, errlen, "train.tyd, val.tyd and meta.json "
+		    "disagree on the image shape or classes");
+		goto out;
+	}
+	r->mm.width = (int)a->width;
+	r->mm.height = (int)a->height;
+	r->mm.channels = (int)a->channels;
+	for (int c = 0; c < r->mm.channels; c++)
+		for (int v = 0; v < 256; v++)
+			r->lut[c][v] = (v / 255.0f - r->mm.mean[c]) /
+			    r->mm.std[c];
+	rc = 0;
+out:
+	free(tp);
+	free(vp);
+	free(dir);
+	return rc;
+}
+
+/*
+ * Images idx[0..n) of t into r->x / r->lab; with aug, each image is
+ * shifted by up to p->shift pixels (uncovered pixels become black) and,
+ * if enabled, flipped left-right with probability 1/2.
+ */
+static void
+make_batch(struct run *r, const struct tensor *t, const uint32_t *idx,
+    int n, int aug)
+{
+	int H = (int)t->height, W = (int)t->width, C = (int)t->channels;
+	size_t isz = t->image_bytes;
+	int s = aug ? r->p->shift : 0, flip = aug && r->p->hflip;
+	float *x = r->x;
+	for (int b = 0; b < n; b++, x += isz) {
+		const uint8_t *px = t->pixels + (size_t)idx[b] * isz;
+		r->lab[b] = t->labels[idx[b]];
+		int dx = 0, dy = 0, f = 0;
+		if (s) {
+			dx = (int)nn_rng_below(&r->rng, 2 * s + 1) - s;
+			dy = (int)nn_rng_below(&r->rng, 2 * s + 1) - s;
+		}
+		if (flip)
+			f = (int)(nn_rng_next(&r->rng) >> 63);
+		if (!dx && !dy && !f) {
+			if (C == 1)
+				for (size_t j = 0; j < isz; j++)
+					x[j] = r->lut[0][px[j]];
+			else
+				for (size_t j = 0; j < isz; j++)
+					x[j] = r->lut[j % C][px[j]];
+			continue;
+		}
+		for (int y = 0; y < H; y++) {
+			int sy = y - dy;
+			for (int xx = 0; xx < W; xx++) {
+				int sx = (f ? W - 1 - xx : xx) - dx;
+				float *o = x + ((size_t)y * W + xx) * C;
+				if (sy < 0 || sy >= H || sx < 0 || sx >= W) {
+					for (int c = 0; c < C; c++)
+						o[c] = r->lut[c][0];
+					continue;
+				}
+				const uint8_t *q = px + ((size_t)sy * W + sx) * C;
+				for (int c = 0; c < C; c++)
+					o[c] = r->lut[c][q[c]];
+			}
+		}
+	}
+}
+
+/* Loss, accuracy and the confusion matrix of a whole split. */
+static void
+evaluate(struct run *r, const struct tensor *t, double *loss, double *acc)
+{
+	int k = r->mm.nclasses, B = r->p->batch_size, no = nn_out_size(r->net);
+	double lsum = 0;
+	uint64_t ok = 0;
+	memset(r->cm, 0, sizeof(uint32_t) * (size_t)k * k);
+	for (uint32_t i = 0; i < t->count; i += (uint32_t)B) {
+		int n = (int)(t->count - i < (uint32_t)B ? t->count - i
+							  : (uint32_t)B);
+		for (int b = 0; b < n; b++)
+			r->perm[b] = i + (uint32_t)b;
+		make_batch(r, t, r->perm, n, 0);
+		const float *y = nn_forward(r->ctx, r->x, n, 0, NULL);
+		int correct;
+		lsum += (double)nn_loss(r->ctx, r->lab, NULL, n, &correct) * n;
+		ok += (uint64_t)correct;
+		for (int b = 0; b < n; b++, y += no) {
+			int am = 0;
+			for (int j = 1; j < no; j++)
+				if (y[j] > y[am])
+					am = j;
+			if (r->lab[b] < k)
+				r->cm[(size_t)r->lab[b] * k + am]++;
+		}
+	}
+	*loss = t->count ? lsum / t->count : 0;
+	*acc = t->count ? (double)ok / t->count : 0;
+}
+
+/* ---- checkpoints ---- */
+
+static size_t
+state_len(const struct run *r)
+{
+	return nn_opt_state_len(&r->opt) + (r->best ? nn_nparams(r->net) : 0);
+}
+
+static float *
+state_pack(const struct run *r)
+{
+	size_t n = nn_nparams(r->net), off = 0;
+	float *s = xmalloc(sizeof(float) * (state_len(r) + 1));
+	memcpy(s, r->opt.m, n * sizeof(float)), off += n;
+	if (r->opt.v)
+		memcpy(s + off, r->opt.v, n * sizeof(float)), off += n;
+	if (r->best)
+		memcpy(s + off, r->best, n * sizeof(float));
+	return s;
+}
+
+static int
+write_checkpoint(struct run *r, char *err, size_t errlen)
+{
+	cJSON *extra = cJSON_CreateObject();
+	cJSON_AddItemToObject(extra, "train", cJSON_Duplicate(r->params_json, 1));
+	cJSON *ck = cJSON_AddObjectToObject(extra, "checkpoint");
+	cJSON_AddNumberToObject(ck, "epoch", r->epoch);
+	cJSON *rng = cJSON_AddArrayToObject(ck, "rng");
+	for (int i = 0; i < 4; i++) {
+		char h[17];
+		hexu64(h, r->rng.s[i]);
+		cJSON_AddItemToArray(rng, cJSON_CreateString(h));
+	}
+	char t[17];
+	hexu64(t, r->opt.t);
+	cJSON_AddStringToObject(ck, "opt_t", t);
+	cJSON_AddNumberToObject(ck, "best_val", r->best_val);
+	cJSON_AddNumberToObject(ck, "best_epoch", r->best_epoch);
+	cJSON_AddNumberToObject(ck, "bad_epochs", r->bad_epochs);
+	cJSON_AddBoolToObject(ck, "stopped", r->stopped);
+	cJSON_AddNumberToObject(ck, "train_seconds", r->train_secs);
+	cJSON_AddNumberToObject(ck, "images", r->images);
+	cJSON_AddItemToObject(ck, "history", cJSON_Duplicate(r->history, 1));
+	float *st = state_pack(r);
+	enum model_err e = model_save(r->ckpt_path, r->net, &r->mm, extra, st,
+	    state_len(r), err, errlen);
+	free(st);
+	cJSON_Delete(extra);
+	return e == MODEL_OK ? 0 : -1;
+}
+
+static int
+hex_in(const cJSON *v, uint64_t *out)
+{
+	char *end;
+	if (!cJSON_IsString(v) || strlen(v->valuestring) != 16)
+		return -1;
+	errno = 0;
+	*out = strtoull(v->valuestring, &end, 16);
+	return *end || errno ? -1 : 0;
+}
+
+/*
+ * Restores r from checkpoint.tym when it belongs to these params. Returns
+ * 1 when resumed, 0 when there is none (or it is for other params, or
+ * damaged: then training starts over and the log says why).
+ */
+static int
+try_resume(struct run *r)
+{
+	struct stat st;
+	if (stat(r->ckpt_path, &st) != 0)
+		return 0;
+	char err[256];
+	model *m = model_load(r->ckpt_path, NULL, err, sizeof(err));
+	if (!m) {
+		ty_log("checkpoint %s unusable, starting over: %s",
+		    r->ckpt_path, err);
+		return 0;
+	}
+	int ok = 0;
+	const cJSON *h = model_header(m);
+	const cJSON *ck = cJSON_GetObjectItemCaseSensitive(h, "checkpoint");
+	const cJSON *tr = cJSON_GetObjectItemCaseSensitive(h, "train");
+	size_t ns, n = nn_nparams(r->net);
+	const float *s = model_state(m, &ns);
+	if (!cJSON_Compare(tr, r->params_json, 1) ||
+	    nn_nparams(model_net(m)) != n || ns != state_len(r)) {
+		ty_log("checkpoint %s is for other params, starting over",
+		    r->ckpt_path);
+		goto out;
+	}
+	const cJSON *ep = cJSON_GetObjectItemCaseSensitive(ck, "epoch");
+	const cJSON *rng = cJSON_GetObjectItemCaseSensitive(ck, "rng");
+	const cJSON *hist = cJSON_GetObjectItemCaseSensitive(ck, "history");
+	uint64_t t;
+	if (!cJSON_IsNumber(ep) || !cJSON_IsArray(rng) ||
+	    cJSON_GetArraySize(rng) != 4 || !cJSON_IsArray(hist) ||
+	    hex_in(cJSON_GetObjectItemCaseSensitive(ck, "opt_t"), &t))
+		goto out;
+	for (int i = 0; i < 4; i++)
+		if (hex_in(cJSON_GetArrayItem(rng, i), &r->rng.s[i]))
+			goto out;
+	r->opt.t = t;
+	r->epoch = ep->valueint;
+	memcpy(nn_params(r->net), nn_params(model_net(m)), n * sizeof(float));
+	memcpy(r->opt.m, s, n * sizeof(float)), s += n;
+	if (r->opt.v)
+		memcpy(r->opt.v, s, n * sizeof(float)), s += n;
+	if (r->best)
+		memcpy(r->best, s, n * sizeof(float));
+#define NUM(name) cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(ck, name))
+	r->best_val = NUM("best_val");
+	r->best_epoch = (int)NUM("best_epoch");
+	r->bad_epochs = (int)NUM("bad_epochs");
+	r->train_secs = NUM("train_seconds");
+	r->images = NUM("images");
+#undef NUM
+	r->stopped = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ck,
+	    "stopped"));
+	cJSON_Delete(r->history);
+	r->history = cJSON_Duplicate(hist, 1);
+	ok = 1;
+	ty_log("resuming %s after epoch %d", r->ckpt_path, r->epoch);
+out:
+	model_free(m);
+	return ok;
+}
+
+/* ---- the loop ---- */
+
+static cJSON *
+epoch_entry(int epoch, double tl, double ta, double vl, double va,
+    double secs)
+{
+	cJSON *e = cJSON_CreateObject();
+	cJSON_AddNumberToObject(e, "epoch", epoch);
+	cJSON_AddNumberToObject(e, "train_loss", tl);
+	cJSON_AddNumberToObject(e, "train_acc", ta);
+	cJSON_AddNumberToObject(e, "val_loss", vl);
+	cJSON_AddNumberToObject(e, "val_acc", va);
+	cJSON_AddNumberToObject(e, "seconds", secs);
+	return e;
+}
+
+/* One epoch; returns 1 when cancelled. */
+static int
+run_epoch(struct run *r)
+{
+	const struct train_params *p = r->p;
+	const struct train_hooks *h = r->h;
+	uint32_t N = r->tr.count;
+	int B = p->batch_size, nb = (int)((N + (uint32_t)B - 1) / (uint32_t)B);
+	uint32_t *perm = r->perm;
+	for (uint32_t i = 0; i < N; i++)
+		perm[i] = i;
+	for (uint32_t i = N - 1; i > 0; i--) {
+		uint32_t j = nn_rng_below(&r->rng, i + 1), t = perm[i];
+		perm[i] = perm[j], perm[j] = t;
+	}
+	double t0 = util_now(), last = t0, lsum = 0;
+	uint64_t ok = 0;
+	int aug = p->shift || p->hflip;
+	for (int b = 0; b < nb; b++) {
+		if (h && h->cancelled && h->cancelled(h->arg))
+			return 1;
+		int n = (int)(N - (uint32_t)b * B < (uint32_t)B
+			? N - (uint32_t)b * B
+			: (uint32_t)B);
+		make_batch(r, &r->tr, perm + (size_t)b * B, n, aug);
+		nn_forward(r->ctx, r->x, n, 1, &r->rng);
+		int correct;
+		lsum += (double)nn_loss_backward(r->ctx, r->lab, NULL, n,
+			    &correct) * n;
+		ok += (uint64_t)correct;
+		nn_opt_step(&r->opt, r->net, nn_ctx_grads(r->ctx));
+		double now = util_now();
+		if (h && h->progress && (now - last > 0.5 || b == nb - 1)) {
+			last = now;
+			double done = (double)b + 1, ips = done * B / (now - t0);
+			double frac = (r->epoch + done / nb) / p->epochs;
+			double eta = ((double)(p->epochs - r->epoch) * nb - done) *
+			    B / (ips > 0 ? ips : 1);
+			h->progress(h->arg, frac, r->epoch + 1, p->epochs, b + 1,
+			    nb, ips, eta);
+		}
+	}
+	double secs = util_now() - t0;
+	r->train_secs += secs;
+	r->images += N;
+	double vl, va;
+	const struct tensor *vt = r->va.count ? &r->va : &r->tr;
+	evaluate(r, vt, &vl, &va);
+	r->epoch++;
+	cJSON *e = epoch_entry(r->epoch, lsum / N, (double)ok / N, vl, va,
+	    util_now() - t0);
+	cJSON_AddItemToArray(r->history, e);
+	if (h && h->epoch)
+		h->epoch(h->arg, e, 0);
+	if (p->patience) {
+		if (r->best_epoch == 0 || vl < r->best_val) {
+			r->best_val = vl;
+			r->best_epoch = r->epoch;
+			r->bad_epochs = 0;
+			memcpy(r->best, nn_params(r->net),
+			    nn_nparams(r->net) * sizeof(float));
+		} else if (++r->bad_epochs >= p->patience) {
+			r->stopped = 1;
+		}
+	}
+	return 0;
+}
+
+static void
+run_free(struct run *r)
+{
+	nn_ctx_free(r->ctx);
+	nn_free(r->net);
+	nn_opt_free(&r->opt);
+	free(r->x);
+	free(r->best);
+	free(r->lab);
+	free(r->perm);
+	free(r->cm);
+	free(r->dir);
+	free(r->ckpt_path);
+	cJSON_Delete(r->history);
+	cJSON_Delete(r->params_json);
+	model_meta_free(&r->mm);
+	if (r->have_tr)
+		tensor_close(&r->tr);
+	if (r->have_va)
+		tensor_close(&r->va);
+}
+
+static cJSON *
+finish(struct run *r, char *err, size_t errlen)
+{
+	char *mp = xasprintf("%s/model.tym", r->dir);
+	char *jp = xasprintf("%s/metrics.json", r->dir);
+	cJSON *res = NULL;
+	size_t n = nn_nparams(r->net);
+	/* early stopping keeps the weights of the best epoch */
+	if (r->best && r->best_epoch > 0)
+		memcpy(nn_params(r->net), r->best, n * sizeof(float));
+	double vl, va;
+	evaluate(r, r->va.count ? &r->va : &r->tr, &vl, &va);
+	cJSON *extra = cJSON_CreateObject();
+	cJSON_AddItemToObject(extra, "train", cJSON_Duplicate(r->params_json, 1));
+	cJSON_AddNumberToObject(extra, "epochs_trained", r->epoch);
+	enum model_err e = model_save(mp, r->net, &r->mm, extra, NULL, 0, err,
+	    errlen);
+	cJSON_Delete(extra);
+	if (e != MODEL_OK)
+		goto out;
+	res = train_metrics_json(r->cm, r->mm.nclasses, r->mm.classes);
+	cJSON_AddItemToObject(res, "epochs", cJSON_Duplicate(r->history, 1));
+	cJSON_AddNumberToObject(res, "val_loss", vl);
+	cJSON_AddNumberToObject(res, "val_acc", va);
+	cJSON_AddStringToObject(res, "split", r->va.count ? "val" : "train");
+	cJSON_AddNumberToObject(res, "epochs_trained", r->epoch);
+	cJSON_AddBoolToObject(res, "early_stopped", r->stopped);
+	if (r->best)
+		cJSON_AddNumberToObject(res, "best_epoch", r->best_epoch);
+	cJSON_AddNumberToObject(res, "seconds", r->train_secs);
+	cJSON_AddNumberToObject(res, "images_per_second",
+	    r->train_secs > 0 ? r->images / r->train_secs : 0);
+	cJSON_AddNumberToObject(res, "params", (double)n);
+	char *js = cJSON_Print(res);
+	int rc = util_write_atomic(jp, js, strlen(js));
+	free(js);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s: %s", jp, strerror(errno));
+		cJSON_Delete(res);
+		res = NULL;
+		goto out;
+	}
+	char *rel = xasprintf("%s/model.tym", r->p->output);
+	cJSON_AddStringToObject(res, "model", rel);
+	free(rel);
+	rel = xasprintf("%s/metrics.json", r->p->output);
+	cJSON_AddStringToObject(res, "metrics", rel);
+	free(rel);
+out:
+	free(mp);
+	free(jp);
+	return res;
+}
+
+enum train_status
+train_run(const struct train_params *p, const char *data_dir,
+    const char *models_dir, int threads, const struct train_hooks *h,
+    cJSON **result, char *err, size_t errlen)
+{
+	struct run r;
+	memset(&r, 0, sizeof(r));
+	r.p = p;
+	r.h = h;
+	*result = NULL;
+	enum train_status st = TRAIN_FAILED;
+	openblas_set_num_threads(threads < 1 ? 1 : threads);
+	if (open_data(&r, data_dir, err, errlen))
+		goto out;
+	char why[200];
+	r.dir = svc_volume_path(models_dir, p->output, why, sizeof(why));
+	if (!r.dir) {
+		snprintf(err, errlen, "output: %s", why);
+		goto out;
+	}
+	if (util_mkdirs(r.dir, 0755)) {
+		snprintf(err, errlen, "cannot create %s: %s", r.dir,
+		    strerror(errno));
+		goto out;
+	}
+	r.ckpt_path = xasprintf("%s/checkpoint.tym", r.dir);
+	struct nn_spec specs[TRAIN_MAX_LAYERS];
+	int ns = train_arch_specs(p, r.mm.nclasses, specs, TRAIN_MAX_LAYERS,
+	    err, errlen);
+	if (ns < 0)
+		goto out;
+	char nerr[160];
+	r.net = nn_new(r.mm.height, r.mm.width, r.mm.channels, specs, ns,
+	    NN_LOSS_XENT, nerr, sizeof(nerr));
+	if (!r.net) {
+		snprintf(err, errlen, "model does not fit %dx%dx%d images: %s",
+		    r.mm.width, r.mm.height, r.mm.channels, nerr);
+		goto out;
+	}
+	nn_init(r.net, p->seed);
+	nn_opt_init(&r.opt, p->optimizer, r.net, p->lr, p->momentum,
+	    p->weight_decay);
+	/* a stream apart from the init's, from the same seed */
+	nn_rng_seed(&r.rng, p->seed ^ 0x5452414953ULL);
+	r.ctx = nn_ctx_new(r.net, p->batch_size, 1);
+	size_t isz = r.tr.image_bytes;
+	r.x = xmalloc(sizeof(float) * isz * (size_t)p->batch_size);
+	r.lab = xmalloc(sizeof(uint16_t) * (size_t)p->batch_size);
+	uint32_t maxn = r.tr.count > (uint32_t)p->batch_size
+	    ? r.tr.count
+	    : (uint32_t)p->batch_size;
+	r.perm = xmalloc(sizeof(uint32_t) * maxn);
+	r.cm = xcalloc((size_t)r.mm.nclasses * r.mm.nclasses, sizeof(uint32_t));
+	if (p->patience)
+		r.best = xcalloc(nn_nparams(r.net), sizeof(float));
+	r.params_json = train_params_json(p);
+	r.history = cJSON_CreateArray();
+	if (try_resume(&r) && h && h->epoch)
+		for (const cJSON *e = r.history->child; e; e = e->next)
+			h->epoch(h->arg, e, 1);
+	while (r.epoch < p->epochs && !r.stopped) {
+		if (run_epoch(&r)) {
+			st = TRAIN_CANCELLED;
+			goto out;
+		}
+		if (write_checkpoint(&r, err, errlen))
+			goto out;
+	}
+	*result = finish(&r, err, errlen);
+	if (*result)
+		st = TRAIN_DONE;
+out:
+	run_free(&r);
+	return st;
+}

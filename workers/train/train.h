@@ -1,0 +1,85 @@
+/*
+ * train.h — the training job: params, architectures, the epoch loop with
+ * checkpoints, and the metrics written at the end. main.c wires it to the
+ * job API; the loop itself knows nothing about HTTP, so the bench and the
+ * tests run it directly ("trainyard-train --run params.json").
+ */
+#ifndef TY_TRAIN_H
+#define TY_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "nn.h"
+#include "util.h"
+
+#define TRAIN_MAX_LAYERS 64
+#define TRAIN_MAX_WIDTHS 8
+
+struct train_params {
+	char data[512], output[512]; /* relative to the volumes */
+	enum { TRAIN_LINEAR, TRAIN_MLP, TRAIN_CNN } arch;
+	int hidden[TRAIN_MAX_WIDTHS], nhidden;
+	int conv[TRAIN_MAX_WIDTHS], nconv;
+	float dropout;
+	int epochs, batch_size;
+	enum nn_opt_kind optimizer;
+	float lr, momentum, weight_decay;
+	uint64_t seed;
+	int hflip, shift; /* augmentation; shift in pixels, 0 = none */
+	int patience;     /* early stopping; 0 = off */
+	int workers;
+};
+
+/*
+ * Parses and checks params (DESIGN.md "Train params"); 0, or -1 with a
+ * message for the caller in err.
+ */
+int train_params_parse(const cJSON *j, struct train_params *p, char *err,
+    size_t errlen) TY_WUR;
+/* The canonical form of p, stored in models and compared on resume. */
+cJSON *train_params_json(const struct train_params *p);
+
+/* Layer list for p on an input with `classes` outputs; count or -1. */
+int train_arch_specs(const struct train_params *p, int classes,
+    struct nn_spec *specs, int max, char *err, size_t errlen) TY_WUR;
+
+/* What the loop reports; every hook may be NULL. */
+struct train_hooks {
+	void *arg;
+	/* ~twice a second: fraction done, epoch (1-based), batch. */
+	void (*progress)(void *arg, double fraction, int epoch, int epochs,
+	    int batch, int batches, double images_per_s, double eta_s);
+	/* After each epoch (also for epochs restored from a checkpoint,
+	 * with resumed=1): the epoch entry (borrowed). */
+	void (*epoch)(void *arg, const cJSON *entry, int resumed);
+	/* Non-zero to stop at the next batch. */
+	int (*cancelled)(void *arg);
+};
+
+enum train_status { TRAIN_DONE, TRAIN_CANCELLED, TRAIN_FAILED };
+
+/*
+ * Runs (or resumes from <output>/checkpoint.tym) the job. On TRAIN_DONE
+ * *result gets the result object (caller frees): epochs, confusion,
+ * per_class, model, images_per_second, seconds, ... On TRAIN_FAILED err
+ * says why. threads is the OpenBLAS thread count.
+ */
+enum train_status train_run(const struct train_params *p,
+    const char *data_dir, const char *models_dir, int threads,
+    const struct train_hooks *hooks, cJSON **result, char *err,
+    size_t errlen);
+
+/*
+ * Validation metrics from a confusion matrix cm[true][pred] of k classes:
+ * {"confusion": [[..]], "per_class": [{class, precision, recall, f1,
+ * support}], "accuracy"}.
+ */
+cJSON *train_metrics_json(const uint32_t *cm, int k, char **names);
+
+/* Sets OPENBLAS_CORETYPE for this CPU and re-executes itself once, so
+ * OpenBLAS (initialised before main) picks its best kernel; see blas.h. */
+
+#endif
