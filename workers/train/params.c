@@ -262,8 +262,9 @@ cJSON *
 train_params_json(const struct train_params *p)
 {
 	cJSON *j = cJSON_CreateObject();
+	/* not "output": where a model is written is not part of what it is,
+	 * so the same training writes the same bytes anywhere */
 	cJSON_AddStringToObject(j, "data", p->data);
-	cJSON_AddStringToObject(j, "output", p->output);
 	cJSON *m = cJSON_AddObjectToObject(j, "model");
 	cJSON_AddStringToObject(m, "arch", arch_names[p->arch]);
 	cJSON_AddItemToObject(m, "hidden", int_array(p->hidden, p->nhidden));

@@ -1,0 +1,351 @@
+/*
+ * test_train.c — the training job without HTTP: params validation, a tiny
+ * synthetic image set learned to > 95 %, bit-identical reruns, resume
+ * after a cancel equal to an uninterrupted run, early stopping, metrics.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../th.h"
+#include "model.h"
+#include "tensor.h"
+#include "../../workers/train/train.h"
+
+static char root[] = "/tmp/ty-train-XXXXXX";
+static char *data_dir, *models_dir;
+
+/*
+ * Classes: 0 a horizontal bar, 1 a vertical bar, 2 a 3x3 blob, each at a
+ * random place on noise. random_val: val labels are noise (unlearnable).
+ */
+static void
+make_set(const char *name, int ntr, int nva, int random_val)
+{
+	enum { S = 12 };
+	char err[256];
+	char *dir = xasprintf("%s/%s", data_dir, name);
+	if (util_mkdirs(dir, 0755))
+		abort();
+	struct nn_rng r;
+	nn_rng_seed(&r, 42);
+	for (int split = 0; split < 2; split++) {
+		int n = split ? nva : ntr;
+		uint16_t *lab = xmalloc(sizeof(uint16_t) * n);
+		uint8_t *px = xmalloc((size_t)n * S * S);
+		for (int i = 0; i < n; i++) {
+			int c = (int)nn_rng_below(&r, 3);
+			uint8_t *im = px + (size_t)i * S * S;
+			for (int j = 0; j < S * S; j++)
+				im[j] = (uint8_t)nn_rng_below(&r, 60);
+			int a = 1 + (int)nn_rng_below(&r, S - 4);
+			int b = 1 + (int)nn_rng_below(&r, S - 4);
+			for (int k = 0; k < S; k++) {
+				if (c == 0)
+					im[a * S + k] = 250;
+				else if (c == 1)
+					im[k * S + a] = 250;
+			}
+			if (c == 2)
+				for (int y = 0; y < 3; y++)
+					for (int x = 0; x < 3; x++)
+						im[(a + y) * S + b + x] = 250;
+			lab[i] = (uint16_t)(split && random_val
+				? nn_rng_below(&r, 3)
+				: (uint32_t)c);
+		}
+		char *p = xasprintf("%s/%s.tyd", dir, split ? "val" : "train");
+		if (tensor_write(p, (uint32_t)n, S, S, 1, 3, lab, px, err,
+			sizeof(err)))
+			fprintf(stderr, "%s\n", err), abort();
+		free(p);
+		free(lab);
+		free(px);
+	}
+	char *m = xasprintf("%s/meta.json", dir);
+	const char *js = "{\"classes\":[\"h\",\"v\",\"blob\"],\"image\":"
+			 "{\"width\":12,\"height\":12,\"channels\":1},"
+			 "\"mean\":[0.2],\"std\":[0.3]}";
+	if (util_write_atomic(m, js, strlen(js)))
+		abort();
+	free(m);
+	free(dir);
+}
+
+static int
+parse(const char *js, struct train_params *p, char *err, size_t n)
+{
+	cJSON *j = cJSON_Parse(js);
+	int rc = train_params_parse(j, p, err, n);
+	cJSON_Delete(j);
+	return rc;
+}
+
+static int cancel_after, calls;
+
+static int
+cancel_hook(void *arg)
+{
+	return ++calls > cancel_after;
+}
+
+static enum train_status
+train(const char *js, cJSON **res, const struct train_hooks *h)
+{
+	struct train_params p;
+	char err[512];
+	if (parse(js, &p, err, sizeof(err))) {
+		fprintf(stderr, "params: %s\n", err);
+		return TRAIN_FAILED;
+	}
+	enum train_status st = train_run(&p, data_dir, models_dir, 1, h, res,
+	    err, sizeof(err));
+	if (st == TRAIN_FAILED)
+		fprintf(stderr, "train: %s\n", err);
+	return st;
+}
+
+static char *
+slurp(const char *rel, size_t *len)
+{
+	char *p = xasprintf("%s/%s", models_dir, rel);
+	char *s = util_read_file(p, 1 << 26, len);
+	free(p);
+	return s;
+}
+
+static const struct {
+	const char *js;
+	const char *want_err; /* NULL: valid */
+} prow[] = {
+	{ "{\"data\":\"d\",\"output\":\"o\"}", NULL },
+	{ "{\"data\":\"d\",\"output\":\"o\",\"model\":{\"arch\":\"cnn\","
+	  "\"conv\":\"8, 16\",\"hidden\":[32]},\"optimizer\":\"sgd\","
+	  "\"augment\":{\"hflip\":true,\"shift\":3},\"early_stopping\":"
+	  "{\"patience\":2}}",
+	    NULL },
+	{ "{\"data\":\"/etc\",\"output\":\"o\"}", "relative" },
+	{ "{\"data\":\"a/../../b\",\"output\":\"o\"}", "data" },
+	{ "{\"data\":\"d\",\"output\":\"..\"}", "output" },
+	{ "{\"data\":\"d\"}", "output" },
+	{ "{\"data\":\"d\",\"output\":\"o\",\"workers\":2}", "not supported" },
+	{ "{\"data\":\"d\",\"output\":\"o\",\"epochs\":0}", "epochs" },
+	{ "{\"data\":\"d\",\"output\":\"o\",\"epochs\":2.5}", "epochs" },
+	{ "{\"data\":\"d\",\"output\":\"o\",\"lr\":-1}", "lr" },
+	{ "{\"data\":\"d\",\"output\":\"o\",\"lr\":\"0.1\"}", "lr" },
+	{ "{\"data\":\"d\",\"output\":\"o\",\"optimizer\":\"rmsprop\"}",
+	    "optimizer" },
+	{ "{\"data\":\"d\",\"output\":\"o\",\"model\":{\"arch\":\"rnn\"}}",
+	    "arch" },
+	{ "{\"data\":\"d\",\"output\":\"o\",\"model\":{\"hidden\":\"12,x\"}}",
+	    "hidden" },
+	{ "{\"data\":\"d\",\"output\":\"o\",\"model\":{\"hidden\":[0]}}",
+	    "hidden" },
+	{ "{\"data\":\"d\",\"output\":\"o\",\"batch_size\":100000}",
+	    "batch_size" },
+	{ "{\"data\":\"d\",\"output\":\"o\",\"augment\":\"yes\"}", "augment" },
+	{ "[1,2]", "object" },
+};
+
+int
+main(void)
+{
+	if (!mkdtemp(root))
+		return 1;
+	data_dir = xasprintf("%s/data", root);
+	models_dir = xasprintf("%s/models", root);
+	for (size_t i = 0; i < TY_ARRAY_LEN(prow); i++) {
+		TH_TEST(prow[i].js)
+		{
+			struct train_params p;
+			char err[256] = "";
+			int rc = parse(prow[i].js, &p, err, sizeof(err));
+			if (!prow[i].want_err) {
+				CHECK(rc == 0);
+			} else {
+				CHECK(rc != 0);
+				CHECK(strstr(err, prow[i].want_err) != NULL);
+				if (!strstr(err, prow[i].want_err))
+					fprintf(stderr, "  err: %s\n", err);
+			}
+		}
+	}
+	TH_TEST("params defaults and canonical form")
+	{
+		struct train_params p;
+		char err[256];
+		CHECK(parse("{\"data\":\"d\",\"output\":\"o\",\"model\":{\"arch\":"
+			    "\"cnn\"},\"optimizer\":\"sgd\"}",
+			  &p, err, sizeof(err)) == 0);
+		CHECK(p.arch == TRAIN_CNN && p.nconv == 2 && p.conv[1] == 32);
+		CHECK(p.lr == 0.01f && p.epochs == 10 && p.batch_size == 64);
+		CHECK(p.shift == 0 && p.hflip == 0);
+		struct nn_spec s[TRAIN_MAX_LAYERS];
+		int n = train_arch_specs(&p, 10, s, TRAIN_MAX_LAYERS, err,
+		    sizeof(err));
+		/* conv relu pool x2, flatten, dense */
+		CHECK(n == 8);
+		CHECK(s[0].kind == NN_CONV && s[0].k == 3 && s[0].pad == 1);
+		CHECK(s[7].kind == NN_DENSE && s[7].out == 10);
+	}
+	TH_TEST("metrics from a confusion matrix")
+	{
+		/* true x pred: class 0: 3 right, 1 called 1; class 1: 2 right */
+		uint32_t cm[4] = { 3, 1, 0, 2 };
+		char *names[] = { "a", "b" };
+		cJSON *m = train_metrics_json(cm, 2, names);
+		cJSON *pc = cJSON_GetObjectItem(m, "per_class");
+		cJSON *b = cJSON_GetArrayItem(pc, 1);
+		CHECK(fabs(cJSON_GetObjectItem(b, "precision")->valuedouble -
+			   2.0 / 3) < 1e-9);
+		CHECK(cJSON_GetObjectItem(b, "recall")->valuedouble == 1.0);
+		CHECK(fabs(cJSON_GetObjectItem(b, "f1")->valuedouble - 0.8) <
+		    1e-9);
+		CHECK(fabs(cJSON_GetObjectItem(m, "accuracy")->valuedouble -
+			   5.0 / 6) < 1e-9);
+		cJSON_Delete(m);
+	}
+
+	make_set("syn", 600, 150, 0);
+	make_set("noise", 300, 150, 1);
+	static const char *const learn[] = {
+		"{\"data\":\"syn\",\"output\":\"mlp\",\"model\":{\"arch\":\"mlp\","
+		"\"hidden\":[32]},\"epochs\":12,\"batch_size\":32,\"lr\":0.003,"
+		"\"seed\":3}",
+		"{\"data\":\"syn\",\"output\":\"cnn\",\"model\":{\"arch\":\"cnn\","
+		"\"conv\":[4,8],\"hidden\":[16]},\"epochs\":8,\"batch_size\":16,"
+		"\"lr\":0.01,\"seed\":3,\"augment\":true}",
+	};
+	for (size_t i = 0; i < TY_ARRAY_LEN(learn); i++) {
+		TH_TEST(learn[i])
+		{
+			cJSON *res;
+			CHECK(train(learn[i], &res, NULL) == TRAIN_DONE);
+			if (!res)
+				continue;
+			double acc = cJSON_GetObjectItem(res, "val_acc")
+					 ->valuedouble;
+			fprintf(stderr, "  val_acc %.3f\n", acc);
+			CHECK(acc > 0.95);
+			CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(res,
+				  "epochs")) > 0);
+			CHECK(cJSON_GetObjectItem(res, "confusion") != NULL);
+			CHECK(cJSON_GetObjectItem(res, "images_per_second")
+				  ->valuedouble > 0);
+			/* the saved model predicts as well as training said */
+			char err[256];
+			char *mp = xasprintf("%s/%s", models_dir,
+			    cJSON_GetObjectItem(res, "model")->valuestring);
+			model *m = model_load(mp, NULL, err, sizeof(err));
+			CHECK(m != NULL);
+			if (m) {
+				CHECK(model_meta(m)->nclasses == 3);
+				CHECK_STR(model_meta(m)->classes[2], "blob");
+				CHECK(model_meta(m)->mean[0] == 0.2f);
+			}
+			model_free(m);
+			free(mp);
+			cJSON_Delete(res);
+		}
+	}
+
+#define DET(out)                                                          \
+	"{\"data\":\"syn\",\"output\":\"" out "\",\"model\":{\"arch\":"       \
+	"\"cnn\",\"conv\":[4],\"hidden\":[8],\"dropout\":0.2},\"epochs\":3," \
+	"\"batch_size\":16,\"seed\":9,\"augment\":{\"hflip\":true}}"
+	TH_TEST("same seed, same bytes")
+	{
+		char *a = xstrdup(DET("det-a")), *b = xstrdup(DET("det-b"));
+		cJSON *r1 = NULL, *r2 = NULL;
+		CHECK(train(a, &r1, NULL) == TRAIN_DONE);
+		CHECK(train(b, &r2, NULL) == TRAIN_DONE);
+		size_t l1, l2;
+		char *m1 = slurp("det-a/model.tym", &l1);
+		char *m2 = slurp("det-b/model.tym", &l2);
+		CHECK(m1 && m2 && l1 == l2 && memcmp(m1, m2, l1) == 0);
+		cJSON *e1 = cJSON_GetObjectItem(r1, "epochs");
+		cJSON *e2 = cJSON_GetObjectItem(r2, "epochs");
+		for (int i = 0; i < 3; i++)
+			CHECK(cJSON_GetObjectItem(cJSON_GetArrayItem(e1, i),
+				  "val_loss")->valuedouble ==
+			    cJSON_GetObjectItem(cJSON_GetArrayItem(e2, i),
+				"val_loss")->valuedouble);
+		free(m1), free(m2), free(a), free(b);
+		cJSON_Delete(r1), cJSON_Delete(r2);
+	}
+	TH_TEST("cancel mid-epoch, resume, same model as uninterrupted")
+	{
+		char *a = xstrdup(DET("res"));
+		struct train_hooks h = { NULL, NULL, NULL, cancel_hook };
+		cJSON *r = NULL;
+		/* 600/16 = 38 batches an epoch: stop in the second epoch */
+		calls = 0, cancel_after = 50;
+		CHECK(train(a, &r, &h) == TRAIN_CANCELLED);
+		CHECK(r == NULL);
+		size_t l;
+		char *ck = slurp("res/checkpoint.tym", &l);
+		CHECK(ck != NULL);
+		free(ck);
+		char *mm = slurp("res/model.tym", &l);
+		CHECK(mm == NULL);
+		calls = 0, cancel_after = 1 << 30;
+		CHECK(train(a, &r, &h) == TRAIN_DONE);
+		size_t l1, l2;
+		char *m1 = slurp("det-a/model.tym", &l1);
+		char *m2 = slurp("res/model.tym", &l2);
+		CHECK(m1 && m2 && l1 == l2 && memcmp(m1, m2, l1) == 0);
+		/* the resumed run lists all epochs, the first restored */
+		CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(r, "epochs")) == 3);
+		free(m1), free(m2), free(a);
+		cJSON_Delete(r);
+	}
+	TH_TEST("a checkpoint for other params is not resumed")
+	{
+		/* same output dir as det-a, other seed: must start over */
+		char *a = xstrdup(DET("det-a"));
+		char *b = strstr(a, "\"seed\":9");
+		b[7] = '8';
+		cJSON *r = NULL;
+		CHECK(train(a, &r, NULL) == TRAIN_DONE);
+		size_t l1, l2;
+		char *m1 = slurp("det-a/model.tym", &l1);
+		char *m2 = slurp("det-b/model.tym", &l2);
+		CHECK(m1 && m2 && (l1 != l2 || memcmp(m1, m2, l1) != 0));
+		free(m1), free(m2), free(a);
+		cJSON_Delete(r);
+	}
+	TH_TEST("early stopping on a val set it cannot learn")
+	{
+		cJSON *r = NULL;
+		CHECK(train("{\"data\":\"noise\",\"output\":\"es\",\"model\":"
+			    "{\"hidden\":[64]},\"epochs\":40,\"lr\":0.01,"
+			    "\"early_stopping\":{\"patience\":2}}",
+			  &r, NULL) == TRAIN_DONE);
+		if (r) {
+			int n = cJSON_GetObjectItem(r, "epochs_trained")->valueint;
+			int best = cJSON_GetObjectItem(r, "best_epoch")->valueint;
+			CHECK(n < 40);
+			CHECK(best == n - 2);
+			CHECK(cJSON_IsTrue(cJSON_GetObjectItem(r,
+			    "early_stopped")));
+		}
+		cJSON_Delete(r);
+	}
+	TH_TEST("missing data is a clear error")
+	{
+		struct train_params p;
+		char err[512];
+		cJSON *r;
+		CHECK(parse("{\"data\":\"nope\",\"output\":\"x\"}", &p, err,
+			  sizeof(err)) == 0);
+		CHECK(train_run(&p, data_dir, models_dir, 1, NULL, &r, err,
+			  sizeof(err)) == TRAIN_FAILED);
+		CHECK(strstr(err, "meta.json") != NULL);
+	}
+	if (util_rmtree(root))
+		perror(root);
+	free(data_dir);
+	free(models_dir);
+	return th_done();
+}
