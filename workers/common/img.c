@@ -2,6 +2,7 @@
  * img.c — decode (stb_image), channel conversion and resize
  * (stb_image_resize): the path every image takes, in training and in use.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,12 +81,117 @@ img_sniff(const void *bytes, size_t len)
 	return IMG_FMT_UNKNOWN;
 }
 
+static uint32_t
+be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint32_t
+le32(const uint8_t *p)
+{
+	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[1] << 8 | p[0];
+}
+
+/* JPEG: the size in the first start-of-frame marker. */
+static void
+jpeg_size(const uint8_t *b, size_t len, int64_t *w, int64_t *h)
+{
+	size_t i = 2;
+
+	while (i + 9 <= len && b[i] == 0xff) {
+		uint8_t m = b[i + 1];
+
+		if (m == 0xff) {
+			i++;
+			continue;
+		}
+		if (m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 &&
+		    m != 0xcc) {
+			*h = b[i + 5] << 8 | b[i + 6];
+			*w = b[i + 7] << 8 | b[i + 8];
+			return;
+		}
+		if (m == 0xd8 || (m >= 0xd0 && m <= 0xd7) || m == 0x01) {
+			i += 2;
+			continue;
+		}
+		i += 2 + (size_t)(b[i + 2] << 8 | b[i + 3]);
+	}
+}
+
+/* PNM: "P5", then width and height as text, '#' comments between. */
+static void
+pnm_size(const uint8_t *b, size_t len, int64_t *w, int64_t *h)
+{
+	int64_t v[2] = {-1, -1};
+	size_t i = 2;
+
+	for (int k = 0; k < 2; k++) {
+		for (;;) {
+			while (i < len && (b[i] == ' ' || b[i] == '\t' ||
+			    b[i] == '\n' || b[i] == '\r'))
+				i++;
+			if (i < len && b[i] == '#') {
+				while (i < len && b[i] != '\n')
+					i++;
+				continue;
+			}
+			break;
+		}
+		if (i >= len || b[i] < '0' || b[i] > '9')
+			return;
+		v[k] = 0;
+		while (i < len && b[i] >= '0' && b[i] <= '9' && v[k] < 1e12)
+			v[k] = v[k] * 10 + (b[i++] - '0');
+	}
+	*w = v[0], *h = v[1];
+}
+
+/*
+ * The size a header claims, read without stb: stb refuses huge sizes
+ * itself but does not say so reliably, and a report should name them.
+ */
+static void
+header_size(const uint8_t *b, size_t len, enum img_format f, int64_t *w,
+    int64_t *h)
+{
+	*w = *h = -1;
+	switch (f) {
+	case IMG_FMT_PNG:
+		if (len >= 24)
+			*w = be32(b + 16), *h = be32(b + 20);
+		break;
+	case IMG_FMT_GIF:
+		if (len >= 10)
+			*w = b[6] | b[7] << 8, *h = b[8] | b[9] << 8;
+		break;
+	case IMG_FMT_BMP:
+		if (len >= 26) {
+			*w = (int32_t)le32(b + 18);
+			*h = llabs((int32_t)le32(b + 22));
+		}
+		break;
+	case IMG_FMT_JPEG:
+		jpeg_size(b, len, w, h);
+		break;
+	case IMG_FMT_PNM:
+		pnm_size(b, len, w, h);
+		break;
+	default:
+		break;
+	}
+}
+
 enum img_err
 img_probe(const void *bytes, size_t len, const struct img_limits *lim,
     struct img_info *info)
 {
 	uint64_t max = lim && lim->max_pixels ? lim->max_pixels :
 	    IMG_DEFAULT_MAX_PIXELS;
+	int64_t hw, hh;
 	int w, h, c;
 
 	memset(info, 0, sizeof *info);
@@ -94,6 +200,12 @@ img_probe(const void *bytes, size_t len, const struct img_limits *lim,
 	if (len > 0x7fffffff)
 		return IMG_ERR_TOO_LARGE;
 	info->format = img_sniff(bytes, len);
+	header_size(bytes, len, info->format, &hw, &hh);
+	if (hw > 0 && hh > 0 && (uint64_t)hw * (uint64_t)hh > max) {
+		info->width = hw > INT_MAX ? INT_MAX : (int)hw;
+		info->height = hh > INT_MAX ? INT_MAX : (int)hh;
+		return IMG_ERR_TOO_LARGE;
+	}
 	if (!stbi_info_from_memory(bytes, (int)len, &w, &h, &c)) {
 		/* stb recognises TGA by a plausible header only. */
 		return info->format == IMG_FMT_UNKNOWN ? IMG_ERR_NOT_IMAGE :
