@@ -14,7 +14,7 @@ pkgs=(gcc make pkg-config ca-certificates
 case $what in
 run) ;;
 test | bench)
-	pkgs+=(clang libclang-rt-14-dev python3 chromium zip unzip
+	pkgs+=(clang libclang-rt-14-dev python3 chromium zip unzip shellcheck tmux
 		dataset-fashion-mnist procps)
 	command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 	command -v npm >/dev/null 2>&1 || pkgs+=(npm)
