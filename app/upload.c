@@ -49,8 +49,8 @@ upload_safe_name(const char *in, char *out)
 		char c = keep_char((unsigned char)*p) ? *p : '_';
 		if (c == '_' && n && tmp[n - 1] == '_')
 			continue; /* one _ for a run of odd bytes */
-		if (c == '.' && n == 0)
-			continue; /* no hidden files, no "..": */
+		if ((c == '.' || c == '_') && n == 0)
+			continue; /* no hidden files, no "..", no leading _ */
 		tmp[n++] = c;
 	}
 	while (n && (tmp[n - 1] == '.' || tmp[n - 1] == '_'))
