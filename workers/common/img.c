@@ -363,36 +363,67 @@ img_verify(const void *bytes, size_t len, const struct img_limits *lim,
 }
 
 enum img_err
-img_load(const void *bytes, size_t len, const struct img_limits *lim, int w,
-    int h, int c, uint8_t *out, struct img_info *info, char *err,
-    size_t errlen)
+img_decode(const void *bytes, size_t len, const struct img_limits *lim,
+    struct img_info *info, uint8_t **px, char *err, size_t errlen)
 {
-	struct img_info tmp;
-	enum img_err e;
-	uint8_t *px, *conv = NULL;
-	int sw, sh, sc;
+	return decode(bytes, len, lim, info, px, err, errlen);
+}
 
-	if (!info)
-		info = &tmp;
-	if (w <= 0 || h <= 0 || w > 8192 || h > 8192 || c < 1 || c > 4) {
+void
+img_free(uint8_t *px)
+{
+	stbi_image_free(px);
+}
+
+static int
+fit_args_ok(int w, int h, int c)
+{
+	return w > 0 && h > 0 && w <= 8192 && h <= 8192 && c >= 1 && c <= 4;
+}
+
+enum img_err
+img_fit(const uint8_t *px, int sw, int sh, int sc, int w, int h, int c,
+    uint8_t *out, char *err, size_t errlen)
+{
+	uint8_t *conv = NULL;
+
+	if (!fit_args_ok(w, h, c) || sw <= 0 || sh <= 0 || sc < 1 || sc > 4) {
 		snprintf(err, errlen, "%s", img_strerror(IMG_ERR_ARG));
 		return IMG_ERR_ARG;
 	}
-	e = decode(bytes, len, lim, info, &px, err, errlen);
-	if (e != IMG_OK)
-		return e;
-	sw = info->width, sh = info->height, sc = info->channels;
 	if (sc != c) {
 		conv = xmalloc((size_t)sw * sh * c);
 		img_convert(px, sw, sh, sc, conv, c);
 	}
 	if (img_resize(conv ? conv : px, sw, sh, c, out, w, h)) {
 		free(conv);
-		stbi_image_free(px);
 		snprintf(err, errlen, "resize failed");
 		return IMG_ERR_CORRUPT;
 	}
 	free(conv);
-	stbi_image_free(px);
 	return IMG_OK;
+}
+
+enum img_err
+img_load(const void *bytes, size_t len, const struct img_limits *lim, int w,
+    int h, int c, uint8_t *out, struct img_info *info, char *err,
+    size_t errlen)
+{
+	struct img_info tmp;
+	enum img_err e;
+	uint8_t *px;
+
+	if (!info)
+		info = &tmp;
+	if (!fit_args_ok(w, h, c)) {
+		snprintf(err, errlen, "%s", img_strerror(IMG_ERR_ARG));
+		return IMG_ERR_ARG;
+	}
+	e = decode(bytes, len, lim, info, &px, err, errlen);
+	if (e != IMG_OK)
+		return e;
+	e = img_fit(px, info->width, info->height, info->channels, w, h, c,
+	    out, err, errlen);
+	stbi_image_free(px);
+	return e;
 }

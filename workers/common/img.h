@@ -88,4 +88,18 @@ enum img_err img_verify(const void *bytes, size_t len,
     const struct img_limits *lim, struct img_info *info, char *err,
     size_t errlen) TY_WUR;
 
+/*
+ * The two halves of img_load, for a caller that also needs the source
+ * pixels (inference thumbnails) without decoding twice. img_decode gives
+ * the source at info's width, height and channels (free with img_free);
+ * img_fit converts and resizes such pixels to c channels at w x h,
+ * exactly the steps img_load takes after decoding.
+ */
+enum img_err img_decode(const void *bytes, size_t len,
+    const struct img_limits *lim, struct img_info *info, uint8_t **px,
+    char *err, size_t errlen) TY_WUR;
+void img_free(uint8_t *px);
+enum img_err img_fit(const uint8_t *px, int sw, int sh, int sc, int w, int h,
+    int c, uint8_t *out, char *err, size_t errlen) TY_WUR;
+
 #endif
