@@ -623,8 +623,10 @@ job_http_post(struct mg_connection *c, void *arg)
 	}
 	k = kn ? kind_find(kn) : &J.kinds[0];
 	if (!k) {
+		/* kn points into body: answer before freeing it. */
+		st = svc_reply_error(c, 400, "unknown kind \"%.100s\"", kn);
 		cJSON_Delete(body);
-		return svc_reply_error(c, 400, "unknown kind \"%.100s\"", kn);
+		return st;
 	}
 	err[0] = '\0';
 	if (k->validate && k->validate(body, err, sizeof err)) {

@@ -104,6 +104,7 @@ struct scan_ctx {
 	int quit;
 	pthread_t *threads;
 	int nthreads;
+	atomic_int stop; /* cancelled: decoders skip the rest */
 	struct batch b[2];
 	/* IDX */
 	struct idxfile *idx;
@@ -259,11 +260,29 @@ decode_item(struct scan_ctx *c, struct batch *b, struct item *it)
 		    &it->info, it->err, sizeof it->err);
 }
 
+/* Decoders poll for cancellation too: one batch can take long. */
+static int
+poll_cancel(struct scan_ctx *c, double *last)
+{
+	double now;
+
+	if (atomic_load(&c->stop))
+		return 1;
+	now = util_now();
+	if (now - *last < 0.2)
+		return 0;
+	*last = now;
+	if (c->o->cancelled && c->o->cancelled(c->o->ctx))
+		atomic_store(&c->stop, 1);
+	return atomic_load(&c->stop);
+}
+
 static void *
 decoder(void *arg)
 {
 	struct scan_ctx *c = arg;
 	unsigned seen = 0;
+	double last = util_now();
 
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
@@ -282,7 +301,13 @@ decoder(void *arg)
 
 			if (i >= b->n)
 				break;
-			decode_item(c, b, &b->items[i]);
+			if (poll_cancel(c, &last)) {
+				b->items[i].status = IMG_ERR_ARG;
+				snprintf(b->items[i].err, sizeof b->items[i].err,
+				    "cancelled");
+			} else {
+				decode_item(c, b, &b->items[i]);
+			}
 			if (atomic_fetch_sub(&b->remaining, 1) == 1) {
 				pthread_mutex_lock(&c->mu);
 				b->finished = 1;
@@ -904,11 +929,11 @@ read_archive(struct scan_ctx *c)
 		b = take_entry(c, a, e, b);
 		if (s->fatal)
 			break;
-		if (util_now() - last > 0.2) {
+		if (util_now() - last > 0.2 || atomic_load(&c->stop)) {
 			last = util_now();
-			if (o->cancelled && o->cancelled(o->ctx)) {
-				s->cancelled = 1;
-				set_fatal(s, "cancelled");
+			if (atomic_load(&c->stop) ||
+			    (o->cancelled && o->cancelled(o->ctx))) {
+				atomic_store(&c->stop, 1);
 				break;
 			}
 			if (o->progress && c->raw_size)
@@ -922,6 +947,12 @@ read_archive(struct scan_ctx *c)
 	batch_wait(c, b == &c->b[0] ? &c->b[1] : &c->b[0]);
 	batch_collect(c, b == &c->b[0] ? &c->b[1] : &c->b[0]);
 	archive_read_free(a);
+	if (atomic_load(&c->stop)) {
+		s->cancelled = 1;
+		free(s->fatal);
+		s->fatal = NULL;
+		set_fatal(s, "cancelled");
+	}
 }
 
 struct prep_scan *
