@@ -153,6 +153,26 @@ out:
 	return rc;
 }
 
+int
+db_migrate(const char *path, const char *migdir, int *version, char *err,
+    size_t errlen)
+{
+	sqlite3 *h = NULL;
+	int rc = -1;
+
+	if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE |
+	        SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open database %s: %s", path,
+		    h ? sqlite3_errmsg(h) : "out of memory");
+	} else if (apply_migrations(h, migdir, err, errlen) == 0) {
+		if (version)
+			*version = pragma_int(h, "PRAGMA user_version");
+		rc = 0;
+	}
+	sqlite3_close(h);
+	return rc;
+}
+
 struct db *
 db_open(const char *path, const char *migdir, char *err, size_t errlen)
 {

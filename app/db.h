@@ -34,6 +34,12 @@ struct db;
 struct db *db_open(const char *path, const char *migdir, char *err,
     size_t errlen) TY_WUR;
 void db_close(struct db *db);
+/*
+ * Only the migration step of db_open, on a plain connection (no statements
+ * prepared): for tests and tools. 0 with *version set, or -1 and err.
+ */
+int db_migrate(const char *path, const char *migdir, int *version,
+    char *err, size_t errlen) TY_WUR;
 /* The schema version now in force (PRAGMA user_version). */
 int db_version(struct db *db);
 

@@ -19,9 +19,8 @@
 /*
  * A safe file name from what the browser sent: the last path component,
  * only A-Z a-z 0-9 . _ - (a run of anything else becomes one _), no
- * leading dots or underscores, at
- * most UPLOAD_NAME_MAX bytes keeping the extension (.tar.gz too), never
- * empty ("upload"). out must hold UPLOAD_NAME_MAX + 1 bytes.
+ * leading dots or underscores, at most UPLOAD_NAME_MAX bytes keeping the
+ * extension (.tar.gz too), never empty ("upload"). out must hold UPLOAD_NAME_MAX + 1 bytes.
  */
 void upload_safe_name(const char *in, char *out);
 
