@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -802,6 +803,14 @@ take_entry(struct scan_ctx *c, struct archive *a, struct archive_entry *e,
 	case PREP_PATH_IMAGE:
 		break;
 	}
+	/* The folder is a class even if nothing in it is usable: the
+	 * report then names it as an empty class. */
+	prep_name_clean(cls, clslen, clsname, sizeof clsname);
+	id = class_id(c, clsname, -1);
+	if (id < 0) {
+		set_fatal(s, "more than 65535 classes");
+		return b;
+	}
 	if (declared == 0) {
 		add_skip(s, clean, "%s", skip_text[SKIP_EMPTY]);
 		return b;
@@ -850,12 +859,6 @@ take_entry(struct scan_ctx *c, struct archive *a, struct archive_entry *e,
 			return b;
 		}
 	}
-	prep_name_clean(cls, clslen, clsname, sizeof clsname);
-	id = class_id(c, clsname, -1);
-	if (id < 0) {
-		set_fatal(s, "more than 65535 classes");
-		return b;
-	}
 	it = &b->items[b->n];
 	memset(it, 0, offsetof(struct item, err));
 	it->err[0] = '\0';
@@ -891,8 +894,14 @@ read_archive(struct scan_ctx *c)
 	archive_read_support_format_empty(a);
 	archive_read_support_filter_gzip(a);
 	if (archive_read_open_filename(a, o->archive, 1 << 16) != ARCHIVE_OK) {
-		set_fatal(s, "cannot open the archive: %s",
-		    archive_error_string(a));
+		/* libarchive reads the first blocks here to detect the
+		 * format: most failures are about the content, not I/O. */
+		if (access(o->archive, R_OK) < 0)
+			set_fatal(s, "cannot open the archive: %s",
+			    strerror(errno));
+		else
+			set_fatal(s, "not a zip, tar or tar.gz archive, or "
+			    "truncated: %s", archive_error_string(a));
 		archive_read_free(a);
 		return;
 	}
