@@ -214,3 +214,94 @@ def wait_for(fn, timeout=30, interval=0.05, what="condition"):
             return v
         time.sleep(interval)
     raise AssertionError("timed out waiting for %s" % what)
+
+
+# ---- data and models for tests that need a trained model ----------------
+
+def write_tyd(path, labels, pixels, h, w, c, nclasses):
+    """A .tyd file (layout of workers/common/tensor.h)."""
+    import struct
+    n = len(labels)
+    off = 32 + ((2 * n + 63) // 64) * 64
+    with open(path, "wb") as f:
+        f.write(b"TYD1" + struct.pack("<7I", 1, n, h, w, c, nclasses, 0))
+        f.write(struct.pack("<%dH" % n, *labels))
+        f.write(b"\0" * (off - 32 - 2 * n))
+        f.write(pixels)
+
+
+def bars_image(cls, size, rnd):
+    """size*size gray bytes: class 0 a horizontal bar, 1 a vertical bar,
+    2 a 4x4 square, bright on a dark noisy ground."""
+    im = bytearray(rnd.randrange(50) for _ in range(size * size))
+    a, b = rnd.randrange(1, size - 5), rnd.randrange(1, size - 5)
+    for k in range(size):
+        if cls == 0:
+            im[a * size + k] = 250
+        elif cls == 1:
+            im[k * size + a] = 250
+    if cls == 2:
+        for y in range(4):
+            for x in range(4):
+                im[(a + y) * size + b + x] = 250
+    return bytes(im)
+
+
+def make_bars_set(data_dir, name, ntr, nva, size=20, seed=7,
+                  classes=("h", "v", "sq")):
+    """Prepared data (train.tyd, val.tyd, meta.json) of bars_image."""
+    import random
+    d = os.path.join(data_dir, name)
+    os.makedirs(d, exist_ok=True)
+    rnd = random.Random(seed)
+    for split, n in (("train", ntr), ("val", nva)):
+        labels, px = [], bytearray()
+        for _ in range(n):
+            c = rnd.randrange(3)
+            labels.append(c)
+            px += bars_image(c, size, rnd)
+        write_tyd(os.path.join(d, split + ".tyd"), labels, bytes(px),
+                  size, size, 1, 3)
+    with open(os.path.join(d, "meta.json"), "w") as f:
+        json.dump({"classes": list(classes), "mean": [0.15], "std": [0.25],
+                   "image": {"width": size, "height": size, "channels": 1}},
+                  f)
+
+
+def train_model(data_dir, models_dir, params, threads=1):
+    """Runs trainyard-train --run in the foreground; returns its result."""
+    p = os.path.join(models_dir, "params-%d.json" % os.getpid())
+    os.makedirs(models_dir, exist_ok=True)
+    with open(p, "w") as f:
+        json.dump(params, f)
+    env = dict(os.environ, TRAINYARD_DATA_DIR=data_dir,
+               TRAINYARD_MODELS_DIR=models_dir,
+               TRAINYARD_THREADS=str(threads))
+    r = subprocess.run([os.path.join(BIN, "trainyard-train"), "--run", p],
+                       env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=600)
+    os.unlink(p)
+    if r.returncode != 0:
+        raise AssertionError("training failed: %s" % r.stderr.decode())
+    return json.loads(r.stdout)
+
+
+def png(width, height, raw_rows, color_type, bit_depth=8, palette=None,
+        trns=None):
+    """A PNG from raw scanline bytes (without filter bytes) via zlib."""
+    import struct
+    import zlib
+
+    def chunk(tag, data):
+        return (struct.pack(">I", len(data)) + tag + data +
+                struct.pack(">I", zlib.crc32(tag + data) & 0xffffffff))
+    stride = len(raw_rows) // height
+    body = b"".join(b"\0" + raw_rows[y * stride:(y + 1) * stride]
+                    for y in range(height))
+    out = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(
+        ">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0))
+    if palette is not None:
+        out += chunk(b"PLTE", palette)
+    if trns is not None:
+        out += chunk(b"tRNS", trns)
+    return out + chunk(b"IDAT", zlib.compress(body)) + chunk(b"IEND", b"")

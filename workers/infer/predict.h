@@ -1,0 +1,34 @@
+/*
+ * predict.h — answering one validated request: every image decoded
+ * through img.h's path (in parallel), the good ones run through the
+ * network as one batch, then labels, top-k and thumbnails.
+ */
+#ifndef TY_INFER_PREDICT_H
+#define TY_INFER_PREDICT_H
+
+#include <cjson/cJSON.h>
+
+#include "model.h"
+#include "req.h"
+
+/* What one request did, for /metrics. */
+struct infer_tally {
+	size_t predicted; /* images answered with a label */
+	size_t failed;    /* images answered with an error */
+};
+
+/*
+ * The response object {"predictions": [...]} for r on m (the caller adds
+ * "ms"). Decoding uses up to threads threads. Never fails: an image that
+ * cannot be used gets its own "error".
+ */
+cJSON *infer_predict(const struct infer_req *r, const model *m,
+    const struct infer_limits *lim, int threads, struct infer_tally *t);
+
+/*
+ * The n best of probs[0..k) in order, ties to the lower index; n <= k.
+ * Exposed for tests.
+ */
+void infer_top_k(const float *probs, int k, int n, int *idx);
+
+#endif

@@ -1,0 +1,223 @@
+/*
+ * req.c — validation of a POST /predict body and base64 (libsodium).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "req.h"
+#include "svc.h"
+
+void
+infer_limits_default(struct infer_limits *lim)
+{
+	lim->max_images = 1024;
+	lim->max_body = 64u << 20;
+	/* 25 Mpx: a big phone photo; 20000x20000 headers are refused. */
+	lim->max_pixels = 25u << 20;
+	lim->max_thumbnail = 512;
+}
+
+/* An optional integer member in [lo, hi]; 0, or 400 with err. */
+static int
+int_field(const cJSON *body, const char *key, int lo, int hi, int def,
+    int *out, char *err, size_t errlen)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
+
+	*out = def;
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	/* Range first: casting NaN or 1e300 to an integer is undefined. */
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo &&
+	    v->valuedouble <= hi) ||
+	    v->valuedouble != (double)(int)v->valuedouble) {
+		snprintf(err, errlen, "\"%s\" must be an integer from %d to %d",
+		    key, lo, hi);
+		return 400;
+	}
+	*out = (int)v->valuedouble;
+	return 0;
+}
+
+static int
+model_field(const cJSON *body, struct infer_req *r, char *err,
+    size_t errlen)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, "model");
+	char why[256], *p;
+
+	if (!v) {
+		snprintf(err, errlen, "\"model\" is required: a model path "
+		    "relative to the models volume, e.g. runs/7/model.tym");
+		return 400;
+	}
+	if (!cJSON_IsString(v)) {
+		snprintf(err, errlen, "\"model\" must be a string");
+		return 400;
+	}
+	/* The same rule as every volume path; only the verdict is kept. */
+	p = svc_volume_path("", v->valuestring, why, sizeof why);
+	if (!p) {
+		snprintf(err, errlen, "\"model\": %s", why);
+		return 400;
+	}
+	free(p);
+	r->model = v->valuestring;
+	return 0;
+}
+
+static int
+image_item(const cJSON *it, size_t i, struct infer_image *im, char *err,
+    size_t errlen)
+{
+	const cJSON *name, *data;
+
+	if (!cJSON_IsObject(it)) {
+		snprintf(err, errlen, "images[%zu] must be an object "
+		    "{\"name\", \"data\"}", i);
+		return 400;
+	}
+	name = cJSON_GetObjectItemCaseSensitive(it, "name");
+	data = cJSON_GetObjectItemCaseSensitive(it, "data");
+	if (name && !cJSON_IsNull(name)) {
+		if (!cJSON_IsString(name)) {
+			snprintf(err, errlen, "images[%zu].name must be a "
+			    "string", i);
+			return 400;
+		}
+		if (strlen(name->valuestring) > INFER_MAX_NAME) {
+			snprintf(err, errlen, "images[%zu].name is longer "
+			    "than %d bytes", i, INFER_MAX_NAME);
+			return 400;
+		}
+		snprintf(im->name, sizeof im->name, "%s", name->valuestring);
+	} else {
+		snprintf(im->name, sizeof im->name, "image-%zu", i + 1);
+	}
+	if (!cJSON_IsString(data)) {
+		snprintf(err, errlen, "images[%zu].data must be a base64 "
+		    "string", i);
+		return 400;
+	}
+	im->b64 = data->valuestring;
+	im->b64len = strlen(data->valuestring);
+	return 0;
+}
+
+static int
+images_field(const cJSON *body, const struct infer_limits *lim,
+    struct infer_req *r, char *err, size_t errlen)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, "images");
+	const cJSON *it;
+	size_t n, i = 0;
+	int st;
+
+	if (!cJSON_IsArray(v)) {
+		snprintf(err, errlen, "\"images\" must be a list of "
+		    "{\"name\", \"data\"} objects");
+		return 400;
+	}
+	n = (size_t)cJSON_GetArraySize(v);
+	if (n == 0) {
+		snprintf(err, errlen, "\"images\" is empty: send at least "
+		    "one image");
+		return 400;
+	}
+	if (n > lim->max_images) {
+		snprintf(err, errlen, "too many images: %zu, at most %zu per "
+		    "request", n, lim->max_images);
+		return 413;
+	}
+	r->images = xcalloc(n, sizeof *r->images);
+	cJSON_ArrayForEach(it, v) {
+		if ((st = image_item(it, i, &r->images[i], err, errlen)))
+			return st;
+		i++;
+	}
+	r->nimages = n;
+	return 0;
+}
+
+int
+infer_req_parse(const cJSON *body, const struct infer_limits *lim,
+    struct infer_req *r, char *err, size_t errlen)
+{
+	int st;
+
+	memset(r, 0, sizeof *r);
+	if (!cJSON_IsObject(body)) {
+		snprintf(err, errlen, "body must be a JSON object");
+		return 400;
+	}
+	if ((st = model_field(body, r, err, errlen)) ||
+	    (st = int_field(body, "top_k", 1, INFER_MAX_TOP_K,
+	    INFER_DEFAULT_TOP_K, &r->top_k, err, errlen)) ||
+	    (st = int_field(body, "thumbnail", 0, lim->max_thumbnail, 0,
+	    &r->thumbnail, err, errlen)) ||
+	    (st = images_field(body, lim, r, err, errlen))) {
+		infer_req_free(r);
+		return st;
+	}
+	return 0;
+}
+
+void
+infer_req_free(struct infer_req *r)
+{
+	free(r->images);
+	memset(r, 0, sizeof *r);
+}
+
+/* Skips a data URL's "data:<type>;base64," so a browser's value works. */
+static void
+skip_data_url(const char **s, size_t *len)
+{
+	const char *comma;
+
+	if (*len < 5 || strncmp(*s, "data:", 5) != 0)
+		return;
+	comma = memchr(*s, ',', *len < 256 ? *len : 256);
+	if (!comma || comma - *s < 7 || strncmp(comma - 7, ";base64", 7))
+		return;
+	*len -= (size_t)(comma + 1 - *s);
+	*s = comma + 1;
+}
+
+int
+infer_b64_decode(const char *s, size_t len, uint8_t **out, size_t *outlen,
+    char *err, size_t errlen)
+{
+	static const int variants[] = {sodium_base64_VARIANT_ORIGINAL,
+		sodium_base64_VARIANT_ORIGINAL_NO_PADDING};
+	const char *end;
+	size_t cap;
+
+	skip_data_url(&s, &len);
+	cap = len / 4 * 3 + 3;
+	*out = xmalloc(cap);
+	for (size_t i = 0; i < TY_ARRAY_LEN(variants); i++) {
+		if (sodium_base642bin(*out, cap, s, len, " \t\r\n", outlen,
+		    &end, variants[i]) == 0 && end == s + len)
+			return 0;
+	}
+	free(*out);
+	*out = NULL;
+	*outlen = 0;
+	snprintf(err, errlen, "invalid base64 in \"data\"");
+	return -1;
+}
+
+char *
+infer_b64_encode(const uint8_t *bin, size_t len)
+{
+	size_t n = sodium_base64_ENCODED_LEN(len,
+	    sodium_base64_VARIANT_ORIGINAL);
+	char *s = xmalloc(n);
+
+	sodium_bin2base64(s, n, bin, len, sodium_base64_VARIANT_ORIGINAL);
+	return s;
+}
