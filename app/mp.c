@@ -45,16 +45,14 @@ mp_boundary(const char *ct, char *out, size_t outlen)
 
 	if (!ct || strncasecmp(ct, "multipart/form-data", 19) != 0)
 		return -1;
-	for (p = ct + 19; *p; p++) {
-		if (*p != ';')
-			continue;
+	for (p = ct + 19; (p = strchr(p, ';')) != NULL;) {
 		p++;
 		while (*p == ' ' || *p == '\t')
 			p++;
 		if (strncasecmp(p, "boundary=", 9) == 0)
 			break;
 	}
-	if (!*p)
+	if (!p)
 		return -1;
 	p += 9;
 	if (*p == '"') {

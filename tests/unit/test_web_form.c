@@ -182,6 +182,9 @@ main(void)
 		{ "multipart/form-data; boundary=\"unterminated", NULL },
 		{ "multipart/form-data; boundary=bad<char", NULL },
 		{ "text/plain; boundary=abc", NULL },
+		{ "multipart/form-data;", NULL },     /* found by fuzz_multipart */
+		{ "multipart/form-data; ", NULL },
+		{ "multipart/form-data;;x", NULL },
 		{ "multipart/form-data; boundary=0123456789012345678901234567"
 		  "890123456789012345678901234567890123456789X", NULL },
 	};
