@@ -15,7 +15,7 @@ case $what in
 run) ;;
 test | bench)
 	pkgs+=(clang libclang-rt-14-dev python3 chromium zip unzip shellcheck tmux
-		dataset-fashion-mnist procps)
+		dataset-fashion-mnist procps python3-pil)
 	command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 	command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 	;;&

@@ -95,6 +95,13 @@ char *svc_volume_path(const char *volume, const char *rel, char *err,
  */
 int svc_read_json(struct mg_connection *c, size_t max, cJSON **out,
     char *err, size_t errlen) TY_WUR;
+/*
+ * The raw body, at most max bytes (0: svc_max_body()), NUL-terminated,
+ * for the caller to free; returns 0 or 413 with err. For handlers that
+ * parse elsewhere (e.g. on a thread with a larger stack than CivetWeb's).
+ */
+int svc_read_body(struct mg_connection *c, size_t max, char **out,
+    size_t *outlen, char *err, size_t errlen) TY_WUR;
 /* The request path after the route's '*' prefix ("" if none). */
 const char *svc_path_tail(struct mg_connection *c, const char *prefix);
 

@@ -9,8 +9,10 @@
  *	TRAINYARD_INFER_CACHE        models kept loaded (4)
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cblas.h>
 #include <sodium.h>
@@ -23,22 +25,56 @@
 
 static struct infer_limits limits;
 
-static int
-predict(struct mg_connection *c, void *arg)
+/*
+ * CivetWeb's threads have about 100 KB of stack (Debian builds it with
+ * USE_STACK_SIZE) and CivetWeb itself uses most of it; JSON parsing,
+ * image decoders and BLAS do not fit in the rest. So a request is read
+ * on the CivetWeb thread and answered on a thread of our own.
+ */
+#define WORK_STACK (8u << 20)
+
+struct call {
+	char *body;
+	size_t len;
+	double t0;
+	int status;
+	char *reply; /* JSON text, cJSON_free */
+};
+
+static char *
+error_json(const char *msg)
 {
-	double t0 = util_now();
+	cJSON *o = cJSON_CreateObject();
+	char *s;
+
+	cJSON_AddStringToObject(o, "error", msg);
+	s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return s;
+}
+
+static int
+answer(struct call *k, char *err, size_t errlen)
+{
 	struct infer_req r;
 	struct infer_model *im = NULL;
 	struct infer_tally t;
-	cJSON *body = NULL, *res;
-	char err[768], why[300], *path;
+	cJSON *body, *res;
+	char why[300], *path;
 	int st;
 
-	if ((st = svc_read_json(c, limits.max_body, &body, err, sizeof err)))
-		return svc_reply_error(c, st, "%s", err);
-	if ((st = infer_req_parse(body, &limits, &r, err, sizeof err))) {
+	if (k->len == 0) {
+		snprintf(err, errlen, "empty body: a JSON object is required");
+		return 400;
+	}
+	body = cJSON_ParseWithLength(k->body, k->len);
+	if (!body) {
+		snprintf(err, errlen, "body is not valid JSON");
+		return 400;
+	}
+	if ((st = infer_req_parse(body, &limits, &r, err, errlen))) {
 		cJSON_Delete(body);
-		return svc_reply_error(c, st, "%s", err);
+		return st;
 	}
 	path = svc_volume_path(svc_models_dir(), r.model, why, sizeof why);
 	if (path)
@@ -46,14 +82,14 @@ predict(struct mg_connection *c, void *arg)
 	free(path);
 	if (!im) {
 		if (st == 404)
-			snprintf(err, sizeof err, "model \"%.200s\" not found "
-			    "on the models volume", r.model);
+			snprintf(err, errlen, "model \"%.200s\" not found on "
+			    "the models volume", r.model);
 		else
-			snprintf(err, sizeof err, "model \"%.200s\" cannot be "
+			snprintf(err, errlen, "model \"%.200s\" cannot be "
 			    "used: %s", r.model, why);
 		infer_req_free(&r);
 		cJSON_Delete(body);
-		return svc_reply_error(c, st ? st : 400, "%s", err);
+		return st;
 	}
 	res = infer_predict(&r, infer_model_get(im), &limits, svc_threads(),
 	    &t);
@@ -65,10 +101,53 @@ predict(struct mg_connection *c, void *arg)
 	svc_counter_add("trainyard_infer_images_total{result=\"error\"}",
 	    (double)t.failed);
 	cJSON_AddNumberToObject(res, "ms",
-	    round((util_now() - t0) * 1e6) / 1e3);
-	st = svc_reply_json(c, 200, res);
+	    round((util_now() - k->t0) * 1e6) / 1e3);
+	k->reply = cJSON_PrintUnformatted(res);
 	cJSON_Delete(res);
-	return st;
+	return 200;
+}
+
+static void *
+work(void *arg)
+{
+	struct call *k = arg;
+	char err[768];
+
+	k->status = answer(k, err, sizeof err);
+	if (k->status != 200)
+		k->reply = error_json(err);
+	return NULL;
+}
+
+static int
+predict(struct mg_connection *c, void *arg)
+{
+	struct call k = {.t0 = util_now()};
+	pthread_attr_t attr;
+	pthread_t tid;
+	char err[256];
+	int st;
+
+	if ((st = svc_read_body(c, limits.max_body, &k.body, &k.len, err,
+	    sizeof err)))
+		return svc_reply_error(c, st, "%s", err);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, WORK_STACK);
+	st = pthread_create(&tid, &attr, work, &k);
+	pthread_attr_destroy(&attr);
+	if (st) {
+		free(k.body);
+		return svc_reply_error(c, 503, "cannot start a thread: %s",
+		    strerror(st));
+	}
+	pthread_join(tid, NULL);
+	free(k.body);
+	if (!k.reply)
+		abort(); /* cJSON fails only when out of memory */
+	svc_reply(c, k.status, "application/json", k.reply,
+	    strlen(k.reply));
+	cJSON_free(k.reply);
+	return k.status;
 }
 
 static const struct svc_route routes[] = {
