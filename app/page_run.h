@@ -1,0 +1,15 @@
+/*
+ * page_run.h — what page_run.c shares with the events stream: the run's
+ * live status as one JSON object (the same words the page shows).
+ */
+#ifndef TY_PAGE_RUN_H
+#define TY_PAGE_RUN_H
+
+#include "runrow.h"
+#include "wbuf.h"
+#include "web.h"
+
+void page_run_status_json(struct req *r, const struct runrow *run,
+    struct wbuf *out);
+
+#endif

@@ -1,0 +1,652 @@
+/* pipeline.c — the run supervisor; see pipeline.h. */
+#include "pipeline.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "db.h"
+#include "runform.h"
+#include "workers.h"
+
+#define LIVE_MAX 64          /* runs followed at once (>= max runs) */
+#define CALL_TIMEOUT_MS 10000L
+#define RESP_MAX (8u << 20) /* a job record with its result */
+
+enum stage { STAGE_PREP, STAGE_TRAIN, STAGE__MAX };
+
+static const struct {
+	const char *service; /* for messages: "<service> service unreachable" */
+	const char *suffix;  /* job id: run-<id>-<suffix> */
+	const char *verb;    /* "preprocessing failed: ..." */
+} stages[STAGE__MAX] = {
+	{ "preprocess", "prep", "preprocessing" },
+	{ "train", "train", "training" },
+};
+
+/* Per-run memory of the supervisor: backoff and what the worker said. */
+struct follow {
+	long long id; /* 0: free slot */
+	struct pipeline_live live;
+	double fail_since; /* first unanswered call, 0 when answered */
+	double next_try;   /* util_now() before which we leave it alone */
+	int tries;
+	int nepochs; /* epochs already written to runs.epochs_json */
+};
+
+static struct {
+	struct web *w;
+	int max_runs;
+	double retry_seconds, poll_seconds, run_timeout;
+	pthread_t thread;
+	int running, stop, kicked;
+	pthread_mutex_t mu; /* guards stop, kicked and follows */
+	pthread_cond_t cv;
+	struct follow follows[LIVE_MAX];
+} P = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+
+/* One active run, copied out of the database before any worker call. */
+struct run {
+	long long id, project_id, dataset_id;
+	enum stage stage;
+	char *params;
+	int cancel;
+	double started_at, prep_seconds;
+};
+
+/* ---- the follow table ---- */
+
+static struct follow *
+follow_of(long long id)
+{
+	struct follow *free_slot = NULL;
+
+	for (int i = 0; i < LIVE_MAX; i++) {
+		if (P.follows[i].id == id)
+			return &P.follows[i];
+		if (!P.follows[i].id && !free_slot)
+			free_slot = &P.follows[i];
+	}
+	if (!free_slot)
+		return NULL;
+	memset(free_slot, 0, sizeof(*free_slot));
+	free_slot->id = id;
+	free_slot->live.eta_seconds = -1;
+	free_slot->nepochs = -1;
+	return free_slot;
+}
+
+static void
+follow_drop(long long id)
+{
+	pthread_mutex_lock(&P.mu);
+	for (int i = 0; i < LIVE_MAX; i++)
+		if (P.follows[i].id == id)
+			P.follows[i].id = 0;
+	pthread_mutex_unlock(&P.mu);
+}
+
+int
+pipeline_live_get(long long run_id, struct pipeline_live *out)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&P.mu);
+	for (int i = 0; i < LIVE_MAX; i++)
+		if (P.follows[i].id == run_id) {
+			*out = P.follows[i].live;
+			rc = 0;
+		}
+	pthread_mutex_unlock(&P.mu);
+	return rc;
+}
+
+int
+pipeline_stopping(void)
+{
+	int s;
+
+	pthread_mutex_lock(&P.mu);
+	s = P.stop;
+	pthread_mutex_unlock(&P.mu);
+	return s;
+}
+
+int
+pipeline_max_runs(void)
+{
+	return P.max_runs ? P.max_runs : 1;
+}
+
+/* ---- run state changes ---- */
+
+static void
+run_fail(struct run *r, const char *why)
+{
+	ty_log("pipeline: run %lld failed: %s", r->id, why);
+	if (db_exec(P.w->db, DB_RUN_FAIL, "tdi", why, util_wall(), r->id) !=
+	    DB_OK)
+		ty_log("pipeline: run %lld: could not record the failure",
+		    r->id);
+	follow_drop(r->id);
+}
+
+static void
+run_cancelled(struct run *r, const char *msg)
+{
+	ty_log("pipeline: run %lld cancelled", r->id);
+	if (db_exec(P.w->db, DB_RUN_SET_CANCELLED, "tdi", msg, util_wall(),
+	    r->id) != DB_OK)
+		ty_log("pipeline: run %lld: could not record the cancel",
+		    r->id);
+	follow_drop(r->id);
+}
+
+static void
+run_progress(struct run *r, double progress, const char *msg)
+{
+	if (db_exec(P.w->db, DB_RUN_PROGRESS, "dti", progress, msg, r->id) !=
+	    DB_OK)
+		ty_log("pipeline: run %lld: could not store progress", r->id);
+}
+
+/*
+ * A worker did not answer (or answered 5xx): back off, and once the retry
+ * window has passed, fail the run naming the service.
+ */
+static void
+unanswered(struct run *r, struct follow *f, enum wk_err e, const char *err)
+{
+	double now = util_now();
+	char msg[400];
+
+	if (!f->fail_since)
+		f->fail_since = now;
+	if (now - f->fail_since >= P.retry_seconds) {
+		if (e == WK_UNREACHABLE)
+			snprintf(msg, sizeof(msg), "%s (gave up after %.0f s "
+			    "of retries)", err, now - f->fail_since);
+		else
+			snprintf(msg, sizeof(msg), "%s service unreachable: "
+			    "%s (gave up after %.0f s of retries)",
+			    stages[r->stage].service, err,
+			    now - f->fail_since);
+		run_fail(r, msg);
+		return;
+	}
+	f->tries++;
+	f->next_try = now + fmin(0.25 * (1 << (f->tries < 6 ? f->tries : 6)),
+	    10.0);
+	f->live.retrying = 1;
+	snprintf(msg, sizeof(msg), "%s service not answering; retrying "
+	    "(attempt %d): %s", stages[r->stage].service, f->tries, err);
+	run_progress(r, 0, msg);
+}
+
+static void
+answered(struct follow *f)
+{
+	f->fail_since = 0;
+	f->tries = 0;
+	f->next_try = 0;
+	f->live.retrying = 0;
+}
+
+/* ---- talking to the workers ---- */
+
+static const char *
+base_of(enum stage s)
+{
+	return s == STAGE_PREP ? P.w->preprocess_url : P.w->train_url;
+}
+
+/*
+ * One call. Returns the HTTP status (< 500), or -1 when the service did
+ * not answer usably (err says why; the caller backs off).
+ */
+static int
+call(struct run *r, const char *method, const char *path, const char *body,
+    cJSON **json, char *err, size_t errlen)
+{
+	struct wk_resp resp;
+	enum wk_err e;
+	int status;
+
+	*json = NULL;
+	e = wk_request(stages[r->stage].service, base_of(r->stage), method,
+	    path, body, body ? strlen(body) : 0, CALL_TIMEOUT_MS, RESP_MAX,
+	    &resp);
+	if (e != WK_OK) {
+		snprintf(err, errlen, "%s", resp.err);
+		wk_resp_free(&resp);
+		return -1;
+	}
+	status = (int)resp.status;
+	if (status >= 500) {
+		snprintf(err, errlen, "%s service answered %d",
+		    stages[r->stage].service, status);
+		wk_resp_free(&resp);
+		return -1;
+	}
+	*json = cJSON_Parse(resp.body);
+	wk_resp_free(&resp);
+	return status;
+}
+
+static const char *
+json_str(const cJSON *o, const char *k)
+{
+	const char *s = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(o, k));
+	return s ? s : "";
+}
+
+static double
+json_num(const cJSON *o, const char *k, double def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsNumber(v) ? v->valuedouble : def;
+}
+
+/* POSTs the stage's job (the same body every time: it is idempotent). */
+static int
+post_job(struct run *r, struct runform *rf, cJSON **rec, char *err,
+    size_t errlen)
+{
+	char *body = NULL;
+	int status;
+
+	if (r->stage == STAGE_PREP) {
+		sqlite3_stmt *st = db_stmt(P.w->db, DB_RUN_DATASET_GET, "ii",
+		    r->dataset_id, r->project_id);
+		if (db_step(P.w->db, st) == SQLITE_ROW)
+			body = runform_prep_body(rf, r->id,
+			    db_col_text(st, 0));
+		db_done(P.w->db, st);
+		if (!body) {
+			snprintf(err, errlen, "the dataset is gone");
+			return 410;
+		}
+	} else {
+		body = runform_train_body(rf, r->id);
+	}
+	status = call(r, "POST", "/jobs", body, rec, err, errlen);
+	free(body);
+	return status;
+}
+
+/* Stores the epochs the train job reports, if there are new ones. */
+static void
+store_epochs(struct run *r, struct follow *f, const cJSON *result)
+{
+	const cJSON *eps = cJSON_GetObjectItemCaseSensitive(result, "epochs");
+	int n = cJSON_IsArray(eps) ? cJSON_GetArraySize(eps) : 0;
+	char *s;
+
+	if (!cJSON_IsArray(eps) || n == f->nepochs)
+		return;
+	s = cJSON_PrintUnformatted(eps);
+	if (db_exec(P.w->db, DB_RUN_EPOCHS, "ti", s, r->id) == DB_OK)
+		f->nepochs = n;
+	free(s);
+}
+
+static void
+read_live(struct follow *f, const cJSON *result)
+{
+	const cJSON *live = cJSON_GetObjectItemCaseSensitive(result, "live");
+
+	if (!live)
+		return;
+	pthread_mutex_lock(&P.mu);
+	f->live.epoch = (int)json_num(live, "epoch", 0);
+	f->live.epochs = (int)json_num(live, "epochs", 0);
+	f->live.eta_seconds = json_num(live, "eta_seconds", -1);
+	f->live.images_per_second = json_num(live, "images_per_second", 0);
+	pthread_mutex_unlock(&P.mu);
+}
+
+/* A JSON array of the class names, from the train result or prep. */
+static char *
+class_names(const cJSON *result)
+{
+	const cJSON *pc = cJSON_GetObjectItemCaseSensitive(result,
+	    "per_class"), *e;
+	cJSON *names = cJSON_CreateArray();
+	char *s;
+
+	cJSON_ArrayForEach(e, pc)
+	{
+		cJSON_AddItemToArray(names,
+		    cJSON_CreateString(json_str(e, "class")));
+	}
+	s = cJSON_PrintUnformatted(names);
+	cJSON_Delete(names);
+	return s;
+}
+
+static void
+train_done(struct run *r, struct runform *rf, const cJSON *result)
+{
+	struct db *db = P.w->db;
+	const char *model = json_str(result, "model");
+	char *metrics = cJSON_PrintUnformatted(result);
+	const cJSON *eps = cJSON_GetObjectItemCaseSensitive(result, "epochs");
+	char *epochs = eps ? cJSON_PrintUnformatted(eps) : xstrdup("[]");
+	char *classes = class_names(result), *path;
+	double now = util_wall(), secs;
+	long long bytes = 0;
+	struct stat sb;
+
+	path = xasprintf("%s/%s", P.w->models_dir, model);
+	if (*model && stat(path, &sb) == 0)
+		bytes = (long long)sb.st_size;
+	free(path);
+	secs = now - (r->started_at + (r->prep_seconds > 0 ? r->prep_seconds
+	    : 0));
+	if (db_tx_begin(db) != DB_OK)
+		goto out;
+	if (db_exec(db, DB_RUN_SUCCEED, "ttddi", metrics, epochs, secs, now,
+	    r->id) != DB_OK ||
+	    (*model && db_insert(db, DB_RUN_MODEL_INSERT, "iitttddii",
+	    r->project_id, r->id, model, runform_arch_name(rf->arch), classes,
+	    json_num(result, "val_acc", NAN), json_num(result, "val_loss",
+	    NAN), bytes, (long long)now) < 0)) {
+		if (db_tx_end(db, 0) != DB_OK)
+			ty_log("pipeline: rollback failed");
+		goto out;
+	}
+	if (db_tx_end(db, 1) != DB_OK)
+		goto out;
+	ty_log("pipeline: run %lld succeeded: val_acc %.4f in %.1f s",
+	    r->id, json_num(result, "val_acc", NAN), secs);
+	follow_drop(r->id);
+out:
+	free(metrics);
+	free(epochs);
+	free(classes);
+}
+
+/* What the worker's job record says; acts on it. */
+static void
+on_record(struct run *r, struct follow *f, struct runform *rf,
+    const cJSON *rec)
+{
+	const char *status = json_str(rec, "status");
+	const cJSON *result = cJSON_GetObjectItemCaseSensitive(rec, "result");
+	char msg[600];
+
+	if (!strcmp(status, "queued") || !strcmp(status, "running")) {
+		if (r->stage == STAGE_TRAIN) {
+			store_epochs(r, f, result);
+			read_live(f, result);
+		}
+		const char *m = json_str(rec, "message");
+		run_progress(r, json_num(rec, "progress", 0),
+		    *m ? m : status);
+	} else if (!strcmp(status, "succeeded")) {
+		if (r->stage == STAGE_PREP) {
+			char *prep = cJSON_PrintUnformatted(result);
+			double secs = util_wall() - r->started_at;
+			if (db_exec(P.w->db, DB_RUN_PREP_DONE, "tdi", prep,
+			    secs, r->id) != DB_OK)
+				ty_log("pipeline: run %lld: could not store "
+				    "the preprocess result", r->id);
+			free(prep);
+			ty_log("pipeline: run %lld preprocessed in %.1f s",
+			    r->id, secs);
+		} else {
+			train_done(r, rf, result);
+		}
+	} else if (!strcmp(status, "failed")) {
+		snprintf(msg, sizeof(msg), "%s failed: %s",
+		    stages[r->stage].verb, *json_str(rec, "error")
+		    ? json_str(rec, "error") : "no reason given");
+		run_fail(r, msg);
+	} else if (!strcmp(status, "cancelled")) {
+		if (r->cancel) {
+			run_cancelled(r, "cancelled");
+		} else {
+			snprintf(msg, sizeof(msg), "the %s job was cancelled "
+			    "on the %s service", stages[r->stage].verb,
+			    stages[r->stage].service);
+			run_fail(r, msg);
+		}
+	} else {
+		snprintf(msg, sizeof(msg), "the %s service sent a job record "
+		    "without a known status", stages[r->stage].service);
+		run_fail(r, msg);
+	}
+}
+
+static void
+follow_run(struct run *r, struct follow *f)
+{
+	struct runform rf;
+	char path[96], err[400], msg[600];
+	cJSON *rec = NULL;
+	int status;
+
+	snprintf(path, sizeof(path), "/jobs/run-%lld-%s", r->id,
+	    stages[r->stage].suffix);
+	if (runform_from_json(r->params, &rf) < 0) {
+		run_fail(r, "the run's stored parameters are unreadable");
+		return;
+	}
+	if (r->cancel) {
+		/* An unreachable worker is not waited for: the run is over
+		 * for the person either way, and the message says so. */
+		status = call(r, "DELETE", path, NULL, &rec, err, sizeof(err));
+		cJSON_Delete(rec);
+		if (status < 0) {
+			snprintf(msg, sizeof(msg), "cancelled (the %s service "
+			    "could not be told: %s)", stages[r->stage].service,
+			    err);
+			run_cancelled(r, msg);
+		} else {
+			run_cancelled(r, "cancelled");
+		}
+		return;
+	}
+	if (P.run_timeout > 0 && r->started_at > 0 &&
+	    util_wall() - r->started_at > P.run_timeout) {
+		status = call(r, "DELETE", path, NULL, &rec, err, sizeof(err));
+		cJSON_Delete(rec);
+		snprintf(msg, sizeof(msg), "the run took longer than the "
+		    "limit of %.0f s (TRAINYARD_RUN_TIMEOUT)", P.run_timeout);
+		run_fail(r, msg);
+		return;
+	}
+	status = call(r, "GET", path, NULL, &rec, err, sizeof(err));
+	if (status == 404) {
+		/* Not there yet (or the worker lost it): post it. */
+		cJSON_Delete(rec);
+		status = post_job(r, &rf, &rec, err, sizeof(err));
+		if (status >= 400) {
+			snprintf(msg, sizeof(msg), "the %s service refused the "
+			    "job: %s", stages[r->stage].service,
+			    status == 410 ? err : *json_str(rec, "error")
+			    ? json_str(rec, "error") : "no reason given");
+			cJSON_Delete(rec);
+			run_fail(r, msg);
+			return;
+		}
+	}
+	if (status < 0) {
+		cJSON_Delete(rec);
+		unanswered(r, f, WK_UNREACHABLE, err);
+		return;
+	}
+	answered(f);
+	if (!cJSON_IsObject(rec) || status >= 300) {
+		cJSON_Delete(rec);
+		snprintf(err, sizeof(err), "%s service sent an unreadable "
+		    "answer (HTTP %d)", stages[r->stage].service, status);
+		unanswered(r, f, WK_FAILED, err);
+		return;
+	}
+	on_record(r, f, &rf, rec);
+	cJSON_Delete(rec);
+}
+
+/* ---- the loop ---- */
+
+static void
+start_queued(void)
+{
+	struct db *db = P.w->db;
+	long long active, id;
+
+	if (db_exec(db, DB_RUN_QUEUED_CANCELLED, "d", util_wall()) != DB_OK)
+		ty_log("pipeline: could not cancel queued runs");
+	active = db_int(db, DB_RUN_ACTIVE_COUNT, 0, "");
+	while (active < P.max_runs) {
+		id = db_int(db, DB_RUN_NEXT_QUEUED, 0, "");
+		if (id <= 0)
+			break;
+		if (db_exec(db, DB_RUN_START, "di", util_wall(), id) != DB_OK)
+			break;
+		ty_log("pipeline: run %lld started", id);
+		active++;
+	}
+}
+
+static size_t
+load_active(struct run **out)
+{
+	struct db *db = P.w->db;
+	sqlite3_stmt *st = db_stmt(db, DB_RUN_ACTIVE, "");
+	struct run *v = NULL;
+	size_t n = 0, cap = 0;
+
+	while (db_step(db, st) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		v[n].id = sqlite3_column_int64(st, 0);
+		v[n].project_id = sqlite3_column_int64(st, 1);
+		v[n].dataset_id = sqlite3_column_int64(st, 2);
+		v[n].stage = strcmp(db_col_text(st, 3), "training") == 0
+		    ? STAGE_TRAIN : STAGE_PREP;
+		v[n].params = xstrdup(db_col_text(st, 4));
+		v[n].cancel = sqlite3_column_int(st, 11);
+		v[n].started_at = sqlite3_column_double(st, 13);
+		v[n].prep_seconds = sqlite3_column_double(st, 14);
+		n++;
+	}
+	db_done(db, st);
+	*out = v;
+	return n;
+}
+
+static void
+tick(void)
+{
+	struct run *runs;
+	size_t n;
+
+	start_queued();
+	n = load_active(&runs);
+	for (size_t i = 0; i < n; i++) {
+		struct follow *f, copy;
+		pthread_mutex_lock(&P.mu);
+		f = follow_of(runs[i].id);
+		pthread_mutex_unlock(&P.mu);
+		if (!f) {
+			ty_log("pipeline: more than %d active runs", LIVE_MAX);
+			break;
+		}
+		if (f->next_try > util_now() && !runs[i].cancel)
+			continue;
+		copy = *f;
+		follow_run(&runs[i], &copy);
+		/* Only this thread writes follows; the lock is for readers. */
+		pthread_mutex_lock(&P.mu);
+		if (f->id == runs[i].id)
+			*f = copy, f->live = copy.live;
+		pthread_mutex_unlock(&P.mu);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(runs[i].params);
+	free(runs);
+}
+
+static void *
+loop(void *arg)
+{
+	(void)arg;
+	ty_log("pipeline: up to %d run(s) at once, retry window %.0f s",
+	    P.max_runs, P.retry_seconds);
+	pthread_mutex_lock(&P.mu);
+	while (!P.stop) {
+		pthread_mutex_unlock(&P.mu);
+		tick();
+		pthread_mutex_lock(&P.mu);
+		if (P.stop)
+			break;
+		if (!P.kicked) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			double t = ts.tv_sec + ts.tv_nsec / 1e9 +
+			    P.poll_seconds;
+			ts.tv_sec = (time_t)t;
+			ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
+			pthread_cond_timedwait(&P.cv, &P.mu, &ts);
+		}
+		P.kicked = 0;
+	}
+	pthread_mutex_unlock(&P.mu);
+	return NULL;
+}
+
+int
+pipeline_start(struct web *w, int argc, char **argv)
+{
+	P.w = w;
+	P.max_runs = (int)cfg_long(argc, argv, "TRAINYARD_MAX_RUNS", 1);
+	P.retry_seconds = (double)cfg_long(argc, argv,
+	    "TRAINYARD_RETRY_SECONDS", 120);
+	P.poll_seconds = (double)cfg_long(argc, argv, "TRAINYARD_POLL_MS",
+	    500) / 1000.0;
+	P.run_timeout = (double)cfg_long(argc, argv, "TRAINYARD_RUN_TIMEOUT",
+	    6 * 3600);
+	if (P.max_runs < 1 || P.max_runs > LIVE_MAX || P.retry_seconds < 0 ||
+	    P.poll_seconds < 0.01) {
+		ty_log("pipeline: TRAINYARD_MAX_RUNS must be 1-%d, "
+		    "TRAINYARD_RETRY_SECONDS >= 0, TRAINYARD_POLL_MS >= 10",
+		    LIVE_MAX);
+		return -1;
+	}
+	P.stop = 0;
+	if (pthread_create(&P.thread, NULL, loop, NULL) != 0)
+		return -1;
+	P.running = 1;
+	return 0;
+}
+
+void
+pipeline_stop(void)
+{
+	if (!P.running)
+		return;
+	pthread_mutex_lock(&P.mu);
+	P.stop = 1;
+	pthread_cond_signal(&P.cv);
+	pthread_mutex_unlock(&P.mu);
+	pthread_join(P.thread, NULL);
+	P.running = 0;
+}
+
+void
+pipeline_kick(void)
+{
+	pthread_mutex_lock(&P.mu);
+	P.kicked = 1;
+	pthread_cond_signal(&P.cv);
+	pthread_mutex_unlock(&P.mu);
+}

@@ -1,0 +1,38 @@
+/*
+ * runrow.h — one row of the runs table, as the run pages read it
+ * (columns RUN_COLS of db_stmts.h), plus the small facts derived from it
+ * that several pages show: the stage, whether it is still active, the
+ * best validation accuracy so far.
+ */
+#ifndef TY_RUNROW_H
+#define TY_RUNROW_H
+
+#include <sqlite3.h>
+
+#include "db.h"
+#include "util.h"
+
+struct runrow {
+	long long id, project_id, dataset_id;
+	char status[16];
+	char *params_json, *message, *error, *prep_json, *epochs_json,
+	    *metrics_json;
+	double progress;
+	int cancel_requested;
+	double created_at, started_at, prep_seconds, train_seconds,
+	    finished_at;
+};
+
+/* Copies the current row of a RUN_COLS statement; free with runrow_free. */
+void runrow_read(sqlite3_stmt *st, struct runrow *r);
+void runrow_free(struct runrow *r);
+/* RUN_GET: 0, or -1 when there is no such run in the project. */
+int runrow_load(struct db *db, long long id, long long project_id,
+    struct runrow *r) TY_WUR;
+/* queued, preprocessing or training. */
+int runrow_active(const struct runrow *r);
+/* Best val_acc / its val_loss over the epochs so far; -1 when none. */
+void runrow_best(const struct runrow *r, double *acc, double *loss,
+    int *epochs);
+
+#endif
