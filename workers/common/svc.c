@@ -211,6 +211,38 @@ svc_read_body(struct mg_connection *c, size_t max, char **out, size_t *outlen,
 	return 0;
 }
 
+/*
+ * cJSON recurses once per nesting level (up to 1000), and CivetWeb's
+ * threads have about 20 KB of stack left: 990 brackets crashed a worker.
+ * So the depth is checked first, with a scan that skips strings.
+ */
+#define SVC_JSON_MAX_DEPTH 64
+
+static int
+json_depth_ok(const char *p, size_t len, int max)
+{
+	int depth = 0, in_str = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char ch = p[i];
+
+		if (in_str) {
+			if (ch == '\\')
+				i++;
+			else if (ch == '"')
+				in_str = 0;
+		} else if (ch == '"') {
+			in_str = 1;
+		} else if (ch == '[' || ch == '{') {
+			if (++depth > max)
+				return 0;
+		} else if (ch == ']' || ch == '}') {
+			depth--;
+		}
+	}
+	return 1;
+}
+
 int
 svc_read_json(struct mg_connection *c, size_t max, cJSON **out, char *err,
     size_t errlen)
@@ -225,6 +257,12 @@ svc_read_json(struct mg_connection *c, size_t max, cJSON **out, char *err,
 	if (len == 0) {
 		free(buf);
 		snprintf(err, errlen, "empty body: a JSON object is required");
+		return 400;
+	}
+	if (!json_depth_ok(buf, len, SVC_JSON_MAX_DEPTH)) {
+		free(buf);
+		snprintf(err, errlen, "JSON nested deeper than %d levels",
+		    SVC_JSON_MAX_DEPTH);
 		return 400;
 	}
 	*out = cJSON_ParseWithLength(buf, len);
