@@ -53,3 +53,76 @@ DB_STMT(DATASET_LIST,
     "ORDER BY id DESC")
 DB_STMT(DATASET_IDS_OF_PROJECT,
     "SELECT id FROM datasets WHERE project_id = ?")
+/* runs and models (the pipeline: app/pipeline.c, app/page_run*.c) */
+#define RUN_COLS                                                          \
+	"id, project_id, dataset_id, status, params_json, progress, "     \
+	"message, coalesce(error, ''), coalesce(prep_json, ''), "        \
+	"coalesce(epochs_json, ''), coalesce(metrics_json, ''), "        \
+	"cancel_requested, created_at, coalesce(started_at, 0), "        \
+	"coalesce(prep_seconds, -1), coalesce(train_seconds, -1), "      \
+	"coalesce(finished_at, 0) "
+DB_STMT(RUN_INSERT,
+    "INSERT INTO runs (project_id, dataset_id, params_json, created_at, "
+    "message) VALUES (?, ?, ?, ?, 'waiting for its turn')")
+DB_STMT(RUN_GET, "SELECT " RUN_COLS "FROM runs WHERE id = ? AND project_id = ?")
+DB_STMT(RUN_LIST,
+    "SELECT " RUN_COLS "FROM runs WHERE project_id = ? ORDER BY id DESC")
+DB_STMT(RUN_ACTIVE,
+    "SELECT " RUN_COLS "FROM runs WHERE status IN ('preprocessing', "
+    "'training') ORDER BY id")
+DB_STMT(RUN_ACTIVE_COUNT,
+    "SELECT count(*) FROM runs WHERE status IN ('preprocessing', "
+    "'training')")
+DB_STMT(RUN_NEXT_QUEUED,
+    "SELECT id FROM runs WHERE status = 'queued' ORDER BY id LIMIT 1")
+DB_STMT(RUN_QUEUED_CANCELLED,
+    "UPDATE runs SET status = 'cancelled', message = 'cancelled before "
+    "it started', finished_at = ? WHERE status = 'queued' AND "
+    "cancel_requested = 1")
+DB_STMT(RUN_AHEAD,
+    "SELECT count(*) FROM runs WHERE status IN ('queued', "
+    "'preprocessing', 'training') AND id < ?")
+DB_STMT(RUN_START,
+    "UPDATE runs SET status = 'preprocessing', started_at = ?, "
+    "progress = 0, message = 'starting preprocessing' "
+    "WHERE id = ? AND status = 'queued'")
+DB_STMT(RUN_PROGRESS, "UPDATE runs SET progress = ?, message = ? WHERE id = ?")
+DB_STMT(RUN_PREP_DONE,
+    "UPDATE runs SET status = 'training', prep_json = ?, prep_seconds = ?, "
+    "progress = 0, message = 'starting training' "
+    "WHERE id = ? AND status = 'preprocessing'")
+DB_STMT(RUN_EPOCHS, "UPDATE runs SET epochs_json = ? WHERE id = ?")
+DB_STMT(RUN_SUCCEED,
+    "UPDATE runs SET status = 'succeeded', progress = 1, message = 'done', "
+    "metrics_json = ?, epochs_json = ?, train_seconds = ?, finished_at = ? "
+    "WHERE id = ? AND status = 'training'")
+DB_STMT(RUN_FAIL,
+    "UPDATE runs SET status = 'failed', error = ?, message = 'failed', "
+    "finished_at = ? WHERE id = ? AND status IN ('queued', "
+    "'preprocessing', 'training')")
+DB_STMT(RUN_SET_CANCELLED,
+    "UPDATE runs SET status = 'cancelled', message = ?, finished_at = ? "
+    "WHERE id = ? AND status IN ('queued', 'preprocessing', 'training')")
+DB_STMT(RUN_CANCEL_REQ,
+    "UPDATE runs SET cancel_requested = 1 WHERE id = ? AND project_id = ? "
+    "AND status IN ('queued', 'preprocessing', 'training')")
+DB_STMT(RUN_DELETE,
+    "DELETE FROM runs WHERE id = ? AND project_id = ? AND status NOT IN "
+    "('queued', 'preprocessing', 'training')")
+DB_STMT(RUN_IDS_OF_PROJECT, "SELECT id FROM runs WHERE project_id = ?")
+DB_STMT(RUN_DATASET_GET,
+    "SELECT path, status, coalesce(report_json, ''), filename, "
+    "coalesce(error, '') FROM datasets WHERE id = ? AND project_id = ?")
+DB_STMT(RUN_DATASETS_READY,
+    "SELECT id, filename, coalesce(report_json, '') FROM datasets "
+    "WHERE project_id = ? AND status = 'ready' ORDER BY id DESC")
+DB_STMT(RUN_MODEL_INSERT,
+    "INSERT OR IGNORE INTO models (project_id, run_id, path, arch, "
+    "classes_json, val_acc, val_loss, bytes, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+DB_STMT(RUN_MODEL_OF_RUN,
+    "SELECT id, path, bytes FROM models WHERE run_id = ? AND project_id = ?")
+DB_STMT(RUN_MODEL_LIST,
+    "SELECT id, run_id, arch, coalesce(val_acc, -1), bytes, created_at "
+    "FROM models WHERE project_id = ? ORDER BY coalesce(val_acc, -1) DESC, "
+    "id DESC")

@@ -20,6 +20,7 @@
 #include "acct.h"
 #include "db.h"
 #include "pages.h"
+#include "pipeline.h"
 #include "route.h"
 #include "upload.h"
 #include "view.h"
@@ -207,11 +208,15 @@ main(int argc, char **argv)
 		ty_log("cannot listen on port %s", port);
 		return 1;
 	}
+	/* After the listener: a run resumed now can already be watched. */
+	if (pipeline_start(&w, argc, argv) < 0)
+		return 2;
 	ty_log("listening on http://127.0.0.1:%s/ (root %s, data %s, db %s)",
 	    port, root, w.data_dir, db_path);
 	while (!stop_signal)
 		usleep(100 * 1000);
 	ty_log("signal %d: finishing requests in flight", (int)stop_signal);
+	pipeline_stop(); /* first: it ends the live event streams too */
 	mg_stop(ctx); /* waits for the worker threads */
 	mg_exit_library();
 	db_close(w.db);

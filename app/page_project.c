@@ -146,6 +146,7 @@ page_project(struct req *r)
 			    db_col_text(st, 1));
 	}
 	db_done(db, st);
+	page_runs_project_td(r, d); /* runs and models (page_runs.c) */
 	view_page(r, 200, "project", r->project.name, d);
 	td_free(d);
 }

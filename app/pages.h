@@ -33,4 +33,17 @@ void page_project_delete(struct req *r);
 /* page_dataset.c */
 void page_dataset_upload(struct req *r);
 
+/* page_runs.c, page_run.c, page_run_events.c (the pipeline) */
+void page_run_new(struct req *r);
+void page_run_create(struct req *r);
+void page_run(struct req *r);
+void page_run_charts(struct req *r);
+void page_run_events(struct req *r);
+void page_run_cancel(struct req *r);
+void page_run_delete(struct req *r);
+void page_run_model(struct req *r);
+/* The project page's runs and models sections (runs_section,
+ * models_section: rendered HTML) into d. */
+void page_runs_project_td(struct req *r, struct td *d);
+
 #endif

@@ -29,3 +29,19 @@ ROUTE(PROJECT_DELETE, "POST", "/projects/{id}/delete",
     R_AUTH | R_FORM | R_CSRF | R_PROJECT, page_project_delete)
 ROUTE(DATASET_UPLOAD, "POST", "/projects/{id}/datasets",
     R_AUTH | R_PROJECT, page_dataset_upload)
+/* runs: the pipeline (page_runs.c, page_run.c, page_run_events.c) */
+ROUTE(RUN_NEW, "GET", "/projects/{id}/runs/new", R_AUTH | R_PROJECT,
+    page_run_new)
+ROUTE(RUN_CREATE, "POST", "/projects/{id}/runs",
+    R_AUTH | R_FORM | R_CSRF | R_PROJECT, page_run_create)
+ROUTE(RUN, "GET", "/projects/{id}/runs/{rid}", R_AUTH | R_PROJECT, page_run)
+ROUTE(RUN_CHARTS, "GET", "/projects/{id}/runs/{rid}/charts",
+    R_AUTH | R_PROJECT, page_run_charts)
+ROUTE(RUN_EVENTS, "GET", "/projects/{id}/runs/{rid}/events",
+    R_AUTH | R_PROJECT, page_run_events)
+ROUTE(RUN_CANCEL, "POST", "/projects/{id}/runs/{rid}/cancel",
+    R_AUTH | R_FORM | R_CSRF | R_PROJECT, page_run_cancel)
+ROUTE(RUN_DELETE, "POST", "/projects/{id}/runs/{rid}/delete",
+    R_AUTH | R_FORM | R_CSRF | R_PROJECT, page_run_delete)
+ROUTE(RUN_MODEL, "GET", "/projects/{id}/runs/{rid}/model",
+    R_AUTH | R_PROJECT, page_run_model)
