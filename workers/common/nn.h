@@ -134,11 +134,28 @@ const float *nn_predict(nn_ctx *c, const float *x, int n);
 float nn_loss_backward(nn_ctx *c, const uint16_t *labels,
     const float *targets, int n, int *correct);
 
+/*
+ * The same for one part of a batch split across threads: the loss
+ * returned is the part's mean, but gradients are scaled by 1/total_n so
+ * that summing the parts' gradients gives the whole batch's.
+ */
+float nn_loss_backward_part(nn_ctx *c, const uint16_t *labels,
+    const float *targets, int n, int total_n, int *correct);
+
 /* Loss only, without touching gradients (for validation). */
 float nn_loss(nn_ctx *c, const uint16_t *labels, const float *targets,
     int n, int *correct);
 
 float *nn_ctx_grads(nn_ctx *c);
+/*
+ * on=1: later backward passes add to the parameter gradients instead of
+ * overwriting them, so a batch can run in chunks small enough for the
+ * cache (the activations of a whole conv batch are tens of MB).
+ */
+void nn_ctx_accumulate(nn_ctx *c, int on);
+/* Per-layer wall time (for the bench's profile): on=1 resets and starts. */
+void nn_ctx_timing(nn_ctx *c, int on);
+void nn_ctx_layer_seconds(const nn_ctx *c, int i, double *fwd, double *bwd);
 /* Output of layer i after the last forward (for tests). */
 const float *nn_ctx_act(const nn_ctx *c, int i);
 
@@ -150,6 +167,7 @@ struct nn_opt {
 	float lr, momentum, weight_decay;
 	float beta1, beta2, eps;
 	uint64_t t; /* steps taken (Adam's bias correction) */
+	float c1, c2; /* this step's bias corrections */
 	size_t n;
 	float *m; /* SGD velocity / Adam first moment */
 	float *v; /* Adam second moment (NULL for SGD) */
@@ -166,5 +184,14 @@ size_t nn_opt_state_len(const struct nn_opt *o);
  * weight_decay * w to the gradient of weights (not of biases).
  */
 void nn_opt_step(struct nn_opt *o, nn_net *net, const float *grads);
+/*
+ * The same step split across threads: nn_opt_begin once, then
+ * nn_opt_step_part on disjoint ranges [lo, hi) of the parameters, each
+ * with the sum of ngrads gradient arrays (summed in array order, so the
+ * result depends only on ngrads, not on timing).
+ */
+void nn_opt_begin(struct nn_opt *o);
+void nn_opt_step_part(struct nn_opt *o, nn_net *net,
+    const float *const *grads, int ngrads, size_t lo, size_t hi);
 
 #endif

@@ -1,6 +1,10 @@
 /* nn_opt.c — SGD with momentum and Adam; see nn.h. */
 #include "nn.h"
 
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3", "no-math-errno")
+#endif
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,42 +41,86 @@ nn_opt_state_len(const struct nn_opt *o)
 	return o->kind == NN_OPT_ADAM ? 2 * o->n : o->n;
 }
 
-/* Updates params[lo, hi) with decay wd. */
+/* Updates params [lo, hi) with decay wd; g = sum of ng gradient arrays. */
 static void
-step_range(struct nn_opt *o, float *w, const float *g, size_t lo, size_t hi,
-    float wd, float c1, float c2)
+step_range(struct nn_opt *o, float *restrict w, const float *const *gs,
+    int ng, size_t lo, size_t hi, float wd)
 {
-	float *m = o->m, *v = o->v, lr = o->lr, mu = o->momentum;
-	if (o->kind == NN_OPT_SGD) {
-		for (size_t j = lo; j < hi; j++) {
-			float gj = g[j] + wd * w[j];
-			m[j] = mu * m[j] + gj;
-			w[j] -= lr * m[j];
+	float *restrict m = o->m, *restrict v = o->v;
+	float lr = o->lr, mu = o->momentum;
+	const float *restrict g0 = gs[0];
+	const float *restrict g1 = ng > 1 ? gs[1] : NULL;
+	float gbuf[256];
+	for (size_t a = lo; a < hi; a += 256) {
+		size_t e = hi - a < 256 ? hi - a : 256;
+		/* gradients summed in a fixed order, plus L2 decay */
+		for (size_t j = 0; j < e; j++)
+			gbuf[j] = g0[a + j] + wd * w[a + j];
+		if (g1)
+			for (size_t j = 0; j < e; j++)
+				gbuf[j] += g1[a + j];
+		for (int k = 2; k < ng; k++)
+			for (size_t j = 0; j < e; j++)
+				gbuf[j] += gs[k][a + j];
+		if (o->kind == NN_OPT_SGD) {
+			for (size_t j = 0; j < e; j++) {
+				m[a + j] = mu * m[a + j] + gbuf[j];
+				w[a + j] -= lr * m[a + j];
+			}
+			continue;
 		}
-		return;
+		float b1 = o->beta1, b2 = o->beta2, eps = o->eps;
+		float ic1 = 1.0f / o->c1, ic2 = 1.0f / o->c2;
+		for (size_t j = 0; j < e; j++) {
+			float gj = gbuf[j];
+			m[a + j] = b1 * m[a + j] + (1.0f - b1) * gj;
+			v[a + j] = b2 * v[a + j] + (1.0f - b2) * gj * gj;
+			w[a + j] -= lr * (m[a + j] * ic1) /
+			    (sqrtf(v[a + j] * ic2) + eps);
+		}
 	}
-	float b1 = o->beta1, b2 = o->beta2, eps = o->eps;
-	for (size_t j = lo; j < hi; j++) {
-		float gj = g[j] + wd * w[j];
-		m[j] = b1 * m[j] + (1.0f - b1) * gj;
-		v[j] = b2 * v[j] + (1.0f - b2) * gj * gj;
-		w[j] -= lr * (m[j] / c1) / (sqrtf(v[j] / c2) + eps);
+}
+
+void
+nn_opt_begin(struct nn_opt *o)
+{
+	o->t++;
+	/* Bias corrections in double: pow of a float base drifts for big t. */
+	o->c1 = (float)(1.0 - pow(o->beta1, (double)o->t));
+	o->c2 = (float)(1.0 - pow(o->beta2, (double)o->t));
+}
+
+static void
+clip(size_t *a, size_t *b, size_t lo, size_t hi)
+{
+	if (*a < lo)
+		*a = lo;
+	if (*b > hi)
+		*b = hi;
+}
+
+void
+nn_opt_step_part(struct nn_opt *o, nn_net *net, const float *const *grads,
+    int ngrads, size_t lo, size_t hi)
+{
+	float *w = nn_params(net);
+	for (int i = 0; i < nn_nlayers(net); i++) {
+		size_t woff, wn, boff, bn;
+		nn_layer_params(net, i, &woff, &wn, &boff, &bn);
+		size_t a = woff, b = woff + wn;
+		clip(&a, &b, lo, hi);
+		if (a < b)
+			step_range(o, w, grads, ngrads, a, b, o->weight_decay);
+		a = boff, b = boff + bn;
+		clip(&a, &b, lo, hi);
+		if (a < b)
+			step_range(o, w, grads, ngrads, a, b, 0.0f);
 	}
 }
 
 void
 nn_opt_step(struct nn_opt *o, nn_net *net, const float *grads)
 {
-	float *w = nn_params(net);
-	o->t++;
-	/* Bias corrections in double: pow of a float base drifts for big t. */
-	float c1 = (float)(1.0 - pow(o->beta1, (double)o->t));
-	float c2 = (float)(1.0 - pow(o->beta2, (double)o->t));
-	for (int i = 0; i < nn_nlayers(net); i++) {
-		size_t woff, wn, boff, bn;
-		nn_layer_params(net, i, &woff, &wn, &boff, &bn);
-		step_range(o, w, grads, woff, woff + wn, o->weight_decay, c1,
-		    c2);
-		step_range(o, w, grads, boff, boff + bn, 0.0f, c1, c2);
-	}
+	nn_opt_begin(o);
+	nn_opt_step_part(o, net, &grads, 1, 0, nn_nparams(net));
 }
