@@ -346,7 +346,8 @@ runs_td(struct req *r, struct td *d)
 		if (!strcmp(w->status, "succeeded") && v[i].best_acc > best)
 			best = v[i].best_acc, best_id = w->id;
 	}
-	qsort(v, n, sizeof(*v), sorters[sort]);
+	if (n > 1) /* v is NULL when there are no runs */
+		qsort(v, n, sizeof(*v), sorters[sort]);
 	td_set(d, "sort", sort_names[sort]);
 	for (size_t i = 0; i < n; i++) {
 		struct runrow *w = &v[i].row;
