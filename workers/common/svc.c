@@ -357,6 +357,25 @@ static const struct svc_route job_routes[] = {
 };
 
 static int
+h_404(struct mg_connection *c, void *arg)
+{
+	return svc_reply_error(c, 404, "no such resource");
+}
+
+static int
+h_405(struct mg_connection *c, void *arg)
+{
+	const struct mg_request_info *ri = mg_get_request_info(c);
+
+	return svc_reply_error(c, 405, "method %.20s not allowed on %.200s",
+	    ri->request_method, ri->local_uri ? ri->local_uri : "");
+}
+
+/* Not in any table: what dispatch answers when nothing matched. */
+static const struct svc_route route_404 = {"", "", h_404, NULL};
+static const struct svc_route route_405 = {"", "", h_405, NULL};
+
+static int
 uri_match(const char *pat, const char *uri)
 {
 	size_t n = strlen(pat);
@@ -447,13 +466,7 @@ dispatch(struct mg_connection *c)
 	int status, path_ok;
 
 	r = route_find(ri->request_method, uri, &path_ok);
-	if (r)
-		status = call_route(r, c);
-	else if (path_ok)
-		status = svc_reply_error(c, 405, "method %s not allowed on %s",
-		    ri->request_method, uri);
-	else
-		status = svc_reply_error(c, 404, "no such resource");
+	status = call_route(r ? r : path_ok ? &route_405 : &route_404, c);
 	dt = util_now() - t0;
 	/* The route pattern, not the path: ids would explode the series. */
 	snprintf(name, sizeof name,
