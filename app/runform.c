@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Optimiser steps a default run aims for (see runform_defaults). */
+#define RUNFORM_MIN_STEPS 1500.0
+
 static const char *const arch_names[RUNFORM_ARCH__MAX] = { "linear", "mlp",
 	"cnn" };
 static const char *const opt_names[RUNFORM_OPT__MAX] = { "adam", "sgd" };
@@ -118,6 +121,19 @@ runform_defaults(struct runform *rf, const char *report_json)
 			colour = 1;
 	}
 	rf->channels = colour ? 3 : 1;
+	/*
+	 * A small dataset gives few optimiser steps per epoch: ask for about
+	 * RUNFORM_MIN_STEPS in all (early stopping ends it sooner when it
+	 * stops improving), between the default and 30 epochs.
+	 */
+	const cJSON *imgs = cJSON_GetObjectItemCaseSensitive(rep, "images");
+	if (cJSON_IsNumber(imgs) && imgs->valuedouble >= 1) {
+		double train = imgs->valuedouble * (1 - rf->val_fraction);
+		double steps = ceil(train / rf->batch_size);
+		double e = ceil(RUNFORM_MIN_STEPS / steps);
+		rf->epochs = e < defaults.epochs ? defaults.epochs
+		    : e > 30 ? 30 : (int)e;
+	}
 	cJSON_Delete(rep);
 }
 
