@@ -27,7 +27,7 @@
 #include "prep.h"
 
 #define BATCH_ITEMS 2048
-#define BATCH_ARENA (8u << 20)
+#define BATCH_ARENA (1u << 20) /* grows for a large entry */
 #define CHUNK_IMAGES 4096
 #define NAME_SHOW 256
 /* The ratio check starts after this much output: tiny archives of
