@@ -119,3 +119,12 @@ clean:
 	rm -rf build bin
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# Kubernetes (docs/deploy.md). k8s-validate: k8s/ against the API schemas,
+# offline (also part of make test). test-k8s: the real deployment played by
+# podman, pipeline included; needs root, takes a few minutes.
+.PHONY: k8s-validate test-k8s
+k8s-validate:
+	bash tests/shell/test_k8s_manifests.sh
+test-k8s:
+	tests/k8s/test_k8s.sh

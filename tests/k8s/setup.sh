@@ -13,7 +13,7 @@ sudo=
 [ "$(id -u)" -eq 0 ] || sudo=sudo
 
 missing=()
-for p in podman runc debootstrap uidmap slirp4netns fuse-overlayfs; do
+for p in podman runc catatonit debootstrap uidmap slirp4netns fuse-overlayfs; do
 	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
 	[ "$st" = "install ok installed" ] || missing+=("$p")
 done

@@ -283,7 +283,7 @@ check "run.sh has LF line endings only" bash -c '! grep -q $'"'"'\r'"'"' "$1"' _
 check "run.sh is executable" test -x "$REPO/run.sh"
 check "run.sh uses set -euo pipefail" grep -qx 'set -euo pipefail' "$REPO/run.sh"
 if command -v shellcheck >/dev/null; then
-	check "shellcheck run.sh and the test scripts" shellcheck -x "$REPO/run.sh" "$REPO/tests/shell/fakes.sh" "$REPO/tests/k8s/setup.sh"
+	check "shellcheck run.sh and the test scripts" shellcheck -x "$REPO/run.sh" "$REPO/tests/shell/fakes.sh" "$REPO/tests/k8s/setup.sh" "$REPO/tests/k8s/test_k8s.sh"
 else
 	check "shellcheck is installed (scripts/install-deps.sh test)" false
 fi

@@ -1,0 +1,88 @@
+// The podman overlay of k8s/ for `podman kube play` (tests/k8s/test_k8s.sh).
+// podman plays Pods, Deployments, PVCs, ConfigMaps and Secrets; it has no
+// Services, kube-dns, HPA or Ingress. This changes only that:
+//   - Namespace, Service, HorizontalPodAutoscaler and Ingress are left out;
+//   - each pod gets a fixed IP on the test network, and every pod gets
+//     hostAliases naming each Service after the IP of the pod it selects,
+//     standing in for kube-dns: the ConfigMap's worker URLs stay unchanged;
+//   - emptyDir volumes get a name per Deployment (podman 4.3 makes a named
+//     volume of them, which would otherwise be shared by all pods);
+//   - the image is the one the test just built;
+//   - the admin Secret that run.sh deploy would create is written to
+//     OUT.secret.json for `podman secret create`, as podman 4.3 reads it for
+//     secretKeyRef: the Secret's data map in JSON. (A Secret played from the
+//     YAML is stored as YAML, which 4.3 then cannot read.)
+// Everything else (commands, env, ConfigMap, PVCs, probes, securityContext,
+// resources) is played as written.
+//
+//   node tests/k8s/podman.mjs K8S_DIR IMAGE SUBNET_PREFIX ADMIN_PASSWORD OUT
+// writes OUT (the YAML to play) and prints one line per pod: NAME IP PORT
+// READY_PATH, then lines "# ..." saying what was changed.
+import fs from "node:fs";
+import { render, toYaml } from "./render.mjs";
+
+const [dir, image, prefix, adminPassword, out] = process.argv.slice(2);
+if (!out) {
+	console.error("usage: podman.mjs K8S_DIR IMAGE SUBNET_PREFIX ADMIN_PASSWORD OUT");
+	process.exit(2);
+}
+const objs = render(dir);
+const notes = [];
+const dropped = objs.filter((o) =>
+	["Namespace", "Service", "HorizontalPodAutoscaler", "Ingress"].includes(o.kind));
+notes.push(`left out (podman kube play has no such thing): ${dropped.map((o) =>
+	`${o.kind}/${o.metadata.name}`).join(", ")}`);
+
+const deployments = objs.filter((o) => o.kind === "Deployment");
+const ips = new Map();
+deployments.forEach((d, i) => ips.set(d.metadata.name, `${prefix}.${11 + i}`));
+
+// Service name -> IP of the Deployment whose pod labels it selects.
+const aliases = new Map();
+for (const s of objs.filter((o) => o.kind === "Service")) {
+	const d = deployments.find((d) => Object.entries(s.spec.selector).every(
+		([k, v]) => d.spec.template.metadata.labels[k] === v));
+	if (!d) throw new Error(`Service ${s.metadata.name} selects no Deployment`);
+	const ip = ips.get(d.metadata.name);
+	if (!aliases.has(ip)) aliases.set(ip, []);
+	aliases.get(ip).push(s.metadata.name);
+}
+const hostAliases = [...aliases].map(([ip, hostnames]) => ({ ip, hostnames }));
+notes.push(`Services as hostAliases: ${hostAliases.map((h) =>
+	`${h.hostnames.join("/")}=${h.ip}`).join(" ")}`);
+
+const lines = [];
+for (const d of deployments) {
+	const pod = d.spec.template.spec;
+	pod.hostAliases = hostAliases;
+	for (const c of pod.containers) c.image = image;
+	for (const v of pod.volumes ?? []) {
+		if (!v.emptyDir) continue;
+		const name = `${d.metadata.name}-${v.name}`;
+		for (const c of pod.containers)
+			for (const m of c.volumeMounts ?? [])
+				if (m.name === v.name) m.name = name;
+		notes.push(`emptyDir ${d.metadata.name}/${v.name} named ${name}`);
+		v.name = name;
+	}
+	const c = pod.containers[0];
+	const probe = c.readinessProbe.httpGet;
+	const port = c.ports.find((p) => p.name === probe.port || p.containerPort === probe.port);
+	lines.push(`${d.metadata.name} ${ips.get(d.metadata.name)} ${port.containerPort} ${probe.path}`);
+}
+
+const secret = {
+	data: {
+		TRAINYARD_ADMIN_USER: Buffer.from("admin").toString("base64"),
+		TRAINYARD_ADMIN_PASSWORD: Buffer.from(adminPassword).toString("base64"),
+	},
+};
+const keep = objs.filter((o) => !dropped.includes(o));
+// podman plays in document order: volumes and config before the pods.
+const order = ["ConfigMap", "PersistentVolumeClaim", "Deployment"];
+const played = keep.sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
+fs.writeFileSync(out, toYaml(played));
+fs.writeFileSync(`${out}.secret.json`, JSON.stringify(secret.data));
+notes.push("Secret trainyard-admin created with podman secret create");
+for (const l of lines) console.log(l);
+for (const n of notes) console.log(`# ${n}`);
