@@ -448,5 +448,17 @@ def admin_from_env_restart_and_clean_stop():
     check(ok, "started with a bad admin password")
 
 
+@test
+def server_stops_cleanly_with_no_sanitizer_reports():
+    """Last: SIGTERM the shared server; under SAN=1 a leak or UB report
+    anywhere above would show here as a non-zero exit or in the log."""
+    s = web()
+    code = s.stop(signal.SIGTERM)
+    log = s.log_text()
+    for bad in ("runtime error", "AddressSanitizer", "LeakSanitizer"):
+        check(bad not in log, "%s in %s" % (bad, s.logpath))
+    check(code == 0, "exit code %s" % code)
+
+
 if __name__ == "__main__":
     run_all()
