@@ -1,0 +1,280 @@
+// The whole flow as a person does it, in Debian's headless Chromium: sign
+// up, create a project, upload a zip of Fashion-MNIST PNGs in class
+// folders (made here from /usr/share/datasets/fashion-mnist), read the
+// health report, start a run with the form, watch the progress bar move
+// and the chart grow (Server-Sent Events), see the confusion matrix, then
+// classify two images with the model. Screenshots of the run page and the
+// results page go to build/test-artifacts/. Ends with "N passed, N failed".
+import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+
+const ROOT = process.env.ROOT || path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+const BIN = process.env.BIN || path.join(ROOT, 'bin');
+const ART = path.join(ROOT, 'build', 'test-artifacts');
+const LOGS = path.join(ROOT, 'build', 'test-logs');
+const FMNIST = '/usr/share/datasets/fashion-mnist';
+const SLOW = process.env.SAN === '1' ? 3 : 1;
+fs.mkdirSync(ART, { recursive: true });
+fs.mkdirSync(LOGS, { recursive: true });
+
+let passed = 0, failed = 0, skipped = false;
+async function step(name, fn) {
+  if (skipped) { failed++; console.log(`FAIL ${name} (an earlier step failed)`); return; }
+  try {
+    await fn();
+    passed++;
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    failed++;
+    skipped = true; // the flow is a sequence: later steps need this one
+    console.log(`FAIL ${name}\n${e && e.stack || e}`);
+  }
+}
+function check(cond, msg) { if (!cond) throw new Error(msg); }
+const sleep = ms => new Promise(r => setTimeout(r, ms));
+
+// ---- data: IDX -> PNG -> zip (stored entries; PNGs are compressed) ----
+
+const CRC = new Uint32Array(256).map((_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(buf) {
+  let c = 0xffffffff;
+  for (const b of buf) c = CRC[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+function png(w, h, px) {
+  const raw = Buffer.alloc(h * (w + 1));
+  for (let y = 0; y < h; y++) px.copy(raw, y * (w + 1) + 1, y * w, (y + 1) * w);
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type), data]);
+    const crc = Buffer.alloc(4); crc.writeUInt32BE(crc32(td));
+    return Buffer.concat([len, td, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 8; ihdr[9] = 0; // 8-bit gray
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+function zip(files) { // [{name, data}] -> Buffer
+  const locals = [], centrals = [];
+  let off = 0;
+  for (const f of files) {
+    const name = Buffer.from(f.name), crc = crc32(f.data);
+    const lh = Buffer.alloc(30);
+    lh.writeUInt32LE(0x04034b50, 0); lh.writeUInt16LE(20, 4);
+    lh.writeUInt32LE(crc, 14); lh.writeUInt32LE(f.data.length, 18);
+    lh.writeUInt32LE(f.data.length, 22); lh.writeUInt16LE(name.length, 26);
+    const ch = Buffer.alloc(46);
+    ch.writeUInt32LE(0x02014b50, 0); ch.writeUInt16LE(20, 4); ch.writeUInt16LE(20, 6);
+    ch.writeUInt32LE(crc, 16); ch.writeUInt32LE(f.data.length, 20);
+    ch.writeUInt32LE(f.data.length, 24); ch.writeUInt16LE(name.length, 28);
+    ch.writeUInt32LE(off, 42);
+    locals.push(lh, name, f.data);
+    centrals.push(ch, name);
+    off += 30 + name.length + f.data.length;
+  }
+  const cd = Buffer.concat(centrals), end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(files.length, 8);
+  end.writeUInt16LE(files.length, 10); end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(off, 16);
+  return Buffer.concat([...locals, cd, end]);
+}
+const NAMES = ['T-shirt_top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal',
+  'Shirt', 'Sneaker', 'Bag', 'Ankle_boot'];
+function fashion(split, perClass) { // [{cls, png}]
+  const img = zlib.gunzipSync(fs.readFileSync(`${FMNIST}/${split}-images-idx3-ubyte.gz`));
+  const lab = zlib.gunzipSync(fs.readFileSync(`${FMNIST}/${split}-labels-idx1-ubyte.gz`));
+  const n = img.readUInt32BE(4), out = [], count = new Array(10).fill(0);
+  for (let i = 0; i < n && out.length < perClass * 10; i++) {
+    const c = lab[8 + i];
+    if (count[c]++ >= perClass) continue;
+    out.push({ cls: c, i, png: png(28, 28, img.subarray(16 + i * 784, 16 + (i + 1) * 784)) });
+  }
+  return out;
+}
+
+// ---- services -----------------------------------------------------------
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+    s.on('error', reject);
+  });
+}
+async function waitHealthy(url, proc, name, ms = 20000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (proc.exitCode !== null) throw new Error(`${name} exited ${proc.exitCode}`);
+    try { const r = await fetch(url + '/healthz'); if (r.ok) return; } catch { /* not yet */ }
+    await sleep(100);
+  }
+  throw new Error(`${name} did not become healthy`);
+}
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ty-flow-'));
+const vol = { TRAINYARD_DATA_DIR: path.join(tmp, 'data'), TRAINYARD_MODELS_DIR: path.join(tmp, 'models') };
+fs.mkdirSync(vol.TRAINYARD_DATA_DIR, { recursive: true });
+fs.mkdirSync(vol.TRAINYARD_MODELS_DIR, { recursive: true });
+const procs = [];
+async function service(name, env = {}) {
+  const port = await freePort();
+  const log = fs.openSync(path.join(LOGS, `flow-${name}-${port}.log`), 'a');
+  const p = spawn(path.join(BIN, name), [], {
+    cwd: ROOT, stdio: ['ignore', log, log],
+    env: { ...process.env, ...vol, TRAINYARD_PORT: String(port), ...env },
+  });
+  procs.push(p);
+  const url = `http://127.0.0.1:${port}`;
+  await waitHealthy(url, p, name);
+  return url;
+}
+const hasInfer = fs.existsSync(path.join(BIN, 'trainyard-infer'));
+
+let browser;
+try {
+  const pre = await service('trainyard-preprocess');
+  const train = await service('trainyard-train');
+  const infer = hasInfer ? await service('trainyard-infer') : 'http://127.0.0.1:9';
+  const base = await service('trainyard-web', {
+    TRAINYARD_DB: path.join(tmp, 'db', 'ty.db'), TRAINYARD_PREPROCESS_URL: pre,
+    TRAINYARD_TRAIN_URL: train, TRAINYARD_INFER_URL: infer, TRAINYARD_POLL_MS: '150',
+  });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  const problems = [];
+  page.on('console', m => { if (m.type() === 'error') problems.push(m.text()); });
+  page.on('pageerror', e => problems.push(String(e)));
+  const train30 = fashion('train', 40); // 400 images
+  const zipPath = path.join(tmp, 'fashion.zip');
+  fs.writeFileSync(zipPath, zip(train30.map(x => ({
+    name: `fashion/${NAMES[x.cls]}/${x.i}.png`, data: x.png }))));
+  let projectUrl, runUrl;
+
+  await step('sign up and create a project', async () => {
+    await page.goto(base + '/signup');
+    await page.fill('input[name=username]', 'flowuser');
+    await page.fill('input[name=password]', 'a long enough password');
+    await page.click('button[type=submit]');
+    await page.waitForURL(/\/projects$/);
+    await page.fill('input[name=name]', 'Fashion');
+    await page.click('form[action="/projects"] button[type=submit]');
+    await page.waitForURL(/\/projects\/\d+$/);
+    projectUrl = page.url();
+  });
+
+  await step('upload the zip of PNG class folders', async () => {
+    await page.setInputFiles('input[name=file]', zipPath);
+    await page.click('form.upload button[type=submit]');
+    await page.waitForURL(/\/projects\/\d+\?uploaded=\d+/);
+    check(await page.isVisible('text=fashion.zip'), 'upload not listed');
+  });
+
+  await step('see the health report', async () => {
+    const did = new URL(page.url()).searchParams.get('uploaded');
+    const url = `${projectUrl}/datasets/${did}`;
+    const end = Date.now() + 60000 * SLOW;
+    for (;;) {
+      await page.goto(url);
+      const body = await page.textContent('body');
+      if (/ready/i.test(body) && body.includes('Ankle_boot')) break;
+      check(Date.now() < end, 'the health report did not become ready: ' + body.slice(0, 400));
+      await sleep(500);
+    }
+    const body = await page.textContent('body');
+    for (const n of NAMES) check(body.includes(n), `class ${n} missing from the report`);
+    await page.screenshot({ path: path.join(ART, 'flow-dataset.png'), fullPage: true });
+  });
+
+  await step('start a run with the form (defaults, early stopping off)', async () => {
+    await page.goto(projectUrl);
+    const details = page.locator('details.run-new');
+    if (!(await details.getAttribute('open') !== null)) await page.click('details.run-new > summary');
+    check(await page.inputValue('input[name=image_size]') === '28x28x1', 'image size default');
+    check(await page.inputValue('select[name=arch]') === 'cnn', 'arch default');
+    await page.uncheck('input[name=early_stopping]');
+    await page.fill('input[name=epochs]', '12');
+    await page.click('#run-form button[type=submit]');
+    await page.waitForURL(/\/runs\/\d+$/);
+    runUrl = page.url();
+  });
+
+  await step('watch the progress bar move and the chart grow (SSE)', async () => {
+    const seen = new Set(), points = new Set(), stages = new Set();
+    let loads = 0;
+    page.on('load', () => loads++);
+    const end = Date.now() + 120000 * SLOW;
+    while (Date.now() < end) {
+      const s = await page.evaluate(() => ({
+        v: document.getElementById('run-progress') && document.getElementById('run-progress').value,
+        pts: document.querySelectorAll('#chart-acc circle').length,
+        st: document.getElementById('run-status') && document.getElementById('run-status').textContent,
+        cm: !!document.getElementById('confusion'),
+      })).catch(() => null); // a reload in between
+      if (s) {
+        if (s.v !== null && s.v !== undefined) seen.add(s.v);
+        points.add(s.pts);
+        stages.add(s.st);
+        if (s.cm) break;
+      }
+      await sleep(50);
+    }
+    check(await page.isVisible('#confusion'), 'no confusion matrix after the run');
+    check(seen.size >= 3, `progress bar did not move: ${[...seen]}`);
+    check([...points].filter(n => n > 0).length >= 2, `chart did not grow live: ${[...points]}`);
+    check(stages.has('training'), `never saw training: ${[...stages]}`);
+    check(loads <= 1, `page reloaded ${loads} times (updates should come by SSE)`);
+  });
+
+  await step('see results: confusion matrix, per-class table, model links', async () => {
+    check((await page.textContent('#run-status')).trim() === 'succeeded', 'run did not succeed');
+    const cells = await page.locator('#confusion td').count();
+    check(cells === 100, `confusion matrix has ${cells} cells`);
+    const acc = parseFloat(await page.textContent('#val-acc'));
+    check(acc > 0.5, `val acc ${acc}`);
+    check(await page.isVisible('text=Download model'), 'no download link');
+    await page.screenshot({ path: path.join(ART, 'flow-run.png'), fullPage: true });
+  });
+
+  await step('classify two images with the model', async () => {
+    await page.click('text=Predict with this model');
+    await page.waitForURL(/\/predict\?model_id=\d+/);
+    const test = fashion('t10k', 1);
+    const two = [test[0], test[9]];
+    await page.setInputFiles('input[name=images]', two.map(x => ({
+      name: `${NAMES[x.cls]}.png`, mimeType: 'image/png', buffer: x.png })));
+    await page.click('form.predict button[type=submit]');
+    await page.waitForSelector('#results', { timeout: 30000 * SLOW });
+    const labels = await page.locator('#results .label').allTextContents();
+    check(labels.length === 2, `expected two labels, got ${labels}`);
+    for (const l of labels) check(NAMES.includes(l.trim()), `unknown label ${l}`);
+    await page.screenshot({ path: path.join(ART, 'flow-results.png'), fullPage: true });
+  });
+
+  await step('no script errors or CSP violations on the way', async () => {
+    check(problems.length === 0, problems.join('\n'));
+  });
+} catch (e) {
+  failed++;
+  console.log(`FAIL setup\n${e && e.stack || e}`);
+} finally {
+  if (browser) await browser.close();
+  for (const p of procs) p.kill('SIGTERM');
+  await sleep(300);
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
