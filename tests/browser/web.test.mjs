@@ -77,6 +77,7 @@ try {
   await step('sign up through the form', async () => {
     await page.goto(base + '/');
     check(page.url().endsWith('/login'), `start page went to ${page.url()}`);
+    await page.screenshot({ path: path.join(ART, 'web-login.png') });
     await page.click('text=Create an account');
     await page.fill('input[name=username]', 'grace');
     await page.fill('input[name=password]', 'short');
@@ -121,6 +122,7 @@ try {
     await page.click('text=Upload dataset');
     await page.waitForSelector('.error-page');
     check((await page.textContent('.error-page')).includes('upload limit of 2 MB'), 'no limit message');
+    await page.screenshot({ path: path.join(ART, 'web-error.png') });
     await page.click('text=Back to the project');
     check((await page.$$('#datasets tbody tr')).length === 1, 'a second dataset appeared');
   });
