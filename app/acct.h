@@ -16,7 +16,9 @@
 #define ACCT_PASS_MAX 128
 #define ACCT_FAIL_WINDOW 900   /* seconds looked back for failures */
 #define ACCT_FAIL_MAX_USER 5   /* failures per username in the window */
-#define ACCT_FAIL_MAX_IP 30    /* failures per client address */
+/* Per client address: high, since behind a proxy or an ingress every
+ * client has the proxy's address. */
+#define ACCT_FAIL_MAX_IP 100
 #define ACCT_HASH_PARALLEL 2
 
 /* NULL when acceptable, else a message for the person signing up. */

@@ -397,6 +397,14 @@ def routes_statuses_and_headers():
     page = request(s.port, "GET", "/login").text
     check("<script>" not in page and " style=" not in page, "inline script/style")
     check(request(s.port, "GET", "/healthz").json() == {"status": "ok"}, "healthz")
+    # requests too broken to reach the route table still get the headers
+    out = raw_request(s.port, b"GARBAGE\r\n\r\n", [])
+    check(out.startswith(b"HTTP/1.0 400") or out.startswith(b"HTTP/1.1 400"), out[:100])
+    for h in (b"X-Content-Type-Options: nosniff", b"X-Frame-Options: DENY",
+              b"Content-Security-Policy: default-src 'none'"):
+        check(h in out, (h, out[:400]))
+    r = request(s.port, "HEAD", "/login")
+    check(r.status == 200 and r.body == b"" and int(r.header("Content-Length")) > 0, r)
 
 
 @test
