@@ -53,6 +53,51 @@ DB_STMT(DATASET_LIST,
     "ORDER BY id DESC")
 DB_STMT(DATASET_IDS_OF_PROJECT,
     "SELECT id FROM datasets WHERE project_id = ?")
+/* dataset inspection and health (inspect.c, page_dataset_health.c) */
+DB_STMT(DATASET_GET,
+    "SELECT id, filename, bytes, sha256, status, created_at, "
+    "coalesce(report_json, ''), coalesce(error, ''), path FROM datasets "
+    "WHERE id = ? AND project_id = ?")
+DB_STMT(DATASET_PENDING,
+    "SELECT id, path, status FROM datasets "
+    "WHERE status IN ('uploaded', 'inspecting') ORDER BY id")
+DB_STMT(DATASET_SET_INSPECTING,
+    "UPDATE datasets SET status = 'inspecting' WHERE id = ? "
+    "AND status = 'uploaded'")
+DB_STMT(DATASET_SET_RESULT,
+    "UPDATE datasets SET status = ?, report_json = ?, error = ? "
+    "WHERE id = ? AND status IN ('uploaded', 'inspecting')")
+/* models, predictions (page_predict.c, api.c) */
+DB_STMT(MODEL_LIST,
+    "SELECT id, run_id, arch, val_acc, classes_json, created_at, bytes "
+    "FROM models WHERE project_id = ? ORDER BY id DESC")
+DB_STMT(MODEL_GET,
+    "SELECT id, run_id, arch, val_acc, classes_json, path FROM models "
+    "WHERE id = ? AND project_id = ?")
+DB_STMT(PREDICTION_INSERT,
+    "INSERT INTO predictions (project_id, model_id, user_id, source, "
+    "images, results_json, ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+DB_STMT(PREDICTION_RECENT,
+    "SELECT id, model_id, source, images, results_json, ms, created_at "
+    "FROM predictions WHERE project_id = ? ORDER BY id DESC LIMIT ?")
+/* API tokens (tokens.c, page_account.c) */
+DB_STMT(TOKEN_INSERT,
+    "INSERT INTO api_tokens (user_id, name, token_hash, prefix, "
+    "created_at) VALUES (?, ?, ?, ?, ?)")
+DB_STMT(TOKEN_LIST,
+    "SELECT id, name, prefix, created_at, coalesce(last_used_at, 0), "
+    "coalesce(revoked_at, 0) FROM api_tokens WHERE user_id = ? "
+    "ORDER BY id DESC")
+DB_STMT(TOKEN_OWNED,
+    "SELECT count(*) FROM api_tokens WHERE id = ? AND user_id = ?")
+DB_STMT(TOKEN_REVOKE,
+    "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? "
+    "AND revoked_at IS NULL")
+DB_STMT(TOKEN_LOOKUP,
+    "SELECT t.id, t.user_id, u.username, coalesce(t.revoked_at, 0) "
+    "FROM api_tokens t JOIN users u ON u.id = t.user_id "
+    "WHERE t.token_hash = ?")
+DB_STMT(TOKEN_TOUCH, "UPDATE api_tokens SET last_used_at = ? WHERE id = ?")
 /* runs and models (the pipeline: app/pipeline.c, app/page_run*.c) */
 #define RUN_COLS                                                          \
 	"id, project_id, dataset_id, status, params_json, progress, "     \

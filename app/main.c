@@ -21,6 +21,7 @@
 
 #include "acct.h"
 #include "db.h"
+#include "inspect.h"
 #include "pages.h"
 #include "pipeline.h"
 #include "route.h"
@@ -238,6 +239,9 @@ main(int argc, char **argv)
 	/* After the listener: a run resumed now can already be watched. */
 	if (pipeline_start(&w, argc, argv) < 0)
 		return 2;
+	/* Datasets left 'uploaded'/'inspecting' by a restart resume here. */
+	if (inspect_start(&w) < 0)
+		return 1;
 	ty_log("listening on http://127.0.0.1:%s/ (root %s, data %s, db %s)",
 	    port, root, w.data_dir, db_path);
 	while (!stop_signal)
@@ -245,6 +249,7 @@ main(int argc, char **argv)
 	ty_log("signal %d: finishing requests in flight", (int)stop_signal);
 	pipeline_stop(); /* first: it ends the live event streams too */
 	mg_stop(ctx); /* waits for the worker threads */
+	inspect_stop();
 	mg_exit_library();
 	db_close(w.db);
 	view_free_all();

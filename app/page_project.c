@@ -6,6 +6,7 @@
 
 #include "form.h"
 #include "pages.h"
+#include "predict.h"
 #include "upload.h"
 #include "view.h"
 
@@ -138,6 +139,8 @@ page_project(struct req *r)
 		td_set(row, "sha256", sha);
 		td_setf(row, "sha256_short", "%.12s", sha);
 		td_set(row, "status", db_col_text(st, 4));
+		td_setf(row, "href", "/projects/%lld/datasets/%lld",
+		    r->project.id, did); /* health page_dataset_health.c */
 		web_fmt_time(buf, sizeof(buf), sqlite3_column_int64(st, 5));
 		td_set(row, "created", buf);
 		td_set(row, "error", db_col_text(st, 6));
@@ -147,6 +150,7 @@ page_project(struct req *r)
 	}
 	db_done(db, st);
 	page_runs_project_td(r, d); /* runs and models (page_runs.c) */
+	predict_history(r->w->db, r->project.id, d); /* predict.c */
 	view_page(r, 200, "project", r->project.name, d);
 	td_free(d);
 }

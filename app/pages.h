@@ -33,6 +33,18 @@ void page_project_delete(struct req *r);
 /* page_dataset.c */
 void page_dataset_upload(struct req *r);
 
+/* page_dataset_health.c */
+void page_dataset_health(struct req *r);
+/* page_predict.c (multipart: checks its csrf field itself) */
+void page_predict_form(struct req *r);
+void page_predict(struct req *r);
+/* page_account.c */
+void page_account(struct req *r);
+void page_token_create(struct req *r);
+void page_token_revoke(struct req *r);
+/* api.c (token auth, no session) */
+void page_api_predict(struct req *r);
+
 /* page_runs.c, page_run.c, page_run_events.c (the pipeline) */
 void page_run_new(struct req *r);
 void page_run_create(struct req *r);

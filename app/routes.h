@@ -29,6 +29,20 @@ ROUTE(PROJECT_DELETE, "POST", "/projects/{id}/delete",
     R_AUTH | R_FORM | R_CSRF | R_PROJECT, page_project_delete)
 ROUTE(DATASET_UPLOAD, "POST", "/projects/{id}/datasets",
     R_AUTH | R_PROJECT, page_dataset_upload)
+/* dataset health, predict, account tokens, JSON API (webdata) */
+ROUTE(DATASET, "GET", "/projects/{id}/datasets/{did}", R_AUTH | R_PROJECT,
+    page_dataset_health)
+ROUTE(PREDICT_FORM, "GET", "/projects/{id}/predict", R_AUTH | R_PROJECT,
+    page_predict_form)
+ROUTE(PREDICT, "POST", "/projects/{id}/predict", R_AUTH | R_PROJECT,
+    page_predict)
+ROUTE(ACCOUNT, "GET", "/account", R_AUTH, page_account)
+ROUTE(TOKEN_CREATE, "POST", "/account/tokens", R_AUTH | R_FORM | R_CSRF,
+    page_token_create)
+ROUTE(TOKEN_REVOKE, "POST", "/account/tokens/{tid}/revoke",
+    R_AUTH | R_FORM | R_CSRF, page_token_revoke)
+ROUTE(API_PREDICT, "POST", "/api/v1/projects/{id}/predict", R_BARE,
+    page_api_predict)
 /* runs: the pipeline (page_runs.c, page_run.c, page_run_events.c) */
 ROUTE(RUN_NEW, "GET", "/projects/{id}/runs/new", R_AUTH | R_PROJECT,
     page_run_new)

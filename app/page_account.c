@@ -1,0 +1,124 @@
+/*
+ * page_account.c — GET /account, POST /account/tokens (field name),
+ * POST /account/tokens/{tid}/revoke: the signed-in user's API tokens.
+ * A new token is shown once, in the answer to the POST that made it
+ * (never stored, never in a URL); the list shows names and prefixes.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "pages.h"
+#include "tokens.h"
+#include "view.h"
+
+static const char *
+valid_token_name(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || strspn(v, " ") == n)
+		return "Give the token a name, e.g. the program that will use "
+		    "it.";
+	if (n > TOK_NAME_MAX)
+		return "The token name must be at most 64 characters.";
+	return form_valid_utf8_line(v);
+}
+
+static const struct form_rule token_rules[] = {
+	{ "name", valid_token_name, 0 },
+};
+
+static void
+account_page(struct req *r, int status, const char *error,
+    const char *new_token, const char *new_name)
+{
+	struct db *db = r->w->db;
+	struct td *d = td_new();
+	sqlite3_stmt *st;
+	char when[32];
+
+	st = db_stmt(db, DB_TOKEN_LIST, "i", r->user_id);
+	while (db_step(db, st) == SQLITE_ROW) {
+		struct td *row = td_add_row(d, "tokens");
+		long long used = sqlite3_column_int64(st, 4);
+		long long revoked = sqlite3_column_int64(st, 5);
+
+		td_set_int(row, "tid", sqlite3_column_int64(st, 0));
+		td_set(row, "name", db_col_text(st, 1));
+		td_set(row, "prefix", db_col_text(st, 2));
+		web_fmt_time(when, sizeof(when), sqlite3_column_int64(st, 3));
+		td_set(row, "created", when);
+		if (used) {
+			web_fmt_time(when, sizeof(when), used);
+			td_set(row, "last_used", when);
+		}
+		if (revoked) {
+			web_fmt_time(when, sizeof(when), revoked);
+			td_set(row, "revoked", when);
+		}
+	}
+	db_done(db, st);
+	td_set(d, "account", r->username);
+	if (error) {
+		td_set(d, "error", error);
+		td_set(d, "name", form_get(&r->form, "name"));
+	}
+	if (new_token) {
+		td_set(d, "new_token", new_token);
+		td_set(d, "new_name", new_name);
+	}
+	view_page(r, status, "account", "Account", d);
+	td_free(d);
+}
+
+void
+page_account(struct req *r)
+{
+	account_page(r, 200, NULL, NULL, NULL);
+}
+
+void
+page_token_create(struct req *r)
+{
+	const char *msg = form_check(&r->form, token_rules,
+	    TY_ARRAY_LEN(token_rules), NULL);
+	char tok[TOK_LEN + 1];
+	long long id;
+
+	if (msg) {
+		account_page(r, 400, msg, NULL, NULL);
+		return;
+	}
+	id = tok_create(r->w->db, r->user_id, form_get(&r->form, "name"),
+	    tok);
+	if (id <= 0) {
+		account_page(r, 500, "The token could not be created; try "
+		    "again.", NULL, NULL);
+		return;
+	}
+	ty_log("tokens: user %lld created token %lld", r->user_id, id);
+	account_page(r, 200, NULL, tok, form_get(&r->form, "name"));
+	sodium_memzero(tok, sizeof(tok));
+}
+
+void
+page_token_revoke(struct req *r)
+{
+	long long tid = r->ids[0];
+
+	if (db_int(r->w->db, DB_TOKEN_OWNED, 0, "ii", tid, r->user_id) < 1) {
+		web_error_page(r, 404, "There is no such token.", "/account",
+		    "Your account");
+		return;
+	}
+	if (db_exec(r->w->db, DB_TOKEN_REVOKE, "iii", (long long)util_wall(),
+	    tid, r->user_id) != DB_OK) {
+		web_error_page(r, 500, "The token could not be revoked; try "
+		    "again.", "/account", "Your account");
+		return;
+	}
+	ty_log("tokens: user %lld revoked token %lld", r->user_id, tid);
+	web_redirect(r, "/account");
+}

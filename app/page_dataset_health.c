@@ -1,0 +1,210 @@
+/*
+ * page_dataset_health.c — GET /projects/{id}/datasets/{did}: the health
+ * report of one uploaded dataset, rendered from the preprocess worker's
+ * inspection (datasets.report_json): classes with a bar each, image
+ * sizes/channels/formats, skipped files with reasons, warnings, and a
+ * banner when it cannot be used. While the inspection runs, the page
+ * reloads itself (a Refresh header and meta tag; no script).
+ */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inspect.h"
+#include "pages.h"
+#include "view.h"
+
+#define REFRESH_S 2
+
+static const char *const channel_names[] = {
+	[1] = "gray", [2] = "gray + alpha", [3] = "RGB", [4] = "RGBA",
+};
+
+/* Rows "name", "count" from an object of numbers, largest first. */
+static void
+add_counts(struct td *d, const char *key, const cJSON *obj, int channels)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, obj) {
+		struct td *row;
+		int c;
+
+		if (!cJSON_IsNumber(it) || !it->string)
+			continue;
+		row = td_add_row(d, key);
+		c = atoi(it->string);
+		if (channels && c >= 1 && c <= 4)
+			td_set(row, "name", channel_names[c]);
+		else
+			td_set(row, "name", it->string);
+		td_set_int(row, "count", (long long)it->valuedouble);
+	}
+}
+
+static void
+add_size(struct td *d, const char *key, const cJSON *a)
+{
+	if (cJSON_GetArraySize(a) == 2 && cJSON_IsNumber(cJSON_GetArrayItem(a,
+	    0)) && cJSON_IsNumber(cJSON_GetArrayItem(a, 1)))
+		td_setf(d, key, "%d×%d", cJSON_GetArrayItem(a, 0)->valueint,
+		    cJSON_GetArrayItem(a, 1)->valueint);
+}
+
+/* Fills d from the report; the report's shape is checked, never trusted. */
+static void
+add_report(struct td *d, const char *json)
+{
+	cJSON *r = cJSON_Parse(json), *it;
+	const cJSON *classes, *skipped, *warnings;
+	double max = 0;
+	long long listed = 0, total;
+
+	if (!cJSON_IsObject(r)) {
+		cJSON_Delete(r);
+		return;
+	}
+	td_set_bool(d, "report", 1);
+	td_set(d, "archive_format", cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(r, "archive_format")));
+	it = cJSON_GetObjectItemCaseSensitive(r, "images");
+	td_set_int(d, "images", cJSON_IsNumber(it) ? (long long)it->valuedouble
+	                                           : 0);
+	it = cJSON_GetObjectItemCaseSensitive(r, "entries");
+	td_set_int(d, "entries", cJSON_IsNumber(it) ? (long long)it->valuedouble
+	                                            : 0);
+	classes = cJSON_GetObjectItemCaseSensitive(r, "classes");
+	cJSON_ArrayForEach(it, classes) {
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(it, "count");
+		if (cJSON_IsNumber(c) && c->valuedouble > max)
+			max = c->valuedouble;
+	}
+	cJSON_ArrayForEach(it, classes) {
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(it, "count");
+		const char *name = cJSON_GetStringValue(
+		    cJSON_GetObjectItemCaseSensitive(it, "name"));
+		double n = cJSON_IsNumber(c) ? c->valuedouble : 0;
+		struct td *row;
+
+		if (!name)
+			continue;
+		row = td_add_row(d, "classes");
+		td_set(row, "name", name);
+		td_set_int(row, "count", (long long)n);
+		/* at least a sliver, so an almost-empty class still shows */
+		td_setf(row, "pct", "%.1f", max > 0 ? (n > 0 && n / max < 0.01
+		    ? 1.0 : 100.0 * n / max) : 0.0);
+	}
+	td_set_int(d, "nclasses", cJSON_GetArraySize(classes));
+	add_counts(d, "formats", cJSON_GetObjectItemCaseSensitive(r,
+	    "formats"), 0);
+	add_counts(d, "channels", cJSON_GetObjectItemCaseSensitive(r,
+	    "channels"), 1);
+	add_counts(d, "sizes", cJSON_GetObjectItemCaseSensitive(r, "sizes"),
+	    0);
+	add_size(d, "min_size", cJSON_GetObjectItemCaseSensitive(r,
+	    "min_size"));
+	add_size(d, "max_size", cJSON_GetObjectItemCaseSensitive(r,
+	    "max_size"));
+	skipped = cJSON_GetObjectItemCaseSensitive(r, "skipped");
+	cJSON_ArrayForEach(it, skipped) {
+		const char *name = cJSON_GetStringValue(
+		    cJSON_GetObjectItemCaseSensitive(it, "name"));
+		const char *why = cJSON_GetStringValue(
+		    cJSON_GetObjectItemCaseSensitive(it, "reason"));
+		struct td *row;
+
+		if (!name)
+			continue;
+		row = td_add_row(d, "skipped");
+		td_set(row, "name", name);
+		td_set(row, "reason", why ? why : "");
+		listed++;
+	}
+	it = cJSON_GetObjectItemCaseSensitive(r, "skipped_total");
+	total = cJSON_IsNumber(it) ? (long long)it->valuedouble : listed;
+	if (total < listed)
+		total = listed;
+	td_set_int(d, "skipped_total", total);
+	td_set_bool(d, "has_skipped", listed > 0);
+	if (total > listed)
+		td_set_int(d, "skipped_more", total - listed);
+	warnings = cJSON_GetObjectItemCaseSensitive(r, "warnings");
+	cJSON_ArrayForEach(it, warnings)
+		if (cJSON_IsString(it))
+			td_set(td_add_row(d, "warnings"), "text",
+			    it->valuestring);
+	cJSON_Delete(r);
+}
+
+void
+page_dataset_health(struct req *r)
+{
+	struct db *db = r->w->db;
+	struct td *d;
+	sqlite3_stmt *st;
+	struct inspect_state is;
+	char buf[64], *report = NULL, *status = NULL, *error = NULL;
+	char title[160];
+	long long did = r->ids[1];
+	int found = 0, pending;
+
+	d = td_new();
+	st = db_stmt(db, DB_DATASET_GET, "ii", did, r->project.id);
+	if (db_step(db, st) == SQLITE_ROW) {
+		found = 1;
+		td_set_int(d, "did", did);
+		td_set(d, "filename", db_col_text(st, 1));
+		snprintf(title, sizeof(title), "%s · %s", db_col_text(st, 1),
+		    r->project.name);
+		web_fmt_bytes(buf, sizeof(buf), sqlite3_column_int64(st, 2));
+		td_set(d, "size", buf);
+		td_set(d, "sha256", db_col_text(st, 3));
+		status = xstrdup(db_col_text(st, 4));
+		web_fmt_time(buf, sizeof(buf), sqlite3_column_int64(st, 5));
+		td_set(d, "created", buf);
+		report = xstrdup(db_col_text(st, 6));
+		error = xstrdup(db_col_text(st, 7));
+	}
+	db_done(db, st);
+	if (!found) {
+		td_free(d);
+		snprintf(buf, sizeof(buf), "/projects/%lld", r->project.id);
+		web_error_page(r, 404, "There is no such dataset in this "
+		    "project.", buf, "Back to the project");
+		return;
+	}
+	td_set_int(d, "id", r->project.id);
+	td_set(d, "project_name", r->project.name);
+	td_set(d, "status", status);
+	pending = !strcmp(status, "uploaded") || !strcmp(status, "inspecting");
+	if (pending) {
+		inspect_state_of(did, &is);
+		td_set_bool(d, "pending", 1);
+		td_set_int(d, "refresh", REFRESH_S);
+		td_setf(d, "progress_pct", "%.0f", 100 * is.progress);
+		td_set(d, "progress_message", is.message);
+		if (is.err[0]) {
+			if (is.unreachable)
+				td_setf(d, "waiting", "%s — the report will "
+				    "appear when it is back (next try in "
+				    "%.0f s).", is.err, is.retry_in + 0.49);
+			else
+				td_setf(d, "waiting", "%s — retrying in "
+				    "%.0f s.", is.err, is.retry_in + 0.49);
+		}
+		snprintf(r->extra_headers, sizeof(r->extra_headers),
+		    "Refresh: %d\r\n", REFRESH_S);
+	}
+	td_set_bool(d, "ready", !strcmp(status, "ready"));
+	td_set_bool(d, "unusable", !strcmp(status, "unusable"));
+	td_set(d, "error", error);
+	if (report[0])
+		add_report(d, report);
+	view_page(r, 200, "dataset", title, d);
+	td_free(d);
+	free(report);
+	free(status);
+	free(error);
+}

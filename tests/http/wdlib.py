@@ -1,0 +1,116 @@
+"""Helpers shared by the dataset-health, predict-page and API tests: the
+real web app wired to real workers on loopback ports, sharing temporary
+volumes, and signed-in clients. Standard library only."""
+import io
+import os
+import re
+import shutil
+import sqlite3
+import atexit
+import zipfile
+
+from tylib import Service, check, tempdir, wait_for
+from webclient import Client
+
+PW = "correct horse battery"
+
+
+class Stack:
+    """Volumes + database in one temporary directory; services on demand."""
+
+    def __init__(self, prefix):
+        self.dir = tempdir(prefix)
+        atexit.register(shutil.rmtree, self.dir, True)
+        self.data = os.path.join(self.dir, "data")
+        self.models = os.path.join(self.dir, "models")
+        self.db = os.path.join(self.dir, "db", "trainyard.db")
+        self.web = self.pre = self.infer = None
+        self.pre_port = self.infer_port = None
+        self._n = 0
+
+    def env(self):
+        return {"TRAINYARD_DATA_DIR": self.data,
+                "TRAINYARD_MODELS_DIR": self.models,
+                "TRAINYARD_THREADS": "1"}
+
+    def start_pre(self, port=None):
+        self.pre = Service("trainyard-preprocess", env=self.env(),
+                           port=port or self.pre_port).start()
+        self.pre_port = self.pre.port
+        return self.pre
+
+    def start_infer(self, port=None, **extra):
+        e = self.env()
+        e.update({k: str(v) for k, v in extra.items()})
+        self.infer = Service("trainyard-infer", env=e,
+                             port=port or self.infer_port).start()
+        self.infer_port = self.infer.port
+        return self.infer
+
+    def start_web(self, **extra):
+        e = self.env()
+        e["TRAINYARD_DB"] = self.db
+        e["TRAINYARD_PREPROCESS_URL"] = "http://127.0.0.1:%d" % self.pre_port
+        e["TRAINYARD_INFER_URL"] = "http://127.0.0.1:%d" % (
+            self.infer_port or 9)
+        e.update({k: str(v) for k, v in extra.items()})
+        self.web = Service("trainyard-web", env=e).start()
+        return self.web
+
+    def user(self, prefix="u"):
+        self._n += 1
+        c = Client(self.web.port)
+        name = "%s%d_%d" % (prefix, self._n, os.getpid() % 1000)
+        r = c.signup(name, PW)
+        check(r.status == 303, r)
+        c.get("/projects")
+        c.name = name
+        return c
+
+    def rows(self, sql, args=()):
+        con = sqlite3.connect(self.db)
+        try:
+            return con.execute(sql, args).fetchall()
+        finally:
+            con.close()
+
+    def execute(self, sql, args=()):
+        con = sqlite3.connect(self.db)
+        try:
+            cur = con.execute(sql, args)
+            con.commit()
+            return cur.lastrowid
+        finally:
+            con.close()
+
+
+def zip_of(files):
+    """files: {name: bytes} -> zip bytes."""
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    return b.getvalue()
+
+
+def upload(c, pid, data, filename="data.zip"):
+    """Uploads a dataset from the project page; returns its id."""
+    c.get("/projects/%d" % pid)
+    r = c.upload("/projects/%d/datasets" % pid, data, filename=filename)
+    check(r.status == 303, r)
+    m = re.search(r"uploaded=(\d+)", r.header("Location"))
+    check(m, r.header("Location"))
+    return int(m.group(1))
+
+
+def dataset_status(stack, did):
+    return stack.rows("SELECT status FROM datasets WHERE id = ?",
+                      (did,))[0][0]
+
+
+def wait_inspected(stack, did, timeout=60):
+    """Waits until the dataset is ready or unusable; returns the status."""
+    return wait_for(lambda: (lambda s: s if s in ("ready", "unusable")
+                             else None)(dataset_status(stack, did)),
+                    timeout=timeout, interval=0.1,
+                    what="dataset %d inspected" % did)
