@@ -626,6 +626,8 @@ finish(struct run *r, char *err, size_t errlen)
 	cJSON_AddNumberToObject(res, "images_per_second",
 	    r->train_secs > 0 ? r->images / r->train_secs : 0);
 	cJSON_AddNumberToObject(res, "params", (double)n);
+	cJSON_AddNumberToObject(res, "forward_flops_per_image",
+	    nn_flops_per_sample(r->net));
 	char *js = cJSON_Print(res);
 	int rc = util_write_atomic(jp, js, strlen(js));
 	free(js);
