@@ -26,8 +26,8 @@ hash_init(void)
 		pw[i] = (char)('a' + ((unsigned char)pw[i] % 26));
 	pw[32] = '\0';
 	if (crypto_pwhash_str(dummy_hash, pw, 32,
-	        crypto_pwhash_OPSLIMIT_INTERACTIVE,
-	        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+	                      crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	                      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
 		dummy_hash[0] = '\0'; /* verify then fails at once */
 }
 
@@ -39,8 +39,8 @@ pw_hash(char out[crypto_pwhash_STRBYTES], const char *pass)
 	pthread_once(&hash_once, hash_init);
 	sem_wait(&hash_slots);
 	rc = crypto_pwhash_str(out, pass, strlen(pass),
-	    crypto_pwhash_OPSLIMIT_INTERACTIVE,
-	    crypto_pwhash_MEMLIMIT_INTERACTIVE);
+	                       crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	                       crypto_pwhash_MEMLIMIT_INTERACTIVE);
 	sem_post(&hash_slots);
 	return rc;
 }
@@ -67,7 +67,7 @@ acct_check_username(const char *u)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)u[i];
 		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9');
+		            (c >= '0' && c <= '9');
 		if (!alnum && (i == 0 || (c != '_' && c != '-' && c != '.')))
 			return "Username may use letters, digits, and . _ - "
 			       "(starting with a letter or digit).";
@@ -93,8 +93,8 @@ acct_check_password(const char *p, const char *username)
 }
 
 enum acct_result
-acct_create(struct web *w, const char *user, const char *pass,
-    long long *id, const char **msg)
+acct_create(struct web *w, const char *user, const char *pass, long long *id,
+            const char **msg)
 {
 	char hash[crypto_pwhash_STRBYTES];
 	int64_t rid;
@@ -107,7 +107,7 @@ acct_create(struct web *w, const char *user, const char *pass,
 		return ACCT_ERROR;
 	}
 	rid = db_insert(w->db, DB_USER_INSERT, "tti", user, hash,
-	    (long long)util_wall());
+	                (long long)util_wall());
 	sodium_memzero(hash, sizeof(hash));
 	if (rid == DB_CONSTRAINT) {
 		*msg = "That username is taken. Choose another one.";
@@ -124,7 +124,7 @@ acct_create(struct web *w, const char *user, const char *pass,
 /* Failures in the window for key (a username or an address). */
 static long
 failures(struct web *w, enum db_stmt s, const char *key, long long since,
-    long long *oldest)
+         long long *oldest)
 {
 	sqlite3_stmt *st = db_stmt(w->db, s, "ti", key, since);
 	long n = 0;
@@ -139,9 +139,8 @@ failures(struct web *w, enum db_stmt s, const char *key, long long since,
 }
 
 enum acct_result
-acct_login(struct web *w, const char *user, const char *pass,
-    const char *ip, long long *id, char name[WEB_NAME_MAX + 1],
-    long *retry_s)
+acct_login(struct web *w, const char *user, const char *pass, const char *ip,
+           long long *id, char name[WEB_NAME_MAX + 1], long *retry_s)
 {
 	long long now = (long long)util_wall(), since = now - ACCT_FAIL_WINDOW;
 	long long oldest_u, oldest_ip;
@@ -197,7 +196,8 @@ acct_bootstrap(struct web *w, const char *user, const char *pass)
 	db_done(w->db, st);
 	if (exists) {
 		ty_log("acct: user %s exists; TRAINYARD_ADMIN_PASSWORD not "
-		    "applied", user);
+		       "applied",
+		       user);
 		return 0;
 	}
 	switch (acct_create(w, user, pass, &id, &msg)) {

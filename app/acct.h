@@ -14,8 +14,8 @@
 #define ACCT_USER_MAX 32
 #define ACCT_PASS_MIN 8
 #define ACCT_PASS_MAX 128
-#define ACCT_FAIL_WINDOW 900   /* seconds looked back for failures */
-#define ACCT_FAIL_MAX_USER 5   /* failures per username in the window */
+#define ACCT_FAIL_WINDOW 900 /* seconds looked back for failures */
+#define ACCT_FAIL_MAX_USER 5 /* failures per username in the window */
 /* Per client address: high, since behind a proxy or an ingress every
  * client has the proxy's address. */
 #define ACCT_FAIL_MAX_IP 100
@@ -27,19 +27,19 @@ const char *acct_check_password(const char *p, const char *username);
 
 enum acct_result {
 	ACCT_OK = 0,
-	ACCT_BAD_INPUT,   /* *msg says why */
-	ACCT_TAKEN,       /* username exists */
-	ACCT_WRONG,       /* unknown user or wrong password */
-	ACCT_THROTTLED,   /* too many failures; *retry_s says how long */
-	ACCT_ERROR,       /* database or hashing failed */
+	ACCT_BAD_INPUT, /* *msg says why */
+	ACCT_TAKEN,     /* username exists */
+	ACCT_WRONG,     /* unknown user or wrong password */
+	ACCT_THROTTLED, /* too many failures; *retry_s says how long */
+	ACCT_ERROR,     /* database or hashing failed */
 };
 
-enum acct_result acct_create(struct web *w, const char *user,
-    const char *pass, long long *id, const char **msg) TY_WUR;
+enum acct_result acct_create(struct web *w, const char *user, const char *pass,
+                             long long *id, const char **msg) TY_WUR;
 /* On ACCT_OK fills id and the stored spelling of the name. */
-enum acct_result acct_login(struct web *w, const char *user,
-    const char *pass, const char *ip, long long *id,
-    char name[WEB_NAME_MAX + 1], long *retry_s) TY_WUR;
+enum acct_result acct_login(struct web *w, const char *user, const char *pass,
+                            const char *ip, long long *id,
+                            char name[WEB_NAME_MAX + 1], long *retry_s) TY_WUR;
 /*
  * Creates user with pass unless that user exists (then nothing changes).
  * For deployments: TRAINYARD_ADMIN_USER / TRAINYARD_ADMIN_PASSWORD.

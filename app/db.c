@@ -32,8 +32,8 @@ is_migration_name(const char *n)
 	size_t len = strlen(n);
 
 	return len > 8 && n[0] >= '0' && n[0] <= '9' && n[1] >= '0' &&
-	    n[1] <= '9' && n[2] >= '0' && n[2] <= '9' && n[3] == '_' &&
-	    strcmp(n + len - 4, ".sql") == 0;
+	       n[1] <= '9' && n[2] >= '0' && n[2] <= '9' && n[3] == '_' &&
+	       strcmp(n + len - 4, ".sql") == 0;
 }
 
 static int
@@ -54,7 +54,7 @@ list_migrations(const char *migdir, size_t *n, char *err, size_t errlen)
 	*n = 0;
 	if (!d) {
 		snprintf(err, errlen, "cannot open migrations directory %s: %s",
-		    migdir, strerror(errno));
+		         migdir, strerror(errno));
 		return NULL;
 	}
 	while ((e = readdir(d)) != NULL) {
@@ -98,20 +98,24 @@ apply_migrations(sqlite3 *h, const char *migdir, char *err, size_t errlen)
 	have = pragma_int(h, "PRAGMA user_version");
 	if (have < 0) {
 		snprintf(err, errlen, "cannot read schema version: %s",
-		    sqlite3_errmsg(h));
+		         sqlite3_errmsg(h));
 		goto out;
 	}
 	/* Files must be numbered 001, 002, ... with no gaps or repeats. */
 	for (i = 0; i < n; i++) {
 		if (atoi(names[i]) != (int)i + 1) {
-			snprintf(err, errlen, "migration %s is out of sequence "
-			    "(expected number %03zu)", names[i], i + 1);
+			snprintf(err, errlen,
+			         "migration %s is out of sequence "
+			         "(expected number %03zu)",
+			         names[i], i + 1);
 			goto out;
 		}
 	}
 	if ((size_t)have > n) {
-		snprintf(err, errlen, "database schema version %d is newer "
-		    "than this program's %zu migrations", have, n);
+		snprintf(err, errlen,
+		         "database schema version %d is newer "
+		         "than this program's %zu migrations",
+		         have, n);
 		goto out;
 	}
 	for (i = (size_t)have; i < n; i++) {
@@ -121,20 +125,20 @@ apply_migrations(sqlite3 *h, const char *migdir, char *err, size_t errlen)
 
 		if (!sql) {
 			snprintf(err, errlen, "cannot read %s: %s", path,
-			    strerror(errno));
+			         strerror(errno));
 			free(path);
 			goto out;
 		}
 		/* The version is our own counter, not outside input. */
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %zu;",
-		    i + 1);
+		         i + 1);
 		if (sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, &emsg) !=
 		        SQLITE_OK ||
 		    sqlite3_exec(h, sql, NULL, NULL, &emsg) != SQLITE_OK ||
 		    sqlite3_exec(h, pragma, NULL, NULL, &emsg) != SQLITE_OK ||
 		    sqlite3_exec(h, "COMMIT", NULL, NULL, &emsg) != SQLITE_OK) {
 			snprintf(err, errlen, "migration %s failed: %s",
-			    names[i], emsg ? emsg : sqlite3_errmsg(h));
+			         names[i], emsg ? emsg : sqlite3_errmsg(h));
 			sqlite3_free(emsg);
 			sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
 			free(sql);
@@ -155,15 +159,16 @@ out:
 
 int
 db_migrate(const char *path, const char *migdir, int *version, char *err,
-    size_t errlen)
+           size_t errlen)
 {
 	sqlite3 *h = NULL;
 	int rc = -1;
 
-	if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE |
-	        SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &h,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+	                    NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open database %s: %s", path,
-		    h ? sqlite3_errmsg(h) : "out of memory");
+		         h ? sqlite3_errmsg(h) : "out of memory");
 	} else if (apply_migrations(h, migdir, err, errlen) == 0) {
 		if (version)
 			*version = pragma_int(h, "PRAGMA user_version");
@@ -181,18 +186,21 @@ db_open(const char *path, const char *migdir, char *err, size_t errlen)
 	char *emsg = NULL;
 
 	if (sqlite3_open_v2(path, &db->h,
-	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	            SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                        SQLITE_OPEN_FULLMUTEX,
+	                    NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open database %s: %s", path,
-		    db->h ? sqlite3_errmsg(db->h) : "out of memory");
+		         db->h ? sqlite3_errmsg(db->h) : "out of memory");
 		goto fail;
 	}
 	sqlite3_busy_timeout(db->h, 5000);
-	if (sqlite3_exec(db->h, "PRAGMA journal_mode = WAL; "
+	if (sqlite3_exec(
+	        db->h,
+	        "PRAGMA journal_mode = WAL; "
 	        "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
 	        NULL, NULL, &emsg) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot set up database %s: %s", path,
-		    emsg ? emsg : sqlite3_errmsg(db->h));
+		         emsg ? emsg : sqlite3_errmsg(db->h));
 		sqlite3_free(emsg);
 		goto fail;
 	}
@@ -200,11 +208,12 @@ db_open(const char *path, const char *migdir, char *err, size_t errlen)
 		goto fail;
 	for (int i = 0; i < DB__MAX; i++) {
 		if (sqlite3_prepare_v3(db->h, db_sql[i], -1,
-		        SQLITE_PREPARE_PERSISTENT, &db->st[i], NULL) !=
-		    SQLITE_OK) {
-			snprintf(err, errlen, "cannot prepare statement %d "
-			    "(%.60s...): %s", i, db_sql[i],
-			    sqlite3_errmsg(db->h));
+		                       SQLITE_PREPARE_PERSISTENT, &db->st[i],
+		                       NULL) != SQLITE_OK) {
+			snprintf(err, errlen,
+			         "cannot prepare statement %d "
+			         "(%.60s...): %s",
+			         i, db_sql[i], sqlite3_errmsg(db->h));
 			goto fail;
 		}
 	}
@@ -262,7 +271,7 @@ bind_va(struct db *db, enum db_stmt s, const char *fmt, va_list ap)
 		case 't': {
 			const char *t = va_arg(ap, const char *);
 			rc = t ? sqlite3_bind_text(st, i, t, -1,
-			             SQLITE_TRANSIENT)
+			                           SQLITE_TRANSIENT)
 			       : sqlite3_bind_null(st, i);
 			break;
 		}
@@ -284,7 +293,7 @@ bind_va(struct db *db, enum db_stmt s, const char *fmt, va_list ap)
 	}
 	if (rc != SQLITE_OK)
 		ty_log("db: bind for statement %d: %s", s,
-		    sqlite3_errmsg(db->h));
+		       sqlite3_errmsg(db->h));
 	return st;
 }
 
@@ -400,9 +409,9 @@ db_tx_end(struct db *db, int commit)
 	enum db_err e = DB_OK;
 
 	if (sqlite3_exec(db->h, commit ? "COMMIT" : "ROLLBACK", NULL, NULL,
-	        NULL) != SQLITE_OK) {
+	                 NULL) != SQLITE_OK) {
 		ty_log("db: %s: %s", commit ? "commit" : "rollback",
-		    sqlite3_errmsg(db->h));
+		       sqlite3_errmsg(db->h));
 		if (commit)
 			sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
 		e = DB_ERR;

@@ -32,14 +32,14 @@ struct db;
  * statements. NULL on failure, with a message in err.
  */
 struct db *db_open(const char *path, const char *migdir, char *err,
-    size_t errlen) TY_WUR;
+                   size_t errlen) TY_WUR;
 void db_close(struct db *db);
 /*
  * Only the migration step of db_open, on a plain connection (no statements
  * prepared): for tests and tools. 0 with *version set, or -1 and err.
  */
-int db_migrate(const char *path, const char *migdir, int *version,
-    char *err, size_t errlen) TY_WUR;
+int db_migrate(const char *path, const char *migdir, int *version, char *err,
+               size_t errlen) TY_WUR;
 /* The schema version now in force (PRAGMA user_version). */
 int db_version(struct db *db);
 
@@ -60,11 +60,10 @@ enum db_err {
 };
 
 /* Runs s to completion (no rows wanted). */
-enum db_err db_exec(struct db *db, enum db_stmt s, const char *fmt, ...)
-    TY_WUR;
+enum db_err db_exec(struct db *db, enum db_stmt s, const char *fmt, ...) TY_WUR;
 /* Runs s and returns column 0 of its first row as an integer (or def). */
-long long db_int(struct db *db, enum db_stmt s, long long def,
-    const char *fmt, ...);
+long long db_int(struct db *db, enum db_stmt s, long long def, const char *fmt,
+                 ...);
 /* Runs an INSERT; returns the new rowid (> 0) or an enum db_err. */
 int64_t db_insert(struct db *db, enum db_stmt s, const char *fmt, ...) TY_WUR;
 /* Rows changed by the last db_exec of this thread (under a transaction). */

@@ -95,7 +95,7 @@ form_parse(struct form *f, const char *body, size_t len)
 		if (!ff->name)
 			break;
 		ff->value = eq ? decode_dup(eq + 1, (size_t)(pe - eq - 1), &err)
-			       : xstrdup("");
+		               : xstrdup("");
 		if (!ff->value) {
 			free(ff->name);
 			break;
@@ -109,9 +109,9 @@ form_parse(struct form *f, const char *body, size_t len)
 }
 
 static const char *const form_errs[] = {
-	[FORM_OK] = "ok",
-	[FORM_TOO_MANY] = "too many form fields",
-	[FORM_BAD_ESCAPE] = "malformed form encoding",
+    [FORM_OK] = "ok",
+    [FORM_TOO_MANY] = "too many form fields",
+    [FORM_BAD_ESCAPE] = "malformed form encoding",
 };
 
 const char *
@@ -130,8 +130,8 @@ form_get(const struct form *f, const char *name)
 }
 
 const char *
-form_check(const struct form *f, const struct form_rule *rules,
-    size_t nrules, const char **bad_field)
+form_check(const struct form *f, const struct form_rule *rules, size_t nrules,
+           const char **bad_field)
 {
 	static __thread char msg[128];
 
@@ -144,7 +144,7 @@ form_check(const struct form *f, const struct form_rule *rules,
 			if (bad_field)
 				*bad_field = rules[i].name;
 			snprintf(msg, sizeof(msg), "%s is required.",
-			    rules[i].name);
+			         rules[i].name);
 			return msg;
 		}
 		if ((m = rules[i].valid(v)) != NULL) {

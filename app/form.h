@@ -58,7 +58,7 @@ struct form_rule {
  * message (a missing required field gives "<name> is required.").
  */
 const char *form_check(const struct form *f, const struct form_rule *rules,
-    size_t nrules, const char **bad_field);
+                       size_t nrules, const char **bad_field);
 
 /* Validators shared by several forms. */
 const char *form_valid_utf8_line(const char *v); /* printable, no controls */

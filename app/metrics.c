@@ -8,8 +8,8 @@
 
 #define STATUS_SLOTS 12
 
-static const double buckets[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-	1, 2.5, 5, 10 };
+static const double buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                 0.5,   1,    2.5,   5,    10};
 #define NBUCKETS TY_ARRAY_LEN(buckets)
 
 static struct route_stats {
@@ -60,40 +60,50 @@ metrics_render(struct wbuf *o, double uptime_s)
 
 	pthread_mutex_lock(&mu);
 	rc |= wb_adds(o, "# HELP trainyard_http_requests_total HTTP requests "
-	    "by route and status.\n"
-	    "# TYPE trainyard_http_requests_total counter\n");
+	                 "by route and status.\n"
+	                 "# TYPE trainyard_http_requests_total counter\n");
 	for (int r = 0; r <= ROUTE__MAX; r++)
 		for (size_t i = 0; i < STATUS_SLOTS; i++)
 			if (stats[r].by_status[i].n)
-				rc |= wb_printf(o, "trainyard_http_requests_"
+				rc |= wb_printf(
+				    o,
+				    "trainyard_http_requests_"
 				    "total{route=\"%s\",status=\"%d\"} %llu\n",
-				    route_label(r), stats[r].by_status[i].status,
+				    route_label(r),
+				    stats[r].by_status[i].status,
 				    stats[r].by_status[i].n);
-	rc |= wb_adds(o, "# HELP trainyard_http_request_duration_seconds "
-	    "Time to answer a request.\n"
-	    "# TYPE trainyard_http_request_duration_seconds histogram\n");
+	rc |= wb_adds(
+	    o, "# HELP trainyard_http_request_duration_seconds "
+	       "Time to answer a request.\n"
+	       "# TYPE trainyard_http_request_duration_seconds histogram\n");
 	for (int r = 0; r <= ROUTE__MAX; r++) {
 		unsigned long long cum = 0;
 		if (!stats[r].count)
 			continue;
 		for (size_t b = 0; b < NBUCKETS; b++) {
 			cum += stats[r].hist[b];
-			rc |= wb_printf(o, "trainyard_http_request_duration_"
+			rc |= wb_printf(
+			    o,
+			    "trainyard_http_request_duration_"
 			    "seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
 			    route_label(r), buckets[b], cum);
 		}
-		rc |= wb_printf(o, "trainyard_http_request_duration_seconds_"
-		    "bucket{route=\"%s\",le=\"+Inf\"} %llu\n"
-		    "trainyard_http_request_duration_seconds_sum"
-		    "{route=\"%s\"} %.6f\n"
-		    "trainyard_http_request_duration_seconds_count"
-		    "{route=\"%s\"} %llu\n", route_label(r), stats[r].count,
-		    route_label(r), stats[r].sum, route_label(r),
-		    stats[r].count);
+		rc |= wb_printf(o,
+		                "trainyard_http_request_duration_seconds_"
+		                "bucket{route=\"%s\",le=\"+Inf\"} %llu\n"
+		                "trainyard_http_request_duration_seconds_sum"
+		                "{route=\"%s\"} %.6f\n"
+		                "trainyard_http_request_duration_seconds_count"
+		                "{route=\"%s\"} %llu\n",
+		                route_label(r), stats[r].count, route_label(r),
+		                stats[r].sum, route_label(r), stats[r].count);
 	}
 	pthread_mutex_unlock(&mu);
-	rc |= wb_printf(o, "# HELP trainyard_uptime_seconds Seconds since "
+	rc |= wb_printf(
+	    o,
+	    "# HELP trainyard_uptime_seconds Seconds since "
 	    "the process started.\n# TYPE trainyard_uptime_seconds gauge\n"
-	    "trainyard_uptime_seconds %.3f\n", uptime_s);
+	    "trainyard_uptime_seconds %.3f\n",
+	    uptime_s);
 	return rc ? -1 : 0;
 }

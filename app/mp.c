@@ -150,8 +150,8 @@ param_value(const char **pp, const char *end, char *out, size_t outlen)
 
 /* Content-Disposition: form-data; name="a"; filename="b" */
 static int
-parse_disposition(struct mp *m, const char *p, const char *end,
-    int *has_name, int *has_file)
+parse_disposition(struct mp *m, const char *p, const char *end, int *has_name,
+                  int *has_file)
 {
 	char scratch[MP_FILENAME_MAX + 1];
 
@@ -184,7 +184,7 @@ parse_disposition(struct mp *m, const char *p, const char *end,
 			*has_name = 1;
 		} else if (klen == 8 && strncasecmp(key, "filename", 8) == 0) {
 			if (param_value(&p, end, m->filename,
-			    sizeof(m->filename)) < 0)
+			                sizeof(m->filename)) < 0)
 				return -1;
 			*has_file = 1;
 		} else if (param_value(&p, end, scratch, sizeof(scratch)) < 0) {
@@ -208,7 +208,7 @@ parse_headers(struct mp *m, size_t hlen)
 		    strncasecmp(p, "Content-Disposition:", 20) == 0) {
 			if (seen++ ||
 			    parse_disposition(m, p + 20, eol, &has_name,
-			    &has_file) < 0)
+			                      &has_file) < 0)
 				return MP_BAD_DISPOSITION;
 		}
 		p = eol + 2;
@@ -249,8 +249,9 @@ process(struct mp *m)
 				break;
 			}
 			/* optional transport padding, then CRLF */
-			for (i = 0; i < m->len && (m->buf[i] == ' ' ||
-			    m->buf[i] == '\t'); i++)
+			for (i = 0; i < m->len &&
+			            (m->buf[i] == ' ' || m->buf[i] == '\t');
+			     i++)
 				;
 			if (i > MP_PAD_MAX)
 				return MP_BAD_FRAMING;
@@ -293,14 +294,14 @@ process(struct mp *m)
 				if (m->len <= keep)
 					return MP_OK;
 				if (m->cb->part_data(m->ud, m->buf,
-				    m->len - keep))
+				                     m->len - keep))
 					return MP_ABORTED;
 				consume(m, m->len - keep);
 				return MP_OK;
 			}
 			if (hit > m->buf &&
 			    m->cb->part_data(m->ud, m->buf,
-			    (size_t)(hit - m->buf)))
+			                     (size_t)(hit - m->buf)))
 				return MP_ABORTED;
 			if (m->cb->part_end(m->ud))
 				return MP_ABORTED;
@@ -338,14 +339,14 @@ mp_finish(struct mp *m)
 }
 
 static const char *const mp_errs[] = {
-	[MP_OK] = "ok",
-	[MP_BAD_BOUNDARY] = "the form has no valid multipart boundary",
-	[MP_BAD_FRAMING] = "the form's multipart framing is malformed",
-	[MP_HEADERS_TOO_BIG] = "a form part's headers are too large",
-	[MP_BAD_DISPOSITION] = "a form part has no valid Content-Disposition",
-	[MP_TOO_MANY_PARTS] = "the form has too many parts",
-	[MP_TRUNCATED] = "the upload was cut off before it ended",
-	[MP_ABORTED] = "the upload was stopped",
+    [MP_OK] = "ok",
+    [MP_BAD_BOUNDARY] = "the form has no valid multipart boundary",
+    [MP_BAD_FRAMING] = "the form's multipart framing is malformed",
+    [MP_HEADERS_TOO_BIG] = "a form part's headers are too large",
+    [MP_BAD_DISPOSITION] = "a form part has no valid Content-Disposition",
+    [MP_TOO_MANY_PARTS] = "the form has too many parts",
+    [MP_TRUNCATED] = "the upload was cut off before it ended",
+    [MP_ABORTED] = "the upload was stopped",
 };
 
 const char *

@@ -40,7 +40,7 @@ struct mp;
 int mp_boundary(const char *content_type, char *out, size_t outlen) TY_WUR;
 
 struct mp *mp_new(const char *boundary, const struct mp_callbacks *cb,
-    void *ud);
+                  void *ud);
 void mp_free(struct mp *m);
 /* Feeds n more bytes. After an error every later call returns it again. */
 enum mp_err mp_feed(struct mp *m, const char *p, size_t n) TY_WUR;

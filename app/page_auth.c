@@ -10,7 +10,7 @@
 
 static void
 auth_form(struct req *r, int status, const char *view, const char *title,
-    const char *error, const char *username)
+          const char *error, const char *username)
 {
 	struct td *d = td_new();
 
@@ -32,8 +32,10 @@ page_signup_form(struct req *r)
 		return;
 	}
 	if (!r->w->allow_signup) {
-		web_error_page(r, 404, "Sign-up is closed on this server. Ask "
-		    "its administrator for an account.", "/login", "Sign in");
+		web_error_page(r, 404,
+		               "Sign-up is closed on this server. Ask "
+		               "its administrator for an account.",
+		               "/login", "Sign in");
 		return;
 	}
 	auth_form(r, 200, "signup", "Create an account", NULL, NULL);
@@ -49,12 +51,12 @@ page_signup(struct req *r)
 
 	if (!r->w->allow_signup) {
 		web_error_page(r, 404, "Sign-up is closed on this server.",
-		    "/login", "Sign in");
+		               "/login", "Sign in");
 		return;
 	}
 	if (!user || !*user || !pass || !*pass) {
 		auth_form(r, 400, "signup", "Create an account",
-		    "Enter a username and a password.", user);
+		          "Enter a username and a password.", user);
 		return;
 	}
 	switch (acct_create(r->w, user, pass, &id, &msg)) {
@@ -71,8 +73,10 @@ page_signup(struct req *r)
 		return;
 	}
 	if (sess_create(r, id, user) < 0) {
-		web_error_page(r, 500, "Your account was created but you could "
-		    "not be signed in. Try signing in.", "/login", "Sign in");
+		web_error_page(r, 500,
+		               "Your account was created but you could "
+		               "not be signed in. Try signing in.",
+		               "/login", "Sign in");
 		return;
 	}
 	web_redirect(r, "/projects");
@@ -85,8 +89,10 @@ page_login_form(struct req *r)
 		web_redirect(r, "/projects");
 		return;
 	}
-	auth_form(r, 200, "login", "Sign in", r->expired
-	    ? "Your session has expired. Sign in again." : NULL, NULL);
+	auth_form(r, 200, "login", "Sign in",
+	          r->expired ? "Your session has expired. Sign in again."
+	                     : NULL,
+	          NULL);
 }
 
 void
@@ -100,33 +106,34 @@ page_login(struct req *r)
 
 	if (!user || !*user || !pass || !*pass) {
 		auth_form(r, 400, "login", "Sign in",
-		    "Enter your username and password.", user);
+		          "Enter your username and password.", user);
 		return;
 	}
 	switch (acct_login(r->w, user, pass, r->ri->remote_addr, &id, name,
-	    &retry)) {
+	                   &retry)) {
 	case ACCT_OK:
 		break;
 	case ACCT_THROTTLED:
-		snprintf(msg, sizeof(msg), "Too many failed sign-in attempts. "
-		    "Try again in %ld minute%s.", (retry + 59) / 60,
-		    (retry + 59) / 60 == 1 ? "" : "s");
+		snprintf(msg, sizeof(msg),
+		         "Too many failed sign-in attempts. "
+		         "Try again in %ld minute%s.",
+		         (retry + 59) / 60, (retry + 59) / 60 == 1 ? "" : "s");
 		snprintf(r->extra_headers, sizeof(r->extra_headers),
-		    "Retry-After: %ld\r\n", retry);
+		         "Retry-After: %ld\r\n", retry);
 		auth_form(r, 429, "login", "Sign in", msg, user);
 		return;
 	case ACCT_WRONG:
 		auth_form(r, 401, "login", "Sign in",
-		    "Wrong username or password.", user);
+		          "Wrong username or password.", user);
 		return;
 	default:
 		auth_form(r, 500, "login", "Sign in",
-		    "Signing in failed on the server; try again.", user);
+		          "Signing in failed on the server; try again.", user);
 		return;
 	}
 	if (sess_create(r, id, name) < 0) {
 		auth_form(r, 500, "login", "Sign in",
-		    "Signing in failed on the server; try again.", user);
+		          "Signing in failed on the server; try again.", user);
 		return;
 	}
 	web_redirect(r, "/projects");

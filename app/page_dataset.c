@@ -57,8 +57,9 @@ on_begin(void *ud, const char *name, const char *filename)
 	if (strcmp(name, "file") != 0)
 		return 0;
 	if (!u->csrf_ok)
-		return stop(u, 403, "This form has expired or did not come "
-		    "from this site. Reload the page and try again.");
+		return stop(u, 403,
+		            "This form has expired or did not come "
+		            "from this site. Reload the page and try again.");
 	if (u->have_file || u->sink_open)
 		return stop(u, 400, "Upload one file at a time.");
 	if (!filename || !*filename)
@@ -90,8 +91,9 @@ on_data(void *ud, const char *p, size_t n)
 		case UPLOAD_TOO_BIG:
 			return stop(u, 413, NULL);
 		default:
-			return stop(u, 500, "The server could not store the "
-			    "file (is its disk full?).");
+			return stop(u, 500,
+			            "The server could not store the "
+			            "file (is its disk full?).");
 		}
 	default:
 		return 0; /* unknown fields are ignored */
@@ -113,7 +115,7 @@ on_end(void *ud)
 	return 0;
 }
 
-static const struct mp_callbacks callbacks = { on_begin, on_data, on_end };
+static const struct mp_callbacks callbacks = {on_begin, on_data, on_end};
 
 static void
 fail(struct req *r, struct upload_req *u, int status, const char *msg)
@@ -123,8 +125,10 @@ fail(struct req *r, struct upload_req *u, int status, const char *msg)
 	if (u->sink_open)
 		upload_sink_abort(&u->sink);
 	if (status == 413 && !msg) {
-		snprintf(big, sizeof(big), "The file is larger than the upload "
-		    "limit of %ld MB. Nothing was saved.", r->w->max_upload_mb);
+		snprintf(big, sizeof(big),
+		         "The file is larger than the upload "
+		         "limit of %ld MB. Nothing was saved.",
+		         r->w->max_upload_mb);
 		msg = big;
 	}
 	snprintf(back, sizeof(back), "/projects/%lld", r->project.id);
@@ -148,8 +152,9 @@ page_dataset_upload(struct req *r)
 	u.r = r;
 	if (mp_boundary(ct, boundary, sizeof(boundary)) < 0) {
 		r->close = 1;
-		fail(r, &u, 400, "Send the dataset as multipart/form-data "
-		    "with a field named \"file\".");
+		fail(r, &u, 400,
+		     "Send the dataset as multipart/form-data "
+		     "with a field named \"file\".");
 		return;
 	}
 	/* Headers, boundaries and the token: far less than 1 MiB. */
@@ -183,14 +188,17 @@ page_dataset_upload(struct req *r)
 	}
 	if (e != MP_OK) {
 		char msg[160];
-		snprintf(msg, sizeof(msg), "The upload could not be read: %s. "
-		    "Nothing was saved.", mp_strerror(e));
+		snprintf(msg, sizeof(msg),
+		         "The upload could not be read: %s. "
+		         "Nothing was saved.",
+		         mp_strerror(e));
 		fail(r, &u, 400, msg);
 		return;
 	}
 	if (!u.csrf_ok) {
-		fail(r, &u, 403, "This form has expired or did not come from "
-		    "this site. Reload the page and try again.");
+		fail(r, &u, 403,
+		     "This form has expired or did not come from "
+		     "this site. Reload the page and try again.");
 		return;
 	}
 	if (!u.have_file) {
@@ -207,9 +215,9 @@ page_dataset_upload(struct req *r)
 		fail(r, &u, 500, "The server could not store the file.");
 		return;
 	}
-	ty_log("upload: project %lld dataset %lld %s %lld bytes",
-	    r->project.id, did, u.name, u.sink.bytes);
+	ty_log("upload: project %lld dataset %lld %s %lld bytes", r->project.id,
+	       did, u.name, u.sink.bytes);
 	snprintf(loc, sizeof(loc), "/projects/%lld?uploaded=%lld",
-	    r->project.id, did);
+	         r->project.id, did);
 	web_redirect(r, loc);
 }

@@ -29,12 +29,12 @@ static const struct {
 	const char *ext;
 	const char *ctype;
 } ctypes[] = {
-	{ ".css", "text/css; charset=utf-8" },
-	{ ".js", "text/javascript; charset=utf-8" },
-	{ ".svg", "image/svg+xml" },
-	{ ".png", "image/png" },
-	{ ".ico", "image/x-icon" },
-	{ ".txt", "text/plain; charset=utf-8" },
+    {".css", "text/css; charset=utf-8"},
+    {".js", "text/javascript; charset=utf-8"},
+    {".svg", "image/svg+xml"},
+    {".png", "image/png"},
+    {".ico", "image/x-icon"},
+    {".txt", "text/plain; charset=utf-8"},
 };
 
 int
@@ -45,7 +45,7 @@ page_static_load(const char *dir, char *err, size_t errlen)
 
 	if (!d) {
 		snprintf(err, errlen, "cannot open %s: %s", dir,
-		    strerror(errno));
+		         strerror(errno));
 		return -1;
 	}
 	while ((e = readdir(d)) != NULL && nfiles < STATIC_MAX) {
@@ -62,18 +62,18 @@ page_static_load(const char *dir, char *err, size_t errlen)
 		if (!ct)
 			continue;
 		path = xasprintf("%s/%s", dir, e->d_name);
-		files[nfiles].data = util_read_file(path, STATIC_FILE_MAX,
-		    &files[nfiles].len);
+		files[nfiles].data =
+		    util_read_file(path, STATIC_FILE_MAX, &files[nfiles].len);
 		if (!files[nfiles].data) {
 			snprintf(err, errlen, "cannot read %s: %s", path,
-			    strerror(errno));
+			         strerror(errno));
 			free(path);
 			closedir(d);
 			return -1;
 		}
 		free(path);
 		snprintf(files[nfiles].name, sizeof(files[0].name), "%s",
-		    e->d_name);
+		         e->d_name);
 		files[nfiles].ctype = ct;
 		nfiles++;
 	}
@@ -97,8 +97,8 @@ page_static(struct req *r)
 	for (size_t i = 0; i < nfiles; i++)
 		if (strcmp(files[i].name, name) == 0) {
 			web_send(r, 200, files[i].ctype,
-			    "Cache-Control: public, max-age=300\r\n",
-			    files[i].data, files[i].len);
+			         "Cache-Control: public, max-age=300\r\n",
+			         files[i].data, files[i].len);
 			return;
 		}
 	web_error(r, 404, "There is no such file.");
@@ -128,6 +128,6 @@ page_metrics(struct req *r)
 		return;
 	}
 	web_send(r, 200, "text/plain; version=0.0.4; charset=utf-8", NULL,
-	    b.data, b.len);
+	         b.data, b.len);
 	wb_free(&b);
 }

@@ -28,7 +28,7 @@ token_hash(const char *hex, unsigned char out[32])
 
 	if (strlen(hex) != WEB_TOKEN_HEX ||
 	    sodium_hex2bin(raw, sizeof(raw), hex, WEB_TOKEN_HEX, NULL, &n,
-	        NULL) != 0 ||
+	                   NULL) != 0 ||
 	    n != TOKEN_BYTES)
 		return -1;
 	crypto_generichash(out, 32, raw, sizeof(raw), NULL, 0);
@@ -41,13 +41,16 @@ set_cookie(struct req *r, const char *name, const char *value, long max_age)
 	char c[256];
 
 	if (max_age >= 0)
-		snprintf(c, sizeof(c), "%s=%s; Path=/; HttpOnly; "
-		    "SameSite=Lax; Max-Age=%ld%s", name, value, max_age,
-		    r->w->cookie_secure ? "; Secure" : "");
+		snprintf(c, sizeof(c),
+		         "%s=%s; Path=/; HttpOnly; "
+		         "SameSite=Lax; Max-Age=%ld%s",
+		         name, value, max_age,
+		         r->w->cookie_secure ? "; Secure" : "");
 	else
-		snprintf(c, sizeof(c), "%s=%s; Path=/; HttpOnly; "
-		    "SameSite=Lax%s", name, value,
-		    r->w->cookie_secure ? "; Secure" : "");
+		snprintf(c, sizeof(c),
+		         "%s=%s; Path=/; HttpOnly; "
+		         "SameSite=Lax%s",
+		         name, value, r->w->cookie_secure ? "; Secure" : "");
 	web_add_cookie(r, c);
 }
 
@@ -65,13 +68,13 @@ sess_load(struct req *r)
 
 		if (token_hash(tok, h) == 0) {
 			st = db_stmt(db, DB_SESSION_LOOKUP, "bi", h, 32,
-			    (long long)util_wall());
+			             (long long)util_wall());
 			if (db_step(db, st) == SQLITE_ROW) {
 				r->user_id = sqlite3_column_int64(st, 0);
 				snprintf(r->username, sizeof(r->username), "%s",
-				    db_col_text(st, 1));
+				         db_col_text(st, 1));
 				snprintf(r->csrf, sizeof(r->csrf), "%s",
-				    db_col_text(st, 2));
+				         db_col_text(st, 2));
 			}
 			db_done(db, st);
 		}
@@ -108,7 +111,7 @@ sess_create(struct req *r, long long user_id, const char *username)
 	/* Dead sessions go when new ones come: no cleanup thread needed. */
 	if (db_exec(r->w->db, DB_SESSION_PURGE, "i", now) != DB_OK ||
 	    db_exec(r->w->db, DB_SESSION_INSERT, "bitii", h, 32, user_id, csrf,
-	        now, now + life) != DB_OK)
+	            now, now + life) != DB_OK)
 		return -1;
 	/* Drop the pre-sign-in cookie queued by sess_load, if any. */
 	for (size_t i = 0; i < r->ncookies; i++)

@@ -20,8 +20,7 @@
 /* Reads the cookies: sets r->user_id/username/csrf, or r->expired. */
 void sess_load(struct req *r);
 /* Starts a session for user: Set-Cookie, r->user_id, r->csrf. 0 or -1. */
-int sess_create(struct req *r, long long user_id, const char *username)
-    TY_WUR;
+int sess_create(struct req *r, long long user_id, const char *username) TY_WUR;
 /* Ends the current session (if any) and clears its cookie. */
 void sess_destroy(struct req *r);
 /* 32 random bytes as 64 hex digits + NUL. */

@@ -216,7 +216,7 @@ static int
 name_char(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+	       (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
 }
 
 /* Copies the trimmed name in [p, e) to out; -1 when empty/bad/too long. */
@@ -270,13 +270,15 @@ tmpl_parse(const char *src, size_t len, char *err, size_t errlen)
 			break;
 		if (tag + 2 < end && tag[2] == '{') {
 			raw = 1;
-			close = memmem(tag + 3, (size_t)(end - tag - 3), "}}}", 3);
+			close =
+			    memmem(tag + 3, (size_t)(end - tag - 3), "}}}", 3);
 		} else {
-			close = memmem(tag + 2, (size_t)(end - tag - 2), "}}", 2);
+			close =
+			    memmem(tag + 2, (size_t)(end - tag - 2), "}}", 2);
 		}
 		if (!close) {
 			snprintf(err, errlen, "line %d: unclosed tag",
-			    line_of(t->src, tag));
+			         line_of(t->src, tag));
 			goto fail;
 		}
 		p = close + (raw ? 3 : 2);
@@ -291,8 +293,10 @@ tmpl_parse(const char *src, size_t len, char *err, size_t errlen)
 			continue;
 		} else if (sigil == '#' || sigil == '^') {
 			if (depth == TMPL_DEPTH_MAX) {
-				snprintf(err, errlen, "line %d: sections nested "
-				    "too deep", line_of(t->src, tag));
+				snprintf(err, errlen,
+				         "line %d: sections nested "
+				         "too deep",
+				         line_of(t->src, tag));
 				goto fail;
 			}
 			nd = add_node(t, sigil == '#' ? N_SECTION : N_INVERTED);
@@ -305,8 +309,10 @@ tmpl_parse(const char *src, size_t len, char *err, size_t errlen)
 				goto badname;
 			if (depth == 0 ||
 			    strcmp(t->nodes[open[depth - 1]].name, name) != 0) {
-				snprintf(err, errlen, "line %d: {{/%s}} closes "
-				    "nothing open", line_of(t->src, tag), name);
+				snprintf(err, errlen,
+				         "line %d: {{/%s}} closes "
+				         "nothing open",
+				         line_of(t->src, tag), name);
 				goto fail;
 			}
 			t->nodes[open[--depth]].end = t->n;
@@ -318,13 +324,15 @@ tmpl_parse(const char *src, size_t len, char *err, size_t errlen)
 	}
 	if (depth) {
 		snprintf(err, errlen, "section {{#%s}} is never closed",
-		    t->nodes[open[depth - 1]].name);
+		         t->nodes[open[depth - 1]].name);
 		goto fail;
 	}
 	return t;
 badname:
-	snprintf(err, errlen, "line %d: bad name in tag (letters, digits, "
-	    "_ - . only, at most %d)", line_of(t->src, tag), TMPL_NAME_MAX);
+	snprintf(err, errlen,
+	         "line %d: bad name in tag (letters, digits, "
+	         "_ - . only, at most %d)",
+	         line_of(t->src, tag), TMPL_NAME_MAX);
 fail:
 	tmpl_free(t);
 	return NULL;
@@ -378,7 +386,7 @@ truthy(const struct tv *v)
 
 static int
 render_range(const struct tmpl *t, size_t from, size_t to, struct ctx *c,
-    struct wbuf *out)
+             struct wbuf *out)
 {
 	size_t i = from;
 
@@ -406,7 +414,8 @@ render_range(const struct tmpl *t, size_t from, size_t to, struct ctx *c,
 			if (nd->kind == N_RAW && v->kind == TV_HTML) {
 				if (wb_adds(out, v->str) < 0)
 					return -1;
-			} else if (wb_add_html(out, v->str, strlen(v->str)) < 0) {
+			} else if (wb_add_html(out, v->str, strlen(v->str)) <
+			           0) {
 				return -1;
 			}
 			break;
@@ -416,13 +425,13 @@ render_range(const struct tmpl *t, size_t from, size_t to, struct ctx *c,
 				for (size_t r = 0; r < v->nrows; r++) {
 					c->stack[c->depth++] = v->rows[r];
 					int rc = render_range(t, i + 1, nd->end,
-					    c, out);
+					                      c, out);
 					c->depth--;
 					if (rc < 0)
 						return -1;
 				}
-			} else if (truthy(v) &&
-			    render_range(t, i + 1, nd->end, c, out) < 0) {
+			} else if (truthy(v) && render_range(t, i + 1, nd->end,
+			                                     c, out) < 0) {
 				return -1;
 			}
 			i = nd->end;
@@ -442,7 +451,7 @@ render_range(const struct tmpl *t, size_t from, size_t to, struct ctx *c,
 int
 tmpl_render(const struct tmpl *t, const struct td *d, struct wbuf *out)
 {
-	struct ctx c = { .depth = 0 };
+	struct ctx c = {.depth = 0};
 
 	if (d)
 		c.stack[c.depth++] = d;

@@ -29,11 +29,11 @@ struct td;
  * message with the line number into err.
  */
 struct tmpl *tmpl_parse(const char *src, size_t len, char *err,
-    size_t errlen) TY_WUR;
+                        size_t errlen) TY_WUR;
 void tmpl_free(struct tmpl *t);
 /* Renders t with data d, appending to out; -1 when out reaches its max. */
 int tmpl_render(const struct tmpl *t, const struct td *d,
-    struct wbuf *out) TY_WUR;
+                struct wbuf *out) TY_WUR;
 
 /* Dictionaries: keys and values are copied; a dict owns its rows. */
 struct td *td_new(void);

@@ -13,15 +13,15 @@ static int
 keep_char(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+	       (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
 }
 
 /* Length of the extension to keep when shortening: .tar.gz or .ext. */
 static size_t
 ext_len(const char *s, size_t n)
 {
-	static const char *const compound[] = { ".tar.gz", ".tar.bz2",
-		".tar.xz", ".tar.zst" };
+	static const char *const compound[] = {".tar.gz", ".tar.bz2", ".tar.xz",
+	                                       ".tar.zst"};
 	const char *dot;
 
 	for (size_t i = 0; i < TY_ARRAY_LEN(compound); i++) {
@@ -116,7 +116,7 @@ upload_sink_write(struct upload_sink *s, const void *p, size_t n)
 			continue;
 		if (k <= 0) {
 			ty_log("upload: write %s: %s", s->tmp_path,
-			    strerror(errno));
+			       strerror(errno));
 			return UPLOAD_IO;
 		}
 		c += k;
@@ -134,7 +134,7 @@ upload_sink_abort(struct upload_sink *s)
 	if (s->tmp_path) {
 		if (unlink(s->tmp_path) < 0 && errno != ENOENT)
 			ty_log("upload: unlink %s: %s", s->tmp_path,
-			    strerror(errno));
+			       strerror(errno));
 		free(s->tmp_path);
 		s->tmp_path = NULL;
 	}
@@ -153,7 +153,7 @@ fsync_dir(const char *dir)
 
 enum upload_err
 upload_sink_commit(struct web *w, struct upload_sink *s, long long project_id,
-    const char *name, long long *dataset_id)
+                   const char *name, long long *dataset_id)
 {
 	unsigned char digest[crypto_hash_sha256_BYTES];
 	char hex[2 * crypto_hash_sha256_BYTES + 1];
@@ -171,7 +171,7 @@ upload_sink_commit(struct web *w, struct upload_sink *s, long long project_id,
 	if (db_tx_begin(w->db) != DB_OK)
 		goto fail;
 	id = db_insert(w->db, DB_DATASET_INSERT, "ititi", project_id, name,
-	    s->bytes, hex, (long long)util_wall());
+	               s->bytes, hex, (long long)util_wall());
 	if (id < 0)
 		goto rollback;
 	dir = xasprintf("%s/uploads/%lld", w->data_dir, (long long)id);

@@ -20,7 +20,8 @@
  * A safe file name from what the browser sent: the last path component,
  * only A-Z a-z 0-9 . _ - (a run of anything else becomes one _), no
  * leading dots or underscores, at most UPLOAD_NAME_MAX bytes keeping the
- * extension (.tar.gz too), never empty ("upload"). out must hold UPLOAD_NAME_MAX + 1 bytes.
+ * extension (.tar.gz too), never empty ("upload"). out must hold
+ * UPLOAD_NAME_MAX + 1 bytes.
  */
 void upload_safe_name(const char *in, char *out);
 
@@ -38,16 +39,16 @@ enum upload_err {
 };
 
 /* Opens a temporary file under uploads/.incoming/. */
-enum upload_err upload_sink_open(struct web *w, struct upload_sink *s)
-    TY_WUR;
+enum upload_err upload_sink_open(struct web *w, struct upload_sink *s) TY_WUR;
 enum upload_err upload_sink_write(struct upload_sink *s, const void *p,
-    size_t n) TY_WUR;
+                                  size_t n) TY_WUR;
 /*
  * Moves the finished file into uploads/<id>/name and records it in
  * datasets, atomically. Fills *dataset_id. The sink is closed either way.
  */
 enum upload_err upload_sink_commit(struct web *w, struct upload_sink *s,
-    long long project_id, const char *name, long long *dataset_id) TY_WUR;
+                                   long long project_id, const char *name,
+                                   long long *dataset_id) TY_WUR;
 /* Deletes the temporary file. Safe to call twice or on an unopened sink. */
 void upload_sink_abort(struct upload_sink *s);
 

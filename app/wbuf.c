@@ -95,11 +95,8 @@ wb_printf(struct wbuf *b, const char *fmt, ...)
 
 /* Entities for the five bytes that can change meaning in HTML. */
 static const char *const html_ent[256] = {
-	['&'] = "&amp;",
-	['<'] = "&lt;",
-	['>'] = "&gt;",
-	['"'] = "&quot;",
-	['\''] = "&#39;",
+    ['&'] = "&amp;",  ['<'] = "&lt;",   ['>'] = "&gt;",
+    ['"'] = "&quot;", ['\''] = "&#39;",
 };
 
 int
