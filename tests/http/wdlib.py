@@ -114,3 +114,71 @@ def wait_inspected(stack, did, timeout=60):
                              else None)(dataset_status(stack, did)),
                     timeout=timeout, interval=0.1,
                     what="dataset %d inspected" % did)
+
+
+# ---- a real tiny model, registered as a project's model ----------------
+
+BAR_SIZE = 20
+BAR_CLASSES = ("h", "v", "sq")
+
+
+def train_tiny(stack):
+    """Trains a small CNN on bars images with the real train worker;
+    returns (relative model path, result)."""
+    from tylib import make_bars_set, train_model
+    make_bars_set(stack.data, "bars", 450, 90, size=BAR_SIZE)
+    res = train_model(stack.data, stack.models, {
+        "data": "bars", "output": "runs/1",
+        "model": {"arch": "cnn", "conv": [4], "hidden": []},
+        "epochs": 3, "batch_size": 16, "optimizer": "adam", "lr": 0.01,
+        "seed": 3})
+    return "runs/1/model.tym", res
+
+
+def add_model(stack, pid, path, acc, arch="cnn"):
+    """A datasets + runs + models row for project pid, as the pipeline
+    leaves them after a successful run; returns the model id."""
+    import json
+    import time
+    now = int(time.time())
+    did = stack.execute(
+        "INSERT INTO datasets (project_id, filename, path, bytes, sha256, "
+        "status, created_at) VALUES (?, 'bars.zip', 'uploads/x', 1, 'ab', "
+        "'ready', ?)", (pid, now))
+    rid = stack.execute(
+        "INSERT INTO runs (project_id, dataset_id, status, params_json, "
+        "created_at) VALUES (?, ?, 'succeeded', '{}', ?)", (pid, did, now))
+    return stack.execute(
+        "INSERT INTO models (project_id, run_id, path, arch, classes_json, "
+        "val_acc, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
+        (pid, rid, path, arch, json.dumps(list(BAR_CLASSES)), acc, now))
+
+
+def bars_png(cls, seed, channels=1):
+    """A bars image of class cls as PNG (gray, or RGB/RGBA copies)."""
+    import random
+    from pngmake import png
+    from tylib import bars_image
+    g = bars_image(cls, BAR_SIZE, random.Random(seed))
+    if channels == 1:
+        return png(BAR_SIZE, BAR_SIZE, 1, pixels=g)
+    px = bytearray()
+    for v in g:
+        px += bytes([v] * 3) + (b"\xff" if channels == 4 else b"")
+    return png(BAR_SIZE, BAR_SIZE, channels, pixels=bytes(px))
+
+
+def bars_jpeg(cls, seed):
+    """The same as a JPEG (via PIL), or None when PIL is missing."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return None
+    import io
+    import random
+    from tylib import bars_image
+    g = bars_image(cls, BAR_SIZE, random.Random(seed))
+    b = io.BytesIO()
+    Image.frombytes("L", (BAR_SIZE, BAR_SIZE), g).convert("RGB").save(
+        b, "JPEG", quality=95)
+    return b.getvalue()
