@@ -95,12 +95,12 @@ fake_services() {
 	#!/usr/bin/python3
 	# A stand-in for a trainyard binary: records its environment, serves 200 on
 	# every GET, exits on SIGTERM; FAKE_DIE_<NAME>=1 makes it exit after 1 s.
-	import http.server, json, os, signal, sys, threading
+	import http.server, os, signal, sys, threading
 	name = os.path.basename(sys.argv[0])
 	env = {k: v for k, v in os.environ.items() if k.startswith("TRAINYARD_")}
 	if os.environ.get("FAKE_ENV_DIR"):
-	    with open(os.environ["FAKE_ENV_DIR"] + "/" + name + ".json", "w") as f:
-	        json.dump(env, f)
+	    with open(os.environ["FAKE_ENV_DIR"] + "/" + name + ".env", "w") as f:
+	        f.writelines("%s=%s\n" % kv for kv in sorted(env.items()))
 	signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
 	class H(http.server.BaseHTTPRequestHandler):
 	    def do_GET(self):

@@ -244,7 +244,7 @@ check "local: prints the first sign-in" says "first sign-in: user 'admin', passw
 check "local: all four services ready" bash -c '[ "$(grep -c "ready on 127.0.0.1" <<<"$1")" -eq 4 ]' _ "$OUT"
 check "local: creates var/{data,models,db}" test -d "$SANDBOX/var/data" -a -d "$SANDBOX/var/models" -a -d "$SANDBOX/var/db"
 check "local: admin password file is private" test "$(stat -c %a "$SANDBOX/var/admin-password")" = 600
-jq_env() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ""))' "$SANDBOX/envs/trainyard-$1.json" "$2"; }
+jq_env() { sed -n "s/^$2=//p" "$SANDBOX/envs/trainyard-$1.env"; }
 check "local: web gets its port" test "$(jq_env web TRAINYARD_PORT)" = "$P1"
 check "local: infer gets its port" test "$(jq_env infer TRAINYARD_PORT)" = "$P4"
 check "local: web gets the worker URLs on 127.0.0.1" test "$(jq_env web TRAINYARD_PREPROCESS_URL) $(jq_env web TRAINYARD_TRAIN_URL) $(jq_env web TRAINYARD_INFER_URL)" = "http://127.0.0.1:$P2 http://127.0.0.1:$P3 http://127.0.0.1:$P4"
