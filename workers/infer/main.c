@@ -32,6 +32,8 @@ static struct infer_limits limits;
  * on the CivetWeb thread and answered on a thread of our own.
  */
 #define WORK_STACK (8u << 20)
+/* The network's input for one request, as uint8 pixels. */
+#define MAX_BATCH_BYTES ((uint64_t)1 << 30)
 
 struct call {
 	char *body;
@@ -59,6 +61,8 @@ answer(struct call *k, char *err, size_t errlen)
 	struct infer_req r;
 	struct infer_model *im = NULL;
 	struct infer_tally t;
+	const struct model_meta *mm;
+	uint64_t isz;
 	cJSON *body, *res;
 	char why[300], *path;
 	int st;
@@ -90,6 +94,19 @@ answer(struct call *k, char *err, size_t errlen)
 		infer_req_free(&r);
 		cJSON_Delete(body);
 		return st;
+	}
+	mm = model_meta(infer_model_get(im));
+	isz = (uint64_t)mm->width * mm->height * mm->channels;
+	if (isz * r.nimages > MAX_BATCH_BYTES) {
+		/* A model with a huge input must not make us abort in malloc. */
+		snprintf(err, errlen, "%zu images of %dx%dx%d are over the "
+		    "batch limit of %llu MB: send fewer per request",
+		    r.nimages, mm->width, mm->height, mm->channels,
+		    (unsigned long long)(MAX_BATCH_BYTES >> 20));
+		infer_cache_release(im);
+		infer_req_free(&r);
+		cJSON_Delete(body);
+		return 413;
 	}
 	res = infer_predict(&r, infer_model_get(im), &limits, svc_threads(),
 	    &t);
