@@ -433,6 +433,7 @@ follow_run(struct run *r, struct follow *f)
 
 	snprintf(path, sizeof(path), "/jobs/run-%lld-%s", r->id,
 	    stages[r->stage].suffix);
+	wk_set_request_id(path + 6); /* run-<id>-<stage>: the job id */
 	if (runform_from_json(r->params, &rf) < 0) {
 		run_fail(r, "the run's stored parameters are unreadable");
 		return;

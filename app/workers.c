@@ -19,6 +19,14 @@ init_curl(void)
 		ty_log("workers: curl_global_init failed");
 }
 
+static __thread char request_id[64];
+
+void
+wk_set_request_id(const char *id)
+{
+	snprintf(request_id, sizeof(request_id), "%s", id ? id : "");
+}
+
 struct sink {
 	char *p;
 	size_t len, cap, max;
@@ -97,6 +105,11 @@ wk_request(const char *service, const char *base, const char *method,
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	hdr = curl_slist_append(hdr, "Accept: application/json");
 	hdr = curl_slist_append(hdr, "Expect:"); /* no 100-continue wait */
+	if (request_id[0]) {
+		char h[96];
+		snprintf(h, sizeof(h), "X-Request-Id: %s", request_id);
+		hdr = curl_slist_append(hdr, h);
+	}
 	if (body) {
 		hdr = curl_slist_append(hdr,
 		    "Content-Type: application/json");

@@ -39,6 +39,12 @@ enum wk_err wk_request(const char *service, const char *base,
     const char *method, const char *path, const char *body, size_t body_len,
     long timeout_ms, size_t max_resp, struct wk_resp *out) TY_WUR;
 void wk_resp_free(struct wk_resp *r);
+/*
+ * The X-Request-Id this thread sends with its following requests (so one
+ * run can be followed across the services' logs); NULL or "" for none.
+ * At most 63 characters are kept.
+ */
+void wk_set_request_id(const char *id);
 const char *wk_strerror(enum wk_err e);
 
 #endif
