@@ -457,6 +457,49 @@ def admin_from_env_restart_and_clean_stop():
 
 
 @test
+def chunked_and_concurrent_uploads():
+    import http.client
+    import threading
+    from tylib import multipart
+    c = new_user()
+    _, pid = c.create_project("parallel")
+    cookie = "; ".join("%s=%s" % kv for kv in c.cookies.items())
+
+    def send(data, name, out, i):
+        body, ctype = multipart({"csrf": c.csrf}, [("file", name, data, "application/zip")])
+        conn = http.client.HTTPConnection("127.0.0.1", web().port, timeout=60)
+        # chunked transfer: no Content-Length, the parser must find the end
+        conn.request("POST", "/projects/%d/datasets" % pid,
+                     body=iter([body[k:k + 7000] for k in range(0, len(body), 7000)]),
+                     headers={"Cookie": cookie, "Content-Type": ctype},
+                     encode_chunked=True)
+        r = conn.getresponse()
+        r.read()
+        out[i] = r.status
+        conn.close()
+
+    blobs = [os.urandom(50000 + 1000 * i) for i in range(6)]
+    out = [None] * len(blobs)
+    ths = [threading.Thread(target=send, args=(b, "p%d.zip" % i, out, i))
+           for i, b in enumerate(blobs)]
+    for t in ths:
+        t.start()
+    for i in range(20):  # pages keep answering meanwhile
+        check(c.get("/projects/%d" % pid).status == 200, "page during uploads")
+    for t in ths:
+        t.join()
+    check(out == [303] * len(blobs), out)
+    rows = db_rows(web(), "SELECT filename, bytes, sha256, path FROM datasets "
+                   "WHERE project_id = ? ORDER BY filename", (pid,))
+    check(len(rows) == len(blobs), rows)
+    for i, (fname, nbytes, sha, path) in enumerate(rows):
+        check(fname == "p%d.zip" % i and nbytes == len(blobs[i]), rows[i])
+        check(sha == hashlib.sha256(blobs[i]).hexdigest(), "sha of %s" % fname)
+        with open(os.path.join(web().data, path), "rb") as f:
+            check(f.read() == blobs[i], "content of %s" % fname)
+
+
+@test
 def server_stops_cleanly_with_no_sanitizer_reports():
     """Last: SIGTERM the shared server; under SAN=1 a leak or UB report
     anywhere above would show here as a non-zero exit or in the log."""
