@@ -127,7 +127,7 @@ main(int argc, char **argv)
 	static struct web w;
 	struct mg_callbacks cb;
 	struct mg_context *ctx;
-	char err[512], port[16], threads[16], *dbdir, *path;
+	char err[512], port[16], threads[16], timeout[24], *dbdir, *path;
 	static char *root;
 	const char *db_path, *admin, *admin_pw;
 	long p;
@@ -215,10 +215,13 @@ main(int argc, char **argv)
 	snprintf(port, sizeof(port), "%ld", p);
 	snprintf(threads, sizeof(threads), "%ld",
 	    cfg_long(argc, argv, "TRAINYARD_WEB_THREADS", 16));
+	/* How long one read or write on a connection may wait. */
+	snprintf(timeout, sizeof(timeout), "%ld",
+	    cfg_long(argc, argv, "TRAINYARD_REQUEST_TIMEOUT_MS", 60000));
 	const char *opts[] = {
 		"listening_ports", port,
 		"num_threads", threads,
-		"request_timeout_ms", "120000",
+		"request_timeout_ms", timeout,
 		"linger_timeout_ms", "2000",
 		"enable_keep_alive", "no",
 		/* CivetWeb's own error answers (malformed requests) too */
