@@ -18,22 +18,27 @@ main(int argc, char **argv)
 {
 	blas_select_core(argv);
 	const char *arch = argc > 1 ? argv[1] : "cnn";
-	int B = argc > 2 ? atoi(argv[2]) : 32, steps = argc > 3 ? atoi(argv[3]) : 50;
+	int B = argc > 2 ? atoi(argv[2]) : 32,
+	    steps = argc > 3 ? atoi(argv[3]) : 50;
 	const struct nn_spec cnn[] = {
-		{ .kind = NN_CONV, .out = 16, .k = 3, .stride = 1, .pad = 1 },
-		{ .kind = NN_RELU }, { .kind = NN_MAXPOOL },
-		{ .kind = NN_CONV, .out = 32, .k = 3, .stride = 1, .pad = 1 },
-		{ .kind = NN_RELU }, { .kind = NN_MAXPOOL },
-		{ .kind = NN_FLATTEN }, { .kind = NN_DENSE, .out = 10 },
+	    {.kind = NN_CONV, .out = 16, .k = 3, .stride = 1, .pad = 1},
+	    {.kind = NN_RELU},
+	    {.kind = NN_MAXPOOL},
+	    {.kind = NN_CONV, .out = 32, .k = 3, .stride = 1, .pad = 1},
+	    {.kind = NN_RELU},
+	    {.kind = NN_MAXPOOL},
+	    {.kind = NN_FLATTEN},
+	    {.kind = NN_DENSE, .out = 10},
 	};
 	const struct nn_spec mlp[] = {
-		{ .kind = NN_DENSE, .out = 128 }, { .kind = NN_RELU },
-		{ .kind = NN_DENSE, .out = 10 },
+	    {.kind = NN_DENSE, .out = 128},
+	    {.kind = NN_RELU},
+	    {.kind = NN_DENSE, .out = 10},
 	};
 	int is_cnn = strcmp(arch, "cnn") == 0;
 	char err[128];
 	nn_net *net = nn_new(28, 28, 1, is_cnn ? cnn : mlp, is_cnn ? 8 : 3,
-	    NN_LOSS_XENT, err, sizeof(err));
+	                     NN_LOSS_XENT, err, sizeof(err));
 	if (!net)
 		return 1;
 	openblas_set_num_threads(1);
@@ -56,14 +61,15 @@ main(int argc, char **argv)
 		nn_loss_backward(c, lab, NULL, B, NULL);
 	}
 	double total = util_now() - t0;
-	printf("%s batch %d, %s kernel, 1 thread: %.3f ms/step, %.0f images/s\n",
+	printf(
+	    "%s batch %d, %s kernel, 1 thread: %.3f ms/step, %.0f images/s\n",
 	    arch, B, blas_core_name(), 1e3 * total / steps, B * steps / total);
 	for (int i = 0; i < nn_nlayers(net); i++) {
 		double f, b;
 		nn_ctx_layer_seconds(c, i, &f, &b);
 		printf("  %2d %-8s fwd %7.3f ms  bwd %7.3f ms\n", i,
-		    nn_kind_name(nn_layer_spec(net, i)->kind), 1e3 * f / steps,
-		    1e3 * b / steps);
+		       nn_kind_name(nn_layer_spec(net, i)->kind),
+		       1e3 * f / steps, 1e3 * b / steps);
 	}
 	free(x);
 	free(lab);

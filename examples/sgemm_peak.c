@@ -25,20 +25,20 @@ main(int argc, char **argv)
 	float *c = xmalloc(sizeof(float) * n * n);
 	for (long i = 0; i < (long)n * n; i++)
 		a[i] = (float)(i % 7) * 0.1f, b[i] = (float)(i % 5) * 0.2f;
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a,
-	    n, b, n, 0, c, n);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n,
+	            b, n, 0, c, n);
 	double best = 0;
 	for (int r = 0; r < 5; r++) {
 		double t0 = util_now();
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n,
-		    1, a, n, b, n, 0, c, n);
+		            1, a, n, b, n, 0, c, n);
 		double g = 2.0 * n * n * (double)n / (util_now() - t0) / 1e9;
 		best = g > best ? g : best;
 	}
 	printf("{\"core\": \"%s\", \"best_core\": \"%s\", \"threads\": %d, "
 	       "\"n\": %d, \"gflops\": %.1f}\n",
-	    blas_core_name(), blas_best_core() ? blas_best_core() : "auto",
-	    threads, n, best);
+	       blas_core_name(), blas_best_core() ? blas_best_core() : "auto",
+	       threads, n, best);
 	free(a);
 	free(b);
 	free(c);

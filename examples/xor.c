@@ -2,7 +2,8 @@
  * xor.c — the classic demo: a small MLP learns the 3-input XOR (parity)
  * truth table with SGD, sigmoid units and mean squared error.
  *
- *	bin/xor [seed]     prints the table and exits 0 when all 8 rows are right
+ *	bin/xor [seed]     prints the table and exits 0 when all 8 rows are
+ *right
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,10 +21,10 @@ main(int argc, char **argv)
 		t[r] = (float)(((r >> 0) ^ (r >> 1) ^ (r >> 2)) & 1);
 	}
 	const struct nn_spec specs[] = {
-		{ .kind = NN_DENSE, .out = 8 },
-		{ .kind = NN_SIGMOID },
-		{ .kind = NN_DENSE, .out = 1 },
-		{ .kind = NN_SIGMOID },
+	    {.kind = NN_DENSE, .out = 8},
+	    {.kind = NN_SIGMOID},
+	    {.kind = NN_DENSE, .out = 1},
+	    {.kind = NN_SIGMOID},
 	};
 	char err[128];
 	nn_net *net = nn_new(1, 1, 3, specs, 4, NN_LOSS_MSE, err, sizeof(err));
@@ -51,11 +52,11 @@ main(int argc, char **argv)
 		int good = (y[r] >= 0.5f) == (t[r] >= 0.5f);
 		ok += good;
 		printf(" %d %d %d |  %d   %.3f %s\n", (int)x[r * 3],
-		    (int)x[r * 3 + 1], (int)x[r * 3 + 2], (int)t[r], y[r],
-		    good ? "" : "WRONG");
+		       (int)x[r * 3 + 1], (int)x[r * 3 + 2], (int)t[r], y[r],
+		       good ? "" : "WRONG");
 	}
 	printf("%d/8 correct after %d epochs, mse %.5f\n", ok,
-	    epoch > 20000 ? 20000 : epoch, loss);
+	       epoch > 20000 ? 20000 : epoch, loss);
 	nn_opt_free(&opt);
 	nn_ctx_free(c);
 	nn_free(net);

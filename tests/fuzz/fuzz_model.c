@@ -47,7 +47,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t *c = malloc(size);
 		memcpy(c, data, size);
 		crypto_generichash(c + size - MODEL_SUMLEN, MODEL_SUMLEN, c,
-		    size - MODEL_SUMLEN, NULL, 0);
+		                   size - MODEL_SUMLEN, NULL, 0);
 		try_parse(c, size);
 		free(c);
 	}

@@ -11,14 +11,35 @@
 #include "../th.h"
 #include "nn.h"
 
-#define D(n) { .kind = NN_DENSE, .out = (n) }
-#define C(n, k_, s_, p_) \
-	{ .kind = NN_CONV, .out = (n), .k = (k_), .stride = (s_), .pad = (p_) }
-#define P { .kind = NN_MAXPOOL }
-#define R { .kind = NN_RELU }
-#define S { .kind = NN_SIGMOID }
-#define F { .kind = NN_FLATTEN }
-#define DO(p_) { .kind = NN_DROPOUT, .p = (p_) }
+#define D(n)                                                                   \
+	{                                                                      \
+		.kind = NN_DENSE, .out = (n)                                   \
+	}
+#define C(n, k_, s_, p_)                                                       \
+	{                                                                      \
+		.kind = NN_CONV, .out = (n), .k = (k_), .stride = (s_),        \
+		.pad = (p_)                                                    \
+	}
+#define P                                                                      \
+	{                                                                      \
+		.kind = NN_MAXPOOL                                             \
+	}
+#define R                                                                      \
+	{                                                                      \
+		.kind = NN_RELU                                                \
+	}
+#define S                                                                      \
+	{                                                                      \
+		.kind = NN_SIGMOID                                             \
+	}
+#define F                                                                      \
+	{                                                                      \
+		.kind = NN_FLATTEN                                             \
+	}
+#define DO(p_)                                                                 \
+	{                                                                      \
+		.kind = NN_DROPOUT, .p = (p_)                                  \
+	}
 
 struct row {
 	const char *name;
@@ -29,24 +50,42 @@ struct row {
 };
 
 static const struct row rows[] = {
-	{ "dense+xent", 1, 1, 5, 3, NN_LOSS_XENT, 1, { D(4) } },
-	{ "dense-relu-dense", 1, 1, 6, 4, NN_LOSS_XENT, 3, { D(7), R, D(3) } },
-	{ "dense-sigmoid+mse", 1, 1, 3, 4, NN_LOSS_MSE, 4, { D(5), S, D(2), S } },
-	{ "dense+mse", 1, 1, 4, 2, NN_LOSS_MSE, 1, { D(3) } },
-	{ "dropout", 1, 1, 6, 4, NN_LOSS_XENT, 4, { D(8), R, DO(0.5f), D(3) } },
-	{ "conv3x3 pad1", 5, 5, 2, 2, NN_LOSS_XENT, 3, { C(3, 3, 1, 1), F, D(3) } },
-	{ "conv3x3 stride2", 7, 6, 3, 2, NN_LOSS_XENT, 2, { C(4, 3, 2, 0), D(2) } },
-	{ "conv2x2 stride2 pad1", 5, 4, 1, 3, NN_LOSS_XENT, 2, { C(2, 2, 2, 1), D(3) } },
-	{ "conv-relu-pool", 6, 6, 2, 2, NN_LOSS_XENT, 5,
-	    { C(3, 3, 1, 1), R, P, F, D(4) } },
-	{ "pool odd size", 5, 7, 2, 2, NN_LOSS_XENT, 3, { C(2, 3, 1, 1), P, D(3) } },
-	{ "cnn stack", 8, 8, 1, 2, NN_LOSS_XENT, 8,
-	    { C(3, 3, 1, 1), R, P, C(4, 3, 1, 1), R, P, D(5), D(3) } },
+    {"dense+xent", 1, 1, 5, 3, NN_LOSS_XENT, 1, {D(4)}},
+    {"dense-relu-dense", 1, 1, 6, 4, NN_LOSS_XENT, 3, {D(7), R, D(3)}},
+    {"dense-sigmoid+mse", 1, 1, 3, 4, NN_LOSS_MSE, 4, {D(5), S, D(2), S}},
+    {"dense+mse", 1, 1, 4, 2, NN_LOSS_MSE, 1, {D(3)}},
+    {"dropout", 1, 1, 6, 4, NN_LOSS_XENT, 4, {D(8), R, DO(0.5f), D(3)}},
+    {"conv3x3 pad1", 5, 5, 2, 2, NN_LOSS_XENT, 3, {C(3, 3, 1, 1), F, D(3)}},
+    {"conv3x3 stride2", 7, 6, 3, 2, NN_LOSS_XENT, 2, {C(4, 3, 2, 0), D(2)}},
+    {"conv2x2 stride2 pad1",
+     5,
+     4,
+     1,
+     3,
+     NN_LOSS_XENT,
+     2,
+     {C(2, 2, 2, 1), D(3)}},
+    {"conv-relu-pool",
+     6,
+     6,
+     2,
+     2,
+     NN_LOSS_XENT,
+     5,
+     {C(3, 3, 1, 1), R, P, F, D(4)}},
+    {"pool odd size", 5, 7, 2, 2, NN_LOSS_XENT, 3, {C(2, 3, 1, 1), P, D(3)}},
+    {"cnn stack",
+     8,
+     8,
+     1,
+     2,
+     NN_LOSS_XENT,
+     8,
+     {C(3, 3, 1, 1), R, P, C(4, 3, 1, 1), R, P, D(5), D(3)}},
 };
 
 static double
-loss_at(nn_ctx *c, const float *x, int n, const uint16_t *lab,
-    const float *tgt)
+loss_at(nn_ctx *c, const float *x, int n, const uint16_t *lab, const float *tgt)
 {
 	struct nn_rng r;
 	nn_rng_seed(&r, 99); /* the same dropout mask every time */
@@ -63,7 +102,7 @@ main(void)
 		{
 			char err[128];
 			nn_net *net = nn_new(w->h, w->w, w->c, w->s, w->n,
-			    w->loss, err, sizeof(err));
+			                     w->loss, err, sizeof(err));
 			CHECK(net != NULL);
 			if (!net) {
 				fprintf(stderr, "%s\n", err);
@@ -107,15 +146,15 @@ main(void)
 				double lm = loss_at(c, x, n, lab, tgt);
 				p[j] = keep;
 				double num = (lp - lm) / (2 * h), an = g[j];
-				double tol = 2e-2 * fmax(fabs(num), fabs(an)) +
-				    2e-3;
+				double tol =
+				    2e-2 * fmax(fabs(num), fabs(an)) + 2e-3;
 				checked++;
 				if (fabs(num - an) > tol) {
 					bad++;
 					fprintf(stderr,
-					    "  %s: param %zu analytic %g "
-					    "numeric %g\n",
-					    w->name, j, an, num);
+					        "  %s: param %zu analytic %g "
+					        "numeric %g\n",
+					        w->name, j, an, num);
 				}
 			}
 			CHECK(checked > 0);

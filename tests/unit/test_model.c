@@ -15,12 +15,12 @@ static nn_net *
 small_cnn(void)
 {
 	const struct nn_spec s[] = {
-		{ .kind = NN_CONV, .out = 2, .k = 3, .stride = 1, .pad = 1 },
-		{ .kind = NN_RELU },
-		{ .kind = NN_MAXPOOL },
-		{ .kind = NN_DROPOUT, .p = 0.25f },
-		{ .kind = NN_FLATTEN },
-		{ .kind = NN_DENSE, .out = 3 },
+	    {.kind = NN_CONV, .out = 2, .k = 3, .stride = 1, .pad = 1},
+	    {.kind = NN_RELU},
+	    {.kind = NN_MAXPOOL},
+	    {.kind = NN_DROPOUT, .p = 0.25f},
+	    {.kind = NN_FLATTEN},
+	    {.kind = NN_DENSE, .out = 3},
 	};
 	char err[128];
 	nn_net *net = nn_new(4, 6, 2, s, 6, NN_LOSS_XENT, err, sizeof(err));
@@ -28,7 +28,7 @@ small_cnn(void)
 	return net;
 }
 
-static char *names[] = { "cat", "dog", "\"quoted\" <b>" };
+static char *names[] = {"cat", "dog", "\"quoted\" <b>"};
 
 static void
 meta_of(struct model_meta *mm)
@@ -69,7 +69,7 @@ main(void)
 	struct model_meta mm;
 	meta_of(&mm);
 	cJSON *extra = cJSON_Parse("{\"train\":{\"lr\":0.1,\"seed\":3}}");
-	float state[5] = { 1, 2, 3, 4, 5 };
+	float state[5] = {1, 2, 3, 4, 5};
 	uint8_t *b;
 	size_t len;
 	char dir[] = "/tmp/ty-model-XXXXXX";
@@ -81,7 +81,7 @@ main(void)
 	{
 		char err[256];
 		CHECK(model_save(path, net, &mm, extra, state, 5, err,
-			  sizeof(err)) == MODEL_OK);
+		                 sizeof(err)) == MODEL_OK);
 		enum model_err e;
 		model *m = model_load(path, &e, err, sizeof(err));
 		CHECK(m != NULL);
@@ -94,13 +94,13 @@ main(void)
 		CHECK(g->mean[1] == 0.25f && g->std[0] == 0.2f);
 		CHECK(nn_nparams(model_net(m)) == nn_nparams(net));
 		CHECK(memcmp(nn_params(model_net(m)), nn_params(net),
-			  4 * nn_nparams(net)) == 0);
+		             4 * nn_nparams(net)) == 0);
 		size_t ns;
 		const float *st = model_state(m, &ns);
 		CHECK(ns == 5 && st[4] == 5.0f);
 		const cJSON *tr = cJSON_GetObjectItem(model_header(m), "train");
 		CHECK(cJSON_GetObjectItem(tr, "seed") &&
-		    cJSON_GetObjectItem(tr, "seed")->valuedouble == 3);
+		      cJSON_GetObjectItem(tr, "seed")->valuedouble == 3);
 		CHECK(nn_nlayers(model_net(m)) == 6);
 		CHECK(nn_layer_spec(model_net(m), 3)->p == 0.25f);
 		/* the loaded model predicts exactly as the original */
@@ -112,7 +112,7 @@ main(void)
 		float x[2 * 48];
 		model_normalize_u8(&mm, px, 2, x);
 		CHECK(x[1] == (px[1] / 255.0f - 0.25f) / 0.3f ||
-		    fabsf(x[1] - (px[1] / 255.0f - 0.25f) / 0.3f) < 1e-5f);
+		      fabsf(x[1] - (px[1] / 255.0f - 0.25f) / 0.3f) < 1e-5f);
 		nn_ctx *c = nn_ctx_new(net, 2, 0);
 		memcpy(p2, nn_predict(c, x, 2), sizeof(p2));
 		nn_ctx_free(c);
@@ -120,8 +120,7 @@ main(void)
 		CHECK(fabsf(p1[0] + p1[1] + p1[2] - 1.0f) < 1e-5f);
 		model_free(m);
 	}
-	CHECK(model_serialize(net, &mm, extra, state, 5, &b, &len) ==
-	    MODEL_OK);
+	CHECK(model_serialize(net, &mm, extra, state, 5, &b, &len) == MODEL_OK);
 
 	TH_TEST("every truncation is refused")
 	{
@@ -176,14 +175,14 @@ main(void)
 	TH_TEST("header that lies about the weights")
 	{
 		/* a model saved for another net shape, re-labelled */
-		const struct nn_spec s[] = { { .kind = NN_DENSE, .out = 3 } };
+		const struct nn_spec s[] = {{.kind = NN_DENSE, .out = 3}};
 		char err[128];
-		nn_net *n2 = nn_new(4, 6, 2, s, 1, NN_LOSS_XENT, err,
-		    sizeof(err));
+		nn_net *n2 =
+		    nn_new(4, 6, 2, s, 1, NN_LOSS_XENT, err, sizeof(err));
 		uint8_t *c;
 		size_t cl;
 		CHECK(model_serialize(n2, &mm, NULL, NULL, 0, &c, &cl) ==
-		    MODEL_OK);
+		      MODEL_OK);
 		CHECK(parse_code(c, cl) == MODEL_OK);
 		/* change "out":3 to "out":4 in the header: sizes disagree */
 		char *o = memmem(c, cl, "\"out\":3", 7);
@@ -201,7 +200,7 @@ main(void)
 		enum model_err e;
 		char err[256];
 		CHECK(model_load("/nonexistent/x.tym", &e, err, sizeof(err)) ==
-		    NULL);
+		      NULL);
 		CHECK(e == MODEL_EIO);
 		CHECK(strstr(err, "No such file") != NULL);
 	}

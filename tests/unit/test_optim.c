@@ -14,7 +14,7 @@ static nn_net *
 tiny(void)
 {
 	/* dense 2 -> 1: params are w0, w1, b */
-	const struct nn_spec s[] = { { .kind = NN_DENSE, .out = 1 } };
+	const struct nn_spec s[] = {{.kind = NN_DENSE, .out = 1}};
 	char err[64];
 	nn_net *net = nn_new(1, 1, 2, s, 1, NN_LOSS_MSE, err, sizeof(err));
 	float *p = nn_params(net);
@@ -30,7 +30,7 @@ main(void)
 		nn_net *net = tiny();
 		struct nn_opt o;
 		nn_opt_init(&o, NN_OPT_SGD, net, 0.1f, 0.9f, 0.01f);
-		const float g[3] = { 0.5f, 0.0f, 0.5f };
+		const float g[3] = {0.5f, 0.0f, 0.5f};
 		nn_opt_step(&o, net, g);
 		float *p = nn_params(net);
 		/* w: g' = 0.5 + 0.01*1 = 0.51, v = 0.51, w = 1 - 0.051 */
@@ -54,7 +54,7 @@ main(void)
 		nn_net *net = tiny();
 		struct nn_opt o;
 		nn_opt_init(&o, NN_OPT_ADAM, net, 0.01f, 0.0f, 0.0f);
-		float g[3] = { 0.5f, 0.0f, 0.5f };
+		float g[3] = {0.5f, 0.0f, 0.5f};
 		nn_opt_step(&o, net, g);
 		float *p = nn_params(net);
 		/* m-hat = 0.5, v-hat = 0.25: a step of exactly lr */
@@ -73,7 +73,7 @@ main(void)
 		nn_net *net = tiny();
 		struct nn_opt o;
 		nn_opt_init(&o, NN_OPT_ADAM, net, 0.01f, 0.0f, 0.1f);
-		const float g[3] = { 0.5f, 0.0f, 0.0f };
+		const float g[3] = {0.5f, 0.0f, 0.0f};
 		nn_opt_step(&o, net, g);
 		float *p = nn_params(net);
 		CHECK(NEAR(p[0], 0.99));

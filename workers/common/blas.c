@@ -14,9 +14,9 @@ has_skylakex(void)
 {
 	__builtin_cpu_init();
 	return __builtin_cpu_supports("avx512f") &&
-	    __builtin_cpu_supports("avx512dq") &&
-	    __builtin_cpu_supports("avx512bw") &&
-	    __builtin_cpu_supports("avx512vl");
+	       __builtin_cpu_supports("avx512dq") &&
+	       __builtin_cpu_supports("avx512bw") &&
+	       __builtin_cpu_supports("avx512vl");
 }
 
 const char *
@@ -43,7 +43,7 @@ blas_select_core(char **argv)
 	setenv("TRAINYARD_BLAS_REEXEC", "1", 1); /* never loop */
 	execv("/proc/self/exe", argv);
 	ty_log("re-exec for OPENBLAS_CORETYPE=%s failed: %s", best,
-	    strerror(errno));
+	       strerror(errno));
 }
 
 const char *

@@ -18,14 +18,14 @@ struct model {
 };
 
 static const char *const errs[MODEL_ERR__MAX] = {
-	[MODEL_OK] = "ok",
-	[MODEL_EIO] = "cannot read or write the model file",
-	[MODEL_ETRUNC] = "model file is truncated or has trailing bytes",
-	[MODEL_EMAGIC] = "not a trainyard model file (bad magic)",
-	[MODEL_EVERSION] = "unsupported model file version",
-	[MODEL_ECHECKSUM] = "model file is corrupted (checksum mismatch)",
-	[MODEL_EHEADER] = "model header is invalid",
-	[MODEL_ETOOBIG] = "model file is too large",
+    [MODEL_OK] = "ok",
+    [MODEL_EIO] = "cannot read or write the model file",
+    [MODEL_ETRUNC] = "model file is truncated or has trailing bytes",
+    [MODEL_EMAGIC] = "not a trainyard model file (bad magic)",
+    [MODEL_EVERSION] = "unsupported model file version",
+    [MODEL_ECHECKSUM] = "model file is corrupted (checksum mismatch)",
+    [MODEL_EHEADER] = "model header is invalid",
+    [MODEL_ETOOBIG] = "model file is too large",
 };
 
 const char *
@@ -34,9 +34,8 @@ model_strerror(enum model_err e)
 	return (unsigned)e < MODEL_ERR__MAX ? errs[e] : "unknown error";
 }
 
-static enum model_err
-fail(enum model_err e, char *err, size_t errlen, const char *fmt, ...)
-    TY_PRINTF(4, 5);
+static enum model_err fail(enum model_err e, char *err, size_t errlen,
+                           const char *fmt, ...) TY_PRINTF(4, 5);
 
 static enum model_err
 fail(enum model_err e, char *err, size_t errlen, const char *fmt, ...)
@@ -50,7 +49,7 @@ fail(enum model_err e, char *err, size_t errlen, const char *fmt, ...)
 	}
 	if (err && errlen)
 		snprintf(err, errlen, "%s%s%s", model_strerror(e),
-		    *detail ? ": " : "", detail);
+		         *detail ? ": " : "", detail);
 	return e;
 }
 
@@ -72,7 +71,7 @@ static uint32_t
 get32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
+	       (uint32_t)p[3] << 24;
 }
 
 static uint64_t
@@ -85,8 +84,7 @@ get64(const uint8_t *p)
 _Static_assert(sizeof(float) == 4, "float must be 32 bits");
 
 static cJSON *
-header_json(const nn_net *net, const struct model_meta *mm,
-    const cJSON *extra)
+header_json(const nn_net *net, const struct model_meta *mm, const cJSON *extra)
 {
 	cJSON *h = cJSON_CreateObject();
 	cJSON_AddStringToObject(h, "format", "trainyard model");
@@ -103,8 +101,8 @@ header_json(const nn_net *net, const struct model_meta *mm,
 	cJSON *cl = cJSON_AddArrayToObject(h, "classes");
 	for (int i = 0; i < mm->nclasses; i++)
 		cJSON_AddItemToArray(cl, cJSON_CreateString(mm->classes[i]));
-	cJSON_AddStringToObject(h, "loss",
-	    nn_loss_kind(net) == NN_LOSS_XENT ? "xent" : "mse");
+	cJSON_AddStringToObject(
+	    h, "loss", nn_loss_kind(net) == NN_LOSS_XENT ? "xent" : "mse");
 	cJSON *ls = cJSON_AddArrayToObject(h, "layers");
 	for (int i = 0; i < nn_nlayers(net); i++) {
 		const struct nn_spec *s = nn_layer_spec(net, i);
@@ -121,7 +119,7 @@ header_json(const nn_net *net, const struct model_meta *mm,
 			cJSON_AddNumberToObject(l, "p", s->p);
 		int oh, ow, oc;
 		nn_layer_shape(net, i, &oh, &ow, &oc);
-		int shp[3] = { oh, ow, oc };
+		int shp[3] = {oh, ow, oc};
 		cJSON_AddItemToObject(l, "shape", cJSON_CreateIntArray(shp, 3));
 		cJSON_AddItemToArray(ls, l);
 	}
@@ -130,14 +128,14 @@ header_json(const nn_net *net, const struct model_meta *mm,
 		for (const cJSON *e = extra->child; e; e = e->next)
 			if (e->string && !cJSON_HasObjectItem(h, e->string))
 				cJSON_AddItemToObject(h, e->string,
-				    cJSON_Duplicate(e, 1));
+				                      cJSON_Duplicate(e, 1));
 	return h;
 }
 
 enum model_err
 model_serialize(const nn_net *net, const struct model_meta *mm,
-    const cJSON *extra, const float *state, size_t nstate, uint8_t **out,
-    size_t *outlen)
+                const cJSON *extra, const float *state, size_t nstate,
+                uint8_t **out, size_t *outlen)
 {
 	cJSON *h = header_json(net, mm, extra);
 	char *js = cJSON_PrintUnformatted(h);
@@ -172,13 +170,13 @@ model_serialize(const nn_net *net, const struct model_meta *mm,
 
 enum model_err
 model_save(const char *path, const nn_net *net, const struct model_meta *mm,
-    const cJSON *extra, const float *state, size_t nstate, char *err,
-    size_t errlen)
+           const cJSON *extra, const float *state, size_t nstate, char *err,
+           size_t errlen)
 {
 	uint8_t *b;
 	size_t len;
-	enum model_err e = model_serialize(net, mm, extra, state, nstate, &b,
-	    &len);
+	enum model_err e =
+	    model_serialize(net, mm, extra, state, nstate, &b, &len);
 	if (e != MODEL_OK)
 		return fail(e, err, errlen, NULL);
 	int rc = util_write_atomic(path, b, len);
@@ -186,7 +184,7 @@ model_save(const char *path, const nn_net *net, const struct model_meta *mm,
 	free(b);
 	if (rc != 0)
 		return fail(MODEL_EIO, err, errlen, "%s: %s", path,
-		    strerror(saved));
+		            strerror(saved));
 	return MODEL_OK;
 }
 
@@ -204,7 +202,7 @@ int_in(const cJSON *o, const char *name, long lo, long hi)
 
 static enum model_err
 parse_layers(const cJSON *ls, struct nn_spec *specs, int *n, char *err,
-    size_t errlen)
+             size_t errlen)
 {
 	int i = 0;
 	if (!cJSON_IsArray(ls) || cJSON_GetArraySize(ls) < 1 ||
@@ -212,11 +210,11 @@ parse_layers(const cJSON *ls, struct nn_spec *specs, int *n, char *err,
 		return fail(MODEL_EHEADER, err, errlen, "layers");
 	for (const cJSON *l = ls->child; l; l = l->next, i++) {
 		const cJSON *t = cJSON_GetObjectItemCaseSensitive(l, "type");
-		int k = cJSON_IsString(t) ? nn_kind_from_name(t->valuestring)
-					  : -1;
+		int k =
+		    cJSON_IsString(t) ? nn_kind_from_name(t->valuestring) : -1;
 		if (k < 0)
 			return fail(MODEL_EHEADER, err, errlen,
-			    "layer %d: unknown type", i);
+			            "layer %d: unknown type", i);
 		struct nn_spec *s = &specs[i];
 		memset(s, 0, sizeof(*s));
 		s->kind = (enum nn_kind)k;
@@ -224,7 +222,7 @@ parse_layers(const cJSON *ls, struct nn_spec *specs, int *n, char *err,
 			long out = int_in(l, "out", 1, 65536);
 			if (out < 0)
 				return fail(MODEL_EHEADER, err, errlen,
-				    "layer %d: out", i);
+				            "layer %d: out", i);
 			s->out = (int)out;
 		}
 		if (k == NN_CONV) {
@@ -233,16 +231,16 @@ parse_layers(const cJSON *ls, struct nn_spec *specs, int *n, char *err,
 			     pad = int_in(l, "pad", 0, 14);
 			if (kk < 0 || st < 0 || pad < 0)
 				return fail(MODEL_EHEADER, err, errlen,
-				    "layer %d: conv geometry", i);
+				            "layer %d: conv geometry", i);
 			s->k = (int)kk, s->stride = (int)st, s->pad = (int)pad;
 		}
 		if (k == NN_DROPOUT) {
-			const cJSON *p = cJSON_GetObjectItemCaseSensitive(l,
-			    "p");
+			const cJSON *p =
+			    cJSON_GetObjectItemCaseSensitive(l, "p");
 			if (!cJSON_IsNumber(p) || !(p->valuedouble >= 0) ||
 			    !(p->valuedouble < 1))
 				return fail(MODEL_EHEADER, err, errlen,
-				    "layer %d: p", i);
+				            "layer %d: p", i);
 			s->p = (float)p->valuedouble;
 		}
 	}
@@ -254,8 +252,8 @@ static enum model_err
 parse_meta(const cJSON *h, struct model_meta *mm, char *err, size_t errlen)
 {
 	const cJSON *in = cJSON_GetObjectItemCaseSensitive(h, "input");
-	long w = int_in(in, "width", 1, 8192), hh = int_in(in, "height", 1,
-						    8192),
+	long w = int_in(in, "width", 1, 8192),
+	     hh = int_in(in, "height", 1, 8192),
 	     c = int_in(in, "channels", 1, MODEL_MAX_CHANNELS);
 	if (w < 0 || hh < 0 || c < 0)
 		return fail(MODEL_EHEADER, err, errlen, "input size");
@@ -267,7 +265,7 @@ parse_meta(const cJSON *h, struct model_meta *mm, char *err, size_t errlen)
 		return fail(MODEL_EHEADER, err, errlen, "mean/std");
 	for (int i = 0; i < c; i++) {
 		const cJSON *a = cJSON_GetArrayItem(mean, i),
-			    *b = cJSON_GetArrayItem(sd, i);
+		            *b = cJSON_GetArrayItem(sd, i);
 		if (!cJSON_IsNumber(a) || !cJSON_IsNumber(b) ||
 		    !isfinite(a->valuedouble) || !(b->valuedouble > 1e-6) ||
 		    !(b->valuedouble < 1e6) || fabs(a->valuedouble) > 1e6)
@@ -292,16 +290,16 @@ parse_meta(const cJSON *h, struct model_meta *mm, char *err, size_t errlen)
 
 model *
 model_parse(const void *buf, size_t len, enum model_err *why, char *err,
-    size_t errlen)
+            size_t errlen)
 {
 	const uint8_t *b = buf;
 	enum model_err e = MODEL_OK;
 	model *m = NULL;
 	struct nn_spec *specs = NULL;
-#define FAIL(code, ...)                                          \
-	do {                                                     \
-		e = fail((code), err, errlen, __VA_ARGS__);      \
-		goto out;                                        \
+#define FAIL(code, ...)                                                        \
+	do {                                                                   \
+		e = fail((code), err, errlen, __VA_ARGS__);                    \
+		goto out;                                                      \
 	} while (0)
 	if (len > MODEL_MAX_BYTES)
 		FAIL(MODEL_ETOOBIG, "%zu bytes", len);
@@ -312,7 +310,7 @@ model_parse(const void *buf, size_t len, enum model_err *why, char *err,
 	uint32_t ver = get32(b + 4);
 	if (ver != MODEL_VERSION)
 		FAIL(MODEL_EVERSION, "version %u, this build reads %d", ver,
-		    MODEL_VERSION);
+		     MODEL_VERSION);
 	uint64_t hl = get32(b + 12), np = get64(b + 16), ns = get64(b + 24);
 	if (hl > MODEL_MAX_HEADER || np > MODEL_MAX_BYTES / 4 ||
 	    ns > MODEL_MAX_BYTES / 4)
@@ -320,7 +318,7 @@ model_parse(const void *buf, size_t len, enum model_err *why, char *err,
 	uint64_t want = MODEL_PREFIX + hl + 4 * (np + ns) + MODEL_SUMLEN;
 	if (want != len)
 		FAIL(MODEL_ETRUNC, "%zu bytes, header says %llu", len,
-		    (unsigned long long)want);
+		     (unsigned long long)want);
 	uint8_t sum[MODEL_SUMLEN];
 	if (sodium_init() < 0)
 		abort();
@@ -329,39 +327,40 @@ model_parse(const void *buf, size_t len, enum model_err *why, char *err,
 		FAIL(MODEL_ECHECKSUM, NULL);
 
 	m = xcalloc(1, sizeof(*m));
-	m->header = cJSON_ParseWithLength((const char *)b + MODEL_PREFIX,
-	    (size_t)hl);
+	m->header =
+	    cJSON_ParseWithLength((const char *)b + MODEL_PREFIX, (size_t)hl);
 	if (!cJSON_IsObject(m->header))
 		FAIL(MODEL_EHEADER, "not a JSON object");
 	if ((e = parse_meta(m->header, &m->meta, err, errlen)) != MODEL_OK)
 		goto out;
-	const cJSON *lossj = cJSON_GetObjectItemCaseSensitive(m->header,
-	    "loss");
+	const cJSON *lossj =
+	    cJSON_GetObjectItemCaseSensitive(m->header, "loss");
 	enum nn_loss loss;
 	if (cJSON_IsString(lossj) && strcmp(lossj->valuestring, "xent") == 0)
 		loss = NN_LOSS_XENT;
 	else if (cJSON_IsString(lossj) &&
-	    strcmp(lossj->valuestring, "mse") == 0)
+	         strcmp(lossj->valuestring, "mse") == 0)
 		loss = NN_LOSS_MSE;
 	else
 		FAIL(MODEL_EHEADER, "loss");
 	specs = xcalloc(256, sizeof(*specs));
 	int nl = 0;
-	if ((e = parse_layers(cJSON_GetObjectItemCaseSensitive(m->header,
-		 "layers"),
-		 specs, &nl, err, errlen)) != MODEL_OK)
+	if ((e = parse_layers(
+	         cJSON_GetObjectItemCaseSensitive(m->header, "layers"), specs,
+	         &nl, err, errlen)) != MODEL_OK)
 		goto out;
 	char nerr[160];
-	m->net = nn_new_limited(m->meta.height, m->meta.width,
-	    m->meta.channels, specs, nl, loss, (size_t)np, nerr, sizeof(nerr));
+	m->net =
+	    nn_new_limited(m->meta.height, m->meta.width, m->meta.channels,
+	                   specs, nl, loss, (size_t)np, nerr, sizeof(nerr));
 	if (!m->net)
 		FAIL(MODEL_EHEADER, "%s", nerr);
 	if (nn_nparams(m->net) != np)
 		FAIL(MODEL_EHEADER, "layers need %zu weights, file has %llu",
-		    nn_nparams(m->net), (unsigned long long)np);
+		     nn_nparams(m->net), (unsigned long long)np);
 	if (loss == NN_LOSS_XENT && nn_out_size(m->net) != m->meta.nclasses)
 		FAIL(MODEL_EHEADER, "%d outputs for %d classes",
-		    nn_out_size(m->net), m->meta.nclasses);
+		     nn_out_size(m->net), m->meta.nclasses);
 	const uint8_t *p = b + MODEL_PREFIX + hl;
 	memcpy(nn_params(m->net), p, 4 * np);
 	for (size_t i = 0; i < np; i++)
@@ -464,7 +463,7 @@ model_state(const model *m, size_t *n)
 
 void
 model_normalize_u8(const struct model_meta *mm, const uint8_t *px,
-    size_t nimages, float *out)
+                   size_t nimages, float *out)
 {
 	int c = mm->channels;
 	float sc[MODEL_MAX_CHANNELS], off[MODEL_MAX_CHANNELS];
@@ -499,7 +498,8 @@ model_predict_u8(const model *m, const uint8_t *px, int n, float *probs)
 		int cnt = n - i < b ? n - i : b;
 		model_normalize_u8(mm, px + (size_t)i * isz, (size_t)cnt, x);
 		const float *y = nn_predict(c, x, cnt);
-		memcpy(probs + (size_t)i * k, y, (size_t)cnt * k * sizeof(float));
+		memcpy(probs + (size_t)i * k, y,
+		       (size_t)cnt * k * sizeof(float));
 	}
 	free(x);
 	nn_ctx_free(c);

@@ -49,13 +49,13 @@
 
 enum model_err {
 	MODEL_OK,
-	MODEL_EIO,	 /* cannot read / write the file */
-	MODEL_ETRUNC,	 /* shorter or longer than its header says */
-	MODEL_EMAGIC,	 /* not a .tym file */
-	MODEL_EVERSION,	 /* a version this build does not read */
+	MODEL_EIO,       /* cannot read / write the file */
+	MODEL_ETRUNC,    /* shorter or longer than its header says */
+	MODEL_EMAGIC,    /* not a .tym file */
+	MODEL_EVERSION,  /* a version this build does not read */
 	MODEL_ECHECKSUM, /* corrupted */
-	MODEL_EHEADER,	 /* header JSON missing fields or inconsistent */
-	MODEL_ETOOBIG,	 /* above MODEL_MAX_BYTES */
+	MODEL_EHEADER,   /* header JSON missing fields or inconsistent */
+	MODEL_ETOOBIG,   /* above MODEL_MAX_BYTES */
 	MODEL_ERR__MAX
 };
 
@@ -75,13 +75,15 @@ typedef struct model model;
  * header; may be NULL) and nstate floats of state atomically to path.
  */
 enum model_err model_save(const char *path, const nn_net *net,
-    const struct model_meta *meta, const cJSON *extra, const float *state,
-    size_t nstate, char *err, size_t errlen) TY_WUR;
+                          const struct model_meta *meta, const cJSON *extra,
+                          const float *state, size_t nstate, char *err,
+                          size_t errlen) TY_WUR;
 
 /* The same bytes in memory; *out is the caller's to free. */
-enum model_err model_serialize(const nn_net *net,
-    const struct model_meta *meta, const cJSON *extra, const float *state,
-    size_t nstate, uint8_t **out, size_t *outlen) TY_WUR;
+enum model_err model_serialize(const nn_net *net, const struct model_meta *meta,
+                               const cJSON *extra, const float *state,
+                               size_t nstate, uint8_t **out,
+                               size_t *outlen) TY_WUR;
 
 /*
  * Reads and verifies a whole file; NULL with a message in err (which
@@ -89,9 +91,9 @@ enum model_err model_serialize(const nn_net *net,
  * why is not NULL.
  */
 model *model_load(const char *path, enum model_err *why, char *err,
-    size_t errlen) TY_WUR;
-model *model_parse(const void *buf, size_t len, enum model_err *why,
-    char *err, size_t errlen) TY_WUR;
+                  size_t errlen) TY_WUR;
+model *model_parse(const void *buf, size_t len, enum model_err *why, char *err,
+                   size_t errlen) TY_WUR;
 void model_free(model *m);
 
 const struct model_meta *model_meta(const model *m);
@@ -103,7 +105,7 @@ const float *model_state(const model *m, size_t *n);
 
 /* uint8 HWC pixels -> normalised float NHWC, as training saw them. */
 void model_normalize_u8(const struct model_meta *mm, const uint8_t *px,
-    size_t nimages, float *out);
+                        size_t nimages, float *out);
 
 /*
  * Class probabilities (n x nclasses) for n images of height x width x

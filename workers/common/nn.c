@@ -21,8 +21,8 @@
 
 struct layer {
 	struct nn_spec s;
-	int ih, iw, ic; /* per-sample input shape */
-	int oh, ow, oc; /* per-sample output shape */
+	int ih, iw, ic;            /* per-sample input shape */
+	int oh, ow, oc;            /* per-sample output shape */
 	size_t woff, wn, boff, bn; /* ranges in params */
 };
 
@@ -84,13 +84,10 @@ nn_ctx_layer_seconds(const nn_ctx *c, int i, double *fwd, double *bwd)
 }
 
 static const char *const kind_names[NN_KIND__MAX] = {
-	[NN_DENSE] = "dense",
-	[NN_CONV] = "conv",
-	[NN_MAXPOOL] = "maxpool",
-	[NN_RELU] = "relu",
-	[NN_SIGMOID] = "sigmoid",
-	[NN_DROPOUT] = "dropout",
-	[NN_FLATTEN] = "flatten",
+    [NN_DENSE] = "dense",     [NN_CONV] = "conv",
+    [NN_MAXPOOL] = "maxpool", [NN_RELU] = "relu",
+    [NN_SIGMOID] = "sigmoid", [NN_DROPOUT] = "dropout",
+    [NN_FLATTEN] = "flatten",
 };
 
 const char *
@@ -126,15 +123,15 @@ isize(const struct layer *l)
 
 nn_net *
 nn_new(int h, int w, int c, const struct nn_spec *specs, int nspecs,
-    enum nn_loss loss, char *err, size_t errlen)
+       enum nn_loss loss, char *err, size_t errlen)
 {
-	return nn_new_limited(h, w, c, specs, nspecs, loss, NN_MAX_PARAMS,
-	    err, errlen);
+	return nn_new_limited(h, w, c, specs, nspecs, loss, NN_MAX_PARAMS, err,
+	                      errlen);
 }
 
 nn_net *
 nn_new_limited(int h, int w, int c, const struct nn_spec *specs, int nspecs,
-    enum nn_loss loss, size_t max_params, char *err, size_t errlen)
+               enum nn_loss loss, size_t max_params, char *err, size_t errlen)
 {
 	if (h < 1 || w < 1 || c < 1 || h > NN_MAX_DIM || w > NN_MAX_DIM ||
 	    c > NN_MAX_DIM || (long)h * w * c > NN_MAX_ELEMS) {
@@ -202,16 +199,17 @@ nn_new_limited(int h, int w, int c, const struct nn_spec *specs, int nspecs,
 		l->boff = np, np += l->bn;
 		h = l->oh, w = l->ow, c = l->oc;
 		continue;
-bad:
-		snprintf(err, errlen, "layer %d (%s) does not fit input %dx%dx%d",
-		    i, nn_kind_name(l->s.kind) ? nn_kind_name(l->s.kind) : "?",
-		    w, h, c);
+	bad:
+		snprintf(
+		    err, errlen, "layer %d (%s) does not fit input %dx%dx%d", i,
+		    nn_kind_name(l->s.kind) ? nn_kind_name(l->s.kind) : "?", w,
+		    h, c);
 		nn_free(net);
 		return NULL;
 	}
 	if (np > max_params) {
 		snprintf(err, errlen, "%zu weights, more than %zu", np,
-		    max_params);
+		         max_params);
 		nn_free(net);
 		return NULL;
 	}
@@ -296,7 +294,7 @@ nn_nparams(const nn_net *net)
 
 void
 nn_layer_params(const nn_net *net, int i, size_t *woff, size_t *wn,
-    size_t *boff, size_t *bn)
+                size_t *boff, size_t *bn)
 {
 	const struct layer *l = &net->l[i];
 	*woff = l->woff, *wn = l->wn, *boff = l->boff, *bn = l->bn;
@@ -347,22 +345,21 @@ ctx_plan(nn_ctx *c, char *base, size_t *off)
 {
 	const nn_net *net = c->net;
 	size_t B = (size_t)c->maxbatch, dcol = 0;
-#define TAKE(ptr, type, count)                                           \
-	do {                                                             \
-		size_t n_ = align64((size_t)(count) * sizeof(type)) +    \
-		    STAGGER;                                             \
-		if (base)                                                \
-			(ptr) = (type *)(void *)(base + *off);           \
-		*off += n_;                                              \
+#define TAKE(ptr, type, count)                                                 \
+	do {                                                                   \
+		size_t n_ = align64((size_t)(count) * sizeof(type)) + STAGGER; \
+		if (base)                                                      \
+			(ptr) = (type *)(void *)(base + *off);                 \
+		*off += n_;                                                    \
 	} while (0)
 	for (int i = 0; i < net->nl; i++) {
 		const struct layer *l = &net->l[i];
-		TAKE(c->act[i], float, B * osize(l));
+		TAKE(c->act[i], float, B *osize(l));
 		if (c->train)
-			TAKE(c->gact[i], float, B * osize(l));
+			TAKE(c->gact[i], float, B *osize(l));
 		if (l->s.kind == NN_CONV) {
-			size_t m = B * l->oh * l->ow * (size_t)l->s.k *
-			    l->s.k * l->ic;
+			size_t m =
+			    B * l->oh * l->ow * (size_t)l->s.k * l->s.k * l->ic;
 			TAKE(c->col[i], float, m);
 			if (c->train && i > 0 && m > dcol)
 				dcol = m;
@@ -370,7 +367,7 @@ ctx_plan(nn_ctx *c, char *base, size_t *off)
 		if (l->s.kind == NN_MAXPOOL && c->train)
 			TAKE(c->idx[i], int32_t, B * osize(l));
 		if (l->s.kind == NN_DROPOUT && c->train)
-			TAKE(c->mask[i], float, B * osize(l));
+			TAKE(c->mask[i], float, B *osize(l));
 	}
 	if (dcol)
 		TAKE(c->dcol, float, dcol);
@@ -466,10 +463,12 @@ im2col(const struct layer *l, const float *x, int n, float *col)
 				for (int ky = 0; ky < k; ky++, col += kc) {
 					int iy = oy * st - p + ky;
 					if (iy < 0 || iy >= H) {
-						memset(col, 0, kc * sizeof(float));
+						memset(col, 0,
+						       kc * sizeof(float));
 						continue;
 					}
-					const float *row = xb + (size_t)iy * W * ic;
+					const float *row =
+					    xb + (size_t)iy * W * ic;
 					if (x0 >= 0 && x0 + k <= W) {
 						/* the k pixels are adjacent */
 						copyf(col, row + x0 * ic, kc);
@@ -478,11 +477,13 @@ im2col(const struct layer *l, const float *x, int n, float *col)
 					for (int kx = 0; kx < k; kx++) {
 						int ix = x0 + kx;
 						if (ix < 0 || ix >= W)
-							memset(col + kx * ic, 0,
+							memset(
+							    col + kx * ic, 0,
 							    ic * sizeof(float));
 						else
 							copyf(col + kx * ic,
-							    row + ix * ic, ic);
+							      row + ix * ic,
+							      ic);
 					}
 				}
 			}
@@ -517,7 +518,8 @@ col2im(const struct layer *l, const float *col, int n, float *dx)
 							continue;
 						float *d = row + ix * ic;
 						for (int j = 0; j < ic; j++)
-							d[j] += col[kx * ic + j];
+							d[j] +=
+							    col[kx * ic + j];
 					}
 				}
 			}
@@ -540,8 +542,8 @@ fwd_dense(nn_ctx *c, const struct layer *l, int i, const float *x, int n)
 	float *y = c->act[i];
 	int in = (int)isize(l), out = l->oc;
 	fill_bias(y, c->net->params + l->boff, n, out);
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, out, in,
-	    1.0f, x, in, W, out, 1.0f, y, out);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, out, in, 1.0f,
+	            x, in, W, out, 1.0f, y, out);
 }
 
 static void
@@ -553,7 +555,7 @@ fwd_conv(nn_ctx *c, const struct layer *l, int i, const float *x, int n)
 	float *y = c->act[i];
 	fill_bias(y, c->net->params + l->boff, M, N);
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f,
-	    c->col[i], K, W, N, 1.0f, y, N);
+	            c->col[i], K, W, N, 1.0f, y, N);
 }
 
 /* Branch-free max over the four inputs of each output: compares of
@@ -561,9 +563,9 @@ fwd_conv(nn_ctx *c, const struct layer *l, int i, const float *x, int n)
  * channels (NHWC keeps them adjacent). */
 static void
 pool_pixel(const float *restrict a, const float *restrict b,
-    const float *restrict c, const float *restrict d, int C, int32_t oa,
-    int32_t ob, int32_t oc, int32_t od, float *restrict y,
-    int32_t *restrict idx)
+           const float *restrict c, const float *restrict d, int C, int32_t oa,
+           int32_t ob, int32_t oc, int32_t od, float *restrict y,
+           int32_t *restrict idx)
 {
 	for (int ch = 0; ch < C; ch++) {
 		float m = a[ch];
@@ -594,8 +596,9 @@ fwd_pool(nn_ctx *c, const struct layer *l, int i, const float *x, int n)
 				int32_t o0 = ((2 * oy) * W + 2 * ox) * C;
 				int32_t o2 = o0 + W * C;
 				pool_pixel(xb + o0, xb + o0 + C, xb + o2,
-				    xb + o2 + C, C, base + o0, base + o0 + C,
-				    base + o2, base + o2 + C, y, idx);
+				           xb + o2 + C, C, base + o0,
+				           base + o0 + C, base + o2,
+				           base + o2 + C, y, idx);
 				y += C;
 				if (idx)
 					idx += C;
@@ -604,8 +607,8 @@ fwd_pool(nn_ctx *c, const struct layer *l, int i, const float *x, int n)
 }
 
 static void
-fwd_pointwise(nn_ctx *c, const struct layer *l, int i, const float *x,
-    int n, int train, struct nn_rng *rng)
+fwd_pointwise(nn_ctx *c, const struct layer *l, int i, const float *x, int n,
+              int train, struct nn_rng *rng)
 {
 	size_t len = (size_t)n * osize(l);
 	float *y = c->act[i];
@@ -628,8 +631,8 @@ fwd_pointwise(nn_ctx *c, const struct layer *l, int i, const float *x,
 		{
 			float keep = 1.0f / (1.0f - l->s.p), *m = c->mask[i];
 			for (size_t j = 0; j < len; j++) {
-				m[j] = nn_rng_uniform(rng) < l->s.p ? 0.0f
-								    : keep;
+				m[j] =
+				    nn_rng_uniform(rng) < l->s.p ? 0.0f : keep;
 				y[j] = x[j] * m[j];
 			}
 		}
@@ -699,7 +702,7 @@ nn_predict(nn_ctx *c, const float *x, int n)
 /* Loss and d loss / d output into g (when not NULL). */
 static float
 loss_eval(nn_ctx *c, const uint16_t *labels, const float *targets, int n,
-    int total_n, int *correct, float *g)
+          int total_n, int *correct, float *g)
 {
 	const nn_net *net = c->net;
 	int k = nn_out_size(net), ok = 0;
@@ -748,7 +751,7 @@ loss_eval(nn_ctx *c, const uint16_t *labels, const float *targets, int n,
 
 float
 nn_loss(nn_ctx *c, const uint16_t *labels, const float *targets, int n,
-    int *correct)
+        int *correct)
 {
 	return loss_eval(c, labels, targets, n, n, correct, NULL);
 }
@@ -756,8 +759,8 @@ nn_loss(nn_ctx *c, const uint16_t *labels, const float *targets, int n,
 /* Branch-free and vectorised (restrict): half the units are off, so a
  * branch here mispredicts half the time. */
 static void
-relu_bwd(float *restrict dx, const float *restrict y,
-    const float *restrict dy, size_t len)
+relu_bwd(float *restrict dx, const float *restrict y, const float *restrict dy,
+         size_t len)
 {
 	for (size_t j = 0; j < len; j++)
 		dx[j] = dy[j] * (float)(y[j] > 0.0f);
@@ -782,10 +785,11 @@ bwd_layer(nn_ctx *c, int i, int n)
 		if (l->s.kind == NN_DENSE)
 			M = n, K = (int)isize(l), a = x;
 		else
-			M = n * l->oh * l->ow,
-			K = l->s.k * l->s.k * l->ic, a = c->col[i];
+			M = n * l->oh * l->ow, K = l->s.k * l->s.k * l->ic,
+			a = c->col[i];
 		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, M,
-		    1.0f, a, K, dy, N, c->accumulate ? 1.0f : 0.0f, dW, N);
+		            1.0f, a, K, dy, N, c->accumulate ? 1.0f : 0.0f, dW,
+		            N);
 		if (!c->accumulate)
 			memset(db, 0, N * sizeof(float));
 		for (int r = 0; r < M; r++)
@@ -795,7 +799,7 @@ bwd_layer(nn_ctx *c, int i, int n)
 			break;
 		float *dst = l->s.kind == NN_DENSE ? dx : c->dcol;
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, N,
-		    1.0f, dy, N, W, N, 0.0f, dst, K);
+		            1.0f, dy, N, W, N, 0.0f, dst, K);
 		if (l->s.kind == NN_CONV)
 			col2im(l, c->dcol, n, dx);
 		break;
@@ -833,21 +837,21 @@ bwd_layer(nn_ctx *c, int i, int n)
 }
 
 float
-nn_loss_backward(nn_ctx *c, const uint16_t *labels, const float *targets,
-    int n, int *correct)
+nn_loss_backward(nn_ctx *c, const uint16_t *labels, const float *targets, int n,
+                 int *correct)
 {
 	return nn_loss_backward_part(c, labels, targets, n, n, correct);
 }
 
 float
-nn_loss_backward_part(nn_ctx *c, const uint16_t *labels,
-    const float *targets, int n, int total_n, int *correct)
+nn_loss_backward_part(nn_ctx *c, const uint16_t *labels, const float *targets,
+                      int n, int total_n, int *correct)
 {
 	const nn_net *net = c->net;
 	if (!c->train || total_n < n)
 		abort();
 	float loss = loss_eval(c, labels, targets, n, total_n, correct,
-	    c->gact[net->nl - 1]);
+	                       c->gact[net->nl - 1]);
 	for (int i = net->nl - 1; i >= 0; i--) {
 		double t0 = c->timing ? now() : 0;
 		bwd_layer(c, i, n);

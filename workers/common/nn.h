@@ -56,7 +56,8 @@ struct nn_spec {
 	float p;
 };
 
-/* Names used in the model file: "dense", "conv", ... ; NULL when out of range. */
+/* Names used in the model file: "dense", "conv", ... ; NULL when out of range.
+ */
 const char *nn_kind_name(enum nn_kind k);
 int nn_kind_from_name(const char *s); /* -1 when unknown */
 
@@ -66,8 +67,8 @@ struct nn_rng {
 };
 void nn_rng_seed(struct nn_rng *r, uint64_t seed);
 uint64_t nn_rng_next(struct nn_rng *r);
-float nn_rng_uniform(struct nn_rng *r);	  /* [0, 1) */
-float nn_rng_normal(struct nn_rng *r);	  /* N(0, 1) */
+float nn_rng_uniform(struct nn_rng *r);              /* [0, 1) */
+float nn_rng_normal(struct nn_rng *r);               /* N(0, 1) */
 uint32_t nn_rng_below(struct nn_rng *r, uint32_t n); /* [0, n) */
 
 typedef struct nn_net nn_net;
@@ -78,14 +79,14 @@ typedef struct nn_ctx nn_ctx;
  * to err when the specs do not fit (e.g. pooling a 1x1 map, zero units).
  */
 nn_net *nn_new(int h, int w, int c, const struct nn_spec *specs, int nspecs,
-    enum nn_loss loss, char *err, size_t errlen) TY_WUR;
+               enum nn_loss loss, char *err, size_t errlen) TY_WUR;
 /* The same, refusing nets of more than max_params weights (before any
  * allocation of them: a model file's header cannot make us allocate
  * more than the file holds). nn_new's limit is NN_MAX_PARAMS. */
 #define NN_MAX_PARAMS ((size_t)1 << 28)
 nn_net *nn_new_limited(int h, int w, int c, const struct nn_spec *specs,
-    int nspecs, enum nn_loss loss, size_t max_params, char *err,
-    size_t errlen) TY_WUR;
+                       int nspecs, enum nn_loss loss, size_t max_params,
+                       char *err, size_t errlen) TY_WUR;
 void nn_free(nn_net *net);
 
 /* He (Kaiming) normal init for weights, zero biases, from seed. */
@@ -101,7 +102,7 @@ int nn_out_size(const nn_net *net);
 size_t nn_nparams(const nn_net *net);
 /* Where layer i's weights and biases sit in nn_params (counts may be 0). */
 void nn_layer_params(const nn_net *net, int i, size_t *woff, size_t *wn,
-    size_t *boff, size_t *bn);
+                     size_t *boff, size_t *bn);
 float *nn_params(nn_net *net);
 const float *nn_params_c(const nn_net *net);
 /* Floating-point operations of one forward pass per sample. */
@@ -118,7 +119,7 @@ size_t nn_ctx_bytes(const nn_ctx *c);
  * be NULL when the net has no dropout).
  */
 const float *nn_forward(nn_ctx *c, const float *x, int n, int train,
-    struct nn_rng *rng);
+                        struct nn_rng *rng);
 
 /* Forward pass in inference mode, softmax applied for NN_LOSS_XENT. */
 const float *nn_predict(nn_ctx *c, const float *x, int n);
@@ -131,8 +132,8 @@ const float *nn_predict(nn_ctx *c, const float *x, int n);
  * whose arg-max output matches the label (XENT) or whose every output is
  * on the right side of 0.5 (MSE).
  */
-float nn_loss_backward(nn_ctx *c, const uint16_t *labels,
-    const float *targets, int n, int *correct);
+float nn_loss_backward(nn_ctx *c, const uint16_t *labels, const float *targets,
+                       int n, int *correct);
 
 /*
  * The same for one part of a batch split across threads: the loss
@@ -140,11 +141,12 @@ float nn_loss_backward(nn_ctx *c, const uint16_t *labels,
  * that summing the parts' gradients gives the whole batch's.
  */
 float nn_loss_backward_part(nn_ctx *c, const uint16_t *labels,
-    const float *targets, int n, int total_n, int *correct);
+                            const float *targets, int n, int total_n,
+                            int *correct);
 
 /* Loss only, without touching gradients (for validation). */
-float nn_loss(nn_ctx *c, const uint16_t *labels, const float *targets,
-    int n, int *correct);
+float nn_loss(nn_ctx *c, const uint16_t *labels, const float *targets, int n,
+              int *correct);
 
 float *nn_ctx_grads(nn_ctx *c);
 /*
@@ -166,7 +168,7 @@ struct nn_opt {
 	enum nn_opt_kind kind;
 	float lr, momentum, weight_decay;
 	float beta1, beta2, eps;
-	uint64_t t; /* steps taken (Adam's bias correction) */
+	uint64_t t;   /* steps taken (Adam's bias correction) */
 	float c1, c2; /* this step's bias corrections */
 	size_t n;
 	float *m; /* SGD velocity / Adam first moment */
@@ -175,7 +177,7 @@ struct nn_opt {
 
 /* Sets the usual defaults (beta 0.9/0.999, eps 1e-8) and zeroed state. */
 void nn_opt_init(struct nn_opt *o, enum nn_opt_kind kind, const nn_net *net,
-    float lr, float momentum, float weight_decay);
+                 float lr, float momentum, float weight_decay);
 void nn_opt_free(struct nn_opt *o);
 /* Floats of state that a checkpoint must keep (m, then v). */
 size_t nn_opt_state_len(const struct nn_opt *o);
@@ -191,7 +193,7 @@ void nn_opt_step(struct nn_opt *o, nn_net *net, const float *grads);
  * result depends only on ngrads, not on timing).
  */
 void nn_opt_begin(struct nn_opt *o);
-void nn_opt_step_part(struct nn_opt *o, nn_net *net,
-    const float *const *grads, int ngrads, size_t lo, size_t hi);
+void nn_opt_step_part(struct nn_opt *o, nn_net *net, const float *const *grads,
+                      int ngrads, size_t lo, size_t hi);
 
 #endif

@@ -11,7 +11,7 @@
 
 void
 nn_opt_init(struct nn_opt *o, enum nn_opt_kind kind, const nn_net *net,
-    float lr, float momentum, float weight_decay)
+            float lr, float momentum, float weight_decay)
 {
 	memset(o, 0, sizeof(*o));
 	o->kind = kind;
@@ -43,8 +43,8 @@ nn_opt_state_len(const struct nn_opt *o)
 
 /* Updates params [lo, hi) with decay wd; g = sum of ng gradient arrays. */
 static void
-step_range(struct nn_opt *o, float *restrict w, const float *const *gs,
-    int ng, size_t lo, size_t hi, float wd)
+step_range(struct nn_opt *o, float *restrict w, const float *const *gs, int ng,
+           size_t lo, size_t hi, float wd)
 {
 	float *restrict m = o->m, *restrict v = o->v;
 	float lr = o->lr, mu = o->momentum;
@@ -76,7 +76,7 @@ step_range(struct nn_opt *o, float *restrict w, const float *const *gs,
 			m[a + j] = b1 * m[a + j] + (1.0f - b1) * gj;
 			v[a + j] = b2 * v[a + j] + (1.0f - b2) * gj * gj;
 			w[a + j] -= lr * (m[a + j] * ic1) /
-			    (sqrtf(v[a + j] * ic2) + eps);
+			            (sqrtf(v[a + j] * ic2) + eps);
 		}
 	}
 }
@@ -101,7 +101,7 @@ clip(size_t *a, size_t *b, size_t lo, size_t hi)
 
 void
 nn_opt_step_part(struct nn_opt *o, nn_net *net, const float *const *grads,
-    int ngrads, size_t lo, size_t hi)
+                 int ngrads, size_t lo, size_t hi)
 {
 	float *w = nn_params(net);
 	for (int i = 0; i < nn_nlayers(net); i++) {

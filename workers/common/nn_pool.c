@@ -38,9 +38,9 @@ member_main(void *a)
 	for (;;) {
 		unsigned g;
 		int i = 0;
-		while ((g = atomic_load_explicit(&p->gen,
-			    memory_order_acquire)) == seen &&
-		    i < SPINS)
+		while ((g = atomic_load_explicit(
+		            &p->gen, memory_order_acquire)) == seen &&
+		       i < SPINS)
 			i++;
 		if (g == seen) {
 			pthread_mutex_lock(&p->mu);
@@ -55,7 +55,7 @@ member_main(void *a)
 		seen = g;
 		p->fn(p->arg, m.tid, p->n);
 		if (atomic_fetch_sub_explicit(&p->pending, 1,
-			memory_order_acq_rel) == 1) {
+		                              memory_order_acq_rel) == 1) {
 			pthread_mutex_lock(&p->mu);
 			pthread_cond_signal(&p->done);
 			pthread_mutex_unlock(&p->mu);
@@ -106,7 +106,7 @@ nn_pool_run(nn_pool *p, void (*fn)(void *, int, int), void *arg)
 	fn(arg, 0, p->n);
 	int i = 0;
 	while (atomic_load_explicit(&p->pending, memory_order_acquire) &&
-	    i < SPINS)
+	       i < SPINS)
 		i++;
 	if (atomic_load(&p->pending)) {
 		pthread_mutex_lock(&p->mu);

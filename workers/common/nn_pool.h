@@ -20,7 +20,6 @@ int nn_pool_size(const nn_pool *p);
 
 /* Runs fn(arg, tid, n) for tid 0..n-1 (0 on the caller); returns when
  * all are done. Not re-entrant. */
-void nn_pool_run(nn_pool *p, void (*fn)(void *arg, int tid, int n),
-    void *arg);
+void nn_pool_run(nn_pool *p, void (*fn)(void *arg, int tid, int n), void *arg);
 
 #endif

@@ -27,7 +27,8 @@ train_metrics_json(const uint32_t *cm, int k, char **names)
 		/* 0 rather than NaN when a class is never predicted/present */
 		double prec = predicted ? (double)tp / predicted : 0.0;
 		double rec = actual ? (double)tp / actual : 0.0;
-		double f1 = prec + rec > 0 ? 2 * prec * rec / (prec + rec) : 0.0;
+		double f1 =
+		    prec + rec > 0 ? 2 * prec * rec / (prec + rec) : 0.0;
 		cJSON *e = cJSON_CreateObject();
 		cJSON_AddStringToObject(e, "class", names ? names[c] : "");
 		cJSON_AddNumberToObject(e, "precision", prec);
@@ -37,6 +38,6 @@ train_metrics_json(const uint32_t *cm, int k, char **names)
 		cJSON_AddItemToArray(pc, e);
 	}
 	cJSON_AddNumberToObject(o, "accuracy",
-	    total ? (double)right / total : 0.0);
+	                        total ? (double)right / total : 0.0);
 	return o;
 }

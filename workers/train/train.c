@@ -88,7 +88,7 @@ read_meta(struct run *r, const char *dir, char *err, size_t errlen)
 	char *s = util_read_file(path, 1 << 24, &len);
 	if (!s) {
 		snprintf(err, errlen, "cannot read %s: %s", path,
-		    strerror(errno));
+		         strerror(errno));
 		free(path);
 		return -1;
 	}
@@ -107,11 +107,12 @@ read_meta(struct run *r, const char *dir, char *err, size_t errlen)
 	int i = 0;
 	for (const cJSON *e = cl->child; e; e = e->next, i++) {
 		/* names, or objects with a name (and counts) */
-		const cJSON *n = cJSON_IsObject(e)
-		    ? cJSON_GetObjectItemCaseSensitive(e, "name")
-		    : e;
-		r->mm.classes[i] = xstrdup(cJSON_IsString(n) ? n->valuestring
-							     : "?");
+		const cJSON *n =
+		    cJSON_IsObject(e)
+		        ? cJSON_GetObjectItemCaseSensitive(e, "name")
+		        : e;
+		r->mm.classes[i] =
+		    xstrdup(cJSON_IsString(n) ? n->valuestring : "?");
 	}
 	const cJSON *mean = cJSON_GetObjectItemCaseSensitive(j, "mean");
 	const cJSON *sd = cJSON_GetObjectItemCaseSensitive(j, "std");
@@ -120,8 +121,8 @@ read_meta(struct run *r, const char *dir, char *err, size_t errlen)
 		const cJSON *b = cJSON_GetArrayItem(sd, c);
 		r->mm.mean[c] = cJSON_IsNumber(a) ? (float)a->valuedouble : 0;
 		r->mm.std[c] = cJSON_IsNumber(b) && b->valuedouble > 1e-6
-		    ? (float)b->valuedouble
-		    : 1;
+		                   ? (float)b->valuedouble
+		                   : 1;
 	}
 	rc = 0;
 out:
@@ -162,8 +163,9 @@ open_data(struct run *r, const char *data_dir, char *err, size_t errlen)
 	    a->channels != b->channels || a->channels > MODEL_MAX_CHANNELS ||
 	    a->classes > (uint32_t)r->mm.nclasses ||
 	    b->classes > (uint32_t)r->mm.nclasses) {
-		snprintf(err, errlen, "train.tyd, val.tyd and meta.json "
-		    "disagree on the image shape or classes");
+		snprintf(err, errlen,
+		         "train.tyd, val.tyd and meta.json "
+		         "disagree on the image shape or classes");
 		goto out;
 	}
 	r->mm.width = (int)a->width;
@@ -171,8 +173,8 @@ open_data(struct run *r, const char *data_dir, char *err, size_t errlen)
 	r->mm.channels = (int)a->channels;
 	for (int c = 0; c < r->mm.channels; c++)
 		for (int v = 0; v < 256; v++)
-			r->lut[c][v] = (v / 255.0f - r->mm.mean[c]) /
-			    r->mm.std[c];
+			r->lut[c][v] =
+			    (v / 255.0f - r->mm.mean[c]) / r->mm.std[c];
 	rc = 0;
 out:
 	free(tp);
@@ -188,7 +190,7 @@ out:
  */
 static void
 make_rows(struct run *r, int lo, int n, float *x, uint16_t *lab,
-    const struct aug *aug)
+          const struct aug *aug)
 {
 	const struct tensor *t = r->bt;
 	int H = (int)t->height, W = (int)t->width, C = (int)t->channels;
@@ -222,7 +224,8 @@ make_rows(struct run *r, int lo, int n, float *x, uint16_t *lab,
 						o[c] = r->lut[c][0];
 					continue;
 				}
-				const uint8_t *q = px + ((size_t)sy * W + sx) * C;
+				const uint8_t *q =
+				    px + ((size_t)sy * W + sx) * C;
 				for (int c = 0; c < C; c++)
 					o[c] = r->lut[c][q[c]];
 			}
@@ -246,19 +249,21 @@ part_step(void *arg, int tid, int T)
 		int n = pt->n - c0 < r->chunk ? pt->n - c0 : r->chunk;
 		uint16_t *lab = pt->lab + c0;
 		make_rows(r, pt->lo + c0, n, pt->x, lab,
-		    r->btrain ? r->aug : NULL);
-		const float *y = nn_forward(pt->ctx, pt->x, n, r->btrain,
-		    &pt->rng);
+		          r->btrain ? r->aug : NULL);
+		const float *y =
+		    nn_forward(pt->ctx, pt->x, n, r->btrain, &pt->rng);
 		int correct;
 		if (r->btrain) {
 			nn_ctx_accumulate(pt->ctx, c0 > 0);
-			pt->loss += (double)nn_loss_backward_part(pt->ctx, lab,
-					NULL, n, r->bn, &correct) * n;
+			pt->loss +=
+			    (double)nn_loss_backward_part(pt->ctx, lab, NULL, n,
+			                                  r->bn, &correct) *
+			    n;
 			pt->correct += correct;
 			continue;
 		}
-		pt->loss += (double)nn_loss(pt->ctx, lab, NULL, n, &correct) *
-		    n;
+		pt->loss +=
+		    (double)nn_loss(pt->ctx, lab, NULL, n, &correct) * n;
 		pt->correct += correct;
 		for (int b = 0; b < n; b++, y += no) {
 			int am = 0;
@@ -283,16 +288,16 @@ part_update(void *arg, int tid, int T)
 	size_t np = nn_nparams(r->net);
 	/* slices on 64-byte boundaries, so no cache line is shared */
 	size_t lo = (np * (size_t)tid / (size_t)T) & ~(size_t)15;
-	size_t hi = tid == T - 1 ? np
-				 : (np * (size_t)(tid + 1) / (size_t)T) &
-		    ~(size_t)15;
+	size_t hi = tid == T - 1
+	                ? np
+	                : (np * (size_t)(tid + 1) / (size_t)T) & ~(size_t)15;
 	nn_opt_step_part(&r->opt, r->net, g, ng, lo, hi);
 }
 
 /* One batch: rows idx[0..n) of t; returns summed loss and correct. */
 static double
 batch(struct run *r, const struct tensor *t, const uint32_t *idx, int n,
-    int train, int *correct)
+      int train, int *correct)
 {
 	r->bt = t, r->bidx = idx, r->bn = n, r->btrain = train;
 	if (train) {
@@ -303,9 +308,11 @@ batch(struct run *r, const struct tensor *t, const uint32_t *idx, int n,
 			a->dx = a->dy = a->flip = 0;
 			if (s) {
 				a->dx = (int8_t)((int)nn_rng_below(&r->rng,
-						     2 * s + 1) - s);
+				                                   2 * s + 1) -
+				                 s);
 				a->dy = (int8_t)((int)nn_rng_below(&r->rng,
-						     2 * s + 1) - s);
+				                                   2 * s + 1) -
+				                 s);
 			}
 			if (fl)
 				a->flip = (int8_t)(nn_rng_next(&r->rng) >> 63);
@@ -338,7 +345,7 @@ evaluate(struct run *r, const struct tensor *t, double *loss, double *acc)
 	memset(r->cm, 0, sizeof(uint32_t) * (size_t)k * k);
 	for (uint32_t i = 0; i < t->count; i += (uint32_t)B) {
 		int n = (int)(t->count - i < (uint32_t)B ? t->count - i
-							  : (uint32_t)B);
+		                                         : (uint32_t)B);
 		for (int b = 0; b < n; b++)
 			r->perm[b] = i + (uint32_t)b;
 		int correct;
@@ -349,7 +356,7 @@ evaluate(struct run *r, const struct tensor *t, double *loss, double *acc)
 			for (int b = 0; b < pt->n; b++)
 				if (pt->lab[b] < k)
 					r->cm[(size_t)pt->lab[b] * k +
-					    pt->pred[b]]++;
+					      pt->pred[b]]++;
 		}
 	}
 	*loss = t->count ? lsum / t->count : 0;
@@ -381,7 +388,8 @@ static int
 write_checkpoint(struct run *r, char *err, size_t errlen)
 {
 	cJSON *extra = cJSON_CreateObject();
-	cJSON_AddItemToObject(extra, "train", cJSON_Duplicate(r->params_json, 1));
+	cJSON_AddItemToObject(extra, "train",
+	                      cJSON_Duplicate(r->params_json, 1));
 	cJSON *ck = cJSON_AddObjectToObject(extra, "checkpoint");
 	cJSON_AddNumberToObject(ck, "epoch", r->epoch);
 	cJSON *rng = cJSON_AddArrayToObject(ck, "rng");
@@ -402,7 +410,7 @@ write_checkpoint(struct run *r, char *err, size_t errlen)
 	cJSON_AddItemToObject(ck, "history", cJSON_Duplicate(r->history, 1));
 	float *st = state_pack(r);
 	enum model_err e = model_save(r->ckpt_path, r->net, &r->mm, extra, st,
-	    state_len(r), err, errlen);
+	                              state_len(r), err, errlen);
 	free(st);
 	cJSON_Delete(extra);
 	return e == MODEL_OK ? 0 : -1;
@@ -434,7 +442,7 @@ try_resume(struct run *r)
 	model *m = model_load(r->ckpt_path, NULL, err, sizeof(err));
 	if (!m) {
 		ty_log("checkpoint %s unusable, starting over: %s",
-		    r->ckpt_path, err);
+		       r->ckpt_path, err);
 		return 0;
 	}
 	int ok = 0;
@@ -446,7 +454,7 @@ try_resume(struct run *r)
 	if (!cJSON_Compare(tr, r->params_json, 1) ||
 	    nn_nparams(model_net(m)) != n || ns != state_len(r)) {
 		ty_log("checkpoint %s is for other params, starting over",
-		    r->ckpt_path);
+		       r->ckpt_path);
 		goto out;
 	}
 	const cJSON *ep = cJSON_GetObjectItemCaseSensitive(ck, "epoch");
@@ -468,15 +476,16 @@ try_resume(struct run *r)
 		memcpy(r->opt.v, s, n * sizeof(float)), s += n;
 	if (r->best)
 		memcpy(r->best, s, n * sizeof(float));
-#define NUM(name) cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(ck, name))
+#define NUM(name)                                                              \
+	cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(ck, name))
 	r->best_val = NUM("best_val");
 	r->best_epoch = (int)NUM("best_epoch");
 	r->bad_epochs = (int)NUM("bad_epochs");
 	r->train_secs = NUM("train_seconds");
 	r->images = NUM("images");
 #undef NUM
-	r->stopped = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ck,
-	    "stopped"));
+	r->stopped =
+	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ck, "stopped"));
 	cJSON_Delete(r->history);
 	r->history = cJSON_Duplicate(hist, 1);
 	ok = 1;
@@ -489,8 +498,7 @@ out:
 /* ---- the loop ---- */
 
 static cJSON *
-epoch_entry(int epoch, double tl, double ta, double vl, double va,
-    double secs)
+epoch_entry(int epoch, double tl, double ta, double vl, double va, double secs)
 {
 	cJSON *e = cJSON_CreateObject();
 	cJSON_AddNumberToObject(e, "epoch", epoch);
@@ -523,20 +531,22 @@ run_epoch(struct run *r)
 		if (h && h->cancelled && h->cancelled(h->arg))
 			return 1;
 		int n = (int)(N - (uint32_t)b * B < (uint32_t)B
-			? N - (uint32_t)b * B
-			: (uint32_t)B);
+		                  ? N - (uint32_t)b * B
+		                  : (uint32_t)B);
 		int correct;
 		lsum += batch(r, &r->tr, perm + (size_t)b * B, n, 1, &correct);
 		ok += (uint64_t)correct;
 		double now = util_now();
 		if (h && h->progress && (now - last > 0.5 || b == nb - 1)) {
 			last = now;
-			double done = (double)b + 1, ips = done * B / (now - t0);
+			double done = (double)b + 1,
+			       ips = done * B / (now - t0);
 			double frac = (r->epoch + done / nb) / p->epochs;
-			double eta = ((double)(p->epochs - r->epoch) * nb - done) *
-			    B / (ips > 0 ? ips : 1);
-			h->progress(h->arg, frac, r->epoch + 1, p->epochs, b + 1,
-			    nb, ips, eta);
+			double eta =
+			    ((double)(p->epochs - r->epoch) * nb - done) * B /
+			    (ips > 0 ? ips : 1);
+			h->progress(h->arg, frac, r->epoch + 1, p->epochs,
+			            b + 1, nb, ips, eta);
 		}
 	}
 	double secs = util_now() - t0;
@@ -547,7 +557,7 @@ run_epoch(struct run *r)
 	evaluate(r, vt, &vl, &va);
 	r->epoch++;
 	cJSON *e = epoch_entry(r->epoch, lsum / N, (double)ok / N, vl, va,
-	    util_now() - t0);
+	                       util_now() - t0);
 	cJSON_AddItemToArray(r->history, e);
 	if (h && h->epoch)
 		h->epoch(h->arg, e, 0);
@@ -557,7 +567,7 @@ run_epoch(struct run *r)
 			r->best_epoch = r->epoch;
 			r->bad_epochs = 0;
 			memcpy(r->best, nn_params(r->net),
-			    nn_nparams(r->net) * sizeof(float));
+			       nn_nparams(r->net) * sizeof(float));
 		} else if (++r->bad_epochs >= p->patience) {
 			r->stopped = 1;
 		}
@@ -606,10 +616,11 @@ finish(struct run *r, char *err, size_t errlen)
 	double vl, va;
 	evaluate(r, r->va.count ? &r->va : &r->tr, &vl, &va);
 	cJSON *extra = cJSON_CreateObject();
-	cJSON_AddItemToObject(extra, "train", cJSON_Duplicate(r->params_json, 1));
+	cJSON_AddItemToObject(extra, "train",
+	                      cJSON_Duplicate(r->params_json, 1));
 	cJSON_AddNumberToObject(extra, "epochs_trained", r->epoch);
-	enum model_err e = model_save(mp, r->net, &r->mm, extra, NULL, 0, err,
-	    errlen);
+	enum model_err e =
+	    model_save(mp, r->net, &r->mm, extra, NULL, 0, err, errlen);
 	cJSON_Delete(extra);
 	if (e != MODEL_OK)
 		goto out;
@@ -624,10 +635,11 @@ finish(struct run *r, char *err, size_t errlen)
 		cJSON_AddNumberToObject(res, "best_epoch", r->best_epoch);
 	cJSON_AddNumberToObject(res, "seconds", r->train_secs);
 	cJSON_AddNumberToObject(res, "images_per_second",
-	    r->train_secs > 0 ? r->images / r->train_secs : 0);
+	                        r->train_secs > 0 ? r->images / r->train_secs
+	                                          : 0);
 	cJSON_AddNumberToObject(res, "params", (double)n);
 	cJSON_AddNumberToObject(res, "forward_flops_per_image",
-	    nn_flops_per_sample(r->net));
+	                        nn_flops_per_sample(r->net));
 	char *js = cJSON_Print(res);
 	int rc = util_write_atomic(jp, js, strlen(js));
 	free(js);
@@ -651,8 +663,8 @@ out:
 
 enum train_status
 train_run(const struct train_params *p, const char *data_dir,
-    const char *models_dir, int threads, const struct train_hooks *h,
-    cJSON **result, char *err, size_t errlen)
+          const char *models_dir, int threads, const struct train_hooks *h,
+          cJSON **result, char *err, size_t errlen)
 {
 	struct run r;
 	memset(&r, 0, sizeof(r));
@@ -670,32 +682,33 @@ train_run(const struct train_params *p, const char *data_dir,
 	}
 	if (util_mkdirs(r.dir, 0755)) {
 		snprintf(err, errlen, "cannot create %s: %s", r.dir,
-		    strerror(errno));
+		         strerror(errno));
 		goto out;
 	}
 	r.ckpt_path = xasprintf("%s/checkpoint.tym", r.dir);
 	struct nn_spec specs[TRAIN_MAX_LAYERS];
 	int ns = train_arch_specs(p, r.mm.nclasses, specs, TRAIN_MAX_LAYERS,
-	    err, errlen);
+	                          err, errlen);
 	if (ns < 0)
 		goto out;
 	char nerr[160];
 	r.net = nn_new(r.mm.height, r.mm.width, r.mm.channels, specs, ns,
-	    NN_LOSS_XENT, nerr, sizeof(nerr));
+	               NN_LOSS_XENT, nerr, sizeof(nerr));
 	if (!r.net) {
 		snprintf(err, errlen, "model does not fit %dx%dx%d images: %s",
-		    r.mm.width, r.mm.height, r.mm.channels, nerr);
+		         r.mm.width, r.mm.height, r.mm.channels, nerr);
 		goto out;
 	}
 	nn_init(r.net, p->seed);
 	nn_opt_init(&r.opt, p->optimizer, r.net, p->lr, p->momentum,
-	    p->weight_decay);
+	            p->weight_decay);
 	/* a stream apart from the init's, from the same seed */
 	nn_rng_seed(&r.rng, p->seed ^ 0x5452414953ULL);
 	/* Our threads split each batch; BLAS runs single-threaded in
 	 * each (its own threading loses on matrices this small). */
-	r.T = threads < 1 ? 1 : threads > NN_MAX_THREADS ? NN_MAX_THREADS
-							 : threads;
+	r.T = threads < 1                ? 1
+	      : threads > NN_MAX_THREADS ? NN_MAX_THREADS
+	                                 : threads;
 	if (r.T > p->batch_size)
 		r.T = p->batch_size;
 	openblas_set_num_threads(1);
@@ -720,8 +733,8 @@ train_run(const struct train_params *p, const char *data_dir,
 	}
 	r.aug = xcalloc((size_t)p->batch_size, sizeof(*r.aug));
 	uint32_t maxn = r.tr.count > (uint32_t)p->batch_size
-	    ? r.tr.count
-	    : (uint32_t)p->batch_size;
+	                    ? r.tr.count
+	                    : (uint32_t)p->batch_size;
 	r.perm = xmalloc(sizeof(uint32_t) * maxn);
 	r.cm = xcalloc((size_t)r.mm.nclasses * r.mm.nclasses, sizeof(uint32_t));
 	if (p->patience)
