@@ -52,9 +52,8 @@ add_size(struct td *d, const char *key, const cJSON *a)
 		    cJSON_GetArrayItem(a, 1)->valueint);
 }
 
-/* Fills d from the report; the report's shape is checked, never trusted. */
-static void
-add_report(struct td *d, const char *json)
+void
+page_dataset_health_report(struct td *d, const char *json)
 {
 	cJSON *r = cJSON_Parse(json), *it;
 	const cJSON *classes, *skipped, *warnings;
@@ -201,7 +200,7 @@ page_dataset_health(struct req *r)
 	td_set_bool(d, "unusable", !strcmp(status, "unusable"));
 	td_set(d, "error", error);
 	if (report[0])
-		add_report(d, report);
+		page_dataset_health_report(d, report);
 	view_page(r, 200, "dataset", title, d);
 	td_free(d);
 	free(report);

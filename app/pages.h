@@ -35,6 +35,8 @@ void page_dataset_upload(struct req *r);
 
 /* page_dataset_health.c */
 void page_dataset_health(struct req *r);
+/* Fills d from an inspection report; its shape is checked, not trusted. */
+void page_dataset_health_report(struct td *d, const char *json);
 /* page_predict.c (multipart: checks its csrf field itself) */
 void page_predict_form(struct req *r);
 void page_predict(struct req *r);

@@ -11,7 +11,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tylib import check, request, run_all, test  # noqa: E402
 from webclient import raw_request  # noqa: E402
-from wdlib import Stack, add_model, bars_png, train_tiny  # noqa: E402
+from wdlib import clean_logs_test, Stack, add_model, bars_png, train_tiny  # noqa: E402
 
 S = Stack("ty-api-")
 MODEL, TRAINED = train_tiny(S)
@@ -220,4 +220,5 @@ def infer_down_is_503_naming_the_service():
           == 200)
 
 
+clean_logs_test(S)
 run_all()

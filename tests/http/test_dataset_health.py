@@ -9,7 +9,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pngmake import png  # noqa: E402
 from tylib import Service, check, free_port, run_all, test, wait_for  # noqa
-from wdlib import (Stack, dataset_status, upload, wait_inspected,  # noqa
+from wdlib import (clean_logs_test, Stack, dataset_status, upload, wait_inspected,  # noqa
                    zip_of)
 
 S = Stack("ty-health-")
@@ -154,6 +154,7 @@ def unreachable_worker_is_named_then_retried_and_restart_resumes():
     S.start_web()
     # ... then the worker comes up on that address: it is picked up
     p2 = Service("trainyard-preprocess", env=S.env(), port=port).start()
+    S.logs.append(p2.logpath)
     check(wait_inspected(S, did, timeout=60) == "ready")
     p2.stop()
     S.web.stop()
@@ -172,4 +173,5 @@ def inspection_is_posted_once_per_dataset():
     check(names == ["ds-%d-inspect.json" % did], names)
 
 
+clean_logs_test(S)
 run_all()

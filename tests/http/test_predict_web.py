@@ -9,7 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tylib import check, multipart, request, run_all, test  # noqa: E402
-from wdlib import (Stack, add_model, bars_jpeg, bars_png,  # noqa: E402
+from wdlib import (clean_logs_test, Stack, add_model, bars_jpeg, bars_png,  # noqa: E402
                    train_tiny)
 
 S = Stack("ty-predict-web-")
@@ -165,4 +165,5 @@ def no_files_and_unreachable_infer_say_why():
     S.start_infer(port=port)
 
 
+clean_logs_test(S)
 run_all()

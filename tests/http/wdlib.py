@@ -26,6 +26,7 @@ class Stack:
         self.db = os.path.join(self.dir, "db", "trainyard.db")
         self.web = self.pre = self.infer = None
         self.pre_port = self.infer_port = None
+        self.logs = []  # every service log, checked by clean_logs_test
         self._n = 0
 
     def env(self):
@@ -37,6 +38,7 @@ class Stack:
         self.pre = Service("trainyard-preprocess", env=self.env(),
                            port=port or self.pre_port).start()
         self.pre_port = self.pre.port
+        self.logs.append(self.pre.logpath)
         return self.pre
 
     def start_infer(self, port=None, **extra):
@@ -45,6 +47,7 @@ class Stack:
         self.infer = Service("trainyard-infer", env=e,
                              port=port or self.infer_port).start()
         self.infer_port = self.infer.port
+        self.logs.append(self.infer.logpath)
         return self.infer
 
     def start_web(self, **extra):
@@ -55,6 +58,7 @@ class Stack:
             self.infer_port or 9)
         e.update({k: str(v) for k, v in extra.items()})
         self.web = Service("trainyard-web", env=e).start()
+        self.logs.append(self.web.logpath)
         return self.web
 
     def user(self, prefix="u"):
@@ -182,3 +186,26 @@ def bars_jpeg(cls, seed):
     Image.frombytes("L", (BAR_SIZE, BAR_SIZE), g).convert("RGB").save(
         b, "JPEG", quality=95)
     return b.getvalue()
+
+
+def clean_logs_test(stack, extra=()):
+    """The last test of a file: every service this stack started stops
+    cleanly, and no sanitizer report is in any of their logs (in the SAN
+    build a leak or UB in the web app shows only there)."""
+    from tylib import test
+
+    @test
+    def services_stop_cleanly_without_sanitizer_reports():
+        procs = [s for s in (stack.web, stack.pre, stack.infer) + tuple(extra)
+                 if s]
+        for s in procs:
+            code = s.stop()
+            check(code == 0, "%s exit code %s (log %s)" % (s.name, code,
+                                                           s.logpath))
+        for path in stack.logs:
+            with open(path, "rb") as f:
+                log = f.read().decode("utf-8", "replace")
+            for bad in ("runtime error", "AddressSanitizer",
+                        "LeakSanitizer"):
+                check(bad not in log, "%s in %s" % (bad, path))
+    return services_stop_cleanly_without_sanitizer_reports
