@@ -132,7 +132,9 @@ static const struct {
 	{ "{\"data\":\"a/../../b\",\"output\":\"o\"}", "data" },
 	{ "{\"data\":\"d\",\"output\":\"..\"}", "output" },
 	{ "{\"data\":\"d\"}", "output" },
-	{ "{\"data\":\"d\",\"output\":\"o\",\"workers\":2}", "not supported" },
+	{ "{\"data\":\"d\",\"output\":\"o\",\"workers\":65}", "workers" },
+	{ "{\"data\":\"d\",\"output\":\"o\",\"workers\":2,"
+	  "\"local_steps\":-1}", "local_steps" },
 	{ "{\"data\":\"d\",\"output\":\"o\",\"epochs\":0}", "epochs" },
 	{ "{\"data\":\"d\",\"output\":\"o\",\"epochs\":2.5}", "epochs" },
 	{ "{\"data\":\"d\",\"output\":\"o\",\"lr\":-1}", "lr" },

@@ -15,6 +15,7 @@
 #include "svc.h"
 #include "job.h"
 #include "train.h"
+#include "fed.h"
 
 static int
 validate(const cJSON *params, char *err, size_t errlen)
@@ -84,8 +85,11 @@ run(struct job *j, const cJSON *params, void *arg)
 	job_progress(j, 0, "loading data");
 	struct train_hooks h = { j, on_progress, on_epoch, is_cancelled };
 	cJSON *res;
-	enum train_status st = train_run(&p, svc_data_dir(), svc_models_dir(),
-	    svc_threads(), &h, &res, err, sizeof(err));
+	enum train_status st = p.workers > 1
+	    ? fed_run(&p, svc_data_dir(), svc_models_dir(), svc_threads(), &h,
+		  fed_job_note, &res, err, sizeof(err))
+	    : train_run(&p, svc_data_dir(), svc_models_dir(), svc_threads(),
+		  &h, &res, err, sizeof(err));
 	if (st == TRAIN_FAILED) {
 		job_fail(j, "%s", err);
 		return;
@@ -110,11 +114,19 @@ static const struct job_kind kinds[] = {
 	{ "train", validate, run, NULL },
 };
 
+/* parallel runs: the replica side (fed_http.c) */
+static const struct svc_route routes[] = {
+	{ "GET", "/fed/hello", fed_http_hello, NULL },
+	{ "POST", "/fed/round", fed_http_round, NULL },
+};
+
 static const struct svc_def def = {
 	.name = "train",
 	.default_port = 8082,
 	.kinds = kinds,
 	.nkinds = TY_ARRAY_LEN(kinds),
+	.routes = routes,
+	.nroutes = TY_ARRAY_LEN(routes),
 };
 
 /* ---- --run: one job in the foreground ---- */
@@ -167,8 +179,12 @@ run_once(int argc, char **argv, const char *file)
 	    util_ncpu());
 	struct train_hooks h = { NULL, NULL, cli_epoch, NULL };
 	cJSON *res;
-	if (train_run(&p, data, models, threads, &h, &res, err,
-		sizeof(err)) != TRAIN_DONE) {
+	enum train_status st = p.workers > 1
+	    ? fed_run(&p, data, models, threads, &h, NULL, &res, err,
+		  sizeof(err))
+	    : train_run(&p, data, models, threads, &h, &res, err,
+		  sizeof(err));
+	if (st != TRAIN_DONE) {
 		fprintf(stderr, "trainyard-train: %s\n", err);
 		return 1;
 	}

@@ -246,9 +246,10 @@ train_params_parse(const cJSON *j, struct train_params *p, char *err,
 	}
 	if (intnum(j, "workers", 1, 64, &p->workers) < 0)
 		return bad(err, errlen, "workers must be an integer 1..64");
-	if (p->workers > 1)
-		return bad(err, errlen, "workers > 1 (parallel training "
-		    "across replicas) is not supported yet; use 1");
+	/* workers > 1: federated averaging across replicas (fed.h) */
+	if (intnum(j, "local_steps", 0, 1000000, &p->local_steps) < 0)
+		return bad(err, errlen, "local_steps must be an integer "
+		    "0..1000000 (0: one local epoch per round)");
 	return 0;
 }
 
@@ -283,6 +284,9 @@ train_params_json(const struct train_params *p)
 	cJSON_AddNumberToObject(au, "shift", p->shift);
 	cJSON_AddNumberToObject(j, "early_stopping", p->patience);
 	cJSON_AddNumberToObject(j, "workers", p->workers);
+	/* only for parallel runs, so single-worker params stay as they were */
+	if (p->workers > 1)
+		cJSON_AddNumberToObject(j, "local_steps", p->local_steps);
 	return j;
 }
 

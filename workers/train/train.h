@@ -32,6 +32,7 @@ struct train_params {
 	int hflip, shift; /* augmentation; shift in pixels, 0 = none */
 	int patience;     /* early stopping; 0 = off */
 	int workers;
+	int local_steps; /* workers > 1: batches per round, 0 = an epoch */
 };
 
 /*

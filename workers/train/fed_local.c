@@ -1,0 +1,390 @@
+/*
+ * fed_local.c — what every replica does with the shared data volume: map
+ * the prepared tensors, cut its shard, train on it for a round, and (on
+ * the coordinator) validate the averaged model.
+ *
+ * Everything random in a round is seeded from (seed, epoch, shard), never
+ * from which replica runs the shard, so a shard retried elsewhere gives
+ * the same weights, and a run is reproducible for a seed and N.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3")
+#endif
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fed.h"
+#include "svc.h"
+
+/* ---- data ---- */
+
+static int
+read_meta(struct fed_data *d, const char *dir, char *err, size_t errlen)
+{
+	char *path = xasprintf("%s/meta.json", dir);
+	size_t len;
+	char *s = util_read_file(path, 1 << 24, &len);
+	if (!s) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
+		    strerror(errno));
+		free(path);
+		return -1;
+	}
+	free(path);
+	cJSON *j = cJSON_Parse(s);
+	free(s);
+	const cJSON *cl = cJSON_GetObjectItemCaseSensitive(j, "classes");
+	int k = cJSON_IsArray(cl) ? cJSON_GetArraySize(cl) : 0;
+	if (k < 1 || k > 65535) {
+		snprintf(err, errlen, "meta.json: classes missing");
+		cJSON_Delete(j);
+		return -1;
+	}
+	d->mm.nclasses = k;
+	d->mm.classes = xcalloc((size_t)k, sizeof(char *));
+	int i = 0;
+	for (const cJSON *e = cl->child; e; e = e->next, i++) {
+		const cJSON *n = cJSON_IsObject(e)
+		    ? cJSON_GetObjectItemCaseSensitive(e, "name")
+		    : e;
+		d->mm.classes[i] = xstrdup(cJSON_IsString(n) ? n->valuestring
+							     : "?");
+	}
+	const cJSON *mean = cJSON_GetObjectItemCaseSensitive(j, "mean");
+	const cJSON *sd = cJSON_GetObjectItemCaseSensitive(j, "std");
+	for (int c = 0; c < MODEL_MAX_CHANNELS; c++) {
+		const cJSON *a = cJSON_GetArrayItem(mean, c);
+		const cJSON *b = cJSON_GetArrayItem(sd, c);
+		d->mm.mean[c] = cJSON_IsNumber(a) ? (float)a->valuedouble : 0;
+		d->mm.std[c] = cJSON_IsNumber(b) && b->valuedouble > 1e-6
+		    ? (float)b->valuedouble
+		    : 1;
+	}
+	cJSON_Delete(j);
+	return 0;
+}
+
+int
+fed_data_open(struct fed_data *d, const char *data_dir, const char *rel,
+    char *err, size_t errlen)
+{
+	char why[200];
+	memset(d, 0, sizeof(*d));
+	char *dir = svc_volume_path(data_dir, rel, why, sizeof(why));
+	if (!dir) {
+		snprintf(err, errlen, "data: %s", why);
+		return -1;
+	}
+	int rc = -1;
+	char *tp = xasprintf("%s/train.tyd", dir);
+	char *vp = xasprintf("%s/val.tyd", dir);
+	if (read_meta(d, dir, err, errlen))
+		goto out;
+	if (tensor_open(tp, &d->tr, why, sizeof(why))) {
+		snprintf(err, errlen, "train.tyd: %s", why);
+		goto out;
+	}
+	d->have_tr = 1;
+	if (tensor_open(vp, &d->va, why, sizeof(why))) {
+		snprintf(err, errlen, "val.tyd: %s", why);
+		goto out;
+	}
+	d->have_va = 1;
+	const struct tensor *a = &d->tr, *b = &d->va;
+	if (a->count < 1) {
+		snprintf(err, errlen, "the training split is empty");
+		goto out;
+	}
+	if (a->height != b->height || a->width != b->width ||
+	    a->channels != b->channels || a->channels > MODEL_MAX_CHANNELS ||
+	    a->classes > (uint32_t)d->mm.nclasses ||
+	    b->classes > (uint32_t)d->mm.nclasses) {
+		snprintf(err, errlen, "train.tyd, val.tyd and meta.json "
+		    "disagree on the image shape or classes");
+		goto out;
+	}
+	d->mm.width = (int)a->width;
+	d->mm.height = (int)a->height;
+	d->mm.channels = (int)a->channels;
+	for (int c = 0; c < d->mm.channels; c++)
+		for (int v = 0; v < 256; v++)
+			d->lut[c][v] = (v / 255.0f - d->mm.mean[c]) /
+			    d->mm.std[c];
+	rc = 0;
+out:
+	free(tp);
+	free(vp);
+	free(dir);
+	if (rc)
+		fed_data_close(d);
+	return rc;
+}
+
+void
+fed_data_close(struct fed_data *d)
+{
+	if (d->have_tr)
+		tensor_close(&d->tr);
+	if (d->have_va)
+		tensor_close(&d->va);
+	model_meta_free(&d->mm);
+	memset(d, 0, sizeof(*d));
+}
+
+nn_net *
+fed_net_new(const struct train_params *p, const struct fed_data *d,
+    char *err, size_t errlen)
+{
+	struct nn_spec specs[TRAIN_MAX_LAYERS];
+	int ns = train_arch_specs(p, d->mm.nclasses, specs, TRAIN_MAX_LAYERS,
+	    err, errlen);
+	if (ns < 0)
+		return NULL;
+	char why[160];
+	nn_net *net = nn_new(d->mm.height, d->mm.width, d->mm.channels, specs,
+	    ns, NN_LOSS_XENT, why, sizeof(why));
+	if (!net)
+		snprintf(err, errlen, "model does not fit %dx%dx%d images: %s",
+		    d->mm.width, d->mm.height, d->mm.channels, why);
+	return net;
+}
+
+/* ---- shards ---- */
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+uint32_t *
+fed_shard(const uint16_t *labels, uint32_t count, uint64_t seed, int n,
+    int s, uint32_t *outcount)
+{
+	uint32_t *out = xmalloc(sizeof(uint32_t) * (count / (uint32_t)n + 1));
+	uint32_t *idx = xmalloc(sizeof(uint32_t) * (count ? count : 1));
+	uint32_t m = 0;
+	struct nn_rng rng;
+	nn_rng_seed(&rng, seed ^ 0x5348415244ULL);
+	/* counting sort by label keeps each class's indices ascending */
+	uint32_t maxl = 0;
+	for (uint32_t i = 0; i < count; i++)
+		if (labels[i] > maxl)
+			maxl = labels[i];
+	uint32_t *start = xcalloc((size_t)maxl + 2, sizeof(uint32_t));
+	for (uint32_t i = 0; i < count; i++)
+		start[labels[i] + 1]++;
+	for (uint32_t c = 0; c <= maxl; c++)
+		start[c + 1] += start[c];
+	uint32_t *pos = xmalloc(sizeof(uint32_t) * ((size_t)maxl + 1));
+	memcpy(pos, start, sizeof(uint32_t) * ((size_t)maxl + 1));
+	for (uint32_t i = 0; i < count; i++)
+		idx[pos[labels[i]]++] = i;
+	/* shuffle each class, then deal: one running deal position across
+	 * classes keeps shard sizes within one of each other */
+	uint64_t deal = 0;
+	for (uint32_t c = 0; c <= maxl; c++) {
+		uint32_t lo = start[c], k = start[c + 1] - lo;
+		for (uint32_t i = k; i > 1; i--) {
+			uint32_t j = nn_rng_below(&rng, i), t = idx[lo + i - 1];
+			idx[lo + i - 1] = idx[lo + j], idx[lo + j] = t;
+		}
+		for (uint32_t i = 0; i < k; i++, deal++)
+			if (deal % (uint64_t)n == (uint64_t)s)
+				out[m++] = idx[lo + i];
+	}
+	free(start);
+	free(pos);
+	free(idx);
+	qsort(out, m, sizeof(uint32_t), cmp_u32);
+	*outcount = m;
+	return out;
+}
+
+int
+fed_shard_batches(const struct train_params *p, const struct fed_data *d,
+    int nshards, int s)
+{
+	/* sizes differ by at most one: shard s has ceil((N - s) / n) */
+	uint32_t N = d->tr.count;
+	uint32_t m = N > (uint32_t)s
+	    ? (N - (uint32_t)s + (uint32_t)nshards - 1) / (uint32_t)nshards
+	    : 0;
+	return (int)((m + (uint32_t)p->batch_size - 1) /
+	    (uint32_t)p->batch_size);
+}
+
+/* ---- batches ---- */
+
+struct aug {
+	int8_t dx, dy, flip;
+};
+
+/* n images idx[] of t into x, normalised and augmented as train.c does. */
+static void
+make_rows(const struct fed_data *d, const struct tensor *t,
+    const uint32_t *idx, int n, float *x, uint16_t *lab,
+    const struct aug *aug)
+{
+	int H = (int)t->height, W = (int)t->width, C = (int)t->channels;
+	size_t isz = t->image_bytes;
+	for (int b = 0; b < n; b++, x += isz) {
+		const uint8_t *px = t->pixels + (size_t)idx[b] * isz;
+		lab[b] = t->labels[idx[b]];
+		int dx = aug ? aug[b].dx : 0, dy = aug ? aug[b].dy : 0;
+		int f = aug ? aug[b].flip : 0;
+		if (!dx && !dy && !f) {
+			for (size_t j = 0; j < isz; j++)
+				x[j] = d->lut[j % (size_t)C][px[j]];
+			continue;
+		}
+		for (int y = 0; y < H; y++) {
+			int sy = y - dy;
+			for (int xx = 0; xx < W; xx++) {
+				int sx = (f ? W - 1 - xx : xx) - dx;
+				float *o = x + ((size_t)y * W + xx) * C;
+				int out = sy < 0 || sy >= H || sx < 0 || sx >= W;
+				const uint8_t *q = out ? NULL
+				    : px + ((size_t)sy * W + sx) * C;
+				for (int c = 0; c < C; c++)
+					o[c] = d->lut[c][out ? 0 : q[c]];
+			}
+		}
+	}
+}
+
+/* Images per forward pass: ~512 KiB of activations, as train.c sizes
+ * its chunks, so a conv batch stays in the cache. */
+static int
+chunk_size(const nn_net *net, int batch)
+{
+	nn_ctx *probe = nn_ctx_new(net, 1, 1);
+	size_t per = nn_ctx_bytes(probe) - sizeof(float) * nn_nparams(net);
+	nn_ctx_free(probe);
+	int ch = (int)((1u << 19) / (per ? per : 1));
+	return ch < 1 ? 1 : ch > batch ? batch : ch;
+}
+
+int
+fed_local_train(const struct train_params *p, const struct fed_data *d,
+    nn_net *net, const struct fed_task *t, int (*cancelled)(void *),
+    void *arg, struct fed_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	uint32_t m;
+	uint32_t *sh = fed_shard(d->tr.labels, d->tr.count, p->seed,
+	    t->nshards, t->shard, &m);
+	struct nn_rng rng;
+	nn_rng_seed(&rng, p->seed ^ 0x4645444156ULL ^
+	    ((uint64_t)(t->epoch + 1) << 32) ^ (uint64_t)t->shard * 0x9e37ULL);
+	for (uint32_t i = m; i > 1; i--) {
+		uint32_t j = nn_rng_below(&rng, i), x = sh[i - 1];
+		sh[i - 1] = sh[j], sh[j] = x;
+	}
+	int B = p->batch_size;
+	int nb = (int)((m + (uint32_t)B - 1) / (uint32_t)B);
+	int lo = t->step_lo < 0 ? 0 : t->step_lo;
+	int hi = t->step_hi > nb ? nb : t->step_hi;
+	/* batches before lo were another round's: skip their draws too, so
+	 * the augmentation of batch b is the same however rounds split */
+	int ch = chunk_size(net, B);
+	nn_ctx *ctx = nn_ctx_new(net, ch, 1);
+	float *x = xmalloc(sizeof(float) * d->tr.image_bytes * (size_t)ch);
+	uint16_t *lab = xmalloc(sizeof(uint16_t) * (size_t)ch);
+	struct aug *aug = xcalloc((size_t)B, sizeof(*aug));
+	struct nn_opt opt;
+	nn_opt_init(&opt, p->optimizer, net, p->lr, p->momentum,
+	    p->weight_decay);
+	int rc = 0;
+	for (int b = 0; b < hi; b++) {
+		uint32_t off = (uint32_t)b * (uint32_t)B;
+		int n = (int)(m - off < (uint32_t)B ? m - off : (uint32_t)B);
+		for (int i = 0; i < n; i++) {
+			struct aug *a = &aug[i];
+			a->dx = a->dy = a->flip = 0;
+			if (p->shift) {
+				int s = p->shift;
+				a->dx = (int8_t)((int)nn_rng_below(&rng,
+						     2 * s + 1) - s);
+				a->dy = (int8_t)((int)nn_rng_below(&rng,
+						     2 * s + 1) - s);
+			}
+			if (p->hflip)
+				a->flip = (int8_t)(nn_rng_next(&rng) >> 63);
+		}
+		struct nn_rng drop;
+		nn_rng_seed(&drop, nn_rng_next(&rng));
+		if (b < lo)
+			continue;
+		if (cancelled && cancelled(arg)) {
+			rc = 1;
+			break;
+		}
+		for (int c0 = 0; c0 < n; c0 += ch) {
+			int k = n - c0 < ch ? n - c0 : ch;
+			make_rows(d, &d->tr, sh + off + c0, k, x, lab,
+			    aug + c0);
+			nn_forward(ctx, x, k, 1, &drop);
+			nn_ctx_accumulate(ctx, c0 > 0);
+			int correct;
+			float l = nn_loss_backward_part(ctx, lab, NULL, k, n,
+			    &correct);
+			st->loss += (double)l * k;
+			st->correct += (uint64_t)correct;
+		}
+		nn_opt_step(&opt, net, nn_ctx_grads(ctx));
+		st->samples += (uint64_t)n;
+	}
+	nn_opt_free(&opt);
+	free(aug);
+	free(lab);
+	free(x);
+	nn_ctx_free(ctx);
+	free(sh);
+	return rc;
+}
+
+void
+fed_evaluate(const struct train_params *p, const struct fed_data *d,
+    const struct tensor *t, nn_net *net, uint32_t *cm, double *loss,
+    double *acc)
+{
+	int k = d->mm.nclasses, no = nn_out_size(net);
+	int ch = chunk_size(net, p->batch_size);
+	nn_ctx *ctx = nn_ctx_new(net, ch, 0);
+	float *x = xmalloc(sizeof(float) * t->image_bytes * (size_t)ch);
+	uint16_t *lab = xmalloc(sizeof(uint16_t) * (size_t)ch);
+	uint32_t *idx = xmalloc(sizeof(uint32_t) * (size_t)ch);
+	memset(cm, 0, sizeof(uint32_t) * (size_t)k * (size_t)k);
+	double lsum = 0;
+	uint64_t ok = 0;
+	for (uint32_t i = 0; i < t->count; i += (uint32_t)ch) {
+		int n = (int)(t->count - i < (uint32_t)ch ? t->count - i
+							   : (uint32_t)ch);
+		for (int b = 0; b < n; b++)
+			idx[b] = i + (uint32_t)b;
+		make_rows(d, t, idx, n, x, lab, NULL);
+		const float *y = nn_forward(ctx, x, n, 0, NULL);
+		int correct;
+		lsum += (double)nn_loss(ctx, lab, NULL, n, &correct) * n;
+		ok += (uint64_t)correct;
+		for (int b = 0; b < n; b++, y += no) {
+			int am = 0;
+			for (int j = 1; j < no; j++)
+				if (y[j] > y[am])
+					am = j;
+			if (lab[b] < k)
+				cm[(size_t)lab[b] * k + am]++;
+		}
+	}
+	*loss = t->count ? lsum / t->count : 0;
+	*acc = t->count ? (double)ok / t->count : 0;
+	free(idx);
+	free(lab);
+	free(x);
+	nn_ctx_free(ctx);
+}
