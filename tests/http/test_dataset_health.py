@@ -131,11 +131,11 @@ def other_users_and_other_projects_get_404():
 def unreachable_worker_is_named_then_retried_and_restart_resumes():
     port = free_port()
     url = "http://127.0.0.1:%d" % port
-    web2 = S.web
+    # one web app per database: the first one would inspect it meanwhile
+    check(S.web.stop() == 0)
     pre = S.pre_port
     S.pre_port = port
     S.start_web()
-    S.pre_port = pre
     c = S.user("w")
     _, pid = c.create_project("waits")
     did = upload(c, pid, good_zip())
@@ -156,10 +156,11 @@ def unreachable_worker_is_named_then_retried_and_restart_resumes():
     p2 = Service("trainyard-preprocess", env=S.env(), port=port).start()
     S.logs.append(p2.logpath)
     check(wait_inspected(S, did, timeout=60) == "ready")
-    p2.stop()
-    S.web.stop()
+    check(p2.stop() == 0)
+    # back to the first worker for the tests that follow
+    check(S.web.stop() == 0)
     S.pre_port = pre
-    S.web = web2
+    S.start_web()
 
 
 @test
