@@ -220,12 +220,12 @@ status_td(struct req *r, struct td *d, const struct runrow *run)
 	td_set(d, "message", run->message);
 	td_set_bool(d, "active", runrow_active(run));
 	if (!strcmp(run->status, "queued")) {
+		/* every unfinished run before this one goes first */
 		long long ahead = db_int(r->w->db, DB_RUN_AHEAD, 0, "i",
 		    run->id);
-		long long behind = ahead - pipeline_max_runs() + 1;
-		td_setf(d, "queued", "Queued behind %lld run%s.",
-		    behind > 0 ? behind : ahead,
-		    (behind > 0 ? behind : ahead) == 1 ? "" : "s");
+		td_setf(d, "queued", "Queued behind %lld run%s (at most %d "
+		    "at once).", ahead, ahead == 1 ? "" : "s",
+		    pipeline_max_runs());
 	}
 	runrow_best(run, &best_acc, &best_loss, &nep);
 	if (have_live && live.epochs > 0 && !strcmp(run->status, "training"))
