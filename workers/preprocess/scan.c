@@ -893,7 +893,7 @@ read_archive(struct scan_ctx *c)
 	archive_read_support_format_tar(a);
 	archive_read_support_format_empty(a);
 	archive_read_support_filter_gzip(a);
-	if (archive_read_open_filename(a, o->archive, 1 << 16) != ARCHIVE_OK) {
+	if (archive_read_open_filename(a, o->archive, 1 << 20) != ARCHIVE_OK) {
 		/* libarchive reads the first blocks here to detect the
 		 * format: most failures are about the content, not I/O. */
 		if (access(o->archive, R_OK) < 0)
