@@ -25,6 +25,7 @@ init(int argc, char **argv)
 	 */
 	setenv("TZ", "UTC", 0);
 	prep_limits_init(argc, argv, &l);
+	prep_limits_use(&l);
 	ty_log("limits: %llu entries, %llu MB total, %llu MB per file, "
 	    "%llu pixels per image, %llu MB of tensors, ratio %g",
 	    (unsigned long long)l.max_entries,

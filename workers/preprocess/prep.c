@@ -293,18 +293,24 @@ prep_validate(const cJSON *params, char *err, size_t errlen)
 	return 0;
 }
 
+static struct prep_limits the_limits;
+static int limits_set;
+
+void
+prep_limits_use(const struct prep_limits *l)
+{
+	the_limits = *l;
+	limits_set = 1;
+}
+
 static const struct prep_limits *
 limits(void)
 {
-	static struct prep_limits l;
-	static int done;
-
-	/* Env only: the job layer has no argv; main() sets the same. */
-	if (!done) {
-		prep_limits_init(0, NULL, &l);
-		done = 1;
-	}
-	return &l;
+	/* main() sets them from flags and env; else env only. */
+	if (!limits_set)
+		prep_limits_init(0, NULL, &the_limits);
+	limits_set = 1;
+	return &the_limits;
 }
 
 static int

@@ -26,6 +26,8 @@ struct prep_limits {
 };
 
 void prep_limits_init(int argc, char **argv, struct prep_limits *l);
+/* The limits the job kinds use (before any job runs). */
+void prep_limits_use(const struct prep_limits *l);
 
 /* What an archive path is. */
 enum prep_path {
