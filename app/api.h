@@ -15,6 +15,7 @@
 
 #define API_BODY_MAX (64LL << 20)
 #define API_NAME_MAX 255
+#define API_IMAGES_MAX 256 /* per request (the page takes PREDICT_IMAGES_MAX) */
 
 /* A checked predict request. */
 struct api_predict {

@@ -71,10 +71,10 @@ api_parse_predict(const char *body, size_t len, struct api_predict *out,
 		return bad(err, errlen, "images must be a non-empty list of "
 		    "{\"name\", \"data\"}");
 	}
-	if (cJSON_GetArraySize(v) > PREDICT_IMAGES_MAX) {
+	if (cJSON_GetArraySize(v) > API_IMAGES_MAX) {
 		cJSON_Delete(j);
 		snprintf(err, errlen, "too many images: at most %d per "
-		    "request", PREDICT_IMAGES_MAX);
+		    "request", API_IMAGES_MAX);
 		return -1;
 	}
 	out->images = cJSON_CreateArray();

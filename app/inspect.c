@@ -190,7 +190,7 @@ attempt(struct web *w, long long did, const char *path)
 	char *json;
 	double now;
 	struct follow *f;
-	int failed = 0;
+	int failed = 0, nfail = 0;
 
 	inspect_job_id(did, id, sizeof(id));
 	body = cJSON_CreateObject();
@@ -229,7 +229,7 @@ attempt(struct web *w, long long did, const char *path)
 		failed = 1;
 		if (!f->first_fail)
 			f->first_fail = now;
-		f->attempts++;
+		nfail = ++f->attempts;
 		snprintf(f->err, sizeof(f->err), "%s", res.reason);
 		{
 			double wait = 0.5;
@@ -267,9 +267,10 @@ attempt(struct web *w, long long did, const char *path)
 	case INSPECT_RETRY:
 		if (give_up[0])
 			store(w, did, "unusable", NULL, give_up);
-		else if (failed && res.reason[0])
-			ty_log("inspect: dataset %lld: %s (will retry)", did,
-			    res.reason);
+		else if (failed && (nfail == 1 || nfail % 10 == 0))
+			/* the first of a streak, then now and then */
+			ty_log("inspect: dataset %lld: %s (attempt %d; will "
+			    "retry)", did, res.reason, nfail);
 		break;
 	}
 	free(res.report_json);

@@ -34,7 +34,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (api_parse_predict((const char *)data, size, &p, err,
 	    sizeof(err)) == 0) {
-		if (p.nimages < 1 || p.nimages > PREDICT_IMAGES_MAX ||
+		if (p.nimages < 1 || p.nimages > API_IMAGES_MAX ||
 		    p.model_id < 1 || p.top_k < 1 ||
 		    p.top_k > PREDICT_TOPK_MAX)
 			abort();

@@ -185,7 +185,7 @@ def bad_bodies_are_400_and_huge_ones_413():
                      "images": [img(0, 1)]}).encode(), "top_k"),
         (json.dumps({"model_id": mid, "thumbnail": 9999,
                      "images": [img(0, 1)]}).encode(), "thumbnail"),
-        (json.dumps({"model_id": mid, "images": [img(0, 1)] * 65}).encode(),
+        (json.dumps({"model_id": mid, "images": [img(0, 1)] * 257}).encode(),
          "too many"),
         (b"", "JSON"),
     ]
@@ -203,6 +203,10 @@ def bad_bodies_are_400_and_huge_ones_413():
     # and the server still answers
     check(api(pid, {"model_id": mid, "images": [img(0, 1)]}, tok).status
           == 200)
+    # 256 images in one request are fine
+    r = api(pid, {"model_id": mid, "images": [img(i % 3, i)
+                                              for i in range(256)]}, tok)
+    check(r.status == 200 and len(r.json()["predictions"]) == 256, r)
 
 
 @test

@@ -295,12 +295,12 @@ test_api_body(void)
 		api_predict_free(&p);
 	}
 	TH_TEST("api body: too many images") {
-		char *b = xmalloc(64 * 20 + 200), *p2;
+		char *b = xmalloc(API_IMAGES_MAX * 20 + 200), *p2;
 		struct api_predict p;
 		char err[200] = "";
 		strcpy(b, "{\"model_id\":1,\"images\":[");
 		p2 = b + strlen(b);
-		for (int i = 0; i <= PREDICT_IMAGES_MAX; i++)
+		for (int i = 0; i <= API_IMAGES_MAX; i++)
 			p2 += sprintf(p2, "%s{\"data\":\"\"}", i ? "," : "");
 		strcpy(p2, "]}");
 		CHECK(api_parse_predict(b, strlen(b), &p, err,
