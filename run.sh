@@ -166,6 +166,21 @@ cmd_local() {
 	export TRAINYARD_PREPROCESS_URL=http://127.0.0.1:${port[preprocess]}
 	export TRAINYARD_TRAIN_URL=http://127.0.0.1:${port[train]}
 	export TRAINYARD_INFER_URL=http://127.0.0.1:${port[infer]}
+	# Parallel runs (workers > 1, docs/parallel.md): TRAINYARD_TRAIN_REPLICAS=N
+	# starts N-1 more train processes, peers of the first one.
+	local replicas=${TRAINYARD_TRAIN_REPLICAS:-1}
+	local rport=${TRAINYARD_TRAIN_REPLICA_PORT:-8090}
+	[[ $replicas =~ ^[0-9]+$ ]] && [ "$replicas" -ge 1 ] && [ "$replicas" -le 64 ] ||
+		die "TRAINYARD_TRAIN_REPLICAS must be 1..64"
+	if [ "$replicas" -gt 1 ]; then
+		TRAINYARD_TRAIN_PEERS=http://127.0.0.1:${port[train]}
+		for ((i = 1; i < replicas; i++)); do
+			port_busy $((rport + i)) &&
+				die "port $((rport + i)) (train replica $i) is in use; set TRAINYARD_TRAIN_REPLICA_PORT"
+			TRAINYARD_TRAIN_PEERS+=,http://127.0.0.1:$((rport + i))
+		done
+		export TRAINYARD_TRAIN_PEERS
+	fi
 	export TRAINYARD_ADMIN_USER=${TRAINYARD_ADMIN_USER:-admin}
 	local pwfile=$var/admin-password
 	if [ -z "${TRAINYARD_ADMIN_PASSWORD:-}" ]; then
@@ -201,6 +216,17 @@ cmd_local() {
 			die "$svc did not answer on port ${port[$svc]} (log: $var/log/$svc.log)"
 		fi
 		say "  $svc  ready on 127.0.0.1:${port[$svc]}"
+	done
+	# Replicas keep their own models dir: they serve /fed/round only and
+	# must never resume the first train worker's jobs.
+	for ((i = 1; i < replicas; i++)); do
+		[ -x "$bin/trainyard-train" ] || break
+		mkdir -p "$var/train-replica-$i"
+		TRAINYARD_PORT=$((rport + i)) TRAINYARD_MODELS_DIR=$var/train-replica-$i \
+			"$bin/trainyard-train" >>"$var/log/train-replica-$i.log" 2>&1 &
+		LOCAL_PIDS+=("$!")
+		LOCAL_NAMES+=("train-replica-$i")
+		say "  train replica $i on 127.0.0.1:$((rport + i))"
 	done
 	for svc in "${SERVICES[@]}"; do
 		[[ " ${found[*]} " == *" $svc "* ]] || say "  $svc  not built yet, not started"
