@@ -8,11 +8,33 @@
 #include "sess.h"
 #include "view.h"
 
+/*
+ * Where to go after signing in: a local path from ?next= or the form's
+ * next field, else /projects. Only "/x" paths pass, never "//host".
+ */
+static const char *
+next_path(struct req *r, char *buf, size_t len)
+{
+	const char *n = form_get(&r->form, "next");
+
+	if (!n && web_query(r, "next", buf, len) == 0)
+		n = buf;
+	if (!n || n[0] != '/' || n[1] == '/' || n[1] == '\\' ||
+	    strpbrk(n, "\r\n") || strlen(n) >= len)
+		return "/projects";
+	return n;
+}
+
 static void
 auth_form(struct req *r, int status, const char *view, const char *title,
           const char *error, const char *username)
 {
 	struct td *d = td_new();
+	char next[600];
+	const char *np = next_path(r, next, sizeof(next));
+
+	if (strcmp(np, "/projects") != 0)
+		td_set(d, "next", np);
 
 	if (error)
 		td_set(d, "error", error);
@@ -136,7 +158,8 @@ page_login(struct req *r)
 		          "Signing in failed on the server; try again.", user);
 		return;
 	}
-	web_redirect(r, "/projects");
+	char next[600];
+	web_redirect(r, next_path(r, next, sizeof(next)));
 }
 
 void

@@ -126,6 +126,22 @@ load_project(struct req *r)
 	return found;
 }
 
+/* /login?next=<this page>, so signing in comes back here. */
+static void
+redirect_to_login(struct req *r)
+{
+	char enc[1024], loc[1100];
+	const char *path = r->ri->local_uri ? r->ri->local_uri : "/";
+
+	if (mg_url_encode(path, enc, sizeof(enc)) < 0 ||
+	    strlen(path) > 512) {
+		web_redirect(r, "/login");
+		return;
+	}
+	snprintf(loc, sizeof(loc), "/login?next=%s", enc);
+	web_redirect(r, loc);
+}
+
 static void
 run_route(struct req *r, const struct route_row *rt)
 {
@@ -136,7 +152,7 @@ run_route(struct req *r, const struct route_row *rt)
 			web_error(r, 401, "Authentication required.");
 		else if (strcmp(method, "GET") == 0 ||
 		    strcmp(method, "HEAD") == 0)
-			web_redirect(r, "/login");
+			redirect_to_login(r);
 		else
 			web_error_page(r, 401, r->expired
 			    ? "Your session has expired. Sign in again, "

@@ -143,7 +143,12 @@ try {
     await page.click('text=Sign out');
     await page.waitForURL('**/login');
     await page.goto(base + '/projects');
-    check(page.url().endsWith('/login'), 'still signed in');
+    check(page.url().includes('/login?next='), `still signed in (${page.url()})`);
+    // signing in again comes back to the page that was asked for
+    await page.fill('input[name=username]', 'grace');
+    await page.fill('input[name=password]', 'a long enough password');
+    await page.click('button[type=submit]');
+    await page.waitForURL('**/projects');
   });
 
   await step('no console errors or CSP violations', async () => {

@@ -318,7 +318,7 @@ def sessions_end_on_logout_and_bad_cookies():
     stale = Client(web().port)
     stale.cookies = old
     r = stale.get("/projects")
-    check(r.status == 303 and r.header("Location") == "/login", r)
+    check(r.status == 303 and r.header("Location").startswith("/login"), r)
     forged = Client(web().port)
     forged.cookies = {"ty_session": "ab" * 32}
     r = forged.post_form("/projects", {"name": "x"}, csrf="0" * 64)
@@ -329,6 +329,25 @@ def sessions_end_on_logout_and_bad_cookies():
     cookie = [h for h in c.signup("fresh%d" % os.getpid(), PW).headers_all("Set-Cookie")]
     check(any("HttpOnly" in h and "SameSite=Lax" in h and "Max-Age=" in h and
               h.startswith("ty_session=") for h in cookie), cookie)
+
+
+@test
+def sign_in_returns_to_the_page_asked_for():
+    c = new_user()
+    _, pid = c.create_project("come back")
+    a = Client(web().port)
+    r = a.get("/projects/%d" % pid)
+    check(r.status == 303 and r.header("Location").lower() == "/login?next=%%2fprojects%%2f%d" % pid,
+          r.headers)
+    page = a.get(r.header("Location"))
+    check('name="next" value="/projects/%d"' % pid in page.text, "next not in the form")
+    r = a.post_form("/login", {"username": c.name, "password": PW, "next": "/projects/%d" % pid})
+    check(r.status == 303 and r.header("Location") == "/projects/%d" % pid, r.headers)
+    for evil in ("//evil.example/x", "http://evil.example/", "/\\evil", "javascript:alert(1)"):
+        b = Client(web().port)
+        b.get("/login")
+        r = b.post_form("/login", {"username": c.name, "password": PW, "next": evil})
+        check(r.status == 303 and r.header("Location") == "/projects", (evil, r.headers))
 
 
 @test
@@ -380,7 +399,7 @@ def routes_statuses_and_headers():
     r = request(s.port, "DELETE", "/projects")
     check(r.status == 405 and "GET" in r.header("Allow") and "POST" in r.header("Allow"), r)
     r = request(s.port, "GET", "/projects")
-    check(r.status == 303 and r.header("Location") == "/login", r)
+    check(r.status == 303 and r.header("Location").lower() == "/login?next=%2fprojects", r.headers)
     r = request(s.port, "POST", "/projects", "name=x",
                 headers={"Content-Type": "application/x-www-form-urlencoded"})
     check(r.status == 401, r)
