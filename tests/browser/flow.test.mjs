@@ -272,8 +272,13 @@ try {
   console.log(`FAIL setup\n${e && e.stack || e}`);
 } finally {
   if (browser) await browser.close();
+  // each service must stop cleanly (a sanitizer report makes it exit non-zero)
+  const exits = procs.map(p => p.exitCode !== null ? Promise.resolve(p.exitCode)
+    : new Promise(res => p.on('exit', (code, sig) => res(code === null ? sig : code))));
   for (const p of procs) p.kill('SIGTERM');
-  await sleep(300);
+  const codes = await Promise.race([Promise.all(exits), sleep(30000).then(() => null)]);
+  if (!codes) { failed++; console.log('FAIL services did not stop within 30 s'); procs.forEach(p => p.kill('SIGKILL')); }
+  else if (codes.some(c => c !== 0)) { failed++; console.log(`FAIL a service exited with ${codes}`); }
   fs.rmSync(tmp, { recursive: true, force: true });
 }
 console.log(`${passed} passed, ${failed} failed`);
