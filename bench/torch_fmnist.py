@@ -34,7 +34,7 @@ def main():
     epochs = int(sys.argv[2]) if len(sys.argv) > 2 else (3 if arch == "mlp" else 2)
     threads = int(os.environ.get("THREADS", "2"))
     torch.set_num_threads(threads)
-    torch.manual_seed(1)
+    torch.manual_seed(int(os.environ.get("SEED", "1")))
     xtr = idx(SRC + "/train-images-idx3-ubyte.gz").astype(np.float32) / 255
     ytr = idx(SRC + "/train-labels-idx1-ubyte.gz")
     xte = idx(SRC + "/t10k-images-idx3-ubyte.gz").astype(np.float32) / 255
@@ -79,7 +79,8 @@ def main():
                       "seconds_per_epoch": sum(secs) / epochs,
                       "test_acc": correct / xte.shape[0],
                       "peak_rss_kb": rss, "torch": torch.__version__,
-                      "threads": threads}))
+                      "threads": threads,
+                      "seed": int(os.environ.get("SEED", "1"))}))
 
 
 main()
