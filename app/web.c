@@ -99,11 +99,13 @@ web_send(struct req *r, int status, const char *ctype,
 void
 web_redirect(struct req *r, const char *location)
 {
-	char hdr[512];
+	char hdr[2048];
 
-	/* Only local paths: an absolute URL here would be an open redirect. */
+	/* Only local paths: an absolute URL here would be an open redirect.
+	 * Too long for the header buffer: go to the start page instead of
+	 * sending a cut header line. */
 	if (location[0] != '/' || location[1] == '/' || location[1] == '\\' ||
-	    strpbrk(location, "\r\n"))
+	    strpbrk(location, "\r\n") || strlen(location) > sizeof(hdr) - 16)
 		location = "/";
 	snprintf(hdr, sizeof(hdr), "Location: %s\r\n", location);
 	web_send(r, 303, "text/plain; charset=utf-8", hdr, "", 0);

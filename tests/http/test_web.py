@@ -343,6 +343,11 @@ def sign_in_returns_to_the_page_asked_for():
     check('name="next" value="/projects/%d"' % pid in page.text, "next not in the form")
     r = a.post_form("/login", {"username": c.name, "password": PW, "next": "/projects/%d" % pid})
     check(r.status == 303 and r.header("Location") == "/projects/%d" % pid, r.headers)
+    # a very long address still gets a well-formed redirect
+    r = request(web().port, "GET", "/projects/" + "9" * 3000)
+    check(r.status in (303, 404) and r.header("Cache-Control") == "no-store", r.headers)
+    r = request(web().port, "GET", "/projects/%d/" % pid + "x" * 2000)
+    check(r.status in (303, 404) and r.header("Cache-Control") == "no-store", r.headers)
     for evil in ("//evil.example/x", "http://evil.example/", "/\\evil", "javascript:alert(1)"):
         b = Client(web().port)
         b.get("/login")
