@@ -24,6 +24,14 @@ struct layer {
 	int ih, iw, ic;            /* per-sample input shape */
 	int oh, ow, oc;            /* per-sample output shape */
 	size_t woff, wn, boff, bn; /* ranges in params */
+	/*
+	 * ReLU then 2x2 max-pool equals max-pool then ReLU (max and ReLU
+	 * are both monotonic; where the max is <= 0 both give 0 and pass no
+	 * gradient). So a ReLU right before a pool is skipped (fused) and the
+	 * pool clamps its 4x smaller output instead (relu_after): one pass
+	 * and one buffer less over the biggest activations of a CNN.
+	 */
+	int fused, relu_after;
 };
 
 struct nn_net {
@@ -207,6 +215,10 @@ nn_new_limited(int h, int w, int c, const struct nn_spec *specs, int nspecs,
 		nn_free(net);
 		return NULL;
 	}
+	for (int i = 1; i + 1 < nspecs; i++)
+		if (net->l[i].s.kind == NN_RELU &&
+		    net->l[i + 1].s.kind == NN_MAXPOOL)
+			net->l[i].fused = net->l[i + 1].relu_after = 1;
 	if (np > max_params) {
 		snprintf(err, errlen, "%zu weights, more than %zu", np,
 		         max_params);
@@ -354,6 +366,8 @@ ctx_plan(nn_ctx *c, char *base, size_t *off)
 	} while (0)
 	for (int i = 0; i < net->nl; i++) {
 		const struct layer *l = &net->l[i];
+		if (l->fused)
+			continue; /* aliases of layer i - 1's, see below */
 		TAKE(c->act[i], float, B *osize(l));
 		if (c->train)
 			TAKE(c->gact[i], float, B *osize(l));
@@ -402,6 +416,11 @@ nn_ctx_new(const nn_net *net, int maxbatch, int train)
 	c->arena_len = len;
 	len = 0;
 	ctx_plan(c, c->arena, &len);
+	for (int i = 1; i < net->nl; i++)
+		if (net->l[i].fused) {
+			c->act[i] = c->act[i - 1];
+			c->gact[i] = c->gact[i - 1];
+		}
 	return c;
 }
 
@@ -564,8 +583,8 @@ fwd_conv(nn_ctx *c, const struct layer *l, int i, const float *x, int n)
 static void
 pool_pixel(const float *restrict a, const float *restrict b,
            const float *restrict c, const float *restrict d, int C, int32_t oa,
-           int32_t ob, int32_t oc, int32_t od, float *restrict y,
-           int32_t *restrict idx)
+           int32_t ob, int32_t oc, int32_t od, float floor,
+           float *restrict y, int32_t *restrict idx)
 {
 	for (int ch = 0; ch < C; ch++) {
 		float m = a[ch];
@@ -576,7 +595,7 @@ pool_pixel(const float *restrict a, const float *restrict b,
 		m = c[ch] > m ? c[ch] : m;
 		k = d[ch] > m ? od + ch : k;
 		m = d[ch] > m ? d[ch] : m;
-		y[ch] = m;
+		y[ch] = m > floor ? m : floor;
 		if (idx)
 			idx[ch] = k;
 	}
@@ -588,6 +607,7 @@ fwd_pool(nn_ctx *c, const struct layer *l, int i, const float *x, int n)
 	float *y = c->act[i];
 	int32_t *idx = c->train ? c->idx[i] : NULL;
 	int C = l->ic, W = l->iw;
+	float floor = l->relu_after ? 0.0f : -INFINITY;
 	for (int b = 0; b < n; b++) {
 		const float *xb = x + (size_t)b * isize(l);
 		int32_t base = (int32_t)((size_t)b * isize(l));
@@ -598,7 +618,7 @@ fwd_pool(nn_ctx *c, const struct layer *l, int i, const float *x, int n)
 				pool_pixel(xb + o0, xb + o0 + C, xb + o2,
 				           xb + o2 + C, C, base + o0,
 				           base + o0 + C, base + o2,
-				           base + o2 + C, y, idx);
+				           base + o2 + C, floor, y, idx);
 				y += C;
 				if (idx)
 					idx += C;
@@ -655,6 +675,8 @@ nn_forward(nn_ctx *c, const float *x, int n, int train, struct nn_rng *rng)
 	for (int i = 0; i < net->nl; i++) {
 		const struct layer *l = &net->l[i];
 		const float *in = i ? c->act[i - 1] : x;
+		if (l->fused)
+			continue; /* done by the pool after it */
 		double t0 = c->timing ? now() : 0;
 		switch (l->s.kind) {
 		case NN_DENSE:
@@ -808,11 +830,15 @@ bwd_layer(nn_ctx *c, int i, int n)
 		if (!dx)
 			break;
 		memset(dx, 0, (size_t)n * isize(l) * sizeof(float));
-		for (size_t j = 0; j < len; j++)
-			dx[c->idx[i][j]] += dy[j];
+		if (l->relu_after)
+			for (size_t j = 0; j < len; j++)
+				dx[c->idx[i][j]] += y[j] > 0.0f ? dy[j] : 0.0f;
+		else
+			for (size_t j = 0; j < len; j++)
+				dx[c->idx[i][j]] += dy[j];
 		break;
 	case NN_RELU:
-		if (dx)
+		if (dx && !l->fused) /* fused: dx is dy, nothing to do */
 			relu_bwd(dx, y, dy, len);
 		break;
 	case NN_SIGMOID:
