@@ -1,7 +1,9 @@
 // The podman overlay of k8s/ for `podman kube play` (tests/k8s/test_k8s.sh).
 // podman plays Pods, Deployments, PVCs, ConfigMaps and Secrets; it has no
 // Services, kube-dns, HPA or Ingress. This changes only that:
-//   - Namespace, Service, HorizontalPodAutoscaler and Ingress are left out;
+//   - Namespace, Service, HorizontalPodAutoscaler and Ingress are left out,
+//     and the StatefulSet train-peer (parallel-run replicas; without it a
+//     workers > 1 run trains every shard in the train pod);
 //   - each pod gets a fixed IP on the test network, and every pod gets
 //     hostAliases naming each Service after the IP of the pod it selects,
 //     standing in for kube-dns: the ConfigMap's worker URLs stay unchanged;
@@ -29,7 +31,8 @@ if (!out) {
 const objs = render(dir);
 const notes = [];
 const dropped = objs.filter((o) =>
-	["Namespace", "Service", "HorizontalPodAutoscaler", "Ingress"].includes(o.kind));
+	["Namespace", "Service", "HorizontalPodAutoscaler", "Ingress",
+		"StatefulSet"].includes(o.kind));
 notes.push(`left out (podman kube play has no such thing): ${dropped.map((o) =>
 	`${o.kind}/${o.metadata.name}`).join(", ")}`);
 
