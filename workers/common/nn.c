@@ -19,6 +19,16 @@
 #include <string.h>
 #include <time.h>
 
+/*
+ * The elementwise loops (pooling, ReLU, im2col, bias) get AVX-512 and AVX2
+ * copies chosen at load time; the build's baseline is plain x86-64 (SSE2).
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define NN_SIMD __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define NN_SIMD
+#endif
+
 struct layer {
 	struct nn_spec s;
 	int ih, iw, ic;            /* per-sample input shape */
@@ -469,7 +479,7 @@ copyf(float *restrict d, const float *restrict s, int n)
 		d[j] = s[j];
 }
 
-static void
+NN_SIMD static void
 im2col(const struct layer *l, const float *x, int n, float *col)
 {
 	int k = l->s.k, st = l->s.stride, p = l->s.pad, ic = l->ic;
@@ -509,7 +519,7 @@ im2col(const struct layer *l, const float *x, int n, float *col)
 	}
 }
 
-static void
+NN_SIMD static void
 col2im(const struct layer *l, const float *col, int n, float *dx)
 {
 	int k = l->s.k, st = l->s.stride, p = l->s.pad, ic = l->ic;
@@ -546,7 +556,7 @@ col2im(const struct layer *l, const float *col, int n, float *dx)
 }
 
 /* y[r][:] = b for every row: the bias, before the GEMM adds into it. */
-static void
+NN_SIMD static void
 fill_bias(float *restrict y, const float *restrict b, int rows, int cols)
 {
 	for (int r = 0; r < rows; r++, y += cols)
@@ -583,8 +593,8 @@ fwd_conv(nn_ctx *c, const struct layer *l, int i, const float *x, int n)
 static void
 pool_pixel(const float *restrict a, const float *restrict b,
            const float *restrict c, const float *restrict d, int C, int32_t oa,
-           int32_t ob, int32_t oc, int32_t od, float floor,
-           float *restrict y, int32_t *restrict idx)
+           int32_t ob, int32_t oc, int32_t od, float floor, float *restrict y,
+           int32_t *restrict idx)
 {
 	for (int ch = 0; ch < C; ch++) {
 		float m = a[ch];
@@ -601,7 +611,7 @@ pool_pixel(const float *restrict a, const float *restrict b,
 	}
 }
 
-static void
+NN_SIMD static void
 fwd_pool(nn_ctx *c, const struct layer *l, int i, const float *x, int n)
 {
 	float *y = c->act[i];
@@ -626,7 +636,7 @@ fwd_pool(nn_ctx *c, const struct layer *l, int i, const float *x, int n)
 	}
 }
 
-static void
+NN_SIMD static void
 fwd_pointwise(nn_ctx *c, const struct layer *l, int i, const float *x, int n,
               int train, struct nn_rng *rng)
 {
@@ -780,7 +790,7 @@ nn_loss(nn_ctx *c, const uint16_t *labels, const float *targets, int n,
 
 /* Branch-free and vectorised (restrict): half the units are off, so a
  * branch here mispredicts half the time. */
-static void
+NN_SIMD static void
 relu_bwd(float *restrict dx, const float *restrict y, const float *restrict dy,
          size_t len)
 {

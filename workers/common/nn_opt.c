@@ -42,6 +42,10 @@ nn_opt_state_len(const struct nn_opt *o)
 }
 
 /* Updates params [lo, hi) with decay wd; g = sum of ng gradient arrays. */
+/* AVX-512 / AVX2 copies chosen at load time (baseline build is SSE2). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
 static void
 step_range(struct nn_opt *o, float *restrict w, const float *const *gs, int ng,
            size_t lo, size_t hi, float wd)
