@@ -170,8 +170,9 @@ cmd_local() {
 	# starts N-1 more train processes, peers of the first one.
 	local replicas=${TRAINYARD_TRAIN_REPLICAS:-1}
 	local rport=${TRAINYARD_TRAIN_REPLICA_PORT:-8090}
-	[[ $replicas =~ ^[0-9]+$ ]] && [ "$replicas" -ge 1 ] && [ "$replicas" -le 64 ] ||
+	if ! [[ $replicas =~ ^[0-9]+$ ]] || [ "$replicas" -lt 1 ] || [ "$replicas" -gt 64 ]; then
 		die "TRAINYARD_TRAIN_REPLICAS must be 1..64"
+	fi
 	if [ "$replicas" -gt 1 ]; then
 		TRAINYARD_TRAIN_PEERS=http://127.0.0.1:${port[train]}
 		for ((i = 1; i < replicas; i++)); do
