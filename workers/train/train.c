@@ -171,10 +171,17 @@ open_data(struct run *r, const char *data_dir, char *err, size_t errlen)
 	r->mm.width = (int)a->width;
 	r->mm.height = (int)a->height;
 	r->mm.channels = (int)a->channels;
-	for (int c = 0; c < r->mm.channels; c++)
-		for (int v = 0; v < 256; v++)
-			r->lut[c][v] =
-			    (v / 255.0f - r->mm.mean[c]) / r->mm.std[c];
+	/* the very floats model_normalize_u8 gives at inference */
+	for (int v = 0; v < 256; v++) {
+		uint8_t px[MODEL_MAX_CHANNELS];
+		float out[MODEL_MAX_CHANNELS];
+		struct model_meta one = r->mm;
+		one.width = one.height = 1;
+		memset(px, v, sizeof(px));
+		model_normalize_u8(&one, px, 1, out);
+		for (int c = 0; c < r->mm.channels; c++)
+			r->lut[c][v] = out[c];
+	}
 	rc = 0;
 out:
 	free(tp);
