@@ -2,7 +2,7 @@
  * libFuzzer harness for request parsing: the input is fed to the
  * streaming multipart parser (boundary "XX") in pieces whose sizes come
  * from the first byte, and the same bytes go through the urlencoded form
- * parser and the upload file-name sanitiser. Checks the invariants: a
+ * parser, the upload file-name sanitiser and the route matcher. Checks the invariants: a
  * parsed value has no NUL inside, a safe name has only safe characters.
  */
 #include <stdint.h>
@@ -11,6 +11,7 @@
 
 #include "form.h"
 #include "mp.h"
+#include "route.h"
 #include "upload.h"
 
 static size_t seen;
@@ -79,6 +80,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	char bnd[MP_BOUNDARY_MAX + 1];
 	(void)mp_boundary(s, bnd, sizeof(bnd));
+	static const char *const pats[] = { "/projects/{id}",
+		"/projects/{id}/runs/{rid}/events", "/static/*", "/" };
+	for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++) {
+		long long ids[WEB_IDS_MAX];
+		size_t nids = 0;
+		if (route_match(pats[i], s, ids, &nids) &&
+		    (nids > WEB_IDS_MAX || (nids && ids[0] <= 0)))
+			abort();
+	}
 	free(s);
 	return 0;
 }
