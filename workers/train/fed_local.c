@@ -11,6 +11,7 @@
 #pragma GCC optimize("O3")
 #endif
 
+#include <cblas.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,6 +276,10 @@ fed_local_train(const struct train_params *p, const struct fed_data *d,
     void *arg, struct fed_stats *st)
 {
 	memset(st, 0, sizeof(*st));
+	/* one thread per replica; OpenBLAS would otherwise start a thread
+	 * per core in every replica, and they spin against each other
+	 * (process-wide, as train_run sets it) */
+	openblas_set_num_threads(1);
 	uint32_t m;
 	uint32_t *sh = fed_shard(d->tr.labels, d->tr.count, p->seed,
 	    t->nshards, t->shard, &m);
@@ -355,6 +360,7 @@ fed_evaluate(const struct train_params *p, const struct fed_data *d,
 {
 	int k = d->mm.nclasses, no = nn_out_size(net);
 	int ch = chunk_size(net, p->batch_size);
+	openblas_set_num_threads(1);
 	nn_ctx *ctx = nn_ctx_new(net, ch, 0);
 	float *x = xmalloc(sizeof(float) * t->image_bytes * (size_t)ch);
 	uint16_t *lab = xmalloc(sizeof(uint16_t) * (size_t)ch);
