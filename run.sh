@@ -311,11 +311,12 @@ write_overlay() { # tag
 	say "$dir"
 }
 
-# One progress line, rewritten in place, until every Deployment is ready.
+# One progress line, rewritten in place, until every Deployment and
+# StatefulSet (train-peer) is ready.
 wait_rollout() {
 	local timeout=${TRAINYARD_ROLLOUT_TIMEOUT:-600} t0=$SECONDS line pending
 	while :; do
-		line=$(kubectl -n "$NS" get deployments -o \
+		line=$(kubectl -n "$NS" get deployments,statefulsets -o \
 			jsonpath='{range .items[*]}{.metadata.name} {.status.updatedReplicas} {.status.readyReplicas} {.spec.replicas}{"\n"}{end}' 2>/dev/null || true)
 		pending=0
 		local out="" name upd ready want
@@ -366,7 +367,7 @@ cmd_watch() {
 
 cmd_status() {
 	need_k8s || return 1
-	kubectl -n "$NS" get deployments,pods,pvc,hpa -o wide
+	kubectl -n "$NS" get deployments,statefulsets,pods,pvc,hpa -o wide
 }
 
 web_ready() {
@@ -410,7 +411,7 @@ cmd_down() { # [--volumes]
 		# namespace, its volumes and the admin Secret that matches the
 		# database on them.
 		say "removing trainyard from namespace $NS; volumes and admin Secret are kept"
-		kubectl -n "$NS" delete deployment,service,hpa,ingress,configmap \
+		kubectl -n "$NS" delete deployment,statefulset,service,hpa,ingress,configmap \
 			-l app.kubernetes.io/part-of=trainyard --ignore-not-found --wait=true
 	fi
 }

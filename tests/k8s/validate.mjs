@@ -159,8 +159,12 @@ check("ConfigMap holds every shared TRAINYARD_* setting of DESIGN.md",
 	cm && DESIGN_VARS.every((v) => v in cm.data),
 	cm ? DESIGN_VARS.filter((v) => !(v in cm.data)).join(" ") : "no ConfigMap");
 
-const PORTS = { web: 8080, preprocess: 8081, train: 8082, infer: 8083 };
-for (const d of deployments) {
+const PORTS = { web: 8080, preprocess: 8081, train: 8082, infer: 8083,
+	"train-peer": 8082 };
+// train-peer: the extra train replicas of parallel runs (docs/parallel.md)
+const BINARY = { "train-peer": "train" };
+const workloads = [...deployments, ...byKind("StatefulSet")];
+for (const d of workloads) {
 	const n = d.metadata.name;
 	const pod = d.spec.template.spec;
 	const c = pod.containers[0];
@@ -170,8 +174,9 @@ for (const d of deployments) {
 	const portName = (p) => c.ports.find((x) => x.name === p || x.containerPort === p);
 	check(`${n}: selector matches the pod labels`,
 		Object.entries(d.spec.selector.matchLabels).every(([k, v]) => tl[k] === v));
-	check(`${n}: runs trainyard-${n} on port ${PORTS[n]}`,
-		c.command?.[0] === `trainyard-${n}` && c.ports[0].containerPort === PORTS[n] &&
+	check(`${n}: runs trainyard-${BINARY[n] ?? n} on port ${PORTS[n]}`,
+		c.command?.[0] === `trainyard-${BINARY[n] ?? n}` &&
+		c.ports[0].containerPort === PORTS[n] &&
 		env.TRAINYARD_PORT?.value === String(PORTS[n]));
 	check(`${n}: image is the project image, never pulled from a registry`,
 		/^trainyard(:|$)/.test(c.image) && c.imagePullPolicy === "IfNotPresent");
@@ -208,6 +213,18 @@ for (const d of deployments) {
 	check(`${n}: /tmp is an emptyDir (the root is read-only)`,
 		at("/tmp") && vols[at("/tmp").name].emptyDir);
 	// Workers' /readyz writes to both volumes; the web writes uploads and db.
+	// A train-peer's models dir is its own emptyDir: it must never see (and
+	// resume) the coordinator's job records.
+	if (n === "train-peer") {
+		const md = env.TRAINYARD_MODELS_DIR?.value;
+		check(`${n}: its models dir is its own emptyDir`,
+			md && at(md) && vols[at(md).name].emptyDir &&
+			md !== cm.data.TRAINYARD_MODELS_DIR);
+		const m = at(cm.data.TRAINYARD_DATA_DIR);
+		check(`${n}: ${cm.data.TRAINYARD_DATA_DIR} is PVC data, writable`,
+			m && vols[m.name].persistentVolumeClaim?.claimName === "data" && !m.readOnly);
+		continue;
+	}
 	const need = n === "web"
 		? [[cm.data.TRAINYARD_DATA_DIR, "data", true],
 			[cm.data.TRAINYARD_MODELS_DIR, "models", false],
@@ -229,6 +246,21 @@ for (const d of deployments) {
 		svc && (svc.spec.type ?? "ClusterIP") === (n === "web" ? "NodePort" : "ClusterIP"));
 }
 
+// A default minikube has 2 CPUs, about 0.85 of them requested by
+// kube-system and metrics-server: one pod of each workload must fit in the
+// rest, or a pod stays Pending and run.sh deploy never finishes.
+{
+	const cpu = (q) => q.endsWith("m") ? parseFloat(q) / 1000 : parseFloat(q);
+	let total = 0;
+	for (const w of workloads) {
+		const n = w.kind === "Deployment" && w.spec.replicas === undefined ? 1
+			: (w.spec.replicas ?? 1);
+		total += n * cpu(w.spec.template.spec.containers[0].resources.requests.cpu);
+	}
+	check(`CPU requests (${total.toFixed(2)}) fit a default 2-CPU minikube`,
+		total <= 1.1);
+}
+
 const web = find("Deployment", "web");
 check("web: 1 replica with the Recreate strategy (SQLite has one writer)",
 	web && web.spec.replicas === 1 && web.spec.strategy?.type === "Recreate");
@@ -245,9 +277,14 @@ for (const v of ["PREPROCESS", "TRAIN", "INFER"]) {
 		svc && svc.spec.ports.some((p) => p.port === Number(u.port)));
 }
 const peers = find("Service", cm.data.TRAINYARD_TRAIN_PEERS);
+const selects = (svc, w) => w && Object.entries(svc.spec.selector).every(
+	([k, v]) => w.spec.template.metadata.labels[k] === v);
 check("TRAINYARD_TRAIN_PEERS is a headless Service over the train pods",
 	peers && peers.spec.clusterIP === "None" &&
-	peers.spec.selector["app.kubernetes.io/name"] === "train");
+	selects(peers, find("Deployment", "train")) &&
+	(!find("StatefulSet", "train-peer") || selects(peers, find("StatefulSet", "train-peer"))));
+check("Service train selects only the coordinator (jobs never land on a peer)",
+	!selects(find("Service", "train"), find("StatefulSet", "train-peer")));
 
 const pvc = (n) => find("PersistentVolumeClaim", n);
 check("PVCs data and models are ReadWriteMany (several pods mount them)",

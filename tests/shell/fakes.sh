@@ -60,13 +60,13 @@ fake_install() {
 		echo "kubectl $*" >>"$FAKE_LOG"
 		case "$*" in
 		"-n trainyard get secret trainyard-admin") [ "${FAKE_SECRET:-0}" = 1 ]; exit ;;
-		"-n trainyard get deployments -o jsonpath="*)
+		"-n trainyard get deployments,statefulsets -o jsonpath="*)
 			n=$(cat "$FAKE_LOG.polls" 2>/dev/null || echo 0)
 			n=$((n + 1))
 			echo "$n" >"$FAKE_LOG.polls"
 			r=0
 			if [ "${FAKE_NEVER_READY:-0}" != 1 ] && [ "$n" -ge "${FAKE_READY_AFTER:-1}" ]; then r=1; fi
-			for d in infer preprocess train web; do echo "$d 1 $r 1"; done
+			for d in infer preprocess train web train-peer; do echo "$d 1 $r 1"; done
 			;;
 		"-n trainyard get deployment web -o jsonpath={.status.readyReplicas}")
 			echo "${FAKE_WEB_READY-1}" ;;
@@ -77,7 +77,7 @@ fake_install() {
 		"-n trainyard logs"*)
 			echo "[pod/x] a log line"
 			[ "${FAKE_BLOCK:-0}" = 1 ] && echo $$ >"$FAKE_LOG.blocked" && exec sleep 60 ;;
-		*"get deployments,pods,pvc,hpa"*) echo "NAME READY (status snapshot)" ;;
+		*"get deployments,statefulsets,pods,pvc,hpa"*) echo "NAME READY (status snapshot)" ;;
 		esac
 		exit 0
 	EOF

@@ -84,7 +84,7 @@ in_order() { # patterns...: each first matches a later line than the one before
 }
 check "deploy: start, addons, build, namespace, secret, apply, rollout, url in that order" \
 	in_order '^minikube start' '^minikube addons' '^minikube image build' '^kubectl apply -f' \
-	'^kubectl -n trainyard create secret' '^kubectl apply -k' '^kubectl -n trainyard get deployments' '^minikube service'
+	'^kubectl -n trainyard create secret' '^kubectl apply -k' '^kubectl -n trainyard get deployments,statefulsets' '^minikube service'
 
 run FAKE_SECRET=1 -- deploy
 check "redeploy: does not start a running minikube" not_called_like "^minikube start"
@@ -102,7 +102,7 @@ run FAKE_SECRET=1 FAKE_READY_AFTER=3 -- deploy
 check "deploy: waits until every deployment is ready" rc_is 0
 check "deploy: polls until ready" test "$(cat "$FAKE_LOG.polls")" -eq 3
 check "deploy: progress shows pods not ready, then ready" \
-	bash -c 'grep -q "web 0/1" <<<"$1" && grep -q "web 1/1" <<<"$1"' _ "$OUT"
+	bash -c 'grep -q "web 0/1" <<<"$1" && grep -q "web 1/1" <<<"$1" && grep -q "train-peer 1/1" <<<"$1"' _ "$OUT"
 
 run FAKE_SECRET=1 FAKE_NEVER_READY=1 TRAINYARD_ROLLOUT_TIMEOUT=1 -- deploy
 check "deploy: gives up after TRAINYARD_ROLLOUT_TIMEOUT" rc_is 1
@@ -111,7 +111,7 @@ check "deploy: no URL when not ready" not_called_like "^minikube service"
 
 # --- the other subcommands --------------------------------------------------
 run -- status
-check "status: one snapshot" called "kubectl -n trainyard get deployments,pods,pvc,hpa -o wide"
+check "status: one snapshot" called "kubectl -n trainyard get deployments,statefulsets,pods,pvc,hpa -o wide"
 check "status: shows it" says "status snapshot"
 
 run -- watch
@@ -138,7 +138,7 @@ check "logs of an unknown service: lists the services" says "one of: web preproc
 run -- down
 check "down: keeps the namespace and volumes" not_called_like "delete namespace"
 check "down: deletes the workloads" \
-	called "kubectl -n trainyard delete deployment,service,hpa,ingress,configmap -l app.kubernetes.io/part-of=trainyard --ignore-not-found --wait=true"
+	called "kubectl -n trainyard delete deployment,statefulset,service,hpa,ingress,configmap -l app.kubernetes.io/part-of=trainyard --ignore-not-found --wait=true"
 run -- down --volumes
 check "down --volumes: deletes the namespace" called "kubectl delete namespace trainyard --ignore-not-found --wait=true"
 
@@ -155,7 +155,7 @@ menu() { # input, [env...]
 	INPUT=
 }
 menu $'3\n0\n'
-check "menu 3: pod status" called "kubectl -n trainyard get deployments,pods,pvc,hpa -o wide"
+check "menu 3: pod status" called "kubectl -n trainyard get deployments,statefulsets,pods,pvc,hpa -o wide"
 check "menu: lists every action" bash -c 'for w in "1) Deploy" "2) Pod overwatch" "3) Pod status" "4) Application URL" "5) Logs" "6) Tear down" "7) Run locally" "0) Exit"; do grep -qF "$w" <<<"$1" || exit 1; done' _ "$OUT"
 check "menu 0: exits 0" rc_is 0
 menu $'1\n0\n' FAKE_SECRET=1
