@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,15 @@
 
 #include "fed.h"
 #include "svc.h"
+
+/*
+ * A peer gets FED_SLACK times what this worker took for a shard of the
+ * same round (at least FED_MIN_WAIT s, at most TRAINYARD_FED_TIMEOUT): a
+ * peer that hangs without closing its connection costs a few round
+ * times, not the half hour of the fixed timeout.
+ */
+#define FED_SLACK 5.0
+#define FED_MIN_WAIT 60.0
 
 struct slot {
 	int shard;
@@ -46,6 +56,8 @@ struct coord {
 	uint8_t *wbuf;
 	size_t wlen;
 	double timeout;
+	_Atomic double deadline; /* of the current wave, util_now() time */
+	double local_secs;	 /* this worker's last shard */
 	int rpe; /* rounds per epoch */
 	int round; /* rounds finished, all epochs */
 	int epoch; /* epochs finished */
@@ -80,6 +92,24 @@ cancelled(void *arg)
 {
 	struct coord *co = arg;
 	return co->h && co->h->cancelled && co->h->cancelled(co->h->arg);
+}
+
+/* For peer calls: the job's cancel, or the wave's deadline passed. */
+static int
+give_up(void *arg)
+{
+	struct coord *co = arg;
+	return cancelled(co) || util_now() > atomic_load(&co->deadline);
+}
+
+static double
+allowed(const struct coord *co)
+{
+	double a = co->local_secs * FED_SLACK;
+	if (co->local_secs <= 0)
+		return co->timeout;
+	a = a < FED_MIN_WAIT ? FED_MIN_WAIT : a;
+	return a < co->timeout ? a : co->timeout;
 }
 
 /* ---- peers ---- */
@@ -166,7 +196,7 @@ remote(void *arg)
 	fed_request_encode(j, co->wbuf, co->wlen, &body, &len);
 	cJSON_Delete(j);
 	const char *url = co->peers[s->peer];
-	if (peer_round(url, body, len, co->timeout, cancelled, co, &resp,
+	if (peer_round(url, body, len, co->timeout, give_up, co, &resp,
 		&rlen, s->err, sizeof(s->err)) == 0) {
 		s->w = xmalloc(sizeof(float) * co->np);
 		enum fed_err e = fed_wire_decode(resp, rlen, co->net, s->w,
@@ -179,6 +209,12 @@ remote(void *arg)
 			free(s->w);
 			s->w = NULL;
 		}
+	} else if (!cancelled(co) &&
+	    util_now() > atomic_load(&co->deadline)) {
+		snprintf(s->err, sizeof(s->err), "%s: timed out (the round "
+		    "waits %g times this worker's time for a shard, at least "
+		    "%g s, at most TRAINYARD_FED_TIMEOUT)", url, FED_SLACK,
+		    FED_MIN_WAIT);
 	}
 	pthread_mutex_lock(&bytes_mu);
 	co->bytes_out += (double)len;
@@ -217,6 +253,9 @@ where(struct coord *co, int peer)
 static void
 run_slots(struct coord *co, struct slot *sl, int n)
 {
+	double t0 = util_now();
+	int nlocal = 0;
+	atomic_store(&co->deadline, t0 + allowed(co));
 	for (int i = 0; i < n; i++) {
 		if (sl[i].peer < 0)
 			continue;
@@ -227,8 +266,16 @@ run_slots(struct coord *co, struct slot *sl, int n)
 			    "cannot start a thread");
 	}
 	for (int i = 0; i < n; i++)
-		if (sl[i].peer < 0)
+		if (sl[i].peer < 0 && !cancelled(co)) {
 			local(&sl[i]);
+			nlocal++;
+		}
+	if (nlocal) {
+		co->local_secs = (util_now() - t0) / nlocal;
+		double d = t0 + allowed(co);
+		if (d < atomic_load(&co->deadline))
+			atomic_store(&co->deadline, d);
+	}
 	for (int i = 0; i < n; i++)
 		if (sl[i].started) {
 			pthread_join(sl[i].th, NULL);
