@@ -486,7 +486,8 @@ model_normalize_u8(const struct model_meta *mm, const uint8_t *px,
 int
 model_predict_u8(const model *m, const uint8_t *px, int n, float *probs)
 {
-	enum { CHUNK = 64 };
+	/* 16 images: a CNN's activations stay a few MB per call */
+	enum { CHUNK = 16 };
 	const struct model_meta *mm = &m->meta;
 	size_t isz = (size_t)mm->width * mm->height * mm->channels;
 	int k = nn_out_size(m->net), b = n < CHUNK ? n : CHUNK;

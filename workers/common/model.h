@@ -26,7 +26,10 @@
  *	model_predict_u8(m, pixels, n, p);   n images of H*W*C uint8 (HWC)
  *	model_free(m);
  * model_predict_u8 only reads the model and allocates its own scratch, so
- * any number of threads may call it on one model at once.
+ * any number of threads may call it on one model at once. A service that
+ * runs requests in parallel should call openblas_set_num_threads(1) once
+ * (parallelism across requests; OpenBLAS's own threads would compete) and
+ * blas_select_core(argv) first thing in main (blas.h).
  */
 #ifndef TY_MODEL_H
 #define TY_MODEL_H
