@@ -51,13 +51,13 @@ make_set(const char *name, int ntr, int nva, int random_val)
 				for (int y = 0; y < 3; y++)
 					for (int x = 0; x < 3; x++)
 						im[(a + y) * S + b + x] = 250;
-			lab[i] = (uint16_t)(split && random_val
-				? nn_rng_below(&r, 3)
-				: (uint32_t)c);
+			lab[i] =
+			    (uint16_t)(split && random_val ? nn_rng_below(&r, 3)
+			                                   : (uint32_t)c);
 		}
 		char *p = xasprintf("%s/%s.tyd", dir, split ? "val" : "train");
 		if (tensor_write(p, (uint32_t)n, S, S, 1, 3, lab, px, err,
-			sizeof(err)))
+		                 sizeof(err)))
 			fprintf(stderr, "%s\n", err), abort();
 		free(p);
 		free(lab);
@@ -65,8 +65,8 @@ make_set(const char *name, int ntr, int nva, int random_val)
 	}
 	char *m = xasprintf("%s/meta.json", dir);
 	const char *js = "{\"classes\":[\"h\",\"v\",\"blob\"],\"image\":"
-			 "{\"width\":12,\"height\":12,\"channels\":1},"
-			 "\"mean\":[0.2],\"std\":[0.3]}";
+	                 "{\"width\":12,\"height\":12,\"channels\":1},"
+	                 "\"mean\":[0.2],\"std\":[0.3]}";
 	if (util_write_atomic(m, js, strlen(js)))
 		abort();
 	free(m);
@@ -102,8 +102,7 @@ train(const char *js, cJSON **res, const struct train_hooks *h)
 		return TRAIN_FAILED;
 	}
 	enum train_status st = train_run(&p, data_dir, models_dir, threads, h,
-	    res,
-	    err, sizeof(err));
+	                                 res, err, sizeof(err));
 	if (st == TRAIN_FAILED)
 		fprintf(stderr, "train: %s\n", err);
 	return st;
@@ -122,35 +121,32 @@ static const struct {
 	const char *js;
 	const char *want_err; /* NULL: valid */
 } prow[] = {
-	{ "{\"data\":\"d\",\"output\":\"o\"}", NULL },
-	{ "{\"data\":\"d\",\"output\":\"o\",\"model\":{\"arch\":\"cnn\","
-	  "\"conv\":\"8, 16\",\"hidden\":[32]},\"optimizer\":\"sgd\","
-	  "\"augment\":{\"hflip\":true,\"shift\":3},\"early_stopping\":"
-	  "{\"patience\":2}}",
-	    NULL },
-	{ "{\"data\":\"/etc\",\"output\":\"o\"}", "relative" },
-	{ "{\"data\":\"a/../../b\",\"output\":\"o\"}", "data" },
-	{ "{\"data\":\"d\",\"output\":\"..\"}", "output" },
-	{ "{\"data\":\"d\"}", "output" },
-	{ "{\"data\":\"d\",\"output\":\"o\",\"workers\":65}", "workers" },
-	{ "{\"data\":\"d\",\"output\":\"o\",\"workers\":2,"
-	  "\"local_steps\":-1}", "local_steps" },
-	{ "{\"data\":\"d\",\"output\":\"o\",\"epochs\":0}", "epochs" },
-	{ "{\"data\":\"d\",\"output\":\"o\",\"epochs\":2.5}", "epochs" },
-	{ "{\"data\":\"d\",\"output\":\"o\",\"lr\":-1}", "lr" },
-	{ "{\"data\":\"d\",\"output\":\"o\",\"lr\":\"0.1\"}", "lr" },
-	{ "{\"data\":\"d\",\"output\":\"o\",\"optimizer\":\"rmsprop\"}",
-	    "optimizer" },
-	{ "{\"data\":\"d\",\"output\":\"o\",\"model\":{\"arch\":\"rnn\"}}",
-	    "arch" },
-	{ "{\"data\":\"d\",\"output\":\"o\",\"model\":{\"hidden\":\"12,x\"}}",
-	    "hidden" },
-	{ "{\"data\":\"d\",\"output\":\"o\",\"model\":{\"hidden\":[0]}}",
-	    "hidden" },
-	{ "{\"data\":\"d\",\"output\":\"o\",\"batch_size\":100000}",
-	    "batch_size" },
-	{ "{\"data\":\"d\",\"output\":\"o\",\"augment\":\"yes\"}", "augment" },
-	{ "[1,2]", "object" },
+    {"{\"data\":\"d\",\"output\":\"o\"}", NULL},
+    {"{\"data\":\"d\",\"output\":\"o\",\"model\":{\"arch\":\"cnn\","
+     "\"conv\":\"8, 16\",\"hidden\":[32]},\"optimizer\":\"sgd\","
+     "\"augment\":{\"hflip\":true,\"shift\":3},\"early_stopping\":"
+     "{\"patience\":2}}",
+     NULL},
+    {"{\"data\":\"/etc\",\"output\":\"o\"}", "relative"},
+    {"{\"data\":\"a/../../b\",\"output\":\"o\"}", "data"},
+    {"{\"data\":\"d\",\"output\":\"..\"}", "output"},
+    {"{\"data\":\"d\"}", "output"},
+    {"{\"data\":\"d\",\"output\":\"o\",\"workers\":65}", "workers"},
+    {"{\"data\":\"d\",\"output\":\"o\",\"workers\":2,\"local_steps\":-1}",
+     "local_steps"},
+    {"{\"data\":\"d\",\"output\":\"o\",\"epochs\":0}", "epochs"},
+    {"{\"data\":\"d\",\"output\":\"o\",\"epochs\":2.5}", "epochs"},
+    {"{\"data\":\"d\",\"output\":\"o\",\"lr\":-1}", "lr"},
+    {"{\"data\":\"d\",\"output\":\"o\",\"lr\":\"0.1\"}", "lr"},
+    {"{\"data\":\"d\",\"output\":\"o\",\"optimizer\":\"rmsprop\"}",
+     "optimizer"},
+    {"{\"data\":\"d\",\"output\":\"o\",\"model\":{\"arch\":\"rnn\"}}", "arch"},
+    {"{\"data\":\"d\",\"output\":\"o\",\"model\":{\"hidden\":\"12,x\"}}",
+     "hidden"},
+    {"{\"data\":\"d\",\"output\":\"o\",\"model\":{\"hidden\":[0]}}", "hidden"},
+    {"{\"data\":\"d\",\"output\":\"o\",\"batch_size\":100000}", "batch_size"},
+    {"{\"data\":\"d\",\"output\":\"o\",\"augment\":\"yes\"}", "augment"},
+    {"[1,2]", "object"},
 };
 
 int
@@ -180,15 +176,17 @@ main(void)
 	{
 		struct train_params p;
 		char err[256];
-		CHECK(parse("{\"data\":\"d\",\"output\":\"o\",\"model\":{\"arch\":"
-			    "\"cnn\"},\"optimizer\":\"sgd\"}",
-			  &p, err, sizeof(err)) == 0);
+		CHECK(
+		    parse(
+		        "{\"data\":\"d\",\"output\":\"o\",\"model\":{\"arch\":"
+		        "\"cnn\"},\"optimizer\":\"sgd\"}",
+		        &p, err, sizeof(err)) == 0);
 		CHECK(p.arch == TRAIN_CNN && p.nconv == 2 && p.conv[1] == 32);
 		CHECK(p.lr == 0.01f && p.epochs == 10 && p.batch_size == 64);
 		CHECK(p.shift == 0 && p.hflip == 0);
 		struct nn_spec s[TRAIN_MAX_LAYERS];
 		int n = train_arch_specs(&p, 10, s, TRAIN_MAX_LAYERS, err,
-		    sizeof(err));
+		                         sizeof(err));
 		/* conv relu pool x2, flatten, dense */
 		CHECK(n == 8);
 		CHECK(s[0].kind == NN_CONV && s[0].k == 3 && s[0].pad == 1);
@@ -196,31 +194,32 @@ main(void)
 	}
 	TH_TEST("metrics from a confusion matrix")
 	{
-		/* true x pred: class 0: 3 right, 1 called 1; class 1: 2 right */
-		uint32_t cm[4] = { 3, 1, 0, 2 };
-		char *names[] = { "a", "b" };
+		/* true x pred: class 0: 3 right, 1 called 1; class 1: 2 right
+		 */
+		uint32_t cm[4] = {3, 1, 0, 2};
+		char *names[] = {"a", "b"};
 		cJSON *m = train_metrics_json(cm, 2, names);
 		cJSON *pc = cJSON_GetObjectItem(m, "per_class");
 		cJSON *b = cJSON_GetArrayItem(pc, 1);
 		CHECK(fabs(cJSON_GetObjectItem(b, "precision")->valuedouble -
-			   2.0 / 3) < 1e-9);
+		           2.0 / 3) < 1e-9);
 		CHECK(cJSON_GetObjectItem(b, "recall")->valuedouble == 1.0);
 		CHECK(fabs(cJSON_GetObjectItem(b, "f1")->valuedouble - 0.8) <
-		    1e-9);
+		      1e-9);
 		CHECK(fabs(cJSON_GetObjectItem(m, "accuracy")->valuedouble -
-			   5.0 / 6) < 1e-9);
+		           5.0 / 6) < 1e-9);
 		cJSON_Delete(m);
 	}
 
 	make_set("syn", 600, 150, 0);
 	make_set("noise", 300, 150, 1);
 	static const char *const learn[] = {
-		"{\"data\":\"syn\",\"output\":\"mlp\",\"model\":{\"arch\":\"mlp\","
-		"\"hidden\":[32]},\"epochs\":12,\"batch_size\":32,\"lr\":0.003,"
-		"\"seed\":3}",
-		"{\"data\":\"syn\",\"output\":\"cnn\",\"model\":{\"arch\":\"cnn\","
-		"\"conv\":[4,8],\"hidden\":[16]},\"epochs\":8,\"batch_size\":16,"
-		"\"lr\":0.01,\"seed\":3,\"augment\":true}",
+	    "{\"data\":\"syn\",\"output\":\"mlp\",\"model\":{\"arch\":\"mlp\","
+	    "\"hidden\":[32]},\"epochs\":12,\"batch_size\":32,\"lr\":0.003,"
+	    "\"seed\":3}",
+	    "{\"data\":\"syn\",\"output\":\"cnn\",\"model\":{\"arch\":\"cnn\","
+	    "\"conv\":[4,8],\"hidden\":[16]},\"epochs\":8,\"batch_size\":16,"
+	    "\"lr\":0.01,\"seed\":3,\"augment\":true}",
 	};
 	for (size_t i = 0; i < TY_ARRAY_LEN(learn); i++) {
 		TH_TEST(learn[i])
@@ -229,18 +228,19 @@ main(void)
 			CHECK(train(learn[i], &res, NULL) == TRAIN_DONE);
 			if (!res)
 				continue;
-			double acc = cJSON_GetObjectItem(res, "val_acc")
-					 ->valuedouble;
+			double acc =
+			    cJSON_GetObjectItem(res, "val_acc")->valuedouble;
 			fprintf(stderr, "  val_acc %.3f\n", acc);
 			CHECK(acc > 0.95);
-			CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(res,
-				  "epochs")) > 0);
+			CHECK(cJSON_GetArraySize(
+			          cJSON_GetObjectItem(res, "epochs")) > 0);
 			CHECK(cJSON_GetObjectItem(res, "confusion") != NULL);
 			CHECK(cJSON_GetObjectItem(res, "images_per_second")
-				  ->valuedouble > 0);
+			          ->valuedouble > 0);
 			/* the saved model predicts as well as training said */
 			char err[256];
-			char *mp = xasprintf("%s/%s", models_dir,
+			char *mp = xasprintf(
+			    "%s/%s", models_dir,
 			    cJSON_GetObjectItem(res, "model")->valuestring);
 			model *m = model_load(mp, NULL, err, sizeof(err));
 			CHECK(m != NULL);
@@ -255,9 +255,9 @@ main(void)
 		}
 	}
 
-#define DET(out)                                                          \
-	"{\"data\":\"syn\",\"output\":\"" out "\",\"model\":{\"arch\":"       \
-	"\"cnn\",\"conv\":[4],\"hidden\":[8],\"dropout\":0.2},\"epochs\":3," \
+#define DET(out)                                                               \
+	"{\"data\":\"syn\",\"output\":\"" out "\",\"model\":{\"arch\":"        \
+	"\"cnn\",\"conv\":[4],\"hidden\":[8],\"dropout\":0.2},\"epochs\":3,"   \
 	"\"batch_size\":16,\"seed\":9,\"augment\":{\"hflip\":true}}"
 	threads = 2;
 	TH_TEST("same seed, same bytes (2 threads)")
@@ -274,16 +274,18 @@ main(void)
 		cJSON *e2 = cJSON_GetObjectItem(r2, "epochs");
 		for (int i = 0; i < 3; i++)
 			CHECK(cJSON_GetObjectItem(cJSON_GetArrayItem(e1, i),
-				  "val_loss")->valuedouble ==
-			    cJSON_GetObjectItem(cJSON_GetArrayItem(e2, i),
-				"val_loss")->valuedouble);
+			                          "val_loss")
+			          ->valuedouble ==
+			      cJSON_GetObjectItem(cJSON_GetArrayItem(e2, i),
+			                          "val_loss")
+			          ->valuedouble);
 		free(m1), free(m2), free(a), free(b);
 		cJSON_Delete(r1), cJSON_Delete(r2);
 	}
 	TH_TEST("cancel mid-epoch, resume, same model as uninterrupted")
 	{
 		char *a = xstrdup(DET("res"));
-		struct train_hooks h = { NULL, NULL, NULL, cancel_hook };
+		struct train_hooks h = {NULL, NULL, NULL, cancel_hook};
 		cJSON *r = NULL;
 		/* 600/16 = 38 batches an epoch: stop in the second epoch */
 		calls = 0, cancel_after = 50;
@@ -302,7 +304,8 @@ main(void)
 		char *m2 = slurp("res/model.tym", &l2);
 		CHECK(m1 && m2 && l1 == l2 && memcmp(m1, m2, l1) == 0);
 		/* the resumed run lists all epochs, the first restored */
-		CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(r, "epochs")) == 3);
+		CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(r, "epochs")) ==
+		      3);
 		free(m1), free(m2), free(a);
 		cJSON_Delete(r);
 	}
@@ -326,16 +329,18 @@ main(void)
 	{
 		cJSON *r = NULL;
 		CHECK(train("{\"data\":\"noise\",\"output\":\"es\",\"model\":"
-			    "{\"hidden\":[64]},\"epochs\":40,\"lr\":0.01,"
-			    "\"early_stopping\":{\"patience\":2}}",
-			  &r, NULL) == TRAIN_DONE);
+		            "{\"hidden\":[64]},\"epochs\":40,\"lr\":0.01,"
+		            "\"early_stopping\":{\"patience\":2}}",
+		            &r, NULL) == TRAIN_DONE);
 		if (r) {
-			int n = cJSON_GetObjectItem(r, "epochs_trained")->valueint;
-			int best = cJSON_GetObjectItem(r, "best_epoch")->valueint;
+			int n =
+			    cJSON_GetObjectItem(r, "epochs_trained")->valueint;
+			int best =
+			    cJSON_GetObjectItem(r, "best_epoch")->valueint;
 			CHECK(n < 40);
 			CHECK(best == n - 2);
-			CHECK(cJSON_IsTrue(cJSON_GetObjectItem(r,
-			    "early_stopped")));
+			CHECK(cJSON_IsTrue(
+			    cJSON_GetObjectItem(r, "early_stopped")));
 		}
 		cJSON_Delete(r);
 	}
@@ -345,9 +350,9 @@ main(void)
 		char err[512];
 		cJSON *r;
 		CHECK(parse("{\"data\":\"nope\",\"output\":\"x\"}", &p, err,
-			  sizeof(err)) == 0);
+		            sizeof(err)) == 0);
 		CHECK(train_run(&p, data_dir, models_dir, 1, NULL, &r, err,
-			  sizeof(err)) == TRAIN_FAILED);
+		                sizeof(err)) == TRAIN_FAILED);
 		CHECK(strstr(err, "meta.json") != NULL);
 	}
 	if (util_rmtree(root))

@@ -26,7 +26,7 @@ validate(const cJSON *params, char *err, size_t errlen)
 
 static void
 on_progress(void *arg, double frac, int epoch, int epochs, int batch,
-    int batches, double ips, double eta)
+            int batches, double ips, double eta)
 {
 	struct job *j = arg;
 	cJSON *r = job_result_lock(j);
@@ -34,9 +34,10 @@ on_progress(void *arg, double frac, int epoch, int epochs, int batch,
 	if (!live)
 		live = cJSON_AddObjectToObject(r, "live");
 	/* replace in place: GET readers see whole values */
-	static const char *const keys[] = { "epoch", "epochs", "batch",
-		"batches", "images_per_second", "eta_seconds" };
-	double vals[] = { epoch, epochs, batch, batches, ips, eta };
+	static const char *const keys[] = {
+	    "epoch",      "epochs", "batch", "batches", "images_per_second",
+	    "eta_seconds"};
+	double vals[] = {epoch, epochs, batch, batches, ips, eta};
 	for (size_t i = 0; i < TY_ARRAY_LEN(keys); i++) {
 		cJSON *v = cJSON_GetObjectItemCaseSensitive(live, keys[i]);
 		if (v)
@@ -46,8 +47,8 @@ on_progress(void *arg, double frac, int epoch, int epochs, int batch,
 	}
 	job_result_unlock(j, 0);
 	job_progress(j, frac > 1 ? 1 : frac,
-	    "epoch %d/%d, batch %d/%d, %.0f images/s, ETA %.0f s", epoch,
-	    epochs, batch, batches, ips, eta);
+	             "epoch %d/%d, batch %d/%d, %.0f images/s, ETA %.0f s",
+	             epoch, epochs, batch, batches, ips, eta);
 }
 
 static void
@@ -83,13 +84,14 @@ run(struct job *j, const cJSON *params, void *arg)
 	cJSON_AddArrayToObject(r, "epochs");
 	job_result_unlock(j, 0);
 	job_progress(j, 0, "loading data");
-	struct train_hooks h = { j, on_progress, on_epoch, is_cancelled };
+	struct train_hooks h = {j, on_progress, on_epoch, is_cancelled};
 	cJSON *res;
-	enum train_status st = p.workers > 1
-	    ? fed_run(&p, svc_data_dir(), svc_models_dir(), svc_threads(), &h,
-		  fed_job_note, &res, err, sizeof(err))
-	    : train_run(&p, svc_data_dir(), svc_models_dir(), svc_threads(),
-		  &h, &res, err, sizeof(err));
+	enum train_status st =
+	    p.workers > 1
+	        ? fed_run(&p, svc_data_dir(), svc_models_dir(), svc_threads(),
+	                  &h, fed_job_note, &res, err, sizeof(err))
+	        : train_run(&p, svc_data_dir(), svc_models_dir(), svc_threads(),
+	                    &h, &res, err, sizeof(err));
 	if (st == TRAIN_FAILED) {
 		job_fail(j, "%s", err);
 		return;
@@ -111,22 +113,22 @@ run(struct job *j, const cJSON *params, void *arg)
 }
 
 static const struct job_kind kinds[] = {
-	{ "train", validate, run, NULL },
+    {"train", validate, run, NULL},
 };
 
 /* parallel runs: the replica side (fed_http.c) */
 static const struct svc_route routes[] = {
-	{ "GET", "/fed/hello", fed_http_hello, NULL },
-	{ "POST", "/fed/round", fed_http_round, NULL },
+    {"GET", "/fed/hello", fed_http_hello, NULL},
+    {"POST", "/fed/round", fed_http_round, NULL},
 };
 
 static const struct svc_def def = {
-	.name = "train",
-	.default_port = 8082,
-	.kinds = kinds,
-	.nkinds = TY_ARRAY_LEN(kinds),
-	.routes = routes,
-	.nroutes = TY_ARRAY_LEN(routes),
+    .name = "train",
+    .default_port = 8082,
+    .kinds = kinds,
+    .nkinds = TY_ARRAY_LEN(kinds),
+    .routes = routes,
+    .nroutes = TY_ARRAY_LEN(routes),
 };
 
 /* ---- --run: one job in the foreground ---- */
@@ -171,19 +173,19 @@ run_once(int argc, char **argv, const char *file)
 		return 2;
 	}
 	cJSON_Delete(j);
-	const char *data = cfg_str(argc, argv, "TRAINYARD_DATA_DIR",
-	    "./var/data");
-	const char *models = cfg_str(argc, argv, "TRAINYARD_MODELS_DIR",
-	    "./var/models");
-	int threads = (int)cfg_long(argc, argv, "TRAINYARD_THREADS",
-	    util_ncpu());
-	struct train_hooks h = { NULL, NULL, cli_epoch, NULL };
+	const char *data =
+	    cfg_str(argc, argv, "TRAINYARD_DATA_DIR", "./var/data");
+	const char *models =
+	    cfg_str(argc, argv, "TRAINYARD_MODELS_DIR", "./var/models");
+	int threads =
+	    (int)cfg_long(argc, argv, "TRAINYARD_THREADS", util_ncpu());
+	struct train_hooks h = {NULL, NULL, cli_epoch, NULL};
 	cJSON *res;
 	enum train_status st = p.workers > 1
-	    ? fed_run(&p, data, models, threads, &h, NULL, &res, err,
-		  sizeof(err))
-	    : train_run(&p, data, models, threads, &h, &res, err,
-		  sizeof(err));
+	                           ? fed_run(&p, data, models, threads, &h,
+	                                     NULL, &res, err, sizeof(err))
+	                           : train_run(&p, data, models, threads, &h,
+	                                       &res, err, sizeof(err));
 	if (st != TRAIN_DONE) {
 		fprintf(stderr, "trainyard-train: %s\n", err);
 		return 1;

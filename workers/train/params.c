@@ -7,8 +7,8 @@
 #include "svc.h"
 #include "train.h"
 
-static const char *const arch_names[] = { "linear", "mlp", "cnn" };
-static const char *const opt_names[NN_OPT__MAX] = { "sgd", "adam" };
+static const char *const arch_names[] = {"linear", "mlp", "cnn"};
+static const char *const opt_names[NN_OPT__MAX] = {"sgd", "adam"};
 
 static int
 bad(char *err, size_t errlen, const char *what)
@@ -84,7 +84,8 @@ widths(const cJSON *v, int *out, int *n, int lo, int hi)
 	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > TRAIN_MAX_WIDTHS)
 		return -1;
 	for (const cJSON *e = v->child; e; e = e->next) {
-		if (!cJSON_IsNumber(e) || e->valuedouble != floor(e->valuedouble) ||
+		if (!cJSON_IsNumber(e) ||
+		    e->valuedouble != floor(e->valuedouble) ||
 		    e->valuedouble < lo || e->valuedouble > hi)
 			return -1;
 		out[(*n)++] = (int)e->valuedouble;
@@ -93,14 +94,16 @@ widths(const cJSON *v, int *out, int *n, int lo, int hi)
 }
 
 static int
-relpath(const cJSON *j, const char *name, char *out, size_t outlen,
-    char *err, size_t errlen)
+relpath(const cJSON *j, const char *name, char *out, size_t outlen, char *err,
+        size_t errlen)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
 	char why[160];
 	if (!cJSON_IsString(v)) {
-		snprintf(err, errlen, "%s: a path relative to the volume is "
-		    "required", name);
+		snprintf(err, errlen,
+		         "%s: a path relative to the volume is "
+		         "required",
+		         name);
 		return -1;
 	}
 	char *full = svc_volume_path("/v", v->valuestring, why, sizeof(why));
@@ -119,7 +122,7 @@ relpath(const cJSON *j, const char *name, char *out, size_t outlen,
 
 int
 train_params_parse(const cJSON *j, struct train_params *p, char *err,
-    size_t errlen)
+                   size_t errlen)
 {
 	memset(p, 0, sizeof(*p));
 	p->epochs = 10;
@@ -149,14 +152,15 @@ train_params_parse(const cJSON *j, struct train_params *p, char *err,
 				break;
 		if (i == TY_ARRAY_LEN(arch_names))
 			return bad(err, errlen,
-			    "model.arch must be linear, mlp or cnn");
+			           "model.arch must be linear, mlp or cnn");
 		p->arch = (int)i;
 	}
 	const cJSON *h = cJSON_GetObjectItemCaseSensitive(m, "hidden");
 	if (h) {
 		if (widths(h, p->hidden, &p->nhidden, 1, 8192))
-			return bad(err, errlen, "model.hidden must be a list "
-			    "of up to 8 widths in 1..8192");
+			return bad(err, errlen,
+			           "model.hidden must be a list "
+			           "of up to 8 widths in 1..8192");
 	} else if (p->arch == TRAIN_CNN) {
 		p->nhidden = 0;
 	}
@@ -167,9 +171,10 @@ train_params_parse(const cJSON *j, struct train_params *p, char *err,
 		if (!c) {
 			p->conv[0] = 16, p->conv[1] = 32, p->nconv = 2;
 		} else if (widths(c, p->conv, &p->nconv, 1, 1024) ||
-		    p->nconv < 1) {
-			return bad(err, errlen, "model.conv must be a list of "
-			    "1 to 8 channel counts in 1..1024");
+		           p->nconv < 1) {
+			return bad(err, errlen,
+			           "model.conv must be a list of "
+			           "1 to 8 channel counts in 1..1024");
 		}
 	}
 	double d;
@@ -190,7 +195,8 @@ train_params_parse(const cJSON *j, struct train_params *p, char *err,
 			    strcmp(o->valuestring, opt_names[i]) == 0)
 				break;
 		if (i == NN_OPT__MAX)
-			return bad(err, errlen, "optimizer must be sgd or adam");
+			return bad(err, errlen,
+			           "optimizer must be sgd or adam");
 		p->optimizer = i;
 	}
 	int r = num(j, "lr", 1e-9, 10, &d);
@@ -226,12 +232,11 @@ train_params_parse(const cJSON *j, struct train_params *p, char *err,
 	} else if (au && !cJSON_IsNull(au)) {
 		return bad(err, errlen, "augment must be a bool or an object");
 	}
-	const cJSON *es = cJSON_GetObjectItemCaseSensitive(j,
-	    "early_stopping");
+	const cJSON *es = cJSON_GetObjectItemCaseSensitive(j, "early_stopping");
 	if (cJSON_IsObject(es)) {
 		if (intnum(es, "patience", 1, 1000, &p->patience) < 0)
 			return bad(err, errlen,
-			    "early_stopping.patience must be 1..1000");
+			           "early_stopping.patience must be 1..1000");
 		if (!p->patience)
 			p->patience = 3;
 	} else if (cJSON_IsBool(es)) {
@@ -239,17 +244,19 @@ train_params_parse(const cJSON *j, struct train_params *p, char *err,
 	} else if (cJSON_IsNumber(es)) {
 		if (intnum(j, "early_stopping", 0, 1000, &p->patience) < 0)
 			return bad(err, errlen,
-			    "early_stopping must be a patience 0..1000");
+			           "early_stopping must be a patience 0..1000");
 	} else if (es && !cJSON_IsNull(es)) {
-		return bad(err, errlen, "early_stopping must be a patience, "
-		    "a bool or {\"patience\": n}");
+		return bad(err, errlen,
+		           "early_stopping must be a patience, "
+		           "a bool or {\"patience\": n}");
 	}
 	if (intnum(j, "workers", 1, 64, &p->workers) < 0)
 		return bad(err, errlen, "workers must be an integer 1..64");
 	/* workers > 1: federated averaging across replicas (fed.h) */
 	if (intnum(j, "local_steps", 0, 1000000, &p->local_steps) < 0)
-		return bad(err, errlen, "local_steps must be an integer "
-		    "0..1000000 (0: one local epoch per round)");
+		return bad(err, errlen,
+		           "local_steps must be an integer "
+		           "0..1000000 (0: one local epoch per round)");
 	return 0;
 }
 
@@ -291,15 +298,15 @@ train_params_json(const struct train_params *p)
 }
 
 int
-train_arch_specs(const struct train_params *p, int classes,
-    struct nn_spec *s, int max, char *err, size_t errlen)
+train_arch_specs(const struct train_params *p, int classes, struct nn_spec *s,
+                 int max, char *err, size_t errlen)
 {
 	int n = 0;
-#define ADD(...)                                                      \
-	do {                                                          \
-		if (n >= max)                                         \
-			return bad(err, errlen, "too many layers");   \
-		s[n++] = (struct nn_spec){ __VA_ARGS__ };             \
+#define ADD(...)                                                               \
+	do {                                                                   \
+		if (n >= max)                                                  \
+			return bad(err, errlen, "too many layers");            \
+		s[n++] = (struct nn_spec){__VA_ARGS__};                        \
 	} while (0)
 	for (int i = 0; p->arch == TRAIN_CNN && i < p->nconv; i++) {
 		ADD(.kind = NN_CONV, .out = p->conv[i], .k = 3, .stride = 1,

@@ -40,20 +40,22 @@ struct train_params {
  * message for the caller in err.
  */
 int train_params_parse(const cJSON *j, struct train_params *p, char *err,
-    size_t errlen) TY_WUR;
+                       size_t errlen) TY_WUR;
 /* The canonical form of p, stored in models and compared on resume. */
 cJSON *train_params_json(const struct train_params *p);
 
 /* Layer list for p on an input with `classes` outputs; count or -1. */
 int train_arch_specs(const struct train_params *p, int classes,
-    struct nn_spec *specs, int max, char *err, size_t errlen) TY_WUR;
+                     struct nn_spec *specs, int max, char *err,
+                     size_t errlen) TY_WUR;
 
 /* What the loop reports; every hook may be NULL. */
 struct train_hooks {
 	void *arg;
 	/* ~twice a second: fraction done, epoch (1-based), batch. */
 	void (*progress)(void *arg, double fraction, int epoch, int epochs,
-	    int batch, int batches, double images_per_s, double eta_s);
+	                 int batch, int batches, double images_per_s,
+	                 double eta_s);
 	/* After each epoch (also for epochs restored from a checkpoint,
 	 * with resumed=1): the epoch entry (borrowed). */
 	void (*epoch)(void *arg, const cJSON *entry, int resumed);
@@ -69,10 +71,10 @@ enum train_status { TRAIN_DONE, TRAIN_CANCELLED, TRAIN_FAILED };
  * per_class, model, images_per_second, seconds, ... On TRAIN_FAILED err
  * says why. threads is the OpenBLAS thread count.
  */
-enum train_status train_run(const struct train_params *p,
-    const char *data_dir, const char *models_dir, int threads,
-    const struct train_hooks *hooks, cJSON **result, char *err,
-    size_t errlen);
+enum train_status train_run(const struct train_params *p, const char *data_dir,
+                            const char *models_dir, int threads,
+                            const struct train_hooks *hooks, cJSON **result,
+                            char *err, size_t errlen);
 
 /*
  * Validation metrics from a confusion matrix cm[true][pred] of k classes:
