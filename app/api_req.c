@@ -105,7 +105,9 @@ api_parse_predict(const char *body, size_t len, struct api_predict *out,
 			snprintf(def, sizeof(def), "image-%d", i + 1);
 			cJSON_AddStringToObject(o, "name", def);
 		}
-		cJSON_AddStringToObject(o, "data", data->valuestring);
+		/* moved, not copied: the images are most of a 64 MB body */
+		cJSON_AddItemToObject(o, "data", cJSON_DetachItemViaPointer(it,
+		    (cJSON *)data));
 		cJSON_AddItemToArray(out->images, o);
 		i++;
 	}

@@ -97,7 +97,10 @@ DB_STMT(TOKEN_LOOKUP,
     "SELECT t.id, t.user_id, u.username, coalesce(t.revoked_at, 0) "
     "FROM api_tokens t JOIN users u ON u.id = t.user_id "
     "WHERE t.token_hash = ?")
-DB_STMT(TOKEN_TOUCH, "UPDATE api_tokens SET last_used_at = ? WHERE id = ?")
+/* at most one write a minute per token: "last used" needs no more */
+DB_STMT(TOKEN_TOUCH,
+    "UPDATE api_tokens SET last_used_at = ?1 WHERE id = ?2 "
+    "AND coalesce(last_used_at, 0) < ?1 - 60")
 /* runs and models (the pipeline: app/pipeline.c, app/page_run*.c) */
 #define RUN_COLS                                                          \
 	"id, project_id, dataset_id, status, params_json, progress, "     \

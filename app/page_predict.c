@@ -159,11 +159,13 @@ on_end(void *ud)
 
 static const struct mp_callbacks callbacks = { on_begin, on_data, on_end };
 
+/* Frees f and its files. */
 static void
 form_in_free(struct form_in *f)
 {
 	for (int i = 0; i < f->nimg; i++)
 		free(f->img[i].data);
+	free(f);
 }
 
 /* The models list and the form; results (may be NULL) go above it. */
@@ -331,7 +333,7 @@ add_results(struct td *d, const cJSON *answer)
 void
 page_predict(struct req *r)
 {
-	struct form_in f;
+	struct form_in *f;
 	struct predict_model m;
 	cJSON *images, *answer = NULL;
 	struct td *d;
@@ -340,47 +342,48 @@ page_predict(struct req *r)
 	long status;
 	int topk = PREDICT_TOPK_DEFAULT;
 
-	memset(&f, 0, sizeof(f));
-	f.r = r;
-	if (read_body(r, &f) < 0) {
-		form_in_free(&f);
+	/* ~20 KB of file slots: on the heap, not a worker thread's stack */
+	f = xcalloc(1, sizeof(*f));
+	f->r = r;
+	if (read_body(r, f) < 0) {
+		form_in_free(f);
 		return;
 	}
-	if (!f.csrf_ok) {
-		form_in_free(&f);
+	if (!f->csrf_ok) {
+		form_in_free(f);
 		web_error_page(r, 403, "This form has expired or did not come "
 		    "from this site. Reload the page and try again.", NULL,
 		    NULL);
 		return;
 	}
-	mid = atoll(f.model);
-	if (f.topk[0])
-		topk = atoi(f.topk);
+	mid = atoll(f->model);
+	if (f->topk[0])
+		topk = atoi(f->topk);
 	if (topk < 1 || topk > PREDICT_TOPK_MAX)
 		topk = PREDICT_TOPK_DEFAULT;
 	if (mid <= 0 || !predict_model_get(r->w->db, r->project.id, mid, &m)) {
-		form_in_free(&f);
+		form_in_free(f);
 		fail(r, 400, "Choose one of this project's models.", 0);
 		return;
 	}
-	if (f.nimg == 0) {
-		form_in_free(&f);
+	if (f->nimg == 0) {
+		form_in_free(f);
 		predict_model_free(&m);
 		fail(r, 400, "Choose one or more image files.", mid);
 		return;
 	}
 	images = cJSON_CreateArray();
-	for (int i = 0; i < f.nimg; i++) {
+	for (int i = 0; i < f->nimg; i++) {
 		cJSON *o = cJSON_CreateObject();
-		size_t blen = sodium_base64_ENCODED_LEN(f.img[i].len,
+		size_t blen = sodium_base64_ENCODED_LEN(f->img[i].len,
 		    sodium_base64_VARIANT_ORIGINAL);
 
 		b64 = xmalloc(blen);
-		sodium_bin2base64(b64, blen, f.img[i].data, f.img[i].len,
+		sodium_bin2base64(b64, blen, f->img[i].data, f->img[i].len,
 		    sodium_base64_VARIANT_ORIGINAL);
-		free(f.img[i].data);
-		f.img[i].data = NULL;
-		cJSON_AddStringToObject(o, "name", f.img[i].name);
+		free(f->img[i].data);
+		f->img[i].data = NULL;
+		cJSON_AddStringToObject(o, "name", f->img[i].name);
 		cJSON_AddStringToObject(o, "data", b64);
 		free(b64);
 		cJSON_AddItemToArray(images, o);
@@ -404,11 +407,11 @@ page_predict(struct req *r)
 		goto out;
 	}
 	if (predict_record(r->w->db, r->project.id, mid, r->user_id, "page",
-	    answer, f.nimg) < 0)
+	    answer, f->nimg) < 0)
 		ty_log("predict: history not stored");
 	d = td_new();
 	td_set_bool(d, "has_results", 1);
-	td_set_int(d, "nimages", f.nimg);
+	td_set_int(d, "nimages", f->nimg);
 	td_setf(d, "model_label", "model #%lld (%s)", m.id, m.arch);
 	add_results(d, answer);
 	render(r, 200, NULL, mid, d);
@@ -416,5 +419,5 @@ page_predict(struct req *r)
 out:
 	cJSON_Delete(answer);
 	predict_model_free(&m);
-	form_in_free(&f);
+	form_in_free(f);
 }
