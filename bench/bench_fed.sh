@@ -7,7 +7,9 @@
 #   N=2 with local_steps=LOCAL_STEPS (weights averaged every that many
 #        batches instead of once an epoch)
 # Same epochs for all. Prints images/s, final val (test-set) accuracy,
-# bytes per round and seconds per round; not pass/fail.
+# bytes and seconds per round, the coordinator's total wait for peers
+# after its own shard (communication + stragglers) and validation seconds
+# per epoch; not pass/fail.
 #   BENCH_QUICK=1 bench/bench_fed.sh    one epoch each (a smoke run)
 set -uo pipefail
 ROOT=${ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -72,8 +74,9 @@ def load(n):
         return None
 rows = [("n1", "N=1, 2 threads"), ("n2", "N=2, 1 thread each, 1 local epoch"),
         ("n2s", "N=2, 1 thread each, local_steps=%s" % ls)]
-print("%-38s %9s %8s %7s %7s %11s %9s" % ("run", "images/s", "val acc",
-      "epochs", "rounds", "bytes/round", "s/round"))
+print("%-38s %9s %8s %7s %7s %11s %9s %8s %8s" % ("run", "images/s",
+      "val acc", "epochs", "rounds", "bytes/round", "s/round", "wait s",
+      "val s/ep"))
 res = {}
 for n, label in rows:
     r = load(n)
@@ -82,9 +85,13 @@ for n, label in rows:
         print("%-38s (failed)" % label)
         continue
     rounds = r.get("rounds", r["epochs_trained"])
-    print("%-38s %9.0f %8.4f %7d %7d %11.0f %9.2f" % (
+    # an epoch's "seconds" include its validation; "seconds" do not
+    val = (sum(e["seconds"] for e in r["epochs"]) - r["seconds"]) / \
+        max(r["epochs_trained"], 1)
+    print("%-38s %9.0f %8.4f %7d %7d %11.0f %9.2f %8.2f %8.2f" % (
         label, r["images_per_second"], r["val_acc"], r["epochs_trained"],
-        rounds, r.get("bytes_per_round", 0), r["seconds"] / max(rounds, 1)))
+        rounds, r.get("bytes_per_round", 0), r["seconds"] / max(rounds, 1),
+        r.get("peer_wait_seconds", 0), val))
     for m in r.get("messages", []):
         print("    message: %s" % m)
 n1 = res.get("n1")

@@ -58,6 +58,7 @@ struct coord {
 	double timeout;
 	_Atomic double deadline; /* of the current wave, util_now() time */
 	double local_secs;	 /* this worker's last shard */
+	double wait_secs; /* waiting for peers after our own shards */
 	int rpe; /* rounds per epoch */
 	int round; /* rounds finished, all epochs */
 	int epoch; /* epochs finished */
@@ -276,11 +277,13 @@ run_slots(struct coord *co, struct slot *sl, int n)
 		if (d < atomic_load(&co->deadline))
 			atomic_store(&co->deadline, d);
 	}
+	double tj = util_now();
 	for (int i = 0; i < n; i++)
 		if (sl[i].started) {
 			pthread_join(sl[i].th, NULL);
 			sl[i].started = 0;
 		}
+	co->wait_secs += util_now() - tj;
 }
 
 /* ---- rounds ---- */
@@ -577,6 +580,9 @@ finish(struct coord *co, char *err, size_t errlen)
 	cJSON_AddNumberToObject(res, "bytes_per_round",
 	    co->round ? (co->bytes_out + co->bytes_in) / co->round : 0);
 	cJSON_AddNumberToObject(res, "weights_bytes", (double)co->wlen);
+	/* time the coordinator idled for peers after its own shard: the
+	 * cost of communication plus stragglers (this run only) */
+	cJSON_AddNumberToObject(res, "peer_wait_seconds", co->wait_secs);
 	cJSON_AddItemToObject(res, "messages",
 	    cJSON_Duplicate(co->messages, 1));
 	char *js = cJSON_Print(res);
