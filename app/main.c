@@ -130,7 +130,7 @@ main(int argc, char **argv)
 	char err[512], port[16], threads[16], timeout[24], *dbdir, *path;
 	static char *root;
 	const char *db_path, *admin, *admin_pw;
-	long p;
+	long p, grace;
 	struct sigaction sa;
 
 	ty_set_progname("trainyard-web");
@@ -215,6 +215,7 @@ main(int argc, char **argv)
 	snprintf(port, sizeof(port), "%ld", p);
 	snprintf(threads, sizeof(threads), "%ld",
 	    cfg_long(argc, argv, "TRAINYARD_WEB_THREADS", 16));
+	grace = cfg_long(argc, argv, "TRAINYARD_SHUTDOWN_GRACE_S", 20);
 	/* How long one read or write on a connection may wait. */
 	snprintf(timeout, sizeof(timeout), "%ld",
 	    cfg_long(argc, argv, "TRAINYARD_REQUEST_TIMEOUT_MS", 60000));
@@ -251,6 +252,17 @@ main(int argc, char **argv)
 		usleep(100 * 1000);
 	ty_log("signal %d: finishing requests in flight", (int)stop_signal);
 	pipeline_stop(); /* first: it ends the live event streams too */
+	/*
+	 * mg_stop() would cut short a request still reading its body (an
+	 * upload), so first let those finish, for at most the grace time.
+	 */
+	route_drain();
+	for (double end = util_now() + grace;
+	     route_inflight() > 0 && util_now() < end;)
+		usleep(50 * 1000);
+	if (route_inflight() > 0)
+		ty_log("%d request(s) still running after %lds: stopping anyway",
+		       route_inflight(), grace);
 	mg_stop(ctx); /* waits for the worker threads */
 	inspect_stop();
 	mg_exit_library();

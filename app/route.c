@@ -2,6 +2,7 @@
 #include "route.h"
 
 #include <civetweb.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,22 @@ static const struct route_row routes[ROUTE__MAX] = {
 #include "routes.h"
 #undef ROUTE
 };
+
+/* Requests being handled now, and whether the server is stopping. */
+static atomic_int inflight;
+static atomic_int draining;
+
+void
+route_drain(void)
+{
+	atomic_store(&draining, 1);
+}
+
+int
+route_inflight(void)
+{
+	return atomic_load(&inflight);
+}
 
 const char *
 route_label(int i)
@@ -216,9 +233,19 @@ route_handle(struct mg_connection *conn)
 			strcat(allow, routes[i].method);
 		}
 	}
+	atomic_fetch_add(&inflight, 1);
 	if (found < 0 || !(routes[found].flags & R_BARE))
 		sess_load(&r);
-	if (found >= 0) {
+	if (atomic_load(&draining)) {
+		/* Stopping: requests in flight finish, new ones are told. */
+		r.close = 1;
+		snprintf(r.extra_headers, sizeof(r.extra_headers),
+		         "Retry-After: 5\r\n");
+		if (found >= 0)
+			r.route = found;
+		web_error(&r, 503, "The server is restarting. Try again in a "
+		                   "moment.");
+	} else if (found >= 0) {
 		r.route = found;
 		run_route(&r, &routes[found]);
 	} else if (path_hit) {
@@ -231,6 +258,7 @@ route_handle(struct mg_connection *conn)
 	} else {
 		web_error(&r, 404, "There is no page at this address.");
 	}
+	atomic_fetch_sub(&inflight, 1);
 	metrics_observe(r.route, r.status, util_now() - t0);
 	ty_log("%s %s %s %d %zu %.1fms%s%s", r.ri->remote_addr, method, path,
 	    r.status, r.bytes_out, (util_now() - t0) * 1000.0,

@@ -41,6 +41,13 @@ int route_match(const char *pattern, const char *path, long long *ids,
 /* CivetWeb's begin_request: handles every request; returns the status. */
 int route_handle(struct mg_connection *conn);
 
+/*
+ * Stopping: from route_drain() on, new requests get 503 while those in
+ * flight finish; route_inflight() counts them (for the wait in main).
+ */
+void route_drain(void);
+int route_inflight(void);
+
 /* Maximum size of an urlencoded form body. */
 #define ROUTE_FORM_MAX (64 * 1024)
 

@@ -524,6 +524,47 @@ def chunked_and_concurrent_uploads():
 
 
 @test
+def sigterm_lets_an_upload_in_flight_finish():
+    import http.client
+    import threading
+    s = start_web()
+    c = Client(s.port)
+    check(c.signup("inflight", PW).status == 303, "signup")
+    c.get("/projects")
+    _, pid = c.create_project("in flight")
+    head = ("--BB\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n%s\r\n"
+            "--BB\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.zip\"\r\n"
+            "\r\n" % c.csrf).encode()
+    tail = b"\r\n--BB--\r\n"
+    conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+    conn.putrequest("POST", "/projects/%d/datasets" % pid)
+    conn.putheader("Cookie", "; ".join("%s=%s" % kv for kv in c.cookies.items()))
+    conn.putheader("Content-Type", "multipart/form-data; boundary=BB")
+    conn.putheader("Content-Length", str(len(head) + 4 * 10000 + len(tail)))
+    conn.endheaders()
+    conn.send(head + b"a" * 10000)
+    time.sleep(0.3)
+    code = []
+    th = threading.Thread(target=lambda: code.append(s.stop(signal.SIGTERM)))
+    th.start()
+    wait_for(lambda: "finishing requests in flight" in s.log_text(), 10, what="SIGTERM seen")
+    time.sleep(0.2)
+    r = request(s.port, "GET", "/login")
+    check(r.status == 503 and r.header("Retry-After") == "5", r)
+    for _ in range(3):
+        time.sleep(0.2)
+        conn.send(b"a" * 10000)
+    conn.send(tail)
+    r = conn.getresponse()
+    r.read()
+    th.join()
+    check(r.status == 303, r.status)
+    check(code == [0], code)
+    rows = db_rows(s, "SELECT bytes FROM datasets WHERE project_id = ?", (pid,))
+    check(rows == [(40000,)], rows)
+
+
+@test
 def server_stops_cleanly_with_no_sanitizer_reports():
     """Last: SIGTERM the shared server; under SAN=1 a leak or UB report
     anywhere above would show here as a non-zero exit or in the log."""
