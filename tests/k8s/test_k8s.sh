@@ -45,9 +45,15 @@ teardown() {
 		podman volume rm -f "$v" >/dev/null 2>&1
 	done
 	podman secret rm trainyard-admin >/dev/null 2>&1
+	podman network rm -f "$NET" >/dev/null 2>&1
 	return 0
 }
 
+if [ "$(id -u)" -ne 0 ]; then
+	# rootless podman has no bridge network the host can reach
+	check "test-k8s runs as root" false
+	finish
+fi
 step "setup: podman, runc, Debian base images"
 if ! tests/k8s/setup.sh "$out"; then
 	check "tests/k8s/setup.sh prepares podman" false
