@@ -5,6 +5,7 @@
  * selected: their validation curves on one chart) and models list.
  */
 #include <civetweb.h>
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,6 +309,22 @@ is_in(const long long *v, size_t n, long long x)
 	return 0;
 }
 
+/* A finished run is judged by its model (the train result), not by its
+ * best epoch: without early stopping the model is the last epoch's. */
+static void
+final_metrics(const struct runrow *w, double *acc, double *loss)
+{
+	cJSON *m = cJSON_Parse(w->metrics_json);
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(m, "val_acc");
+	const cJSON *l = cJSON_GetObjectItemCaseSensitive(m, "val_loss");
+
+	if (cJSON_IsNumber(a)) {
+		*acc = a->valuedouble;
+		*loss = cJSON_IsNumber(l) ? l->valuedouble : -1;
+	}
+	cJSON_Delete(m);
+}
+
 static void
 runs_td(struct req *r, struct td *d)
 {
@@ -342,6 +359,7 @@ runs_td(struct req *r, struct td *d)
 		double end = w->finished_at > 0 ? w->finished_at : util_wall();
 		runrow_best(w, &v[i].best_acc, &v[i].best_loss,
 		    &v[i].epochs);
+		final_metrics(w, &v[i].best_acc, &v[i].best_loss);
 		v[i].secs = w->started_at > 0 ? end - w->started_at : -1;
 		if (!strcmp(w->status, "succeeded") && v[i].best_acc > best)
 			best = v[i].best_acc, best_id = w->id;

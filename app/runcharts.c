@@ -49,9 +49,9 @@ runcharts_run(struct wbuf *out, const char *epochs_json)
 		s[i].dashed = i % 2 == 0;
 	}
 	struct svg_chart loss = { "Loss", "epoch", "cross-entropy loss", s, 2,
-		0, "chart-loss" };
+		0, "chart-loss", 1 };
 	struct svg_chart acc = { "Accuracy", "epoch", "accuracy", s + 2, 2, 1,
-		"chart-acc" };
+		"chart-acc", 1 };
 	if (svg_line_chart(out, &loss) < 0 || svg_line_chart(out, &acc) < 0)
 		rc = -1;
 	cJSON_Delete(eps);
@@ -79,7 +79,7 @@ runcharts_compare(struct wbuf *out, const char *const *names,
 		cJSON_Delete(eps);
 	}
 	struct svg_chart c = { "Validation accuracy by run", "epoch",
-		"validation accuracy", s, n, 1, "chart-compare" };
+		"validation accuracy", s, n, 1, "chart-compare", 1 };
 	rc = svg_line_chart(out, &c);
 	free(s);
 	free(buf);

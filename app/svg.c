@@ -116,6 +116,15 @@ svg_line_chart(struct wbuf *out, const struct svg_chart *c)
 	if (xmax - xmin < 1)
 		xmax = xmin + 1;
 	nx = svg_ticks(xmin, xmax, 6, xt, SVG_TICKS_MAX);
+	if (c->x_int && nx >= 2 && xt[1] - xt[0] < 1) {
+		/* no epoch 1.5: whole numbers from the first to the last */
+		nx = 0;
+		for (double x = floor(xmin); nx < SVG_TICKS_MAX; x += 1) {
+			xt[nx++] = x;
+			if (x >= xmax)
+				break;
+		}
+	}
 	ny = svg_ticks(ymin, ymax, 5, yt, SVG_TICKS_MAX);
 	if (nx >= 2)
 		xmin = xt[0], xmax = xt[nx - 1];

@@ -28,6 +28,7 @@ struct svg_chart {
 	size_t nseries;
 	int y_unit;            /* 1: y is a fraction, axis from 0 to 1 */
 	const char *id;        /* element id (may be NULL) */
+	int x_int;             /* x counts things (epochs): whole ticks */
 };
 
 /*

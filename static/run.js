@@ -1,7 +1,8 @@
 /* run.js — live updates of a run page from its Server-Sent Events
  * (GET .../events): progress bar, stage, epoch, ETA; on each new epoch the
  * server-rendered charts are fetched again and swapped in; when the run
- * ends the page reloads to show the results. Without JavaScript the page
+ * ends, or enters its next stage, the page reloads to show the stage's
+ * summary and the results. Without JavaScript the page
  * refreshes itself instead (a meta refresh inside <noscript>). */
 (function () {
   "use strict";
@@ -12,6 +13,7 @@
   var epochs = document.querySelectorAll("#chart-loss .series[data-series='1'] circle").length;
   var src = new EventSource(run.getAttribute("data-events") + "?epochs=" + epochs);
   var charting = false, again = false;
+  var stage = (document.getElementById("run-status") || {}).textContent;
 
   function text(id, s) {
     var el = $(id);
@@ -41,7 +43,7 @@
     text("run-percent", s.percent + "%");
     text("run-stage", s.stage);
     text("run-epoch", s.epoch);
-    text("run-eta", s.eta ? "ETA " + s.eta : "");
+    text("run-eta", s.eta ? "· ETA " + s.eta : "");
     text("run-message", s.message);
     text("run-queued", s.queued);
     var st = $("run-status");
@@ -49,7 +51,9 @@
       st.textContent = s.status;
       st.className = "status status-" + s.status;
     }
-    run.setAttribute("data-stage", s.status);
+    /* a new stage: its summary (preprocessing, timing) is on the page */
+    if (stage && stage !== s.status && s.active) window.location.reload();
+    stage = s.status;
   });
   src.addEventListener("epoch", function () {
     refreshCharts();

@@ -68,7 +68,7 @@ main(void)
 		struct svg_series s = { "<script>alert(1)</script>", x, y, 4,
 			0 };
 		struct svg_chart c = { "a \"title\" & more", "epoch'",
-			"<y>", &s, 1, 1, "id\"x" };
+			"<y>", &s, 1, 1, "id\"x", 0 };
 		wb_init(&b, 1 << 20);
 		CHECK(svg_line_chart(&b, &c) == 0);
 		CHECK(strstr(b.data, "<script>") == NULL);
@@ -86,10 +86,24 @@ main(void)
 		wb_free(&b);
 	}
 
+	TH_TEST("chart: whole-number x ticks for epochs")
+	{
+		double x[] = { 1, 2 }, y[] = { 0.5, 0.6 };
+		struct svg_series s = { "v", x, y, 2, 0 };
+		struct svg_chart c = { "t", "epoch", "y", &s, 1, 1, NULL, 1 };
+		wb_init(&b, 1 << 20);
+		CHECK(svg_line_chart(&b, &c) == 0);
+		CHECK(strstr(b.data, ">1.5<") == NULL);
+		CHECK(strstr(b.data, ">1.2<") == NULL);
+		CHECK(strstr(b.data, "text-anchor=\"middle\" fill=\"#4b5563\">1<"));
+		CHECK(strstr(b.data, "text-anchor=\"middle\" fill=\"#4b5563\">2<"));
+		wb_free(&b);
+	}
+
 	TH_TEST("chart: empty says so")
 	{
 		struct svg_chart c = { "Loss", "epoch", "loss", NULL, 0, 0,
-			NULL };
+			NULL, 0 };
 		wb_init(&b, 1 << 20);
 		CHECK(svg_line_chart(&b, &c) == 0);
 		CHECK(strstr(b.data, "no epochs yet") != NULL);
@@ -102,7 +116,7 @@ main(void)
 		for (int i = 0; i < 200; i++)
 			x[i] = i, y[i] = 1.0 / (i + 1);
 		struct svg_series s = { "s", x, y, 200, 1 };
-		struct svg_chart c = { "t", "x", "y", &s, 1, 0, NULL };
+		struct svg_chart c = { "t", "x", "y", &s, 1, 0, NULL, 0 };
 		wb_init(&b, 1000);
 		CHECK(svg_line_chart(&b, &c) == -1);
 		CHECK(b.len <= 1000);
