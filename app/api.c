@@ -41,8 +41,9 @@ read_body(struct req *r, size_t *len)
 			if (cap > (size_t)API_BODY_MAX) {
 				free(b);
 				r->close = 1;
-				web_error(r, 413, "the body is larger than "
-				    "64 MB");
+				web_error(r, 413,
+				          "the body is larger than "
+				          "64 MB");
 				return NULL;
 			}
 			cap *= 2;
@@ -70,7 +71,7 @@ auth_failed(struct req *r, enum tok_err e)
 	char msg[200];
 
 	snprintf(r->extra_headers, sizeof(r->extra_headers),
-	    "WWW-Authenticate: Bearer realm=\"trainyard\"\r\n");
+	         "WWW-Authenticate: Bearer realm=\"trainyard\"\r\n");
 	snprintf(msg, sizeof(msg), "%s", tok_strerror(e));
 	web_error(r, e == TOK_DB ? 500 : 401, msg);
 }
@@ -87,8 +88,8 @@ page_api_predict(struct req *r)
 	long status;
 	int nimages;
 
-	te = tok_authenticate(r->w->db, mg_get_header(r->conn,
-	    "Authorization"), &r->user_id, r->username, sizeof(r->username));
+	te = tok_authenticate(r->w->db, mg_get_header(r->conn, "Authorization"),
+	                      &r->user_id, r->username, sizeof(r->username));
 	if (te != TOK_OK) {
 		r->close = 1; /* the body is not read */
 		auth_failed(r, te);
@@ -113,8 +114,8 @@ page_api_predict(struct req *r)
 		return;
 	}
 	nimages = p.nimages;
-	if (predict_call(r->w, m.path, p.top_k, p.thumbnail, p.images,
-	    &status, &answer, err, sizeof(err)) < 0) {
+	if (predict_call(r->w, m.path, p.top_k, p.thumbnail, p.images, &status,
+	                 &answer, err, sizeof(err)) < 0) {
 		p.images = NULL; /* taken */
 		predict_model_free(&m);
 		web_error(r, 503, err);
@@ -124,14 +125,16 @@ page_api_predict(struct req *r)
 	if (!cJSON_IsObject(answer)) {
 		predict_model_free(&m);
 		cJSON_Delete(answer);
-		snprintf(err, sizeof(err), "the infer service sent an answer "
-		    "that is not JSON (HTTP %ld)", status);
+		snprintf(err, sizeof(err),
+		         "the infer service sent an answer "
+		         "that is not JSON (HTTP %ld)",
+		         status);
 		web_error(r, 502, err);
 		return;
 	}
 	if (status == 200) {
-		if (predict_record(r->w->db, r->ids[0], m.id, r->user_id,
-		    "api", answer, nimages) < 0)
+		if (predict_record(r->w->db, r->ids[0], m.id, r->user_id, "api",
+		                   answer, nimages) < 0)
 			ty_log("api: history not stored");
 		cJSON_AddItemToObject(answer, "model", predict_model_json(&m));
 	} else if (status != 400 && status != 413 && status != 422) {
@@ -140,7 +143,7 @@ page_api_predict(struct req *r)
 		const char *e = cJSON_GetStringValue(
 		    cJSON_GetObjectItemCaseSensitive(answer, "error"));
 		snprintf(err, sizeof(err), "the infer service failed: %.300s",
-		    e ? e : "no reason given");
+		         e ? e : "no reason given");
 		predict_model_free(&m);
 		cJSON_Delete(answer);
 		web_error(r, 502, err);

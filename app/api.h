@@ -15,7 +15,8 @@
 
 #define API_BODY_MAX (64LL << 20)
 #define API_NAME_MAX 255
-#define API_IMAGES_MAX 256 /* per request (the page takes PREDICT_IMAGES_MAX) */
+#define API_IMAGES_MAX 256 /* per request (the page takes PREDICT_IMAGES_MAX)  \
+	                    */
 
 /* A checked predict request. */
 struct api_predict {
@@ -33,7 +34,7 @@ struct api_predict {
  * Returns 0, or -1 with a message for the caller in err.
  */
 int api_parse_predict(const char *body, size_t len, struct api_predict *out,
-    char *err, size_t errlen) TY_WUR;
+                      char *err, size_t errlen) TY_WUR;
 void api_predict_free(struct api_predict *p);
 
 #endif

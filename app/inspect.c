@@ -13,8 +13,8 @@
 #include "workers.h"
 
 #define TICK_MS 250
-#define POLL_S 0.3          /* between polls of a running job */
-#define BACKOFF_MAX_S 30.0  /* longest wait between failed attempts */
+#define POLL_S 0.3         /* between polls of a running job */
+#define BACKOFF_MAX_S 30.0 /* longest wait between failed attempts */
 #define ANSWER_MAX (8u << 20)
 #define REQUEST_MS 10000L
 
@@ -39,7 +39,7 @@ static struct {
 	double give_up_s; /* stop retrying an unreachable worker after this */
 	struct follow *f;
 	size_t n, cap;
-} I = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+} I = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 void
 inspect_job_id(long long did, char *out, size_t outlen)
@@ -66,8 +66,9 @@ judge_job(const cJSON *job, struct inspect_result *out)
 		snprintf(out->message, sizeof(out->message), "%s", msg);
 	if (!st) {
 		out->next = INSPECT_RETRY;
-		snprintf(out->reason, sizeof(out->reason), "the preprocess "
-		    "service answered without a job status");
+		snprintf(out->reason, sizeof(out->reason),
+		         "the preprocess "
+		         "service answered without a job status");
 		return;
 	}
 	if (!strcmp(st, "queued") || !strcmp(st, "running")) {
@@ -76,26 +77,32 @@ judge_job(const cJSON *job, struct inspect_result *out)
 	}
 	if (!strcmp(st, "failed")) {
 		out->next = INSPECT_UNUSABLE;
-		snprintf(out->reason, sizeof(out->reason), "the inspection "
-		    "failed: %s", err && *err ? err : "no reason given");
+		snprintf(out->reason, sizeof(out->reason),
+		         "the inspection "
+		         "failed: %s",
+		         err && *err ? err : "no reason given");
 		return;
 	}
 	if (!strcmp(st, "cancelled")) {
 		out->next = INSPECT_UNUSABLE;
-		snprintf(out->reason, sizeof(out->reason), "the inspection "
-		    "was cancelled");
+		snprintf(out->reason, sizeof(out->reason),
+		         "the inspection "
+		         "was cancelled");
 		return;
 	}
 	if (strcmp(st, "succeeded") != 0) {
 		out->next = INSPECT_RETRY;
-		snprintf(out->reason, sizeof(out->reason), "the preprocess "
-		    "service sent an unknown job status \"%.40s\"", st);
+		snprintf(out->reason, sizeof(out->reason),
+		         "the preprocess "
+		         "service sent an unknown job status \"%.40s\"",
+		         st);
 		return;
 	}
 	if (!cJSON_IsObject(res)) {
 		out->next = INSPECT_UNUSABLE;
-		snprintf(out->reason, sizeof(out->reason), "the inspection "
-		    "finished without a report");
+		snprintf(out->reason, sizeof(out->reason),
+		         "the inspection "
+		         "finished without a report");
 		return;
 	}
 	out->report_json = cJSON_PrintUnformatted(res);
@@ -104,15 +111,15 @@ judge_job(const cJSON *job, struct inspect_result *out)
 		return;
 	}
 	out->next = INSPECT_UNUSABLE;
-	why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(res,
-	    "unusable_reason"));
+	why = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(res, "unusable_reason"));
 	snprintf(out->reason, sizeof(out->reason), "%s",
-	    why && *why ? why : "the report says it cannot be used");
+	         why && *why ? why : "the report says it cannot be used");
 }
 
 void
 inspect_judge(long status, const char *body, size_t len,
-    struct inspect_result *out)
+              struct inspect_result *out)
 {
 	cJSON *j;
 	const char *err;
@@ -122,28 +129,36 @@ inspect_judge(long status, const char *body, size_t len,
 	if (status == 200 || status == 202) {
 		if (!cJSON_IsObject(j)) {
 			out->next = INSPECT_RETRY;
-			snprintf(out->reason, sizeof(out->reason), "the "
+			snprintf(
+			    out->reason, sizeof(out->reason),
+			    "the "
 			    "preprocess service sent an answer that is not a "
 			    "JSON object");
 		} else {
 			judge_job(j, out);
 		}
 	} else {
-		err = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j,
-		    "error"));
+		err = cJSON_GetStringValue(
+		    cJSON_GetObjectItemCaseSensitive(j, "error"));
 		if (status >= 400 && status < 500 && status != 408 &&
 		    status != 429) {
 			/* Our request was refused: asking again won't help. */
 			out->next = INSPECT_UNUSABLE;
-			snprintf(out->reason, sizeof(out->reason), "the "
+			snprintf(
+			    out->reason, sizeof(out->reason),
+			    "the "
 			    "preprocess service refused to inspect it (HTTP "
-			    "%ld): %.300s", status, err ? err : "no reason "
-			    "given");
+			    "%ld): %.300s",
+			    status,
+			    err ? err
+			        : "no reason "
+			          "given");
 		} else {
 			out->next = INSPECT_RETRY;
-			snprintf(out->reason, sizeof(out->reason), "the "
-			    "preprocess service failed (HTTP %ld): %.300s",
-			    status, err ? err : "no reason given");
+			snprintf(out->reason, sizeof(out->reason),
+			         "the "
+			         "preprocess service failed (HTTP %ld): %.300s",
+			         status, err ? err : "no reason given");
 		}
 	}
 	cJSON_Delete(j);
@@ -167,15 +182,15 @@ follow_of(long long did)
 
 static void
 store(struct web *w, long long did, const char *status, const char *report,
-    const char *error)
+      const char *error)
 {
-	if (db_exec(w->db, DB_DATASET_SET_RESULT, "ttti", status, report,
-	    error, did) != DB_OK)
+	if (db_exec(w->db, DB_DATASET_SET_RESULT, "ttti", status, report, error,
+	            did) != DB_OK)
 		ty_log("inspect: dataset %lld: could not store the result",
-		    did);
+		       did);
 	else
 		ty_log("inspect: dataset %lld %s%s%s", did, status,
-		    error ? ": " : "", error ? error : "");
+		       error ? ": " : "", error ? error : "");
 }
 
 /* One attempt for dataset did; called without I.mu. */
@@ -200,7 +215,7 @@ attempt(struct web *w, long long did, const char *path)
 	json = cJSON_PrintUnformatted(body);
 	cJSON_Delete(body);
 	e = wk_request("preprocess", w->preprocess_url, "POST", "/jobs", json,
-	    strlen(json), REQUEST_MS, ANSWER_MAX, &resp);
+	               strlen(json), REQUEST_MS, ANSWER_MAX, &resp);
 	free(json);
 	memset(&res, 0, sizeof(res));
 	if (e != WK_OK) {
@@ -234,16 +249,17 @@ attempt(struct web *w, long long did, const char *path)
 		{
 			double wait = 0.5;
 			for (int i = 1; i < f->attempts && wait < BACKOFF_MAX_S;
-			    i++)
+			     i++)
 				wait *= 2;
-			f->next_try = now + (wait > BACKOFF_MAX_S
-			    ? BACKOFF_MAX_S : wait);
+			f->next_try =
+			    now + (wait > BACKOFF_MAX_S ? BACKOFF_MAX_S : wait);
 		}
 		if (now - f->first_fail > I.give_up_s)
-			snprintf(give_up, sizeof(give_up), "%s; gave up after "
-			    "%.0f seconds of retrying. Upload the dataset "
-			    "again when the service is back.", f->err,
-			    now - f->first_fail);
+			snprintf(give_up, sizeof(give_up),
+			         "%s; gave up after "
+			         "%.0f seconds of retrying. Upload the dataset "
+			         "again when the service is back.",
+			         f->err, now - f->first_fail);
 		break;
 	default:
 		f->err[0] = '\0';
@@ -255,8 +271,7 @@ attempt(struct web *w, long long did, const char *path)
 	case INSPECT_WAIT:
 		if (db_exec(w->db, DB_DATASET_SET_INSPECTING, "i", did) !=
 		    DB_OK)
-			ty_log("inspect: dataset %lld: status not stored",
-			    did);
+			ty_log("inspect: dataset %lld: status not stored", did);
 		break;
 	case INSPECT_READY:
 		store(w, did, "ready", res.report_json, NULL);
@@ -270,7 +285,8 @@ attempt(struct web *w, long long did, const char *path)
 		else if (failed && (nfail == 1 || nfail % 10 == 0))
 			/* the first of a streak, then now and then */
 			ty_log("inspect: dataset %lld: %s (attempt %d; will "
-			    "retry)", did, res.reason, nfail);
+			       "retry)",
+			       did, res.reason, nfail);
 		break;
 	}
 	free(res.report_json);
@@ -366,14 +382,14 @@ inspect_start(struct web *w)
 	}
 	I.w = w;
 	I.stopping = 0;
-	I.give_up_s = (double)cfg_long(0, NULL, "TRAINYARD_INSPECT_RETRY_S",
-	    900);
+	I.give_up_s =
+	    (double)cfg_long(0, NULL, "TRAINYARD_INSPECT_RETRY_S", 900);
 	rc = pthread_create(&I.thread, NULL, loop, w);
 	I.running = rc == 0;
 	pthread_mutex_unlock(&I.mu);
 	if (rc) {
 		ty_log("inspect: cannot start the follower thread: %s",
-		    strerror(rc));
+		       strerror(rc));
 		return -1;
 	}
 	return 0;
@@ -422,8 +438,7 @@ inspect_state_of(long long did, struct inspect_state *out)
 		out->known = 1;
 		out->unreachable = f->unreachable && f->err[0];
 		out->progress = f->progress;
-		snprintf(out->message, sizeof(out->message), "%s",
-		    f->message);
+		snprintf(out->message, sizeof(out->message), "%s", f->message);
 		snprintf(out->err, sizeof(out->err), "%s", f->err);
 		left = f->next_try - util_now();
 		out->retry_in = left > 0 ? left : 0;

@@ -59,6 +59,6 @@ struct inspect_result {
  * free out->report_json. Never trusts the body: any shape is handled.
  */
 void inspect_judge(long status, const char *body, size_t len,
-    struct inspect_result *out);
+                   struct inspect_result *out);
 
 #endif

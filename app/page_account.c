@@ -20,19 +20,19 @@ valid_token_name(const char *v)
 
 	if (n == 0 || strspn(v, " ") == n)
 		return "Give the token a name, e.g. the program that will use "
-		    "it.";
+		       "it.";
 	if (n > TOK_NAME_MAX)
 		return "The token name must be at most 64 characters.";
 	return form_valid_utf8_line(v);
 }
 
 static const struct form_rule token_rules[] = {
-	{ "name", valid_token_name, 0 },
+    {"name", valid_token_name, 0},
 };
 
 static void
 account_page(struct req *r, int status, const char *error,
-    const char *new_token, const char *new_name)
+             const char *new_token, const char *new_name)
 {
 	struct db *db = r->w->db;
 	struct td *d = td_new();
@@ -82,8 +82,8 @@ page_account(struct req *r)
 void
 page_token_create(struct req *r)
 {
-	const char *msg = form_check(&r->form, token_rules,
-	    TY_ARRAY_LEN(token_rules), NULL);
+	const char *msg =
+	    form_check(&r->form, token_rules, TY_ARRAY_LEN(token_rules), NULL);
 	char tok[TOK_LEN + 1];
 	long long id;
 
@@ -91,11 +91,12 @@ page_token_create(struct req *r)
 		account_page(r, 400, msg, NULL, NULL);
 		return;
 	}
-	id = tok_create(r->w->db, r->user_id, form_get(&r->form, "name"),
-	    tok);
+	id = tok_create(r->w->db, r->user_id, form_get(&r->form, "name"), tok);
 	if (id <= 0) {
-		account_page(r, 500, "The token could not be created; try "
-		    "again.", NULL, NULL);
+		account_page(r, 500,
+		             "The token could not be created; try "
+		             "again.",
+		             NULL, NULL);
 		return;
 	}
 	ty_log("tokens: user %lld created token %lld", r->user_id, id);
@@ -110,13 +111,15 @@ page_token_revoke(struct req *r)
 
 	if (db_int(r->w->db, DB_TOKEN_OWNED, 0, "ii", tid, r->user_id) < 1) {
 		web_error_page(r, 404, "There is no such token.", "/account",
-		    "Your account");
+		               "Your account");
 		return;
 	}
 	if (db_exec(r->w->db, DB_TOKEN_REVOKE, "iii", (long long)util_wall(),
-	    tid, r->user_id) != DB_OK) {
-		web_error_page(r, 500, "The token could not be revoked; try "
-		    "again.", "/account", "Your account");
+	            tid, r->user_id) != DB_OK) {
+		web_error_page(r, 500,
+		               "The token could not be revoked; try "
+		               "again.",
+		               "/account", "Your account");
 		return;
 	}
 	ty_log("tokens: user %lld revoked token %lld", r->user_id, tid);

@@ -18,7 +18,10 @@
 #define REFRESH_S 2
 
 static const char *const channel_names[] = {
-	[1] = "gray", [2] = "gray + alpha", [3] = "RGB", [4] = "RGBA",
+    [1] = "gray",
+    [2] = "gray + alpha",
+    [3] = "RGB",
+    [4] = "RGBA",
 };
 
 /* Rows "name", "count" from an object of numbers, largest first. */
@@ -27,7 +30,8 @@ add_counts(struct td *d, const char *key, const cJSON *obj, int channels)
 {
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, obj) {
+	cJSON_ArrayForEach(it, obj)
+	{
 		struct td *row;
 		int c;
 
@@ -46,10 +50,11 @@ add_counts(struct td *d, const char *key, const cJSON *obj, int channels)
 static void
 add_size(struct td *d, const char *key, const cJSON *a)
 {
-	if (cJSON_GetArraySize(a) == 2 && cJSON_IsNumber(cJSON_GetArrayItem(a,
-	    0)) && cJSON_IsNumber(cJSON_GetArrayItem(a, 1)))
+	if (cJSON_GetArraySize(a) == 2 &&
+	    cJSON_IsNumber(cJSON_GetArrayItem(a, 0)) &&
+	    cJSON_IsNumber(cJSON_GetArrayItem(a, 1)))
 		td_setf(d, key, "%d×%d", cJSON_GetArrayItem(a, 0)->valueint,
-		    cJSON_GetArrayItem(a, 1)->valueint);
+		        cJSON_GetArrayItem(a, 1)->valueint);
 }
 
 void
@@ -65,21 +70,24 @@ page_dataset_health_report(struct td *d, const char *json)
 		return;
 	}
 	td_set_bool(d, "report", 1);
-	td_set(d, "archive_format", cJSON_GetStringValue(
-	    cJSON_GetObjectItemCaseSensitive(r, "archive_format")));
+	td_set(d, "archive_format",
+	       cJSON_GetStringValue(
+	           cJSON_GetObjectItemCaseSensitive(r, "archive_format")));
 	it = cJSON_GetObjectItemCaseSensitive(r, "images");
-	td_set_int(d, "images", cJSON_IsNumber(it) ? (long long)it->valuedouble
-	                                           : 0);
+	td_set_int(d, "images",
+	           cJSON_IsNumber(it) ? (long long)it->valuedouble : 0);
 	it = cJSON_GetObjectItemCaseSensitive(r, "entries");
-	td_set_int(d, "entries", cJSON_IsNumber(it) ? (long long)it->valuedouble
-	                                            : 0);
+	td_set_int(d, "entries",
+	           cJSON_IsNumber(it) ? (long long)it->valuedouble : 0);
 	classes = cJSON_GetObjectItemCaseSensitive(r, "classes");
-	cJSON_ArrayForEach(it, classes) {
+	cJSON_ArrayForEach(it, classes)
+	{
 		const cJSON *c = cJSON_GetObjectItemCaseSensitive(it, "count");
 		if (cJSON_IsNumber(c) && c->valuedouble > max)
 			max = c->valuedouble;
 	}
-	cJSON_ArrayForEach(it, classes) {
+	cJSON_ArrayForEach(it, classes)
+	{
 		const cJSON *c = cJSON_GetObjectItemCaseSensitive(it, "count");
 		const char *name = cJSON_GetStringValue(
 		    cJSON_GetObjectItemCaseSensitive(it, "name"));
@@ -92,22 +100,24 @@ page_dataset_health_report(struct td *d, const char *json)
 		td_set(row, "name", name);
 		td_set_int(row, "count", (long long)n);
 		/* at least a sliver, so an almost-empty class still shows */
-		td_setf(row, "pct", "%.1f", max > 0 ? (n > 0 && n / max < 0.01
-		    ? 1.0 : 100.0 * n / max) : 0.0);
+		td_setf(row, "pct", "%.1f",
+		        max > 0
+		            ? (n > 0 && n / max < 0.01 ? 1.0 : 100.0 * n / max)
+		            : 0.0);
 	}
 	td_set_int(d, "nclasses", cJSON_GetArraySize(classes));
-	add_counts(d, "formats", cJSON_GetObjectItemCaseSensitive(r,
-	    "formats"), 0);
-	add_counts(d, "channels", cJSON_GetObjectItemCaseSensitive(r,
-	    "channels"), 1);
-	add_counts(d, "sizes", cJSON_GetObjectItemCaseSensitive(r, "sizes"),
-	    0);
-	add_size(d, "min_size", cJSON_GetObjectItemCaseSensitive(r,
-	    "min_size"));
-	add_size(d, "max_size", cJSON_GetObjectItemCaseSensitive(r,
-	    "max_size"));
+	add_counts(d, "formats", cJSON_GetObjectItemCaseSensitive(r, "formats"),
+	           0);
+	add_counts(d, "channels",
+	           cJSON_GetObjectItemCaseSensitive(r, "channels"), 1);
+	add_counts(d, "sizes", cJSON_GetObjectItemCaseSensitive(r, "sizes"), 0);
+	add_size(d, "min_size",
+	         cJSON_GetObjectItemCaseSensitive(r, "min_size"));
+	add_size(d, "max_size",
+	         cJSON_GetObjectItemCaseSensitive(r, "max_size"));
 	skipped = cJSON_GetObjectItemCaseSensitive(r, "skipped");
-	cJSON_ArrayForEach(it, skipped) {
+	cJSON_ArrayForEach(it, skipped)
+	{
 		const char *name = cJSON_GetStringValue(
 		    cJSON_GetObjectItemCaseSensitive(it, "name"));
 		const char *why = cJSON_GetStringValue(
@@ -130,10 +140,8 @@ page_dataset_health_report(struct td *d, const char *json)
 	if (total > listed)
 		td_set_int(d, "skipped_more", total - listed);
 	warnings = cJSON_GetObjectItemCaseSensitive(r, "warnings");
-	cJSON_ArrayForEach(it, warnings)
-		if (cJSON_IsString(it))
-			td_set(td_add_row(d, "warnings"), "text",
-			    it->valuestring);
+	cJSON_ArrayForEach(it, warnings) if (cJSON_IsString(it))
+	    td_set(td_add_row(d, "warnings"), "text", it->valuestring);
 	cJSON_Delete(r);
 }
 
@@ -156,7 +164,7 @@ page_dataset_health(struct req *r)
 		td_set_int(d, "did", did);
 		td_set(d, "filename", db_col_text(st, 1));
 		snprintf(title, sizeof(title), "%s · %s", db_col_text(st, 1),
-		    r->project.name);
+		         r->project.name);
 		web_fmt_bytes(buf, sizeof(buf), sqlite3_column_int64(st, 2));
 		td_set(d, "size", buf);
 		td_set(d, "sha256", db_col_text(st, 3));
@@ -170,8 +178,10 @@ page_dataset_health(struct req *r)
 	if (!found) {
 		td_free(d);
 		snprintf(buf, sizeof(buf), "/projects/%lld", r->project.id);
-		web_error_page(r, 404, "There is no such dataset in this "
-		    "project.", buf, "Back to the project");
+		web_error_page(r, 404,
+		               "There is no such dataset in this "
+		               "project.",
+		               buf, "Back to the project");
 		return;
 	}
 	td_set_int(d, "id", r->project.id);
@@ -186,15 +196,19 @@ page_dataset_health(struct req *r)
 		td_set(d, "progress_message", is.message);
 		if (is.err[0]) {
 			if (is.unreachable)
-				td_setf(d, "waiting", "%s — the report will "
-				    "appear when it is back (next try in "
-				    "%.0f s).", is.err, is.retry_in + 0.49);
+				td_setf(d, "waiting",
+				        "%s — the report will "
+				        "appear when it is back (next try in "
+				        "%.0f s).",
+				        is.err, is.retry_in + 0.49);
 			else
-				td_setf(d, "waiting", "%s — retrying in "
-				    "%.0f s.", is.err, is.retry_in + 0.49);
+				td_setf(d, "waiting",
+				        "%s — retrying in "
+				        "%.0f s.",
+				        is.err, is.retry_in + 0.49);
 		}
 		snprintf(r->extra_headers, sizeof(r->extra_headers),
-		    "Refresh: %d\r\n", REFRESH_S);
+		         "Refresh: %d\r\n", REFRESH_S);
 	}
 	td_set_bool(d, "ready", !strcmp(status, "ready"));
 	td_set_bool(d, "unusable", !strcmp(status, "unusable"));

@@ -71,13 +71,15 @@ on_begin(void *ud, const char *name, const char *filename)
 		return 0;
 	/* No byte of a forged request is kept: csrf comes first. */
 	if (!f->csrf_ok)
-		return stop(f, 403, "This form has expired or did not come "
-		    "from this site. Reload the page and try again.");
+		return stop(f, 403,
+		            "This form has expired or did not come "
+		            "from this site. Reload the page and try again.");
 	if (!*filename) /* an empty file input sends a nameless part */
 		return 0;
 	if (f->nimg == PREDICT_IMAGES_MAX)
-		return stop(f, 413, "Too many images: choose at most 64 at "
-		    "a time.");
+		return stop(f, 413,
+		            "Too many images: choose at most 64 at "
+		            "a time.");
 	f->part = P_IMAGE;
 	{
 		const char *base = strrchr(filename, '/');
@@ -85,7 +87,7 @@ on_begin(void *ud, const char *name, const char *filename)
 		if (b2 && (!base || b2 > base))
 			base = b2;
 		snprintf(f->img[f->nimg].name, NAME_MAX_ + 1, "%s",
-		    base ? base + 1 : filename);
+		         base ? base + 1 : filename);
 	}
 	f->nimg++;
 	return 0;
@@ -112,8 +114,9 @@ on_data(void *ud, const char *p, size_t n)
 		if ((long long)(im->len + n) > FILE_MAX)
 			return stop(f, 413, "An image is larger than 16 MB.");
 		if (f->total > TOTAL_MAX)
-			return stop(f, 413, "The images are larger than 64 MB "
-			    "together; send fewer at a time.");
+			return stop(f, 413,
+			            "The images are larger than 64 MB "
+			            "together; send fewer at a time.");
 		if (im->len + n > im->cap) {
 			size_t cap = im->cap ? im->cap : 64 * 1024;
 			while (cap < im->len + n)
@@ -157,7 +160,7 @@ on_end(void *ud)
 	return 0;
 }
 
-static const struct mp_callbacks callbacks = { on_begin, on_data, on_end };
+static const struct mp_callbacks callbacks = {on_begin, on_data, on_end};
 
 /* Frees f and its files. */
 static void
@@ -171,7 +174,7 @@ form_in_free(struct form_in *f)
 /* The models list and the form; results (may be NULL) go above it. */
 static void
 render(struct req *r, int status, const char *error, long long chosen,
-    struct td *d)
+       struct td *d)
 {
 	struct db *db = r->w->db;
 	sqlite3_stmt *st;
@@ -190,7 +193,7 @@ render(struct req *r, int status, const char *error, long long chosen,
 		td_set(row, "arch", db_col_text(st, 2));
 		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
 			td_setf(row, "acc", "%.1f%%",
-			    100 * sqlite3_column_double(st, 3));
+			        100 * sqlite3_column_double(st, 3));
 		web_fmt_time(when, sizeof(when), sqlite3_column_int64(st, 5));
 		td_set(row, "created", when);
 		/* newest first: the first is the default choice */
@@ -236,14 +239,18 @@ read_body(struct req *r, struct form_in *f)
 
 	if (mp_boundary(ct, boundary, sizeof(boundary)) < 0) {
 		r->close = 1;
-		fail(r, 400, "Send the images as multipart/form-data with "
-		    "files in a field named \"images\".", 0);
+		fail(r, 400,
+		     "Send the images as multipart/form-data with "
+		     "files in a field named \"images\".",
+		     0);
 		return -1;
 	}
 	if (cl > TOTAL_MAX + (1LL << 20)) {
 		r->close = 1;
-		fail(r, 413, "The images are larger than 64 MB together; "
-		    "send fewer at a time.", 0);
+		fail(r, 413,
+		     "The images are larger than 64 MB together; "
+		     "send fewer at a time.",
+		     0);
 		return -1;
 	}
 	m = mp_new(boundary, &callbacks, f);
@@ -268,7 +275,7 @@ read_body(struct req *r, struct form_in *f)
 	if (e != MP_OK) {
 		char msg[160];
 		snprintf(msg, sizeof(msg), "The form could not be read: %s.",
-		    mp_strerror(e));
+		         mp_strerror(e));
 		fail(r, 400, msg, 0);
 		return -1;
 	}
@@ -278,10 +285,12 @@ read_body(struct req *r, struct form_in *f)
 static void
 add_results(struct td *d, const cJSON *answer)
 {
-	const cJSON *preds = cJSON_GetObjectItemCaseSensitive(answer,
-	    "predictions"), *p, *ms;
+	const cJSON *preds =
+	                cJSON_GetObjectItemCaseSensitive(answer, "predictions"),
+	            *p, *ms;
 
-	cJSON_ArrayForEach(p, preds) {
+	cJSON_ArrayForEach(p, preds)
+	{
 		struct td *row = td_add_row(d, "results");
 		const char *name = cJSON_GetStringValue(
 		    cJSON_GetObjectItemCaseSensitive(p, "name"));
@@ -292,12 +301,15 @@ add_results(struct td *d, const cJSON *answer)
 		const char *thumb = cJSON_GetStringValue(
 		    cJSON_GetObjectItemCaseSensitive(p, "thumbnail"));
 		const cJSON *c = cJSON_GetObjectItemCaseSensitive(p,
-		    "confidence"), *t;
+		                                                  "confidence"),
+		            *t;
 
 		td_set(row, "name", name ? name : "");
 		if (err || !label) {
-			td_set(row, "img_error", err ? err : "no label came "
-			    "back for this image");
+			td_set(row, "img_error",
+			       err ? err
+			           : "no label came "
+			             "back for this image");
 			continue;
 		}
 		td_set(row, "label", label);
@@ -306,16 +318,18 @@ add_results(struct td *d, const cJSON *answer)
 			td_setf(row, "conf_bar", "%.1f", 100 * c->valuedouble);
 		}
 		/* base64 only: safe inside the data: URL once escaped */
-		if (thumb && *thumb && strspn(thumb, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "abcdefghijklmnopqrstuvwxyz0123456789+/=") ==
-		    strlen(thumb))
+		if (thumb && *thumb &&
+		    strspn(thumb, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		                  "abcdefghijklmnopqrstuvwxyz0123456789+/=") ==
+		        strlen(thumb))
 			td_set(row, "thumbnail", thumb);
-		cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(p,
-		    "top")) {
+		cJSON_ArrayForEach(t,
+		                   cJSON_GetObjectItemCaseSensitive(p, "top"))
+		{
 			const char *tl = cJSON_GetStringValue(
 			    cJSON_GetObjectItemCaseSensitive(t, "label"));
-			const cJSON *tp = cJSON_GetObjectItemCaseSensitive(t,
-			    "p");
+			const cJSON *tp =
+			    cJSON_GetObjectItemCaseSensitive(t, "p");
 			struct td *tr;
 
 			if (!tl || !cJSON_IsNumber(tp))
@@ -351,9 +365,10 @@ page_predict(struct req *r)
 	}
 	if (!f->csrf_ok) {
 		form_in_free(f);
-		web_error_page(r, 403, "This form has expired or did not come "
-		    "from this site. Reload the page and try again.", NULL,
-		    NULL);
+		web_error_page(r, 403,
+		               "This form has expired or did not come "
+		               "from this site. Reload the page and try again.",
+		               NULL, NULL);
 		return;
 	}
 	mid = atoll(f->model);
@@ -375,12 +390,12 @@ page_predict(struct req *r)
 	images = cJSON_CreateArray();
 	for (int i = 0; i < f->nimg; i++) {
 		cJSON *o = cJSON_CreateObject();
-		size_t blen = sodium_base64_ENCODED_LEN(f->img[i].len,
-		    sodium_base64_VARIANT_ORIGINAL);
+		size_t blen = sodium_base64_ENCODED_LEN(
+		    f->img[i].len, sodium_base64_VARIANT_ORIGINAL);
 
 		b64 = xmalloc(blen);
 		sodium_bin2base64(b64, blen, f->img[i].data, f->img[i].len,
-		    sodium_base64_VARIANT_ORIGINAL);
+		                  sodium_base64_VARIANT_ORIGINAL);
 		free(f->img[i].data);
 		f->img[i].data = NULL;
 		cJSON_AddStringToObject(o, "name", f->img[i].name);
@@ -389,10 +404,10 @@ page_predict(struct req *r)
 		cJSON_AddItemToArray(images, o);
 	}
 	if (predict_call(r->w, m.path, topk, PREDICT_THUMB_PAGE, images,
-	    &status, &answer, err, sizeof(err)) < 0) {
+	                 &status, &answer, err, sizeof(err)) < 0) {
 		char msg[480];
 		snprintf(msg, sizeof(msg), "%s. Try again when it is back.",
-		    err);
+		         err);
 		fail(r, 503, msg, mid);
 		goto out;
 	}
@@ -400,14 +415,15 @@ page_predict(struct req *r)
 		const char *e = cJSON_GetStringValue(
 		    cJSON_GetObjectItemCaseSensitive(answer, "error"));
 		char msg[480];
-		snprintf(msg, sizeof(msg), "The infer service could not "
-		    "classify these images (HTTP %ld): %.300s", status,
-		    e ? e : "no reason given");
+		snprintf(msg, sizeof(msg),
+		         "The infer service could not "
+		         "classify these images (HTTP %ld): %.300s",
+		         status, e ? e : "no reason given");
 		fail(r, status >= 400 && status < 500 ? 400 : 502, msg, mid);
 		goto out;
 	}
 	if (predict_record(r->w->db, r->project.id, mid, r->user_id, "page",
-	    answer, f->nimg) < 0)
+	                   answer, f->nimg) < 0)
 		ty_log("predict: history not stored");
 	d = td_new();
 	td_set_bool(d, "has_results", 1);

@@ -14,7 +14,7 @@
 
 int
 predict_model_get(struct db *db, long long pid, long long mid,
-    struct predict_model *m)
+                  struct predict_model *m)
 {
 	sqlite3_stmt *st = db_stmt(db, DB_MODEL_GET, "ii", mid, pid);
 	int found = 0;
@@ -55,15 +55,16 @@ predict_model_json(const struct predict_model *m)
 		cJSON_AddNumberToObject(o, "val_acc", m->val_acc);
 	else
 		cJSON_AddNullToObject(o, "val_acc");
-	cJSON_AddItemToObject(o, "classes", cJSON_IsArray(cl) ? cl
-	    : (cJSON_Delete(cl), cJSON_CreateArray()));
+	cJSON_AddItemToObject(
+	    o, "classes",
+	    cJSON_IsArray(cl) ? cl : (cJSON_Delete(cl), cJSON_CreateArray()));
 	return o;
 }
 
 int
-predict_call(struct web *w, const char *model_path, int top_k,
-    int thumbnail, cJSON *images, long *status, cJSON **answer, char *err,
-    size_t errlen)
+predict_call(struct web *w, const char *model_path, int top_k, int thumbnail,
+             cJSON *images, long *status, cJSON **answer, char *err,
+             size_t errlen)
 {
 	cJSON *req = cJSON_CreateObject();
 	struct wk_resp resp;
@@ -79,12 +80,13 @@ predict_call(struct web *w, const char *model_path, int top_k,
 	body = cJSON_PrintUnformatted(req);
 	cJSON_Delete(req);
 	if (!body) {
-		snprintf(err, errlen, "the request to the infer service "
-		    "could not be built");
+		snprintf(err, errlen,
+		         "the request to the infer service "
+		         "could not be built");
 		return -1;
 	}
 	e = wk_request("infer", w->infer_url, "POST", "/predict", body,
-	    strlen(body), INFER_TIMEOUT_MS, INFER_ANSWER_MAX, &resp);
+	               strlen(body), INFER_TIMEOUT_MS, INFER_ANSWER_MAX, &resp);
 	free(body);
 	if (e != WK_OK) {
 		snprintf(err, errlen, "%s", resp.err);
@@ -99,17 +101,19 @@ predict_call(struct web *w, const char *model_path, int top_k,
 
 long long
 predict_record(struct db *db, long long pid, long long mid, long long uid,
-    const char *source, const cJSON *answer, int nimages)
+               const char *source, const cJSON *answer, int nimages)
 {
-	const cJSON *preds = cJSON_GetObjectItemCaseSensitive(answer,
-	    "predictions"), *p, *ms;
+	const cJSON *preds =
+	                cJSON_GetObjectItemCaseSensitive(answer, "predictions"),
+	            *p, *ms;
 	cJSON *out = cJSON_CreateArray();
 	char *json;
 	int64_t id;
 
-	cJSON_ArrayForEach(p, preds) {
+	cJSON_ArrayForEach(p, preds)
+	{
 		cJSON *o = cJSON_CreateObject();
-		const char *k[] = { "name", "label", "error" };
+		const char *k[] = {"name", "label", "error"};
 
 		for (size_t i = 0; i < TY_ARRAY_LEN(k); i++) {
 			const char *v = cJSON_GetStringValue(
@@ -120,11 +124,11 @@ predict_record(struct db *db, long long pid, long long mid, long long uid,
 				cJSON_AddNullToObject(o, k[i]);
 		}
 		{
-			const cJSON *c = cJSON_GetObjectItemCaseSensitive(p,
-			    "confidence");
+			const cJSON *c =
+			    cJSON_GetObjectItemCaseSensitive(p, "confidence");
 			if (cJSON_IsNumber(c))
 				cJSON_AddNumberToObject(o, "confidence",
-				    c->valuedouble);
+				                        c->valuedouble);
 			else
 				cJSON_AddNullToObject(o, "confidence");
 		}
@@ -133,14 +137,16 @@ predict_record(struct db *db, long long pid, long long mid, long long uid,
 	json = cJSON_PrintUnformatted(out);
 	cJSON_Delete(out);
 	ms = cJSON_GetObjectItemCaseSensitive(answer, "ms");
-	id = db_insert(db, DB_PREDICTION_INSERT, "iiitit" "di", pid, mid, uid,
-	    source, (long long)nimages, json ? json : "[]",
-	    cJSON_IsNumber(ms) ? ms->valuedouble : 0.0,
-	    (long long)util_wall());
+	id = db_insert(
+	    db, DB_PREDICTION_INSERT,
+	    "iiitit"
+	    "di",
+	    pid, mid, uid, source, (long long)nimages, json ? json : "[]",
+	    cJSON_IsNumber(ms) ? ms->valuedouble : 0.0, (long long)util_wall());
 	free(json);
 	if (id < 0)
 		ty_log("predict: the batch for project %lld was not recorded",
-		    pid);
+		       pid);
 	return id;
 }
 
@@ -149,12 +155,16 @@ static void
 summary(const char *json, char *out, size_t outlen)
 {
 	cJSON *a = cJSON_Parse(json), *p;
-	struct { const char *label; int n; } seen[SUMMARY_LABELS];
+	struct {
+		const char *label;
+		int n;
+	} seen[SUMMARY_LABELS];
 	size_t nseen = 0, len = 0;
 	int errors = 0, other = 0;
 
 	out[0] = '\0';
-	cJSON_ArrayForEach(p, a) {
+	cJSON_ArrayForEach(p, a)
+	{
 		const char *l = cJSON_GetStringValue(
 		    cJSON_GetObjectItemCaseSensitive(p, "label"));
 		size_t i;
@@ -174,19 +184,19 @@ summary(const char *json, char *out, size_t outlen)
 	}
 	for (size_t i = 0; i < nseen && len < outlen; i++) {
 		int n = seen[i].n > 1
-		    ? snprintf(out + len, outlen - len, "%s%s ×%d",
-		          i ? ", " : "", seen[i].label, seen[i].n)
-		    : snprintf(out + len, outlen - len, "%s%s", i ? ", " : "",
-		          seen[i].label);
+		            ? snprintf(out + len, outlen - len, "%s%s ×%d",
+		                       i ? ", " : "", seen[i].label, seen[i].n)
+		            : snprintf(out + len, outlen - len, "%s%s",
+		                       i ? ", " : "", seen[i].label);
 		if (n > 0)
 			len += (size_t)n;
 	}
 	if (other && len < outlen)
 		len += (size_t)snprintf(out + len, outlen - len, ", %d more",
-		    other);
+		                        other);
 	if (errors && len < outlen)
 		snprintf(out + len, outlen - len, "%s%d error%s",
-		    len ? ", " : "", errors, errors == 1 ? "" : "s");
+		         len ? ", " : "", errors, errors == 1 ? "" : "s");
 	cJSON_Delete(a);
 }
 
@@ -198,14 +208,14 @@ predict_history(struct db *db, long long pid, struct td *d)
 	int n = 0;
 
 	st = db_stmt(db, DB_PREDICTION_RECENT, "ii", pid,
-	    (long long)PREDICT_HISTORY_ROWS);
+	             (long long)PREDICT_HISTORY_ROWS);
 	while (db_step(db, st) == SQLITE_ROW) {
 		struct td *row = td_add_row(d, "predictions");
 
 		td_set_int(row, "pred_id", sqlite3_column_int64(st, 0));
 		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
 			td_set_int(row, "model_id",
-			    sqlite3_column_int64(st, 1));
+			           sqlite3_column_int64(st, 1));
 		td_set(row, "source", db_col_text(st, 2));
 		td_set_int(row, "images", sqlite3_column_int64(st, 3));
 		summary(db_col_text(st, 4), sum, sizeof(sum));

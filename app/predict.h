@@ -13,10 +13,10 @@
 #include "util.h"
 #include "web.h"
 
-#define PREDICT_IMAGES_MAX 64       /* images in one batch */
+#define PREDICT_IMAGES_MAX 64 /* images in one batch */
 #define PREDICT_TOPK_MAX 20
 #define PREDICT_TOPK_DEFAULT 3
-#define PREDICT_THUMB_PAGE 96       /* thumbnail edge on the results page */
+#define PREDICT_THUMB_PAGE 96 /* thumbnail edge on the results page */
 #define PREDICT_HISTORY_ROWS 10
 
 struct predict_model {
@@ -28,7 +28,7 @@ struct predict_model {
 
 /* Model mid of project pid: 1 found (free with predict_model_free), 0 not. */
 int predict_model_get(struct db *db, long long pid, long long mid,
-    struct predict_model *m) TY_WUR;
+                      struct predict_model *m) TY_WUR;
 void predict_model_free(struct predict_model *m);
 /* {"id", "run_id", "arch", "val_acc", "classes"}: for the API answer. */
 cJSON *predict_model_json(const struct predict_model *m);
@@ -41,12 +41,13 @@ cJSON *predict_model_json(const struct predict_model *m);
  * it could not be asked, with a message naming the service in err.
  */
 int predict_call(struct web *w, const char *model_path, int top_k,
-    int thumbnail, cJSON *images, long *status, cJSON **answer, char *err,
-    size_t errlen) TY_WUR;
+                 int thumbnail, cJSON *images, long *status, cJSON **answer,
+                 char *err, size_t errlen) TY_WUR;
 
 /* Stores the batch (source "page" or "api"); the new id or < 0. */
 long long predict_record(struct db *db, long long pid, long long mid,
-    long long uid, const char *source, const cJSON *answer, int nimages);
+                         long long uid, const char *source, const cJSON *answer,
+                         int nimages);
 
 /*
  * Adds the project's recent predictions to d as rows "predictions"

@@ -9,14 +9,14 @@
 #define RAW_BYTES 32
 
 static const char *const err_texts[] = {
-	[0] = "ok",
-	[1] = "no Authorization header: send \"Authorization: Bearer "
-	    "<token>\"",
-	[2] = "the Authorization header is not \"Bearer <token>\" with a "
-	    "trainyard token",
-	[3] = "unknown token",
-	[4] = "this token has been revoked",
-	[5] = "the server could not check the token",
+    [0] = "ok",
+    [1] = "no Authorization header: send \"Authorization: Bearer "
+          "<token>\"",
+    [2] = "the Authorization header is not \"Bearer <token>\" with a "
+          "trainyard token",
+    [3] = "unknown token",
+    [4] = "this token has been revoked",
+    [5] = "the server could not check the token",
 };
 
 const char *
@@ -25,7 +25,7 @@ tok_strerror(enum tok_err e)
 	int i = -(int)e;
 
 	return i >= 0 && i < (int)TY_ARRAY_LEN(err_texts) ? err_texts[i]
-	                                                   : "unknown error";
+	                                                  : "unknown error";
 }
 
 static void
@@ -36,7 +36,7 @@ hash_of(const char *tok, size_t n, unsigned char out[32])
 
 long long
 tok_create(struct db *db, long long user_id, const char *name,
-    char out[TOK_LEN + 1])
+           char out[TOK_LEN + 1])
 {
 	unsigned char raw[RAW_BYTES], h[32];
 	char prefix[TOK_SHOWN + 1];
@@ -45,13 +45,13 @@ tok_create(struct db *db, long long user_id, const char *name,
 	randombytes_buf(raw, sizeof(raw));
 	memcpy(out, TOK_PREFIX, 3);
 	sodium_bin2base64(out + 3, TOK_LEN + 1 - 3, raw, sizeof(raw),
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(raw, sizeof(raw));
 	hash_of(out, TOK_LEN, h);
 	memcpy(prefix, out, TOK_SHOWN);
 	prefix[TOK_SHOWN] = '\0';
 	id = db_insert(db, DB_TOKEN_INSERT, "itbti", user_id, name, h, 32,
-	    prefix, (long long)util_wall());
+	               prefix, (long long)util_wall());
 	if (id <= 0) {
 		sodium_memzero(out, TOK_LEN + 1);
 		return TOK_DB;
@@ -63,7 +63,7 @@ static int
 is_b64url(char c)
 {
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '_';
+	       (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
 enum tok_err
@@ -95,7 +95,7 @@ tok_parse_bearer(const char *hdr, const char **tok)
 
 enum tok_err
 tok_authenticate(struct db *db, const char *hdr, long long *user_id,
-    char *username, size_t ulen)
+                 char *username, size_t ulen)
 {
 	unsigned char h[32];
 	const char *tok;

@@ -14,8 +14,8 @@
 #include "util.h"
 
 #define TOK_PREFIX "ty_"
-#define TOK_LEN 46        /* "ty_" + 43 base64url characters */
-#define TOK_SHOWN 10      /* characters kept for the list */
+#define TOK_LEN 46   /* "ty_" + 43 base64url characters */
+#define TOK_SHOWN 10 /* characters kept for the list */
 #define TOK_NAME_MAX 64
 
 enum tok_err {
@@ -24,7 +24,7 @@ enum tok_err {
 	TOK_MALFORMED = -2, /* not "Bearer ty_..." of the right form */
 	TOK_UNKNOWN = -3,   /* no such token */
 	TOK_REVOKED = -4,
-	TOK_DB = -5,        /* the database failed */
+	TOK_DB = -5, /* the database failed */
 };
 const char *tok_strerror(enum tok_err e);
 
@@ -33,7 +33,7 @@ const char *tok_strerror(enum tok_err e);
  * bytes) and returns its id (> 0), or TOK_DB.
  */
 long long tok_create(struct db *db, long long user_id, const char *name,
-    char out[TOK_LEN + 1]) TY_WUR;
+                     char out[TOK_LEN + 1]) TY_WUR;
 
 /*
  * Finds the token in an Authorization header value ("Bearer <token>",
@@ -48,6 +48,7 @@ enum tok_err tok_parse_bearer(const char *hdr, const char **tok) TY_WUR;
  * and username (at least 65 bytes) and records the use.
  */
 enum tok_err tok_authenticate(struct db *db, const char *hdr,
-    long long *user_id, char *username, size_t ulen) TY_WUR;
+                              long long *user_id, char *username,
+                              size_t ulen) TY_WUR;
 
 #endif

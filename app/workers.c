@@ -57,11 +57,11 @@ on_write(char *data, size_t size, size_t nmemb, void *ud)
 }
 
 static const char *const err_texts[] = {
-	[0] = "ok",
-	[1] = "unreachable",
-	[2] = "timed out",
-	[3] = "answer too large",
-	[4] = "transfer failed",
+    [0] = "ok",
+    [1] = "unreachable",
+    [2] = "timed out",
+    [3] = "answer too large",
+    [4] = "transfer failed",
 };
 
 const char *
@@ -70,15 +70,15 @@ wk_strerror(enum wk_err e)
 	int i = -(int)e;
 
 	return i >= 0 && i < (int)TY_ARRAY_LEN(err_texts) ? err_texts[i]
-	                                                   : "unknown error";
+	                                                  : "unknown error";
 }
 
 enum wk_err
 wk_request(const char *service, const char *base, const char *method,
-    const char *path, const char *body, size_t body_len, long timeout_ms,
-    size_t max_resp, struct wk_resp *out)
+           const char *path, const char *body, size_t body_len, long timeout_ms,
+           size_t max_resp, struct wk_resp *out)
 {
-	struct sink s = { NULL, 0, 0, max_resp, 0 };
+	struct sink s = {NULL, 0, 0, max_resp, 0};
 	struct curl_slist *hdr = NULL;
 	char *url;
 	CURL *c;
@@ -90,8 +90,10 @@ wk_request(const char *service, const char *base, const char *method,
 	url = xasprintf("%s%s", base, path);
 	c = curl_easy_init();
 	if (!c) {
-		snprintf(out->err, sizeof(out->err), "%s service: cannot "
-		    "start a request", service);
+		snprintf(out->err, sizeof(out->err),
+		         "%s service: cannot "
+		         "start a request",
+		         service);
 		free(url);
 		return WK_FAILED;
 	}
@@ -111,11 +113,10 @@ wk_request(const char *service, const char *base, const char *method,
 		hdr = curl_slist_append(hdr, h);
 	}
 	if (body) {
-		hdr = curl_slist_append(hdr,
-		    "Content-Type: application/json");
+		hdr = curl_slist_append(hdr, "Content-Type: application/json");
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-		    (curl_off_t)body_len);
+		                 (curl_off_t)body_len);
 	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
 	rc = curl_easy_perform(c);
@@ -123,30 +124,35 @@ wk_request(const char *service, const char *base, const char *method,
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
 	} else if (s.toobig) {
 		e = WK_TOO_BIG;
-		snprintf(out->err, sizeof(out->err), "%s service at %s sent "
-		    "an answer larger than %zu bytes", service, base,
-		    max_resp);
+		snprintf(out->err, sizeof(out->err),
+		         "%s service at %s sent "
+		         "an answer larger than %zu bytes",
+		         service, base, max_resp);
 	} else if (rc == CURLE_COULDNT_CONNECT ||
-	    rc == CURLE_COULDNT_RESOLVE_HOST) {
+	           rc == CURLE_COULDNT_RESOLVE_HOST) {
 		e = WK_UNREACHABLE;
-		snprintf(out->err, sizeof(out->err), "%s service unreachable "
-		    "at %s (%s)", service, base, curl_easy_strerror(rc));
+		snprintf(out->err, sizeof(out->err),
+		         "%s service unreachable "
+		         "at %s (%s)",
+		         service, base, curl_easy_strerror(rc));
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
 		curl_off_t connected = 0;
 		curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connected);
 		e = connected > 0 ? WK_TIMEOUT : WK_UNREACHABLE;
 		if (e == WK_TIMEOUT)
-			snprintf(out->err, sizeof(out->err), "%s service at "
-			    "%s did not answer within %ld ms", service, base,
-			    timeout_ms);
+			snprintf(out->err, sizeof(out->err),
+			         "%s service at "
+			         "%s did not answer within %ld ms",
+			         service, base, timeout_ms);
 		else
-			snprintf(out->err, sizeof(out->err), "%s service "
-			    "unreachable at %s (connect timed out)", service,
-			    base);
+			snprintf(out->err, sizeof(out->err),
+			         "%s service "
+			         "unreachable at %s (connect timed out)",
+			         service, base);
 	} else {
 		e = WK_FAILED;
 		snprintf(out->err, sizeof(out->err), "%s service at %s: %s",
-		    service, base, curl_easy_strerror(rc));
+		         service, base, curl_easy_strerror(rc));
 	}
 	out->body = s.p ? s.p : xstrdup("");
 	out->len = s.len;

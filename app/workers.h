@@ -36,8 +36,9 @@ struct wk_resp {
  * wk_resp_free().
  */
 enum wk_err wk_request(const char *service, const char *base,
-    const char *method, const char *path, const char *body, size_t body_len,
-    long timeout_ms, size_t max_resp, struct wk_resp *out) TY_WUR;
+                       const char *method, const char *path, const char *body,
+                       size_t body_len, long timeout_ms, size_t max_resp,
+                       struct wk_resp *out) TY_WUR;
 void wk_resp_free(struct wk_resp *r);
 /*
  * The X-Request-Id this thread sends with its following requests (so one

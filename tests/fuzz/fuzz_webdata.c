@@ -19,7 +19,7 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const long statuses[] = { 200, 202, 400, 404, 500 };
+	static const long statuses[] = {200, 202, 400, 404, 500};
 	char *s = xmalloc(size + 1), err[400];
 	const char *tok;
 	struct api_predict p;
@@ -30,13 +30,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s[size] = '\0';
 	if (tok_parse_bearer(s, &tok) == TOK_OK &&
 	    (tok < s || tok + TOK_LEN > s + size ||
-	    strncmp(tok, TOK_PREFIX, 3) != 0))
+	     strncmp(tok, TOK_PREFIX, 3) != 0))
 		abort();
-	if (api_parse_predict((const char *)data, size, &p, err,
-	    sizeof(err)) == 0) {
+	if (api_parse_predict((const char *)data, size, &p, err, sizeof(err)) ==
+	    0) {
 		if (p.nimages < 1 || p.nimages > API_IMAGES_MAX ||
-		    p.model_id < 1 || p.top_k < 1 ||
-		    p.top_k > PREDICT_TOPK_MAX)
+		    p.model_id < 1 || p.top_k < 1 || p.top_k > PREDICT_TOPK_MAX)
 			abort();
 		api_predict_free(&p);
 	} else if (p.images || !err[0]) {
