@@ -32,11 +32,14 @@ def main():
             for i in range(5):  # warm up
                 net(x[i * b:(i + 1) * b])
             t = []
+            c0 = time.process_time()
             for i in range(reps):
                 j = (i * b) % (2048 - b + 1)
                 t0 = time.perf_counter()
                 net(x[j:j + b])
                 t.append(time.perf_counter() - t0)
+            cpu = time.process_time() - c0
+            res["batch%d_images_per_cpu_second" % b] = b * reps / cpu
             t.sort()
             res["batch%d_images_per_second" % b] = b / t[len(t) // 2]
             res["batch%d_ms_p50" % b] = 1e3 * t[len(t) // 2]

@@ -7,6 +7,7 @@
  *	TRAINYARD_INFER_MAX_BODY_MB  request body (TRAINYARD_MAX_BODY_MB, 64)
  *	TRAINYARD_INFER_MAX_PIXELS   width*height of one image (26214400)
  *	TRAINYARD_INFER_CACHE        models kept loaded (4)
+ *	TRAINYARD_INFER_CONCURRENCY  requests computing at once (threads)
  */
 #include <math.h>
 #include <pthread.h>
@@ -24,6 +25,36 @@
 #include "svc.h"
 
 static struct infer_limits limits;
+
+/*
+ * Requests computing at once. More than the cores only adds memory
+ * (each batch's buffers stay in its malloc arena) and thrashing; the
+ * rest wait here with their body read.
+ */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int busy, max;
+} gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 2};
+
+static void
+gate_enter(void)
+{
+	pthread_mutex_lock(&gate.mu);
+	while (gate.busy >= gate.max)
+		pthread_cond_wait(&gate.cv, &gate.mu);
+	gate.busy++;
+	pthread_mutex_unlock(&gate.mu);
+}
+
+static void
+gate_leave(void)
+{
+	pthread_mutex_lock(&gate.mu);
+	gate.busy--;
+	pthread_cond_signal(&gate.cv);
+	pthread_mutex_unlock(&gate.mu);
+}
 
 /*
  * CivetWeb's threads have about 100 KB of stack (Debian builds it with
@@ -148,16 +179,19 @@ predict(struct mg_connection *c, void *arg)
 	if ((st = svc_read_body(c, limits.max_body, &k.body, &k.len, err,
 	    sizeof err)))
 		return svc_reply_error(c, st, "%s", err);
+	gate_enter();
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, WORK_STACK);
 	st = pthread_create(&tid, &attr, work, &k);
 	pthread_attr_destroy(&attr);
 	if (st) {
+		gate_leave();
 		free(k.body);
 		return svc_reply_error(c, 503, "cannot start a thread: %s",
 		    strerror(st));
 	}
 	pthread_join(tid, NULL);
+	gate_leave();
 	free(k.body);
 	if (!k.reply)
 		abort(); /* cJSON fails only when out of memory */
@@ -191,6 +225,9 @@ init(int argc, char **argv)
 	v = cfg_long(argc, argv, "TRAINYARD_INFER_MAX_PIXELS",
 	    (long)limits.max_pixels);
 	limits.max_pixels = v > 0 ? (uint64_t)v : limits.max_pixels;
+	v = cfg_long(argc, argv, "TRAINYARD_INFER_CONCURRENCY",
+	    svc_threads());
+	gate.max = v > 0 && v <= 1024 ? (int)v : svc_threads();
 	v = cfg_long(argc, argv, "TRAINYARD_INFER_CACHE", 4);
 	infer_cache_init(v > 0 ? (size_t)v : 4);
 	/*
@@ -198,9 +235,9 @@ init(int argc, char **argv)
 	 * configured compute threads inside OpenBLAS.
 	 */
 	openblas_set_num_threads(svc_threads());
-	ty_log("limits: %zu images, %zu bytes, %llu pixels per image",
-	    limits.max_images, limits.max_body,
-	    (unsigned long long)limits.max_pixels);
+	ty_log("limits: %zu images, %zu bytes, %llu pixels per image; "
+	    "%d requests at once", limits.max_images, limits.max_body,
+	    (unsigned long long)limits.max_pixels, gate.max);
 	return 0;
 }
 

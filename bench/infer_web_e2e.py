@@ -1,0 +1,80 @@
+#!/usr/bin/python3
+"""The web API end to end for bench_infer.sh: the real web app, infer and
+preprocess workers (the test helpers of tests/http/wdlib.py), a user, a
+project, the benchmark's model registered as that project's model, an API
+token; then POST /api/v1/projects/{id}/predict with one PNG, N sequential
+requests, and once with 256 PNGs. Prints one JSON line.
+
+    infer_web_e2e.py MODEL_FILE REQ_DIR N
+"""
+import base64
+import json
+import os
+import re
+import shutil
+import sys
+import time
+import http.client
+
+ROOT = os.environ.get("ROOT") or os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "http"))
+from wdlib import Stack, add_model  # noqa: E402
+
+TOKEN_RE = re.compile(r'id="token-value">(ty_[A-Za-z0-9_-]{43})<')
+
+
+def main():
+    model_file, req_dir, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    S = Stack("ty-bench-web-")
+    dst = os.path.join(S.models, "runs", "cnn", "model.tym")
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    shutil.copy(model_file, dst)
+    S.start_pre()
+    S.start_infer(TRAINYARD_THREADS=os.environ.get("THREADS", "2"))
+    S.start_web()
+    try:
+        c = S.user("bench")
+        _, pid = c.create_project("bench")
+        mid = add_model(S, pid, "runs/cnn/model.tym", 0.8)
+        c.get("/account")
+        m = TOKEN_RE.search(c.post_form("/account/tokens",
+                                        {"name": "bench"}).text)
+        tok = m.group(1)
+        single = json.load(open(os.path.join(req_dir, "single.json")))
+        batch = json.load(open(os.path.join(req_dir, "batch256.json")))
+        path = "/api/v1/projects/%d/predict" % pid
+        hdr = {"Content-Type": "application/json",
+               "Authorization": "Bearer " + tok}
+
+        def post(images):
+            body = json.dumps({"model_id": mid, "top_k": 3,
+                               "images": images}).encode()
+            cn = http.client.HTTPConnection("127.0.0.1", S.web.port,
+                                            timeout=60)
+            t0 = time.perf_counter()
+            cn.request("POST", path, body, hdr)
+            r = cn.getresponse()
+            data = r.read()
+            dt = time.perf_counter() - t0
+            cn.close()
+            if r.status != 200:
+                raise SystemExit("web API: %d %s" % (r.status, data[:300]))
+            return dt
+        for _ in range(30):
+            post(single["images"])
+        lat = sorted(post(single["images"]) for _ in range(n))
+        # the web API takes at most 64 images per request
+        b64 = batch["images"][:64]
+        post(b64)
+        bt = sorted(post(b64) for _ in range(5))
+        print(json.dumps({"n": n, "p50_ms": 1e3 * lat[n // 2],
+                          "p99_ms": 1e3 * lat[int(n * 0.99)],
+                          "batch64_s": bt[2]}))
+    finally:
+        for s in (S.web, S.infer, S.pre):
+            if s:
+                s.stop()
+
+
+main()
