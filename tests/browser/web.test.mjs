@@ -51,7 +51,10 @@ const base = `http://127.0.0.1:${port}`;
 const log = fs.openSync(path.join(ROOT, 'build', 'test-logs', `browser-web-${port}.log`), 'a');
 const web = spawn(path.join(BIN, 'trainyard-web'), [], {
   cwd: ROOT,
-  env: { ...process.env, TRAINYARD_PORT: String(port), TRAINYARD_DATA_DIR: path.join(tmp, 'data'),
+  // workers: a port nothing listens on (never someone's service on 8081)
+  env: { ...process.env, TRAINYARD_PORT: String(port),
+         TRAINYARD_PREPROCESS_URL: 'http://127.0.0.1:9', TRAINYARD_TRAIN_URL: 'http://127.0.0.1:9',
+         TRAINYARD_INFER_URL: 'http://127.0.0.1:9', TRAINYARD_DATA_DIR: path.join(tmp, 'data'),
          TRAINYARD_MODELS_DIR: path.join(tmp, 'models'), TRAINYARD_DB: path.join(tmp, 'db', 'ty.db'),
          TRAINYARD_MAX_UPLOAD_MB: '2' },
   stdio: ['ignore', log, log],
@@ -109,7 +112,8 @@ try {
     await page.waitForURL(/uploaded=\d+/);
     check((await page.textContent('.alert.ok')).includes('fashion_sample.tar.gz'), 'no upload notice');
     const row = await page.textContent('#datasets tbody tr');
-    check(row.includes('fashion_sample.tar.gz') && row.includes('146.5 KB') && row.includes('uploaded'),
+    check(row.includes('fashion_sample.tar.gz') && row.includes('146.5 KB') &&
+          /uploaded|inspecting|ready|unusable/.test(row),
           `dataset row: ${row}`);
     await page.screenshot({ path: path.join(ART, 'web-project.png'), fullPage: true });
   });
