@@ -18,7 +18,8 @@ int view_render(const char *name, const struct td *d, struct wbuf *out)
 /*
  * Renders view inside the layout and sends it with status. The layout
  * gets title, the signed-in user and the CSRF token (for the sign-out
- * form); d may add anything. Frees nothing: the caller owns d.
+ * form). d (may be NULL) also gets "csrf" and "signup_open", for the
+ * view's own forms; the caller still owns and frees d.
  */
 void view_page(struct req *r, int status, const char *view,
     const char *title, struct td *d);
