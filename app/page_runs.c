@@ -39,7 +39,8 @@ static void
 form_values(struct td *d, const struct runform *rf, const struct form *raw)
 {
 	static const char *const echo[] = { "hidden", "conv", "epochs",
-		"batch_size", "lr", "image_size", "val_fraction", "seed" };
+		"batch_size", "lr", "image_size", "val_fraction", "seed",
+		"workers" };
 	char buf[64];
 
 	runform_widths(rf->hidden, rf->nhidden, buf, sizeof(buf));
@@ -53,6 +54,7 @@ form_values(struct td *d, const struct runform *rf, const struct form *raw)
 	    rf->channels);
 	td_setf(d, "val_fraction", "%g", rf->val_fraction);
 	td_set_int(d, "seed", rf->seed);
+	td_set_int(d, "workers", rf->workers);
 	td_set_bool(d, "augment", rf->augment);
 	td_set_bool(d, "early_stopping", rf->early_stopping);
 	set_sel(d, "arch", runform_arch_name(rf->arch));

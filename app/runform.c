@@ -360,9 +360,10 @@ f_workers(const char *v, struct runform *rf, char *msg, size_t len)
 {
 	long long n;
 
-	if (int_in(v, 1, 1, &n) < 0)
-		return say(msg, len, "Workers must be 1 (training one run on "
-		    "several replicas is not supported yet).");
+	/* > 1: federated averaging across train replicas (docs/parallel.md) */
+	if (int_in(v, 1, 64, &n) < 0)
+		return say(msg, len, "Workers must be a whole number from 1 "
+		    "to 64.");
 	rf->workers = (int)n;
 	return 0;
 }

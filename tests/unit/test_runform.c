@@ -83,7 +83,10 @@ static const struct {
 	{ "dataset_id=1&seed=0", NULL },
 	{ "dataset_id=1&seed=-1", "seed" },
 	{ "dataset_id=1&workers=1", NULL },
-	{ "dataset_id=1&workers=2", "workers" },
+	{ "dataset_id=1&workers=2", NULL },
+	{ "dataset_id=1&workers=64", NULL },
+	{ "dataset_id=1&workers=65", "workers" },
+	{ "dataset_id=1&workers=0", "workers" },
 	{ "dataset_id=1&augment=yes", "augment" },
 	{ "dataset_id=1&augment=on", NULL },
 };
