@@ -124,9 +124,10 @@ decode_one(struct work *w, size_t i)
 	if (w->r->thumbnail > 0) {
 		s->thumb = thumbnail(px, &info, w->r->thumbnail, why,
 		    sizeof why);
-		/* A label without a picture is still an answer. */
+		/* A label without a picture is still an answer. (The
+		 * index, not the caller's name: no control bytes in logs.) */
 		if (!s->thumb)
-			ty_log("thumbnail of \"%s\": %s", im->name, why);
+			ty_log("thumbnail of image %zu: %s", i, why);
 	}
 	img_free(px);
 }
