@@ -215,6 +215,39 @@ test_top_k(void)
 	}
 }
 
+static void
+test_batch_check(void)
+{
+	static const struct {
+		size_t n;
+		int w, h, c;
+		int status;
+	} rows[] = {
+		{1024, 28, 28, 1, 0},
+		{1024, 224, 224, 3, 0},	   /* 154 MB */
+		{1024, 1024, 1024, 1, 0},  /* exactly 1 GB */
+		{1025, 1024, 1024, 1, 413},
+		{2, 8192, 8192, 4, 0},	   /* 256 MB each */
+		{4, 8192, 8192, 4, 0},
+		{5, 8192, 8192, 4, 413},
+	};
+	struct infer_limits lim;
+	char err[256], name[64];
+
+	infer_limits_default(&lim);
+	lim.max_batch = (uint64_t)1 << 30;
+	for (size_t i = 0; i < TY_ARRAY_LEN(rows); i++) {
+		snprintf(name, sizeof name, "batch limit row %zu", i);
+		TH_TEST(name) {
+			int st = infer_batch_check(&lim, rows[i].n, rows[i].w,
+			    rows[i].h, rows[i].c, err, sizeof err);
+			CHECK(st == rows[i].status);
+			if (st)
+				CHECK(strstr(err, "batch limit") != NULL);
+		}
+	}
+}
+
 /* ---- models on disk ---- */
 
 static char dir[256];
@@ -456,6 +489,7 @@ main(void)
 	test_req_table();
 	test_b64();
 	test_top_k();
+	test_batch_check();
 	test_cache();
 	test_predict();
 	if (util_rmtree(dir))

@@ -6,6 +6,7 @@
  *	TRAINYARD_INFER_MAX_IMAGES   images per request (1024)
  *	TRAINYARD_INFER_MAX_BODY_MB  request body (TRAINYARD_MAX_BODY_MB, 64)
  *	TRAINYARD_INFER_MAX_PIXELS   width*height of one image (26214400)
+ *	TRAINYARD_INFER_MAX_BATCH_MB network input per request (1024)
  *	TRAINYARD_INFER_CACHE        models kept loaded (4)
  *	TRAINYARD_INFER_CONCURRENCY  requests computing at once (threads)
  */
@@ -63,8 +64,6 @@ gate_leave(void)
  * on the CivetWeb thread and answered on a thread of our own.
  */
 #define WORK_STACK (8u << 20)
-/* The network's input for one request, as uint8 pixels. */
-#define MAX_BATCH_BYTES ((uint64_t)1 << 30)
 
 struct call {
 	char *body;
@@ -93,7 +92,6 @@ answer(struct call *k, char *err, size_t errlen)
 	struct infer_model *im = NULL;
 	struct infer_tally t;
 	const struct model_meta *mm;
-	uint64_t isz;
 	cJSON *body, *res;
 	char why[300], *path;
 	int st;
@@ -127,17 +125,12 @@ answer(struct call *k, char *err, size_t errlen)
 		return st;
 	}
 	mm = model_meta(infer_model_get(im));
-	isz = (uint64_t)mm->width * mm->height * mm->channels;
-	if (isz * r.nimages > MAX_BATCH_BYTES) {
-		/* A model with a huge input must not make us abort in malloc. */
-		snprintf(err, errlen, "%zu images of %dx%dx%d are over the "
-		    "batch limit of %llu MB: send fewer per request",
-		    r.nimages, mm->width, mm->height, mm->channels,
-		    (unsigned long long)(MAX_BATCH_BYTES >> 20));
+	if ((st = infer_batch_check(&limits, r.nimages, mm->width, mm->height,
+	    mm->channels, err, errlen))) {
 		infer_cache_release(im);
 		infer_req_free(&r);
 		cJSON_Delete(body);
-		return 413;
+		return st;
 	}
 	res = infer_predict(&r, infer_model_get(im), &limits, svc_threads(),
 	    &t);
@@ -225,6 +218,9 @@ init(int argc, char **argv)
 	v = cfg_long(argc, argv, "TRAINYARD_INFER_MAX_PIXELS",
 	    (long)limits.max_pixels);
 	limits.max_pixels = v > 0 ? (uint64_t)v : limits.max_pixels;
+	v = cfg_long(argc, argv, "TRAINYARD_INFER_MAX_BATCH_MB", 0);
+	if (v > 0)
+		limits.max_batch = (uint64_t)v << 20;
 	v = cfg_long(argc, argv, "TRAINYARD_INFER_CONCURRENCY",
 	    svc_threads());
 	gate.max = v > 0 && v <= 1024 ? (int)v : svc_threads();

@@ -163,6 +163,23 @@ decode_all(struct work *w, int threads)
 		pthread_join(tid[i], NULL);
 }
 
+int
+infer_batch_check(const struct infer_limits *lim, size_t n, int w, int h,
+    int c, char *err, size_t errlen)
+{
+	uint64_t isz = (uint64_t)w * (uint64_t)h * (uint64_t)c;
+
+	if (isz && n > lim->max_batch / isz) {
+		snprintf(err, errlen, "%zu images of %dx%dx%d are over the "
+		    "batch limit of %llu MB for this model: send at most %llu "
+		    "per request", n, w, h, c,
+		    (unsigned long long)(lim->max_batch >> 20),
+		    (unsigned long long)(lim->max_batch / isz));
+		return 413;
+	}
+	return 0;
+}
+
 void
 infer_top_k(const float *probs, int k, int n, int *idx)
 {

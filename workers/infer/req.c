@@ -18,6 +18,8 @@ infer_limits_default(struct infer_limits *lim)
 	/* 25 Mpx: a big phone photo; 20000x20000 headers are refused. */
 	lim->max_pixels = 25u << 20;
 	lim->max_thumbnail = 512;
+	/* A model with a huge input must not make us abort in malloc. */
+	lim->max_batch = (uint64_t)1 << 30;
 }
 
 /* An optional integer member in [lo, hi]; 0, or 400 with err. */

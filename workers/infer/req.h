@@ -28,6 +28,7 @@ struct infer_limits {
 	size_t max_body;       /* bytes per request body */
 	uint64_t max_pixels;   /* width*height of one source image */
 	int max_thumbnail;     /* longest side of a thumbnail, px */
+	uint64_t max_batch;    /* bytes of uint8 network input per request */
 };
 
 /* Defaults of the limits above (the service reads overrides). */
