@@ -479,17 +479,19 @@ follow_run(struct run *r, struct follow *f)
 	}
 	if (status < 0) {
 		cJSON_Delete(rec);
-		unanswered(r, f, WK_UNREACHABLE, err);
+		unanswered(r, f, strstr(err, "service unreachable")
+		    ? WK_UNREACHABLE : WK_FAILED, err);
 		return;
 	}
-	answered(f);
 	if (!cJSON_IsObject(rec) || status >= 300) {
+		/* not an answer we can use: back off like for no answer */
 		cJSON_Delete(rec);
 		snprintf(err, sizeof(err), "%s service sent an unreadable "
 		    "answer (HTTP %d)", stages[r->stage].service, status);
 		unanswered(r, f, WK_FAILED, err);
 		return;
 	}
+	answered(f);
 	on_record(r, f, &rf, rec);
 	cJSON_Delete(rec);
 }

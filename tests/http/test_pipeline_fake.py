@@ -1,0 +1,300 @@
+"""The run supervisor against fake workers that follow the job contract of
+DESIGN.md but misbehave on purpose: a job that fails, a job cancelled by
+someone else, a refused job (400), answers of 500 and of garbage until the
+retry window closes. Also checks the X-Request-Id of every call and that
+a job's progress and epochs reach the run page while it runs. Fast: no
+real training."""
+import json
+import os
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tylib import Service, check, run_all, tempdir, test, wait_for  # noqa: E402
+from webclient import Client  # noqa: E402
+import sqlite3  # noqa: E402
+
+SAN = os.environ.get("SAN") == "1"
+SLOW = 3 if SAN else 1
+
+EPOCH = {"epoch": 1, "train_loss": 0.9, "train_acc": 0.5, "val_loss": 0.8,
+         "val_acc": 0.6, "seconds": 0.1}
+
+
+class Fake:
+    """One fake worker. `mode` picks how the next new train job behaves."""
+
+    def __init__(self, name):
+        self.name = name
+        self.jobs = {}     # job id -> [record, remaining GETs before done]
+        self.calls = []    # (method, path, X-Request-Id)
+        self.mode = "ok"
+        self.lock = threading.Lock()
+        fake = self
+
+        class H(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def reply(self, status, body):
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                fake.handle(self, "GET", None)
+
+            def do_DELETE(self):
+                fake.handle(self, "DELETE", None)
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                fake.handle(self, "POST", json.loads(self.rfile.read(n)))
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.port = self.server.server_address[1]
+        self.url = "http://127.0.0.1:%d" % self.port
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def handle(self, h, method, body):
+        with self.lock:
+            self.calls.append((method, h.path, h.headers.get("X-Request-Id")))
+            mode = self.mode
+        if h.path == "/healthz":
+            return h.reply(200, {"ok": True})
+        if mode == "500":
+            return h.reply(500, {"error": "broken"})
+        if mode == "garbage":
+            return h.reply(200, b"<html>not json")
+        if method == "POST":
+            if mode == "refuse":
+                return h.reply(400, {"error": "epochs must be 1..1000"})
+            jid = body["job_id"]
+            with self.lock:
+                if jid not in self.jobs:
+                    self.jobs[jid] = [self.start(body, mode), 2]
+                rec = self.jobs[jid][0]
+            return h.reply(202, rec)
+        jid = h.path.rsplit("/", 1)[1]
+        with self.lock:
+            j = self.jobs.get(jid)
+            if not j:
+                return h.reply(404, {"error": "no such job"})
+            if method == "DELETE":
+                j[0] = dict(j[0], status="cancelled")
+                return h.reply(200, j[0])
+            j[1] -= 1
+            if j[1] <= 0:
+                j[0] = self.finish(j[0])
+            return h.reply(200, j[0])
+
+    def start(self, body, mode):
+        rec = {"job_id": body["job_id"], "status": "running", "progress": 0.5,
+               "message": "half way", "result": {}, "mode": mode,
+               "params": body}
+        if body.get("kind") == "inspect":
+            rec = self.finish(rec)
+        elif "-train" in body["job_id"]:
+            rec["result"] = {"epochs": [EPOCH],
+                             "live": {"epoch": 2, "epochs": 2,
+                                      "eta_seconds": 3.5,
+                                      "images_per_second": 1000}}
+        return rec
+
+    def finish(self, rec):
+        rec = dict(rec)
+        p = rec["params"]
+        mode = rec["mode"]
+        if rec["status"] != "running":
+            return rec
+        if p.get("kind") == "inspect":
+            rec.update(status="succeeded", result={
+                "usable": True, "images": 30, "classes": [
+                    {"name": "a", "count": 15}, {"name": "b", "count": 15}],
+                "sizes": {"28x28": 30}, "channels": {"1": 30},
+                "skipped": [], "skipped_total": 0, "warnings": []})
+        elif p.get("kind") == "prepare":
+            rec.update(status="succeeded", result={
+                "images": 30, "train": 27, "val": 3, "classes": [
+                    {"name": "a", "count": 15}, {"name": "b", "count": 15}],
+                "counts": {"train": [14, 13], "val": [1, 2]},
+                "warnings": ["a test warning"]})
+        elif mode == "fail":
+            rec.update(status="failed", error="out of memory (fake)")
+        elif mode == "cancelled":
+            rec.update(status="cancelled")
+        else:
+            e2 = dict(EPOCH, epoch=2, val_acc=0.75)
+            rec.update(status="succeeded", progress=1, result={
+                "epochs": [EPOCH, e2], "val_acc": 0.75, "val_loss": 0.5,
+                "confusion": [[1, 0], [1, 1]],
+                "per_class": [{"class": "a", "precision": 0.5, "recall": 1,
+                               "f1": 0.667, "support": 1},
+                              {"class": "b", "precision": 1, "recall": 0.5,
+                               "f1": 0.667, "support": 2}],
+                "model": "runs/x/model.tym", "images_per_second": 1000,
+                "params": 10, "epochs_trained": 2})
+        return rec
+
+
+S = {}
+
+
+def setup():
+    if S:
+        return S
+    pre, train = Fake("preprocess"), Fake("train")
+    d = tempdir("ty-pipefake-")
+    env = {"TRAINYARD_DATA_DIR": os.path.join(d, "data"),
+           "TRAINYARD_MODELS_DIR": os.path.join(d, "models"),
+           "TRAINYARD_DB": os.path.join(d, "db", "ty.db"),
+           "TRAINYARD_PREPROCESS_URL": pre.url,
+           "TRAINYARD_TRAIN_URL": train.url,
+           "TRAINYARD_RETRY_SECONDS": "2", "TRAINYARD_POLL_MS": "100"}
+    web = Service("trainyard-web", env=env).start()
+    c = Client(web.port)
+    check(c.signup("fakeuser", "a long enough password").status == 303, "")
+    c.get("/projects")
+    _, pid = c.create_project("fake")
+    c.get("/projects/%d" % pid)
+    r = c.upload("/projects/%d/datasets" % pid, b"\x1f\x8b fake archive")
+    did = int(r.header("Location").rsplit("=", 1)[1])
+    S.update(pre=pre, train=train, web=web, c=c, pid=pid, did=did, env=env)
+    wait_for(lambda: sql("SELECT status FROM datasets WHERE id = ?",
+                         did)[0][0] == "ready", timeout=20, what="inspection")
+    c.get("/projects/%d" % pid)
+    return S
+
+
+def sql(q, *a):
+    con = sqlite3.connect(S["env"]["TRAINYARD_DB"], timeout=10)
+    try:
+        return con.execute(q, a).fetchall()
+    finally:
+        con.close()
+
+
+def run_with(mode, **fields):
+    s = setup()
+    s["train"].mode = mode
+    f = {"dataset_id": s["did"]}
+    f.update(fields)
+    r = s["c"].post_form("/projects/%d/runs" % s["pid"], f)
+    check(r.status == 303, r)
+    rid = int(r.header("Location").rsplit("/", 1)[1])
+    row = wait_for(lambda: [x for x in sql(
+        "SELECT status, coalesce(error, ''), coalesce(epochs_json, '') "
+        "FROM runs WHERE id = ?", rid) if x[0] in
+        ("succeeded", "failed", "cancelled")], timeout=20 * SLOW,
+        interval=0.05, what="run %d (%s)" % (rid, mode))[0]
+    s["train"].mode = "ok"
+    return rid, row
+
+
+@test
+def succeeds_and_sends_request_ids():
+    s = setup()
+    rid, row = run_with("ok")
+    check(row[0] == "succeeded", row)
+    check(len(json.loads(row[2])) == 2, row)
+    (acc, path, classes), = sql("SELECT val_acc, path, classes_json FROM "
+                                "models WHERE run_id = ?", rid)
+    check(acc == 0.75 and json.loads(classes) == ["a", "b"], (acc, classes))
+    for fake, stage in ((s["pre"], "prep"), (s["train"], "train")):
+        mine = [c for c in fake.calls if "run-%d-" % rid in c[1] or
+                c[0] == "POST" and c[2] and c[2].startswith("run-%d-" % rid)]
+        check(mine, "no calls for run %d to %s" % (rid, fake.name))
+        for m, p, h in mine:
+            check(h == "run-%d-%s" % (rid, stage),
+                  "%s %s carried X-Request-Id %r" % (m, p, h))
+    # the train job was posted with the form's defaults
+    body = s["train"].jobs["run-%d-train" % rid][0]["params"]
+    check(body["data"] == "prepared/%d" % rid and
+          body["output"] == "runs/%d" % rid, body)
+    check(body["model"]["arch"] == "cnn" and body["epochs"] >= 1, body)
+    page = s["c"].get("/projects/%d/runs/%d" % (s["pid"], rid)).text
+    check("a test warning" in page, "preprocessing warning not shown")
+    check(page.count('class="heat-') == 4, "2x2 confusion matrix")
+
+
+@test
+def failed_job_fails_the_run_with_its_reason():
+    _, row = run_with("fail")
+    check(row[0] == "failed", row)
+    check(row[1] == "training failed: out of memory (fake)", row[1])
+
+
+@test
+def job_cancelled_elsewhere_fails_the_run():
+    _, row = run_with("cancelled")
+    check(row[0] == "failed" and "cancelled on the train service" in row[1],
+          row)
+
+
+@test
+def refused_job_fails_with_the_workers_words():
+    _, row = run_with("refuse")
+    check(row[0] == "failed", row)
+    check("train service refused the job: epochs must be 1..1000" in row[1],
+          row[1])
+
+
+@test
+def errors_500_are_retried_then_fail():
+    t0 = time.time()
+    _, row = run_with("500")
+    check(row[0] == "failed", row)
+    check("train service unreachable" in row[1] and "500" in row[1], row[1])
+    check(time.time() - t0 >= 2, "gave up before the retry window")
+
+
+@test
+def garbage_answers_are_retried_then_fail():
+    _, row = run_with("garbage")
+    check(row[0] == "failed", row)
+    check("unreadable answer" in row[1], row[1])
+
+
+@test
+def live_progress_reaches_the_page():
+    s = setup()
+    s["train"].mode = "ok"
+    r = s["c"].post_form("/projects/%d/runs" % s["pid"],
+                         {"dataset_id": s["did"]})
+    rid = int(r.header("Location").rsplit("/", 1)[1])
+    jid = "run-%d-train" % rid
+
+    def hold():
+        with s["train"].lock:
+            j = s["train"].jobs.get(jid)
+            if j:
+                j[1] = 10 ** 6  # keep it running
+            return j
+    wait_for(hold, timeout=20, interval=0.02, what="the train job")
+    wait_for(lambda: sql("SELECT epochs_json FROM runs WHERE id = ?",
+                         rid)[0][0], timeout=10, what="epochs stored")
+    page = s["c"].get("/projects/%d/runs/%d" % (s["pid"], rid)).text
+    check("epoch 2 of 2" in page, "live epoch missing")
+    check("ETA 3.5 s" in page, "ETA missing")
+    check('value="0.500"' in page and "half way" in page, "progress missing")
+    check("<circle" in page, "epoch not charted")
+    with s["train"].lock:
+        s["train"].jobs[jid][1] = 1
+    wait_for(lambda: sql("SELECT status FROM runs WHERE id = ?",
+                         rid)[0][0] == "succeeded", timeout=20,
+             what="the run to finish")
+
+
+@test
+def web_stops_cleanly():
+    s = setup()
+    check(s["web"].stop() == 0, "web exited non-zero (sanitizer report?)")
+
+
+if __name__ == "__main__":
+    run_all()
