@@ -435,6 +435,9 @@ test_run(void)
 		CHECK(access(ck, F_OK) == 0);
 		free(ck);
 		CHECK(fed(RUN("d", ""), &r, NULL) == TRAIN_DONE);
+		/* the restored messages, without the same one twice */
+		CHECK(r && cJSON_GetArraySize(cJSON_GetObjectItem(r,
+			       "messages")) == 1);
 		size_t l1 = 0, l2 = 0;
 		uint8_t *a = slurp("a", &l1), *b = slurp("d", &l2);
 		CHECK(a && b && l1 == l2 && memcmp(a, b, l1) == 0);

@@ -83,6 +83,10 @@ note(struct coord *co, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	ty_log("%s", msg);
+	/* a resumed run says again what it said before the restart */
+	for (const cJSON *m = co->messages->child; m; m = m->next)
+		if (cJSON_IsString(m) && strcmp(m->valuestring, msg) == 0)
+			return;
 	cJSON_AddItemToArray(co->messages, cJSON_CreateString(msg));
 	if (co->note)
 		co->note(co->h ? co->h->arg : NULL, msg);
