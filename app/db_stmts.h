@@ -56,11 +56,15 @@ DB_STMT(DATASET_IDS_OF_PROJECT,
 /* dataset inspection and health (inspect.c, page_dataset_health.c) */
 DB_STMT(DATASET_GET,
     "SELECT id, filename, bytes, sha256, status, created_at, "
-    "coalesce(report_json, ''), coalesce(error, ''), path FROM datasets "
-    "WHERE id = ? AND project_id = ?")
+    "coalesce(report_json, ''), coalesce(error, ''), path, inspect_attempt "
+    "FROM datasets WHERE id = ? AND project_id = ?")
 DB_STMT(DATASET_PENDING,
-    "SELECT id, path, status FROM datasets "
+    "SELECT id, path, status, inspect_attempt FROM datasets "
     "WHERE status IN ('uploaded', 'inspecting') ORDER BY id")
+DB_STMT(DATASET_REINSPECT,
+    "UPDATE datasets SET status = 'uploaded', error = NULL, "
+    "inspect_attempt = inspect_attempt + 1 WHERE id = ? AND project_id = ? "
+    "AND status = 'unusable' AND report_json IS NULL")
 DB_STMT(DATASET_SET_INSPECTING,
     "UPDATE datasets SET status = 'inspecting' WHERE id = ? "
     "AND status = 'uploaded'")

@@ -42,9 +42,12 @@ static struct {
 } I = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 void
-inspect_job_id(long long did, char *out, size_t outlen)
+inspect_job_id(long long did, long long attempt, char *out, size_t outlen)
 {
-	snprintf(out, outlen, "ds-%lld-inspect", did);
+	if (attempt > 0)
+		snprintf(out, outlen, "ds-%lld-inspect-%lld", did, attempt);
+	else
+		snprintf(out, outlen, "ds-%lld-inspect", did);
 }
 
 static void
@@ -195,7 +198,7 @@ store(struct web *w, long long did, const char *status, const char *report,
 
 /* One attempt for dataset did; called without I.mu. */
 static void
-attempt(struct web *w, long long did, const char *path)
+attempt(struct web *w, long long did, long long nth, const char *path)
 {
 	char id[64], give_up[560];
 	struct inspect_result res;
@@ -207,7 +210,7 @@ attempt(struct web *w, long long did, const char *path)
 	struct follow *f;
 	int failed = 0, nfail = 0;
 
-	inspect_job_id(did, id, sizeof(id));
+	inspect_job_id(did, nth, id, sizeof(id));
 	body = cJSON_CreateObject();
 	cJSON_AddStringToObject(body, "job_id", id);
 	cJSON_AddStringToObject(body, "kind", "inspect");
@@ -257,8 +260,8 @@ attempt(struct web *w, long long did, const char *path)
 		if (now - f->first_fail > I.give_up_s)
 			snprintf(give_up, sizeof(give_up),
 			         "%s; gave up after "
-			         "%.0f seconds of retrying. Upload the dataset "
-			         "again when the service is back.",
+			         "%.0f seconds of retrying. Use \"Inspect "
+			         "again\" when the service is back.",
 			         f->err, now - f->first_fail);
 		break;
 	default:
@@ -293,7 +296,7 @@ attempt(struct web *w, long long did, const char *path)
 }
 
 struct pending {
-	long long did;
+	long long did, attempt;
 	char *path;
 };
 
@@ -313,6 +316,7 @@ scan_once(struct web *w)
 		}
 		p[n].did = sqlite3_column_int64(st, 0);
 		p[n].path = xstrdup(db_col_text(st, 1));
+		p[n].attempt = sqlite3_column_int64(st, 3);
 		n++;
 	}
 	db_done(w->db, st);
@@ -338,7 +342,7 @@ scan_once(struct web *w)
 		pthread_mutex_unlock(&I.mu);
 		/* A dataset without its file yet is mid-upload: skip. */
 		if (due && p[i].path[0])
-			attempt(w, p[i].did, p[i].path);
+			attempt(w, p[i].did, p[i].attempt, p[i].path);
 		free(p[i].path);
 	}
 	free(p);

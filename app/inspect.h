@@ -34,8 +34,9 @@ struct inspect_state {
 };
 void inspect_state_of(long long did, struct inspect_state *out);
 
-/* "ds-<id>-inspect" */
-void inspect_job_id(long long did, char *out, size_t outlen);
+/* "ds-<id>-inspect" for attempt 0, "ds-<id>-inspect-<n>" after */
+void inspect_job_id(long long did, long long attempt, char *out,
+    size_t outlen);
 
 /* The verdict on one answer of POST /jobs. */
 enum inspect_next {

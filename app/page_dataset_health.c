@@ -213,6 +213,10 @@ page_dataset_health(struct req *r)
 	td_set_bool(d, "ready", !strcmp(status, "ready"));
 	td_set_bool(d, "unusable", !strcmp(status, "unusable"));
 	td_set(d, "error", error);
+	/* No report: the inspection never ran to the end (failed, given
+	 * up, refused), so asking again may help; a report would not
+	 * change for the same archive. */
+	td_set_bool(d, "can_retry", !strcmp(status, "unusable") && !report[0]);
 	if (report[0])
 		page_dataset_health_report(d, report);
 	view_page(r, 200, "dataset", title, d);
@@ -220,4 +224,39 @@ page_dataset_health(struct req *r)
 	free(report);
 	free(status);
 	free(error);
+}
+
+void
+page_dataset_reinspect(struct req *r)
+{
+	char loc[96];
+	int changed;
+
+	snprintf(loc, sizeof(loc), "/projects/%lld/datasets/%lld",
+	         r->project.id, r->ids[1]);
+	if (db_tx_begin(r->w->db) != DB_OK)
+		goto fail;
+	if (db_exec(r->w->db, DB_DATASET_REINSPECT, "ii", r->ids[1],
+	            r->project.id) != DB_OK) {
+		if (db_tx_end(r->w->db, 0) != DB_OK)
+			ty_log("reinspect: rollback failed");
+		goto fail;
+	}
+	changed = db_changes(r->w->db);
+	if (db_tx_end(r->w->db, 1) != DB_OK)
+		goto fail;
+	if (!changed) {
+		web_error_page(r, 409,
+		               "This dataset is not waiting for an inspection "
+		               "that failed (or it is not in this project).",
+		               loc, "Back to the dataset");
+		return;
+	}
+	ty_log("inspect: dataset %lld asked for again", r->ids[1]);
+	inspect_kick();
+	web_redirect(r, loc);
+	return;
+fail:
+	web_error_page(r, 500, "The inspection could not be restarted; try "
+	               "again.", loc, "Back to the dataset");
 }

@@ -14,6 +14,8 @@
 /* page_ops.c */
 void page_root(struct req *r);
 void page_healthz(struct req *r);
+/* 200 when the database answers and the data volume is writable */
+void page_readyz(struct req *r);
 void page_metrics(struct req *r);
 void page_static(struct req *r);
 /* Reads the files of static/ into memory (at start); 0 or -1. */
@@ -37,6 +39,7 @@ void page_dataset_upload(struct req *r);
 void page_dataset_health(struct req *r);
 /* Fills d from an inspection report; its shape is checked, not trusted. */
 void page_dataset_health_report(struct td *d, const char *json);
+void page_dataset_reinspect(struct req *r);
 /* page_predict.c (multipart: checks its csrf field itself) */
 void page_predict_form(struct req *r);
 void page_predict(struct req *r);

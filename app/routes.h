@@ -14,6 +14,7 @@
  */
 ROUTE(ROOT, "GET", "/", 0, page_root)
 ROUTE(HEALTHZ, "GET", "/healthz", R_BARE, page_healthz)
+ROUTE(READYZ, "GET", "/readyz", R_BARE, page_readyz)
 ROUTE(METRICS, "GET", "/metrics", R_BARE, page_metrics)
 ROUTE(STATIC, "GET", "/static/*", R_BARE, page_static)
 ROUTE(SIGNUP_FORM, "GET", "/signup", 0, page_signup_form)
@@ -32,6 +33,8 @@ ROUTE(DATASET_UPLOAD, "POST", "/projects/{id}/datasets",
 /* dataset health, predict, account tokens, JSON API (webdata) */
 ROUTE(DATASET, "GET", "/projects/{id}/datasets/{did}", R_AUTH | R_PROJECT,
     page_dataset_health)
+ROUTE(DATASET_REINSPECT, "POST", "/projects/{id}/datasets/{did}/inspect",
+    R_AUTH | R_FORM | R_CSRF | R_PROJECT, page_dataset_reinspect)
 ROUTE(PREDICT_FORM, "GET", "/projects/{id}/predict", R_AUTH | R_PROJECT,
     page_predict_form)
 ROUTE(PREDICT, "POST", "/projects/{id}/predict", R_AUTH | R_PROJECT,

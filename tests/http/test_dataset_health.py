@@ -164,6 +164,43 @@ def unreachable_worker_is_named_then_retried_and_restart_resumes():
 
 
 @test
+def given_up_inspection_can_be_asked_for_again():
+    port = free_port()
+    check(S.web.stop() == 0)
+    pre = S.pre_port
+    S.pre_port = port
+    S.start_web(TRAINYARD_INSPECT_RETRY_S=1)
+    c = S.user("r")
+    _, pid = c.create_project("again")
+    did = upload(c, pid, good_zip())
+    check(wait_inspected(S, did, timeout=30) == "unusable")
+    t = page(c, pid, did).text
+    check("gave up after" in t and 'id="reinspect"' in t, t)
+    path = "/projects/%d/datasets/%d/inspect" % (pid, did)
+    # the form's token is checked; another user gets 404
+    check(c.post_form(path, {}, csrf="0" * 64).status == 403)
+    other = S.user("o")
+    check(other.post_form(path, {}).status == 404)
+    p2 = Service("trainyard-preprocess", env=S.env(), port=port).start()
+    S.logs.append(p2.logpath)
+    page(c, pid, did)
+    r = c.post_form(path, {})
+    check(r.status == 303, r)
+    check(wait_inspected(S, did, timeout=60) == "ready")
+    jobs = sorted(n for n in os.listdir(os.path.join(S.models, "jobs"))
+                  if n.startswith("ds-%d-" % did))
+    check(jobs == ["ds-%d-inspect-1.json" % did], jobs)
+    # a dataset with a report is not inspected again
+    page(c, pid, did)
+    r = c.post_form(path, {})
+    check(r.status == 409, r)
+    check(p2.stop() == 0)
+    check(S.web.stop() == 0)
+    S.pre_port = pre
+    S.start_web()
+
+
+@test
 def inspection_is_posted_once_per_dataset():
     c = S.user()
     _, pid = c.create_project("idem")

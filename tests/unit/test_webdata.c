@@ -149,8 +149,10 @@ test_judge(void)
 	TH_TEST("job id from the dataset id")
 	{
 		char id[64];
-		inspect_job_id(42, id, sizeof(id));
+		inspect_job_id(42, 0, id, sizeof(id));
 		CHECK_STR(id, "ds-42-inspect");
+		inspect_job_id(42, 3, id, sizeof(id));
+		CHECK_STR(id, "ds-42-inspect-3");
 	}
 }
 
