@@ -21,8 +21,8 @@ try_weights(const uint8_t *data, size_t size)
 	struct fed_stats st;
 	if (fed_wire_decode(data, size, net, dst, &st) == FED_OK) {
 		/* a body that decodes is exactly one net's weights */
-		if (size != FED_WIRE_HEADER + nn_nparams(net) * 4 +
-			FED_WIRE_SUMLEN)
+		if (size !=
+		    FED_WIRE_HEADER + nn_nparams(net) * 4 + FED_WIRE_SUMLEN)
 			abort();
 	}
 	free(dst);
@@ -31,7 +31,7 @@ try_weights(const uint8_t *data, size_t size)
 	uint8_t *c = malloc(size);
 	memcpy(c, data, size);
 	crypto_generichash(c + size - FED_WIRE_SUMLEN, FED_WIRE_SUMLEN, c,
-	    size - FED_WIRE_SUMLEN, NULL, 0);
+	                   size - FED_WIRE_SUMLEN, NULL, 0);
 	dst = malloc(sizeof(float) * nn_nparams(net));
 	(void)fed_wire_decode(c, size, net, dst, &st);
 	free(dst);
@@ -42,8 +42,9 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!net) {
-		struct nn_spec s[] = { { .kind = NN_DENSE, .out = 3 },
-			{ .kind = NN_RELU }, { .kind = NN_DENSE, .out = 2 } };
+		struct nn_spec s[] = {{.kind = NN_DENSE, .out = 3},
+		                      {.kind = NN_RELU},
+		                      {.kind = NN_DENSE, .out = 2}};
 		char err[64];
 		net = nn_new(1, 1, 2, s, 3, NN_LOSS_XENT, err, sizeof(err));
 		if (!net || sodium_init() < 0)
@@ -55,9 +56,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fed_request_split(data, size, &j, &w, &wl) == FED_OK) {
 		struct train_params p;
 		char err[256];
-		(void)train_params_parse(cJSON_GetObjectItemCaseSensitive(j,
-					     "params"),
-		    &p, err, sizeof(err));
+		(void)train_params_parse(
+		    cJSON_GetObjectItemCaseSensitive(j, "params"), &p, err,
+		    sizeof(err));
 		cJSON_Delete(j);
 		try_weights(w, wl);
 	}

@@ -53,7 +53,7 @@ make_set(const char *name, int ntr, int nva)
 		}
 		char *p = xasprintf("%s/%s.tyd", dir, split ? "val" : "train");
 		if (tensor_write(p, (uint32_t)n, S, S, 1, 3, lab, px, err,
-			sizeof(err)))
+		                 sizeof(err)))
 			fprintf(stderr, "%s\n", err), abort();
 		free(p);
 		free(lab);
@@ -61,7 +61,7 @@ make_set(const char *name, int ntr, int nva)
 	}
 	char *m = xasprintf("%s/meta.json", dir);
 	const char *js = "{\"classes\":[\"h\",\"v\",\"blob\"],"
-			 "\"mean\":[0.2],\"std\":[0.3]}";
+	                 "\"mean\":[0.2],\"std\":[0.3]}";
 	if (util_write_atomic(m, js, strlen(js)))
 		abort();
 	free(m);
@@ -72,9 +72,9 @@ static nn_net *
 dense_net(int in, int hid, enum nn_kind act, int out)
 {
 	struct nn_spec s[] = {
-		{ .kind = NN_DENSE, .out = hid },
-		{ .kind = act },
-		{ .kind = NN_DENSE, .out = out },
+	    {.kind = NN_DENSE, .out = hid},
+	    {.kind = act},
+	    {.kind = NN_DENSE, .out = out},
 	};
 	char err[128];
 	nn_net *n = nn_new(1, 1, in, s, 3, NN_LOSS_XENT, err, sizeof(err));
@@ -95,17 +95,17 @@ test_average(void)
 		float want[2];
 		int rc;
 	} rows[] = {
-		{ "one replica", 1, { 5 }, { { 1, -2 } }, { 1, -2 }, 0 },
-		{ "equal weights", 2, { 3, 3 }, { { 0, 4 }, { 2, 8 } },
-		    { 1, 6 }, 0 },
-		{ "by samples", 2, { 1, 3 }, { { 0, 4 }, { 4, 0 } }, { 3, 1 },
-		    0 },
-		{ "zero-sample replica left out", 3, { 2, 0, 2 },
-		    { { 1, 1 }, { 100, 100 }, { 3, 5 } }, { 2, 3 }, 0 },
-		{ "three uneven", 3, { 1, 2, 1 },
-		    { { 4, 0 }, { 0, 0 }, { 0, 8 } }, { 1, 2 }, 0 },
-		{ "nobody trained", 2, { 0, 0 }, { { 1, 1 }, { 2, 2 } },
-		    { 9, 9 }, -1 },
+	    {"one replica", 1, {5}, {{1, -2}}, {1, -2}, 0},
+	    {"equal weights", 2, {3, 3}, {{0, 4}, {2, 8}}, {1, 6}, 0},
+	    {"by samples", 2, {1, 3}, {{0, 4}, {4, 0}}, {3, 1}, 0},
+	    {"zero-sample replica left out",
+	     3,
+	     {2, 0, 2},
+	     {{1, 1}, {100, 100}, {3, 5}},
+	     {2, 3},
+	     0},
+	    {"three uneven", 3, {1, 2, 1}, {{4, 0}, {0, 0}, {0, 8}}, {1, 2}, 0},
+	    {"nobody trained", 2, {0, 0}, {{1, 1}, {2, 2}}, {9, 9}, -1},
 	};
 	for (size_t i = 0; i < TY_ARRAY_LEN(rows); i++) {
 		TH_TEST(rows[i].name)
@@ -113,9 +113,9 @@ test_average(void)
 			const float *w[3];
 			for (int k = 0; k < rows[i].k; k++)
 				w[k] = rows[i].w[k];
-			float out[2] = { 9, 9 };
+			float out[2] = {9, 9};
 			CHECK(fed_average(w, rows[i].n, rows[i].k, 2, out) ==
-			    rows[i].rc);
+			      rows[i].rc);
 			for (int j = 0; j < 2; j++)
 				CHECK(fabsf(out[j] - rows[i].want[j]) < 1e-6f);
 		}
@@ -130,7 +130,7 @@ test_wire(void)
 	nn_net *other = dense_net(4, 5, NN_RELU, 2);
 	nn_net *same_n = dense_net(4, 3, NN_SIGMOID, 2);
 	size_t np = nn_nparams(a);
-	struct fed_stats st = { 123, 45, 6.5 }, got;
+	struct fed_stats st = {123, 45, 6.5}, got;
 	uint8_t *buf;
 	size_t len;
 	fed_wire_encode(a, &st, &buf, &len);
@@ -141,7 +141,7 @@ test_wire(void)
 		CHECK(fed_wire_decode(buf, len, b, dst, &got) == FED_OK);
 		CHECK(memcmp(dst, nn_params(a), np * 4) == 0);
 		CHECK(got.samples == 123 && got.correct == 45 &&
-		    got.loss == 6.5);
+		      got.loss == 6.5);
 		free(dst);
 	}
 	static const struct {
@@ -151,36 +151,35 @@ test_wire(void)
 		int net;  /* 0 b, 1 other, 2 same_n */
 		enum fed_err want;
 	} rows[] = {
-		{ "wire: flipped weight byte", FED_WIRE_HEADER + 3, 0, 0,
-		    FED_ECHECKSUM },
-		{ "wire: flipped checksum byte", -2, 0, 0, FED_ECHECKSUM },
-		{ "wire: flipped samples", 25, 0, 0, FED_ECHECKSUM },
-		{ "wire: magic", 0, 0, 0, FED_EMAGIC },
-		{ "wire: version", 4, 0, 0, FED_EVERSION },
-		{ "wire: nparams", 8, 0, 0, FED_ETRUNC },
-		{ "wire: truncated", -1, 4, 0, FED_ETRUNC },
-		{ "wire: header only", -1, -3, 0,
-		    FED_ETRUNC },
-		{ "wire: other shape", -1, 0, 1, FED_ESHAPE },
-		{ "wire: same count, other layers", -1, 0, 2, FED_ESHAPE },
+	    {"wire: flipped weight byte", FED_WIRE_HEADER + 3, 0, 0,
+	     FED_ECHECKSUM},
+	    {"wire: flipped checksum byte", -2, 0, 0, FED_ECHECKSUM},
+	    {"wire: flipped samples", 25, 0, 0, FED_ECHECKSUM},
+	    {"wire: magic", 0, 0, 0, FED_EMAGIC},
+	    {"wire: version", 4, 0, 0, FED_EVERSION},
+	    {"wire: nparams", 8, 0, 0, FED_ETRUNC},
+	    {"wire: truncated", -1, 4, 0, FED_ETRUNC},
+	    {"wire: header only", -1, -3, 0, FED_ETRUNC},
+	    {"wire: other shape", -1, 0, 1, FED_ESHAPE},
+	    {"wire: same count, other layers", -1, 0, 2, FED_ESHAPE},
 	};
-	nn_net *nets[] = { b, other, same_n };
+	nn_net *nets[] = {b, other, same_n};
 	for (size_t i = 0; i < TY_ARRAY_LEN(rows); i++) {
 		TH_TEST(rows[i].name)
 		{
 			uint8_t *c = xmalloc(len);
 			memcpy(c, buf, len);
-			long off = rows[i].off == -2 ? (long)len - 1
-							: rows[i].off;
+			long off =
+			    rows[i].off == -2 ? (long)len - 1 : rows[i].off;
 			if (off >= 0)
 				c[off] ^= 0x40;
 			nn_net *n = nets[rows[i].net];
 			float *dst = xcalloc(nn_nparams(n), sizeof(float));
 			/* -3: only the header and checksum are left */
 			size_t cut = rows[i].cut == -3 ? np * 4 + 10
-						       : (size_t)rows[i].cut;
-			CHECK(fed_wire_decode(c, len - cut, n,
-				  dst, NULL) == rows[i].want);
+			                               : (size_t)rows[i].cut;
+			CHECK(fed_wire_decode(c, len - cut, n, dst, NULL) ==
+			      rows[i].want);
 			/* nothing copied on a refusal */
 			for (size_t j = 0; j < nn_nparams(n); j++)
 				CHECK(dst[j] == 0);
@@ -236,14 +235,16 @@ test_shards(void)
 		lab[i] = (uint16_t)(i < 40 ? 3 : nn_rng_below(&r, 3));
 	for (int n = 1; n <= 5; n++) {
 		char name[64];
-		snprintf(name, sizeof(name), "shards: %d, disjoint, "
-		    "stratified, balanced", n);
+		snprintf(name, sizeof(name),
+		         "shards: %d, disjoint, "
+		         "stratified, balanced",
+		         n);
 		TH_TEST(name)
 		{
-			int seen[N] = { 0 };
+			int seen[N] = {0};
 			uint32_t total = 0, mn = N, mx = 0;
 			for (int s = 0; s < n; s++) {
-				uint32_t m, per[K] = { 0 };
+				uint32_t m, per[K] = {0};
 				uint32_t *sh = fed_shard(lab, N, 9, n, s, &m);
 				for (uint32_t i = 0; i < m; i++) {
 					CHECK(sh[i] < N);
@@ -253,12 +254,12 @@ test_shards(void)
 						CHECK(sh[i] > sh[i - 1]);
 				}
 				/* every class within one of its fair share */
-				uint32_t all[K] = { 0 };
+				uint32_t all[K] = {0};
 				for (int i = 0; i < N; i++)
 					all[lab[i]]++;
 				for (int c = 0; c < K; c++)
 					CHECK(fabs((double)per[c] -
-						  (double)all[c] / n) <= 1.0);
+					           (double)all[c] / n) <= 1.0);
 				/* size as fed_shard_batches assumes */
 				CHECK(m == (N - (uint32_t)s + n - 1) / n);
 				total += m;
@@ -293,16 +294,15 @@ test_peers(void)
 		int n;
 		const char *first, *err;
 	} rows[] = {
-		{ "", 0, NULL, NULL },
-		{ "http://a:1, http://b:2/ ,,http://a:1", 2, "http://a:1",
-		    NULL },
-		{ "http://only:8082", 1, "http://only:8082", NULL },
-		{ "localhost:9000", -1, NULL, NULL }, /* 1 or 2 (::1) */
-		{ "ftp://x:1", 0, NULL, "not an http" },
-		{ "http://a b:1,http://c:2", 0, NULL, "not an http" },
-		{ "bad host!", 0, NULL, "bad host" },
-		{ "host:99999", 0, NULL, "bad port" },
-		{ "no-such-host.invalid", 0, NULL, "cannot resolve" },
+	    {"", 0, NULL, NULL},
+	    {"http://a:1, http://b:2/ ,,http://a:1", 2, "http://a:1", NULL},
+	    {"http://only:8082", 1, "http://only:8082", NULL},
+	    {"localhost:9000", -1, NULL, NULL}, /* 1 or 2 (::1) */
+	    {"ftp://x:1", 0, NULL, "not an http"},
+	    {"http://a b:1,http://c:2", 0, NULL, "not an http"},
+	    {"bad host!", 0, NULL, "bad host"},
+	    {"host:99999", 0, NULL, "bad port"},
+	    {"no-such-host.invalid", 0, NULL, "cannot resolve"},
 	};
 	for (size_t i = 0; i < TY_ARRAY_LEN(rows); i++) {
 		char name[128], err[256] = "";
@@ -312,7 +312,7 @@ test_peers(void)
 			char **u;
 			int n;
 			int rc = peer_list(rows[i].spec, 8082, &u, &n, err,
-			    sizeof(err));
+			                   sizeof(err));
 			if (rows[i].err) {
 				CHECK(rc == -1 && strstr(err, rows[i].err));
 				CHECK(n == 0 && u == NULL);
@@ -320,7 +320,7 @@ test_peers(void)
 				CHECK(rc == 0 && n >= 1);
 				for (int k = 0; k < n; k++)
 					CHECK(strstr(u[k], ":9000") &&
-					    strncmp(u[k], "http://", 7) == 0);
+					      strncmp(u[k], "http://", 7) == 0);
 			} else {
 				CHECK(rc == 0 && n == rows[i].n);
 				if (rows[i].first && n > 0)
@@ -358,7 +358,7 @@ fed(const char *js, cJSON **res, const struct train_hooks *h)
 		return TRAIN_FAILED;
 	}
 	enum train_status st = fed_run(&p, data_dir, models_dir, 1, h, NULL,
-	    res, err, sizeof(err));
+	                               res, err, sizeof(err));
 	if (st == TRAIN_FAILED)
 		fprintf(stderr, "fed: %s\n", err);
 	return st;
@@ -373,9 +373,9 @@ slurp(const char *out, size_t *len)
 	return b;
 }
 
-#define RUN(out, extra)                                                   \
-	"{\"data\":\"syn\",\"output\":\"" out "\",\"model\":{\"arch\":"   \
-	"\"mlp\",\"hidden\":[24]},\"epochs\":6,\"batch_size\":16,"        \
+#define RUN(out, extra)                                                        \
+	"{\"data\":\"syn\",\"output\":\"" out "\",\"model\":{\"arch\":"        \
+	"\"mlp\",\"hidden\":[24]},\"epochs\":6,\"batch_size\":16,"             \
 	"\"lr\":0.003,\"seed\":4,\"workers\":3" extra "}"
 
 static void
@@ -388,17 +388,18 @@ test_run(void)
 	{
 		CHECK(fed(RUN("a", ""), &r1, NULL) == TRAIN_DONE);
 		if (r1) {
-			double acc = cJSON_GetObjectItem(r1, "val_acc")
-					 ->valuedouble;
+			double acc =
+			    cJSON_GetObjectItem(r1, "val_acc")->valuedouble;
 			CHECK(acc > 0.9);
-			CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(r1,
-				  "epochs")) == 6);
+			CHECK(cJSON_GetArraySize(
+			          cJSON_GetObjectItem(r1, "epochs")) == 6);
 			CHECK(cJSON_GetObjectItem(r1, "rounds")->valueint == 6);
-			CHECK(cJSON_GetObjectItem(r1, "workers")->valueint == 3);
+			CHECK(cJSON_GetObjectItem(r1, "workers")->valueint ==
+			      3);
 			/* the run says its shards did not leave this worker */
 			cJSON *m = cJSON_GetObjectItem(r1, "messages");
 			CHECK(cJSON_GetArraySize(m) == 1 &&
-			    strstr(m->child->valuestring, "no other train"));
+			      strstr(m->child->valuestring, "no other train"));
 		}
 	}
 	TH_TEST("fed_run: identical bytes for the same seed and N")
@@ -414,19 +415,19 @@ test_run(void)
 	{
 		/* shard 0: 200 images = 13 batches -> 3 rounds of 5 */
 		CHECK(fed("{\"data\":\"syn\",\"output\":\"c\",\"epochs\":2,"
-			  "\"batch_size\":16,\"workers\":3,"
-			  "\"local_steps\":5}",
-			  &r3, NULL) == TRAIN_DONE);
+		          "\"batch_size\":16,\"workers\":3,"
+		          "\"local_steps\":5}",
+		          &r3, NULL) == TRAIN_DONE);
 		if (r3) {
 			CHECK(cJSON_GetObjectItem(r3, "rounds")->valueint == 6);
-			CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(r3,
-				  "epochs")) == 2);
+			CHECK(cJSON_GetArraySize(
+			          cJSON_GetObjectItem(r3, "epochs")) == 2);
 		}
 	}
 	TH_TEST("fed_run: resume after cancel gives the same model")
 	{
 		cJSON *r = NULL;
-		struct train_hooks h = { NULL, NULL, NULL, cancel_hook };
+		struct train_hooks h = {NULL, NULL, NULL, cancel_hook};
 		/* cancelled somewhere in round 3 */
 		cancel_after = 100, calls = 0;
 		CHECK(fed(RUN("d", ""), &r, &h) == TRAIN_CANCELLED);
@@ -436,8 +437,8 @@ test_run(void)
 		free(ck);
 		CHECK(fed(RUN("d", ""), &r, NULL) == TRAIN_DONE);
 		/* the restored messages, without the same one twice */
-		CHECK(r && cJSON_GetArraySize(cJSON_GetObjectItem(r,
-			       "messages")) == 1);
+		CHECK(r && cJSON_GetArraySize(
+		               cJSON_GetObjectItem(r, "messages")) == 1);
 		size_t l1 = 0, l2 = 0;
 		uint8_t *a = slurp("a", &l1), *b = slurp("d", &l2);
 		CHECK(a && b && l1 == l2 && memcmp(a, b, l1) == 0);
@@ -450,7 +451,7 @@ test_run(void)
 		make_set("tiny", 2, 2);
 		cJSON *r = NULL;
 		CHECK(fed("{\"data\":\"tiny\",\"output\":\"t\",\"workers\":3}",
-			  &r, NULL) == TRAIN_FAILED);
+		          &r, NULL) == TRAIN_FAILED);
 		CHECK(r == NULL);
 	}
 	cJSON_Delete(r1);

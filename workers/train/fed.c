@@ -57,11 +57,11 @@ struct coord {
 	size_t wlen;
 	double timeout;
 	_Atomic double deadline; /* of the current wave, util_now() time */
-	double local_secs;	 /* this worker's last shard */
-	double wait_secs; /* waiting for peers after our own shards */
-	int rpe; /* rounds per epoch */
-	int round; /* rounds finished, all epochs */
-	int epoch; /* epochs finished */
+	double local_secs;       /* this worker's last shard */
+	double wait_secs;        /* waiting for peers after our own shards */
+	int rpe;                 /* rounds per epoch */
+	int round;               /* rounds finished, all epochs */
+	int epoch;               /* epochs finished */
 	double ep_loss, ep_samples, ep_correct, ep_secs;
 	cJSON *history, *messages;
 	double train_secs, images, bytes_out, bytes_in;
@@ -151,8 +151,8 @@ revive(struct coord *co)
 {
 	for (int i = 0; i < co->npeers; i++) {
 		char inst[33], why[300];
-		if (co->dead[i] && peer_hello(co->peers[i], 2, inst, why,
-				       sizeof(why)) == 0) {
+		if (co->dead[i] &&
+		    peer_hello(co->peers[i], 2, inst, why, sizeof(why)) == 0) {
 			co->dead[i] = 0;
 			note(co, "train peer %s is back", co->peers[i]);
 		}
@@ -201,25 +201,26 @@ remote(void *arg)
 	fed_request_encode(j, co->wbuf, co->wlen, &body, &len);
 	cJSON_Delete(j);
 	const char *url = co->peers[s->peer];
-	if (peer_round(url, body, len, co->timeout, give_up, co, &resp,
-		&rlen, s->err, sizeof(s->err)) == 0) {
+	if (peer_round(url, body, len, co->timeout, give_up, co, &resp, &rlen,
+	               s->err, sizeof(s->err)) == 0) {
 		s->w = xmalloc(sizeof(float) * co->np);
-		enum fed_err e = fed_wire_decode(resp, rlen, co->net, s->w,
-		    &s->st);
+		enum fed_err e =
+		    fed_wire_decode(resp, rlen, co->net, s->w, &s->st);
 		if (e == FED_OK) {
 			s->ok = 1;
 		} else {
 			snprintf(s->err, sizeof(s->err), "%s: %s", url,
-			    fed_strerror(e));
+			         fed_strerror(e));
 			free(s->w);
 			s->w = NULL;
 		}
-	} else if (!cancelled(co) &&
-	    util_now() > atomic_load(&co->deadline)) {
-		snprintf(s->err, sizeof(s->err), "%s: timed out (the round "
+	} else if (!cancelled(co) && util_now() > atomic_load(&co->deadline)) {
+		snprintf(
+		    s->err, sizeof(s->err),
+		    "%s: timed out (the round "
 		    "waits %g times this worker's time for a shard, at least "
-		    "%g s, at most TRAINYARD_FED_TIMEOUT)", url, FED_SLACK,
-		    FED_MIN_WAIT);
+		    "%g s, at most TRAINYARD_FED_TIMEOUT)",
+		    url, FED_SLACK, FED_MIN_WAIT);
 	}
 	pthread_mutex_lock(&bytes_mu);
 	co->bytes_out += (double)len;
@@ -236,10 +237,9 @@ local(struct slot *s)
 	struct coord *co = s->co;
 	struct fed_task t;
 	make_task(co, s->shard, &t);
-	memcpy(nn_params(co->lnet), nn_params(co->net),
-	    co->np * sizeof(float));
+	memcpy(nn_params(co->lnet), nn_params(co->net), co->np * sizeof(float));
 	if (fed_local_train(co->p, &co->d, co->lnet, &t, cancelled, co,
-		&s->st)) {
+	                    &s->st)) {
 		snprintf(s->err, sizeof(s->err), "cancelled");
 		return;
 	}
@@ -268,7 +268,7 @@ run_slots(struct coord *co, struct slot *sl, int n)
 			sl[i].started = 1;
 		else
 			snprintf(sl[i].err, sizeof(sl[i].err),
-			    "cannot start a thread");
+			         "cannot start a thread");
 	}
 	for (int i = 0; i < n; i++)
 		if (sl[i].peer < 0 && !cancelled(co)) {
@@ -334,9 +334,11 @@ run_round(struct coord *co)
 				break;
 			}
 		}
-		note(co, "round %d: shard %d on %s failed (%s); retrying on "
-		    "%s", co->round + 1, s, where(co, failed), sl[s].err,
-		    where(co, alt));
+		note(co,
+		     "round %d: shard %d on %s failed (%s); retrying on "
+		     "%s",
+		     co->round + 1, s, where(co, failed), sl[s].err,
+		     where(co, alt));
 		rt[nr].co = co;
 		rt[nr].shard = s;
 		rt[nr].peer = alt;
@@ -353,9 +355,11 @@ run_round(struct coord *co)
 		} else if (!cancelled(co)) {
 			if (a->peer >= 0)
 				co->dead[a->peer] = 1;
-			note(co, "round %d: shard %d left out of this round "
-			    "(retry on %s failed: %s)", co->round + 1,
-			    a->shard, where(co, a->peer), a->err);
+			note(co,
+			     "round %d: shard %d left out of this round "
+			     "(retry on %s failed: %s)",
+			     co->round + 1, a->shard, where(co, a->peer),
+			     a->err);
 		}
 		free(a->w);
 	}
@@ -377,7 +381,7 @@ run_round(struct coord *co)
 	}
 	if (fed_average(w, n, N, co->np, nn_params(co->net)))
 		note(co, "round %d: no replica trained; weights unchanged",
-		    co->round + 1);
+		     co->round + 1);
 	free(w);
 	free(n);
 	double secs = util_now() - t0;
@@ -398,8 +402,7 @@ cancel:
 }
 
 static cJSON *
-epoch_entry(int epoch, double tl, double ta, double vl, double va,
-    double secs)
+epoch_entry(int epoch, double tl, double ta, double vl, double va, double secs)
 {
 	cJSON *e = cJSON_CreateObject();
 	cJSON_AddNumberToObject(e, "epoch", epoch);
@@ -424,8 +427,8 @@ end_epoch(struct coord *co)
 	fed_evaluate(co->p, &co->d, val_split(co), co->net, co->cm, &vl, &va);
 	co->epoch++;
 	double ns = co->ep_samples > 0 ? co->ep_samples : 1;
-	cJSON *e = epoch_entry(co->epoch, co->ep_loss / ns,
-	    co->ep_correct / ns, vl, va, co->ep_secs + util_now() - t0);
+	cJSON *e = epoch_entry(co->epoch, co->ep_loss / ns, co->ep_correct / ns,
+	                       vl, va, co->ep_secs + util_now() - t0);
 	cJSON_AddItemToArray(co->history, e);
 	if (co->h && co->h->epoch)
 		co->h->epoch(co->h->arg, e, 0);
@@ -436,7 +439,7 @@ end_epoch(struct coord *co)
 			co->best_epoch = co->epoch;
 			co->bad_epochs = 0;
 			memcpy(co->best, nn_params(co->net),
-			    co->np * sizeof(float));
+			       co->np * sizeof(float));
 		} else if (++co->bad_epochs >= co->p->patience) {
 			co->stopped = 1;
 		}
@@ -450,26 +453,26 @@ save_checkpoint(struct coord *co, char *err, size_t errlen)
 {
 	cJSON *extra = cJSON_CreateObject();
 	cJSON_AddItemToObject(extra, "train",
-	    cJSON_Duplicate(co->params_json, 1));
+	                      cJSON_Duplicate(co->params_json, 1));
 	cJSON *f = cJSON_AddObjectToObject(extra, "fed");
 	cJSON_AddNumberToObject(f, "round", co->round);
 	cJSON_AddNumberToObject(f, "epoch", co->epoch);
-	static const char *const keys[] = { "ep_loss", "ep_samples",
-		"ep_correct", "ep_secs", "train_seconds", "images",
-		"bytes_out", "bytes_in", "best_val" };
-	double vals[] = { co->ep_loss, co->ep_samples, co->ep_correct,
-		co->ep_secs, co->train_secs, co->images, co->bytes_out,
-		co->bytes_in, co->best_val };
+	static const char *const keys[] = {
+	    "ep_loss", "ep_samples", "ep_correct", "ep_secs", "train_seconds",
+	    "images",  "bytes_out",  "bytes_in",   "best_val"};
+	double vals[] = {co->ep_loss,   co->ep_samples, co->ep_correct,
+	                 co->ep_secs,   co->train_secs, co->images,
+	                 co->bytes_out, co->bytes_in,   co->best_val};
 	for (size_t i = 0; i < TY_ARRAY_LEN(keys); i++)
 		cJSON_AddNumberToObject(f, keys[i], vals[i]);
 	cJSON_AddNumberToObject(f, "best_epoch", co->best_epoch);
 	cJSON_AddNumberToObject(f, "bad_epochs", co->bad_epochs);
 	cJSON_AddBoolToObject(f, "stopped", co->stopped);
 	cJSON_AddItemToObject(f, "history", cJSON_Duplicate(co->history, 1));
-	cJSON_AddItemToObject(f, "messages",
-	    cJSON_Duplicate(co->messages, 1));
-	enum model_err e = model_save(co->ckpt, co->net, &co->d.mm, extra,
-	    co->best, co->best ? co->np : 0, err, errlen);
+	cJSON_AddItemToObject(f, "messages", cJSON_Duplicate(co->messages, 1));
+	enum model_err e =
+	    model_save(co->ckpt, co->net, &co->d.mm, extra, co->best,
+	               co->best ? co->np : 0, err, errlen);
 	cJSON_Delete(extra);
 	return e == MODEL_OK ? 0 : -1;
 }
@@ -491,7 +494,7 @@ try_resume(struct coord *co)
 	model *m = model_load(co->ckpt, NULL, err, sizeof(err));
 	if (!m) {
 		ty_log("checkpoint %s unusable, starting over: %s", co->ckpt,
-		    err);
+		       err);
 		return 0;
 	}
 	int ok = 0;
@@ -502,17 +505,17 @@ try_resume(struct coord *co)
 	size_t ns;
 	const float *s = model_state(m, &ns);
 	if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(h, "train"),
-		co->params_json, 1) ||
+	                   co->params_json, 1) ||
 	    nn_nparams(model_net(m)) != co->np ||
 	    ns != (co->best ? co->np : 0) || !cJSON_IsArray(hist) ||
 	    !cJSON_IsArray(msgs) || num(f, "round") < 0 ||
 	    num(f, "epoch") < 0) {
 		ty_log("checkpoint %s is for other params, starting over",
-		    co->ckpt);
+		       co->ckpt);
 		goto out;
 	}
 	memcpy(nn_params(co->net), nn_params(model_net(m)),
-	    co->np * sizeof(float));
+	       co->np * sizeof(float));
 	if (co->best)
 		memcpy(co->best, s, co->np * sizeof(float));
 	co->round = (int)num(f, "round");
@@ -528,15 +531,15 @@ try_resume(struct coord *co)
 	co->best_val = num(f, "best_val");
 	co->best_epoch = (int)num(f, "best_epoch");
 	co->bad_epochs = (int)num(f, "bad_epochs");
-	co->stopped = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f,
-	    "stopped"));
+	co->stopped =
+	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "stopped"));
 	cJSON_Delete(co->history);
 	co->history = cJSON_Duplicate(hist, 1);
 	cJSON_Delete(co->messages);
 	co->messages = cJSON_Duplicate(msgs, 1);
 	ok = 1;
 	ty_log("resuming %s after round %d (epoch %d)", co->ckpt, co->round,
-	    co->epoch);
+	       co->epoch);
 out:
 	model_free(m);
 	return ok;
@@ -556,10 +559,10 @@ finish(struct coord *co, char *err, size_t errlen)
 	fed_evaluate(co->p, &co->d, val_split(co), co->net, co->cm, &vl, &va);
 	cJSON *extra = cJSON_CreateObject();
 	cJSON_AddItemToObject(extra, "train",
-	    cJSON_Duplicate(co->params_json, 1));
+	                      cJSON_Duplicate(co->params_json, 1));
 	cJSON_AddNumberToObject(extra, "epochs_trained", co->epoch);
-	enum model_err e = model_save(mp, co->net, &co->d.mm, extra, NULL, 0,
-	    err, errlen);
+	enum model_err e =
+	    model_save(mp, co->net, &co->d.mm, extra, NULL, 0, err, errlen);
 	cJSON_Delete(extra);
 	if (e != MODEL_OK)
 		goto out;
@@ -567,28 +570,29 @@ finish(struct coord *co, char *err, size_t errlen)
 	cJSON_AddItemToObject(res, "epochs", cJSON_Duplicate(co->history, 1));
 	cJSON_AddNumberToObject(res, "val_loss", vl);
 	cJSON_AddNumberToObject(res, "val_acc", va);
-	cJSON_AddStringToObject(res, "split", co->d.va.count ? "val"
-							     : "train");
+	cJSON_AddStringToObject(res, "split", co->d.va.count ? "val" : "train");
 	cJSON_AddNumberToObject(res, "epochs_trained", co->epoch);
 	cJSON_AddBoolToObject(res, "early_stopped", co->stopped);
 	if (co->best)
 		cJSON_AddNumberToObject(res, "best_epoch", co->best_epoch);
 	cJSON_AddNumberToObject(res, "seconds", co->train_secs);
 	cJSON_AddNumberToObject(res, "images_per_second",
-	    co->train_secs > 0 ? co->images / co->train_secs : 0);
+	                        co->train_secs > 0 ? co->images / co->train_secs
+	                                           : 0);
 	cJSON_AddNumberToObject(res, "params", (double)co->np);
 	cJSON_AddNumberToObject(res, "forward_flops_per_image",
-	    nn_flops_per_sample(co->net));
+	                        nn_flops_per_sample(co->net));
 	cJSON_AddNumberToObject(res, "workers", co->p->workers);
 	cJSON_AddNumberToObject(res, "rounds", co->round);
-	cJSON_AddNumberToObject(res, "bytes_per_round",
+	cJSON_AddNumberToObject(
+	    res, "bytes_per_round",
 	    co->round ? (co->bytes_out + co->bytes_in) / co->round : 0);
 	cJSON_AddNumberToObject(res, "weights_bytes", (double)co->wlen);
 	/* time the coordinator idled for peers after its own shard: the
 	 * cost of communication plus stragglers (this run only) */
 	cJSON_AddNumberToObject(res, "peer_wait_seconds", co->wait_secs);
 	cJSON_AddItemToObject(res, "messages",
-	    cJSON_Duplicate(co->messages, 1));
+	                      cJSON_Duplicate(co->messages, 1));
 	char *js = cJSON_Print(res);
 	int rc = util_write_atomic(jp, js, strlen(js));
 	free(js);
@@ -640,15 +644,15 @@ progress(struct coord *co)
 	double ips = co->train_secs > 0 ? co->images / co->train_secs : 0;
 	double per = co->round ? co->train_secs / co->round : 0;
 	h->progress(h->arg, (double)co->round / total, co->epoch + 1,
-	    co->p->epochs, co->round % co->rpe + 1, co->rpe, ips,
-	    per * (total - co->round));
+	            co->p->epochs, co->round % co->rpe + 1, co->rpe, ips,
+	            per * (total - co->round));
 }
 
 enum train_status
 fed_run(const struct train_params *p, const char *data_dir,
-    const char *models_dir, int threads, const struct train_hooks *h,
-    void (*notefn)(void *, const char *), cJSON **result, char *err,
-    size_t errlen)
+        const char *models_dir, int threads, const struct train_hooks *h,
+        void (*notefn)(void *, const char *), cJSON **result, char *err,
+        size_t errlen)
 {
 	(void)threads; /* each replica trains its shard on one thread */
 	struct coord co;
@@ -665,8 +669,10 @@ fed_run(const struct train_params *p, const char *data_dir,
 		goto out;
 	co.have_data = 1;
 	if (co.d.tr.count < (uint32_t)p->workers) {
-		snprintf(err, errlen, "%u training images cannot be split "
-		    "across %d workers", co.d.tr.count, p->workers);
+		snprintf(err, errlen,
+		         "%u training images cannot be split "
+		         "across %d workers",
+		         co.d.tr.count, p->workers);
 		goto out;
 	}
 	char why[200];
@@ -677,7 +683,7 @@ fed_run(const struct train_params *p, const char *data_dir,
 	}
 	if (util_mkdirs(co.dir, 0755)) {
 		snprintf(err, errlen, "cannot create %s: %s", co.dir,
-		    strerror(errno));
+		         strerror(errno));
 		goto out;
 	}
 	co.ckpt = xasprintf("%s/checkpoint.tym", co.dir);
@@ -687,7 +693,7 @@ fed_run(const struct train_params *p, const char *data_dir,
 	nn_init(co.net, p->seed);
 	co.np = nn_nparams(co.net);
 	co.cm = xcalloc((size_t)co.d.mm.nclasses * co.d.mm.nclasses,
-	    sizeof(uint32_t));
+	                sizeof(uint32_t));
 	if (p->patience)
 		co.best = xcalloc(co.np, sizeof(float));
 	co.params_json = train_params_json(p);
@@ -695,8 +701,8 @@ fed_run(const struct train_params *p, const char *data_dir,
 	cJSON_AddStringToObject(co.req_params, "output", p->output);
 	int nb0 = fed_shard_batches(p, &co.d, p->workers, 0);
 	co.rpe = p->local_steps > 0
-	    ? (nb0 + p->local_steps - 1) / p->local_steps
-	    : 1;
+	             ? (nb0 + p->local_steps - 1) / p->local_steps
+	             : 1;
 	if (co.rpe < 1)
 		co.rpe = 1;
 	if (try_resume(&co) && h && h->epoch)
@@ -705,11 +711,13 @@ fed_run(const struct train_params *p, const char *data_dir,
 	if (discover(&co, err, errlen))
 		goto out;
 	if (co.npeers == 0)
-		note(&co, "no other train replica found (TRAINYARD_TRAIN_PEERS"
-		    "=%s): all %d shards train in this worker",
-		    getenv("TRAINYARD_TRAIN_PEERS") ? getenv(
-			"TRAINYARD_TRAIN_PEERS") : "",
-		    p->workers);
+		note(&co,
+		     "no other train replica found (TRAINYARD_TRAIN_PEERS"
+		     "=%s): all %d shards train in this worker",
+		     getenv("TRAINYARD_TRAIN_PEERS")
+		         ? getenv("TRAINYARD_TRAIN_PEERS")
+		         : "",
+		     p->workers);
 	while (co.epoch < p->epochs && !co.stopped) {
 		if (cancelled(&co) || run_round(&co)) {
 			st = TRAIN_CANCELLED;

@@ -76,19 +76,19 @@ uint64_t fed_fingerprint(const nn_net *net);
 
 /* A weights body for net's params; *out is the caller's to free. */
 void fed_wire_encode(const nn_net *net, const struct fed_stats *st,
-    uint8_t **out, size_t *outlen);
+                     uint8_t **out, size_t *outlen);
 /* Checks buf against net (length, magic, version, checksum, nparams,
  * fingerprint), then copies the weights into dst (nparams floats) and
  * the stats into st. dst is untouched on failure. */
 enum fed_err fed_wire_decode(const void *buf, size_t len, const nn_net *net,
-    float *dst, struct fed_stats *st) TY_WUR;
+                             float *dst, struct fed_stats *st) TY_WUR;
 /* Splits a round request into its JSON (parsed, caller frees) and the
  * weights body that follows (pointing into buf). */
 enum fed_err fed_request_split(const void *buf, size_t len, cJSON **json,
-    const uint8_t **wbuf, size_t *wlen) TY_WUR;
+                               const uint8_t **wbuf, size_t *wlen) TY_WUR;
 /* "TYFQ" + json + weights; *out is the caller's to free. */
 void fed_request_encode(const cJSON *json, const uint8_t *w, size_t wlen,
-    uint8_t **out, size_t *outlen);
+                        uint8_t **out, size_t *outlen);
 
 /*
  * out[i] = sum_k w[k][i] * n[k] / sum_k n[k], summed in k order in double
@@ -97,7 +97,7 @@ void fed_request_encode(const cJSON *json, const uint8_t *w, size_t wlen,
  * (out untouched) when every n[k] is 0.
  */
 int fed_average(const float *const *w, const double *n, int k, size_t np,
-    float *out) TY_WUR;
+                float *out) TY_WUR;
 
 /* ---- data and local training (fed_local.c) ---- */
 
@@ -109,11 +109,11 @@ struct fed_data {
 };
 
 int fed_data_open(struct fed_data *d, const char *data_dir, const char *rel,
-    char *err, size_t errlen) TY_WUR;
+                  char *err, size_t errlen) TY_WUR;
 void fed_data_close(struct fed_data *d);
 /* The net of p for d's images and classes (not initialised). */
 nn_net *fed_net_new(const struct train_params *p, const struct fed_data *d,
-    char *err, size_t errlen) TY_WUR;
+                    char *err, size_t errlen) TY_WUR;
 
 /*
  * Shard s of n of the labels: every class's indices shuffled with seed
@@ -121,18 +121,18 @@ nn_net *fed_net_new(const struct train_params *p, const struct fed_data *d,
  * sizes differ by at most one. Sorted ascending; *count entries.
  */
 uint32_t *fed_shard(const uint16_t *labels, uint32_t count, uint64_t seed,
-    int n, int s, uint32_t *outcount);
+                    int n, int s, uint32_t *outcount);
 
 /* One replica's work in a round. */
 struct fed_task {
 	int shard, nshards;
-	int epoch;	     /* 0-based */
+	int epoch;            /* 0-based */
 	int step_lo, step_hi; /* batches of the shard's epoch order */
 };
 
 /* Batches in one epoch of shard s (same for every replica). */
 int fed_shard_batches(const struct train_params *p, const struct fed_data *d,
-    int nshards, int s);
+                      int nshards, int s);
 
 /*
  * Trains net in place on task's shard and batches, with a fresh optimiser
@@ -140,13 +140,13 @@ int fed_shard_batches(const struct train_params *p, const struct fed_data *d,
  * on the task. Returns 0, 1 when cancelled (cancelled may be NULL).
  */
 int fed_local_train(const struct train_params *p, const struct fed_data *d,
-    nn_net *net, const struct fed_task *t, int (*cancelled)(void *),
-    void *arg, struct fed_stats *st);
+                    nn_net *net, const struct fed_task *t,
+                    int (*cancelled)(void *), void *arg, struct fed_stats *st);
 
 /* Loss, accuracy and cm[true][pred] (nclasses^2) over split t. */
 void fed_evaluate(const struct train_params *p, const struct fed_data *d,
-    const struct tensor *t, nn_net *net, uint32_t *cm, double *loss,
-    double *acc);
+                  const struct tensor *t, nn_net *net, uint32_t *cm,
+                  double *loss, double *acc);
 
 /* ---- peers (peer.c) ---- */
 
@@ -157,15 +157,15 @@ void fed_evaluate(const struct train_params *p, const struct fed_data *d,
  * include this worker itself. 0 or -1 with err.
  */
 int peer_list(const char *spec, int default_port, char ***urls, int *n,
-    char *err, size_t errlen) TY_WUR;
+              char *err, size_t errlen) TY_WUR;
 void peer_list_free(char **urls, int n);
 
 /* This process's random instance id (32 hex digits). */
 const char *peer_instance(void);
 
 /* GET url/fed/hello; fills instance (33 bytes). 0 or -1 with err. */
-int peer_hello(const char *url, double timeout_s, char *instance,
-    char *err, size_t errlen) TY_WUR;
+int peer_hello(const char *url, double timeout_s, char *instance, char *err,
+               size_t errlen) TY_WUR;
 
 /*
  * POST url/fed/round with body; on 200, *resp (caller frees) gets the
@@ -173,8 +173,9 @@ int peer_hello(const char *url, double timeout_s, char *instance,
  * 0 or -1 with err.
  */
 int peer_round(const char *url, const uint8_t *body, size_t len,
-    double timeout_s, int (*cancelled)(void *), void *arg, uint8_t **resp,
-    size_t *resplen, char *err, size_t errlen) TY_WUR;
+               double timeout_s, int (*cancelled)(void *), void *arg,
+               uint8_t **resp, size_t *resplen, char *err,
+               size_t errlen) TY_WUR;
 
 /* ---- the coordinator (fed.c) ---- */
 
@@ -184,9 +185,10 @@ int peer_round(const char *url, const uint8_t *body, size_t len,
  * NULL) gets every fault message as it happens, with hooks->arg.
  */
 enum train_status fed_run(const struct train_params *p, const char *data_dir,
-    const char *models_dir, int threads, const struct train_hooks *hooks,
-    void (*note)(void *arg, const char *msg), cJSON **result, char *err,
-    size_t errlen);
+                          const char *models_dir, int threads,
+                          const struct train_hooks *hooks,
+                          void (*note)(void *arg, const char *msg),
+                          cJSON **result, char *err, size_t errlen);
 
 /* ---- routes (fed_http.c) ---- */
 

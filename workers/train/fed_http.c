@@ -61,14 +61,14 @@ static int
 parse_task(const cJSON *j, struct fed_task *t, char *err, size_t errlen)
 {
 	const cJSON *o = cJSON_GetObjectItemCaseSensitive(j, "task");
-	if (!cJSON_IsObject(o) ||
-	    int_in(o, "nshards", 1, 64, &t->nshards) ||
+	if (!cJSON_IsObject(o) || int_in(o, "nshards", 1, 64, &t->nshards) ||
 	    int_in(o, "shard", 0, t->nshards - 1, &t->shard) ||
 	    int_in(o, "epoch", 0, 1000000, &t->epoch) ||
 	    int_in(o, "step_lo", 0, 1 << 30, &t->step_lo) ||
 	    int_in(o, "step_hi", t->step_lo, 1 << 30, &t->step_hi)) {
-		snprintf(err, errlen, "task must have nshards 1..64, shard, "
-		    "epoch, step_lo <= step_hi");
+		snprintf(err, errlen,
+		         "task must have nshards 1..64, shard, "
+		         "epoch, step_lo <= step_hi");
 		return -1;
 	}
 	return 0;
@@ -80,7 +80,7 @@ test_delay(void)
 	const char *s = getenv("TRAINYARD_FED_TEST_DELAY_MS");
 	long ms = s ? strtol(s, NULL, 10) : 0;
 	if (ms > 0 && ms < 600000) {
-		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+		struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 		nanosleep(&ts, NULL);
 	}
 }
@@ -110,7 +110,7 @@ fed_http_round(struct mg_connection *c, void *arg)
 	struct train_params p;
 	struct fed_task t;
 	if (train_params_parse(cJSON_GetObjectItemCaseSensitive(j, "params"),
-		&p, err, sizeof(err)) ||
+	                       &p, err, sizeof(err)) ||
 	    parse_task(j, &t, err, sizeof(err))) {
 		st = svc_reply_error(c, 400, "%s", err);
 		goto out;

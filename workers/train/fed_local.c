@@ -30,7 +30,7 @@ read_meta(struct fed_data *d, const char *dir, char *err, size_t errlen)
 	char *s = util_read_file(path, 1 << 24, &len);
 	if (!s) {
 		snprintf(err, errlen, "cannot read %s: %s", path,
-		    strerror(errno));
+		         strerror(errno));
 		free(path);
 		return -1;
 	}
@@ -48,11 +48,12 @@ read_meta(struct fed_data *d, const char *dir, char *err, size_t errlen)
 	d->mm.classes = xcalloc((size_t)k, sizeof(char *));
 	int i = 0;
 	for (const cJSON *e = cl->child; e; e = e->next, i++) {
-		const cJSON *n = cJSON_IsObject(e)
-		    ? cJSON_GetObjectItemCaseSensitive(e, "name")
-		    : e;
-		d->mm.classes[i] = xstrdup(cJSON_IsString(n) ? n->valuestring
-							     : "?");
+		const cJSON *n =
+		    cJSON_IsObject(e)
+		        ? cJSON_GetObjectItemCaseSensitive(e, "name")
+		        : e;
+		d->mm.classes[i] =
+		    xstrdup(cJSON_IsString(n) ? n->valuestring : "?");
 	}
 	const cJSON *mean = cJSON_GetObjectItemCaseSensitive(j, "mean");
 	const cJSON *sd = cJSON_GetObjectItemCaseSensitive(j, "std");
@@ -61,8 +62,8 @@ read_meta(struct fed_data *d, const char *dir, char *err, size_t errlen)
 		const cJSON *b = cJSON_GetArrayItem(sd, c);
 		d->mm.mean[c] = cJSON_IsNumber(a) ? (float)a->valuedouble : 0;
 		d->mm.std[c] = cJSON_IsNumber(b) && b->valuedouble > 1e-6
-		    ? (float)b->valuedouble
-		    : 1;
+		                   ? (float)b->valuedouble
+		                   : 1;
 	}
 	cJSON_Delete(j);
 	return 0;
@@ -70,7 +71,7 @@ read_meta(struct fed_data *d, const char *dir, char *err, size_t errlen)
 
 int
 fed_data_open(struct fed_data *d, const char *data_dir, const char *rel,
-    char *err, size_t errlen)
+              char *err, size_t errlen)
 {
 	char why[200];
 	memset(d, 0, sizeof(*d));
@@ -103,8 +104,9 @@ fed_data_open(struct fed_data *d, const char *data_dir, const char *rel,
 	    a->channels != b->channels || a->channels > MODEL_MAX_CHANNELS ||
 	    a->classes > (uint32_t)d->mm.nclasses ||
 	    b->classes > (uint32_t)d->mm.nclasses) {
-		snprintf(err, errlen, "train.tyd, val.tyd and meta.json "
-		    "disagree on the image shape or classes");
+		snprintf(err, errlen,
+		         "train.tyd, val.tyd and meta.json "
+		         "disagree on the image shape or classes");
 		goto out;
 	}
 	d->mm.width = (int)a->width;
@@ -112,8 +114,8 @@ fed_data_open(struct fed_data *d, const char *data_dir, const char *rel,
 	d->mm.channels = (int)a->channels;
 	for (int c = 0; c < d->mm.channels; c++)
 		for (int v = 0; v < 256; v++)
-			d->lut[c][v] = (v / 255.0f - d->mm.mean[c]) /
-			    d->mm.std[c];
+			d->lut[c][v] =
+			    (v / 255.0f - d->mm.mean[c]) / d->mm.std[c];
 	rc = 0;
 out:
 	free(tp);
@@ -136,20 +138,20 @@ fed_data_close(struct fed_data *d)
 }
 
 nn_net *
-fed_net_new(const struct train_params *p, const struct fed_data *d,
-    char *err, size_t errlen)
+fed_net_new(const struct train_params *p, const struct fed_data *d, char *err,
+            size_t errlen)
 {
 	struct nn_spec specs[TRAIN_MAX_LAYERS];
 	int ns = train_arch_specs(p, d->mm.nclasses, specs, TRAIN_MAX_LAYERS,
-	    err, errlen);
+	                          err, errlen);
 	if (ns < 0)
 		return NULL;
 	char why[160];
 	nn_net *net = nn_new(d->mm.height, d->mm.width, d->mm.channels, specs,
-	    ns, NN_LOSS_XENT, why, sizeof(why));
+	                     ns, NN_LOSS_XENT, why, sizeof(why));
 	if (!net)
 		snprintf(err, errlen, "model does not fit %dx%dx%d images: %s",
-		    d->mm.width, d->mm.height, d->mm.channels, why);
+		         d->mm.width, d->mm.height, d->mm.channels, why);
 	return net;
 }
 
@@ -163,8 +165,8 @@ cmp_u32(const void *a, const void *b)
 }
 
 uint32_t *
-fed_shard(const uint16_t *labels, uint32_t count, uint64_t seed, int n,
-    int s, uint32_t *outcount)
+fed_shard(const uint16_t *labels, uint32_t count, uint64_t seed, int n, int s,
+          uint32_t *outcount)
 {
 	uint32_t *out = xmalloc(sizeof(uint32_t) * (count / (uint32_t)n + 1));
 	uint32_t *idx = xmalloc(sizeof(uint32_t) * (count ? count : 1));
@@ -208,15 +210,16 @@ fed_shard(const uint16_t *labels, uint32_t count, uint64_t seed, int n,
 
 int
 fed_shard_batches(const struct train_params *p, const struct fed_data *d,
-    int nshards, int s)
+                  int nshards, int s)
 {
 	/* sizes differ by at most one: shard s has ceil((N - s) / n) */
 	uint32_t N = d->tr.count;
-	uint32_t m = N > (uint32_t)s
-	    ? (N - (uint32_t)s + (uint32_t)nshards - 1) / (uint32_t)nshards
-	    : 0;
+	uint32_t m =
+	    N > (uint32_t)s
+	        ? (N - (uint32_t)s + (uint32_t)nshards - 1) / (uint32_t)nshards
+	        : 0;
 	return (int)((m + (uint32_t)p->batch_size - 1) /
-	    (uint32_t)p->batch_size);
+	             (uint32_t)p->batch_size);
 }
 
 /* ---- batches ---- */
@@ -227,9 +230,8 @@ struct aug {
 
 /* n images idx[] of t into x, normalised and augmented as train.c does. */
 static void
-make_rows(const struct fed_data *d, const struct tensor *t,
-    const uint32_t *idx, int n, float *x, uint16_t *lab,
-    const struct aug *aug)
+make_rows(const struct fed_data *d, const struct tensor *t, const uint32_t *idx,
+          int n, float *x, uint16_t *lab, const struct aug *aug)
 {
 	int H = (int)t->height, W = (int)t->width, C = (int)t->channels;
 	size_t isz = t->image_bytes;
@@ -248,9 +250,10 @@ make_rows(const struct fed_data *d, const struct tensor *t,
 			for (int xx = 0; xx < W; xx++) {
 				int sx = (f ? W - 1 - xx : xx) - dx;
 				float *o = x + ((size_t)y * W + xx) * C;
-				int out = sy < 0 || sy >= H || sx < 0 || sx >= W;
-				const uint8_t *q = out ? NULL
-				    : px + ((size_t)sy * W + sx) * C;
+				int out =
+				    sy < 0 || sy >= H || sx < 0 || sx >= W;
+				const uint8_t *q =
+				    out ? NULL : px + ((size_t)sy * W + sx) * C;
 				for (int c = 0; c < C; c++)
 					o[c] = d->lut[c][out ? 0 : q[c]];
 			}
@@ -272,8 +275,8 @@ chunk_size(const nn_net *net, int batch)
 
 int
 fed_local_train(const struct train_params *p, const struct fed_data *d,
-    nn_net *net, const struct fed_task *t, int (*cancelled)(void *),
-    void *arg, struct fed_stats *st)
+                nn_net *net, const struct fed_task *t, int (*cancelled)(void *),
+                void *arg, struct fed_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 	/* one thread per replica; OpenBLAS would otherwise start a thread
@@ -281,11 +284,12 @@ fed_local_train(const struct train_params *p, const struct fed_data *d,
 	 * (process-wide, as train_run sets it) */
 	openblas_set_num_threads(1);
 	uint32_t m;
-	uint32_t *sh = fed_shard(d->tr.labels, d->tr.count, p->seed,
-	    t->nshards, t->shard, &m);
+	uint32_t *sh = fed_shard(d->tr.labels, d->tr.count, p->seed, t->nshards,
+	                         t->shard, &m);
 	struct nn_rng rng;
 	nn_rng_seed(&rng, p->seed ^ 0x4645444156ULL ^
-	    ((uint64_t)(t->epoch + 1) << 32) ^ (uint64_t)t->shard * 0x9e37ULL);
+	                      ((uint64_t)(t->epoch + 1) << 32) ^
+	                      (uint64_t)t->shard * 0x9e37ULL);
 	for (uint32_t i = m; i > 1; i--) {
 		uint32_t j = nn_rng_below(&rng, i), x = sh[i - 1];
 		sh[i - 1] = sh[j], sh[j] = x;
@@ -303,7 +307,7 @@ fed_local_train(const struct train_params *p, const struct fed_data *d,
 	struct aug *aug = xcalloc((size_t)B, sizeof(*aug));
 	struct nn_opt opt;
 	nn_opt_init(&opt, p->optimizer, net, p->lr, p->momentum,
-	    p->weight_decay);
+	            p->weight_decay);
 	int rc = 0;
 	for (int b = 0; b < hi; b++) {
 		uint32_t off = (uint32_t)b * (uint32_t)B;
@@ -314,9 +318,11 @@ fed_local_train(const struct train_params *p, const struct fed_data *d,
 			if (p->shift) {
 				int s = p->shift;
 				a->dx = (int8_t)((int)nn_rng_below(&rng,
-						     2 * s + 1) - s);
+				                                   2 * s + 1) -
+				                 s);
 				a->dy = (int8_t)((int)nn_rng_below(&rng,
-						     2 * s + 1) - s);
+				                                   2 * s + 1) -
+				                 s);
 			}
 			if (p->hflip)
 				a->flip = (int8_t)(nn_rng_next(&rng) >> 63);
@@ -332,12 +338,12 @@ fed_local_train(const struct train_params *p, const struct fed_data *d,
 		for (int c0 = 0; c0 < n; c0 += ch) {
 			int k = n - c0 < ch ? n - c0 : ch;
 			make_rows(d, &d->tr, sh + off + c0, k, x, lab,
-			    aug + c0);
+			          aug + c0);
 			nn_forward(ctx, x, k, 1, &drop);
 			nn_ctx_accumulate(ctx, c0 > 0);
 			int correct;
 			float l = nn_loss_backward_part(ctx, lab, NULL, k, n,
-			    &correct);
+			                                &correct);
 			st->loss += (double)l * k;
 			st->correct += (uint64_t)correct;
 		}
@@ -355,8 +361,8 @@ fed_local_train(const struct train_params *p, const struct fed_data *d,
 
 void
 fed_evaluate(const struct train_params *p, const struct fed_data *d,
-    const struct tensor *t, nn_net *net, uint32_t *cm, double *loss,
-    double *acc)
+             const struct tensor *t, nn_net *net, uint32_t *cm, double *loss,
+             double *acc)
 {
 	int k = d->mm.nclasses, no = nn_out_size(net);
 	int ch = chunk_size(net, p->batch_size);
@@ -370,7 +376,7 @@ fed_evaluate(const struct train_params *p, const struct fed_data *d,
 	uint64_t ok = 0;
 	for (uint32_t i = 0; i < t->count; i += (uint32_t)ch) {
 		int n = (int)(t->count - i < (uint32_t)ch ? t->count - i
-							   : (uint32_t)ch);
+		                                          : (uint32_t)ch);
 		for (int b = 0; b < n; b++)
 			idx[b] = i + (uint32_t)b;
 		make_rows(d, t, idx, n, x, lab, NULL);

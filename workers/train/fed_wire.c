@@ -11,13 +11,13 @@
 #include "fed.h"
 
 static const char *const errs[FED_ERR__MAX] = {
-	[FED_OK] = "ok",
-	[FED_ETRUNC] = "truncated or overlong weights",
-	[FED_EMAGIC] = "not a trainyard weights body",
-	[FED_EVERSION] = "unsupported weights version",
-	[FED_ECHECKSUM] = "weights checksum mismatch",
-	[FED_ESHAPE] = "weights are for another model shape",
-	[FED_EJSON] = "bad round request JSON",
+    [FED_OK] = "ok",
+    [FED_ETRUNC] = "truncated or overlong weights",
+    [FED_EMAGIC] = "not a trainyard weights body",
+    [FED_EVERSION] = "unsupported weights version",
+    [FED_ECHECKSUM] = "weights checksum mismatch",
+    [FED_ESHAPE] = "weights are for another model shape",
+    [FED_EJSON] = "bad round request JSON",
 };
 
 const char *
@@ -88,7 +88,7 @@ fed_fingerprint(const nn_net *net)
  * little-endian IEEE 754, as the .tym file already assumes. */
 void
 fed_wire_encode(const nn_net *net, const struct fed_stats *st, uint8_t **out,
-    size_t *outlen)
+                size_t *outlen)
 {
 	size_t np = nn_nparams(net);
 	size_t len = FED_WIRE_HEADER + np * sizeof(float) + FED_WIRE_SUMLEN;
@@ -113,13 +113,13 @@ fed_wire_encode(const nn_net *net, const struct fed_stats *st, uint8_t **out,
 
 enum fed_err
 fed_wire_decode(const void *buf, size_t len, const nn_net *net, float *dst,
-    struct fed_stats *st)
+                struct fed_stats *st)
 {
 	const uint8_t *b = buf;
 	if (len < FED_WIRE_HEADER + FED_WIRE_SUMLEN)
 		return len >= 4 && memcmp(b, FED_WIRE_MAGIC, 4) != 0
-		    ? FED_EMAGIC
-		    : FED_ETRUNC;
+		           ? FED_EMAGIC
+		           : FED_ETRUNC;
 	if (memcmp(b, FED_WIRE_MAGIC, 4) != 0)
 		return FED_EMAGIC;
 	if (get32(b + 4) != 1)
@@ -147,7 +147,7 @@ fed_wire_decode(const void *buf, size_t len, const nn_net *net, float *dst,
 
 enum fed_err
 fed_request_split(const void *buf, size_t len, cJSON **json,
-    const uint8_t **wbuf, size_t *wlen)
+                  const uint8_t **wbuf, size_t *wlen)
 {
 	const uint8_t *b = buf;
 	*json = NULL;
@@ -172,7 +172,7 @@ fed_request_split(const void *buf, size_t len, cJSON **json,
 
 void
 fed_request_encode(const cJSON *json, const uint8_t *w, size_t wlen,
-    uint8_t **out, size_t *outlen)
+                   uint8_t **out, size_t *outlen)
 {
 	char *s = cJSON_PrintUnformatted(json);
 	size_t jl = strlen(s);
@@ -188,7 +188,7 @@ fed_request_encode(const cJSON *json, const uint8_t *w, size_t wlen,
 
 int
 fed_average(const float *const *w, const double *n, int k, size_t np,
-    float *out)
+            float *out)
 {
 	double total = 0;
 	for (int i = 0; i < k; i++)

@@ -105,8 +105,10 @@ from_list(const char *spec, char ***urls, int *n, char *err, size_t errlen)
 		if (!*t)
 			continue;
 		if (!url_ok(t)) {
-			snprintf(err, errlen, "TRAINYARD_TRAIN_PEERS: \"%.80s\" "
-			    "is not an http:// URL", t);
+			snprintf(err, errlen,
+			         "TRAINYARD_TRAIN_PEERS: \"%.80s\" "
+			         "is not an http:// URL",
+			         t);
 			rc = -1;
 			break;
 		}
@@ -118,7 +120,7 @@ from_list(const char *spec, char ***urls, int *n, char *err, size_t errlen)
 
 static int
 from_dns(const char *spec, int port, char ***urls, int *n, char *err,
-    size_t errlen)
+         size_t errlen)
 {
 	char host[256];
 	const char *colon = strrchr(spec, ':');
@@ -132,15 +134,18 @@ from_dns(const char *spec, int port, char ***urls, int *n, char *err,
 	for (size_t i = 0; i < hl; i++)
 		if (!isalnum((unsigned char)host[i]) && host[i] != '-' &&
 		    host[i] != '.' && host[i] != '_') {
-			snprintf(err, errlen, "TRAINYARD_TRAIN_PEERS: bad host "
-			    "name \"%.80s\"", host);
+			snprintf(err, errlen,
+			         "TRAINYARD_TRAIN_PEERS: bad host "
+			         "name \"%.80s\"",
+			         host);
 			return -1;
 		}
 	if (colon) {
 		char *end;
 		long v = strtol(colon + 1, &end, 10);
 		if (*end || v < 1 || v > 65535) {
-			snprintf(err, errlen, "TRAINYARD_TRAIN_PEERS: bad port");
+			snprintf(err, errlen,
+			         "TRAINYARD_TRAIN_PEERS: bad port");
 			return -1;
 		}
 		port = (int)v;
@@ -151,8 +156,10 @@ from_dns(const char *spec, int port, char ***urls, int *n, char *err,
 	hints.ai_socktype = SOCK_STREAM;
 	int g = getaddrinfo(host, NULL, &hints, &res);
 	if (g != 0) {
-		snprintf(err, errlen, "TRAINYARD_TRAIN_PEERS: cannot resolve "
-		    "%s: %s", host, gai_strerror(g));
+		snprintf(err, errlen,
+		         "TRAINYARD_TRAIN_PEERS: cannot resolve "
+		         "%s: %s",
+		         host, gai_strerror(g));
 		return -1;
 	}
 	int rc = 0;
@@ -160,11 +167,12 @@ from_dns(const char *spec, int port, char ***urls, int *n, char *err,
 		char ip[INET6_ADDRSTRLEN], u[PEER_MAX_URL];
 		if (a->ai_family == AF_INET) {
 			inet_ntop(AF_INET,
-			    &((struct sockaddr_in *)a->ai_addr)->sin_addr, ip,
-			    sizeof(ip));
+			          &((struct sockaddr_in *)a->ai_addr)->sin_addr,
+			          ip, sizeof(ip));
 			snprintf(u, sizeof(u), "http://%s:%d", ip, port);
 		} else if (a->ai_family == AF_INET6) {
-			inet_ntop(AF_INET6,
+			inet_ntop(
+			    AF_INET6,
 			    &((struct sockaddr_in6 *)a->ai_addr)->sin6_addr, ip,
 			    sizeof(ip));
 			snprintf(u, sizeof(u), "http://[%s]:%d", ip, port);
@@ -178,8 +186,8 @@ from_dns(const char *spec, int port, char ***urls, int *n, char *err,
 }
 
 int
-peer_list(const char *spec, int default_port, char ***urls, int *n,
-    char *err, size_t errlen)
+peer_list(const char *spec, int default_port, char ***urls, int *n, char *err,
+          size_t errlen)
 {
 	*urls = NULL;
 	*n = 0;
@@ -231,8 +239,7 @@ struct cancel {
 };
 
 static int
-on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c,
-    curl_off_t d)
+on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
 {
 	(void)a, (void)b, (void)c, (void)d;
 	struct cancel *k = ud;
@@ -242,8 +249,7 @@ on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c,
 /* One request; 0 and the HTTP status, or -1 with err. */
 static int
 call(const char *url, const uint8_t *body, size_t len, double timeout_s,
-    struct cancel *k, struct sink *out, long *status, char *err,
-    size_t errlen)
+     struct cancel *k, struct sink *out, long *status, char *err, size_t errlen)
 {
 	pthread_once(&once, init);
 	CURL *h = curl_easy_init();
@@ -265,15 +271,15 @@ call(const char *url, const uint8_t *body, size_t len, double timeout_s,
 		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	}
 	if (body) {
-		hd = curl_slist_append(hd,
-		    "Content-Type: application/octet-stream");
+		hd = curl_slist_append(
+		    hd, "Content-Type: application/octet-stream");
 		/* no "Expect: 100-continue" round trip before the body */
 		hd = curl_slist_append(hd, "Expect:");
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
 		curl_easy_setopt(h, CURLOPT_POST, 1L);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-		    (curl_off_t)len);
+		                 (curl_off_t)len);
 	}
 	CURLcode rc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
@@ -281,9 +287,10 @@ call(const char *url, const uint8_t *body, size_t len, double timeout_s,
 	curl_easy_cleanup(h);
 	if (rc != CURLE_OK) {
 		snprintf(err, errlen, "%s: %s", url,
-		    rc == CURLE_ABORTED_BY_CALLBACK ? "cancelled"
-		    : rc == CURLE_OPERATION_TIMEDOUT ? "timed out"
-						     : curl_easy_strerror(rc));
+		         rc == CURLE_ABORTED_BY_CALLBACK ? "cancelled"
+		         : rc == CURLE_OPERATION_TIMEDOUT
+		             ? "timed out"
+		             : curl_easy_strerror(rc));
 		return -1;
 	}
 	return 0;
@@ -291,10 +298,10 @@ call(const char *url, const uint8_t *body, size_t len, double timeout_s,
 
 int
 peer_hello(const char *url, double timeout_s, char *inst, char *err,
-    size_t errlen)
+           size_t errlen)
 {
 	char *u = xasprintf("%s/fed/hello", url);
-	struct sink s = { .max = 1 << 16 };
+	struct sink s = {.max = 1 << 16};
 	long st = 0;
 	int rc = call(u, NULL, 0, timeout_s, NULL, &s, &st, err, errlen);
 	free(u);
@@ -304,13 +311,13 @@ peer_hello(const char *url, double timeout_s, char *inst, char *err,
 	}
 	if (rc == 0) {
 		cJSON *j = cJSON_ParseWithLength((char *)s.p, s.len);
-		const cJSON *i = cJSON_GetObjectItemCaseSensitive(j,
-		    "instance");
+		const cJSON *i =
+		    cJSON_GetObjectItemCaseSensitive(j, "instance");
 		if (cJSON_IsString(i) && strlen(i->valuestring) == 32) {
 			memcpy(inst, i->valuestring, 33);
 		} else {
 			snprintf(err, errlen, "%s: /fed/hello: no instance",
-			    url);
+			         url);
 			rc = -1;
 		}
 		cJSON_Delete(j);
@@ -320,13 +327,13 @@ peer_hello(const char *url, double timeout_s, char *inst, char *err,
 }
 
 int
-peer_round(const char *url, const uint8_t *body, size_t len,
-    double timeout_s, int (*cancelled)(void *), void *arg, uint8_t **resp,
-    size_t *resplen, char *err, size_t errlen)
+peer_round(const char *url, const uint8_t *body, size_t len, double timeout_s,
+           int (*cancelled)(void *), void *arg, uint8_t **resp, size_t *resplen,
+           char *err, size_t errlen)
 {
 	char *u = xasprintf("%s/fed/round", url);
-	struct sink s = { .max = PEER_MAX_RESP };
-	struct cancel k = { cancelled, arg };
+	struct sink s = {.max = PEER_MAX_RESP};
+	struct cancel k = {cancelled, arg};
 	long st = 0;
 	int rc = call(u, body, len, timeout_s, &k, &s, &st, err, errlen);
 	free(u);
@@ -335,7 +342,7 @@ peer_round(const char *url, const uint8_t *body, size_t len,
 		cJSON *j = cJSON_ParseWithLength((char *)s.p, s.len);
 		const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
 		snprintf(err, errlen, "%s answered %ld: %.200s", url, st,
-		    cJSON_IsString(e) ? e->valuestring : "no reason");
+		         cJSON_IsString(e) ? e->valuestring : "no reason");
 		cJSON_Delete(j);
 		rc = -1;
 	}
