@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "metrics.h"
 #include "pages.h"
@@ -114,6 +115,23 @@ void
 page_healthz(struct req *r)
 {
 	web_json(r, 200, "{\"status\": \"ok\"}\n");
+}
+
+void
+page_readyz(struct req *r)
+{
+	char *dir = xasprintf("%s/uploads", r->w->data_dir);
+	int db_ok = db_int(r->w->db, DB_USER_COUNT, -1, "") >= 0;
+	int dir_ok = access(dir, W_OK) == 0;
+
+	free(dir);
+	if (!db_ok)
+		web_json(r, 503, "{\"error\": \"the database does not answer\"}\n");
+	else if (!dir_ok)
+		web_json(r, 503, "{\"error\": \"the data volume is not "
+		                 "writable\"}\n");
+	else
+		web_json(r, 200, "{\"status\": \"ready\"}\n");
 }
 
 void

@@ -428,6 +428,7 @@ def routes_statuses_and_headers():
     page = request(s.port, "GET", "/login").text
     check("<script>" not in page and " style=" not in page, "inline script/style")
     check(request(s.port, "GET", "/healthz").json() == {"status": "ok"}, "healthz")
+    check(request(s.port, "GET", "/readyz").json() == {"status": "ready"}, "readyz")
     # requests too broken to reach the route table still get the headers
     out = raw_request(s.port, b"GARBAGE\r\n\r\n", [])
     check(out.startswith(b"HTTP/1.0 400") or out.startswith(b"HTTP/1.1 400"), out[:100])
@@ -558,6 +559,7 @@ def sigterm_lets_an_upload_in_flight_finish():
     time.sleep(0.2)
     r = request(s.port, "GET", "/login")
     check(r.status == 503 and r.header("Retry-After") == "5", r)
+    check(request(s.port, "GET", "/readyz").status == 503, "ready while stopping")
     for _ in range(3):
         time.sleep(0.2)
         conn.send(b"a" * 10000)
