@@ -116,10 +116,9 @@ def test_images(rnd, n=3):
 
 # --- readiness ----------------------------------------------------------------
 
-def pods_ready(pods, timeout=180):
-    t0 = time.time()
+def pods_ready(pods, timeout=120):
     for name, (ip, port, path) in pods.items():
-        st, b = 0, b""
+        st, b, t0 = 0, b"", time.time()
         while time.time() - t0 < timeout:
             st, _, b = hreq("GET", "http://%s:%s%s" % (ip, port, path),
                             timeout=3)
@@ -180,6 +179,25 @@ def workers_pipeline(pods, data_dir, models_dir):
     check("model.tym (magic TYM1) is on the models volume", ok, model)
     check("job records are on the models volume",
           os.path.isfile(os.path.join(models_dir, "jobs", "k8s-train.json")))
+
+    if "train-peer" in pods:
+        # A parallel run: train finds the peer through train-peers.
+        st, _, b = hreq("POST", url["train"] + "/jobs", {
+            "job_id": "k8s-train-2", "data": "prepared/k8s-test",
+            "output": "runs/k8s-test-2", "model": {"arch": "mlp", "hidden": [32]},
+            "epochs": 3, "batch_size": 16, "optimizer": "adam", "lr": 0.01,
+            "seed": 1, "workers": 2})
+        rec = {}
+        if check("train accepts a workers=2 job (202)", st == 202, b):
+            rec = wait_job(url["train"], "k8s-train-2")
+            check("workers=2 job succeeded", rec.get("status") == "succeeded", rec)
+        res = rec.get("result") or {}
+        check("workers=2: weights travelled to the train-peer pod and back",
+              res.get("workers") == 2 and res.get("rounds", 0) > 0 and
+              res.get("bytes_per_round", 0) > 0, res.get("messages"))
+        check("workers=2: its model is on the models volume",
+              os.path.isfile(os.path.join(models_dir, "runs", "k8s-test-2",
+                                          "model.tym")))
 
     if "infer" not in pods:
         return

@@ -1,12 +1,20 @@
 // The podman overlay of k8s/ for `podman kube play` (tests/k8s/test_k8s.sh).
 // podman plays Pods, Deployments, PVCs, ConfigMaps and Secrets; it has no
 // Services, kube-dns, HPA or Ingress. This changes only that:
-//   - Namespace, Service, HorizontalPodAutoscaler and Ingress are left out,
-//     and the StatefulSet train-peer (parallel-run replicas; without it a
-//     workers > 1 run trains every shard in the train pod);
+//   - Namespace, Service, HorizontalPodAutoscaler and Ingress are left out;
+//   - the StatefulSet train-peer (parallel-run replicas) is played as a
+//     Deployment with the same pod template: podman 4.3 plays no
+//     StatefulSets, and these pods use no identity or claim templates;
 //   - each pod gets a fixed IP on the test network, and every pod gets
-//     hostAliases naming each Service after the IP of the pod it selects,
-//     standing in for kube-dns: the ConfigMap's worker URLs stay unchanged;
+//     hostAliases naming each Service after the IPs of the pods it selects
+//     (several for the headless train-peers), standing in for kube-dns: the
+//     ConfigMap's worker URLs stay unchanged;
+//   - envFrom ConfigMaps are written out as env entries, a container's own
+//     env winning as on Kubernetes (podman 4.3 lets envFrom win, so
+//     train-peer's own TRAINYARD_MODELS_DIR would be lost);
+//   - container ports are left out, and probes name their port by number:
+//     podman 4.3 publishes every containerPort on the host, where train and
+//     train-peer would both claim 8082 (and a local run 8080-8083);
 //   - emptyDir volumes get a name per Deployment (podman 4.3 makes a named
 //     volume of them, which would otherwise be shared by all pods);
 //   - the image is the one the test just built;
@@ -31,29 +39,38 @@ if (!out) {
 const objs = render(dir);
 const notes = [];
 const dropped = objs.filter((o) =>
-	["Namespace", "Service", "HorizontalPodAutoscaler", "Ingress",
-		"StatefulSet"].includes(o.kind));
+	["Namespace", "Service", "HorizontalPodAutoscaler", "Ingress"].includes(o.kind));
 notes.push(`left out (podman kube play has no such thing): ${dropped.map((o) =>
 	`${o.kind}/${o.metadata.name}`).join(", ")}`);
+for (const o of objs.filter((o) => o.kind === "StatefulSet")) {
+	o.kind = "Deployment";
+	delete o.spec.serviceName;
+	delete o.spec.podManagementPolicy;
+	notes.push(`StatefulSet/${o.metadata.name} played as a Deployment`);
+}
 
 const deployments = objs.filter((o) => o.kind === "Deployment");
 const ips = new Map();
 deployments.forEach((d, i) => ips.set(d.metadata.name, `${prefix}.${11 + i}`));
 
-// Service name -> IP of the Deployment whose pod labels it selects.
+// Service name -> IPs of the pods whose labels it selects.
 const aliases = new Map();
 for (const s of objs.filter((o) => o.kind === "Service")) {
-	const d = deployments.find((d) => Object.entries(s.spec.selector).every(
+	const ds = deployments.filter((d) => Object.entries(s.spec.selector).every(
 		([k, v]) => d.spec.template.metadata.labels[k] === v));
-	if (!d) throw new Error(`Service ${s.metadata.name} selects no Deployment`);
-	const ip = ips.get(d.metadata.name);
-	if (!aliases.has(ip)) aliases.set(ip, []);
-	aliases.get(ip).push(s.metadata.name);
+	if (!ds.length) throw new Error(`Service ${s.metadata.name} selects no pod`);
+	for (const d of ds) {
+		const ip = ips.get(d.metadata.name);
+		if (!aliases.has(ip)) aliases.set(ip, []);
+		aliases.get(ip).push(s.metadata.name);
+	}
 }
 const hostAliases = [...aliases].map(([ip, hostnames]) => ({ ip, hostnames }));
 notes.push(`Services as hostAliases: ${hostAliases.map((h) =>
 	`${h.hostnames.join("/")}=${h.ip}`).join(" ")}`);
 
+notes.push("envFrom written out as env (a container's own env wins, as on Kubernetes)");
+notes.push("container ports left out (podman would publish them on the host); probes use port numbers");
 const lines = [];
 for (const d of deployments) {
 	const pod = d.spec.template.spec;
@@ -72,6 +89,22 @@ for (const d of deployments) {
 	const probe = c.readinessProbe.httpGet;
 	const port = c.ports.find((p) => p.name === probe.port || p.containerPort === probe.port);
 	lines.push(`${d.metadata.name} ${ips.get(d.metadata.name)} ${port.containerPort} ${probe.path}`);
+	for (const k of pod.containers) {
+		const own = new Set((k.env ?? []).map((e) => e.name));
+		for (const ef of k.envFrom ?? []) {
+			const cm = objs.find((o) => o.kind === "ConfigMap" &&
+				o.metadata.name === ef.configMapRef?.name);
+			if (!cm) throw new Error(`envFrom: no ConfigMap ${ef.configMapRef?.name}`);
+			for (const [name, value] of Object.entries(cm.data))
+				if (!own.has(name)) (k.env ??= []).push({ name, value: String(value) });
+		}
+		delete k.envFrom;
+		for (const pr of [k.readinessProbe, k.livenessProbe, k.startupProbe]) {
+			if (!pr?.httpGet || typeof pr.httpGet.port === "number") continue;
+			pr.httpGet.port = k.ports.find((p) => p.name === pr.httpGet.port).containerPort;
+		}
+		delete k.ports;
+	}
 }
 
 const secret = {

@@ -14,7 +14,11 @@ mkdir -p "$out"
 IMAGE=localhost/trainyard:k8s-test
 NET=trainyard-k8s-test
 PREFIX=10.89.77
-VOLUMES=(data models db web-tmp preprocess-tmp train-tmp infer-tmp)
+PODS=(web preprocess train train-peer infer)
+VOLUMES=(data models db web-tmp preprocess-tmp train-tmp infer-tmp
+	train-peer-tmp train-peer-peer-models)
+# the container of pod $1-pod-0 (train-peer's container is "train")
+ctr() { echo "$1-pod-0-${1/#train-peer/train}"; }
 pass=0 fail=0
 
 check() { # name, command...
@@ -38,7 +42,7 @@ step() { printf '\n== %s (%d s)\n' "$*" $((SECONDS - t0)); }
 
 teardown() {
 	local p v
-	for p in web preprocess train infer; do
+	for p in "${PODS[@]}"; do
 		podman pod rm -f --ignore "$p-pod-0" >/dev/null 2>&1
 	done
 	for v in "${VOLUMES[@]}"; do
@@ -107,14 +111,14 @@ tp=$SECONDS
 # healthchecks (there is no systemd here); the pods still run.
 podman kube play --network "$NET" "${ips[@]}" "$out/play.yaml" >"$out/play.log" 2>&1
 grep -vE 'systemd|static macs|^(Pod|Container|Volumes):$|^[0-9a-f]{64}$|^$' "$out/play.log" | sed 's/^/   /'
-for p in web preprocess train infer; do
+for p in "${PODS[@]}"; do
 	check "pod $p is running" test "$(podman pod inspect "$p-pod-0" --format '{{.State}}' 2>/dev/null)" = Running
 done
 echo "   (play took $((SECONDS - tp)) s)"
 
 step "the containers are locked down as the manifests say"
-for p in web preprocess train infer; do
-	c=$p-pod-0-$p
+for p in "${PODS[@]}"; do
+	c=$(ctr "$p")
 	podman container exists "$c" || continue
 	check "$p: runs as 10001 with a read-only root" test \
 		"$(podman inspect "$c" --format '{{.Config.User}} {{.HostConfig.ReadonlyRootfs}}')" = "10001:10001 true"
@@ -137,10 +141,12 @@ if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
 else
 	check "pipeline.py ran to its end" false
 fi
+check "train-peer pod answered the rounds of the workers=2 job" \
+	bash -c 'podman logs "$1" 2>&1 | grep -q "POST /fed/round\" 200"' _ "$(ctr train-peer)"
 if [ "$fail" -gt 0 ]; then
-	for p in web preprocess train infer; do
+	for p in "${PODS[@]}"; do
 		echo "--- last log lines of $p"
-		podman logs --tail 15 "$p-pod-0-$p" 2>&1 | sed 's/^/   /'
+		podman logs --tail 15 "$(ctr "$p")" 2>&1 | sed 's/^/   /'
 	done
 fi
 
