@@ -89,6 +89,7 @@ params_td(struct td *d, const struct runrow *run)
 	td_set(p, "augment", rf.augment ? "yes" : "no");
 	td_set(p, "early_stopping", rf.early_stopping ? "yes" : "no");
 	td_set_int(p, "dataset_id", rf.dataset_id);
+	td_set_int(p, "workers", rf.workers);
 }
 
 static void
