@@ -220,6 +220,9 @@ def sigkill_while_running_reruns_after_restart():
     check(j["status"] == "succeeded", j)
     check(j["attempts"] == 2 and j["crashes"] == 1, j)
     check(os.path.exists(os.path.join(d, "prep", "k1", "train.tyd")))
+    # nothing of the killed attempt is left next to the output
+    check(os.listdir(os.path.join(d, "prep")) == ["k1"],
+          os.listdir(os.path.join(d, "prep")))
     s.stop()
 
 

@@ -68,7 +68,8 @@ void job_progress(struct job *j, double fraction, const char *fmt, ...)
 /*
  * The result object, locked: change it, then unlock. GET shows it at
  * once; unlock with persist != 0 to write the record now (e.g. after an
- * epoch), else it is written with the next progress/state write.
+ * epoch), else it is written with the next progress/state write. The
+ * lock is the job layer's: call no other job_ function while holding it.
  */
 cJSON *job_result_lock(struct job *j);
 void job_result_unlock(struct job *j, int persist);

@@ -3,6 +3,7 @@
  * report, the split, and the atomic output directory.
  */
 #include <errno.h>
+#include <glob.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -471,6 +472,30 @@ swap_dir(const char *tmp, const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * A worker killed while writing leaves <out>.tmp.<pid> (or .old.<pid>)
+ * behind; the next prepare of the same output removes them.
+ */
+static void
+remove_leftovers(const char *outdir)
+{
+	static const char *const pats[] = {".tmp.*", ".old.*"};
+
+	for (size_t i = 0; i < TY_ARRAY_LEN(pats); i++) {
+		char *pat = xasprintf("%s%s", outdir, pats[i]);
+		glob_t g;
+
+		if (glob(pat, GLOB_NOSORT, NULL, &g) == 0) {
+			for (size_t k = 0; k < g.gl_pathc; k++)
+				if (util_rmtree(g.gl_pathv[k]) < 0)
+					ty_log("cannot remove %s: %s",
+					    g.gl_pathv[k], strerror(errno));
+			globfree(&g);
+		}
+		free(pat);
+	}
+}
+
 int
 prep_prepare(const struct prep_prepare_args *a, cJSON **result, char *err,
     size_t errlen)
@@ -527,6 +552,7 @@ prep_prepare(const struct prep_prepare_args *a, cJSON **result, char *err,
 
 	/* Everything goes to a fresh directory first: a reader sees the
 	 * old output or the new one, never a mix. */
+	remove_leftovers(a->outdir);
 	tmp = xasprintf("%s.tmp.%ld", a->outdir, (long)getpid());
 	if (util_rmtree(tmp) < 0 && errno != ENOENT) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
