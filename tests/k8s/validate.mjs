@@ -186,7 +186,7 @@ for (const d of workloads) {
 	check(`${n}: readiness and liveness probes on its own port`,
 		ready && live && portName(ready.port) && portName(live.port) &&
 		live.path === "/healthz" &&
-		ready.path === (n === "web" ? "/healthz" : "/readyz"));
+		ready.path === "/readyz");
 	check(`${n}: Prometheus annotations point at its port`,
 		ann["prometheus.io/scrape"] === "true" &&
 		ann["prometheus.io/port"] === String(PORTS[n]) &&
