@@ -31,12 +31,12 @@ stage_of(const char *status)
 	static const struct {
 		const char *status, *stage;
 	} t[] = {
-		{ "queued", "Waiting in the queue" },
-		{ "preprocessing", "Preprocessing (decode, resize, split)" },
-		{ "training", "Training" },
-		{ "succeeded", "Finished" },
-		{ "failed", "Failed" },
-		{ "cancelled", "Cancelled" },
+	    {"queued", "Waiting in the queue"},
+	    {"preprocessing", "Preprocessing (decode, resize, split)"},
+	    {"training", "Training"},
+	    {"succeeded", "Finished"},
+	    {"failed", "Failed"},
+	    {"cancelled", "Cancelled"},
 	};
 	for (size_t i = 0; i < TY_ARRAY_LEN(t); i++)
 		if (!strcmp(t[i].status, status))
@@ -53,7 +53,7 @@ fmt_secs(char *out, size_t len, double s)
 		snprintf(out, len, "%.1f s", s);
 	else
 		snprintf(out, len, "%d min %02d s", (int)(s / 60),
-		    (int)fmod(s, 60));
+		         (int)fmod(s, 60));
 }
 
 static double
@@ -74,16 +74,17 @@ params_td(struct td *d, const struct runrow *run)
 	struct td *p = td_add_row(d, "params");
 	td_set(p, "arch", runform_arch_name(rf.arch));
 	runform_widths(rf.hidden, rf.nhidden, buf, sizeof(buf));
-	td_set(p, "hidden", rf.arch == RUNFORM_LINEAR ? "–" : *buf ? buf
-	    : "none");
+	td_set(p, "hidden",
+	       rf.arch == RUNFORM_LINEAR ? "–"
+	       : *buf                    ? buf
+	                                 : "none");
 	runform_widths(rf.conv, rf.nconv, buf, sizeof(buf));
 	td_set(p, "conv", rf.arch == RUNFORM_CNN ? buf : "–");
 	td_set_int(p, "epochs", rf.epochs);
 	td_set_int(p, "batch_size", rf.batch_size);
 	td_set(p, "optimizer", runform_opt_name(rf.optimizer));
 	td_setf(p, "lr", "%g", rf.lr);
-	td_setf(p, "image_size", "%dx%dx%d", rf.width, rf.height,
-	    rf.channels);
+	td_setf(p, "image_size", "%dx%dx%d", rf.width, rf.height, rf.channels);
 	td_setf(p, "val_fraction", "%g", rf.val_fraction);
 	td_set_int(p, "seed", rf.seed);
 	td_set(p, "augment", rf.augment ? "yes" : "no");
@@ -118,8 +119,10 @@ prep_td(struct td *d, const struct runrow *run)
 		const cJSON *nm = cJSON_GetObjectItemCaseSensitive(e, "name");
 		const cJSON *a = cJSON_GetArrayItem(tr, i);
 		const cJSON *b = cJSON_GetArrayItem(va, i);
-		td_set(c, "name", cJSON_IsString(nm) ? nm->valuestring
-		    : cJSON_IsString(e) ? e->valuestring : "?");
+		td_set(c, "name",
+		       cJSON_IsString(nm)  ? nm->valuestring
+		       : cJSON_IsString(e) ? e->valuestring
+		                           : "?");
 		td_set_int(c, "count", (long long)num(e, "count", 0));
 		if (cJSON_IsNumber(a))
 			td_set_int(c, "train", (long long)a->valuedouble);
@@ -132,7 +135,7 @@ prep_td(struct td *d, const struct runrow *run)
 	{
 		if (cJSON_IsString(e))
 			td_set(td_add_row(s, "warnings"), "text",
-			    e->valuestring);
+			       e->valuestring);
 	}
 	cJSON_Delete(p);
 }
@@ -153,13 +156,13 @@ results_td(struct td *d, const struct runrow *run)
 	td_setf(res, "val_acc", "%.4f", num(m, "val_acc", NAN));
 	td_setf(res, "val_loss", "%.4f", num(m, "val_loss", NAN));
 	td_setf(res, "images_per_second", "%.0f",
-	    num(m, "images_per_second", 0));
+	        num(m, "images_per_second", 0));
 	td_set_int(res, "params", (long long)num(m, "params", 0));
-	td_set_int(res, "epochs_trained", (long long)num(m, "epochs_trained",
-	    0));
+	td_set_int(res, "epochs_trained",
+	           (long long)num(m, "epochs_trained", 0));
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "early_stopped")))
 		td_setf(res, "early_stopped", "stopped early; best epoch %d",
-		    (int)num(m, "best_epoch", 0));
+		        (int)num(m, "best_epoch", 0));
 	cm = cJSON_GetObjectItemCaseSensitive(m, "confusion");
 	pc = cJSON_GetObjectItemCaseSensitive(m, "per_class");
 	cJSON_ArrayForEach(e, pc)
@@ -193,10 +196,10 @@ results_td(struct td *d, const struct runrow *run)
 			/* ten shades by share of the true class's images */
 			int heat = total > 0 ? (int)lround(10 * v / total) : 0;
 			td_set_int(c, "v", (long long)v);
-			td_setf(c, "cls", "heat-%d%s", heat, i == j ? " diag"
-			    : "");
+			td_setf(c, "cls", "heat-%d%s", heat,
+			        i == j ? " diag" : "");
 			td_setf(c, "title", "%.1f%% of true class",
-			    total > 0 ? 100 * v / total : 0);
+			        total > 0 ? 100 * v / total : 0);
 			j++;
 		}
 		i++;
@@ -222,17 +225,19 @@ status_td(struct req *r, struct td *d, const struct runrow *run)
 	td_set_bool(d, "active", runrow_active(run));
 	if (!strcmp(run->status, "queued")) {
 		/* every unfinished run before this one goes first */
-		long long ahead = db_int(r->w->db, DB_RUN_AHEAD, 0, "i",
-		    run->id);
-		td_setf(d, "queued", "Queued behind %lld run%s (at most %d "
-		    "at once).", ahead, ahead == 1 ? "" : "s",
-		    pipeline_max_runs());
+		long long ahead =
+		    db_int(r->w->db, DB_RUN_AHEAD, 0, "i", run->id);
+		td_setf(d, "queued",
+		        "Queued behind %lld run%s (at most %d "
+		        "at once).",
+		        ahead, ahead == 1 ? "" : "s", pipeline_max_runs());
 	}
 	runrow_best(run, &best_acc, &best_loss, &nep);
 	if (have_live && live.epochs > 0 && !strcmp(run->status, "training"))
 		td_setf(d, "epoch", "epoch %d of %d", live.epoch, live.epochs);
 	else if (nep)
-		td_setf(d, "epoch", "%d epoch%s done", nep, nep == 1 ? "" : "s");
+		td_setf(d, "epoch", "%d epoch%s done", nep,
+		        nep == 1 ? "" : "s");
 	if (have_live && live.eta_seconds >= 0 &&
 	    !strcmp(run->status, "training")) {
 		fmt_secs(buf, sizeof(buf), live.eta_seconds);
@@ -303,8 +308,8 @@ page_run(struct req *r)
 	if (runcharts_run(&charts, run.epochs_json) == 0)
 		td_set_html_UNESCAPED(d, "charts", charts.data);
 	wb_free(&charts);
-	st = db_stmt(r->w->db, DB_RUN_MODEL_OF_RUN, "ii", run.id,
-	    r->project.id);
+	st =
+	    db_stmt(r->w->db, DB_RUN_MODEL_OF_RUN, "ii", run.id, r->project.id);
 	if (db_step(r->w->db, st) == SQLITE_ROW) {
 		char size[32];
 		td_set_int(d, "model_id", sqlite3_column_int64(st, 0));
@@ -330,8 +335,8 @@ page_run_charts(struct req *r)
 	if (runcharts_run(&charts, run.epochs_json) < 0)
 		web_error(r, 500, "The charts are too large.");
 	else
-		web_send(r, 200, "text/html; charset=utf-8", NULL,
-		    charts.data, charts.len);
+		web_send(r, 200, "text/html; charset=utf-8", NULL, charts.data,
+		         charts.len);
 	wb_free(&charts);
 	runrow_free(&run);
 }
@@ -342,11 +347,13 @@ page_run_cancel(struct req *r)
 	char loc[96];
 
 	snprintf(loc, sizeof(loc), "/projects/%lld/runs/%lld", r->project.id,
-	    r->ids[1]);
+	         r->ids[1]);
 	if (db_exec(r->w->db, DB_RUN_CANCEL_REQ, "ii", r->ids[1],
-	    r->project.id) != DB_OK) {
-		web_error_page(r, 500, "The run could not be cancelled; try "
-		    "again.", loc, "Back to the run");
+	            r->project.id) != DB_OK) {
+		web_error_page(r, 500,
+		               "The run could not be cancelled; try "
+		               "again.",
+		               loc, "Back to the run");
 		return;
 	}
 	pipeline_kick();
@@ -362,10 +369,10 @@ remove_files(struct web *w, long long id)
 
 	if (util_rmtree(a) < 0 && errno != ENOENT)
 		ty_log("run %lld: cannot remove %s: %s", id, a,
-		    strerror(errno));
+		       strerror(errno));
 	if (util_rmtree(b) < 0 && errno != ENOENT)
 		ty_log("run %lld: cannot remove %s: %s", id, b,
-		    strerror(errno));
+		       strerror(errno));
 	free(a);
 	free(b);
 }
@@ -376,11 +383,14 @@ page_run_delete(struct req *r)
 	char loc[96];
 
 	snprintf(loc, sizeof(loc), "/projects/%lld/runs/%lld", r->project.id,
-	    r->ids[1]);
-	if (db_exec(r->w->db, DB_RUN_DELETE, "ii", r->ids[1],
-	    r->project.id) != DB_OK || db_changes(r->w->db) != 1) {
-		web_error_page(r, 409, "Only a finished run can be deleted; "
-		    "cancel it first.", loc, "Back to the run");
+	         r->ids[1]);
+	if (db_exec(r->w->db, DB_RUN_DELETE, "ii", r->ids[1], r->project.id) !=
+	        DB_OK ||
+	    db_changes(r->w->db) != 1) {
+		web_error_page(r, 409,
+		               "Only a finished run can be deleted; "
+		               "cancel it first.",
+		               loc, "Back to the run");
 		return;
 	}
 	remove_files(r->w, r->ids[1]);
@@ -398,10 +408,9 @@ page_run_model(struct req *r)
 	ssize_t n;
 
 	st = db_stmt(r->w->db, DB_RUN_MODEL_OF_RUN, "ii", r->ids[1],
-	    r->project.id);
+	             r->project.id);
 	if (db_step(r->w->db, st) == SQLITE_ROW)
-		path = xasprintf("%s/%s", r->w->models_dir,
-		    db_col_text(st, 1));
+		path = xasprintf("%s/%s", r->w->models_dir, db_col_text(st, 1));
 	db_done(r->w->db, st);
 	if (!path) {
 		web_error(r, 404, "This run has no model (yet).");
@@ -412,19 +421,21 @@ page_run_model(struct req *r)
 	if (fd < 0 || fstat(fd, &sb) < 0) {
 		if (fd >= 0)
 			close(fd);
-		web_error(r, 410, "The model file is missing from the models "
-		    "volume.");
+		web_error(r, 410,
+		          "The model file is missing from the models "
+		          "volume.");
 		return;
 	}
 	/* Streamed: a model may be far larger than we want in memory. */
-	mg_printf(r->conn, "HTTP/1.1 200 OK\r\n"
-	    "Content-Type: application/octet-stream\r\n"
-	    "Content-Length: %lld\r\n"
-	    "Content-Disposition: attachment; "
-	    "filename=\"trainyard-p%lld-run%lld.tym\"\r\n"
-	    "X-Content-Type-Options: nosniff\r\n"
-	    "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
-	    (long long)sb.st_size, r->project.id, r->ids[1]);
+	mg_printf(r->conn,
+	          "HTTP/1.1 200 OK\r\n"
+	          "Content-Type: application/octet-stream\r\n"
+	          "Content-Length: %lld\r\n"
+	          "Content-Disposition: attachment; "
+	          "filename=\"trainyard-p%lld-run%lld.tym\"\r\n"
+	          "X-Content-Type-Options: nosniff\r\n"
+	          "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
+	          (long long)sb.st_size, r->project.id, r->ids[1]);
 	r->status = 200;
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
 		if (mg_write(r->conn, buf, (size_t)n) <= 0)
@@ -436,13 +447,13 @@ page_run_model(struct req *r)
 
 /* Used by the events stream (page_run_events.c). */
 void
-page_run_status_json(struct req *r, const struct runrow *run,
-    struct wbuf *out)
+page_run_status_json(struct req *r, const struct runrow *run, struct wbuf *out)
 {
 	struct td *d = td_new();
 	cJSON *j = cJSON_CreateObject();
-	static const char *const keys[] = { "status", "stage", "message",
-		"epoch", "eta", "queued", "best_acc", "percent" };
+	static const char *const keys[] = {"status",   "stage",  "message",
+	                                   "epoch",    "eta",    "queued",
+	                                   "best_acc", "percent"};
 	char *s;
 
 	status_td(r, d, run);

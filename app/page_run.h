@@ -10,6 +10,6 @@
 #include "web.h"
 
 void page_run_status_json(struct req *r, const struct runrow *run,
-    struct wbuf *out);
+                          struct wbuf *out);
 
 #endif

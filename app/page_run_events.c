@@ -98,17 +98,18 @@ page_run_events(struct req *r)
 	runrow_free(&run);
 	if (!take_slot()) {
 		web_send(r, 503, "text/plain; charset=utf-8",
-		    "Retry-After: 5\r\n", "too many live views\n", 20);
+		         "Retry-After: 5\r\n", "too many live views\n", 20);
 		return;
 	}
 	/* ?epochs=N: the page already shows N epochs */
 	if (web_query(r, "epochs", q, sizeof(q)) == 0)
 		sent = atoi(q) > 0 && atoi(q) < 100000 ? atoi(q) : 0;
-	mg_printf(r->conn, "HTTP/1.1 200 OK\r\n"
-	    "Content-Type: text/event-stream; charset=utf-8\r\n"
-	    "Cache-Control: no-store\r\nX-Accel-Buffering: no\r\n"
-	    "X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n"
-	    "retry: 2000\n\n");
+	mg_printf(r->conn,
+	          "HTTP/1.1 200 OK\r\n"
+	          "Content-Type: text/event-stream; charset=utf-8\r\n"
+	          "Cache-Control: no-store\r\nX-Accel-Buffering: no\r\n"
+	          "X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n"
+	          "retry: 2000\n\n");
 	r->status = 200;
 	while (!pipeline_stopping() && util_now() - t0 < EVENTS_MAX_SECONDS) {
 		struct wbuf js;

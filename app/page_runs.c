@@ -38,9 +38,9 @@ set_sel(struct td *d, const char *prefix, const char *value)
 static void
 form_values(struct td *d, const struct runform *rf, const struct form *raw)
 {
-	static const char *const echo[] = { "hidden", "conv", "epochs",
-		"batch_size", "lr", "image_size", "val_fraction", "seed",
-		"workers" };
+	static const char *const echo[] = {"hidden",       "conv", "epochs",
+	                                   "batch_size",   "lr",   "image_size",
+	                                   "val_fraction", "seed", "workers"};
 	char buf[64];
 
 	runform_widths(rf->hidden, rf->nhidden, buf, sizeof(buf));
@@ -51,7 +51,7 @@ form_values(struct td *d, const struct runform *rf, const struct form *raw)
 	td_set_int(d, "batch_size", rf->batch_size);
 	td_setf(d, "lr", "%g", rf->lr);
 	td_setf(d, "image_size", "%dx%dx%d", rf->width, rf->height,
-	    rf->channels);
+	        rf->channels);
 	td_setf(d, "val_fraction", "%g", rf->val_fraction);
 	td_set_int(d, "seed", rf->seed);
 	td_set_int(d, "workers", rf->workers);
@@ -69,7 +69,7 @@ form_values(struct td *d, const struct runform *rf, const struct form *raw)
 /* Renders views/run_form.html; the caller frees. */
 static char *
 form_html(struct req *r, const struct runform *rf, const struct form *raw,
-    const struct runform_err *errs, size_t nerr, long long chosen)
+          const struct runform_err *errs, size_t nerr, long long chosen)
 {
 	struct db *db = r->w->db;
 	struct td *d = td_new();
@@ -113,8 +113,8 @@ form_html(struct req *r, const struct runform *rf, const struct form *raw,
 static char *
 newest_report(struct req *r, long long *id)
 {
-	sqlite3_stmt *st = db_stmt(r->w->db, DB_RUN_DATASETS_READY, "i",
-	    r->project.id);
+	sqlite3_stmt *st =
+	    db_stmt(r->w->db, DB_RUN_DATASETS_READY, "i", r->project.id);
 	char *rep = NULL;
 
 	*id = 0;
@@ -128,8 +128,8 @@ newest_report(struct req *r, long long *id)
 
 static void
 new_page(struct req *r, int status, const struct runform *rf,
-    const struct form *raw, const struct runform_err *errs, size_t nerr,
-    long long chosen)
+         const struct form *raw, const struct runform_err *errs, size_t nerr,
+         long long chosen)
 {
 	struct td *d = td_new();
 	char *html = form_html(r, rf, raw, errs, nerr, chosen);
@@ -159,24 +159,28 @@ page_run_new(struct req *r)
 /* Refuses datasets that are not ready; NULL when fine (*report set). */
 static const char *
 dataset_refusal(struct req *r, long long did, char **report, char *buf,
-    size_t len)
+                size_t len)
 {
-	sqlite3_stmt *st = db_stmt(r->w->db, DB_RUN_DATASET_GET, "ii", did,
-	    r->project.id);
+	sqlite3_stmt *st =
+	    db_stmt(r->w->db, DB_RUN_DATASET_GET, "ii", did, r->project.id);
 	const char *msg = NULL;
 
 	*report = NULL;
 	if (db_step(r->w->db, st) != SQLITE_ROW) {
 		msg = "Choose one of this project's datasets.";
 	} else if (!strcmp(db_col_text(st, 1), "unusable")) {
-		snprintf(buf, len, "The dataset %s cannot be used for "
-		    "training: %s", db_col_text(st, 3), *db_col_text(st, 4)
-		    ? db_col_text(st, 4) : "its inspection failed.");
+		snprintf(buf, len,
+		         "The dataset %s cannot be used for "
+		         "training: %s",
+		         db_col_text(st, 3),
+		         *db_col_text(st, 4) ? db_col_text(st, 4)
+		                             : "its inspection failed.");
 		msg = buf;
 	} else if (strcmp(db_col_text(st, 1), "ready") != 0) {
-		snprintf(buf, len, "The dataset %s is still being inspected; "
-		    "start a run when its health report is ready.",
-		    db_col_text(st, 3));
+		snprintf(buf, len,
+		         "The dataset %s is still being inspected; "
+		         "start a run when its health report is ready.",
+		         db_col_text(st, 3));
 		msg = buf;
 	} else {
 		*report = xstrdup(db_col_text(st, 2));
@@ -204,8 +208,7 @@ page_run_create(struct req *r)
 	nerr = runform_parse(&r->form, &rf, errs, RUNFORM_ERRS_MAX);
 	if (refusal && nerr < RUNFORM_ERRS_MAX) {
 		errs[nerr].field = "dataset_id";
-		snprintf(errs[nerr].msg, sizeof(errs[nerr].msg), "%s",
-		    refusal);
+		snprintf(errs[nerr].msg, sizeof(errs[nerr].msg), "%s", refusal);
 		nerr++;
 	}
 	if (nerr) {
@@ -214,17 +217,17 @@ page_run_create(struct req *r)
 	}
 	params = runform_to_json(&rf);
 	id = db_insert(r->w->db, DB_RUN_INSERT, "iitd", r->project.id,
-	    rf.dataset_id, params, util_wall());
+	               rf.dataset_id, params, util_wall());
 	free(params);
 	if (id < 0) {
 		web_error(r, 500, "The run could not be created; try again.");
 		return;
 	}
 	ty_log("run %lld created in project %lld", (long long)id,
-	    r->project.id);
+	       r->project.id);
 	pipeline_kick();
 	snprintf(loc, sizeof(loc), "/projects/%lld/runs/%lld", r->project.id,
-	    (long long)id);
+	         (long long)id);
 	web_redirect(r, loc);
 }
 
@@ -237,8 +240,8 @@ struct listed {
 };
 
 enum sort_key { SORT_NEWEST, SORT_ACC, SORT_LOSS, SORT_TIME, SORT__MAX };
-static const char *const sort_names[SORT__MAX] = { "newest", "acc", "loss",
-	"time" };
+static const char *const sort_names[SORT__MAX] = {"newest", "acc", "loss",
+                                                  "time"};
 
 static int
 cmp_newest(const void *a, const void *b)
@@ -280,7 +283,7 @@ cmp_time(const void *a, const void *b)
 }
 
 static int (*const sorters[SORT__MAX])(const void *, const void *) = {
-	cmp_newest, cmp_acc, cmp_loss, cmp_time };
+    cmp_newest, cmp_acc, cmp_loss, cmp_time};
 
 /* The run ids ticked for comparison (?compare=1&compare=4). */
 static size_t
@@ -359,8 +362,7 @@ runs_td(struct req *r, struct td *d)
 	for (size_t i = 0; i < n; i++) {
 		struct runrow *w = &v[i].row;
 		double end = w->finished_at > 0 ? w->finished_at : util_wall();
-		runrow_best(w, &v[i].best_acc, &v[i].best_loss,
-		    &v[i].epochs);
+		runrow_best(w, &v[i].best_acc, &v[i].best_loss, &v[i].epochs);
 		final_metrics(w, &v[i].best_acc, &v[i].best_loss);
 		v[i].secs = w->started_at > 0 ? end - w->started_at : -1;
 		if (!strcmp(w->status, "succeeded") && v[i].best_acc > best)
@@ -381,14 +383,17 @@ runs_td(struct req *r, struct td *d)
 		if (runform_from_json(w->params_json, &rf) == 0) {
 			td_set(row, "arch", runform_arch_name(rf.arch));
 			runform_widths(rf.arch == RUNFORM_CNN ? rf.conv
-			    : rf.hidden, rf.arch == RUNFORM_CNN ? rf.nconv
-			    : rf.arch == RUNFORM_MLP ? rf.nhidden : 0, buf,
-			    sizeof(buf));
+			                                      : rf.hidden,
+			               rf.arch == RUNFORM_CNN   ? rf.nconv
+			               : rf.arch == RUNFORM_MLP ? rf.nhidden
+			                                        : 0,
+			               buf, sizeof(buf));
 			td_set(row, "size", buf);
-			td_setf(row, "key", "%d ep · batch %d · %s lr %g · %dx%dx%d",
-			    rf.epochs, rf.batch_size,
-			    runform_opt_name(rf.optimizer), rf.lr, rf.width,
-			    rf.height, rf.channels);
+			td_setf(row, "key",
+			        "%d ep · batch %d · %s lr %g · %dx%dx%d",
+			        rf.epochs, rf.batch_size,
+			        runform_opt_name(rf.optimizer), rf.lr, rf.width,
+			        rf.height, rf.channels);
 		}
 		if (v[i].best_acc >= 0)
 			td_setf(row, "acc", "%.4f", v[i].best_acc);
@@ -400,7 +405,7 @@ runs_td(struct req *r, struct td *d)
 		td_set_bool(row, "checked", is_in(cmp, ncmp, w->id));
 		if (is_in(cmp, ncmp, w->id) && nc < COMPARE_MAX) {
 			snprintf(label[nc], sizeof(label[nc]), "run #%lld",
-			    w->id);
+			         w->id);
 			names[nc] = label[nc];
 			eps[nc] = w->epochs_json;
 			nc++;
@@ -413,8 +418,9 @@ runs_td(struct req *r, struct td *d)
 			td_set_html_UNESCAPED(d, "compare_chart", out.data);
 		wb_free(&out);
 	} else if (ncmp) {
-		td_set(d, "compare_hint", "Tick two or more runs to compare "
-		    "their validation curves.");
+		td_set(d, "compare_hint",
+		       "Tick two or more runs to compare "
+		       "their validation curves.");
 	}
 	for (size_t i = 0; i < n; i++)
 		runrow_free(&v[i].row);

@@ -13,7 +13,7 @@
 #include "runform.h"
 #include "workers.h"
 
-#define LIVE_MAX 64          /* runs followed at once (>= max runs) */
+#define LIVE_MAX 64 /* runs followed at once (>= max runs) */
 #define CALL_TIMEOUT_MS 10000L
 #define RESP_MAX (8u << 20) /* a job record with its result */
 
@@ -24,8 +24,8 @@ static const struct {
 	const char *suffix;  /* job id: run-<id>-<suffix> */
 	const char *verb;    /* "preprocessing failed: ..." */
 } stages[STAGE__MAX] = {
-	{ "preprocess", "prep", "preprocessing" },
-	{ "train", "train", "training" },
+    {"preprocess", "prep", "preprocessing"},
+    {"train", "train", "training"},
 };
 
 /* Per-run memory of the supervisor: backoff and what the worker said. */
@@ -47,7 +47,7 @@ static struct {
 	pthread_mutex_t mu; /* guards stop, kicked and follows */
 	pthread_cond_t cv;
 	struct follow follows[LIVE_MAX];
-} P = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+} P = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 /* One active run, copied out of the database before any worker call. */
 struct run {
@@ -131,7 +131,7 @@ run_fail(struct run *r, const char *why)
 	if (db_exec(P.w->db, DB_RUN_FAIL, "tdi", why, util_wall(), r->id) !=
 	    DB_OK)
 		ty_log("pipeline: run %lld: could not record the failure",
-		    r->id);
+		       r->id);
 	follow_drop(r->id);
 }
 
@@ -140,9 +140,9 @@ run_cancelled(struct run *r, const char *msg)
 {
 	ty_log("pipeline: run %lld cancelled", r->id);
 	if (db_exec(P.w->db, DB_RUN_SET_CANCELLED, "tdi", msg, util_wall(),
-	    r->id) != DB_OK)
+	            r->id) != DB_OK)
 		ty_log("pipeline: run %lld: could not record the cancel",
-		    r->id);
+		       r->id);
 	follow_drop(r->id);
 }
 
@@ -168,22 +168,27 @@ unanswered(struct run *r, struct follow *f, enum wk_err e, const char *err)
 		f->fail_since = now;
 	if (now - f->fail_since >= P.retry_seconds) {
 		if (e == WK_UNREACHABLE)
-			snprintf(msg, sizeof(msg), "%s (gave up after %.0f s "
-			    "of retries)", err, now - f->fail_since);
+			snprintf(msg, sizeof(msg),
+			         "%s (gave up after %.0f s "
+			         "of retries)",
+			         err, now - f->fail_since);
 		else
-			snprintf(msg, sizeof(msg), "%s service unreachable: "
-			    "%s (gave up after %.0f s of retries)",
-			    stages[r->stage].service, err,
-			    now - f->fail_since);
+			snprintf(msg, sizeof(msg),
+			         "%s service unreachable: "
+			         "%s (gave up after %.0f s of retries)",
+			         stages[r->stage].service, err,
+			         now - f->fail_since);
 		run_fail(r, msg);
 		return;
 	}
 	f->tries++;
-	f->next_try = now + fmin(0.25 * (1 << (f->tries < 6 ? f->tries : 6)),
-	    10.0);
+	f->next_try =
+	    now + fmin(0.25 * (1 << (f->tries < 6 ? f->tries : 6)), 10.0);
 	f->live.retrying = 1;
-	snprintf(msg, sizeof(msg), "%s service not answering; retrying "
-	    "(attempt %d): %s", stages[r->stage].service, f->tries, err);
+	snprintf(msg, sizeof(msg),
+	         "%s service not answering; retrying "
+	         "(attempt %d): %s",
+	         stages[r->stage].service, f->tries, err);
 	run_progress(r, 0, msg);
 }
 
@@ -210,7 +215,7 @@ base_of(enum stage s)
  */
 static int
 call(struct run *r, const char *method, const char *path, const char *body,
-    cJSON **json, char *err, size_t errlen)
+     cJSON **json, char *err, size_t errlen)
 {
 	struct wk_resp resp;
 	enum wk_err e;
@@ -218,8 +223,8 @@ call(struct run *r, const char *method, const char *path, const char *body,
 
 	*json = NULL;
 	e = wk_request(stages[r->stage].service, base_of(r->stage), method,
-	    path, body, body ? strlen(body) : 0, CALL_TIMEOUT_MS, RESP_MAX,
-	    &resp);
+	               path, body, body ? strlen(body) : 0, CALL_TIMEOUT_MS,
+	               RESP_MAX, &resp);
 	if (e != WK_OK) {
 		snprintf(err, errlen, "%s", resp.err);
 		wk_resp_free(&resp);
@@ -228,7 +233,7 @@ call(struct run *r, const char *method, const char *path, const char *body,
 	status = (int)resp.status;
 	if (status >= 500) {
 		snprintf(err, errlen, "%s service answered %d",
-		    stages[r->stage].service, status);
+		         stages[r->stage].service, status);
 		wk_resp_free(&resp);
 		return -1;
 	}
@@ -240,8 +245,8 @@ call(struct run *r, const char *method, const char *path, const char *body,
 static const char *
 json_str(const cJSON *o, const char *k)
 {
-	const char *s = cJSON_GetStringValue(
-	    cJSON_GetObjectItemCaseSensitive(o, k));
+	const char *s =
+	    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
 	return s ? s : "";
 }
 
@@ -255,17 +260,16 @@ json_num(const cJSON *o, const char *k, double def)
 /* POSTs the stage's job (the same body every time: it is idempotent). */
 static int
 post_job(struct run *r, struct runform *rf, cJSON **rec, char *err,
-    size_t errlen)
+         size_t errlen)
 {
 	char *body = NULL;
 	int status;
 
 	if (r->stage == STAGE_PREP) {
 		sqlite3_stmt *st = db_stmt(P.w->db, DB_RUN_DATASET_GET, "ii",
-		    r->dataset_id, r->project_id);
+		                           r->dataset_id, r->project_id);
 		if (db_step(P.w->db, st) == SQLITE_ROW)
-			body = runform_prep_body(rf, r->id,
-			    db_col_text(st, 0));
+			body = runform_prep_body(rf, r->id, db_col_text(st, 0));
 		db_done(P.w->db, st);
 		if (!body) {
 			snprintf(err, errlen, "the dataset is gone");
@@ -314,15 +318,15 @@ read_live(struct follow *f, const cJSON *result)
 static char *
 class_names(const cJSON *result)
 {
-	const cJSON *pc = cJSON_GetObjectItemCaseSensitive(result,
-	    "per_class"), *e;
+	const cJSON *pc = cJSON_GetObjectItemCaseSensitive(result, "per_class"),
+	            *e;
 	cJSON *names = cJSON_CreateArray();
 	char *s;
 
 	cJSON_ArrayForEach(e, pc)
 	{
 		cJSON_AddItemToArray(names,
-		    cJSON_CreateString(json_str(e, "class")));
+		                     cJSON_CreateString(json_str(e, "class")));
 	}
 	s = cJSON_PrintUnformatted(names);
 	cJSON_Delete(names);
@@ -346,24 +350,26 @@ train_done(struct run *r, struct runform *rf, const cJSON *result)
 	if (*model && stat(path, &sb) == 0)
 		bytes = (long long)sb.st_size;
 	free(path);
-	secs = now - (r->started_at + (r->prep_seconds > 0 ? r->prep_seconds
-	    : 0));
+	secs =
+	    now - (r->started_at + (r->prep_seconds > 0 ? r->prep_seconds : 0));
 	if (db_tx_begin(db) != DB_OK)
 		goto out;
 	if (db_exec(db, DB_RUN_SUCCEED, "ttddi", metrics, epochs, secs, now,
-	    r->id) != DB_OK ||
-	    (*model && db_insert(db, DB_RUN_MODEL_INSERT, "iitttddii",
-	    r->project_id, r->id, model, runform_arch_name(rf->arch), classes,
-	    json_num(result, "val_acc", NAN), json_num(result, "val_loss",
-	    NAN), bytes, (long long)now) < 0)) {
+	            r->id) != DB_OK ||
+	    (*model &&
+	     db_insert(db, DB_RUN_MODEL_INSERT, "iitttddii", r->project_id,
+	               r->id, model, runform_arch_name(rf->arch), classes,
+	               json_num(result, "val_acc", NAN),
+	               json_num(result, "val_loss", NAN), bytes,
+	               (long long)now) < 0)) {
 		if (db_tx_end(db, 0) != DB_OK)
 			ty_log("pipeline: rollback failed");
 		goto out;
 	}
 	if (db_tx_end(db, 1) != DB_OK)
 		goto out;
-	ty_log("pipeline: run %lld succeeded: val_acc %.4f in %.1f s",
-	    r->id, json_num(result, "val_acc", NAN), secs);
+	ty_log("pipeline: run %lld succeeded: val_acc %.4f in %.1f s", r->id,
+	       json_num(result, "val_acc", NAN), secs);
 	follow_drop(r->id);
 out:
 	free(metrics);
@@ -373,8 +379,7 @@ out:
 
 /* What the worker's job record says; acts on it. */
 static void
-on_record(struct run *r, struct follow *f, struct runform *rf,
-    const cJSON *rec)
+on_record(struct run *r, struct follow *f, struct runform *rf, const cJSON *rec)
 {
 	const char *status = json_str(rec, "status");
 	const cJSON *result = cJSON_GetObjectItemCaseSensitive(rec, "result");
@@ -386,39 +391,44 @@ on_record(struct run *r, struct follow *f, struct runform *rf,
 			read_live(f, result);
 		}
 		const char *m = json_str(rec, "message");
-		run_progress(r, json_num(rec, "progress", 0),
-		    *m ? m : status);
+		run_progress(r, json_num(rec, "progress", 0), *m ? m : status);
 	} else if (!strcmp(status, "succeeded")) {
 		if (r->stage == STAGE_PREP) {
 			char *prep = cJSON_PrintUnformatted(result);
 			double secs = util_wall() - r->started_at;
 			if (db_exec(P.w->db, DB_RUN_PREP_DONE, "tdi", prep,
-			    secs, r->id) != DB_OK)
+			            secs, r->id) != DB_OK)
 				ty_log("pipeline: run %lld: could not store "
-				    "the preprocess result", r->id);
+				       "the preprocess result",
+				       r->id);
 			free(prep);
 			ty_log("pipeline: run %lld preprocessed in %.1f s",
-			    r->id, secs);
+			       r->id, secs);
 		} else {
 			train_done(r, rf, result);
 		}
 	} else if (!strcmp(status, "failed")) {
 		snprintf(msg, sizeof(msg), "%s failed: %s",
-		    stages[r->stage].verb, *json_str(rec, "error")
-		    ? json_str(rec, "error") : "no reason given");
+		         stages[r->stage].verb,
+		         *json_str(rec, "error") ? json_str(rec, "error")
+		                                 : "no reason given");
 		run_fail(r, msg);
 	} else if (!strcmp(status, "cancelled")) {
 		if (r->cancel) {
 			run_cancelled(r, "cancelled");
 		} else {
-			snprintf(msg, sizeof(msg), "the %s job was cancelled "
-			    "on the %s service", stages[r->stage].verb,
-			    stages[r->stage].service);
+			snprintf(msg, sizeof(msg),
+			         "the %s job was cancelled "
+			         "on the %s service",
+			         stages[r->stage].verb,
+			         stages[r->stage].service);
 			run_fail(r, msg);
 		}
 	} else {
-		snprintf(msg, sizeof(msg), "the %s service sent a job record "
-		    "without a known status", stages[r->stage].service);
+		snprintf(msg, sizeof(msg),
+		         "the %s service sent a job record "
+		         "without a known status",
+		         stages[r->stage].service);
 		run_fail(r, msg);
 	}
 }
@@ -432,7 +442,7 @@ follow_run(struct run *r, struct follow *f)
 	int status;
 
 	snprintf(path, sizeof(path), "/jobs/run-%lld-%s", r->id,
-	    stages[r->stage].suffix);
+	         stages[r->stage].suffix);
 	wk_set_request_id(path + 6); /* run-<id>-<stage>: the job id */
 	if (runform_from_json(r->params, &rf) < 0) {
 		run_fail(r, "the run's stored parameters are unreadable");
@@ -444,9 +454,10 @@ follow_run(struct run *r, struct follow *f)
 		status = call(r, "DELETE", path, NULL, &rec, err, sizeof(err));
 		cJSON_Delete(rec);
 		if (status < 0) {
-			snprintf(msg, sizeof(msg), "cancelled (the %s service "
-			    "could not be told: %s)", stages[r->stage].service,
-			    err);
+			snprintf(msg, sizeof(msg),
+			         "cancelled (the %s service "
+			         "could not be told: %s)",
+			         stages[r->stage].service, err);
 			run_cancelled(r, msg);
 		} else {
 			run_cancelled(r, "cancelled");
@@ -457,8 +468,10 @@ follow_run(struct run *r, struct follow *f)
 	    util_wall() - r->started_at > P.run_timeout) {
 		status = call(r, "DELETE", path, NULL, &rec, err, sizeof(err));
 		cJSON_Delete(rec);
-		snprintf(msg, sizeof(msg), "the run took longer than the "
-		    "limit of %.0f s (TRAINYARD_RUN_TIMEOUT)", P.run_timeout);
+		snprintf(msg, sizeof(msg),
+		         "the run took longer than the "
+		         "limit of %.0f s (TRAINYARD_RUN_TIMEOUT)",
+		         P.run_timeout);
 		run_fail(r, msg);
 		return;
 	}
@@ -468,10 +481,14 @@ follow_run(struct run *r, struct follow *f)
 		cJSON_Delete(rec);
 		status = post_job(r, &rf, &rec, err, sizeof(err));
 		if (status >= 400) {
-			snprintf(msg, sizeof(msg), "the %s service refused the "
-			    "job: %s", stages[r->stage].service,
-			    status == 410 ? err : *json_str(rec, "error")
-			    ? json_str(rec, "error") : "no reason given");
+			snprintf(msg, sizeof(msg),
+			         "the %s service refused the "
+			         "job: %s",
+			         stages[r->stage].service,
+			         status == 410 ? err
+			         : *json_str(rec, "error")
+			             ? json_str(rec, "error")
+			             : "no reason given");
 			cJSON_Delete(rec);
 			run_fail(r, msg);
 			return;
@@ -479,15 +496,19 @@ follow_run(struct run *r, struct follow *f)
 	}
 	if (status < 0) {
 		cJSON_Delete(rec);
-		unanswered(r, f, strstr(err, "service unreachable")
-		    ? WK_UNREACHABLE : WK_FAILED, err);
+		unanswered(r, f,
+		           strstr(err, "service unreachable") ? WK_UNREACHABLE
+		                                              : WK_FAILED,
+		           err);
 		return;
 	}
 	if (!cJSON_IsObject(rec) || status >= 300) {
 		/* not an answer we can use: back off like for no answer */
 		cJSON_Delete(rec);
-		snprintf(err, sizeof(err), "%s service sent an unreadable "
-		    "answer (HTTP %d)", stages[r->stage].service, status);
+		snprintf(err, sizeof(err),
+		         "%s service sent an unreadable "
+		         "answer (HTTP %d)",
+		         stages[r->stage].service, status);
 		unanswered(r, f, WK_FAILED, err);
 		return;
 	}
@@ -535,7 +556,8 @@ load_active(struct run **out)
 		v[n].project_id = sqlite3_column_int64(st, 1);
 		v[n].dataset_id = sqlite3_column_int64(st, 2);
 		v[n].stage = strcmp(db_col_text(st, 3), "training") == 0
-		    ? STAGE_TRAIN : STAGE_PREP;
+		                 ? STAGE_TRAIN
+		                 : STAGE_PREP;
 		v[n].params = xstrdup(db_col_text(st, 4));
 		v[n].cancel = sqlite3_column_int(st, 11);
 		v[n].started_at = sqlite3_column_double(st, 13);
@@ -584,7 +606,7 @@ loop(void *arg)
 {
 	(void)arg;
 	ty_log("pipeline: up to %d run(s) at once, retry window %.0f s",
-	    P.max_runs, P.retry_seconds);
+	       P.max_runs, P.retry_seconds);
 	pthread_mutex_lock(&P.mu);
 	while (!P.stop) {
 		pthread_mutex_unlock(&P.mu);
@@ -595,8 +617,8 @@ loop(void *arg)
 		if (!P.kicked) {
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
-			double t = ts.tv_sec + ts.tv_nsec / 1e9 +
-			    P.poll_seconds;
+			double t =
+			    ts.tv_sec + ts.tv_nsec / 1e9 + P.poll_seconds;
 			ts.tv_sec = (time_t)t;
 			ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
 			pthread_cond_timedwait(&P.cv, &P.mu, &ts);
@@ -612,17 +634,17 @@ pipeline_start(struct web *w, int argc, char **argv)
 {
 	P.w = w;
 	P.max_runs = (int)cfg_long(argc, argv, "TRAINYARD_MAX_RUNS", 1);
-	P.retry_seconds = (double)cfg_long(argc, argv,
-	    "TRAINYARD_RETRY_SECONDS", 120);
-	P.poll_seconds = (double)cfg_long(argc, argv, "TRAINYARD_POLL_MS",
-	    500) / 1000.0;
-	P.run_timeout = (double)cfg_long(argc, argv, "TRAINYARD_RUN_TIMEOUT",
-	    6 * 3600);
+	P.retry_seconds =
+	    (double)cfg_long(argc, argv, "TRAINYARD_RETRY_SECONDS", 120);
+	P.poll_seconds =
+	    (double)cfg_long(argc, argv, "TRAINYARD_POLL_MS", 500) / 1000.0;
+	P.run_timeout =
+	    (double)cfg_long(argc, argv, "TRAINYARD_RUN_TIMEOUT", 6 * 3600);
 	if (P.max_runs < 1 || P.max_runs > LIVE_MAX || P.retry_seconds < 0 ||
 	    P.poll_seconds < 0.01) {
 		ty_log("pipeline: TRAINYARD_MAX_RUNS must be 1-%d, "
-		    "TRAINYARD_RETRY_SECONDS >= 0, TRAINYARD_POLL_MS >= 10",
-		    LIVE_MAX);
+		       "TRAINYARD_RETRY_SECONDS >= 0, TRAINYARD_POLL_MS >= 10",
+		       LIVE_MAX);
 		return -1;
 	}
 	P.stop = 0;

@@ -19,10 +19,10 @@
 
 /* What the supervisor last heard from the train worker (not stored). */
 struct pipeline_live {
-	int epoch, epochs;     /* 1-based epoch now running, of epochs */
-	double eta_seconds;    /* of the current stage; < 0 unknown */
+	int epoch, epochs;  /* 1-based epoch now running, of epochs */
+	double eta_seconds; /* of the current stage; < 0 unknown */
 	double images_per_second;
-	int retrying;          /* the worker did not answer last time */
+	int retrying; /* the worker did not answer last time */
 };
 
 /* Reads TRAINYARD_MAX_RUNS, _RETRY_SECONDS, _POLL_MS, _RUN_TIMEOUT and

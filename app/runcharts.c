@@ -32,8 +32,8 @@ column(const cJSON *eps, const char *field, double *x, double *y)
 int
 runcharts_run(struct wbuf *out, const char *epochs_json)
 {
-	static const char *const fields[4] = { "train_loss", "val_loss",
-		"train_acc", "val_acc" };
+	static const char *const fields[4] = {"train_loss", "val_loss",
+	                                      "train_acc", "val_acc"};
 	cJSON *eps = cJSON_Parse(epochs_json ? epochs_json : "[]");
 	double *x = xcalloc(4 * RUNCHARTS_MAX_EPOCHS, sizeof(double));
 	double *y = xcalloc(4 * RUNCHARTS_MAX_EPOCHS, sizeof(double));
@@ -44,14 +44,15 @@ runcharts_run(struct wbuf *out, const char *epochs_json)
 		double *xi = x + i * RUNCHARTS_MAX_EPOCHS;
 		double *yi = y + i * RUNCHARTS_MAX_EPOCHS;
 		s[i].name = i % 2 ? "validation" : "train";
-		s[i].n = cJSON_IsArray(eps) ? column(eps, fields[i], xi, yi) : 0;
+		s[i].n =
+		    cJSON_IsArray(eps) ? column(eps, fields[i], xi, yi) : 0;
 		s[i].x = xi, s[i].y = yi;
 		s[i].dashed = i % 2 == 0;
 	}
-	struct svg_chart loss = { "Loss", "epoch", "cross-entropy loss", s, 2,
-		0, "chart-loss", 1 };
-	struct svg_chart acc = { "Accuracy", "epoch", "accuracy", s + 2, 2, 1,
-		"chart-acc", 1 };
+	struct svg_chart loss = {"Loss", "epoch", "cross-entropy loss", s,
+	                         2,      0,       "chart-loss",         1};
+	struct svg_chart acc = {"Accuracy", "epoch", "accuracy",  s + 2,
+	                        2,          1,       "chart-acc", 1};
 	if (svg_line_chart(out, &loss) < 0 || svg_line_chart(out, &acc) < 0)
 		rc = -1;
 	cJSON_Delete(eps);
@@ -62,11 +63,11 @@ runcharts_run(struct wbuf *out, const char *epochs_json)
 
 int
 runcharts_compare(struct wbuf *out, const char *const *names,
-    const char *const *epochs_json, size_t n)
+                  const char *const *epochs_json, size_t n)
 {
 	struct svg_series *s = xcalloc(n ? n : 1, sizeof(*s));
-	double *buf = xcalloc(2 * (n ? n : 1) * RUNCHARTS_MAX_EPOCHS,
-	    sizeof(double));
+	double *buf =
+	    xcalloc(2 * (n ? n : 1) * RUNCHARTS_MAX_EPOCHS, sizeof(double));
 	int rc;
 
 	for (size_t i = 0; i < n; i++) {
@@ -78,8 +79,14 @@ runcharts_compare(struct wbuf *out, const char *const *names,
 		s[i].n = cJSON_IsArray(eps) ? column(eps, "val_acc", x, y) : 0;
 		cJSON_Delete(eps);
 	}
-	struct svg_chart c = { "Validation accuracy by run", "epoch",
-		"validation accuracy", s, n, 1, "chart-compare", 1 };
+	struct svg_chart c = {"Validation accuracy by run",
+	                      "epoch",
+	                      "validation accuracy",
+	                      s,
+	                      n,
+	                      1,
+	                      "chart-compare",
+	                      1};
 	rc = svg_line_chart(out, &c);
 	free(s);
 	free(buf);

@@ -16,6 +16,6 @@
 int runcharts_run(struct wbuf *out, const char *epochs_json) TY_WUR;
 /* Appends one chart with the val accuracy curve of each run. */
 int runcharts_compare(struct wbuf *out, const char *const *names,
-    const char *const *epochs_json, size_t n) TY_WUR;
+                      const char *const *epochs_json, size_t n) TY_WUR;
 
 #endif

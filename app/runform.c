@@ -12,9 +12,9 @@
 /* Optimiser steps a default run aims for (see runform_defaults). */
 #define RUNFORM_MIN_STEPS 1500.0
 
-static const char *const arch_names[RUNFORM_ARCH__MAX] = { "linear", "mlp",
-	"cnn" };
-static const char *const opt_names[RUNFORM_OPT__MAX] = { "adam", "sgd" };
+static const char *const arch_names[RUNFORM_ARCH__MAX] = {"linear", "mlp",
+                                                          "cnn"};
+static const char *const opt_names[RUNFORM_OPT__MAX] = {"adam", "sgd"};
 
 /*
  * Defaults measured on Fashion-MNIST (docs/pipeline.md): this CNN with
@@ -23,23 +23,23 @@ static const char *const opt_names[RUNFORM_OPT__MAX] = { "adam", "sgd" };
  * as fast but stays under 0.90 (0.891 after 4 epochs).
  */
 static const struct runform defaults = {
-	.arch = RUNFORM_CNN,
-	.hidden = { 64 },
-	.nhidden = 1,
-	.conv = { 16, 32 },
-	.nconv = 2,
-	.epochs = 3,
-	.batch_size = 64,
-	.optimizer = RUNFORM_ADAM,
-	.lr = 0.002,
-	.width = 28,
-	.height = 28,
-	.channels = 1,
-	.val_fraction = 0.1,
-	.seed = 42,
-	.augment = 0,
-	.early_stopping = 1,
-	.workers = 1,
+    .arch = RUNFORM_CNN,
+    .hidden = {64},
+    .nhidden = 1,
+    .conv = {16, 32},
+    .nconv = 2,
+    .epochs = 3,
+    .batch_size = 64,
+    .optimizer = RUNFORM_ADAM,
+    .lr = 0.002,
+    .width = 28,
+    .height = 28,
+    .channels = 1,
+    .val_fraction = 0.1,
+    .seed = 42,
+    .augment = 0,
+    .early_stopping = 1,
+    .workers = 1,
 };
 
 const char *
@@ -62,7 +62,7 @@ runform_widths(const int *v, int n, char *out, size_t outlen)
 	out[0] = '\0';
 	for (int i = 0; i < n && len < outlen; i++) {
 		int k = snprintf(out + len, outlen - len, "%s%d", i ? "," : "",
-		    v[i]);
+		                 v[i]);
 		if (k < 0)
 			break;
 		len += (size_t)k;
@@ -134,7 +134,8 @@ runform_defaults(struct runform *rf, const char *report_json)
 		double steps = ceil(train / rf->batch_size);
 		double e = ceil(RUNFORM_MIN_STEPS / steps);
 		rf->epochs = e < defaults.epochs ? defaults.epochs
-		    : e > 30 ? 30 : (int)e;
+		             : e > 30            ? 30
+		                                 : (int)e;
 	}
 	cJSON_Delete(rep);
 }
@@ -142,10 +143,9 @@ runform_defaults(struct runform *rf, const char *report_json)
 /* ---- field rules: each parses v into rf or writes a message ---- */
 
 typedef int (*field_fn)(const char *v, struct runform *rf, char *msg,
-    size_t len);
+                        size_t len);
 
-static int
-say(char *msg, size_t len, const char *fmt, ...) TY_PRINTF(3, 4);
+static int say(char *msg, size_t len, const char *fmt, ...) TY_PRINTF(3, 4);
 
 static int
 say(char *msg, size_t len, const char *fmt, ...)
@@ -233,7 +233,7 @@ widths(const char *v, int lo, int hi, int *out, int *n)
 	snprintf(buf, sizeof(buf), "%s", v);
 	*n = 0;
 	for (tok = strtok_r(buf, ",", &save); tok;
-	    tok = strtok_r(NULL, ",", &save)) {
+	     tok = strtok_r(NULL, ",", &save)) {
 		if (*n >= RUNFORM_MAX_LAYERS || int_in(tok, lo, hi, &w) < 0)
 			return -1;
 		out[(*n)++] = (int)w;
@@ -247,7 +247,9 @@ f_hidden(const char *v, struct runform *rf, char *msg, size_t len)
 	int w[RUNFORM_MAX_LAYERS], n;
 
 	if (widths(v, 1, 4096, w, &n) < 0)
-		return say(msg, len, "Hidden layers: up to %d widths from 1 "
+		return say(
+		    msg, len,
+		    "Hidden layers: up to %d widths from 1 "
 		    "to 4096, separated by commas (e.g. 128,64), or empty.",
 		    RUNFORM_MAX_LAYERS);
 	memcpy(rf->hidden, w, sizeof(w));
@@ -261,7 +263,9 @@ f_conv(const char *v, struct runform *rf, char *msg, size_t len)
 	int w[RUNFORM_MAX_LAYERS], n;
 
 	if (widths(v, 1, 256, w, &n) < 0 || n < 1)
-		return say(msg, len, "Convolution layers: 1 to %d channel "
+		return say(
+		    msg, len,
+		    "Convolution layers: 1 to %d channel "
 		    "counts from 1 to 256, separated by commas (e.g. 16,32).",
 		    RUNFORM_MAX_LAYERS);
 	memcpy(rf->conv, w, sizeof(w));
@@ -275,8 +279,9 @@ f_epochs(const char *v, struct runform *rf, char *msg, size_t len)
 	long long n;
 
 	if (int_in(v, 1, 200, &n) < 0)
-		return say(msg, len, "Epochs must be a whole number from 1 to "
-		    "200.");
+		return say(msg, len,
+		           "Epochs must be a whole number from 1 to "
+		           "200.");
 	rf->epochs = (int)n;
 	return 0;
 }
@@ -287,8 +292,9 @@ f_batch(const char *v, struct runform *rf, char *msg, size_t len)
 	long long n;
 
 	if (int_in(v, 1, 4096, &n) < 0)
-		return say(msg, len, "Batch size must be a whole number from "
-		    "1 to 4096.");
+		return say(msg, len,
+		           "Batch size must be a whole number from "
+		           "1 to 4096.");
 	rf->batch_size = (int)n;
 	return 0;
 }
@@ -310,8 +316,9 @@ f_lr(const char *v, struct runform *rf, char *msg, size_t len)
 	double d;
 
 	if (num(v, &d) < 0 || !(d > 0) || d > 10)
-		return say(msg, len, "Learning rate must be a number above 0 "
-		    "and at most 10 (e.g. 0.001).");
+		return say(msg, len,
+		           "Learning rate must be a number above 0 "
+		           "and at most 10 (e.g. 0.001).");
 	rf->lr = d;
 	return 0;
 }
@@ -321,12 +328,15 @@ f_image(const char *v, struct runform *rf, char *msg, size_t len)
 {
 	int w, h, c, k = 0;
 
-	if (sscanf(v, "%4dx%4dx%1d%n", &w, &h, &c, &k) != 3 || v[k] ||
-	    w < 1 || h < 1 || w > RUNFORM_MAX_SIDE || h > RUNFORM_MAX_SIDE ||
+	if (sscanf(v, "%4dx%4dx%1d%n", &w, &h, &c, &k) != 3 || v[k] || w < 1 ||
+	    h < 1 || w > RUNFORM_MAX_SIDE || h > RUNFORM_MAX_SIDE ||
 	    (c != 1 && c != 3))
-		return say(msg, len, "Image size must be WxHxC with sides from "
+		return say(
+		    msg, len,
+		    "Image size must be WxHxC with sides from "
 		    "1 to %d pixels and 1 (gray) or 3 (colour) channels, e.g. "
-		    "28x28x1.", RUNFORM_MAX_SIDE);
+		    "28x28x1.",
+		    RUNFORM_MAX_SIDE);
 	rf->width = w, rf->height = h, rf->channels = c;
 	return 0;
 }
@@ -337,8 +347,9 @@ f_val(const char *v, struct runform *rf, char *msg, size_t len)
 	double d;
 
 	if (num(v, &d) < 0 || d < 0 || d > 0.5)
-		return say(msg, len, "Validation fraction must be from 0 to "
-		    "0.5 (e.g. 0.1 keeps a tenth of the images aside).");
+		return say(msg, len,
+		           "Validation fraction must be from 0 to "
+		           "0.5 (e.g. 0.1 keeps a tenth of the images aside).");
 	rf->val_fraction = d;
 	return 0;
 }
@@ -349,8 +360,9 @@ f_seed(const char *v, struct runform *rf, char *msg, size_t len)
 	long long n;
 
 	if (int_in(v, 0, 9007199254740991LL, &n) < 0)
-		return say(msg, len, "Seed must be a whole number from 0 to "
-		    "2^53.");
+		return say(msg, len,
+		           "Seed must be a whole number from 0 to "
+		           "2^53.");
 	rf->seed = n;
 	return 0;
 }
@@ -362,8 +374,9 @@ f_workers(const char *v, struct runform *rf, char *msg, size_t len)
 
 	/* > 1: federated averaging across train replicas (docs/parallel.md) */
 	if (int_in(v, 1, 64, &n) < 0)
-		return say(msg, len, "Workers must be a whole number from 1 "
-		    "to 64.");
+		return say(msg, len,
+		           "Workers must be a whole number from 1 "
+		           "to 64.");
 	rf->workers = (int)n;
 	return 0;
 }
@@ -392,25 +405,18 @@ static const struct {
 	field_fn fn;
 	int required;
 } fields[] = {
-	{ "dataset_id", f_dataset, 1 },
-	{ "arch", f_arch, 0 },
-	{ "hidden", f_hidden, 0 },
-	{ "conv", f_conv, 0 },
-	{ "epochs", f_epochs, 0 },
-	{ "batch_size", f_batch, 0 },
-	{ "optimizer", f_opt, 0 },
-	{ "lr", f_lr, 0 },
-	{ "image_size", f_image, 0 },
-	{ "val_fraction", f_val, 0 },
-	{ "seed", f_seed, 0 },
-	{ "workers", f_workers, 0 },
-	{ "augment", f_augment, 0 },
-	{ "early_stopping", f_early, 0 },
+    {"dataset_id", f_dataset, 1}, {"arch", f_arch, 0},
+    {"hidden", f_hidden, 0},      {"conv", f_conv, 0},
+    {"epochs", f_epochs, 0},      {"batch_size", f_batch, 0},
+    {"optimizer", f_opt, 0},      {"lr", f_lr, 0},
+    {"image_size", f_image, 0},   {"val_fraction", f_val, 0},
+    {"seed", f_seed, 0},          {"workers", f_workers, 0},
+    {"augment", f_augment, 0},    {"early_stopping", f_early, 0},
 };
 
 size_t
 runform_parse(const struct form *f, struct runform *rf,
-    struct runform_err *errs, size_t maxerrs)
+              struct runform_err *errs, size_t maxerrs)
 {
 	size_t n = 0;
 	int has_boxes = form_get(f, "boxes") != NULL;
@@ -443,11 +449,12 @@ runform_parse(const struct form *f, struct runform *rf,
 		int side = rf->width < rf->height ? rf->width : rf->height;
 		if ((side >> rf->nconv) < 1) {
 			errs[n].field = "conv";
-			snprintf(errs[n].msg, sizeof(errs[n].msg),
+			snprintf(
+			    errs[n].msg, sizeof(errs[n].msg),
 			    "%d convolution layers halve the image %d times; "
 			    "a %dx%d image needs fewer layers or a larger "
-			    "size.", rf->nconv, rf->nconv, rf->width,
-			    rf->height);
+			    "size.",
+			    rf->nconv, rf->nconv, rf->width, rf->height);
 			n++;
 		}
 	}
@@ -463,11 +470,11 @@ model_json(const struct runform *rf)
 
 	cJSON_AddStringToObject(m, "arch", arch_names[rf->arch]);
 	if (rf->arch != RUNFORM_LINEAR)
-		cJSON_AddItemToObject(m, "hidden",
-		    cJSON_CreateIntArray(rf->hidden, rf->nhidden));
+		cJSON_AddItemToObject(
+		    m, "hidden", cJSON_CreateIntArray(rf->hidden, rf->nhidden));
 	if (rf->arch == RUNFORM_CNN)
-		cJSON_AddItemToObject(m, "conv",
-		    cJSON_CreateIntArray(rf->conv, rf->nconv));
+		cJSON_AddItemToObject(
+		    m, "conv", cJSON_CreateIntArray(rf->conv, rf->nconv));
 	return m;
 }
 
@@ -559,16 +566,16 @@ runform_from_json(const char *json, struct runform *rf)
 	im = cJSON_GetObjectItemCaseSensitive(j, "image");
 	s = cJSON_GetObjectItemCaseSensitive(m, "arch");
 	for (i = 0; i < RUNFORM_ARCH__MAX; i++)
-		if (cJSON_IsString(s) && strcmp(s->valuestring,
-		    arch_names[i]) == 0)
+		if (cJSON_IsString(s) &&
+		    strcmp(s->valuestring, arch_names[i]) == 0)
 			break;
 	if (i == RUNFORM_ARCH__MAX)
 		goto out;
 	rf->arch = (enum runform_arch)i;
 	s = cJSON_GetObjectItemCaseSensitive(j, "optimizer");
 	for (i = 0; i < RUNFORM_OPT__MAX; i++)
-		if (cJSON_IsString(s) && strcmp(s->valuestring,
-		    opt_names[i]) == 0)
+		if (cJSON_IsString(s) &&
+		    strcmp(s->valuestring, opt_names[i]) == 0)
 			break;
 	if (i == RUNFORM_OPT__MAX)
 		goto out;
@@ -595,10 +602,10 @@ runform_from_json(const char *json, struct runform *rf)
 	rf->val_fraction = d[7];
 	rf->seed = (long long)d[8];
 	rf->workers = (int)d[9];
-	rf->augment = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j,
-	    "augment"));
-	rf->early_stopping = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j,
-	    "early_stopping"));
+	rf->augment =
+	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "augment"));
+	rf->early_stopping =
+	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "early_stopping"));
 	rc = 0;
 out:
 	cJSON_Delete(j);
@@ -607,7 +614,7 @@ out:
 
 char *
 runform_prep_body(const struct runform *rf, long long run_id,
-    const char *dataset_path)
+                  const char *dataset_path)
 {
 	cJSON *j = cJSON_CreateObject();
 	char buf[64];

@@ -19,7 +19,12 @@
 #define RUNFORM_MAX_SIDE 256 /* pixels per side of the training image */
 #define RUNFORM_ERRS_MAX 16
 
-enum runform_arch { RUNFORM_LINEAR, RUNFORM_MLP, RUNFORM_CNN, RUNFORM_ARCH__MAX };
+enum runform_arch {
+	RUNFORM_LINEAR,
+	RUNFORM_MLP,
+	RUNFORM_CNN,
+	RUNFORM_ARCH__MAX
+};
 enum runform_opt { RUNFORM_ADAM, RUNFORM_SGD, RUNFORM_OPT__MAX };
 
 struct runform {
@@ -56,7 +61,7 @@ void runform_defaults(struct runform *rf, const char *report_json);
  * number of messages written to errs (0: rf is complete and valid).
  */
 size_t runform_parse(const struct form *f, struct runform *rf,
-    struct runform_err *errs, size_t maxerrs) TY_WUR;
+                     struct runform_err *errs, size_t maxerrs) TY_WUR;
 
 /* Names for pages and JSON. */
 const char *runform_arch_name(enum runform_arch a);
@@ -71,7 +76,7 @@ int runform_from_json(const char *json, struct runform *rf) TY_WUR;
 
 /* Job bodies, with job ids derived from the run id; the caller frees. */
 char *runform_prep_body(const struct runform *rf, long long run_id,
-    const char *dataset_path);
+                        const char *dataset_path);
 char *runform_train_body(const struct runform *rf, long long run_id);
 
 #endif

@@ -42,8 +42,7 @@ runrow_free(struct runrow *r)
 }
 
 int
-runrow_load(struct db *db, long long id, long long project_id,
-    struct runrow *r)
+runrow_load(struct db *db, long long id, long long project_id, struct runrow *r)
 {
 	sqlite3_stmt *st = db_stmt(db, DB_RUN_GET, "ii", id, project_id);
 	int rc = -1;
@@ -60,8 +59,8 @@ int
 runrow_active(const struct runrow *r)
 {
 	return !strcmp(r->status, "queued") ||
-	    !strcmp(r->status, "preprocessing") ||
-	    !strcmp(r->status, "training");
+	       !strcmp(r->status, "preprocessing") ||
+	       !strcmp(r->status, "training");
 }
 
 void
@@ -73,8 +72,8 @@ runrow_best(const struct runrow *r, double *acc, double *loss, int *epochs)
 	cJSON_ArrayForEach(e, eps)
 	{
 		const cJSON *a = cJSON_GetObjectItemCaseSensitive(e, "val_acc");
-		const cJSON *l = cJSON_GetObjectItemCaseSensitive(e,
-		    "val_loss");
+		const cJSON *l =
+		    cJSON_GetObjectItemCaseSensitive(e, "val_loss");
 		(*epochs)++;
 		if (cJSON_IsNumber(a) && a->valuedouble > *acc) {
 			*acc = a->valuedouble;

@@ -19,8 +19,7 @@ struct runrow {
 	    *metrics_json;
 	double progress;
 	int cancel_requested;
-	double created_at, started_at, prep_seconds, train_seconds,
-	    finished_at;
+	double created_at, started_at, prep_seconds, train_seconds, finished_at;
 };
 
 /* Copies the current row of a RUN_COLS statement; free with runrow_free. */
@@ -28,11 +27,11 @@ void runrow_read(sqlite3_stmt *st, struct runrow *r);
 void runrow_free(struct runrow *r);
 /* RUN_GET: 0, or -1 when there is no such run in the project. */
 int runrow_load(struct db *db, long long id, long long project_id,
-    struct runrow *r) TY_WUR;
+                struct runrow *r) TY_WUR;
 /* queued, preprocessing or training. */
 int runrow_active(const struct runrow *r);
 /* Best val_acc / its val_loss over the epochs so far; -1 when none. */
 void runrow_best(const struct runrow *r, double *acc, double *loss,
-    int *epochs);
+                 int *epochs);
 
 #endif

@@ -8,8 +8,9 @@
 /* Geometry of every chart (viewBox units; the SVG scales to its box). */
 enum { W = 560, H = 300, ML = 56, MR = 16, MT = 34, MB = 44 };
 
-static const char *const palette[] = { "#2563eb", "#dc2626", "#16a34a",
-	"#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777" };
+static const char *const palette[] = {"#2563eb", "#dc2626", "#16a34a",
+                                      "#9333ea", "#ea580c", "#0891b2",
+                                      "#ca8a04", "#db2777"};
 
 const char *
 svg_colour(size_t i)
@@ -37,8 +38,10 @@ svg_ticks(double lo, double hi, int target, double *ticks, size_t cap)
 	range = hi - lo;
 	raw = range / target;
 	mag = pow(10, floor(log10(raw)));
-	step = raw / mag < 1.5 ? mag : raw / mag < 3.5 ? 2 * mag
-	    : raw / mag < 7.5 ? 5 * mag : 10 * mag;
+	step = raw / mag < 1.5   ? mag
+	       : raw / mag < 3.5 ? 2 * mag
+	       : raw / mag < 7.5 ? 5 * mag
+	                         : 10 * mag;
 	/* Grow the step until the ticks fit the caller's array. */
 	while (floor(hi / step) - ceil(lo / step) + 3 > (double)cap)
 		step *= 2;
@@ -60,10 +63,10 @@ fmt_num(char *out, size_t len, double v)
 }
 
 /* wb_* failures are sticky (toobig), so one check at the end suffices. */
-#define ADD(...)                                      \
-	do {                                          \
-		if (wb_printf(out, __VA_ARGS__) < 0) { \
-		}                                     \
+#define ADD(...)                                                               \
+	do {                                                                   \
+		if (wb_printf(out, __VA_ARGS__) < 0) {                         \
+		}                                                              \
 	} while (0)
 
 static void
@@ -91,7 +94,8 @@ svg_line_chart(struct wbuf *out, const struct svg_chart *c)
 			npts++;
 		}
 	ADD("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" "
-	    "viewBox=\"0 0 %d %d\" role=\"img\"", W, H);
+	    "viewBox=\"0 0 %d %d\" role=\"img\"",
+	    W, H);
 	if (c->id) {
 		ADD(" id=\"");
 		text(out, c->id);
@@ -102,7 +106,8 @@ svg_line_chart(struct wbuf *out, const struct svg_chart *c)
 	ADD("\"><title>");
 	text(out, c->title);
 	ADD("</title><text x=\"%d\" y=\"20\" class=\"chart-title\" "
-	    "font-size=\"14\" font-weight=\"600\" fill=\"#111827\">", ML);
+	    "font-size=\"14\" font-weight=\"600\" fill=\"#111827\">",
+	    ML);
 	text(out, c->title);
 	ADD("</text>");
 	if (npts == 0) {
@@ -140,39 +145,45 @@ svg_line_chart(struct wbuf *out, const struct svg_chart *c)
 		ADD("<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" "
 		    "stroke=\"#e5e7eb\"/><text x=\"%d\" y=\"%.1f\" "
 		    "font-size=\"11\" text-anchor=\"end\" fill=\"#4b5563\">%s"
-		    "</text>", ML, W - MR, PY(yt[i]), PY(yt[i]), ML - 6,
-		    PY(yt[i]) + 4, a);
+		    "</text>",
+		    ML, W - MR, PY(yt[i]), PY(yt[i]), ML - 6, PY(yt[i]) + 4, a);
 	}
 	for (size_t i = 0; i < nx; i++) {
 		fmt_num(a, sizeof(a), xt[i]);
 		ADD("<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" "
 		    "stroke=\"#9ca3af\"/><text x=\"%.1f\" y=\"%d\" "
 		    "font-size=\"11\" text-anchor=\"middle\" fill=\"#4b5563\">"
-		    "%s</text>", PX(xt[i]), PX(xt[i]), H - MB, H - MB + 5,
-		    PX(xt[i]), H - MB + 18, a);
+		    "%s</text>",
+		    PX(xt[i]), PX(xt[i]), H - MB, H - MB + 5, PX(xt[i]),
+		    H - MB + 18, a);
 	}
 	/* axes and their labels */
 	ADD("<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"#374151\"/>"
-	    "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"#374151\"/>",
+	    "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" "
+	    "stroke=\"#374151\"/>",
 	    ML, W - MR, H - MB, H - MB, ML, ML, MT, H - MB);
 	ADD("<text x=\"%d\" y=\"%d\" font-size=\"12\" text-anchor=\"middle\" "
-	    "fill=\"#111827\" class=\"axis-label\">", (ML + W - MR) / 2, H - 8);
+	    "fill=\"#111827\" class=\"axis-label\">",
+	    (ML + W - MR) / 2, H - 8);
 	text(out, c->xlabel);
 	ADD("</text><text transform=\"translate(14 %d) rotate(-90)\" "
 	    "font-size=\"12\" text-anchor=\"middle\" fill=\"#111827\" "
-	    "class=\"axis-label\">", (MT + H - MB) / 2);
+	    "class=\"axis-label\">",
+	    (MT + H - MB) / 2);
 	text(out, c->ylabel);
 	ADD("</text>");
 	if (npts == 0)
 		ADD("<text x=\"%d\" y=\"%d\" font-size=\"13\" "
 		    "text-anchor=\"middle\" fill=\"#6b7280\">no epochs yet"
-		    "</text>", (ML + W - MR) / 2, (MT + H - MB) / 2);
+		    "</text>",
+		    (ML + W - MR) / 2, (MT + H - MB) / 2);
 	/* series: a polyline and a dot per point, then the legend */
 	for (size_t s = 0; s < c->nseries; s++) {
 		const struct svg_series *se = &c->series[s];
 		ADD("<g class=\"series\" data-series=\"%zu\"><polyline "
 		    "fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s "
-		    "points=\"", s, svg_colour(s),
+		    "points=\"",
+		    s, svg_colour(s),
 		    se->dashed ? " stroke-dasharray=\"5 4\"" : "");
 		for (size_t i = 0; i < se->n; i++)
 			if (isfinite(se->x[i]) && isfinite(se->y[i]))
@@ -182,15 +193,15 @@ svg_line_chart(struct wbuf *out, const struct svg_chart *c)
 			if (isfinite(se->x[i]) && isfinite(se->y[i]))
 				ADD("<circle class=\"pt\" cx=\"%.1f\" "
 				    "cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>",
-				    PX(se->x[i]), PY(se->y[i]),
-				    svg_colour(s));
+				    PX(se->x[i]), PY(se->y[i]), svg_colour(s));
 		ADD("</g>");
 		int lx = ML + 8 + (int)(s % 3) * 160;
 		int ly = MT + 6 + (int)(s / 3) * 16;
-		ADD("<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"%s\" "
+		ADD("<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" "
+		    "stroke=\"%s\" "
 		    "stroke-width=\"2\"%s/><text x=\"%d\" y=\"%d\" "
-		    "font-size=\"11\" fill=\"#111827\">", lx, lx + 18, ly, ly,
-		    svg_colour(s),
+		    "font-size=\"11\" fill=\"#111827\">",
+		    lx, lx + 18, ly, ly, svg_colour(s),
 		    se->dashed ? " stroke-dasharray=\"5 4\"" : "", lx + 22,
 		    ly + 4);
 		text(out, se->name);

@@ -29,66 +29,66 @@ static const struct {
 	const char *body;
 	const char *bad_field; /* NULL: valid */
 } rows[] = {
-	{ "dataset_id=3", NULL },
-	{ "", "dataset_id" },
-	{ "dataset_id=0", "dataset_id" },
-	{ "dataset_id=-4", "dataset_id" },
-	{ "dataset_id=3x", "dataset_id" },
-	{ "dataset_id=99999999999999999999999", "dataset_id" },
-	{ "dataset_id=1&epochs=0", "epochs" },
-	{ "dataset_id=1&epochs=201", "epochs" },
-	{ "dataset_id=1&epochs=2.5", "epochs" },
-	{ "dataset_id=1&epochs=%20%207%20", NULL },
-	{ "dataset_id=1&epochs=0x10", "epochs" },
-	{ "dataset_id=1&batch_size=0", "batch_size" },
-	{ "dataset_id=1&batch_size=4097", "batch_size" },
-	{ "dataset_id=1&batch_size=4096", NULL },
-	{ "dataset_id=1&lr=0", "lr" },
-	{ "dataset_id=1&lr=-0.1", "lr" },
-	{ "dataset_id=1&lr=nan", "lr" },
-	{ "dataset_id=1&lr=inf", "lr" },
-	{ "dataset_id=1&lr=1e400", "lr" },
-	{ "dataset_id=1&lr=0x1p-3", "lr" },
-	{ "dataset_id=1&lr=11", "lr" },
-	{ "dataset_id=1&lr=1e-4", NULL },
-	{ "dataset_id=1&image_size=0x0x1", "image_size" },
-	{ "dataset_id=1&image_size=5000x5000x1", "image_size" },
-	{ "dataset_id=1&image_size=257x28x1", "image_size" },
-	{ "dataset_id=1&image_size=28x28x2", "image_size" },
-	{ "dataset_id=1&image_size=28x28", "image_size" },
-	{ "dataset_id=1&image_size=28x28x1junk", "image_size" },
-	{ "dataset_id=1&image_size=-28x28x1", "image_size" },
-	{ "dataset_id=1&image_size=64x48x3", NULL },
-	{ "dataset_id=1&arch=mlp", NULL },
-	{ "dataset_id=1&arch=linear", NULL },
-	{ "dataset_id=1&arch=CNN", "arch" },
-	{ "dataset_id=1&arch=", NULL }, /* empty: the default */
-	{ "dataset_id=1&optimizer=sgd", NULL },
-	{ "dataset_id=1&optimizer=rmsprop", "optimizer" },
-	{ "dataset_id=1&hidden=", NULL },
-	{ "dataset_id=1&hidden=256,128", NULL },
-	{ "dataset_id=1&hidden=256,,128", NULL },
-	{ "dataset_id=1&hidden=0", "hidden" },
-	{ "dataset_id=1&hidden=1,2,3,4,5", "hidden" },
-	{ "dataset_id=1&hidden=abc", "hidden" },
-	{ "dataset_id=1&conv=8", NULL },
-	{ "dataset_id=1&conv=257", "conv" },
-	{ "dataset_id=1&conv=8,8,8,8,8", "conv" },
-	{ "dataset_id=1&conv=,", "conv" },
-	{ "dataset_id=1&image_size=4x4x1&conv=8,8,8", "conv" },
-	{ "dataset_id=1&image_size=4x4x1&arch=mlp&conv=8,8,8", NULL },
-	{ "dataset_id=1&val_fraction=0", NULL },
-	{ "dataset_id=1&val_fraction=0.51", "val_fraction" },
-	{ "dataset_id=1&val_fraction=-0.1", "val_fraction" },
-	{ "dataset_id=1&seed=0", NULL },
-	{ "dataset_id=1&seed=-1", "seed" },
-	{ "dataset_id=1&workers=1", NULL },
-	{ "dataset_id=1&workers=2", NULL },
-	{ "dataset_id=1&workers=64", NULL },
-	{ "dataset_id=1&workers=65", "workers" },
-	{ "dataset_id=1&workers=0", "workers" },
-	{ "dataset_id=1&augment=yes", "augment" },
-	{ "dataset_id=1&augment=on", NULL },
+    {"dataset_id=3", NULL},
+    {"", "dataset_id"},
+    {"dataset_id=0", "dataset_id"},
+    {"dataset_id=-4", "dataset_id"},
+    {"dataset_id=3x", "dataset_id"},
+    {"dataset_id=99999999999999999999999", "dataset_id"},
+    {"dataset_id=1&epochs=0", "epochs"},
+    {"dataset_id=1&epochs=201", "epochs"},
+    {"dataset_id=1&epochs=2.5", "epochs"},
+    {"dataset_id=1&epochs=%20%207%20", NULL},
+    {"dataset_id=1&epochs=0x10", "epochs"},
+    {"dataset_id=1&batch_size=0", "batch_size"},
+    {"dataset_id=1&batch_size=4097", "batch_size"},
+    {"dataset_id=1&batch_size=4096", NULL},
+    {"dataset_id=1&lr=0", "lr"},
+    {"dataset_id=1&lr=-0.1", "lr"},
+    {"dataset_id=1&lr=nan", "lr"},
+    {"dataset_id=1&lr=inf", "lr"},
+    {"dataset_id=1&lr=1e400", "lr"},
+    {"dataset_id=1&lr=0x1p-3", "lr"},
+    {"dataset_id=1&lr=11", "lr"},
+    {"dataset_id=1&lr=1e-4", NULL},
+    {"dataset_id=1&image_size=0x0x1", "image_size"},
+    {"dataset_id=1&image_size=5000x5000x1", "image_size"},
+    {"dataset_id=1&image_size=257x28x1", "image_size"},
+    {"dataset_id=1&image_size=28x28x2", "image_size"},
+    {"dataset_id=1&image_size=28x28", "image_size"},
+    {"dataset_id=1&image_size=28x28x1junk", "image_size"},
+    {"dataset_id=1&image_size=-28x28x1", "image_size"},
+    {"dataset_id=1&image_size=64x48x3", NULL},
+    {"dataset_id=1&arch=mlp", NULL},
+    {"dataset_id=1&arch=linear", NULL},
+    {"dataset_id=1&arch=CNN", "arch"},
+    {"dataset_id=1&arch=", NULL}, /* empty: the default */
+    {"dataset_id=1&optimizer=sgd", NULL},
+    {"dataset_id=1&optimizer=rmsprop", "optimizer"},
+    {"dataset_id=1&hidden=", NULL},
+    {"dataset_id=1&hidden=256,128", NULL},
+    {"dataset_id=1&hidden=256,,128", NULL},
+    {"dataset_id=1&hidden=0", "hidden"},
+    {"dataset_id=1&hidden=1,2,3,4,5", "hidden"},
+    {"dataset_id=1&hidden=abc", "hidden"},
+    {"dataset_id=1&conv=8", NULL},
+    {"dataset_id=1&conv=257", "conv"},
+    {"dataset_id=1&conv=8,8,8,8,8", "conv"},
+    {"dataset_id=1&conv=,", "conv"},
+    {"dataset_id=1&image_size=4x4x1&conv=8,8,8", "conv"},
+    {"dataset_id=1&image_size=4x4x1&arch=mlp&conv=8,8,8", NULL},
+    {"dataset_id=1&val_fraction=0", NULL},
+    {"dataset_id=1&val_fraction=0.51", "val_fraction"},
+    {"dataset_id=1&val_fraction=-0.1", "val_fraction"},
+    {"dataset_id=1&seed=0", NULL},
+    {"dataset_id=1&seed=-1", "seed"},
+    {"dataset_id=1&workers=1", NULL},
+    {"dataset_id=1&workers=2", NULL},
+    {"dataset_id=1&workers=64", NULL},
+    {"dataset_id=1&workers=65", "workers"},
+    {"dataset_id=1&workers=0", "workers"},
+    {"dataset_id=1&augment=yes", "augment"},
+    {"dataset_id=1&augment=on", NULL},
 };
 
 int
@@ -107,20 +107,22 @@ main(void)
 				CHECK(n == 0);
 				if (n)
 					fprintf(stderr, "  %s: %s\n",
-					    errs[0].field, errs[0].msg);
+					        errs[0].field, errs[0].msg);
 			} else {
 				CHECK(n >= 1);
-				CHECK(n >= 1 && n < 99 &&
+				CHECK(
+				    n >= 1 && n < 99 &&
 				    !strcmp(errs[0].field, rows[i].bad_field));
-				CHECK(n >= 1 && n < 99 && strlen(errs[0].msg) > 10);
+				CHECK(n >= 1 && n < 99 &&
+				      strlen(errs[0].msg) > 10);
 			}
 		}
 	}
 
 	TH_TEST("all bad fields are reported at once")
 	{
-		size_t n = parse("dataset_id=1&epochs=0&batch_size=0&lr=0", &rf,
-		    errs);
+		size_t n =
+		    parse("dataset_id=1&epochs=0&batch_size=0&lr=0", &rf, errs);
 		CHECK(n == 3);
 	}
 
@@ -128,31 +130,39 @@ main(void)
 	{
 		runform_defaults(&rf, NULL);
 		CHECK(rf.arch == RUNFORM_CNN && rf.width == 28 &&
-		    rf.height == 28 && rf.channels == 1);
+		      rf.height == 28 && rf.channels == 1);
 		CHECK(rf.early_stopping == 1 && rf.augment == 0);
 		CHECK(rf.epochs >= 1 && rf.batch_size >= 1 && rf.lr > 0);
 	}
 
 	TH_TEST("defaults from a report: most common size, colour, epochs")
 	{
-		runform_defaults(&rf, "{\"images\": 60000, \"sizes\": "
-		    "{\"32x32\": 10, \"28x28\": 59990}, \"channels\": "
-		    "{\"1\": 60000}}");
+		runform_defaults(
+		    &rf, "{\"images\": 60000, \"sizes\": "
+		         "{\"32x32\": 10, \"28x28\": 59990}, \"channels\": "
+		         "{\"1\": 60000}}");
 		CHECK(rf.width == 28 && rf.height == 28 && rf.channels == 1);
 		int big_epochs = rf.epochs;
-		runform_defaults(&rf, "{\"images\": 150, \"sizes\": "
-		    "{\"640x480\": 150}, \"channels\": {\"3\": 100, "
-		    "\"1\": 50}}");
+		runform_defaults(
+		    &rf, "{\"images\": 150, \"sizes\": "
+		         "{\"640x480\": 150}, \"channels\": {\"3\": 100, "
+		         "\"1\": 50}}");
 		CHECK(rf.width == 64 && rf.height == 48 && rf.channels == 3);
 		CHECK(rf.epochs > big_epochs && rf.epochs <= 30);
 	}
 
 	TH_TEST("defaults survive hostile reports")
 	{
-		static const char *const bad[] = { "", "{", "[]", "null",
-			"{\"sizes\": 3}", "{\"sizes\": {\"0x0\": 9}}",
-			"{\"sizes\": {\"-5x7\": 9}}", "{\"images\": -1}",
-			"{\"images\": 1e308}", "{\"channels\": [1, 2]}" };
+		static const char *const bad[] = {"",
+		                                  "{",
+		                                  "[]",
+		                                  "null",
+		                                  "{\"sizes\": 3}",
+		                                  "{\"sizes\": {\"0x0\": 9}}",
+		                                  "{\"sizes\": {\"-5x7\": 9}}",
+		                                  "{\"images\": -1}",
+		                                  "{\"images\": 1e308}",
+		                                  "{\"channels\": [1, 2]}"};
 		for (size_t i = 0; i < TY_ARRAY_LEN(bad); i++) {
 			runform_defaults(&rf, bad[i]);
 			CHECK(rf.width >= 4 && rf.width <= 64);
@@ -166,7 +176,7 @@ main(void)
 		CHECK(parse("dataset_id=1&boxes=1", &rf, errs) == 0);
 		CHECK(rf.augment == 0 && rf.early_stopping == 0);
 		CHECK(parse("dataset_id=1&boxes=1&augment=1&early_stopping=1",
-		    &rf, errs) == 0);
+		            &rf, errs) == 0);
 		CHECK(rf.augment == 1 && rf.early_stopping == 1);
 		CHECK(parse("dataset_id=1", &rf, errs) == 0);
 		CHECK(rf.early_stopping == 1); /* API clients: defaults */
@@ -175,18 +185,19 @@ main(void)
 	TH_TEST("stored params round-trip")
 	{
 		CHECK(parse("dataset_id=7&arch=mlp&hidden=64,32&epochs=9&"
-		    "batch_size=32&optimizer=sgd&lr=0.05&image_size=20x24x3&"
-		    "val_fraction=0.2&seed=5&augment=1&boxes=1", &rf,
-		    errs) == 0);
+		            "batch_size=32&optimizer=sgd&lr=0.05&image_size="
+		            "20x24x3&"
+		            "val_fraction=0.2&seed=5&augment=1&boxes=1",
+		            &rf, errs) == 0);
 		char *js = runform_to_json(&rf);
 		CHECK(runform_from_json(js, &back) == 0);
 		CHECK(back.dataset_id == 7 && back.arch == RUNFORM_MLP);
 		CHECK(back.nhidden == 2 && back.hidden[0] == 64 &&
-		    back.hidden[1] == 32);
+		      back.hidden[1] == 32);
 		CHECK(back.epochs == 9 && back.batch_size == 32);
 		CHECK(back.optimizer == RUNFORM_SGD && back.lr == 0.05);
 		CHECK(back.width == 20 && back.height == 24 &&
-		    back.channels == 3);
+		      back.channels == 3);
 		CHECK(back.val_fraction == 0.2 && back.seed == 5);
 		CHECK(back.augment == 1 && back.early_stopping == 0);
 		free(js);
@@ -194,10 +205,14 @@ main(void)
 
 	TH_TEST("stored params: foreign JSON refused")
 	{
-		static const char *const bad[] = { NULL, "", "{}", "[]",
-			"{\"model\": {\"arch\": \"rnn\"}}",
-			"{\"model\": {\"arch\": \"cnn\"}, \"optimizer\": "
-			"\"adam\", \"dataset_id\": 1, \"epochs\": 0}" };
+		static const char *const bad[] = {
+		    NULL,
+		    "",
+		    "{}",
+		    "[]",
+		    "{\"model\": {\"arch\": \"rnn\"}}",
+		    "{\"model\": {\"arch\": \"cnn\"}, \"optimizer\": "
+		    "\"adam\", \"dataset_id\": 1, \"epochs\": 0}"};
 		for (size_t i = 0; i < TY_ARRAY_LEN(bad); i++)
 			CHECK(runform_from_json(bad[i], &back) < 0);
 	}
@@ -205,28 +220,33 @@ main(void)
 	TH_TEST("job bodies: ids and paths derive from the run id")
 	{
 		CHECK(parse("dataset_id=7&arch=cnn&conv=8,16&hidden=", &rf,
-		    errs) == 0);
+		            errs) == 0);
 		char *p = runform_prep_body(&rf, 42, "uploads/7/a.zip");
 		char *t = runform_train_body(&rf, 42);
 		cJSON *pj = cJSON_Parse(p), *tj = cJSON_Parse(t);
-		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(pj,
-		    "job_id")), "run-42-prep");
-		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(pj,
-		    "kind")), "prepare");
-		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(pj,
-		    "output")), "prepared/42");
-		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(pj,
-		    "dataset")), "uploads/7/a.zip");
-		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(tj,
-		    "job_id")), "run-42-train");
-		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(tj,
-		    "data")), "prepared/42");
-		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(tj,
-		    "output")), "runs/42");
+		CHECK_STR(
+		    cJSON_GetStringValue(cJSON_GetObjectItem(pj, "job_id")),
+		    "run-42-prep");
+		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(pj, "kind")),
+		          "prepare");
+		CHECK_STR(
+		    cJSON_GetStringValue(cJSON_GetObjectItem(pj, "output")),
+		    "prepared/42");
+		CHECK_STR(
+		    cJSON_GetStringValue(cJSON_GetObjectItem(pj, "dataset")),
+		    "uploads/7/a.zip");
+		CHECK_STR(
+		    cJSON_GetStringValue(cJSON_GetObjectItem(tj, "job_id")),
+		    "run-42-train");
+		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(tj, "data")),
+		          "prepared/42");
+		CHECK_STR(
+		    cJSON_GetStringValue(cJSON_GetObjectItem(tj, "output")),
+		    "runs/42");
 		cJSON *m = cJSON_GetObjectItem(tj, "model");
 		CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(m, "conv")) == 2);
 		CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(m, "hidden")) ==
-		    0);
+		      0);
 		cJSON_Delete(pj);
 		cJSON_Delete(tj);
 		free(p);
