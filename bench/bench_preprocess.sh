@@ -29,9 +29,12 @@ TRAINYARD_PORT=$PORT TRAINYARD_DATA_DIR=$W/data TRAINYARD_MODELS_DIR=$W/models \
 PID=$!
 for _ in $(seq 100); do curl -sf "localhost:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 
-# job ID, archive, W, H, C -> "images seconds"
+cpu_ticks() { awk '{print $14 + $15}' /proc/$PID/stat; }
+
+# job ID, archive, W, H, C -> "images seconds cpu-seconds"
 run_job() {
-	local r
+	local r c0
+	c0=$(cpu_ticks)
 	r=$(curl -s -XPOST "localhost:$PORT/jobs" -d "{\"job_id\":\"$1\",\"kind\":\"prepare\",
 		\"dataset\":\"up/$2\",\"output\":\"prep/$1\",
 		\"image\":{\"width\":$3,\"height\":$4,\"channels\":$5}}")
@@ -43,29 +46,36 @@ run_job() {
 	done
 	echo "$j" | $PY -c 'import json,sys; j=json.load(sys.stdin)
 assert j["status"]=="succeeded", j["error"]
-r=j["result"]; print(r["train"]+r["val"], j["finished"]-j["started"])'
+r=j["result"]; print(r["train"]+r["val"], j["finished"]-j["started"], end=" ")'
+	echo "$(( $(cpu_ticks) - c0 ))" | $PY -c "import os,sys; print(int(sys.stdin.read()) / os.sysconf('SC_CLK_TCK'))"
 }
 
 best() { # label, archive, W, H, C, python-archive
-	local n=0 t=999999 i out pt pn id
+	local n=0 t=999999 cpu=999999 i out pt pn pc id a b c
 	for i in $(seq "$REPS"); do
 		id=b$RANDOM$i
 		out=$(run_job "$id" "$2" "$3" "$4" "$5") || exit 1
-		n=${out% *}
-		t=$($PY -c "print(min($t, ${out#* }))")
+		read -r a b c <<<"$out"
+		n=$a
+		t=$($PY -c "print(min($t, $b))")
+		cpu=$($PY -c "print(min($cpu, $c))")
 		rm -rf "$W/data/prep/$id"
 	done
 	rss=$(awk '/VmHWM/{print $2}' /proc/$PID/status)
-	read -r pn pt _ < <($PY bench/prep_pil.py "$6" "$W/pil" "$3" "$4" "$5")
-	$PY - "$1" "$n" "$t" "$pn" "$pt" "$rss" "$3" "$4" "$5" <<'PYEOF'
+	read -r pn pt _ pc < <($PY bench/prep_pil.py "$6" "$W/pil" "$3" "$4" "$5")
+	$PY - "$1" "$n" "$t" "$pn" "$pt" "$rss" "$3" "$4" "$5" "$cpu" "$pc" <<'PYEOF'
 import sys
-label, n, t, pn, pt, rss, w, h, c = sys.argv[1:]
+label, n, t, pn, pt, rss, w, h, c, cpu, pc = sys.argv[1:]
 n, t, pn, pt, rss = int(n), float(t), int(pn), float(pt), int(rss)
+cpu, pc = float(cpu), float(pc)
 out_mb = n * int(w) * int(h) * int(c) / 2**20
-print("%-22s trainyard %7d images in %6.3f s = %9.0f images/s" % (label, n, t, n / t))
-print("%-22s PIL+numpy %7d images in %6.3f s = %9.0f images/s" % ("", pn, pt, pn / pt))
-print("%-22s ratio trainyard/PIL = %.1fx; peak RSS of the worker so far %.0f MB"
-      " (output tensors %.0f MB)" % ("", (n / t) / (pn / pt), rss / 1024, out_mb))
+print("%-22s trainyard %7d images in %6.3f s = %9.0f images/s (%.2f CPU-s: "
+      "%.0f images per CPU-second)" % (label, n, t, n / t, cpu, n / cpu))
+print("%-22s PIL+numpy %7d images in %6.3f s = %9.0f images/s (%.2f CPU-s: "
+      "%.0f images per CPU-second)" % ("", pn, pt, pn / pt, pc, pn / pc))
+print("%-22s ratio trainyard/PIL = %.1fx wall, %.1fx per CPU-second; peak "
+      "RSS of the worker so far %.0f MB (output tensors %.0f MB)" % (
+          "", (n / t) / (pn / pt), (n / cpu) / (pn / pc), rss / 1024, out_mb))
 PYEOF
 }
 
