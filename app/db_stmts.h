@@ -114,8 +114,9 @@ DB_STMT(TOKEN_TOUCH,
 	"coalesce(prep_seconds, -1), coalesce(train_seconds, -1), "      \
 	"coalesce(finished_at, 0) "
 DB_STMT(RUN_INSERT,
-    "INSERT INTO runs (project_id, dataset_id, params_json, created_at, "
-    "message) VALUES (?, ?, ?, ?, 'waiting for its turn')")
+    "INSERT INTO runs (id, project_id, dataset_id, params_json, created_at, "
+    "message) VALUES ((SELECT n + 1 FROM run_seq), ?, ?, ?, ?, "
+    "'waiting for its turn')")
 DB_STMT(RUN_GET, "SELECT " RUN_COLS "FROM runs WHERE id = ? AND project_id = ?")
 DB_STMT(RUN_LIST,
     "SELECT " RUN_COLS "FROM runs WHERE project_id = ? ORDER BY id DESC")

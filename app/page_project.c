@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "form.h"
+#include "page_run.h"
 #include "pages.h"
 #include "predict.h"
 #include "upload.h"
@@ -160,8 +161,8 @@ page_project_delete(struct req *r)
 {
 	struct db *db = r->w->db;
 	sqlite3_stmt *st;
-	long long *ids = NULL;
-	size_t n = 0, cap = 0;
+	long long *ids = NULL, *runs = NULL;
+	size_t n = 0, cap = 0, nruns = 0;
 
 	/* The rows go first: a failure then leaves files, never dead rows. */
 	if (db_tx_begin(db) != DB_OK)
@@ -175,6 +176,7 @@ page_project_delete(struct req *r)
 		ids[n++] = sqlite3_column_int64(st, 0);
 	}
 	db_done(db, st);
+	runs = page_run_ids_of_project(db, r->project.id, &nruns);
 	if (db_exec(db, DB_PROJECT_DELETE, "ii", r->project.id, r->user_id) !=
 	    DB_OK) {
 		if (db_tx_end(db, 0) != DB_OK)
@@ -185,11 +187,15 @@ page_project_delete(struct req *r)
 		goto fail;
 	for (size_t i = 0; i < n; i++)
 		upload_remove(r->w, ids[i]);
+	for (size_t i = 0; i < nruns; i++) /* prepared data, models */
+		page_run_remove_files(r->w, runs[i]);
 	free(ids);
+	free(runs);
 	web_redirect(r, "/projects");
 	return;
 fail:
 	free(ids);
+	free(runs);
 	web_error_page(r, 500, "The project could not be deleted; try again.",
 	    "/projects", "Your projects");
 }

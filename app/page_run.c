@@ -360,9 +360,8 @@ page_run_cancel(struct req *r)
 	web_redirect(r, loc);
 }
 
-/* Removes prepared/<id> and runs/<id>; the row is gone already. */
-static void
-remove_files(struct web *w, long long id)
+void
+page_run_remove_files(struct web *w, long long id)
 {
 	char *a = xasprintf("%s/prepared/%lld", w->data_dir, id);
 	char *b = xasprintf("%s/runs/%lld", w->models_dir, id);
@@ -393,7 +392,7 @@ page_run_delete(struct req *r)
 		               loc, "Back to the run");
 		return;
 	}
-	remove_files(r->w, r->ids[1]);
+	page_run_remove_files(r->w, r->ids[1]);
 	snprintf(loc, sizeof(loc), "/projects/%lld#runs", r->project.id);
 	web_redirect(r, loc);
 }
@@ -469,4 +468,23 @@ page_run_status_json(struct req *r, const struct runrow *run, struct wbuf *out)
 	free(s);
 	cJSON_Delete(j);
 	td_free(d);
+}
+
+long long *
+page_run_ids_of_project(struct db *db, long long project_id, size_t *n)
+{
+	sqlite3_stmt *st = db_stmt(db, DB_RUN_IDS_OF_PROJECT, "i", project_id);
+	long long *ids = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	while (db_step(db, st) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			ids = xrealloc(ids, cap * sizeof(*ids));
+		}
+		ids[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	db_done(db, st);
+	return ids;
 }

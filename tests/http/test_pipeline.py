@@ -377,6 +377,14 @@ def queue_bounded_and_compare():
           "prepared data left")
     check(not os.path.exists(os.path.join(stack().models, "runs", str(a))),
           "model files left")
+    # deleting the project removes the other run's files too
+    check(os.path.exists(os.path.join(stack().models, "runs", str(b))), "")
+    r = c.post_form("/projects/%d/delete" % c.pid, {})
+    check(r.status == 303, r)
+    check(not os.path.exists(os.path.join(stack().data, "prepared", str(b))),
+          "prepared data of a deleted project left")
+    check(not os.path.exists(os.path.join(stack().models, "runs", str(b))),
+          "model files of a deleted project left")
 
 
 @test

@@ -291,6 +291,19 @@ def live_progress_reaches_the_page():
 
 
 @test
+def run_ids_are_never_reused():
+    """Job ids derive from run ids; a reused id would get the old jobs."""
+    s = setup()
+    a, row = run_with("ok")
+    check(row[0] == "succeeded", row)
+    r = s["c"].post_form("/projects/%d/runs/%d/delete" % (s["pid"], a), {})
+    check(r.status == 303, r)
+    b, row = run_with("fail")
+    check(b > a, "run id %d reused (after %d)" % (b, a))
+    check(row[0] == "failed", "the new run got an old job: %r" % (row,))
+
+
+@test
 def web_stops_cleanly():
     s = setup()
     check(s["web"].stop() == 0, "web exited non-zero (sanitizer report?)")
