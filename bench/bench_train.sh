@@ -97,6 +97,13 @@ for a in ("mlp", "cnn"):
             mean(pt, "test_acc"), max(r["peak_rss_kb"] for r in pt) / 1024, "", len(pt)))
         if len(pt) > 1:
             print("     %-10s per seed: %s" % ("", " ".join("%.4f" % r["test_acc"] for r in pt)))
+    if ty and pt and "cpu_seconds" in ty[0] and "cpu_seconds" in pt[0]:
+        # CPU per image: what the speed ratio would be if each had the
+        # machine to itself (wall clock on a busy box measures the others)
+        tc = mean(ty, lambda r: r["cpu_seconds"] / (60000 * r["epochs_trained"]))
+        pc = mean(pt, lambda r: r["cpu_seconds"] / (60000 * r["epochs"]))
+        print("%-4s CPU per 1000 images: trainyard %.3f s, pytorch %.3f s "
+              "(ratio %.2fx)" % (a, 1000 * tc, 1000 * pc, pc / tc))
     if ty and pt:
         print("%-4s ratios: speed %.2fx (target %s), accuracy %+.2f pp, "
               "RSS %.2f of PyTorch's (target <= 0.25)" % (

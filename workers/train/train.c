@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "model.h"
 #include "nn_pool.h"
@@ -69,8 +70,16 @@ struct run {
 	cJSON *history, *params_json;
 	int epoch; /* epochs finished */
 	int best_epoch, bad_epochs, stopped;
-	double best_val, train_secs, images;
+	double best_val, train_secs, train_cpu, images;
 };
+
+static double
+cpu_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 static void
 hexu64(char *buf, uint64_t v)
@@ -413,6 +422,7 @@ write_checkpoint(struct run *r, char *err, size_t errlen)
 	cJSON_AddNumberToObject(ck, "bad_epochs", r->bad_epochs);
 	cJSON_AddBoolToObject(ck, "stopped", r->stopped);
 	cJSON_AddNumberToObject(ck, "train_seconds", r->train_secs);
+	cJSON_AddNumberToObject(ck, "train_cpu_seconds", r->train_cpu);
 	cJSON_AddNumberToObject(ck, "images", r->images);
 	cJSON_AddItemToObject(ck, "history", cJSON_Duplicate(r->history, 1));
 	float *st = state_pack(r);
@@ -489,6 +499,7 @@ try_resume(struct run *r)
 	r->best_epoch = (int)NUM("best_epoch");
 	r->bad_epochs = (int)NUM("bad_epochs");
 	r->train_secs = NUM("train_seconds");
+	r->train_cpu = NUM("train_cpu_seconds");
 	r->images = NUM("images");
 #undef NUM
 	r->stopped =
@@ -532,7 +543,7 @@ run_epoch(struct run *r)
 		uint32_t j = nn_rng_below(&r->rng, i + 1), t = perm[i];
 		perm[i] = perm[j], perm[j] = t;
 	}
-	double t0 = util_now(), last = t0, lsum = 0;
+	double t0 = util_now(), last = t0, lsum = 0, c0 = cpu_now();
 	uint64_t ok = 0;
 	for (int b = 0; b < nb; b++) {
 		if (h && h->cancelled && h->cancelled(h->arg))
@@ -558,6 +569,7 @@ run_epoch(struct run *r)
 	}
 	double secs = util_now() - t0;
 	r->train_secs += secs;
+	r->train_cpu += cpu_now() - c0;
 	r->images += N;
 	double vl, va;
 	const struct tensor *vt = r->va.count ? &r->va : &r->tr;
@@ -641,6 +653,8 @@ finish(struct run *r, char *err, size_t errlen)
 	if (r->best)
 		cJSON_AddNumberToObject(res, "best_epoch", r->best_epoch);
 	cJSON_AddNumberToObject(res, "seconds", r->train_secs);
+	/* CPU of all threads while training: comparable on a busy machine */
+	cJSON_AddNumberToObject(res, "cpu_seconds", r->train_cpu);
 	cJSON_AddNumberToObject(res, "images_per_second",
 	                        r->train_secs > 0 ? r->images / r->train_secs
 	                                          : 0);
