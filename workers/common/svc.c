@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <civetweb.h>
 
@@ -490,6 +493,51 @@ log_message(const struct mg_connection *c, const char *msg)
 	return 1;
 }
 
+/*
+ * CivetWeb's master thread notices mg_stop() only when its poll() times
+ * out (2 s) or a connection arrives; knocking on our own port while
+ * mg_stop() waits cuts a stop from 2 s to milliseconds.
+ */
+struct knock {
+	const char *addr;
+	volatile int done;
+};
+
+static void *
+knock_thread(void *p)
+{
+	struct knock *k = p;
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+
+	sa.sin_port = htons((uint16_t)S.port);
+	if (inet_pton(AF_INET, strcmp(k->addr, "0.0.0.0") ? k->addr :
+	    "127.0.0.1", &sa.sin_addr) != 1)
+		return NULL;
+	for (int i = 0; i < 100 && !k->done; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		usleep(20000);
+		if (fd < 0)
+			return NULL;
+		(void)connect(fd, (struct sockaddr *)&sa, sizeof sa);
+		close(fd);
+	}
+	return NULL;
+}
+
+static void
+stop_server(struct mg_context *ctx, const char *addr)
+{
+	struct knock k = {addr, 0};
+	pthread_t t;
+	int started = pthread_create(&t, NULL, knock_thread, &k) == 0;
+
+	mg_stop(ctx);
+	k.done = 1;
+	if (started)
+		pthread_join(t, NULL);
+}
+
 int
 svc_main(int argc, char **argv, const struct svc_def *def)
 {
@@ -576,7 +624,7 @@ svc_main(int argc, char **argv, const struct svc_def *def)
 		;
 	S.stopping = 1;
 	ty_log("signal %d: stopping", sig);
-	mg_stop(ctx);
+	stop_server(ctx, listen_addr);
 out:
 	if (def->nkinds)
 		job_shutdown();
