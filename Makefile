@@ -118,7 +118,7 @@ format:
 clean:
 	rm -rf build bin
 
--include $(shell find $(O) $(FUZZ_O) -name '*.d' 2>/dev/null)
+-include $(shell find $(O) $(FUZZ_O) -name '*.d' -type f 2>/dev/null)
 
 # Kubernetes (docs/deploy.md). k8s-validate: k8s/ against the API schemas,
 # offline (also part of make test). test-k8s: the real deployment played by
