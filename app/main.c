@@ -246,8 +246,10 @@ main(int argc, char **argv)
 	/* Datasets left 'uploaded'/'inspecting' by a restart resume here. */
 	if (inspect_start(&w) < 0)
 		return 1;
-	ty_log("listening on http://127.0.0.1:%s/ (root %s, data %s, db %s)",
-	    port, root, w.data_dir, db_path);
+	/* CivetWeb binds every interface; the URL is the local one. */
+	ty_log("listening on port %s (all interfaces): http://127.0.0.1:%s/ "
+	       "(root %s, data %s, db %s)",
+	    port, port, root, w.data_dir, db_path);
 	while (!stop_signal)
 		usleep(100 * 1000);
 	ty_log("signal %d: finishing requests in flight", (int)stop_signal);
