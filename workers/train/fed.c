@@ -45,7 +45,7 @@ struct coord {
 	const struct train_params *p;
 	const struct train_hooks *h;
 	void (*note)(void *, const char *);
-	struct fed_data d;
+	struct train_data d;
 	int have_data;
 	nn_net *net, *lnet; /* global, and the in-process replica's copy */
 	size_t np;
@@ -620,7 +620,7 @@ coord_free(struct coord *co)
 	nn_free(co->net);
 	nn_free(co->lnet);
 	if (co->have_data)
-		fed_data_close(&co->d);
+		train_data_close(&co->d);
 	peer_list_free(co->peers, co->npeers);
 	free(co->dead);
 	cJSON_Delete(co->params_json);
@@ -665,7 +665,7 @@ fed_run(const struct train_params *p, const char *data_dir,
 	co.timeout = (double)cfg_long(0, NULL, "TRAINYARD_FED_TIMEOUT", 1800);
 	*result = NULL;
 	enum train_status st = TRAIN_FAILED;
-	if (fed_data_open(&co.d, data_dir, p->data, err, errlen))
+	if (train_data_open(&co.d, data_dir, p->data, err, errlen))
 		goto out;
 	co.have_data = 1;
 	if (co.d.tr.count < (uint32_t)p->workers) {

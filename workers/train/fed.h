@@ -101,18 +101,8 @@ int fed_average(const float *const *w, const double *n, int k, size_t np,
 
 /* ---- data and local training (fed_local.c) ---- */
 
-struct fed_data {
-	struct tensor tr, va;
-	int have_tr, have_va;
-	struct model_meta mm;
-	float lut[MODEL_MAX_CHANNELS][256];
-};
-
-int fed_data_open(struct fed_data *d, const char *data_dir, const char *rel,
-                  char *err, size_t errlen) TY_WUR;
-void fed_data_close(struct fed_data *d);
 /* The net of p for d's images and classes (not initialised). */
-nn_net *fed_net_new(const struct train_params *p, const struct fed_data *d,
+nn_net *fed_net_new(const struct train_params *p, const struct train_data *d,
                     char *err, size_t errlen) TY_WUR;
 
 /*
@@ -131,7 +121,7 @@ struct fed_task {
 };
 
 /* Batches in one epoch of shard s (same for every replica). */
-int fed_shard_batches(const struct train_params *p, const struct fed_data *d,
+int fed_shard_batches(const struct train_params *p, const struct train_data *d,
                       int nshards, int s);
 
 /*
@@ -139,12 +129,12 @@ int fed_shard_batches(const struct train_params *p, const struct fed_data *d,
  * and an RNG seeded from (seed, epoch, shard), so the result depends only
  * on the task. Returns 0, 1 when cancelled (cancelled may be NULL).
  */
-int fed_local_train(const struct train_params *p, const struct fed_data *d,
+int fed_local_train(const struct train_params *p, const struct train_data *d,
                     nn_net *net, const struct fed_task *t,
                     int (*cancelled)(void *), void *arg, struct fed_stats *st);
 
 /* Loss, accuracy and cm[true][pred] (nclasses^2) over split t. */
-void fed_evaluate(const struct train_params *p, const struct fed_data *d,
+void fed_evaluate(const struct train_params *p, const struct train_data *d,
                   const struct tensor *t, nn_net *net, uint32_t *cm,
                   double *loss, double *acc);
 

@@ -94,7 +94,7 @@ fed_http_round(struct mg_connection *c, void *arg)
 	size_t len;
 	cJSON *j = NULL;
 	nn_net *net = NULL;
-	struct fed_data d;
+	struct train_data d;
 	int have_data = 0, st;
 	if (svc_stopping())
 		return svc_reply_error(c, 503, "shutting down");
@@ -115,7 +115,7 @@ fed_http_round(struct mg_connection *c, void *arg)
 		st = svc_reply_error(c, 400, "%s", err);
 		goto out;
 	}
-	if (fed_data_open(&d, svc_data_dir(), p.data, err, sizeof(err))) {
+	if (train_data_open(&d, svc_data_dir(), p.data, err, sizeof(err))) {
 		st = svc_reply_error(c, 500, "%s", err);
 		goto out;
 	}
@@ -151,7 +151,7 @@ fed_http_round(struct mg_connection *c, void *arg)
 out:
 	nn_free(net);
 	if (have_data)
-		fed_data_close(&d);
+		train_data_close(&d);
 	cJSON_Delete(j);
 	free(body);
 	return st;

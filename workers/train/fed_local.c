@@ -20,125 +20,8 @@
 #include "fed.h"
 #include "svc.h"
 
-/* ---- data ---- */
-
-static int
-read_meta(struct fed_data *d, const char *dir, char *err, size_t errlen)
-{
-	char *path = xasprintf("%s/meta.json", dir);
-	size_t len;
-	char *s = util_read_file(path, 1 << 24, &len);
-	if (!s) {
-		snprintf(err, errlen, "cannot read %s: %s", path,
-		         strerror(errno));
-		free(path);
-		return -1;
-	}
-	free(path);
-	cJSON *j = cJSON_Parse(s);
-	free(s);
-	const cJSON *cl = cJSON_GetObjectItemCaseSensitive(j, "classes");
-	int k = cJSON_IsArray(cl) ? cJSON_GetArraySize(cl) : 0;
-	if (k < 1 || k > 65535) {
-		snprintf(err, errlen, "meta.json: classes missing");
-		cJSON_Delete(j);
-		return -1;
-	}
-	d->mm.nclasses = k;
-	d->mm.classes = xcalloc((size_t)k, sizeof(char *));
-	int i = 0;
-	for (const cJSON *e = cl->child; e; e = e->next, i++) {
-		const cJSON *n =
-		    cJSON_IsObject(e)
-		        ? cJSON_GetObjectItemCaseSensitive(e, "name")
-		        : e;
-		d->mm.classes[i] =
-		    xstrdup(cJSON_IsString(n) ? n->valuestring : "?");
-	}
-	const cJSON *mean = cJSON_GetObjectItemCaseSensitive(j, "mean");
-	const cJSON *sd = cJSON_GetObjectItemCaseSensitive(j, "std");
-	for (int c = 0; c < MODEL_MAX_CHANNELS; c++) {
-		const cJSON *a = cJSON_GetArrayItem(mean, c);
-		const cJSON *b = cJSON_GetArrayItem(sd, c);
-		d->mm.mean[c] = cJSON_IsNumber(a) ? (float)a->valuedouble : 0;
-		d->mm.std[c] = cJSON_IsNumber(b) && b->valuedouble > 1e-6
-		                   ? (float)b->valuedouble
-		                   : 1;
-	}
-	cJSON_Delete(j);
-	return 0;
-}
-
-int
-fed_data_open(struct fed_data *d, const char *data_dir, const char *rel,
-              char *err, size_t errlen)
-{
-	char why[200];
-	memset(d, 0, sizeof(*d));
-	char *dir = svc_volume_path(data_dir, rel, why, sizeof(why));
-	if (!dir) {
-		snprintf(err, errlen, "data: %s", why);
-		return -1;
-	}
-	int rc = -1;
-	char *tp = xasprintf("%s/train.tyd", dir);
-	char *vp = xasprintf("%s/val.tyd", dir);
-	if (read_meta(d, dir, err, errlen))
-		goto out;
-	if (tensor_open(tp, &d->tr, why, sizeof(why))) {
-		snprintf(err, errlen, "train.tyd: %s", why);
-		goto out;
-	}
-	d->have_tr = 1;
-	if (tensor_open(vp, &d->va, why, sizeof(why))) {
-		snprintf(err, errlen, "val.tyd: %s", why);
-		goto out;
-	}
-	d->have_va = 1;
-	const struct tensor *a = &d->tr, *b = &d->va;
-	if (a->count < 1) {
-		snprintf(err, errlen, "the training split is empty");
-		goto out;
-	}
-	if (a->height != b->height || a->width != b->width ||
-	    a->channels != b->channels || a->channels > MODEL_MAX_CHANNELS ||
-	    a->classes > (uint32_t)d->mm.nclasses ||
-	    b->classes > (uint32_t)d->mm.nclasses) {
-		snprintf(err, errlen,
-		         "train.tyd, val.tyd and meta.json "
-		         "disagree on the image shape or classes");
-		goto out;
-	}
-	d->mm.width = (int)a->width;
-	d->mm.height = (int)a->height;
-	d->mm.channels = (int)a->channels;
-	for (int c = 0; c < d->mm.channels; c++)
-		for (int v = 0; v < 256; v++)
-			d->lut[c][v] =
-			    (v / 255.0f - d->mm.mean[c]) / d->mm.std[c];
-	rc = 0;
-out:
-	free(tp);
-	free(vp);
-	free(dir);
-	if (rc)
-		fed_data_close(d);
-	return rc;
-}
-
-void
-fed_data_close(struct fed_data *d)
-{
-	if (d->have_tr)
-		tensor_close(&d->tr);
-	if (d->have_va)
-		tensor_close(&d->va);
-	model_meta_free(&d->mm);
-	memset(d, 0, sizeof(*d));
-}
-
 nn_net *
-fed_net_new(const struct train_params *p, const struct fed_data *d, char *err,
+fed_net_new(const struct train_params *p, const struct train_data *d, char *err,
             size_t errlen)
 {
 	struct nn_spec specs[TRAIN_MAX_LAYERS];
@@ -209,7 +92,7 @@ fed_shard(const uint16_t *labels, uint32_t count, uint64_t seed, int n, int s,
 }
 
 int
-fed_shard_batches(const struct train_params *p, const struct fed_data *d,
+fed_shard_batches(const struct train_params *p, const struct train_data *d,
                   int nshards, int s)
 {
 	/* sizes differ by at most one: shard s has ceil((N - s) / n) */
@@ -230,7 +113,7 @@ struct aug {
 
 /* n images idx[] of t into x, normalised and augmented as train.c does. */
 static void
-make_rows(const struct fed_data *d, const struct tensor *t, const uint32_t *idx,
+make_rows(const struct train_data *d, const struct tensor *t, const uint32_t *idx,
           int n, float *x, uint16_t *lab, const struct aug *aug)
 {
 	int H = (int)t->height, W = (int)t->width, C = (int)t->channels;
@@ -274,7 +157,7 @@ chunk_size(const nn_net *net, int batch)
 }
 
 int
-fed_local_train(const struct train_params *p, const struct fed_data *d,
+fed_local_train(const struct train_params *p, const struct train_data *d,
                 nn_net *net, const struct fed_task *t, int (*cancelled)(void *),
                 void *arg, struct fed_stats *st)
 {
@@ -360,7 +243,7 @@ fed_local_train(const struct train_params *p, const struct fed_data *d,
 }
 
 void
-fed_evaluate(const struct train_params *p, const struct fed_data *d,
+fed_evaluate(const struct train_params *p, const struct train_data *d,
              const struct tensor *t, nn_net *net, uint32_t *cm, double *loss,
              double *acc)
 {

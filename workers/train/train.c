@@ -49,9 +49,7 @@ struct aug {
 struct run {
 	const struct train_params *p;
 	const struct train_hooks *h;
-	struct tensor tr, va;
-	int have_tr, have_va;
-	struct model_meta mm;
+	struct train_data d; /* tensors, meta, normalisation table */
 	nn_net *net;
 	nn_pool *pool;
 	int T, chunk;
@@ -65,7 +63,6 @@ struct run {
 	struct nn_rng rng;
 	float *best;
 	uint32_t *perm, *cm;
-	float lut[MODEL_MAX_CHANNELS][256];
 	char *dir, *ckpt_path;
 	cJSON *history, *params_json;
 	int epoch; /* epochs finished */
@@ -87,117 +84,7 @@ hexu64(char *buf, uint64_t v)
 	snprintf(buf, 17, "%016" PRIx64, v);
 }
 
-/* ---- data ---- */
-
-static int
-read_meta(struct run *r, const char *dir, char *err, size_t errlen)
-{
-	char *path = xasprintf("%s/meta.json", dir);
-	size_t len;
-	char *s = util_read_file(path, 1 << 24, &len);
-	if (!s) {
-		snprintf(err, errlen, "cannot read %s: %s", path,
-		         strerror(errno));
-		free(path);
-		return -1;
-	}
-	free(path);
-	cJSON *j = cJSON_Parse(s);
-	free(s);
-	int rc = -1;
-	const cJSON *cl = cJSON_GetObjectItemCaseSensitive(j, "classes");
-	int k = cJSON_IsArray(cl) ? cJSON_GetArraySize(cl) : 0;
-	if (k < 1 || k > 65535) {
-		snprintf(err, errlen, "meta.json: classes missing");
-		goto out;
-	}
-	r->mm.nclasses = k;
-	r->mm.classes = xcalloc((size_t)k, sizeof(char *));
-	int i = 0;
-	for (const cJSON *e = cl->child; e; e = e->next, i++) {
-		/* names, or objects with a name (and counts) */
-		const cJSON *n =
-		    cJSON_IsObject(e)
-		        ? cJSON_GetObjectItemCaseSensitive(e, "name")
-		        : e;
-		r->mm.classes[i] =
-		    xstrdup(cJSON_IsString(n) ? n->valuestring : "?");
-	}
-	const cJSON *mean = cJSON_GetObjectItemCaseSensitive(j, "mean");
-	const cJSON *sd = cJSON_GetObjectItemCaseSensitive(j, "std");
-	for (int c = 0; c < MODEL_MAX_CHANNELS; c++) {
-		const cJSON *a = cJSON_GetArrayItem(mean, c);
-		const cJSON *b = cJSON_GetArrayItem(sd, c);
-		r->mm.mean[c] = cJSON_IsNumber(a) ? (float)a->valuedouble : 0;
-		r->mm.std[c] = cJSON_IsNumber(b) && b->valuedouble > 1e-6
-		                   ? (float)b->valuedouble
-		                   : 1;
-	}
-	rc = 0;
-out:
-	cJSON_Delete(j);
-	return rc;
-}
-
-static int
-open_data(struct run *r, const char *data_dir, char *err, size_t errlen)
-{
-	char why[200];
-	char *dir = svc_volume_path(data_dir, r->p->data, why, sizeof(why));
-	if (!dir) {
-		snprintf(err, errlen, "data: %s", why);
-		return -1;
-	}
-	int rc = -1;
-	char *tp = xasprintf("%s/train.tyd", dir);
-	char *vp = xasprintf("%s/val.tyd", dir);
-	if (read_meta(r, dir, err, errlen))
-		goto out;
-	if (tensor_open(tp, &r->tr, why, sizeof(why))) {
-		snprintf(err, errlen, "train.tyd: %s", why);
-		goto out;
-	}
-	r->have_tr = 1;
-	if (tensor_open(vp, &r->va, why, sizeof(why))) {
-		snprintf(err, errlen, "val.tyd: %s", why);
-		goto out;
-	}
-	r->have_va = 1;
-	const struct tensor *a = &r->tr, *b = &r->va;
-	if (a->count < 1) {
-		snprintf(err, errlen, "the training split is empty");
-		goto out;
-	}
-	if (a->height != b->height || a->width != b->width ||
-	    a->channels != b->channels || a->channels > MODEL_MAX_CHANNELS ||
-	    a->classes > (uint32_t)r->mm.nclasses ||
-	    b->classes > (uint32_t)r->mm.nclasses) {
-		snprintf(err, errlen,
-		         "train.tyd, val.tyd and meta.json "
-		         "disagree on the image shape or classes");
-		goto out;
-	}
-	r->mm.width = (int)a->width;
-	r->mm.height = (int)a->height;
-	r->mm.channels = (int)a->channels;
-	/* the very floats model_normalize_u8 gives at inference */
-	for (int v = 0; v < 256; v++) {
-		uint8_t px[MODEL_MAX_CHANNELS];
-		float out[MODEL_MAX_CHANNELS];
-		struct model_meta one = r->mm;
-		one.width = one.height = 1;
-		memset(px, v, sizeof(px));
-		model_normalize_u8(&one, px, 1, out);
-		for (int c = 0; c < r->mm.channels; c++)
-			r->lut[c][v] = out[c];
-	}
-	rc = 0;
-out:
-	free(tp);
-	free(vp);
-	free(dir);
-	return rc;
-}
+/* ---- batches ---- */
 
 /*
  * Rows [lo, lo+n) of the batch into x / lab: normalised through the
@@ -221,12 +108,12 @@ make_rows(struct run *r, int lo, int n, float *x, uint16_t *lab,
 			f = aug[lo + b].flip;
 		if (!dx && !dy && !f) {
 			if (C == 1) {
-				const float *lut = r->lut[0];
+				const float *lut = r->d.lut[0];
 				for (size_t j = 0; j < isz; j++)
 					x[j] = lut[px[j]];
 			} else {
 				for (size_t j = 0; j < isz; j++)
-					x[j] = r->lut[j % C][px[j]];
+					x[j] = r->d.lut[j % C][px[j]];
 			}
 			continue;
 		}
@@ -237,13 +124,13 @@ make_rows(struct run *r, int lo, int n, float *x, uint16_t *lab,
 				float *o = x + ((size_t)y * W + xx) * C;
 				if (sy < 0 || sy >= H || sx < 0 || sx >= W) {
 					for (int c = 0; c < C; c++)
-						o[c] = r->lut[c][0];
+						o[c] = r->d.lut[c][0];
 					continue;
 				}
 				const uint8_t *q =
 				    px + ((size_t)sy * W + sx) * C;
 				for (int c = 0; c < C; c++)
-					o[c] = r->lut[c][q[c]];
+					o[c] = r->d.lut[c][q[c]];
 			}
 		}
 	}
@@ -355,7 +242,7 @@ batch(struct run *r, const struct tensor *t, const uint32_t *idx, int n,
 static void
 evaluate(struct run *r, const struct tensor *t, double *loss, double *acc)
 {
-	int k = r->mm.nclasses, B = r->p->batch_size;
+	int k = r->d.mm.nclasses, B = r->p->batch_size;
 	double lsum = 0;
 	uint64_t ok = 0;
 	memset(r->cm, 0, sizeof(uint32_t) * (size_t)k * k);
@@ -426,7 +313,7 @@ write_checkpoint(struct run *r, char *err, size_t errlen)
 	cJSON_AddNumberToObject(ck, "images", r->images);
 	cJSON_AddItemToObject(ck, "history", cJSON_Duplicate(r->history, 1));
 	float *st = state_pack(r);
-	enum model_err e = model_save(r->ckpt_path, r->net, &r->mm, extra, st,
+	enum model_err e = model_save(r->ckpt_path, r->net, &r->d.mm, extra, st,
 	                              state_len(r), err, errlen);
 	free(st);
 	cJSON_Delete(extra);
@@ -534,7 +421,7 @@ run_epoch(struct run *r)
 {
 	const struct train_params *p = r->p;
 	const struct train_hooks *h = r->h;
-	uint32_t N = r->tr.count;
+	uint32_t N = r->d.tr.count;
 	int B = p->batch_size, nb = (int)((N + (uint32_t)B - 1) / (uint32_t)B);
 	uint32_t *perm = r->perm;
 	for (uint32_t i = 0; i < N; i++)
@@ -552,7 +439,7 @@ run_epoch(struct run *r)
 		                  ? N - (uint32_t)b * B
 		                  : (uint32_t)B);
 		int correct;
-		lsum += batch(r, &r->tr, perm + (size_t)b * B, n, 1, &correct);
+		lsum += batch(r, &r->d.tr, perm + (size_t)b * B, n, 1, &correct);
 		ok += (uint64_t)correct;
 		double now = util_now();
 		if (h && h->progress && (now - last > 0.5 || b == nb - 1)) {
@@ -572,7 +459,7 @@ run_epoch(struct run *r)
 	r->train_cpu += cpu_now() - c0;
 	r->images += N;
 	double vl, va;
-	const struct tensor *vt = r->va.count ? &r->va : &r->tr;
+	const struct tensor *vt = r->d.va.count ? &r->d.va : &r->d.tr;
 	evaluate(r, vt, &vl, &va);
 	r->epoch++;
 	cJSON *e = epoch_entry(r->epoch, lsum / N, (double)ok / N, vl, va,
@@ -615,11 +502,7 @@ run_free(struct run *r)
 	free(r->ckpt_path);
 	cJSON_Delete(r->history);
 	cJSON_Delete(r->params_json);
-	model_meta_free(&r->mm);
-	if (r->have_tr)
-		tensor_close(&r->tr);
-	if (r->have_va)
-		tensor_close(&r->va);
+	train_data_close(&r->d);
 }
 
 static cJSON *
@@ -633,21 +516,21 @@ finish(struct run *r, char *err, size_t errlen)
 	if (r->best && r->best_epoch > 0)
 		memcpy(nn_params(r->net), r->best, n * sizeof(float));
 	double vl, va;
-	evaluate(r, r->va.count ? &r->va : &r->tr, &vl, &va);
+	evaluate(r, r->d.va.count ? &r->d.va : &r->d.tr, &vl, &va);
 	cJSON *extra = cJSON_CreateObject();
 	cJSON_AddItemToObject(extra, "train",
 	                      cJSON_Duplicate(r->params_json, 1));
 	cJSON_AddNumberToObject(extra, "epochs_trained", r->epoch);
 	enum model_err e =
-	    model_save(mp, r->net, &r->mm, extra, NULL, 0, err, errlen);
+	    model_save(mp, r->net, &r->d.mm, extra, NULL, 0, err, errlen);
 	cJSON_Delete(extra);
 	if (e != MODEL_OK)
 		goto out;
-	res = train_metrics_json(r->cm, r->mm.nclasses, r->mm.classes);
+	res = train_metrics_json(r->cm, r->d.mm.nclasses, r->d.mm.classes);
 	cJSON_AddItemToObject(res, "epochs", cJSON_Duplicate(r->history, 1));
 	cJSON_AddNumberToObject(res, "val_loss", vl);
 	cJSON_AddNumberToObject(res, "val_acc", va);
-	cJSON_AddStringToObject(res, "split", r->va.count ? "val" : "train");
+	cJSON_AddStringToObject(res, "split", r->d.va.count ? "val" : "train");
 	cJSON_AddNumberToObject(res, "epochs_trained", r->epoch);
 	cJSON_AddBoolToObject(res, "early_stopped", r->stopped);
 	if (r->best)
@@ -693,7 +576,7 @@ train_run(const struct train_params *p, const char *data_dir,
 	r.h = h;
 	*result = NULL;
 	enum train_status st = TRAIN_FAILED;
-	if (open_data(&r, data_dir, err, errlen))
+	if (train_data_open(&r.d, data_dir, p->data, err, errlen))
 		goto out;
 	char why[200];
 	r.dir = svc_volume_path(models_dir, p->output, why, sizeof(why));
@@ -708,16 +591,16 @@ train_run(const struct train_params *p, const char *data_dir,
 	}
 	r.ckpt_path = xasprintf("%s/checkpoint.tym", r.dir);
 	struct nn_spec specs[TRAIN_MAX_LAYERS];
-	int ns = train_arch_specs(p, r.mm.nclasses, specs, TRAIN_MAX_LAYERS,
+	int ns = train_arch_specs(p, r.d.mm.nclasses, specs, TRAIN_MAX_LAYERS,
 	                          err, errlen);
 	if (ns < 0)
 		goto out;
 	char nerr[160];
-	r.net = nn_new(r.mm.height, r.mm.width, r.mm.channels, specs, ns,
+	r.net = nn_new(r.d.mm.height, r.d.mm.width, r.d.mm.channels, specs, ns,
 	               NN_LOSS_XENT, nerr, sizeof(nerr));
 	if (!r.net) {
 		snprintf(err, errlen, "model does not fit %dx%dx%d images: %s",
-		         r.mm.width, r.mm.height, r.mm.channels, nerr);
+		         r.d.mm.width, r.d.mm.height, r.d.mm.channels, nerr);
 		goto out;
 	}
 	nn_init(r.net, p->seed);
@@ -736,7 +619,7 @@ train_run(const struct train_params *p, const char *data_dir,
 	r.pool = nn_pool_new(r.T);
 	r.parts = xcalloc((size_t)r.T, sizeof(*r.parts));
 	int pb = (p->batch_size + r.T - 1) / r.T;
-	size_t isz = r.tr.image_bytes;
+	size_t isz = r.d.tr.image_bytes;
 	/* Chunk: as many images as keep the activations (measured by a
 	 * 1-image context) within ~4 MiB, i.e. in L2/L3. With ReLU fused
 	 * into pooling, CPU per image of the Fashion-MNIST CNN measured
@@ -755,11 +638,11 @@ train_run(const struct train_params *p, const char *data_dir,
 		pt->pred = xmalloc(sizeof(uint16_t) * (size_t)pb);
 	}
 	r.aug = xcalloc((size_t)p->batch_size, sizeof(*r.aug));
-	uint32_t maxn = r.tr.count > (uint32_t)p->batch_size
-	                    ? r.tr.count
+	uint32_t maxn = r.d.tr.count > (uint32_t)p->batch_size
+	                    ? r.d.tr.count
 	                    : (uint32_t)p->batch_size;
 	r.perm = xmalloc(sizeof(uint32_t) * maxn);
-	r.cm = xcalloc((size_t)r.mm.nclasses * r.mm.nclasses, sizeof(uint32_t));
+	r.cm = xcalloc((size_t)r.d.mm.nclasses * r.d.mm.nclasses, sizeof(uint32_t));
 	if (p->patience)
 		r.best = xcalloc(nn_nparams(r.net), sizeof(float));
 	r.params_json = train_params_json(p);

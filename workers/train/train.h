@@ -12,7 +12,9 @@
 
 #include <cjson/cJSON.h>
 
+#include "model.h"
 #include "nn.h"
+#include "tensor.h"
 #include "util.h"
 
 #define TRAIN_MAX_LAYERS 64
@@ -62,6 +64,26 @@ struct train_hooks {
 	/* Non-zero to stop at the next batch. */
 	int (*cancelled)(void *arg);
 };
+
+/*
+ * A run's prepared data (data.c): <data_dir>/<rel>/{train,val}.tyd mapped,
+ * meta.json's classes, input shape and mean/std, and lut[c][v], the input
+ * float of pixel value v in channel c — model_normalize_u8's very floats,
+ * so training sees what inference will. The single-worker loop and every
+ * federated replica load data only through this.
+ */
+struct train_data {
+	struct tensor tr, va;
+	int have_tr, have_va;
+	struct model_meta mm;
+	float lut[MODEL_MAX_CHANNELS][256];
+};
+
+/* 0, or -1 with err set (and nothing left open). */
+int train_data_open(struct train_data *d, const char *data_dir,
+                    const char *rel, char *err, size_t errlen) TY_WUR;
+/* Safe on a closed or zeroed struct. */
+void train_data_close(struct train_data *d);
 
 enum train_status { TRAIN_DONE, TRAIN_CANCELLED, TRAIN_FAILED };
 

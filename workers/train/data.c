@@ -1,0 +1,140 @@
+/*
+ * data.c — a run's data on the data volume: the memory-mapped train.tyd
+ * and val.tyd, meta.json's classes and normalisation, and the table that
+ * turns a stored pixel into the network's input. One loader for the
+ * single-worker loop (train.c) and every federated replica (fed*.c), so
+ * both feed the network exactly the floats inference will.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "svc.h"
+#include "train.h"
+
+static int
+read_meta(struct train_data *d, const char *dir, char *err, size_t errlen)
+{
+	char *path = xasprintf("%s/meta.json", dir);
+	size_t len;
+	char *s = util_read_file(path, 1 << 24, &len);
+	if (!s) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
+		         strerror(errno));
+		free(path);
+		return -1;
+	}
+	free(path);
+	cJSON *j = cJSON_Parse(s);
+	free(s);
+	int rc = -1;
+	const cJSON *cl = cJSON_GetObjectItemCaseSensitive(j, "classes");
+	int k = cJSON_IsArray(cl) ? cJSON_GetArraySize(cl) : 0;
+	if (k < 1 || k > 65535) {
+		snprintf(err, errlen, "meta.json: classes missing");
+		goto out;
+	}
+	d->mm.nclasses = k;
+	d->mm.classes = xcalloc((size_t)k, sizeof(char *));
+	int i = 0;
+	for (const cJSON *e = cl->child; e; e = e->next, i++) {
+		/* names, or objects with a name (and counts) */
+		const cJSON *n =
+		    cJSON_IsObject(e)
+		        ? cJSON_GetObjectItemCaseSensitive(e, "name")
+		        : e;
+		d->mm.classes[i] =
+		    xstrdup(cJSON_IsString(n) ? n->valuestring : "?");
+	}
+	const cJSON *mean = cJSON_GetObjectItemCaseSensitive(j, "mean");
+	const cJSON *sd = cJSON_GetObjectItemCaseSensitive(j, "std");
+	for (int c = 0; c < MODEL_MAX_CHANNELS; c++) {
+		const cJSON *a = cJSON_GetArrayItem(mean, c);
+		const cJSON *b = cJSON_GetArrayItem(sd, c);
+		d->mm.mean[c] = cJSON_IsNumber(a) ? (float)a->valuedouble : 0;
+		d->mm.std[c] = cJSON_IsNumber(b) && b->valuedouble > 1e-6
+		                   ? (float)b->valuedouble
+		                   : 1;
+	}
+	rc = 0;
+out:
+	cJSON_Delete(j);
+	return rc;
+}
+
+int
+train_data_open(struct train_data *d, const char *data_dir, const char *rel,
+                char *err, size_t errlen)
+{
+	char why[200];
+	memset(d, 0, sizeof(*d));
+	char *dir = svc_volume_path(data_dir, rel, why, sizeof(why));
+	if (!dir) {
+		snprintf(err, errlen, "data: %s", why);
+		return -1;
+	}
+	int rc = -1;
+	char *tp = xasprintf("%s/train.tyd", dir);
+	char *vp = xasprintf("%s/val.tyd", dir);
+	if (read_meta(d, dir, err, errlen))
+		goto out;
+	if (tensor_open(tp, &d->tr, why, sizeof(why))) {
+		snprintf(err, errlen, "train.tyd: %s", why);
+		goto out;
+	}
+	d->have_tr = 1;
+	if (tensor_open(vp, &d->va, why, sizeof(why))) {
+		snprintf(err, errlen, "val.tyd: %s", why);
+		goto out;
+	}
+	d->have_va = 1;
+	const struct tensor *a = &d->tr, *b = &d->va;
+	if (a->count < 1) {
+		snprintf(err, errlen, "the training split is empty");
+		goto out;
+	}
+	if (a->height != b->height || a->width != b->width ||
+	    a->channels != b->channels || a->channels > MODEL_MAX_CHANNELS ||
+	    a->classes > (uint32_t)d->mm.nclasses ||
+	    b->classes > (uint32_t)d->mm.nclasses) {
+		snprintf(err, errlen,
+		         "train.tyd, val.tyd and meta.json "
+		         "disagree on the image shape or classes");
+		goto out;
+	}
+	d->mm.width = (int)a->width;
+	d->mm.height = (int)a->height;
+	d->mm.channels = (int)a->channels;
+	/* the very floats model_normalize_u8 gives at inference */
+	for (int v = 0; v < 256; v++) {
+		uint8_t px[MODEL_MAX_CHANNELS];
+		float out[MODEL_MAX_CHANNELS];
+		struct model_meta one = d->mm;
+		one.width = one.height = 1;
+		memset(px, v, sizeof(px));
+		model_normalize_u8(&one, px, 1, out);
+		for (int c = 0; c < d->mm.channels; c++)
+			d->lut[c][v] = out[c];
+	}
+	rc = 0;
+out:
+	free(tp);
+	free(vp);
+	free(dir);
+	if (rc)
+		train_data_close(d);
+	return rc;
+}
+
+void
+train_data_close(struct train_data *d)
+{
+	if (d->have_tr)
+		tensor_close(&d->tr);
+	if (d->have_va)
+		tensor_close(&d->va);
+	model_meta_free(&d->mm);
+	memset(d, 0, sizeof(*d));
+}
+
