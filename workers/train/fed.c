@@ -550,68 +550,36 @@ out:
 static cJSON *
 finish(struct coord *co, char *err, size_t errlen)
 {
-	char *mp = xasprintf("%s/model.tym", co->dir);
-	char *jp = xasprintf("%s/metrics.json", co->dir);
-	cJSON *res = NULL;
 	if (co->best && co->best_epoch > 0)
 		memcpy(nn_params(co->net), co->best, co->np * sizeof(float));
-	double vl, va;
-	fed_evaluate(co->p, &co->d, val_split(co), co->net, co->cm, &vl, &va);
-	cJSON *extra = cJSON_CreateObject();
-	cJSON_AddItemToObject(extra, "train",
-	                      cJSON_Duplicate(co->params_json, 1));
-	cJSON_AddNumberToObject(extra, "epochs_trained", co->epoch);
-	enum model_err e =
-	    model_save(mp, co->net, &co->d.mm, extra, NULL, 0, err, errlen);
-	cJSON_Delete(extra);
-	if (e != MODEL_OK)
-		goto out;
-	res = train_metrics_json(co->cm, co->d.mm.nclasses, co->d.mm.classes);
-	cJSON_AddItemToObject(res, "epochs", cJSON_Duplicate(co->history, 1));
-	cJSON_AddNumberToObject(res, "val_loss", vl);
-	cJSON_AddNumberToObject(res, "val_acc", va);
-	cJSON_AddStringToObject(res, "split", co->d.va.count ? "val" : "train");
-	cJSON_AddNumberToObject(res, "epochs_trained", co->epoch);
-	cJSON_AddBoolToObject(res, "early_stopped", co->stopped);
-	if (co->best)
-		cJSON_AddNumberToObject(res, "best_epoch", co->best_epoch);
-	cJSON_AddNumberToObject(res, "seconds", co->train_secs);
-	cJSON_AddNumberToObject(res, "images_per_second",
-	                        co->train_secs > 0 ? co->images / co->train_secs
-	                                           : 0);
-	cJSON_AddNumberToObject(res, "params", (double)co->np);
-	cJSON_AddNumberToObject(res, "forward_flops_per_image",
-	                        nn_flops_per_sample(co->net));
-	cJSON_AddNumberToObject(res, "workers", co->p->workers);
-	cJSON_AddNumberToObject(res, "rounds", co->round);
+	struct train_summary s = {
+	    .p = co->p,
+	    .params_json = co->params_json,
+	    .history = co->history,
+	    .d = &co->d,
+	    .net = co->net,
+	    .cm = co->cm,
+	    .epochs_trained = co->epoch,
+	    .early_stopped = co->stopped,
+	    .best_epoch = co->best ? co->best_epoch : -1,
+	    .seconds = co->train_secs,
+	    .images = co->images,
+	};
+	fed_evaluate(co->p, &co->d, val_split(co), co->net, co->cm,
+	             &s.val_loss, &s.val_acc);
+	cJSON *more = cJSON_CreateObject();
+	cJSON_AddNumberToObject(more, "workers", co->p->workers);
+	cJSON_AddNumberToObject(more, "rounds", co->round);
 	cJSON_AddNumberToObject(
-	    res, "bytes_per_round",
+	    more, "bytes_per_round",
 	    co->round ? (co->bytes_out + co->bytes_in) / co->round : 0);
-	cJSON_AddNumberToObject(res, "weights_bytes", (double)co->wlen);
+	cJSON_AddNumberToObject(more, "weights_bytes", (double)co->wlen);
 	/* time the coordinator idled for peers after its own shard: the
 	 * cost of communication plus stragglers (this run only) */
-	cJSON_AddNumberToObject(res, "peer_wait_seconds", co->wait_secs);
-	cJSON_AddItemToObject(res, "messages",
+	cJSON_AddNumberToObject(more, "peer_wait_seconds", co->wait_secs);
+	cJSON_AddItemToObject(more, "messages",
 	                      cJSON_Duplicate(co->messages, 1));
-	char *js = cJSON_Print(res);
-	int rc = util_write_atomic(jp, js, strlen(js));
-	free(js);
-	if (rc != 0) {
-		snprintf(err, errlen, "%s: %s", jp, strerror(errno));
-		cJSON_Delete(res);
-		res = NULL;
-		goto out;
-	}
-	char *rel = xasprintf("%s/model.tym", co->p->output);
-	cJSON_AddStringToObject(res, "model", rel);
-	free(rel);
-	rel = xasprintf("%s/metrics.json", co->p->output);
-	cJSON_AddStringToObject(res, "metrics", rel);
-	free(rel);
-out:
-	free(mp);
-	free(jp);
-	return res;
+	return train_write_result(co->dir, &s, more, err, errlen);
 }
 
 static void

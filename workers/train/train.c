@@ -508,61 +508,29 @@ run_free(struct run *r)
 static cJSON *
 finish(struct run *r, char *err, size_t errlen)
 {
-	char *mp = xasprintf("%s/model.tym", r->dir);
-	char *jp = xasprintf("%s/metrics.json", r->dir);
-	cJSON *res = NULL;
-	size_t n = nn_nparams(r->net);
 	/* early stopping keeps the weights of the best epoch */
 	if (r->best && r->best_epoch > 0)
-		memcpy(nn_params(r->net), r->best, n * sizeof(float));
-	double vl, va;
-	evaluate(r, r->d.va.count ? &r->d.va : &r->d.tr, &vl, &va);
-	cJSON *extra = cJSON_CreateObject();
-	cJSON_AddItemToObject(extra, "train",
-	                      cJSON_Duplicate(r->params_json, 1));
-	cJSON_AddNumberToObject(extra, "epochs_trained", r->epoch);
-	enum model_err e =
-	    model_save(mp, r->net, &r->d.mm, extra, NULL, 0, err, errlen);
-	cJSON_Delete(extra);
-	if (e != MODEL_OK)
-		goto out;
-	res = train_metrics_json(r->cm, r->d.mm.nclasses, r->d.mm.classes);
-	cJSON_AddItemToObject(res, "epochs", cJSON_Duplicate(r->history, 1));
-	cJSON_AddNumberToObject(res, "val_loss", vl);
-	cJSON_AddNumberToObject(res, "val_acc", va);
-	cJSON_AddStringToObject(res, "split", r->d.va.count ? "val" : "train");
-	cJSON_AddNumberToObject(res, "epochs_trained", r->epoch);
-	cJSON_AddBoolToObject(res, "early_stopped", r->stopped);
-	if (r->best)
-		cJSON_AddNumberToObject(res, "best_epoch", r->best_epoch);
-	cJSON_AddNumberToObject(res, "seconds", r->train_secs);
+		memcpy(nn_params(r->net), r->best,
+		       nn_nparams(r->net) * sizeof(float));
+	struct train_summary s = {
+	    .p = r->p,
+	    .params_json = r->params_json,
+	    .history = r->history,
+	    .d = &r->d,
+	    .net = r->net,
+	    .cm = r->cm,
+	    .epochs_trained = r->epoch,
+	    .early_stopped = r->stopped,
+	    .best_epoch = r->best ? r->best_epoch : -1,
+	    .seconds = r->train_secs,
+	    .images = r->images,
+	};
+	evaluate(r, r->d.va.count ? &r->d.va : &r->d.tr, &s.val_loss,
+	         &s.val_acc);
+	cJSON *more = cJSON_CreateObject();
 	/* CPU of all threads while training: comparable on a busy machine */
-	cJSON_AddNumberToObject(res, "cpu_seconds", r->train_cpu);
-	cJSON_AddNumberToObject(res, "images_per_second",
-	                        r->train_secs > 0 ? r->images / r->train_secs
-	                                          : 0);
-	cJSON_AddNumberToObject(res, "params", (double)n);
-	cJSON_AddNumberToObject(res, "forward_flops_per_image",
-	                        nn_flops_per_sample(r->net));
-	char *js = cJSON_Print(res);
-	int rc = util_write_atomic(jp, js, strlen(js));
-	free(js);
-	if (rc != 0) {
-		snprintf(err, errlen, "%s: %s", jp, strerror(errno));
-		cJSON_Delete(res);
-		res = NULL;
-		goto out;
-	}
-	char *rel = xasprintf("%s/model.tym", r->p->output);
-	cJSON_AddStringToObject(res, "model", rel);
-	free(rel);
-	rel = xasprintf("%s/metrics.json", r->p->output);
-	cJSON_AddStringToObject(res, "metrics", rel);
-	free(rel);
-out:
-	free(mp);
-	free(jp);
-	return res;
+	cJSON_AddNumberToObject(more, "cpu_seconds", r->train_cpu);
+	return train_write_result(r->dir, &s, more, err, errlen);
 }
 
 enum train_status

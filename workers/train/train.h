@@ -105,6 +105,27 @@ enum train_status train_run(const struct train_params *p, const char *data_dir,
  */
 cJSON *train_metrics_json(const uint32_t *cm, int k, char **names);
 
+/* How a run ended, single-worker or federated (train_write_result). */
+struct train_summary {
+	const struct train_params *p;
+	const cJSON *params_json; /* stored in the model header */
+	const cJSON *history;     /* the epochs entries */
+	const struct train_data *d;
+	const nn_net *net;        /* final weights (the best epoch's) */
+	const uint32_t *cm;       /* validation confusion matrix */
+	double val_loss, val_acc;
+	int epochs_trained, early_stopped, best_epoch; /* best_epoch<0: none */
+	double seconds, images;   /* training wall time, images seen */
+};
+
+/*
+ * The end of every run: <dir>/model.tym, <dir>/metrics.json holding the
+ * common fields plus those of `more` (taken; may be NULL), and the job
+ * result (caller frees) naming both files; NULL with err set on failure.
+ */
+cJSON *train_write_result(const char *dir, const struct train_summary *s,
+                          cJSON *more, char *err, size_t errlen);
+
 /* Sets OPENBLAS_CORETYPE for this CPU and re-executes itself once, so
  * OpenBLAS (initialised before main) picks its best kernel; see blas.h. */
 
