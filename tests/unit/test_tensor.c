@@ -8,16 +8,10 @@
 #include <unistd.h>
 
 #include "../th.h"
+#include "bytes.h"
 #include "tensor.h"
 
 static char dir[] = "/tmp/ty-tensor-XXXXXX";
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
-}
 
 /* A valid in-memory file of n images of 2x3x1 and 4 classes. */
 static uint8_t *
@@ -27,12 +21,12 @@ make(uint32_t n, size_t *len)
 	uint8_t *b = calloc(1, off + n * 6 + 1);
 
 	memcpy(b, "TYD1", 4);
-	put32(b + 4, 1);
-	put32(b + 8, n);
-	put32(b + 12, 2);
-	put32(b + 16, 3);
-	put32(b + 20, 1);
-	put32(b + 24, 4);
+	byte_put_le32(b + 4, 1);
+	byte_put_le32(b + 8, n);
+	byte_put_le32(b + 12, 2);
+	byte_put_le32(b + 16, 3);
+	byte_put_le32(b + 20, 1);
+	byte_put_le32(b + 24, 4);
 	for (uint32_t i = 0; i < n; i++)
 		b[32 + 2 * i] = (uint8_t)(i % 4);
 	for (size_t i = 0; i < n * 6; i++)
@@ -168,7 +162,7 @@ test_hostile(void)
 			char err[200] = "";
 
 			if (rows[i].at != SIZE_MAX)
-				put32(b + rows[i].at, rows[i].v);
+				byte_put_le32(b + rows[i].at, rows[i].v);
 			len -= (size_t)rows[i].trunc;
 			CHECK(tensor_parse(b, len, &t, err, sizeof err) < 0);
 			CHECK(strstr(err, rows[i].want) != NULL);

@@ -11,6 +11,7 @@
 #include <stb/stb_image_resize.h>
 
 #include "img.h"
+#include "bytes.h"
 
 #define IMG_DEFAULT_MAX_PIXELS (64ull * 1024 * 1024)
 
@@ -81,20 +82,6 @@ img_sniff(const void *bytes, size_t len)
 	return IMG_FMT_UNKNOWN;
 }
 
-static uint32_t
-be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint32_t
-le32(const uint8_t *p)
-{
-	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[1] << 8 | p[0];
-}
-
 /* JPEG: the size in the first start-of-frame marker. */
 static void
 jpeg_size(const uint8_t *b, size_t len, int64_t *w, int64_t *h)
@@ -162,7 +149,7 @@ header_size(const uint8_t *b, size_t len, enum img_format f, int64_t *w,
 	switch (f) {
 	case IMG_FMT_PNG:
 		if (len >= 24)
-			*w = be32(b + 16), *h = be32(b + 20);
+			*w = byte_get_be32(b + 16), *h = byte_get_be32(b + 20);
 		break;
 	case IMG_FMT_GIF:
 		if (len >= 10)
@@ -170,8 +157,8 @@ header_size(const uint8_t *b, size_t len, enum img_format f, int64_t *w,
 		break;
 	case IMG_FMT_BMP:
 		if (len >= 26) {
-			*w = (int32_t)le32(b + 18);
-			*h = llabs((int32_t)le32(b + 22));
+			*w = (int32_t)byte_get_le32(b + 18);
+			*h = llabs((int32_t)byte_get_le32(b + 22));
 		}
 		break;
 	case IMG_FMT_JPEG:

@@ -1,5 +1,6 @@
 /* model.c — the .tym file; see model.h. */
 #include "model.h"
+#include "bytes.h"
 
 #include <errno.h>
 #include <math.h>
@@ -51,33 +52,6 @@ fail(enum model_err e, char *err, size_t errlen, const char *fmt, ...)
 		snprintf(err, errlen, "%s%s%s", model_strerror(e),
 		         *detail ? ": " : "", detail);
 	return e;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
 /* float32 arrays are stored little-endian; this build is x86-64/arm64. */
@@ -146,11 +120,11 @@ model_serialize(const nn_net *net, const struct model_meta *mm,
 	size_t len = MODEL_PREFIX + hl + 4 * (np + nstate) + MODEL_SUMLEN;
 	uint8_t *b = xmalloc(len), *p = b;
 	memcpy(p, MODEL_MAGIC, 4);
-	put32(p + 4, MODEL_VERSION);
-	put32(p + 8, 0);
-	put32(p + 12, (uint32_t)hl);
-	put64(p + 16, np);
-	put64(p + 24, nstate);
+	byte_put_le32(p + 4, MODEL_VERSION);
+	byte_put_le32(p + 8, 0);
+	byte_put_le32(p + 12, (uint32_t)hl);
+	byte_put_le64(p + 16, np);
+	byte_put_le64(p + 24, nstate);
 	p += MODEL_PREFIX;
 	memcpy(p, js, hl);
 	p += hl;
@@ -307,11 +281,11 @@ model_parse(const void *buf, size_t len, enum model_err *why, char *err,
 		FAIL(len < 4 ? MODEL_ETRUNC : MODEL_EMAGIC, NULL);
 	if (len < MODEL_PREFIX + MODEL_SUMLEN)
 		FAIL(MODEL_ETRUNC, "%zu bytes", len);
-	uint32_t ver = get32(b + 4);
+	uint32_t ver = byte_get_le32(b + 4);
 	if (ver != MODEL_VERSION)
 		FAIL(MODEL_EVERSION, "version %u, this build reads %d", ver,
 		     MODEL_VERSION);
-	uint64_t hl = get32(b + 12), np = get64(b + 16), ns = get64(b + 24);
+	uint64_t hl = byte_get_le32(b + 12), np = byte_get_le64(b + 16), ns = byte_get_le64(b + 24);
 	if (hl > MODEL_MAX_HEADER || np > MODEL_MAX_BYTES / 4 ||
 	    ns > MODEL_MAX_BYTES / 4)
 		FAIL(MODEL_ETRUNC, "sizes in the prefix are impossible");

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "tensor.h"
+#include "bytes.h"
 
 struct tensor_writer {
 	char *path, *tmp;
@@ -24,22 +25,6 @@ tensor_pixel_offset(uint32_t count)
 	size_t lab = 2 * (size_t)count;
 
 	return TENSOR_HEADER_SIZE + (lab + 63) / 64 * 64;
-}
-
-static uint32_t
-get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
-}
-
-static void
-put_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
 }
 
 static int
@@ -81,16 +66,16 @@ tensor_parse(const void *buf, size_t len, struct tensor *t, char *err,
 		snprintf(err, errlen, "not a .tyd file: bad magic");
 		return -1;
 	}
-	if (get_u32(p + 4) != TENSOR_VERSION) {
+	if (byte_get_le32(p + 4) != TENSOR_VERSION) {
 		snprintf(err, errlen, ".tyd version %u is not supported "
-		    "(want %d)", get_u32(p + 4), TENSOR_VERSION);
+		    "(want %d)", byte_get_le32(p + 4), TENSOR_VERSION);
 		return -1;
 	}
-	t->count = get_u32(p + 8);
-	t->height = get_u32(p + 12);
-	t->width = get_u32(p + 16);
-	t->channels = get_u32(p + 20);
-	t->classes = get_u32(p + 24);
+	t->count = byte_get_le32(p + 8);
+	t->height = byte_get_le32(p + 12);
+	t->width = byte_get_le32(p + 16);
+	t->channels = byte_get_le32(p + 20);
+	t->classes = byte_get_le32(p + 24);
 	if (!shape_ok(t->height, t->width, t->channels, t->classes, err,
 	    errlen))
 		return -1;
@@ -202,12 +187,12 @@ tensor_create(const char *path, uint32_t count, uint32_t height,
 		return NULL;
 	}
 	memcpy(hdr, TENSOR_MAGIC, 4);
-	put_u32(hdr + 4, TENSOR_VERSION);
-	put_u32(hdr + 8, count);
-	put_u32(hdr + 12, height);
-	put_u32(hdr + 16, width);
-	put_u32(hdr + 20, channels);
-	put_u32(hdr + 24, classes);
+	byte_put_le32(hdr + 4, TENSOR_VERSION);
+	byte_put_le32(hdr + 8, count);
+	byte_put_le32(hdr + 12, height);
+	byte_put_le32(hdr + 16, width);
+	byte_put_le32(hdr + 20, channels);
+	byte_put_le32(hdr + 24, classes);
 	fwrite(hdr, 1, sizeof hdr, w->f);
 	for (uint32_t i = 0; i < count; i++) {
 		/* Little-endian on any host. */

@@ -5,13 +5,7 @@
 #include <string.h>
 
 #include "idx.h"
-
-static uint32_t
-be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
+#include "bytes.h"
 
 int
 idx_parse(const void *buf, size_t len, struct idx *out, char *err,
@@ -43,7 +37,7 @@ idx_parse(const void *buf, size_t len, struct idx *out, char *err,
 		return -1;
 	}
 	for (int i = 0; i < out->ndims; i++) {
-		out->dims[i] = be32(p + 4 + 4 * i);
+		out->dims[i] = byte_get_be32(p + 4 + 4 * i);
 		/* Three u32 sizes can overflow 64 bits: saturate. */
 		if (__builtin_mul_overflow(n, out->dims[i], &n))
 			n = UINT64_MAX;

@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "fed.h"
+#include "bytes.h"
 
 static const char *const errs[FED_ERR__MAX] = {
     [FED_OK] = "ok",
@@ -24,38 +25,6 @@ const char *
 fed_strerror(enum fed_err e)
 {
 	return (unsigned)e < FED_ERR__MAX ? errs[e] : "unknown error";
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	uint32_t v = 0;
-	for (int i = 3; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
 }
 
 static uint64_t
@@ -94,15 +63,15 @@ fed_wire_encode(const nn_net *net, const struct fed_stats *st, uint8_t **out,
 	size_t len = FED_WIRE_HEADER + np * sizeof(float) + FED_WIRE_SUMLEN;
 	uint8_t *b = xcalloc(1, len);
 	memcpy(b, FED_WIRE_MAGIC, 4);
-	put32(b + 4, 1);
-	put64(b + 8, np);
-	put64(b + 16, fed_fingerprint(net));
+	byte_put_le32(b + 4, 1);
+	byte_put_le64(b + 8, np);
+	byte_put_le64(b + 16, fed_fingerprint(net));
 	if (st) {
 		uint64_t lb;
 		memcpy(&lb, &st->loss, 8);
-		put64(b + 24, st->samples);
-		put64(b + 32, lb);
-		put64(b + 40, st->correct);
+		byte_put_le64(b + 24, st->samples);
+		byte_put_le64(b + 32, lb);
+		byte_put_le64(b + 40, st->correct);
 	}
 	memcpy(b + FED_WIRE_HEADER, nn_params_c(net), np * sizeof(float));
 	size_t body = len - FED_WIRE_SUMLEN;
@@ -122,9 +91,9 @@ fed_wire_decode(const void *buf, size_t len, const nn_net *net, float *dst,
 		           : FED_ETRUNC;
 	if (memcmp(b, FED_WIRE_MAGIC, 4) != 0)
 		return FED_EMAGIC;
-	if (get32(b + 4) != 1)
+	if (byte_get_le32(b + 4) != 1)
 		return FED_EVERSION;
-	uint64_t np = get64(b + 8);
+	uint64_t np = byte_get_le64(b + 8);
 	size_t room = (len - FED_WIRE_HEADER - FED_WIRE_SUMLEN);
 	if (np > room / sizeof(float) || np * sizeof(float) != room)
 		return FED_ETRUNC;
@@ -133,14 +102,14 @@ fed_wire_decode(const void *buf, size_t len, const nn_net *net, float *dst,
 	crypto_generichash(sum, sizeof(sum), b, body, NULL, 0);
 	if (sodium_memcmp(sum, b + body, FED_WIRE_SUMLEN) != 0)
 		return FED_ECHECKSUM;
-	if (np != nn_nparams(net) || get64(b + 16) != fed_fingerprint(net))
+	if (np != nn_nparams(net) || byte_get_le64(b + 16) != fed_fingerprint(net))
 		return FED_ESHAPE;
 	memcpy(dst, b + FED_WIRE_HEADER, np * sizeof(float));
 	if (st) {
-		uint64_t lb = get64(b + 32);
-		st->samples = get64(b + 24);
+		uint64_t lb = byte_get_le64(b + 32);
+		st->samples = byte_get_le64(b + 24);
 		memcpy(&st->loss, &lb, 8);
-		st->correct = get64(b + 40);
+		st->correct = byte_get_le64(b + 40);
 	}
 	return FED_OK;
 }
@@ -155,7 +124,7 @@ fed_request_split(const void *buf, size_t len, cJSON **json,
 		return FED_ETRUNC;
 	if (memcmp(b, FED_REQ_MAGIC, 4) != 0)
 		return FED_EMAGIC;
-	uint32_t jl = get32(b + 4);
+	uint32_t jl = byte_get_le32(b + 4);
 	if (jl > FED_MAX_JSON || jl > len - 8)
 		return FED_ETRUNC;
 	/* cJSON_ParseWithLength stops at the given length: no NUL needed */
@@ -178,7 +147,7 @@ fed_request_encode(const cJSON *json, const uint8_t *w, size_t wlen,
 	size_t jl = strlen(s);
 	uint8_t *b = xmalloc(8 + jl + wlen);
 	memcpy(b, FED_REQ_MAGIC, 4);
-	put32(b + 4, (uint32_t)jl);
+	byte_put_le32(b + 4, (uint32_t)jl);
 	memcpy(b + 8, s, jl);
 	memcpy(b + 8 + jl, w, wlen);
 	free(s);
