@@ -23,17 +23,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "idx.h"
-#include "prep.h"
-
-#define BATCH_ITEMS 2048
-#define BATCH_ARENA (1u << 20) /* grows for a large entry */
-#define CHUNK_IMAGES 4096
-#define NAME_SHOW 256
-/* The ratio check starts after this much output: tiny archives of
- * blank images legitimately compress very well. */
-#define RATIO_MIN_BYTES (1u << 20)
-#define LABELS_TXT_MAX (1u << 20)
+#include "scan_int.h"
 
 enum skip_reason {
 	SKIP_HIDDEN,
@@ -56,70 +46,12 @@ static const char *const skip_text[SKIP__MAX] = {
 	[SKIP_TOO_BIG] = "file too large",
 };
 
-struct item {
-	size_t off, len;   /* data in the arena */
-	size_t name_off;   /* NUL-terminated clean name in the arena */
-	uint32_t slot;     /* pixel store slot */
-	uint16_t cls;      /* provisional class id */
-	int8_t status;     /* enum img_err */
-	struct img_info info;
-	char err[120];
-};
-
-struct batch {
-	struct item *items;
-	size_t n;
-	uint8_t *arena;
-	size_t used, cap;
-	atomic_size_t next, remaining;
-	int finished, inside;
-};
-
-struct idxfile {
-	char stem[128];
-	enum idx_role role;
-	uint8_t *buf;
-	size_t len;
-	struct idx idx;
-	char name[NAME_SHOW];
-};
-
-struct scan_ctx {
-	const struct prep_opts *o;
-	struct prep_scan *s;
-	struct img_limits ilim;
-	/* provisional classes, hashed by name */
-	struct prep_class *cls;
-	unsigned ncls, capcls;
-	uint32_t *hash; /* cls index + 1, 0 empty */
-	size_t hashcap;
-	/* per slot */
-	uint16_t *slot_cls;
-	uint8_t *slot_ok;
-	uint32_t nslots, capslots;
-	/* pool */
-	pthread_mutex_t mu;
-	pthread_cond_t go, done;
-	struct batch *cur;
-	unsigned gen;
-	int quit;
-	pthread_t *threads;
-	int nthreads;
-	atomic_int stop; /* cancelled: decoders skip the rest */
-	struct batch b[2];
-	/* IDX */
-	struct idxfile *idx;
-	size_t nidx;
-	char *labels_txt;
-	uint64_t raw_size;
-};
-
-static void
-add_skip(struct prep_scan *s, const char *name, const char *fmt, ...)
+void
+scan_add_skip(struct prep_scan *s, const char *name, const char *fmt, ...)
     TY_PRINTF(3, 4);
 
-static void
-add_skip(struct prep_scan *s, const char *name, const char *fmt, ...)
+void
+scan_add_skip(struct prep_scan *s, const char *name, const char *fmt, ...)
 {
 	va_list ap;
 	char r[256];
@@ -135,11 +67,9 @@ add_skip(struct prep_scan *s, const char *name, const char *fmt, ...)
 	s->nskipped++;
 }
 
-static void
-set_fatal(struct prep_scan *s, const char *fmt, ...) TY_PRINTF(2, 3);
 
-static void
-set_fatal(struct prep_scan *s, const char *fmt, ...)
+void
+scan_set_fatal(struct prep_scan *s, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -162,8 +92,8 @@ fnv(const char *p)
 }
 
 /* The provisional id of a (clean) class name; -1 over the class limit. */
-static int
-class_id(struct scan_ctx *c, const char *name, int idx_label)
+int
+scan_class_id(struct scan_ctx *c, const char *name, int idx_label)
 {
 	size_t i;
 
@@ -197,20 +127,20 @@ class_id(struct scan_ctx *c, const char *name, int idx_label)
 }
 
 /* A new store slot for an image of class cls; -1 over the output limit. */
-static int
-slot_new(struct scan_ctx *c, uint16_t cls, uint32_t *slot)
+int
+scan_slot_new(struct scan_ctx *c, uint16_t cls, uint32_t *slot)
 {
 	struct prep_scan *s = c->s;
 
 	if (s->image_bytes && (uint64_t)(c->nslots + 1) * s->image_bytes >
 	    c->o->lim->max_output) {
-		set_fatal(s, "the prepared tensors would be larger than %llu "
+		scan_set_fatal(s, "the prepared tensors would be larger than %llu "
 		    "MB (TRAINYARD_MAX_OUTPUT_MB); choose a smaller image "
 		    "size", (unsigned long long)(c->o->lim->max_output >> 20));
 		return -1;
 	}
 	if (c->nslots == UINT32_MAX - 1) {
-		set_fatal(s, "too many images");
+		scan_set_fatal(s, "too many images");
 		return -1;
 	}
 	if (c->nslots == c->capslots) {
@@ -231,8 +161,8 @@ slot_new(struct scan_ctx *c, uint16_t cls, uint32_t *slot)
 	return 0;
 }
 
-static uint8_t *
-slot_pixels(const struct prep_scan *s, uint32_t slot)
+uint8_t *
+scan_slot_pixels(const struct prep_scan *s, uint32_t slot)
 {
 	return s->chunks[slot / CHUNK_IMAGES] +
 	    (size_t)(slot % CHUNK_IMAGES) * s->image_bytes;
@@ -241,7 +171,7 @@ slot_pixels(const struct prep_scan *s, uint32_t slot)
 const uint8_t *
 prep_scan_pixels(const struct prep_scan *s, uint32_t i)
 {
-	return slot_pixels(s, s->slot[i]);
+	return scan_slot_pixels(s, s->slot[i]);
 }
 
 /* Decoder thread body for one item. */
@@ -254,7 +184,7 @@ decode_item(struct scan_ctx *c, struct batch *b, struct item *it)
 	if (o->mode == PREP_PREPARE)
 		it->status = (int8_t)img_load(data, it->len, &c->ilim,
 		    o->width, o->height, o->channels,
-		    slot_pixels(c->s, it->slot), &it->info, it->err,
+		    scan_slot_pixels(c->s, it->slot), &it->info, it->err,
 		    sizeof it->err);
 	else
 		it->status = (int8_t)img_verify(data, it->len, &c->ilim,
@@ -347,8 +277,8 @@ batch_submit(struct scan_ctx *c, struct batch *b)
 	pthread_mutex_unlock(&c->mu);
 }
 
-static void
-size_stat(struct prep_scan *s, int w, int h)
+void
+scan_size_stat(struct prep_scan *s, int w, int h)
 {
 	if (!s->min_w || w < s->min_w)
 		s->min_w = w;
@@ -381,7 +311,7 @@ batch_collect(struct scan_ctx *c, struct batch *b)
 		const char *name = (const char *)b->arena + it->name_off;
 
 		if (it->status != IMG_OK) {
-			add_skip(s, name, "%s", it->err);
+			scan_add_skip(s, name, "%s", it->err);
 			continue;
 		}
 		c->slot_ok[it->slot] = 1;
@@ -389,7 +319,7 @@ batch_collect(struct scan_ctx *c, struct batch *b)
 		s->formats[it->info.format]++;
 		if (it->info.channels >= 1 && it->info.channels <= 4)
 			s->channels[it->info.channels]++;
-		size_stat(s, it->info.width, it->info.height);
+		scan_size_stat(s, it->info.width, it->info.height);
 	}
 	b->n = 0;
 	b->used = 0;
@@ -441,14 +371,14 @@ read_data(struct scan_ctx *c, struct archive *a, struct batch *b,
 		if (n == 0)
 			break;
 		if (n < 0) {
-			set_fatal(c->s, "archive is truncated or corrupt: %s",
+			scan_set_fatal(c->s, "archive is truncated or corrupt: %s",
 			    archive_error_string(a));
 			return -2;
 		}
 		len += (size_t)n;
 		c->s->bytes += (uint64_t)n;
 		if (c->s->bytes > c->o->lim->max_total) {
-			set_fatal(c->s, "archive expands to more than %llu MB "
+			scan_set_fatal(c->s, "archive expands to more than %llu MB "
 			    "(TRAINYARD_MAX_TOTAL_MB)", (unsigned long long)
 			    (c->o->lim->max_total >> 20));
 			return -2;
@@ -458,7 +388,7 @@ read_data(struct scan_ctx *c, struct archive *a, struct batch *b,
 
 			if (raw > 0 && (double)c->s->bytes / raw >
 			    c->o->lim->max_ratio) {
-				set_fatal(c->s, "archive expands more than "
+				scan_set_fatal(c->s, "archive expands more than "
 				    "%g times its size: a decompression bomb? "
 				    "(TRAINYARD_MAX_RATIO)",
 				    c->o->lim->max_ratio);
@@ -472,8 +402,8 @@ read_data(struct scan_ctx *c, struct archive *a, struct batch *b,
 }
 
 /* Whole entry into a new buffer (IDX files, labels.txt). */
-static uint8_t *
-read_whole(struct scan_ctx *c, struct archive *a, int64_t declared,
+uint8_t *
+scan_read_whole(struct scan_ctx *c, struct archive *a, int64_t declared,
     uint64_t max, size_t *lenp, int *too_big)
 {
 	struct batch tmp = {0};
@@ -491,202 +421,6 @@ read_whole(struct scan_ctx *c, struct archive *a, int64_t declared,
 	*lenp = (size_t)n;
 	tmp.arena[n] = 0;
 	return tmp.arena;
-}
-
-/* Gunzips an in-memory .gz with libarchive's raw format, bounded. */
-static uint8_t *
-gunzip(const uint8_t *in, size_t len, uint64_t max, size_t *outlen,
-    char *err, size_t errlen)
-{
-	struct archive *a = archive_read_new();
-	struct archive_entry *e;
-	size_t cap = 1 << 20, n = 0;
-	uint8_t *out = NULL;
-
-	archive_read_support_filter_gzip(a);
-	archive_read_support_format_raw(a);
-	if (archive_read_open_memory(a, in, len) != ARCHIVE_OK ||
-	    archive_read_next_header(a, &e) != ARCHIVE_OK) {
-		snprintf(err, errlen, "not a gzip file: %s",
-		    archive_error_string(a));
-		goto fail;
-	}
-	out = xmalloc(cap);
-	for (;;) {
-		la_ssize_t r;
-
-		if (n == cap) {
-			if (cap > max) {
-				snprintf(err, errlen, "expands to more than "
-				    "%llu MB", (unsigned long long)(max >> 20));
-				goto fail;
-			}
-			cap *= 2;
-			out = xrealloc(out, cap);
-		}
-		r = archive_read_data(a, out + n, cap - n);
-		if (r == 0)
-			break;
-		if (r < 0) {
-			snprintf(err, errlen, "corrupt gzip data: %s",
-			    archive_error_string(a));
-			goto fail;
-		}
-		n += (size_t)r;
-		if (n > max) {
-			snprintf(err, errlen, "expands to more than %llu MB",
-			    (unsigned long long)(max >> 20));
-			goto fail;
-		}
-	}
-	archive_read_free(a);
-	*outlen = n;
-	return out;
-fail:
-	free(out);
-	archive_read_free(a);
-	return NULL;
-}
-
-static void
-take_idx(struct scan_ctx *c, struct archive *a, const char *name,
-    const char *clean, int64_t declared)
-{
-	const char *base = strrchr(name, '/');
-	struct idxfile f = {0};
-	char err[200];
-	int too_big;
-	uint8_t *buf;
-	size_t len;
-
-	base = base ? base + 1 : name;
-	f.role = idx_role_of(base, f.stem, sizeof f.stem);
-	snprintf(f.name, sizeof f.name, "%s", clean);
-	buf = read_whole(c, a, declared, c->o->lim->max_entry, &len,
-	    &too_big);
-	if (!buf) {
-		if (too_big)
-			add_skip(c->s, clean, "IDX file over %llu MB",
-			    (unsigned long long)(c->o->lim->max_entry >> 20));
-		return;
-	}
-	if (len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b) {
-		uint8_t *u = gunzip(buf, len, c->o->lim->max_entry, &len, err,
-		    sizeof err);
-
-		free(buf);
-		if (!u) {
-			add_skip(c->s, clean, "bad IDX .gz: %s", err);
-			return;
-		}
-		buf = u;
-	}
-	if (idx_parse(buf, len, &f.idx, err, sizeof err) < 0 ||
-	    f.idx.ndims != (f.role == IDX_IMAGES ? 3 : 1)) {
-		add_skip(c->s, clean, "bad IDX file: %s", f.idx.ndims ?
-		    "wrong number of dimensions for its name" : err);
-		free(buf);
-		return;
-	}
-	f.buf = buf;
-	f.len = len;
-	c->idx = xrealloc(c->idx, (c->nidx + 1) * sizeof *c->idx);
-	c->idx[c->nidx++] = f;
-}
-
-/* The name of IDX class value v: labels.txt line v, else "v". */
-static void
-idx_class_name(struct scan_ctx *c, unsigned v, char *out, size_t outlen)
-{
-	const char *p = c->labels_txt;
-
-	for (unsigned line = 0; p && *p; line++) {
-		size_t n = strcspn(p, "\r\n");
-
-		if (line == v && n > 0) {
-			prep_name_clean(p, n, out, outlen);
-			return;
-		}
-		p += n;
-		if (*p == '\r')
-			p++;
-		if (*p == '\n')
-			p++;
-	}
-	snprintf(out, outlen, "%u", v);
-}
-
-/* Pairs IDX image and label files by stem and stores their images. */
-static void
-take_idx_pairs(struct scan_ctx *c)
-{
-	const struct prep_opts *o = c->o;
-	struct prep_scan *s = c->s;
-	uint8_t *conv = NULL;
-
-	for (size_t i = 0; i < c->nidx && !s->fatal; i++) {
-		struct idxfile *im = &c->idx[i], *lb = NULL;
-		uint32_t n, rows, cols;
-
-		if (im->role != IDX_IMAGES)
-			continue;
-		for (size_t k = 0; k < c->nidx; k++)
-			if (c->idx[k].role == IDX_LABELS &&
-			    !strcmp(c->idx[k].stem, im->stem))
-				lb = &c->idx[k];
-		if (!lb) {
-			add_skip(s, im->name, "IDX images without a matching "
-			    "%s-labels-idx1-ubyte file", im->stem);
-			continue;
-		}
-		n = im->idx.dims[0], rows = im->idx.dims[1];
-		cols = im->idx.dims[2];
-		if (lb->idx.dims[0] != n) {
-			add_skip(s, im->name, "IDX images (%u) and labels (%u) "
-			    "differ in count", n, lb->idx.dims[0]);
-			continue;
-		}
-		if ((uint64_t)rows * cols > c->ilim.max_pixels) {
-			add_skip(s, im->name, "IDX images of %ux%u pixels are "
-			    "over the limit", cols, rows);
-			continue;
-		}
-		if (o->mode == PREP_PREPARE && o->channels != 1)
-			conv = xrealloc(conv, (size_t)rows * cols * o->channels);
-		for (uint32_t k = 0; k < n; k++) {
-			char name[64];
-			uint32_t slot;
-			int id;
-
-			idx_class_name(c, lb->idx.data[k], name, sizeof name);
-			id = class_id(c, name, lb->idx.data[k]);
-			if (id < 0 || slot_new(c, (uint16_t)id, &slot) < 0) {
-				set_fatal(s, "too many classes or images");
-				break;
-			}
-			if (o->mode == PREP_PREPARE) {
-				const uint8_t *px = im->idx.data +
-				    (size_t)k * rows * cols;
-
-				if (conv)
-					img_convert(px, (int)cols, (int)rows, 1,
-					    conv, o->channels);
-				if (img_resize(conv ? conv : px, (int)cols,
-				    (int)rows, o->channels,
-				    slot_pixels(s, slot), o->width,
-				    o->height)) {
-					add_skip(s, im->name, "resize failed");
-					continue;
-				}
-			}
-			c->slot_ok[slot] = 1;
-			c->cls[id].count++;
-			s->idx_images++;
-			s->channels[1]++;
-			size_stat(s, (int)cols, (int)rows);
-		}
-	}
-	free(conv);
 }
 
 /* Compares classes: IDX ones by label value first, then natural order. */
@@ -717,7 +451,7 @@ finish(struct scan_ctx *c)
 			char name[NAME_SHOW + 2];
 
 			snprintf(name, sizeof name, "%s/", c->cls[i].name);
-			add_skip(s, name, "empty class: no usable images");
+			scan_add_skip(s, name, "empty class: no usable images");
 			continue;
 		}
 		order[n++] = &c->cls[i];
@@ -764,40 +498,40 @@ take_entry(struct scan_ctx *c, struct archive *a, struct archive_entry *e,
 	if (!name)
 		name = archive_entry_pathname_utf8(e);
 	if (!name) {
-		add_skip(s, "(unreadable name)", "the entry name cannot be "
+		scan_add_skip(s, "(unreadable name)", "the entry name cannot be "
 		    "read");
 		return b;
 	}
 	prep_name_clean(name, strlen(name), clean, sizeof clean);
 	if (archive_entry_filetype(e) != AE_IFREG) {
-		add_skip(s, clean, "%s", skip_text[SKIP_NOT_FILE]);
+		scan_add_skip(s, clean, "%s", skip_text[SKIP_NOT_FILE]);
 		return b;
 	}
 	switch (prep_path_classify(name, &cls, &clslen)) {
 	case PREP_PATH_HIDDEN:
-		add_skip(s, clean, "%s", skip_text[SKIP_HIDDEN]);
+		scan_add_skip(s, clean, "%s", skip_text[SKIP_HIDDEN]);
 		return b;
 	case PREP_PATH_UNSAFE:
-		add_skip(s, clean, "%s", skip_text[SKIP_UNSAFE]);
+		scan_add_skip(s, clean, "%s", skip_text[SKIP_UNSAFE]);
 		return b;
 	case PREP_PATH_NOCLASS:
-		add_skip(s, clean, "%s", skip_text[SKIP_NOCLASS]);
+		scan_add_skip(s, clean, "%s", skip_text[SKIP_NOCLASS]);
 		return b;
 	case PREP_PATH_TOOLONG:
-		add_skip(s, clean, "%s", skip_text[SKIP_TOOLONG]);
+		scan_add_skip(s, clean, "%s", skip_text[SKIP_TOOLONG]);
 		return b;
 	case PREP_PATH_IDX:
-		take_idx(c, a, name, clean, declared);
+		scan_idx_take(c, a, name, clean, declared);
 		return b;
 	case PREP_PATH_LABELS:
 		if (!c->labels_txt) {
 			int too_big;
 			size_t l;
 
-			c->labels_txt = (char *)read_whole(c, a, declared,
+			c->labels_txt = (char *)scan_read_whole(c, a, declared,
 			    LABELS_TXT_MAX, &l, &too_big);
 			if (too_big)
-				add_skip(s, clean, "labels.txt over 1 MB");
+				scan_add_skip(s, clean, "labels.txt over 1 MB");
 		}
 		return b;
 	case PREP_PATH_IMAGE:
@@ -806,22 +540,22 @@ take_entry(struct scan_ctx *c, struct archive *a, struct archive_entry *e,
 	/* The folder is a class even if nothing in it is usable: the
 	 * report then names it as an empty class. */
 	prep_name_clean(cls, clslen, clsname, sizeof clsname);
-	id = class_id(c, clsname, -1);
+	id = scan_class_id(c, clsname, -1);
 	if (id < 0) {
-		set_fatal(s, "more than 65535 classes");
+		scan_set_fatal(s, "more than 65535 classes");
 		return b;
 	}
 	if (declared == 0) {
-		add_skip(s, clean, "%s", skip_text[SKIP_EMPTY]);
+		scan_add_skip(s, clean, "%s", skip_text[SKIP_EMPTY]);
 		return b;
 	}
 	if (declared > 0 && (uint64_t)declared > c->o->lim->max_entry) {
-		add_skip(s, clean, "%s: %lld MB is over the limit of %llu MB",
+		scan_add_skip(s, clean, "%s: %lld MB is over the limit of %llu MB",
 		    skip_text[SKIP_TOO_BIG], (long long)(declared >> 20),
 		    (unsigned long long)(c->o->lim->max_entry >> 20));
 		s->bytes += (uint64_t)declared; /* skipping still inflates */
 		if (s->bytes > c->o->lim->max_total)
-			set_fatal(s, "archive expands to more than %llu MB "
+			scan_set_fatal(s, "archive expands to more than %llu MB "
 			    "(TRAINYARD_MAX_TOTAL_MB)", (unsigned long long)
 			    (c->o->lim->max_total >> 20));
 		return b;
@@ -833,13 +567,13 @@ take_entry(struct scan_ctx *c, struct archive *a, struct archive_entry *e,
 	if (len == -2)
 		return b;
 	if (len == -1) {
-		add_skip(s, clean, "%s: over the limit of %llu MB",
+		scan_add_skip(s, clean, "%s: over the limit of %llu MB",
 		    skip_text[SKIP_TOO_BIG],
 		    (unsigned long long)(c->o->lim->max_entry >> 20));
 		return b;
 	}
 	if (len == 0) {
-		add_skip(s, clean, "%s", skip_text[SKIP_EMPTY]);
+		scan_add_skip(s, clean, "%s", skip_text[SKIP_EMPTY]);
 		return b;
 	}
 	/* A non-image is skipped here, without a slot or a decoder trip. */
@@ -849,13 +583,13 @@ take_entry(struct scan_ctx *c, struct archive *a, struct archive_entry *e,
 		    &c->ilim, &info);
 
 		if (ie == IMG_ERR_TOO_LARGE) {
-			add_skip(s, clean, "image too large: %dx%d pixels is "
+			scan_add_skip(s, clean, "image too large: %dx%d pixels is "
 			    "over the limit of %llu", info.width, info.height,
 			    (unsigned long long)c->ilim.max_pixels);
 			return b;
 		}
 		if (ie != IMG_OK) {
-			add_skip(s, clean, "%s", img_strerror(ie));
+			scan_add_skip(s, clean, "%s", img_strerror(ie));
 			return b;
 		}
 	}
@@ -863,7 +597,7 @@ take_entry(struct scan_ctx *c, struct archive *a, struct archive_entry *e,
 	memset(it, 0, offsetof(struct item, err));
 	it->err[0] = '\0';
 	/* Inspect stores no pixels but uses the slot for its verdict. */
-	if (slot_new(c, (uint16_t)id, &it->slot) < 0)
+	if (scan_slot_new(c, (uint16_t)id, &it->slot) < 0)
 		return b;
 	it->off = b->used;
 	it->len = (size_t)len;
@@ -897,10 +631,10 @@ read_archive(struct scan_ctx *c)
 		/* libarchive reads the first blocks here to detect the
 		 * format: most failures are about the content, not I/O. */
 		if (access(o->archive, R_OK) < 0)
-			set_fatal(s, "cannot open the archive: %s",
+			scan_set_fatal(s, "cannot open the archive: %s",
 			    strerror(errno));
 		else
-			set_fatal(s, "not a zip, tar or tar.gz archive, or "
+			scan_set_fatal(s, "not a zip, tar or tar.gz archive, or "
 			    "truncated: %s", archive_error_string(a));
 		archive_read_free(a);
 		return;
@@ -911,11 +645,11 @@ read_archive(struct scan_ctx *c)
 			break;
 		if (r < ARCHIVE_WARN) {
 			if (s->entries == 0)
-				set_fatal(s, "not a zip, tar or tar.gz archive, "
+				scan_set_fatal(s, "not a zip, tar or tar.gz archive, "
 				    "or unreadable: %s",
 				    archive_error_string(a));
 			else
-				set_fatal(s, "archive is truncated or corrupt "
+				scan_set_fatal(s, "archive is truncated or corrupt "
 				    "after %llu entries: %s",
 				    (unsigned long long)s->entries,
 				    archive_error_string(a));
@@ -930,7 +664,7 @@ read_archive(struct scan_ctx *c)
 		if (archive_entry_filetype(e) == AE_IFDIR)
 			continue;
 		if (++s->entries > o->lim->max_entries) {
-			set_fatal(s, "more than %llu files in the archive "
+			scan_set_fatal(s, "more than %llu files in the archive "
 			    "(TRAINYARD_MAX_ENTRIES)",
 			    (unsigned long long)o->lim->max_entries);
 			break;
@@ -960,7 +694,7 @@ read_archive(struct scan_ctx *c)
 		s->cancelled = 1;
 		free(s->fatal);
 		s->fatal = NULL;
-		set_fatal(s, "cancelled");
+		scan_set_fatal(s, "cancelled");
 	}
 }
 
@@ -1007,7 +741,7 @@ prep_scan_run(const struct prep_opts *o)
 		free(c.b[i].arena);
 	}
 	if (!s->fatal)
-		take_idx_pairs(&c);
+		scan_idx_pairs(&c);
 	finish(&c);
 
 	for (size_t i = 0; i < c.nidx; i++)
