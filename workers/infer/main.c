@@ -57,14 +57,6 @@ gate_leave(void)
 	pthread_mutex_unlock(&gate.mu);
 }
 
-/*
- * CivetWeb's threads have about 100 KB of stack (Debian builds it with
- * USE_STACK_SIZE) and CivetWeb itself uses most of it; JSON parsing,
- * image decoders and BLAS do not fit in the rest. So a request is read
- * on the CivetWeb thread and answered on a thread of our own.
- */
-#define WORK_STACK (8u << 20)
-
 struct call {
 	char *body;
 	size_t len;
@@ -148,42 +140,22 @@ answer(struct call *k, char *err, size_t errlen)
 	return 200;
 }
 
-static void *
-work(void *arg)
-{
-	struct call *k = arg;
-	char err[768];
-
-	k->status = answer(k, err, sizeof err);
-	if (k->status != 200)
-		k->reply = error_json(err);
-	return NULL;
-}
-
+/* svc calls this on a thread with a roomy stack (see svc.c's
+ * call_route): decoders, BLAS and cJSON fit there. */
 static int
 predict(struct mg_connection *c, void *arg)
 {
 	struct call k = {.t0 = util_now()};
-	pthread_attr_t attr;
-	pthread_t tid;
-	char err[256];
+	char err[768];
 	int st;
 
 	if ((st = svc_read_body(c, limits.max_body, &k.body, &k.len, err,
 	    sizeof err)))
 		return svc_reply_error(c, st, "%s", err);
 	gate_enter();
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, WORK_STACK);
-	st = pthread_create(&tid, &attr, work, &k);
-	pthread_attr_destroy(&attr);
-	if (st) {
-		gate_leave();
-		free(k.body);
-		return svc_reply_error(c, 503, "cannot start a thread: %s",
-		    strerror(st));
-	}
-	pthread_join(tid, NULL);
+	k.status = answer(&k, err, sizeof err);
+	if (k.status != 200)
+		k.reply = error_json(err);
 	gate_leave();
 	free(k.body);
 	if (!k.reply)
