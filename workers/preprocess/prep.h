@@ -110,6 +110,7 @@ struct prep_scan {
 
 	/* private: pixel store */
 	size_t image_bytes;
+	uint32_t chunk_images; /* images per chunk */
 	uint8_t **chunks;
 	uint32_t *slot; /* usable image -> store slot */
 	size_t nchunks;

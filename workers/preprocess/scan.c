@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -126,6 +127,28 @@ scan_class_id(struct scan_ctx *c, const char *name, int idx_label)
 	return (int)c->ncls++;
 }
 
+/*
+ * A chunk of the pixel store, asked for in 2 MB pages (transparent huge
+ * pages in "madvise" mode). Decoders touch each byte of the store once:
+ * with 4 KB pages that is a page fault per 5 images of 28x28, a fifth of
+ * the CPU time of a prepare in a VM. Only whole 2 MB pages the chunk
+ * (nearly) fills are advised, so RSS stays the output size.
+ */
+static uint8_t *
+chunk_new(size_t len)
+{
+	size_t cap = (len + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+	void *p;
+
+	if (posix_memalign(&p, HUGE_PAGE, cap))
+		abort();
+	if (cap - len > len / 32)
+		cap = len & ~(size_t)(HUGE_PAGE - 1);
+	if (cap)
+		(void)madvise(p, cap, MADV_HUGEPAGE); /* a hint; may fail */
+	return p;
+}
+
 /* A new store slot for an image of class cls; -1 over the output limit. */
 int
 scan_slot_new(struct scan_ctx *c, uint16_t cls, uint32_t *slot)
@@ -149,10 +172,10 @@ scan_slot_new(struct scan_ctx *c, uint16_t cls, uint32_t *slot)
 		    sizeof *c->slot_cls);
 		c->slot_ok = xrealloc(c->slot_ok, c->capslots);
 	}
-	if (s->image_bytes && c->nslots / CHUNK_IMAGES >= s->nchunks) {
+	if (s->image_bytes && c->nslots / s->chunk_images >= s->nchunks) {
 		s->chunks = xrealloc(s->chunks, (s->nchunks + 1) *
 		    sizeof *s->chunks);
-		s->chunks[s->nchunks++] = xmalloc(CHUNK_IMAGES *
+		s->chunks[s->nchunks++] = chunk_new(s->chunk_images *
 		    s->image_bytes);
 	}
 	c->slot_cls[c->nslots] = cls;
@@ -164,8 +187,8 @@ scan_slot_new(struct scan_ctx *c, uint16_t cls, uint32_t *slot)
 uint8_t *
 scan_slot_pixels(const struct prep_scan *s, uint32_t slot)
 {
-	return s->chunks[slot / CHUNK_IMAGES] +
-	    (size_t)(slot % CHUNK_IMAGES) * s->image_bytes;
+	return s->chunks[slot / s->chunk_images] +
+	    (size_t)(slot % s->chunk_images) * s->image_bytes;
 }
 
 const uint8_t *
@@ -708,8 +731,12 @@ prep_scan_run(const struct prep_opts *o)
 	c.o = o;
 	c.s = s;
 	c.ilim.max_pixels = o->lim->max_pixels;
-	if (o->mode == PREP_PREPARE)
+	s->chunk_images = 1;
+	if (o->mode == PREP_PREPARE) {
 		s->image_bytes = (size_t)o->width * o->height * o->channels;
+		if (s->image_bytes < CHUNK_BYTES)
+			s->chunk_images = CHUNK_BYTES / s->image_bytes;
+	}
 	if (stat(o->archive, &st) == 0)
 		c.raw_size = (uint64_t)st.st_size;
 	pthread_mutex_init(&c.mu, NULL);

@@ -17,7 +17,10 @@
 
 #define BATCH_ITEMS 2048
 #define BATCH_ARENA (1u << 20) /* grows for a large entry */
-#define CHUNK_IMAGES 4096
+/* The pixel store grows by chunks of about this many bytes, each in
+ * 2 MB pages where the kernel gives them (scan.c, chunk_new). */
+#define CHUNK_BYTES (8u << 20)
+#define HUGE_PAGE (2u << 20)
 #define NAME_SHOW 256
 /* The ratio check starts after this much output: tiny archives of
  * blank images legitimately compress very well. */
