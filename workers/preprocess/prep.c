@@ -385,18 +385,8 @@ add_mean_std(cJSON *meta, const struct prep_scan *s, const uint32_t *idx,
 	uint64_t sum[4] = {0}, sq[4] = {0};
 	size_t px = s->image_bytes / (size_t)channels;
 
-	for (size_t i = 0; i < n; i++) {
-		const uint8_t *p = prep_scan_pixels(s, idx[i]);
-
-		for (size_t k = 0; k < px; k++) {
-			for (int c = 0; c < channels; c++) {
-				unsigned v = p[k * (size_t)channels + c];
-
-				sum[c] += v;
-				sq[c] += v * v;
-			}
-		}
-	}
+	for (size_t i = 0; i < n; i++)
+		prep_scan_sums(s, idx[i], sum, sq);
 	for (int c = 0; c < channels; c++) {
 		double cnt = (double)n * (double)px;
 		double m = cnt ? (double)sum[c] / cnt : 0;

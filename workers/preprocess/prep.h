@@ -114,11 +114,18 @@ struct prep_scan {
 	uint8_t **chunks;
 	uint32_t *slot; /* usable image -> store slot */
 	size_t nchunks;
+	/* per slot and channel: sum and sum of squares of the pixels */
+	int store_ch;
+	uint32_t *px_sum;
+	uint64_t *px_sq;
 };
 
 /* Reads the archive; never NULL. */
 struct prep_scan *prep_scan_run(const struct prep_opts *o);
 const uint8_t *prep_scan_pixels(const struct prep_scan *s, uint32_t i);
+/* Adds image i's per-channel pixel sums and sums of squares (prepare). */
+void prep_scan_sums(const struct prep_scan *s, uint32_t i, uint64_t *sum,
+    uint64_t *sq);
 void prep_scan_free(struct prep_scan *s);
 
 /* Warnings and usability of a scan; usable_reason NULL when usable. */

@@ -171,6 +171,12 @@ scan_slot_new(struct scan_ctx *c, uint16_t cls, uint32_t *slot)
 		c->slot_cls = xrealloc(c->slot_cls, c->capslots *
 		    sizeof *c->slot_cls);
 		c->slot_ok = xrealloc(c->slot_ok, c->capslots);
+		if (s->store_ch) {
+			s->px_sum = xrealloc(s->px_sum, c->capslots *
+			    s->store_ch * sizeof *s->px_sum);
+			s->px_sq = xrealloc(s->px_sq, c->capslots *
+			    s->store_ch * sizeof *s->px_sq);
+		}
 	}
 	if (s->image_bytes && c->nslots / s->chunk_images >= s->nchunks) {
 		s->chunks = xrealloc(s->chunks, (s->nchunks + 1) *
@@ -197,6 +203,43 @@ prep_scan_pixels(const struct prep_scan *s, uint32_t i)
 	return scan_slot_pixels(s, s->slot[i]);
 }
 
+/*
+ * Sums for the mean and std of the train split (prep.c), taken by the
+ * decoder while the image is in its cache rather than in a second pass
+ * over the store on one thread. Exact integers: the result does not
+ * depend on who added what.
+ */
+void
+scan_pixel_sums(const struct prep_scan *s, const uint8_t *px,
+    uint32_t *sum, uint64_t *sq)
+{
+	int ch = s->store_ch;
+
+	for (int c = 0; c < ch; c++) {
+		uint32_t a = 0;
+		uint64_t q = 0;
+
+		for (size_t k = (size_t)c; k < s->image_bytes; k += (size_t)ch) {
+			a += px[k];
+			q += (uint32_t)px[k] * px[k];
+		}
+		sum[c] = a;
+		sq[c] = q;
+	}
+}
+
+void
+prep_scan_sums(const struct prep_scan *s, uint32_t i, uint64_t *sum,
+    uint64_t *sq)
+{
+	size_t at = (size_t)s->slot[i] * (size_t)s->store_ch;
+
+	for (int c = 0; c < s->store_ch; c++) {
+		sum[c] += s->px_sum[at + (size_t)c];
+		sq[c] += s->px_sq[at + (size_t)c];
+	}
+}
+
 /* Decoder thread body for one item. */
 static void
 decode_item(struct scan_ctx *c, struct batch *b, struct item *it)
@@ -204,12 +247,15 @@ decode_item(struct scan_ctx *c, struct batch *b, struct item *it)
 	const struct prep_opts *o = c->o;
 	const uint8_t *data = b->arena + it->off;
 
-	if (o->mode == PREP_PREPARE)
+	if (o->mode == PREP_PREPARE) {
+		uint8_t *px = scan_slot_pixels(c->s, it->slot);
+
 		it->status = (int8_t)img_load(data, it->len, &c->ilim,
-		    o->width, o->height, o->channels,
-		    scan_slot_pixels(c->s, it->slot), &it->info, it->err,
+		    o->width, o->height, o->channels, px, &it->info, it->err,
 		    sizeof it->err);
-	else
+		if (it->status == IMG_OK)
+			scan_pixel_sums(c->s, px, it->sum, it->sq);
+	} else
 		it->status = (int8_t)img_verify(data, it->len, &c->ilim,
 		    &it->info, it->err, sizeof it->err);
 }
@@ -338,6 +384,12 @@ batch_collect(struct scan_ctx *c, struct batch *b)
 			continue;
 		}
 		c->slot_ok[it->slot] = 1;
+		if (s->store_ch) {
+			memcpy(s->px_sum + (size_t)it->slot * s->store_ch,
+			    it->sum, (size_t)s->store_ch * sizeof *it->sum);
+			memcpy(s->px_sq + (size_t)it->slot * s->store_ch,
+			    it->sq, (size_t)s->store_ch * sizeof *it->sq);
+		}
 		c->cls[it->cls].count++;
 		s->formats[it->info.format]++;
 		if (it->info.channels >= 1 && it->info.channels <= 4)
@@ -733,6 +785,7 @@ prep_scan_run(const struct prep_opts *o)
 	c.ilim.max_pixels = o->lim->max_pixels;
 	s->chunk_images = 1;
 	if (o->mode == PREP_PREPARE) {
+		s->store_ch = o->channels;
 		s->image_bytes = (size_t)o->width * o->height * o->channels;
 		if (s->image_bytes < CHUNK_BYTES)
 			s->chunk_images = CHUNK_BYTES / s->image_bytes;
@@ -801,6 +854,8 @@ prep_scan_free(struct prep_scan *s)
 	for (size_t i = 0; i < s->nchunks; i++)
 		free(s->chunks[i]);
 	free(s->chunks);
+	free(s->px_sum);
+	free(s->px_sq);
 	for (unsigned i = 0; i < s->nskipped; i++) {
 		free(s->skipped[i].name);
 		free(s->skipped[i].reason);

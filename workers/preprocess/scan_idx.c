@@ -198,6 +198,9 @@ scan_idx_pairs(struct scan_ctx *c)
 					scan_add_skip(s, im->name, "resize failed");
 					continue;
 				}
+				scan_pixel_sums(s, scan_slot_pixels(s, slot),
+				    s->px_sum + (size_t)slot * s->store_ch,
+				    s->px_sq + (size_t)slot * s->store_ch);
 			}
 			c->slot_ok[slot] = 1;
 			c->cls[id].count++;

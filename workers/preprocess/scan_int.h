@@ -34,6 +34,8 @@ struct item {
 	uint16_t cls;      /* provisional class id */
 	int8_t status;     /* enum img_err */
 	struct img_info info;
+	uint32_t sum[3];   /* per channel, of the stored pixels */
+	uint64_t sq[3];
 	char err[120];
 };
 
@@ -94,6 +96,9 @@ int scan_class_id(struct scan_ctx *c, const char *name, int idx_label);
 /* A new pixel-store slot for an image of class cls; -1 over a limit. */
 int scan_slot_new(struct scan_ctx *c, uint16_t cls, uint32_t *slot);
 uint8_t *scan_slot_pixels(const struct prep_scan *s, uint32_t slot);
+/* Per-channel sum and sum of squares of a stored image's pixels. */
+void scan_pixel_sums(const struct prep_scan *s, const uint8_t *px,
+    uint32_t *sum, uint64_t *sq);
 void scan_size_stat(struct prep_scan *s, int w, int h);
 /* A whole entry into a new NUL-terminated buffer, at most max bytes. */
 uint8_t *scan_read_whole(struct scan_ctx *c, struct archive *a,
