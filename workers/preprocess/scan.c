@@ -142,7 +142,7 @@ chunk_new(size_t len)
 
 	if (posix_memalign(&p, HUGE_PAGE, cap))
 		abort();
-	if (cap - len > len / 32)
+	if (cap - len > len / 64)
 		cap = len & ~(size_t)(HUGE_PAGE - 1);
 	if (cap)
 		(void)madvise(p, cap, MADV_HUGEPAGE); /* a hint; may fail */

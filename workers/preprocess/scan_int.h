@@ -19,7 +19,7 @@
 #define BATCH_ARENA (1u << 20) /* grows for a large entry */
 /* The pixel store grows by chunks of about this many bytes, each in
  * 2 MB pages where the kernel gives them (scan.c, chunk_new). */
-#define CHUNK_BYTES (8u << 20)
+#define CHUNK_BYTES (32u << 20)
 #define HUGE_PAGE (2u << 20)
 #define NAME_SHOW 256
 /* The ratio check starts after this much output: tiny archives of
