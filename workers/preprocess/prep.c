@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <glob.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -429,6 +430,57 @@ write_split(const char *path, const struct prep_scan *s, const uint32_t *idx,
 	return tensor_commit(w, err, errlen);
 }
 
+/* A split written on a thread of its own, beside the other one. */
+struct split_job {
+	const char *path;
+	const struct prep_scan *s;
+	const uint32_t *idx;
+	size_t n;
+	const struct prep_prepare_args *a;
+	int rc;
+	char err[512];
+};
+
+static void *
+split_thread(void *arg)
+{
+	struct split_job *j = arg;
+
+	j->rc = write_split(j->path, j->s, j->idx, j->n, j->a, j->err,
+	    sizeof j->err);
+	return NULL;
+}
+
+/*
+ * Writes train.tyd and val.tyd into dir at the same time: each ends with
+ * an fsync, and on one thread val's copy waited for train's disk flush.
+ */
+static int
+write_splits(const char *dir, const struct prep_scan *s,
+    const uint32_t *train, size_t ntrain, const uint32_t *val, size_t nval,
+    const struct prep_prepare_args *a, char *err, size_t errlen)
+{
+	char *tpath = xasprintf("%s/train.tyd", dir);
+	char *vpath = xasprintf("%s/val.tyd", dir);
+	struct split_job v = {vpath, s, val, nval, a, 0, ""};
+	pthread_t th;
+	int threaded, rc;
+
+	threaded = pthread_create(&th, NULL, split_thread, &v) == 0;
+	if (!threaded)
+		split_thread(&v);
+	rc = write_split(tpath, s, train, ntrain, a, err, errlen);
+	if (threaded)
+		pthread_join(th, NULL);
+	if (rc == 0 && v.rc) {
+		snprintf(err, errlen, "%s", v.err);
+		rc = -1;
+	}
+	free(tpath);
+	free(vpath);
+	return rc;
+}
+
 static cJSON *
 counts_array(const struct prep_scan *s, const uint32_t *idx, size_t n)
 {
@@ -552,14 +604,8 @@ prep_prepare(const struct prep_prepare_args *a, cJSON **result, char *err,
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	path = xasprintf("%s/train.tyd", tmp);
-	if (write_split(path, s, train, ntrain, a, err, errlen))
+	if (write_splits(tmp, s, train, ntrain, val, nval, a, err, errlen))
 		goto out_rm;
-	free(path);
-	path = xasprintf("%s/val.tyd", tmp);
-	if (write_split(path, s, val, nval, a, err, errlen))
-		goto out_rm;
-	free(path);
 	path = xasprintf("%s/meta.json", tmp);
 	text = cJSON_Print(meta);
 	if (util_write_atomic(path, text, strlen(text))) {
