@@ -6,6 +6,7 @@
  * result is already the next layer's NHWC input; flattening is free.
  */
 #include "nn.h"
+#include "nn_int.h"
 
 /* The elementwise loops must vectorise; -O2 of GCC 12 mostly does not. */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -28,48 +29,6 @@
 #else
 #define NN_SIMD
 #endif
-
-struct layer {
-	struct nn_spec s;
-	int ih, iw, ic;            /* per-sample input shape */
-	int oh, ow, oc;            /* per-sample output shape */
-	size_t woff, wn, boff, bn; /* ranges in params */
-	/*
-	 * ReLU then 2x2 max-pool equals max-pool then ReLU (max and ReLU
-	 * are both monotonic; where the max is <= 0 both give 0 and pass no
-	 * gradient). So a ReLU right before a pool is skipped (fused) and the
-	 * pool clamps its 4x smaller output instead (relu_after): one pass
-	 * and one buffer less over the biggest activations of a CNN.
-	 */
-	int fused, relu_after;
-};
-
-struct nn_net {
-	int nl;
-	struct layer *l;
-	enum nn_loss loss;
-	int in_size;
-	size_t np;
-	float *params;
-};
-
-struct nn_ctx {
-	const nn_net *net;
-	int maxbatch, train;
-	char *arena;
-	size_t arena_len;
-	float **act;   /* act[i]: output of layer i */
-	float **gact;  /* gact[i]: d loss / d act[i] (train) */
-	float **col;   /* im2col of conv layer i's input */
-	int32_t **idx; /* max-pool arg-max into the input */
-	float **mask;  /* dropout scale per element */
-	float *dcol;   /* shared im2col gradient scratch */
-	float *grads;
-	const float *in;
-	int n;
-	int timing, accumulate;
-	double *tf, *tb; /* seconds per layer, forward / backward */
-};
 
 static double
 now(void)
@@ -121,18 +80,6 @@ nn_kind_from_name(const char *s)
 		if (strcmp(s, kind_names[i]) == 0)
 			return i;
 	return -1;
-}
-
-static size_t
-osize(const struct layer *l)
-{
-	return (size_t)l->oh * l->ow * l->oc;
-}
-
-static size_t
-isize(const struct layer *l)
-{
-	return (size_t)l->ih * l->iw * l->ic;
 }
 
 /* Layer sizes are bounded so that every count below fits an int. */
@@ -731,14 +678,11 @@ nn_predict(nn_ctx *c, const float *x, int n)
 	return y;
 }
 
-/* Loss and d loss / d output into g (when not NULL). */
-static float
-loss_eval(nn_ctx *c, const uint16_t *labels, const float *targets, int n,
-          int total_n, int *correct, float *g)
+float
+nn_loss_rows(const nn_net *net, const float *y, const uint16_t *labels,
+             const float *targets, int n, int total_n, int *correct, float *g)
 {
-	const nn_net *net = c->net;
 	int k = nn_out_size(net), ok = 0;
-	const float *y = c->act[net->nl - 1];
 	double total = 0.0;
 	if (net->loss == NN_LOSS_XENT) {
 		for (int r = 0; r < n; r++, y += k) {
@@ -778,14 +722,15 @@ loss_eval(nn_ctx *c, const uint16_t *labels, const float *targets, int n,
 	}
 	if (correct)
 		*correct = ok;
-	return (float)total;
+	return n ? (float)total : 0.0f;
 }
 
 float
 nn_loss(nn_ctx *c, const uint16_t *labels, const float *targets, int n,
         int *correct)
 {
-	return loss_eval(c, labels, targets, n, n, correct, NULL);
+	return nn_loss_rows(c->net, c->act[c->net->nl - 1], labels, targets, n,
+	                    n, correct, NULL);
 }
 
 /* Branch-free and vectorised (restrict): half the units are off, so a
@@ -886,8 +831,8 @@ nn_loss_backward_part(nn_ctx *c, const uint16_t *labels, const float *targets,
 	const nn_net *net = c->net;
 	if (!c->train || total_n < n)
 		abort();
-	float loss = loss_eval(c, labels, targets, n, total_n, correct,
-	                       c->gact[net->nl - 1]);
+	float loss = nn_loss_rows(net, c->act[net->nl - 1], labels, targets, n,
+	                          total_n, correct, c->gact[net->nl - 1]);
 	for (int i = net->nl - 1; i >= 0; i--) {
 		double t0 = c->timing ? now() : 0;
 		bwd_layer(c, i, n);

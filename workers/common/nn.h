@@ -162,6 +162,9 @@ void nn_ctx_layer_seconds(const nn_ctx *c, int i, double *fwd, double *bwd);
  * before a max-pool is fused into it and shows its input here. */
 const float *nn_ctx_act(const nn_ctx *c, int i);
 
+/* The most threads a batch is split across. */
+#define NN_MAX_THREADS 64
+
 /* Optimisers: SGD with momentum (PyTorch's form) and Adam; L2 decay. */
 enum nn_opt_kind { NN_OPT_SGD, NN_OPT_ADAM, NN_OPT__MAX };
 
@@ -196,5 +199,31 @@ void nn_opt_step(struct nn_opt *o, nn_net *net, const float *grads);
 void nn_opt_begin(struct nn_opt *o);
 void nn_opt_step_part(struct nn_opt *o, nn_net *net, const float *const *grads,
                       int ngrads, size_t lo, size_t hi);
+
+/*
+ * A team: T threads training an all-dense net (flatten, dense, ReLU,
+ * sigmoid, dropout: the linear and MLP architectures) together on each
+ * whole batch, every weight matrix split by rows (input units), so that
+ * each thread keeps computing with and updating the same slice of each
+ * (why: nn_team.c). Same T, same bytes; a different T sums in another
+ * order.
+ */
+typedef struct nn_team nn_team;
+int nn_team_fits(const nn_net *net);
+/* NULL when the net does not fit. */
+nn_team *nn_team_new(nn_net *net, int T, int maxbatch);
+void nn_team_free(nn_team *t);
+/* maxbatch rows of nn_in_size floats: the threads fill the batch here. */
+float *nn_team_input(nn_team *t);
+/*
+ * Thread tid's share of one training step on rows [0, n) of the input:
+ * forward, backward and the optimiser (call nn_opt_begin once first).
+ * Every one of the T threads must call it (e.g. as an nn_pool job);
+ * they wait for each other inside. Returns the summed loss of the rows
+ * this thread evaluated, and their number right in *correct.
+ */
+double nn_team_step(nn_team *t, int tid, struct nn_opt *o,
+                    const uint16_t *labels, const float *targets, int n,
+                    struct nn_rng *rng, int *correct);
 
 #endif

@@ -1,5 +1,6 @@
 /* nn_opt.c — SGD with momentum and Adam; see nn.h. */
 #include "nn.h"
+#include "nn_int.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("O3", "no-math-errno")
@@ -127,4 +128,46 @@ nn_opt_step(struct nn_opt *o, nn_net *net, const float *grads)
 {
 	nn_opt_begin(o);
 	nn_opt_step_part(o, net, &grads, 1, 0, nn_nparams(net));
+}
+
+/* step_range for one gradient array, fused into one pass: the team's
+ * blocks are rows of a few dozen floats, where step_range's staging
+ * through gbuf costs more than the update. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void
+step_one(struct nn_opt *o, float *restrict w, const float *restrict g, size_t n,
+         float *restrict m, float *restrict v, float wd)
+{
+	float lr = o->lr, mu = o->momentum;
+	if (o->kind == NN_OPT_SGD) {
+		for (size_t j = 0; j < n; j++) {
+			float gj = g[j] + wd * w[j];
+			m[j] = mu * m[j] + gj;
+			w[j] -= lr * m[j];
+		}
+		return;
+	}
+	float b1 = o->beta1, b2 = o->beta2, eps = o->eps;
+	float ic1 = 1.0f / o->c1, ic2 = 1.0f / o->c2;
+	for (size_t j = 0; j < n; j++) {
+		float gj = g[j] + wd * w[j];
+		m[j] = b1 * m[j] + (1.0f - b1) * gj;
+		v[j] = b2 * v[j] + (1.0f - b2) * gj * gj;
+		w[j] -= lr * (m[j] * ic1) / (sqrtf(v[j] * ic2) + eps);
+	}
+}
+
+void
+nn_opt_step_block(struct nn_opt *o, nn_net *net, const float *g, size_t off,
+                  int rows, int ld, int c0, int c1, int decay)
+{
+	float *w = nn_params(net);
+	float wd = decay ? o->weight_decay : 0.0f;
+	for (int r = 0; r < rows; r++) {
+		size_t a = off + (size_t)r * (size_t)ld + (size_t)c0;
+		step_one(o, w + a, g + a, (size_t)(c1 - c0), o->m + a,
+		         o->v ? o->v + a : NULL, wd);
+	}
 }

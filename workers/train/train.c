@@ -52,6 +52,8 @@ struct run {
 	struct train_data d; /* tensors, meta, normalisation table */
 	nn_net *net;
 	nn_pool *pool;
+	nn_team *team; /* all-dense nets: each batch split by units */
+	uint16_t *team_lab;
 	int T, chunk;
 	struct part *parts;
 	struct aug *aug;
@@ -197,6 +199,22 @@ part_update(void *arg, int tid, int T)
 	nn_opt_step_part(&r->opt, r->net, g, ng, lo, hi);
 }
 
+/* Pool job: this thread's rows of the batch into the team's input, then
+ * its share of the step (nn_team_step waits for the others' rows). */
+static void
+part_team(void *arg, int tid, int T)
+{
+	struct run *r = arg;
+	struct part *pt = &r->parts[tid];
+	pt->lo = (int)((long)r->bn * tid / T);
+	pt->n = (int)((long)r->bn * (tid + 1) / T) - pt->lo;
+	make_rows(r, pt->lo, pt->n,
+	          nn_team_input(r->team) + (size_t)pt->lo * r->bt->image_bytes,
+	          r->team_lab + pt->lo, r->aug);
+	pt->loss = nn_team_step(r->team, tid, &r->opt, r->team_lab, NULL, r->bn,
+	                        &pt->rng, &pt->correct);
+}
+
 /* One batch: rows idx[0..n) of t; returns summed loss and correct. */
 static double
 batch(struct run *r, const struct tensor *t, const uint32_t *idx, int n,
@@ -224,10 +242,15 @@ batch(struct run *r, const struct tensor *t, const uint32_t *idx, int n,
 		for (int i = 0; i < r->T; i++)
 			nn_rng_seed(&r->parts[i].rng, seed + (uint64_t)i);
 	}
-	nn_pool_run(r->pool, part_step, r);
-	if (train) {
+	if (train && r->team) {
 		nn_opt_begin(&r->opt);
-		nn_pool_run(r->pool, part_update, r);
+		nn_pool_run(r->pool, part_team, r);
+	} else {
+		nn_pool_run(r->pool, part_step, r);
+		if (train) {
+			nn_opt_begin(&r->opt);
+			nn_pool_run(r->pool, part_update, r);
+		}
 	}
 	double loss = 0;
 	*correct = 0;
@@ -439,7 +462,8 @@ run_epoch(struct run *r)
 		                  ? N - (uint32_t)b * B
 		                  : (uint32_t)B);
 		int correct;
-		lsum += batch(r, &r->d.tr, perm + (size_t)b * B, n, 1, &correct);
+		lsum +=
+		    batch(r, &r->d.tr, perm + (size_t)b * B, n, 1, &correct);
 		ok += (uint64_t)correct;
 		double now = util_now();
 		if (h && h->progress && (now - last > 0.5 || b == nb - 1)) {
@@ -485,6 +509,8 @@ static void
 run_free(struct run *r)
 {
 	nn_pool_free(r->pool);
+	nn_team_free(r->team);
+	free(r->team_lab);
 	for (int i = 0; r->parts && i < r->T; i++) {
 		nn_ctx_free(r->parts[i].ctx);
 		free(r->parts[i].x);
@@ -606,11 +632,14 @@ train_run(const struct train_params *p, const char *data_dir,
 		pt->pred = xmalloc(sizeof(uint16_t) * (size_t)pb);
 	}
 	r.aug = xcalloc((size_t)p->batch_size, sizeof(*r.aug));
+	if (r.T > 1 && (r.team = nn_team_new(r.net, r.T, p->batch_size)))
+		r.team_lab = xcalloc((size_t)p->batch_size, sizeof(uint16_t));
 	uint32_t maxn = r.d.tr.count > (uint32_t)p->batch_size
 	                    ? r.d.tr.count
 	                    : (uint32_t)p->batch_size;
 	r.perm = xmalloc(sizeof(uint32_t) * maxn);
-	r.cm = xcalloc((size_t)r.d.mm.nclasses * r.d.mm.nclasses, sizeof(uint32_t));
+	r.cm = xcalloc((size_t)r.d.mm.nclasses * r.d.mm.nclasses,
+	               sizeof(uint32_t));
 	if (p->patience)
 		r.best = xcalloc(nn_nparams(r.net), sizeof(float));
 	r.params_json = train_params_json(p);

@@ -19,7 +19,6 @@
 
 #define TRAIN_MAX_LAYERS 64
 #define TRAIN_MAX_WIDTHS 8
-#define NN_MAX_THREADS 64
 
 struct train_params {
 	char data[512], output[512]; /* relative to the volumes */

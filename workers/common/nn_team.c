@@ -1,0 +1,347 @@
+/*
+ * nn_team.c — an all-dense net trained by T threads on each whole batch,
+ * every weight matrix split by rows (input units); see nn.h.
+ *
+ * Split by batch rows (train.c's way for conv nets), each thread gets
+ * half the batch and ALL of every weight matrix: OpenBLAS packs the whole
+ * 784x128 matrix for a 32-row product, each thread makes a whole weight
+ * gradient and the optimiser sums the threads' gradients, so every
+ * weight crosses between the cores' caches each step. On the 784-128-10
+ * MLP two threads ran 1.1x one thread that way. Here thread t owns rows
+ * [r0, r1) of each W, i.e. input units r0..r1 of the layer: it multiplies
+ * its columns of the layer's input by its rows of W (a partial product
+ * of the whole output), and its rows' gradient, update and share of the
+ * input gradient need nothing but its own rows. So weights, their
+ * gradients and optimiser state stay in one core's cache, and every
+ * update is one contiguous run (by columns, the same update was 3x
+ * slower: 784 runs of 64 floats). What crosses cores: the partial
+ * products, summed by output unit (each thread sums the units that are
+ * its input rows of the next layer), and the whole d output of each
+ * layer for the gradient of the layer's weights. One barrier each.
+ */
+#include "nn_int.h"
+
+#include <cblas.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3")
+#endif
+
+struct nn_team {
+	nn_net *net;
+	int T, maxbatch, first; /* first: index of the first dense layer */
+	nn_ctx *c;              /* whole-batch buffers and the gradient */
+	float *in;
+	float ***part; /* [dense layer][thread]: partial products */
+	atomic_int count, sleepers;
+	atomic_uint gen;
+};
+
+int
+nn_team_fits(const nn_net *net)
+{
+	int dense = 0;
+	for (int i = 0; i < net->nl; i++) {
+		switch (net->l[i].s.kind) {
+		case NN_DENSE:
+			dense = 1;
+			break;
+		case NN_FLATTEN: /* a free view, before any unit is split */
+			if (dense)
+				return 0;
+			break;
+		case NN_RELU:
+		case NN_SIGMOID:
+		case NN_DROPOUT: /* unit by unit, on a dense layer's units */
+			if (!dense)
+				return 0;
+			break;
+		default:
+			return 0;
+		}
+	}
+	return dense;
+}
+
+nn_team *
+nn_team_new(nn_net *net, int T, int maxbatch)
+{
+	if (!nn_team_fits(net))
+		return NULL;
+	nn_team *t = xcalloc(1, sizeof(*t));
+	t->net = net;
+	t->T = T < 1 ? 1 : T > NN_MAX_THREADS ? NN_MAX_THREADS : T;
+	t->maxbatch = maxbatch < 1 ? 1 : maxbatch;
+	t->c = nn_ctx_new(net, t->maxbatch, 1);
+	size_t len = sizeof(float) * (size_t)net->in_size * t->maxbatch;
+	if (posix_memalign((void **)&t->in, 64, len ? len : 64) != 0)
+		abort();
+	while (net->l[t->first].s.kind != NN_DENSE)
+		t->first++;
+	t->part = xcalloc((size_t)net->nl, sizeof(*t->part));
+	for (int i = 0; i < net->nl; i++) {
+		if (net->l[i].s.kind != NN_DENSE)
+			continue;
+		t->part[i] = xcalloc((size_t)t->T, sizeof(**t->part));
+		for (int k = 0; k < t->T; k++)
+			t->part[i][k] =
+			    xmalloc(sizeof(float) * (size_t)t->maxbatch *
+			            (size_t)net->l[i].oc);
+	}
+	return t;
+}
+
+void
+nn_team_free(nn_team *t)
+{
+	if (!t)
+		return;
+	for (int i = 0; i < t->net->nl; i++) {
+		for (int k = 0; t->part[i] && k < t->T; k++)
+			free(t->part[i][k]);
+		free(t->part[i]);
+	}
+	free(t->part);
+	nn_ctx_free(t->c);
+	free(t->in);
+	free(t);
+}
+
+float *
+nn_team_input(nn_team *t)
+{
+	return t->in;
+}
+
+static inline void
+relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/*
+ * All T threads meet here. Spins first: a step is ~0.2 ms and the
+ * threads arrive within microseconds of each other, while a futex sleep
+ * and wake costs tens of them in a VM. Sleeps after ~50 us of spinning,
+ * so that a thread whose partner lost its core (a busy machine, a CPU
+ * quota) does not burn the time the partner needs.
+ */
+static void
+barrier(nn_team *t)
+{
+	if (t->T == 1)
+		return;
+	unsigned g = atomic_load_explicit(&t->gen, memory_order_acquire);
+	if (atomic_fetch_add_explicit(&t->count, 1, memory_order_acq_rel) ==
+	    t->T - 1) {
+		atomic_store_explicit(&t->count, 0, memory_order_relaxed);
+		atomic_store(&t->gen, g + 1); /* seq_cst: pairs with sleepers */
+		if (atomic_load(&t->sleepers))
+			syscall(SYS_futex, &t->gen, FUTEX_WAKE_PRIVATE, INT_MAX,
+			        NULL, NULL, 0);
+		return;
+	}
+	for (int i = 0; i < 2000; i++) {
+		if (atomic_load_explicit(&t->gen, memory_order_acquire) != g)
+			return;
+		relax();
+	}
+	atomic_fetch_add(&t->sleepers, 1);
+	while (atomic_load(&t->gen) == g)
+		syscall(SYS_futex, &t->gen, FUTEX_WAIT_PRIVATE, g, NULL, NULL,
+		        0);
+	atomic_fetch_sub(&t->sleepers, 1);
+}
+
+/* Thread tid's first unit of `units`: whole cache lines where the layer
+ * is wide enough, so two threads never write one line. */
+static int
+cut(int units, int tid, int T)
+{
+	if (tid >= T)
+		return units;
+	int c = (int)((long)units * tid / T);
+	return units >= 16 * T ? c & ~15 : c;
+}
+
+/* Output of layer i (a flatten is a view of its input; -1: the input). */
+static const float *
+out_of(const nn_team *t, int i)
+{
+	while (i >= 0 && t->net->l[i].s.kind == NN_FLATTEN)
+		i--;
+	return i < 0 ? t->in : t->c->act[i];
+}
+
+static void
+forward(nn_team *t, int tid, int n, struct nn_rng *rng)
+{
+	nn_net *net = t->net;
+	int T = t->T;
+	for (int i = 0; i < net->nl; i++) {
+		const struct layer *l = &net->l[i];
+		const float *x = out_of(t, i - 1);
+		float *y = t->c->act[i];
+		int u = (int)osize(l), c0 = cut(u, tid, T),
+		    c1 = cut(u, tid + 1, T);
+		switch (l->s.kind) {
+		case NN_DENSE: {
+			int in = (int)isize(l), r0 = cut(in, tid, T),
+			    r1 = cut(in, tid + 1, T);
+			const float *W = net->params + l->woff,
+			            *b = net->params + l->boff;
+			float *P = t->part[i][tid];
+			if (r1 > r0)
+				cblas_sgemm(CblasRowMajor, CblasNoTrans,
+				            CblasNoTrans, n, u, r1 - r0, 1.0f,
+				            x + r0, in, W + (size_t)r0 * u, u,
+				            0.0f, P, u);
+			else
+				memset(P, 0, sizeof(float) * (size_t)n * u);
+			barrier(t); /* every thread's partial product */
+			/* units c0..c1: in a fixed order of threads */
+			for (int r = 0; r < n; r++) {
+				float *yr = y + (size_t)r * u;
+				for (int j = c0; j < c1; j++)
+					yr[j] = b[j];
+				for (int k = 0; k < T; k++) {
+					const float *pr =
+					    t->part[i][k] + (size_t)r * u;
+					for (int j = c0; j < c1; j++)
+						yr[j] += pr[j];
+				}
+			}
+			break;
+		}
+		case NN_RELU:
+			for (int r = 0; r < n; r++)
+				for (int j = r * u + c0; j < r * u + c1; j++)
+					y[j] = x[j] > 0.0f ? x[j] : 0.0f;
+			break;
+		case NN_SIGMOID:
+			for (int r = 0; r < n; r++)
+				for (int j = r * u + c0; j < r * u + c1; j++)
+					y[j] = 1.0f / (1.0f + expf(-x[j]));
+			break;
+		case NN_DROPOUT: {
+			float p = l->s.p, keep = 1.0f / (1.0f - p);
+			float *m = t->c->mask[i];
+			for (int r = 0; r < n; r++)
+				for (int j = r * u + c0; j < r * u + c1; j++) {
+					m[j] =
+					    p > 0.0f && nn_rng_uniform(rng) < p
+					        ? 0.0f
+					    : p > 0.0f ? keep
+					               : 1.0f;
+					y[j] = x[j] * m[j];
+				}
+			break;
+		}
+		default: /* flatten: a view */
+			break;
+		}
+	}
+}
+
+static void
+backward(nn_team *t, int tid, int n, struct nn_opt *o)
+{
+	nn_net *net = t->net;
+	nn_ctx *c = t->c;
+	int T = t->T;
+	const float *g = c->grads;
+	for (int i = net->nl - 1; i >= 0; i--) {
+		const struct layer *l = &net->l[i];
+		const float *dy = c->gact[i], *y = c->act[i];
+		float *dx = i > 0 ? c->gact[i - 1] : NULL;
+		int u = (int)osize(l), c0 = cut(u, tid, T),
+		    c1 = cut(u, tid + 1, T);
+		switch (l->s.kind) {
+		case NN_DENSE: {
+			int in = (int)isize(l), r0 = cut(in, tid, T),
+			    r1 = cut(in, tid + 1, T);
+			const float *W = net->params + l->woff;
+			const float *x = out_of(t, i - 1);
+			float *dW = c->grads + l->woff,
+			      *db = c->grads + l->boff;
+			if (i < net->nl - 1)
+				barrier(t); /* every unit of dy */
+			if (r1 > r0) {
+				size_t w0 = (size_t)r0 * u,
+				       wn = (size_t)(r1 - r0) * u;
+				cblas_sgemm(CblasRowMajor, CblasTrans,
+				            CblasNoTrans, r1 - r0, u, n, 1.0f,
+				            x + r0, in, dy, u, 0.0f, dW + w0,
+				            u);
+				if (i > t->first)
+					cblas_sgemm(CblasRowMajor, CblasNoTrans,
+					            CblasTrans, n, r1 - r0, u,
+					            1.0f, dy, u, W + w0, u,
+					            0.0f, dx + r0, in);
+				/* nobody else reads these rows of W */
+				nn_opt_step_block(o, net, g, l->woff + w0, 1,
+				                  (int)wn, 0, (int)wn, 1);
+			}
+			if (c1 > c0) {
+				memset(db + c0, 0, sizeof(float) * (c1 - c0));
+				for (int r = 0; r < n; r++)
+					for (int j = c0; j < c1; j++)
+						db[j] += dy[(size_t)r * u + j];
+				nn_opt_step_block(o, net, g, l->boff, 1, u, c0,
+				                  c1, 0);
+			}
+			break;
+		}
+		case NN_RELU:
+			for (int r = 0; r < n; r++)
+				for (int j = r * u + c0; j < r * u + c1; j++)
+					dx[j] = dy[j] * (float)(y[j] > 0.0f);
+			break;
+		case NN_SIGMOID:
+			for (int r = 0; r < n; r++)
+				for (int j = r * u + c0; j < r * u + c1; j++)
+					dx[j] = dy[j] * y[j] * (1.0f - y[j]);
+			break;
+		case NN_DROPOUT:
+			for (int r = 0; r < n; r++)
+				for (int j = r * u + c0; j < r * u + c1; j++)
+					dx[j] = dy[j] * c->mask[i][j];
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+double
+nn_team_step(nn_team *t, int tid, struct nn_opt *o, const uint16_t *labels,
+             const float *targets, int n, struct nn_rng *rng, int *correct)
+{
+	nn_net *net = t->net;
+	int T = t->T, last = net->nl - 1, k = nn_out_size(net);
+	if (n > t->maxbatch || tid >= T)
+		abort(); /* a programming error, not an input error */
+	barrier(t);      /* every thread's rows of the input and labels */
+	forward(t, tid, n, rng);
+	barrier(t); /* every unit of the output */
+	int r0 = (int)((long)n * tid / T), r1 = (int)((long)n * (tid + 1) / T);
+	size_t off = (size_t)r0 * k;
+	double loss =
+	    (double)nn_loss_rows(net, out_of(t, last) + off, labels + r0,
+	                         targets ? targets + off : NULL, r1 - r0, n,
+	                         correct, t->c->gact[last] + off) *
+	    (r1 - r0);
+	barrier(t); /* every row of d loss / d output */
+	backward(t, tid, n, o);
+	return loss;
+}
