@@ -3,6 +3,7 @@
  * on archives built here with libarchive: known pixels after resize, the
  * same bytes for any thread count, IDX pairs with labels.txt, meta.json.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -291,6 +292,65 @@ test_pixels(void)
 	free(out);
 }
 
+/* 3 MB images: the pixel store's chunks (~32 MB) hold 11 of them. */
+static void
+test_chunks(void)
+{
+	char *arc = xasprintf("%s/big.zip", dir), *out = xasprintf("%s/big",
+	    dir);
+	char err[300];
+	struct archive *a = new_archive(arc, 1);
+	enum { N = 24, W = 1000, H = 1000 };
+	unsigned char img[4];
+
+	for (int k = 0; k < N; k++) {
+		char name[64];
+
+		memset(img, 7 + 10 * k, sizeof img);
+		snprintf(name, sizeof name, "big/c%d/%02d.png", k % 2, k);
+		add_png(a, name, 2, 2, 1, img);
+	}
+	close_archive(a);
+	TH_TEST("prepare: images across pixel store chunks") {
+		struct tensor t;
+		char *p;
+		cJSON *meta;
+		unsigned seen = 0;
+		int rc = prepare(arc, out, W, H, 3, 2, 0.0, NULL, err,
+		    sizeof err);
+
+		CHECK(rc == 0);
+		if (rc)
+			fprintf(stderr, "  %s\n", err);
+		p = xasprintf("%s/train.tyd", out);
+		CHECK(tensor_open(p, &t, err, sizeof err) == 0);
+		free(p);
+		CHECK(t.count == N);
+		for (uint32_t i = 0; i < t.count; i++) {
+			const uint8_t *px = t.pixels + i * t.image_bytes;
+			int v = px[0], k = (v - 7) / 10;
+
+			CHECK(k >= 0 && k < N && (v - 7) % 10 == 0);
+			CHECK(px[t.image_bytes / 2] == v &&
+			    px[t.image_bytes - 1] == v);
+			CHECK(t.labels[i] == (uint16_t)(k % 2));
+			seen |= 1u << k;
+		}
+		CHECK(seen == (1u << N) - 1);
+		tensor_close(&t);
+		p = xasprintf("%s/meta.json", out);
+		meta = read_json(p);
+		free(p);
+		/* mean of 7, 17, ..., 237 */
+		CHECK(meta && fabs(cJSON_GetNumberValue(cJSON_GetArrayItem(
+		    cJSON_GetObjectItem(meta, "mean"), 2)) - 122 / 255.0) <
+		    1e-9);
+		cJSON_Delete(meta);
+	}
+	free(arc);
+	free(out);
+}
+
 static void
 test_threads(void)
 {
@@ -446,6 +506,7 @@ main(void)
 	test_paths();
 	test_clean();
 	test_pixels();
+	test_chunks();
 	test_threads();
 	test_idx_archive();
 	test_refusals();
