@@ -215,12 +215,17 @@ nn_team *nn_team_new(nn_net *net, int T, int maxbatch);
 void nn_team_free(nn_team *t);
 /* maxbatch rows of nn_in_size floats: the threads fill the batch here. */
 float *nn_team_input(nn_team *t);
+/* The columns [c0, c1) of every input row that thread tid fills. It is
+ * the only thread that reads them, so no barrier is needed after. */
+void nn_team_cols(const nn_team *t, int tid, size_t *c0, size_t *c1);
 /*
  * Thread tid's share of one training step on rows [0, n) of the input:
  * forward, backward and the optimiser (call nn_opt_begin once first).
- * Every one of the T threads must call it (e.g. as an nn_pool job);
- * they wait for each other inside. Returns the summed loss of the rows
- * this thread evaluated, and their number right in *correct.
+ * Before it, the thread fills its columns (nn_team_cols) of rows [0, n)
+ * of the input and the labels (or targets) of its loss rows,
+ * [n*tid/T, n*(tid+1)/T). Every one of the T threads must call it (e.g.
+ * as an nn_pool job); they wait for each other inside. Returns the summed
+ * loss of its loss rows, and their number right in *correct.
  */
 double nn_team_step(nn_team *t, int tid, struct nn_opt *o,
                     const uint16_t *labels, const float *targets, int n,

@@ -121,6 +121,7 @@ nn_team_input(nn_team *t)
 	return t->in;
 }
 
+
 static inline void
 relax(void)
 {
@@ -172,6 +173,14 @@ cut(int units, int tid, int T)
 		return units;
 	int c = (int)((long)units * tid / T);
 	return units >= 16 * T ? c & ~15 : c;
+}
+
+void
+nn_team_cols(const nn_team *t, int tid, size_t *c0, size_t *c1)
+{
+	int in = (int)isize(&t->net->l[t->first]);
+	*c0 = (size_t)cut(in, tid, t->T);
+	*c1 = (size_t)cut(in, tid + 1, t->T);
 }
 
 /* Output of layer i (a flatten is a view of its input; -1: the input). */
@@ -331,7 +340,6 @@ nn_team_step(nn_team *t, int tid, struct nn_opt *o, const uint16_t *labels,
 	int T = t->T, last = net->nl - 1, k = nn_out_size(net);
 	if (n > t->maxbatch || tid >= T)
 		abort(); /* a programming error, not an input error */
-	barrier(t);      /* every thread's rows of the input and labels */
 	forward(t, tid, n, rng);
 	barrier(t); /* every unit of the output */
 	int r0 = (int)((long)n * tid / T), r1 = (int)((long)n * (tid + 1) / T);

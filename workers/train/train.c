@@ -61,6 +61,8 @@ struct run {
 	const struct tensor *bt;
 	const uint32_t *bidx;
 	int bn, btrain;
+	const uint32_t *next; /* the batch after this one, to prefetch */
+	int next_n;
 	struct nn_opt opt;
 	struct nn_rng rng;
 	float *best;
@@ -89,13 +91,14 @@ hexu64(char *buf, uint64_t v)
 /* ---- batches ---- */
 
 /*
- * Rows [lo, lo+n) of the batch into x / lab: normalised through the
- * lookup table, shifted (uncovered pixels become black) and flipped as
- * r->aug says (NULL: as stored).
+ * Rows [lo, lo+n) of the batch into x / lab (lab may be NULL): normalised
+ * through the lookup table, shifted (uncovered pixels become black) and
+ * flipped as r->aug says (NULL: as stored). Only elements [e0, e1) of
+ * each row (HWC order) are written; rows are isz floats apart.
  */
 static void
 make_rows(struct run *r, int lo, int n, float *x, uint16_t *lab,
-          const struct aug *aug)
+          const struct aug *aug, size_t e0, size_t e1)
 {
 	const struct tensor *t = r->bt;
 	int H = (int)t->height, W = (int)t->width, C = (int)t->channels;
@@ -103,7 +106,8 @@ make_rows(struct run *r, int lo, int n, float *x, uint16_t *lab,
 	for (int b = 0; b < n; b++, x += isz) {
 		uint32_t id = r->bidx[lo + b];
 		const uint8_t *px = t->pixels + (size_t)id * isz;
-		lab[b] = t->labels[id];
+		if (lab)
+			lab[b] = t->labels[id];
 		int dx = 0, dy = 0, f = 0;
 		if (aug)
 			dx = aug[lo + b].dx, dy = aug[lo + b].dy,
@@ -111,28 +115,23 @@ make_rows(struct run *r, int lo, int n, float *x, uint16_t *lab,
 		if (!dx && !dy && !f) {
 			if (C == 1) {
 				const float *lut = r->d.lut[0];
-				for (size_t j = 0; j < isz; j++)
+				for (size_t j = e0; j < e1; j++)
 					x[j] = lut[px[j]];
 			} else {
-				for (size_t j = 0; j < isz; j++)
+				for (size_t j = e0; j < e1; j++)
 					x[j] = r->d.lut[j % C][px[j]];
 			}
 			continue;
 		}
-		for (int y = 0; y < H; y++) {
-			int sy = y - dy;
-			for (int xx = 0; xx < W; xx++) {
-				int sx = (f ? W - 1 - xx : xx) - dx;
-				float *o = x + ((size_t)y * W + xx) * C;
-				if (sy < 0 || sy >= H || sx < 0 || sx >= W) {
-					for (int c = 0; c < C; c++)
-						o[c] = r->d.lut[c][0];
+		for (size_t j = e0 - e0 % C; j < e1; j += C) {
+			int y = (int)(j / C / W), xx = (int)(j / C % W);
+			int sy = y - dy, sx = (f ? W - 1 - xx : xx) - dx;
+			int out = sy < 0 || sy >= H || sx < 0 || sx >= W;
+			const uint8_t *q = px + ((size_t)sy * W + sx) * C;
+			for (int c = 0; c < C; c++) {
+				if (j + c < e0 || j + c >= e1)
 					continue;
-				}
-				const uint8_t *q =
-				    px + ((size_t)sy * W + sx) * C;
-				for (int c = 0; c < C; c++)
-					o[c] = r->d.lut[c][q[c]];
+				x[j + c] = r->d.lut[c][out ? 0 : q[c]];
 			}
 		}
 	}
@@ -154,7 +153,7 @@ part_step(void *arg, int tid, int T)
 		int n = pt->n - c0 < r->chunk ? pt->n - c0 : r->chunk;
 		uint16_t *lab = pt->lab + c0;
 		make_rows(r, pt->lo + c0, n, pt->x, lab,
-		          r->btrain ? r->aug : NULL);
+		          r->btrain ? r->aug : NULL, 0, r->bt->image_bytes);
 		const float *y =
 		    nn_forward(pt->ctx, pt->x, n, r->btrain, &pt->rng);
 		int correct;
@@ -199,18 +198,30 @@ part_update(void *arg, int tid, int T)
 	nn_opt_step_part(&r->opt, r->net, g, ng, lo, hi);
 }
 
-/* Pool job: this thread's rows of the batch into the team's input, then
- * its share of the step (nn_team_step waits for the others' rows). */
+/*
+ * Pool job: this thread's share of a team step. It fills its own columns
+ * of every row of the input (the only ones it reads: nn_team_cols) and
+ * the labels of its loss rows, so no input crosses between cores; then
+ * it asks for its columns of the next batch's images, which are random
+ * rows of a 47 MB tensor: their misses overlap this step's work.
+ */
 static void
 part_team(void *arg, int tid, int T)
 {
 	struct run *r = arg;
 	struct part *pt = &r->parts[tid];
+	size_t e0, e1, isz = r->bt->image_bytes;
+	nn_team_cols(r->team, tid, &e0, &e1);
 	pt->lo = (int)((long)r->bn * tid / T);
 	pt->n = (int)((long)r->bn * (tid + 1) / T) - pt->lo;
-	make_rows(r, pt->lo, pt->n,
-	          nn_team_input(r->team) + (size_t)pt->lo * r->bt->image_bytes,
-	          r->team_lab + pt->lo, r->aug);
+	for (int b = pt->lo; b < pt->lo + pt->n; b++)
+		r->team_lab[b] = r->bt->labels[r->bidx[b]];
+	make_rows(r, 0, r->bn, nn_team_input(r->team), NULL, r->aug, e0, e1);
+	for (int b = 0; b < r->next_n; b++) {
+		const uint8_t *px = r->bt->pixels + (size_t)r->next[b] * isz;
+		for (size_t j = e0 & ~(size_t)63; j < e1; j += 64)
+			__builtin_prefetch(px + j);
+	}
 	pt->loss = nn_team_step(r->team, tid, &r->opt, r->team_lab, NULL, r->bn,
 	                        &pt->rng, &pt->correct);
 }
@@ -462,6 +473,12 @@ run_epoch(struct run *r)
 		                  ? N - (uint32_t)b * B
 		                  : (uint32_t)B);
 		int correct;
+		r->next = perm + (size_t)(b + 1) * B;
+		r->next_n = b + 1 < nb
+		                ? (int)(N - (uint32_t)(b + 1) * B < (uint32_t)B
+		                            ? N - (uint32_t)(b + 1) * B
+		                            : (uint32_t)B)
+		                : 0;
 		lsum +=
 		    batch(r, &r->d.tr, perm + (size_t)b * B, n, 1, &correct);
 		ok += (uint64_t)correct;
