@@ -293,6 +293,21 @@ nn_flops_per_sample(const nn_net *net)
 	return f;
 }
 
+double
+nn_train_flops_per_sample(const nn_net *net)
+{
+	double f = 0;
+	int first = 1;
+	for (int i = 0; i < net->nl; i++) {
+		const struct layer *l = &net->l[i];
+		if (l->s.kind == NN_DENSE || l->s.kind == NN_CONV) {
+			f += (first ? 4.0 : 6.0) * (double)l->wn * l->oh * l->ow;
+			first = 0;
+		}
+	}
+	return f;
+}
+
 /* ---- context: one arena, carved at creation ---- */
 
 static size_t

@@ -107,6 +107,9 @@ float *nn_params(nn_net *net);
 const float *nn_params_c(const nn_net *net);
 /* Floating-point operations of one forward pass per sample. */
 double nn_flops_per_sample(const nn_net *net);
+/* ... of one training step per sample: the forward pass, each weight
+ * gradient, and each input gradient but the first layer's (not made). */
+double nn_train_flops_per_sample(const nn_net *net);
 
 /* A context for batches of at most maxbatch; train=1 adds gradients. */
 nn_ctx *nn_ctx_new(const nn_net *net, int maxbatch, int train);

@@ -81,6 +81,8 @@ train_write_result(const char *dir, const struct train_summary *s,
 	cJSON_AddNumberToObject(res, "params", (double)nn_nparams(s->net));
 	cJSON_AddNumberToObject(res, "forward_flops_per_image",
 	                        nn_flops_per_sample(s->net));
+	cJSON_AddNumberToObject(res, "train_flops_per_image",
+	                        nn_train_flops_per_sample(s->net));
 	if (more) {
 		cJSON *f;
 		while ((f = more->child)) {
