@@ -35,7 +35,10 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wformat=2 -Wvla
+# -fno-math-errno: nothing reads errno after sqrtf/expf, and with errno
+# set they cannot vectorise (Adam's update ran scalar: 2.3x slower).
 CFLAGS += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS) -pthread \
+	-fno-math-errno \
 	-Iworkers/common -Iapp $(PKG_CFLAGS)
 LDLIBS += -lcivetweb $(PKG_LIBS) -lm -lpthread -ldl
 LDFLAGS += $(SANFLAGS) -pthread

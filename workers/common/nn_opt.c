@@ -3,7 +3,7 @@
 #include "nn_int.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("O3", "no-math-errno")
+#pragma GCC optimize("O3")
 #endif
 
 #include <math.h>
