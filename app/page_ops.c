@@ -73,8 +73,8 @@ page_static_load(const char *dir, char *err, size_t errlen)
 			return -1;
 		}
 		free(path);
-		snprintf(files[nfiles].name, sizeof(files[0].name), "%s",
-		         e->d_name);
+		/* fits: longer names were skipped above */
+		memcpy(files[nfiles].name, e->d_name, strlen(e->d_name) + 1);
 		files[nfiles].ctype = ct;
 		nfiles++;
 	}
