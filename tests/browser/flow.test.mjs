@@ -16,7 +16,7 @@ import zlib from 'node:zlib';
 const ROOT = process.env.ROOT || path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const BIN = process.env.BIN || path.join(ROOT, 'bin');
 const ART = path.join(ROOT, 'build', 'test-artifacts');
-const LOGS = path.join(ROOT, 'build', 'test-logs');
+const LOGS = process.env.TEST_LOGS || path.join(ROOT, 'build', 'test-logs');
 const FMNIST = '/usr/share/datasets/fashion-mnist';
 const SLOW = process.env.SAN === '1' ? 3 : 1;
 fs.mkdirSync(ART, { recursive: true });

@@ -15,7 +15,7 @@ const HERE = path.dirname(new URL(import.meta.url).pathname);
 const ROOT = process.env.ROOT || path.resolve(HERE, '../..');
 const BIN = process.env.BIN || path.join(ROOT, 'bin');
 const ART = path.join(ROOT, 'build', 'test-artifacts');
-const LOGS = path.join(ROOT, 'build', 'test-logs');
+const LOGS = process.env.TEST_LOGS || path.join(ROOT, 'build', 'test-logs');
 fs.mkdirSync(ART, { recursive: true });
 fs.mkdirSync(LOGS, { recursive: true });
 

@@ -48,7 +48,7 @@ async function waitHealthy(url, proc, ms = 20000) {
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ty-browser-'));
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
-const log = fs.openSync(path.join(ROOT, 'build', 'test-logs', `browser-web-${port}.log`), 'a');
+const log = fs.openSync(path.join(process.env.TEST_LOGS || path.join(ROOT, 'build', 'test-logs'), `browser-web-${port}.log`), 'a');
 const web = spawn(path.join(BIN, 'trainyard-web'), [], {
   cwd: ROOT,
   // workers: a port nothing listens on (never someone's service on 8081)

@@ -141,7 +141,7 @@ class Service:
 
     def start(self, wait=True, timeout=20):
         path = os.path.join(BIN, self.name)
-        logdir = os.path.join(ROOT, "build", "test-logs")
+        logdir = os.environ.get("TEST_LOGS") or os.path.join(ROOT, "build", "test-logs")
         os.makedirs(logdir, exist_ok=True)
         self.logpath = os.path.join(logdir, "%s-%d.log" % (self.name, self.port))
         self.log = open(self.logpath, "ab")
