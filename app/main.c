@@ -156,6 +156,9 @@ main(int argc, char **argv)
 	w.cookie_secure = cfg_long(argc, argv, "TRAINYARD_COOKIE_SECURE", 0);
 	w.allow_signup = cfg_long(argc, argv, "TRAINYARD_ALLOW_SIGNUP", 1);
 	w.session_hours = cfg_long(argc, argv, "TRAINYARD_SESSION_HOURS", 336);
+	w.metrics_token = cfg_str(argc, argv, "TRAINYARD_METRICS_TOKEN", NULL);
+	if (w.metrics_token && !*w.metrics_token)
+		w.metrics_token = NULL;
 	p = cfg_long(argc, argv, "TRAINYARD_PORT", 8080);
 	if (w.max_upload_mb < 1 || w.max_upload_mb > 1024 * 1024 || p < 1 ||
 	    p > 65535 || w.session_hours < 1) {

@@ -6,9 +6,11 @@
 #include <civetweb.h>
 #include <dirent.h>
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "metrics.h"
@@ -134,10 +136,36 @@ page_readyz(struct req *r)
 		web_json(r, 200, "{\"status\": \"ready\"}\n");
 }
 
+/* With TRAINYARD_METRICS_TOKEN set, whether the request carries it. */
+static int
+metrics_allowed(struct req *r)
+{
+	const char *want = r->w->metrics_token, *h;
+	size_t n;
+
+	if (!want)
+		return 1;
+	h = mg_get_header(r->conn, "Authorization");
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+		return 0;
+	h += 7;
+	n = strlen(want);
+	return strlen(h) == n && sodium_memcmp(h, want, n) == 0;
+}
+
 void
 page_metrics(struct req *r)
 {
+	static const char deny[] =
+	    "metrics need the token in TRAINYARD_METRICS_TOKEN\n";
 	struct wbuf b;
+
+	if (!metrics_allowed(r)) {
+		web_send(r, 401, "text/plain; charset=utf-8",
+		    "WWW-Authenticate: Bearer realm=\"metrics\"\r\n", deny,
+		    sizeof(deny) - 1);
+		return;
+	}
 
 	wb_init(&b, 1024 * 1024);
 	if (metrics_render(&b, util_now() - r->w->started) < 0) {

@@ -459,6 +459,26 @@ def metrics_count_routes_and_statuses():
 
 
 @test
+def metrics_token_when_configured():
+    s = start_web(TRAINYARD_METRICS_TOKEN="scrape-secret-123")
+    try:
+        r = request(s.port, "GET", "/metrics")
+        check(r.status == 401 and "Bearer" in (r.header("WWW-Authenticate") or ""), r)
+        check("trainyard_http_requests_total" not in r.text, r.text)
+        for bad in ("Bearer scrape-secret-12", "Bearer scrape-secret-1234",
+                    "Basic c2NyYXBlLXNlY3JldC0xMjM=", "scrape-secret-123"):
+            r = request(s.port, "GET", "/metrics", headers={"Authorization": bad})
+            check(r.status == 401, (bad, r.status))
+        r = request(s.port, "GET", "/metrics",
+                    headers={"Authorization": "Bearer scrape-secret-123"})
+        check(r.status == 200 and "trainyard_uptime_seconds" in r.text, r)
+        # the probes stay open
+        check(request(s.port, "GET", "/healthz").status == 200)
+    finally:
+        s.stop()
+
+
+@test
 def admin_from_env_restart_and_clean_stop():
     s = start_web(TRAINYARD_ADMIN_USER="admin", TRAINYARD_ADMIN_PASSWORD="admin-password-1",
                   TRAINYARD_ALLOW_SIGNUP=0)
