@@ -5,6 +5,7 @@ restart, SIGTERM interrupts without failing, /healthz /readyz /metrics."""
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -77,6 +78,21 @@ def health_ready_metrics():
     check("trainyard_uptime_seconds" in r.text)
     check(svc.get("/nope").status == 404)
     check(svc.post("/healthz", "").status == 405)
+
+
+@test
+def access_log_names_the_request_id():
+    svc.get("/healthz", headers={"X-Request-Id": "run-42-prep"})
+    # a header cannot forge a log line or run on forever
+    raw = "run-7 \"GET /x\" 200" + "z" * 100
+    svc.get("/readyz", headers={"X-Request-Id": raw})
+    time.sleep(0.2)
+    with open(svc.logpath, errors="replace") as f:
+        log = f.read()
+    check(re.search(r'"GET /healthz" 200 [0-9.]+ms id=run-42-prep\n', log), log[-2000:])
+    m = re.search(r'"GET /readyz" 200 [0-9.]+ms id=(\S*)\n', log)
+    want = re.sub(r"[^A-Za-z0-9._:-]", "_", raw)[:64]
+    check(m and m.group(1) == want and len(want) == 64, m and m.group(1))
 
 
 @test

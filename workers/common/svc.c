@@ -2,6 +2,7 @@
  * svc.c — the worker process: configuration, volumes, CivetWeb, routing
  * with an access log and request metrics, and graceful shutdown.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -458,6 +459,27 @@ call_route(const struct svc_route *r, struct mg_connection *c)
 	return k.status;
 }
 
+/*
+ * " id=<X-Request-Id>" for the access log (the web app sends
+ * run-<id>-prep|train), or "". Only [A-Za-z0-9._:-], at most 64 bytes:
+ * a header must not be able to forge log lines.
+ */
+static const char *
+request_id(struct mg_connection *c, char *buf, size_t len)
+{
+	const char *h = mg_get_header(c, "X-Request-Id");
+	size_t n = 0;
+
+	if (!h || !*h || len < 8)
+		return "";
+	n = (size_t)snprintf(buf, len, " id=");
+	for (; *h && n + 1 < len && n < 4 + 64; h++)
+		buf[n++] = isalnum((unsigned char)*h) || strchr("._:-", *h) ?
+		    *h : '_';
+	buf[n] = '\0';
+	return buf;
+}
+
 static int
 dispatch(struct mg_connection *c)
 {
@@ -465,7 +487,7 @@ dispatch(struct mg_connection *c)
 	const char *uri = ri->local_uri ? ri->local_uri : "";
 	const struct svc_route *r;
 	double t0 = util_now(), dt;
-	char name[256];
+	char name[256], rid[80];
 	int status, path_ok;
 
 	r = route_find(ri->request_method, uri, &path_ok);
@@ -481,8 +503,9 @@ dispatch(struct mg_connection *c)
 	    "trainyard_http_request_duration_seconds{route=\"%s\"}",
 	    r ? r->uri : "other");
 	svc_histogram_observe(name, dt);
-	ty_log("%s \"%s %.200s\" %d %.1fms", ri->remote_addr,
-	    ri->request_method, uri, status, dt * 1e3);
+	ty_log("%s \"%s %.200s\" %d %.1fms%s", ri->remote_addr,
+	    ri->request_method, uri, status, dt * 1e3,
+	    request_id(c, rid, sizeof rid));
 	return status;
 }
 
