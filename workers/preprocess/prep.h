@@ -111,9 +111,9 @@ struct prep_scan {
 	/* private: pixel store */
 	size_t image_bytes;
 	uint32_t chunk_images; /* images per chunk */
-	uint8_t **chunks;
+	uint8_t **chunks; /* allocated once: decoders read it unlocked */
 	uint32_t *slot; /* usable image -> store slot */
-	size_t nchunks;
+	size_t nchunks, maxchunks;
 	/* per slot and channel: sum and sum of squares of the pixels */
 	int store_ch;
 	uint32_t *px_sum;

@@ -182,8 +182,10 @@ scan_slot_new(struct scan_ctx *c, uint16_t cls, uint32_t *slot)
 		}
 	}
 	if (s->image_bytes && c->nslots / s->chunk_images >= s->nchunks) {
-		s->chunks = xrealloc(s->chunks, (s->nchunks + 1) *
-		    sizeof *s->chunks);
+		if (s->nchunks == s->maxchunks) {
+			scan_set_fatal(s, "too many images");
+			return -1;
+		}
 		s->chunks[s->nchunks] = chunk_new(s->chunk_images *
 		    s->image_bytes, s->nchunks == 0);
 		s->nchunks++;
@@ -793,6 +795,13 @@ prep_scan_run(const struct prep_opts *o)
 		s->image_bytes = (size_t)o->width * o->height * o->channels;
 		if (s->image_bytes < CHUNK_BYTES)
 			s->chunk_images = CHUNK_BYTES / s->image_bytes;
+		/* Room for every chunk the output limit allows, up front:
+		 * growing the table while decoders index it is a race. */
+		s->maxchunks = (size_t)((o->lim->max_output / s->image_bytes) /
+		    s->chunk_images + 1);
+		if (s->maxchunks > UINT32_MAX / s->chunk_images + 1)
+			s->maxchunks = UINT32_MAX / s->chunk_images + 1;
+		s->chunks = xcalloc(s->maxchunks, sizeof *s->chunks);
 	}
 	if (stat(o->archive, &st) == 0)
 		c.raw_size = (uint64_t)st.st_size;
