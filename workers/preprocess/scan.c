@@ -300,6 +300,10 @@ decoder(void *arg)
 			break;
 		seen = c->gen;
 		b = c->cur;
+		/* Woken after others decoded all of it: the reader may be
+		 * collecting or refilling it already. */
+		if (b->finished)
+			continue;
 		b->inside++;
 		pthread_mutex_unlock(&c->mu);
 		for (;;) {
