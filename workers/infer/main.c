@@ -199,10 +199,13 @@ init(int argc, char **argv)
 	v = cfg_long(argc, argv, "TRAINYARD_INFER_CACHE", 4);
 	infer_cache_init(v > 0 ? (size_t)v : 4);
 	/*
-	 * Requests run on CivetWeb's threads; each batch may use the
-	 * configured compute threads inside OpenBLAS.
+	 * Requests run on CivetWeb's threads; a batch is split across up to
+	 * TRAINYARD_THREADS threads by predict.c, each calling BLAS
+	 * single-threaded: on these small products OpenBLAS's own threads
+	 * spent more time yielding than multiplying (a 256-image request
+	 * took 62 ms of CPU, half of it sched_yield and the kernel).
 	 */
-	openblas_set_num_threads(svc_threads());
+	openblas_set_num_threads(1);
 	ty_log("limits: %zu images, %zu bytes, %llu pixels per image; "
 	    "%d requests at once", limits.max_images, limits.max_body,
 	    (unsigned long long)limits.max_pixels, gate.max);
