@@ -176,6 +176,12 @@ if pt:
               pt["threads"], pt["batch256_images_per_second"],
               pt["batch256_images_per_cpu_second"],
               pt["batch1_images_per_second"], pt["batch1_ms_p50"]))
+    b = pt.get("best")
+    if b:
+        print("    PyTorch at its best here: %.0f images/s (batch %d, %d thread%s, "
+              "MKL-DNN %s)" % (b["images_per_second"], b["batch"], b["threads"],
+                               "s" if b["threads"] > 1 else "",
+                               "on" if b["mkldnn"] else "off"))
 w = wrk_fig(wrk16)
 print("(d) wrk 16 connections, %s s: %.0f requests/s, p50 %.2f ms, p99 %.2f ms, "
       "non-2xx %d, socket errors: %s; RSS %.1f MB before, %.1f MB after" % (
@@ -188,4 +194,8 @@ if cl and pt:
               256 / cl["batch_wall_s"] / pt["batch256_images_per_second"],
               256 / max(cl["batch_cpu_s"], 1e-9) / pt["batch256_images_per_cpu_second"],
               (1e3 / w1["p50"] if w1.get("p50") else 0) / pt["batch1_images_per_second"]))
+    if pt.get("best"):
+        print("        batch 256 %.2fx PyTorch at its best (%.0f images/s)" % (
+            256 / cl["batch_wall_s"] / pt["best"]["images_per_second"],
+            pt["best"]["images_per_second"]))
 PYEOF
