@@ -91,6 +91,10 @@ params_td(struct td *d, const struct runrow *run)
 	td_set(p, "early_stopping", rf.early_stopping ? "yes" : "no");
 	td_set_int(p, "dataset_id", rf.dataset_id);
 	td_set_int(p, "workers", rf.workers);
+	if (rf.workers > 1 && rf.local_steps)
+		td_setf(p, "local_steps", "%d batches", rf.local_steps);
+	else if (rf.workers > 1)
+		td_set(p, "local_steps", "one epoch of each share");
 }
 
 static void

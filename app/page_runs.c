@@ -40,7 +40,8 @@ form_values(struct td *d, const struct runform *rf, const struct form *raw)
 {
 	static const char *const echo[] = {"hidden",       "conv", "epochs",
 	                                   "batch_size",   "lr",   "image_size",
-	                                   "val_fraction", "seed", "workers"};
+	                                   "val_fraction", "seed", "workers",
+	                                   "local_steps"};
 	char buf[64];
 
 	runform_widths(rf->hidden, rf->nhidden, buf, sizeof(buf));
@@ -55,6 +56,7 @@ form_values(struct td *d, const struct runform *rf, const struct form *raw)
 	td_setf(d, "val_fraction", "%g", rf->val_fraction);
 	td_set_int(d, "seed", rf->seed);
 	td_set_int(d, "workers", rf->workers);
+	td_set_int(d, "local_steps", rf->local_steps);
 	td_set_bool(d, "augment", rf->augment);
 	td_set_bool(d, "early_stopping", rf->early_stopping);
 	set_sel(d, "arch", runform_arch_name(rf->arch));

@@ -40,6 +40,7 @@ static const struct runform defaults = {
     .augment = 0,
     .early_stopping = 1,
     .workers = 1,
+    .local_steps = 0,
 };
 
 const char *
@@ -381,6 +382,19 @@ f_workers(const char *v, struct runform *rf, char *msg, size_t len)
 	return 0;
 }
 
+static int
+f_local_steps(const char *v, struct runform *rf, char *msg, size_t len)
+{
+	long long n;
+
+	if (int_in(v, 0, 1000000, &n) < 0)
+		return say(msg, len,
+		           "Local steps must be a whole number from 0 (one "
+		           "epoch of each worker's share) to 1000000.");
+	rf->local_steps = (int)n;
+	return 0;
+}
+
 /* Checkboxes: present and "1"/"on" means yes. */
 static int
 f_augment(const char *v, struct runform *rf, char *msg, size_t len)
@@ -411,6 +425,7 @@ static const struct {
     {"optimizer", f_opt, 0},      {"lr", f_lr, 0},
     {"image_size", f_image, 0},   {"val_fraction", f_val, 0},
     {"seed", f_seed, 0},          {"workers", f_workers, 0},
+    {"local_steps", f_local_steps, 0},
     {"augment", f_augment, 0},    {"early_stopping", f_early, 0},
 };
 
@@ -517,6 +532,7 @@ runform_to_json(const struct runform *rf)
 	cJSON_AddBoolToObject(j, "augment", rf->augment);
 	cJSON_AddBoolToObject(j, "early_stopping", rf->early_stopping);
 	cJSON_AddNumberToObject(j, "workers", rf->workers);
+	cJSON_AddNumberToObject(j, "local_steps", rf->local_steps);
 	return print_free(j);
 }
 
@@ -602,6 +618,13 @@ runform_from_json(const char *json, struct runform *rf)
 	rf->val_fraction = d[7];
 	rf->seed = (long long)d[8];
 	rf->workers = (int)d[9];
+	/* runs saved before local_steps existed have none: an epoch */
+	rf->local_steps = 0;
+	if (cJSON_GetObjectItemCaseSensitive(j, "local_steps")) {
+		if (get_num(j, "local_steps", 0, 1000000, &d[0]))
+			goto out;
+		rf->local_steps = (int)d[0];
+	}
 	rf->augment =
 	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "augment"));
 	rf->early_stopping =
@@ -652,5 +675,7 @@ runform_train_body(const struct runform *rf, long long run_id)
 	cJSON_AddBoolToObject(j, "augment", rf->augment);
 	cJSON_AddBoolToObject(j, "early_stopping", rf->early_stopping);
 	cJSON_AddNumberToObject(j, "workers", rf->workers);
+	if (rf->local_steps)
+		cJSON_AddNumberToObject(j, "local_steps", rf->local_steps);
 	return print_free(j);
 }

@@ -41,6 +41,9 @@ struct runform {
 	int augment;        /* small random shifts */
 	int early_stopping; /* stop after 3 epochs without improvement */
 	int workers;
+	/* with workers > 1: batches per round on each replica, 0 = an epoch
+	 * of its shard (docs/parallel.md) */
+	int local_steps;
 };
 
 struct runform_err {

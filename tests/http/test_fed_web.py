@@ -68,6 +68,7 @@ def web_run_with_two_workers():
              what="inspection")
     page = c.get("/projects/%d" % pid).text
     check('name="workers"' in page, "the run form has no workers field")
+    check('name="local_steps"' in page, "the run form has no local_steps field")
     r = c.post_form("/projects/%d/runs" % pid,
                     {"dataset_id": did, "workers": "2", "epochs": "30",
                      "batch_size": "8", "early_stopping": "0"})
@@ -86,7 +87,8 @@ def web_run_with_two_workers():
     hello = peer.get("/fed/hello").json()
     check(hello["rounds"] == 30, hello)
     page = c.get("/projects/%d/runs/%d" % (pid, rid)).text
-    for want in ("succeeded", 'id="confusion"', "<svg"):
+    for want in ("succeeded", 'id="confusion"', "<svg",
+                 "Averaged every", "one epoch of each share"):
         check(want in page, "run page lacks %r" % want)
     for s in (web, train, peer, pre):
         check(s.stop() == 0, "%s exited non-zero" % s.name)

@@ -87,6 +87,11 @@ static const struct {
     {"dataset_id=1&workers=64", NULL},
     {"dataset_id=1&workers=65", "workers"},
     {"dataset_id=1&workers=0", "workers"},
+    {"dataset_id=1&workers=2&local_steps=100", NULL},
+    {"dataset_id=1&local_steps=0", NULL},
+    {"dataset_id=1&local_steps=1000001", "local_steps"},
+    {"dataset_id=1&local_steps=-1", "local_steps"},
+    {"dataset_id=1&local_steps=1.5", "local_steps"},
     {"dataset_id=1&augment=yes", "augment"},
     {"dataset_id=1&augment=on", NULL},
 };
@@ -200,6 +205,25 @@ main(void)
 		      back.channels == 3);
 		CHECK(back.val_fraction == 0.2 && back.seed == 5);
 		CHECK(back.augment == 1 && back.early_stopping == 0);
+		CHECK(back.workers == 1 && back.local_steps == 0);
+		free(js);
+		CHECK(parse("dataset_id=7&workers=3&local_steps=250", &rf,
+		            errs) == 0);
+		js = runform_to_json(&rf);
+		CHECK(runform_from_json(js, &back) == 0);
+		CHECK(back.workers == 3 && back.local_steps == 250);
+		free(js);
+		/* params stored before local_steps existed read as 0 */
+		CHECK(parse("dataset_id=7&workers=2", &rf, errs) == 0);
+		js = runform_to_json(&rf);
+		cJSON *old = cJSON_Parse(js);
+		cJSON_DeleteItemFromObject(old, "local_steps");
+		char *oldjs = cJSON_PrintUnformatted(old);
+		back.local_steps = 99;
+		CHECK(runform_from_json(oldjs, &back) == 0);
+		CHECK(back.workers == 2 && back.local_steps == 0);
+		cJSON_Delete(old);
+		free(oldjs);
 		free(js);
 	}
 
@@ -244,12 +268,24 @@ main(void)
 		    cJSON_GetStringValue(cJSON_GetObjectItem(tj, "output")),
 		    "runs/42");
 		cJSON *m = cJSON_GetObjectItem(tj, "model");
+		/* local_steps only when set: the train worker's default */
+		CHECK(cJSON_GetObjectItem(tj, "local_steps") == NULL);
 		CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(m, "conv")) == 2);
 		CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(m, "hidden")) ==
 		      0);
 		cJSON_Delete(pj);
 		cJSON_Delete(tj);
 		free(p);
+		free(t);
+		CHECK(parse("dataset_id=7&workers=2&local_steps=100", &rf,
+		            errs) == 0);
+		t = runform_train_body(&rf, 43);
+		tj = cJSON_Parse(t);
+		CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(tj, "workers")) ==
+		      2);
+		CHECK(cJSON_GetNumberValue(
+		          cJSON_GetObjectItem(tj, "local_steps")) == 100);
+		cJSON_Delete(tj);
 		free(t);
 	}
 	return th_done();
