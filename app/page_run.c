@@ -167,6 +167,13 @@ results_td(struct td *d, const struct runrow *run)
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "early_stopped")))
 		td_setf(res, "early_stopped", "stopped early; best epoch %d",
 		        (int)num(m, "best_epoch", 0));
+	/* a parallel run's notes: a train worker left out, and why */
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(m, "messages"))
+	{
+		if (cJSON_IsString(e))
+			td_set(td_add_row(res, "messages"), "text",
+			       e->valuestring);
+	}
 	cm = cJSON_GetObjectItemCaseSensitive(m, "confusion");
 	pc = cJSON_GetObjectItemCaseSensitive(m, "per_class");
 	cJSON_ArrayForEach(e, pc)

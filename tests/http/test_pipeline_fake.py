@@ -138,7 +138,9 @@ class Fake:
                               {"class": "b", "precision": 1, "recall": 0.5,
                                "f1": 0.667, "support": 2}],
                 "model": "runs/x/model.tym", "images_per_second": 1000,
-                "params": 10, "epochs_trained": 2})
+                "params": 10, "epochs_trained": 2,
+                "messages": ["train worker <b>peer-1</b> left out after "
+                             "round 1: timed out"]})
         return rec
 
 
@@ -220,6 +222,9 @@ def succeeds_and_sends_request_ids():
     page = s["c"].get("/projects/%d/runs/%d" % (s["pid"], rid)).text
     check("a test warning" in page, "preprocessing warning not shown")
     check(page.count('class="heat-') == 4, "2x2 confusion matrix")
+    # a parallel run's notes are shown, escaped
+    check("train worker &lt;b&gt;peer-1&lt;/b&gt; left out after round 1: "
+          "timed out" in page, "result messages not shown (escaped)")
 
 
 @test
