@@ -130,7 +130,7 @@ scan_class_id(struct scan_ctx *c, const char *name, int idx_label)
 /*
  * A chunk of the pixel store, asked for in 2 MB pages (transparent huge
  * pages in "madvise" mode). Decoders touch each byte of the store once:
- * with 4 KB pages that is a page fault per 5 images of 28x28, a fifth of
+ * with 4 KB pages that is a page fault per 5 images of 28x28, a third of
  * the CPU time of a prepare in a VM. Only whole 2 MB pages the chunk
  * (nearly) fills are advised, so RSS stays the output size; the store's
  * first 2 MB keep small pages, so a small dataset does not wait for a
