@@ -438,6 +438,33 @@ def skipped_list_is_capped():
           (len(res["skipped"]), res["skipped_total"]))
 
 
+@test
+def cancel_mid_prepare():
+    # 1000 blank 1024x1024 PNGs: seconds of decoding from a 3 MB zip
+    big = png(1024, 1024, 1, fill=200)
+    name = make_zip("slow.zip", [("s/c%d/%d.png" % (i % 2, i), big)
+                                 for i in range(1000)], zipfile.ZIP_STORED)
+    jid = "prepare-cancel"
+    r = svc.post("/jobs", dict(job_id=jid, kind="prepare",
+                               dataset="up/" + name,
+                               output="prepared/" + jid))
+    check(r.status == 202, r)
+    def reading():  # the reader reports progress while it reads
+        j = svc.get("/jobs/" + jid).json()
+        busy = j["status"] in ("queued", "running")
+        return j if j["progress"] > 0 or not busy else None
+    j = wait_for(reading, timeout=60, what="progress")
+    check(j["status"] == "running", j)
+    svc.delete("/jobs/" + jid)
+
+    def done():
+        j = svc.get("/jobs/" + jid).json()
+        return j if j["status"] not in ("queued", "running") else None
+    j = wait_for(done, timeout=60, what="cancel")
+    check(j["status"] == "cancelled", j)
+    check(no_output_for(jid), "half-written output")
+
+
 try:
     run_all()
 finally:
