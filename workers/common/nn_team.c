@@ -121,7 +121,6 @@ nn_team_input(nn_team *t)
 	return t->in;
 }
 
-
 static inline void
 relax(void)
 {
@@ -164,8 +163,9 @@ barrier(nn_team *t)
 	atomic_fetch_sub(&t->sleepers, 1);
 }
 
-/* Thread tid's first unit of `units`: whole cache lines where the layer
- * is wide enough, so two threads never write one line. */
+/* Thread tid's first unit of `units`, a multiple of 16 where the layer
+ * is wide enough, so the threads' shares of a row of activations start
+ * on cache lines of their own. */
 static int
 cut(int units, int tid, int T)
 {
