@@ -172,6 +172,74 @@ main(void)
 			}
 		}
 	}
+	TH_TEST("batch rows: shift, flip, and element ranges")
+	{
+		/* two 3x4 images of 2 channels; the table maps v to v + 0.5 */
+		enum { H = 3, W = 4, C = 2, ISZ = H * W * C };
+		uint8_t px[2 * ISZ];
+		uint16_t labels[2] = {1, 0}, lab[2];
+		for (int i = 0; i < 2 * ISZ; i++)
+			px[i] = (uint8_t)(i + 1);
+		struct tensor t = {.count = 2,
+		                   .height = H,
+		                   .width = W,
+		                   .channels = C,
+		                   .classes = 2,
+		                   .labels = labels,
+		                   .pixels = px,
+		                   .image_bytes = ISZ};
+		static struct train_data d;
+		for (int c = 0; c < C; c++)
+			for (int v = 0; v < 256; v++)
+				d.lut[c][v] = (float)v + 0.5f;
+		const uint32_t idx[2] = {1, 0};
+		const struct train_aug aug[2] = {{.dx = 1, .dy = -1},
+		                                 {.flip = 1}};
+		float x[2 * ISZ], part[2 * ISZ];
+		train_make_rows(&d, &t, idx, 2, aug, x, lab, 0, ISZ);
+		CHECK(lab[0] == 0 && lab[1] == 1);
+		int ok = 1;
+		for (int b = 0; b < 2; b++)
+			for (int y = 0; y < H; y++)
+				for (int xx = 0; xx < W; xx++)
+					for (int c = 0; c < C; c++) {
+						/* where the pixel comes from */
+						int sy = b ? y : y + 1;
+						int sx =
+						    b ? W - 1 - xx : xx - 1;
+						const uint8_t *src =
+						    px + (size_t)idx[b] * ISZ;
+						float want =
+						    sy < 0 || sy >= H ||
+						            sx < 0 || sx >= W
+						        ? 0.5f
+						        : src[(sy * W + sx) *
+						                  C +
+						              c] +
+						              0.5f;
+						ok &= x[b * ISZ +
+						        (y * W + xx) * C + c] ==
+						      want;
+					}
+		CHECK(ok);
+		/* a range starting and ending inside a pixel writes only
+		 * those elements, with the same values */
+		for (int i = 0; i < 2 * ISZ; i++)
+			part[i] = -1.0f;
+		train_make_rows(&d, &t, idx, 2, aug, part, NULL, 3, 17);
+		ok = 1;
+		for (int b = 0; b < 2; b++)
+			for (int j = 0; j < ISZ; j++)
+				ok &=
+				    part[b * ISZ + j] ==
+				    (j >= 3 && j < 17 ? x[b * ISZ + j] : -1.0f);
+		CHECK(ok);
+		/* no augmentation: the table applied as stored */
+		train_make_rows(&d, &t, idx, 1, NULL, x, NULL, 0, ISZ);
+		CHECK(x[0] == px[ISZ] + 0.5f &&
+		      x[ISZ - 1] == px[2 * ISZ - 1] + 0.5f);
+	}
+
 	TH_TEST("params defaults and canonical form")
 	{
 		struct train_params p;

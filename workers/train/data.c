@@ -138,3 +138,81 @@ train_data_close(struct train_data *d)
 	memset(d, 0, sizeof(*d));
 }
 
+void
+train_make_rows(const struct train_data *d, const struct tensor *t,
+                const uint32_t *idx, int n, const struct train_aug *aug,
+                float *x, uint16_t *lab, size_t e0, size_t e1)
+{
+	int H = (int)t->height, W = (int)t->width, C = (int)t->channels;
+	size_t isz = t->image_bytes;
+	for (int b = 0; b < n; b++, x += isz) {
+		const uint8_t *px = t->pixels + (size_t)idx[b] * isz;
+		if (lab)
+			lab[b] = t->labels[idx[b]];
+		int dx = aug ? aug[b].dx : 0, dy = aug ? aug[b].dy : 0;
+		int f = aug ? aug[b].flip : 0;
+		if (!dx && !dy && !f) {
+			if (C == 1) {
+				const float *lut = d->lut[0];
+				for (size_t j = e0; j < e1; j++)
+					x[j] = lut[px[j]];
+			} else {
+				for (size_t j = e0; j < e1; j++)
+					x[j] = d->lut[j % (size_t)C][px[j]];
+			}
+			continue;
+		}
+		/* pixel by pixel from the one holding element e0 */
+		size_t pix = e0 / (size_t)C;
+		int y = (int)(pix / (size_t)W), xx = (int)(pix % (size_t)W);
+		for (size_t j = pix * (size_t)C; j < e1; j += (size_t)C) {
+			int sy = y - dy, sx = (f ? W - 1 - xx : xx) - dx;
+			int out = sy < 0 || sy >= H || sx < 0 || sx >= W;
+			const uint8_t *q =
+			    out ? NULL : px + ((size_t)sy * W + sx) * C;
+			for (int c = 0; c < C; c++)
+				if (j + c >= e0 && j + c < e1)
+					x[j + c] = d->lut[c][out ? 0 : q[c]];
+			if (++xx == W)
+				xx = 0, y++;
+		}
+	}
+}
+
+nn_net *
+train_net_new(const struct train_params *p, const struct train_data *d,
+              char *err, size_t errlen)
+{
+	struct nn_spec specs[TRAIN_MAX_LAYERS];
+	int ns = train_arch_specs(p, d->mm.nclasses, specs, TRAIN_MAX_LAYERS,
+	                          err, errlen);
+	if (ns < 0)
+		return NULL;
+	char why[160];
+	nn_net *net = nn_new(d->mm.height, d->mm.width, d->mm.channels, specs,
+	                     ns, NN_LOSS_XENT, why, sizeof(why));
+	if (!net)
+		snprintf(err, errlen, "model does not fit %dx%dx%d images: %s",
+		         d->mm.width, d->mm.height, d->mm.channels, why);
+	return net;
+}
+
+char *
+train_output_dir(const char *models_dir, const char *output, char **ckpt,
+                 char *err, size_t errlen)
+{
+	char why[200];
+	char *dir = svc_volume_path(models_dir, output, why, sizeof(why));
+	if (!dir) {
+		snprintf(err, errlen, "output: %s", why);
+		return NULL;
+	}
+	if (util_mkdirs(dir, 0755)) {
+		snprintf(err, errlen, "cannot create %s: %s", dir,
+		         strerror(errno));
+		free(dir);
+		return NULL;
+	}
+	*ckpt = xasprintf("%s/checkpoint.tym", dir);
+	return dir;
+}

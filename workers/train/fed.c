@@ -565,8 +565,8 @@ finish(struct coord *co, char *err, size_t errlen)
 	    .seconds = co->train_secs,
 	    .images = co->images,
 	};
-	fed_evaluate(co->p, &co->d, val_split(co), co->net, co->cm,
-	             &s.val_loss, &s.val_acc);
+	fed_evaluate(co->p, &co->d, val_split(co), co->net, co->cm, &s.val_loss,
+	             &s.val_acc);
 	cJSON *more = cJSON_CreateObject();
 	cJSON_AddNumberToObject(more, "workers", co->p->workers);
 	cJSON_AddNumberToObject(more, "rounds", co->round);
@@ -643,20 +643,11 @@ fed_run(const struct train_params *p, const char *data_dir,
 		         co.d.tr.count, p->workers);
 		goto out;
 	}
-	char why[200];
-	co.dir = svc_volume_path(models_dir, p->output, why, sizeof(why));
-	if (!co.dir) {
-		snprintf(err, errlen, "output: %s", why);
+	co.dir = train_output_dir(models_dir, p->output, &co.ckpt, err, errlen);
+	if (!co.dir)
 		goto out;
-	}
-	if (util_mkdirs(co.dir, 0755)) {
-		snprintf(err, errlen, "cannot create %s: %s", co.dir,
-		         strerror(errno));
-		goto out;
-	}
-	co.ckpt = xasprintf("%s/checkpoint.tym", co.dir);
-	if (!(co.net = fed_net_new(p, &co.d, err, errlen)) ||
-	    !(co.lnet = fed_net_new(p, &co.d, err, errlen)))
+	if (!(co.net = train_net_new(p, &co.d, err, errlen)) ||
+	    !(co.lnet = train_net_new(p, &co.d, err, errlen)))
 		goto out;
 	nn_init(co.net, p->seed);
 	co.np = nn_nparams(co.net);

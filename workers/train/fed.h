@@ -101,10 +101,6 @@ int fed_average(const float *const *w, const double *n, int k, size_t np,
 
 /* ---- data and local training (fed_local.c) ---- */
 
-/* The net of p for d's images and classes (not initialised). */
-nn_net *fed_net_new(const struct train_params *p, const struct train_data *d,
-                    char *err, size_t errlen) TY_WUR;
-
 /*
  * Shard s of n of the labels: every class's indices shuffled with seed
  * and dealt round-robin, continuing the deal across classes so shard

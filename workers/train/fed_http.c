@@ -120,7 +120,7 @@ fed_http_round(struct mg_connection *c, void *arg)
 		goto out;
 	}
 	have_data = 1;
-	if (!(net = fed_net_new(&p, &d, err, sizeof(err)))) {
+	if (!(net = train_net_new(&p, &d, err, sizeof(err)))) {
 		st = svc_reply_error(c, 400, "%s", err);
 		goto out;
 	}

@@ -20,24 +20,6 @@
 #include "fed.h"
 #include "svc.h"
 
-nn_net *
-fed_net_new(const struct train_params *p, const struct train_data *d, char *err,
-            size_t errlen)
-{
-	struct nn_spec specs[TRAIN_MAX_LAYERS];
-	int ns = train_arch_specs(p, d->mm.nclasses, specs, TRAIN_MAX_LAYERS,
-	                          err, errlen);
-	if (ns < 0)
-		return NULL;
-	char why[160];
-	nn_net *net = nn_new(d->mm.height, d->mm.width, d->mm.channels, specs,
-	                     ns, NN_LOSS_XENT, why, sizeof(why));
-	if (!net)
-		snprintf(err, errlen, "model does not fit %dx%dx%d images: %s",
-		         d->mm.width, d->mm.height, d->mm.channels, why);
-	return net;
-}
-
 /* ---- shards ---- */
 
 static int
@@ -107,43 +89,6 @@ fed_shard_batches(const struct train_params *p, const struct train_data *d,
 
 /* ---- batches ---- */
 
-struct aug {
-	int8_t dx, dy, flip;
-};
-
-/* n images idx[] of t into x, normalised and augmented as train.c does. */
-static void
-make_rows(const struct train_data *d, const struct tensor *t, const uint32_t *idx,
-          int n, float *x, uint16_t *lab, const struct aug *aug)
-{
-	int H = (int)t->height, W = (int)t->width, C = (int)t->channels;
-	size_t isz = t->image_bytes;
-	for (int b = 0; b < n; b++, x += isz) {
-		const uint8_t *px = t->pixels + (size_t)idx[b] * isz;
-		lab[b] = t->labels[idx[b]];
-		int dx = aug ? aug[b].dx : 0, dy = aug ? aug[b].dy : 0;
-		int f = aug ? aug[b].flip : 0;
-		if (!dx && !dy && !f) {
-			for (size_t j = 0; j < isz; j++)
-				x[j] = d->lut[j % (size_t)C][px[j]];
-			continue;
-		}
-		for (int y = 0; y < H; y++) {
-			int sy = y - dy;
-			for (int xx = 0; xx < W; xx++) {
-				int sx = (f ? W - 1 - xx : xx) - dx;
-				float *o = x + ((size_t)y * W + xx) * C;
-				int out =
-				    sy < 0 || sy >= H || sx < 0 || sx >= W;
-				const uint8_t *q =
-				    out ? NULL : px + ((size_t)sy * W + sx) * C;
-				for (int c = 0; c < C; c++)
-					o[c] = d->lut[c][out ? 0 : q[c]];
-			}
-		}
-	}
-}
-
 /* Images per forward pass: ~512 KiB of activations, as train.c sizes
  * its chunks, so a conv batch stays in the cache. */
 static int
@@ -187,7 +132,7 @@ fed_local_train(const struct train_params *p, const struct train_data *d,
 	nn_ctx *ctx = nn_ctx_new(net, ch, 1);
 	float *x = xmalloc(sizeof(float) * d->tr.image_bytes * (size_t)ch);
 	uint16_t *lab = xmalloc(sizeof(uint16_t) * (size_t)ch);
-	struct aug *aug = xcalloc((size_t)B, sizeof(*aug));
+	struct train_aug *aug = xcalloc((size_t)B, sizeof(*aug));
 	struct nn_opt opt;
 	nn_opt_init(&opt, p->optimizer, net, p->lr, p->momentum,
 	            p->weight_decay);
@@ -196,7 +141,7 @@ fed_local_train(const struct train_params *p, const struct train_data *d,
 		uint32_t off = (uint32_t)b * (uint32_t)B;
 		int n = (int)(m - off < (uint32_t)B ? m - off : (uint32_t)B);
 		for (int i = 0; i < n; i++) {
-			struct aug *a = &aug[i];
+			struct train_aug *a = &aug[i];
 			a->dx = a->dy = a->flip = 0;
 			if (p->shift) {
 				int s = p->shift;
@@ -220,8 +165,8 @@ fed_local_train(const struct train_params *p, const struct train_data *d,
 		}
 		for (int c0 = 0; c0 < n; c0 += ch) {
 			int k = n - c0 < ch ? n - c0 : ch;
-			make_rows(d, &d->tr, sh + off + c0, k, x, lab,
-			          aug + c0);
+			train_make_rows(d, &d->tr, sh + off + c0, k, aug + c0,
+			                x, lab, 0, d->tr.image_bytes);
 			nn_forward(ctx, x, k, 1, &drop);
 			nn_ctx_accumulate(ctx, c0 > 0);
 			int correct;
@@ -262,7 +207,7 @@ fed_evaluate(const struct train_params *p, const struct train_data *d,
 		                                          : (uint32_t)ch);
 		for (int b = 0; b < n; b++)
 			idx[b] = i + (uint32_t)b;
-		make_rows(d, t, idx, n, x, lab, NULL);
+		train_make_rows(d, t, idx, n, NULL, x, lab, 0, t->image_bytes);
 		const float *y = nn_forward(ctx, x, n, 0, NULL);
 		int correct;
 		lsum += (double)nn_loss(ctx, lab, NULL, n, &correct) * n;

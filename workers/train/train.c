@@ -41,11 +41,6 @@ struct part {
 	int correct;
 };
 
-/* Augmentation drawn for one image, in batch order, by the main thread. */
-struct aug {
-	int8_t dx, dy, flip;
-};
-
 struct run {
 	const struct train_params *p;
 	const struct train_hooks *h;
@@ -56,7 +51,7 @@ struct run {
 	uint16_t *team_lab;
 	int T, chunk;
 	struct part *parts;
-	struct aug *aug;
+	struct train_aug *aug; /* drawn by the main thread, in batch order */
 	/* the batch being worked on */
 	const struct tensor *bt;
 	const uint32_t *bidx;
@@ -90,51 +85,13 @@ hexu64(char *buf, uint64_t v)
 
 /* ---- batches ---- */
 
-/*
- * Rows [lo, lo+n) of the batch into x / lab (lab may be NULL): normalised
- * through the lookup table, shifted (uncovered pixels become black) and
- * flipped as r->aug says (NULL: as stored). Only elements [e0, e1) of
- * each row (HWC order) are written; rows are isz floats apart.
- */
+/* Rows [lo, lo+n) of the batch into x / lab, elements [e0, e1) of each. */
 static void
 make_rows(struct run *r, int lo, int n, float *x, uint16_t *lab,
-          const struct aug *aug, size_t e0, size_t e1)
+          const struct train_aug *aug, size_t e0, size_t e1)
 {
-	const struct tensor *t = r->bt;
-	int H = (int)t->height, W = (int)t->width, C = (int)t->channels;
-	size_t isz = t->image_bytes;
-	for (int b = 0; b < n; b++, x += isz) {
-		uint32_t id = r->bidx[lo + b];
-		const uint8_t *px = t->pixels + (size_t)id * isz;
-		if (lab)
-			lab[b] = t->labels[id];
-		int dx = 0, dy = 0, f = 0;
-		if (aug)
-			dx = aug[lo + b].dx, dy = aug[lo + b].dy,
-			f = aug[lo + b].flip;
-		if (!dx && !dy && !f) {
-			if (C == 1) {
-				const float *lut = r->d.lut[0];
-				for (size_t j = e0; j < e1; j++)
-					x[j] = lut[px[j]];
-			} else {
-				for (size_t j = e0; j < e1; j++)
-					x[j] = r->d.lut[j % C][px[j]];
-			}
-			continue;
-		}
-		for (size_t j = e0 - e0 % C; j < e1; j += C) {
-			int y = (int)(j / C / W), xx = (int)(j / C % W);
-			int sy = y - dy, sx = (f ? W - 1 - xx : xx) - dx;
-			int out = sy < 0 || sy >= H || sx < 0 || sx >= W;
-			const uint8_t *q = px + ((size_t)sy * W + sx) * C;
-			for (int c = 0; c < C; c++) {
-				if (j + c < e0 || j + c >= e1)
-					continue;
-				x[j + c] = r->d.lut[c][out ? 0 : q[c]];
-			}
-		}
-	}
+	train_make_rows(&r->d, r->bt, r->bidx + lo, n, aug ? aug + lo : NULL, x,
+	                lab, e0, e1);
 }
 
 /* Pool job: one part of the current batch, forward (and backward), in
@@ -236,7 +193,7 @@ batch(struct run *r, const struct tensor *t, const uint32_t *idx, int n,
 		/* every random draw on this thread, in a fixed order */
 		int s = r->p->shift, fl = r->p->hflip;
 		for (int b = 0; b < n; b++) {
-			struct aug *a = &r->aug[b];
+			struct train_aug *a = &r->aug[b];
 			a->dx = a->dy = a->flip = 0;
 			if (s) {
 				a->dx = (int8_t)((int)nn_rng_below(&r->rng,
@@ -589,31 +546,10 @@ train_run(const struct train_params *p, const char *data_dir,
 	enum train_status st = TRAIN_FAILED;
 	if (train_data_open(&r.d, data_dir, p->data, err, errlen))
 		goto out;
-	char why[200];
-	r.dir = svc_volume_path(models_dir, p->output, why, sizeof(why));
-	if (!r.dir) {
-		snprintf(err, errlen, "output: %s", why);
+	r.dir =
+	    train_output_dir(models_dir, p->output, &r.ckpt_path, err, errlen);
+	if (!r.dir || !(r.net = train_net_new(p, &r.d, err, errlen)))
 		goto out;
-	}
-	if (util_mkdirs(r.dir, 0755)) {
-		snprintf(err, errlen, "cannot create %s: %s", r.dir,
-		         strerror(errno));
-		goto out;
-	}
-	r.ckpt_path = xasprintf("%s/checkpoint.tym", r.dir);
-	struct nn_spec specs[TRAIN_MAX_LAYERS];
-	int ns = train_arch_specs(p, r.d.mm.nclasses, specs, TRAIN_MAX_LAYERS,
-	                          err, errlen);
-	if (ns < 0)
-		goto out;
-	char nerr[160];
-	r.net = nn_new(r.d.mm.height, r.d.mm.width, r.d.mm.channels, specs, ns,
-	               NN_LOSS_XENT, nerr, sizeof(nerr));
-	if (!r.net) {
-		snprintf(err, errlen, "model does not fit %dx%dx%d images: %s",
-		         r.d.mm.width, r.d.mm.height, r.d.mm.channels, nerr);
-		goto out;
-	}
 	nn_init(r.net, p->seed);
 	nn_opt_init(&r.opt, p->optimizer, r.net, p->lr, p->momentum,
 	            p->weight_decay);

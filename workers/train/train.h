@@ -79,10 +79,33 @@ struct train_data {
 };
 
 /* 0, or -1 with err set (and nothing left open). */
-int train_data_open(struct train_data *d, const char *data_dir,
-                    const char *rel, char *err, size_t errlen) TY_WUR;
+int train_data_open(struct train_data *d, const char *data_dir, const char *rel,
+                    char *err, size_t errlen) TY_WUR;
 /* Safe on a closed or zeroed struct. */
 void train_data_close(struct train_data *d);
+/* Augmentation drawn for one image. */
+struct train_aug {
+	int8_t dx, dy, flip;
+};
+/*
+ * Images idx[0..n) of t into rows of x (image_bytes floats apart), their
+ * labels into lab (may be NULL): normalised through d's table, shifted
+ * (uncovered pixels become black) and flipped as aug[b] says (NULL: as
+ * stored). Only elements [e0, e1) of each row (HWC order) are written.
+ */
+void train_make_rows(const struct train_data *d, const struct tensor *t,
+                     const uint32_t *idx, int n, const struct train_aug *aug,
+                     float *x, uint16_t *lab, size_t e0, size_t e1);
+/* The net of p for d's images and classes (not initialised). */
+nn_net *train_net_new(const struct train_params *p, const struct train_data *d,
+                      char *err, size_t errlen) TY_WUR;
+/*
+ * The run's output directory on the models volume, created, and its
+ * checkpoint path in *ckpt (both for the caller to free); NULL with err
+ * set when output leaves the volume or cannot be created.
+ */
+char *train_output_dir(const char *models_dir, const char *output, char **ckpt,
+                       char *err, size_t errlen) TY_WUR;
 
 enum train_status { TRAIN_DONE, TRAIN_CANCELLED, TRAIN_FAILED };
 
@@ -110,11 +133,11 @@ struct train_summary {
 	const cJSON *params_json; /* stored in the model header */
 	const cJSON *history;     /* the epochs entries */
 	const struct train_data *d;
-	const nn_net *net;        /* final weights (the best epoch's) */
-	const uint32_t *cm;       /* validation confusion matrix */
+	const nn_net *net;  /* final weights (the best epoch's) */
+	const uint32_t *cm; /* validation confusion matrix */
 	double val_loss, val_acc;
 	int epochs_trained, early_stopped, best_epoch; /* best_epoch<0: none */
-	double seconds, images;   /* training wall time, images seen */
+	double seconds, images; /* training wall time, images seen */
 };
 
 /*
