@@ -70,12 +70,4 @@ float nn_loss_rows(const nn_net *net, const float *y, const uint16_t *labels,
                    const float *targets, int n, int total_n, int *correct,
                    float *g);
 
-/*
- * Optimiser step on a block of params: rows [0, rows) of ld floats from
- * offset off, columns [c0, c1) of each; gradients at the same offsets in
- * g; decay: whether weight decay applies (weights, not biases).
- */
-void nn_opt_step_block(struct nn_opt *o, nn_net *net, const float *g,
-                       size_t off, int rows, int ld, int c0, int c1, int decay);
-
 #endif

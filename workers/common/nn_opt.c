@@ -42,47 +42,63 @@ nn_opt_state_len(const struct nn_opt *o)
 	return o->kind == NN_OPT_ADAM ? 2 * o->n : o->n;
 }
 
-/* Updates params [lo, hi) with decay wd; g = sum of ng gradient arrays. */
 /* AVX-512 / AVX2 copies chosen at load time (baseline build is SSE2). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
+#define NN_OPT_SIMD __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define NN_OPT_SIMD
 #endif
-static void
+
+/* The update of n params w with gradient g plus L2 decay wd * w, and
+ * their state m (and v). */
+NN_OPT_SIMD static void
+update(const struct nn_opt *o, float *restrict w, const float *restrict g,
+       size_t n, float *restrict m, float *restrict v, float wd)
+{
+	float lr = o->lr, mu = o->momentum;
+	if (o->kind == NN_OPT_SGD) {
+		for (size_t j = 0; j < n; j++) {
+			float gj = g[j] + wd * w[j];
+			m[j] = mu * m[j] + gj;
+			w[j] -= lr * m[j];
+		}
+		return;
+	}
+	float b1 = o->beta1, b2 = o->beta2, eps = o->eps;
+	float ic1 = 1.0f / o->c1, ic2 = 1.0f / o->c2;
+	for (size_t j = 0; j < n; j++) {
+		float gj = g[j] + wd * w[j];
+		m[j] = b1 * m[j] + (1.0f - b1) * gj;
+		v[j] = b2 * v[j] + (1.0f - b2) * gj * gj;
+		w[j] -= lr * (m[j] * ic1) / (sqrtf(v[j] * ic2) + eps);
+	}
+}
+
+/* Updates params [lo, hi) with decay wd; g = sum of ng gradient arrays,
+ * added in array order a few hundred at a time (one array: in place). */
+NN_OPT_SIMD static void
 step_range(struct nn_opt *o, float *restrict w, const float *const *gs, int ng,
            size_t lo, size_t hi, float wd)
 {
-	float *restrict m = o->m, *restrict v = o->v;
-	float lr = o->lr, mu = o->momentum;
-	const float *restrict g0 = gs[0];
-	const float *restrict g1 = ng > 1 ? gs[1] : NULL;
+	float *v = o->v;
 	float gbuf[256];
+	if (ng == 1) {
+		update(o, w + lo, gs[0] + lo, hi - lo, o->m + lo,
+		       v ? v + lo : NULL, wd);
+		return;
+	}
 	for (size_t a = lo; a < hi; a += 256) {
 		size_t e = hi - a < 256 ? hi - a : 256;
 		/* gradients summed in a fixed order, plus L2 decay */
+		const float *restrict g0 = gs[0] + a;
 		for (size_t j = 0; j < e; j++)
-			gbuf[j] = g0[a + j] + wd * w[a + j];
-		if (g1)
+			gbuf[j] = g0[j] + wd * w[a + j];
+		for (int k = 1; k < ng; k++) {
+			const float *restrict gk = gs[k] + a;
 			for (size_t j = 0; j < e; j++)
-				gbuf[j] += g1[a + j];
-		for (int k = 2; k < ng; k++)
-			for (size_t j = 0; j < e; j++)
-				gbuf[j] += gs[k][a + j];
-		if (o->kind == NN_OPT_SGD) {
-			for (size_t j = 0; j < e; j++) {
-				m[a + j] = mu * m[a + j] + gbuf[j];
-				w[a + j] -= lr * m[a + j];
-			}
-			continue;
+				gbuf[j] += gk[j];
 		}
-		float b1 = o->beta1, b2 = o->beta2, eps = o->eps;
-		float ic1 = 1.0f / o->c1, ic2 = 1.0f / o->c2;
-		for (size_t j = 0; j < e; j++) {
-			float gj = gbuf[j];
-			m[a + j] = b1 * m[a + j] + (1.0f - b1) * gj;
-			v[a + j] = b2 * v[a + j] + (1.0f - b2) * gj * gj;
-			w[a + j] -= lr * (m[a + j] * ic1) /
-			            (sqrtf(v[a + j] * ic2) + eps);
-		}
+		update(o, w + a, gbuf, e, o->m + a, v ? v + a : NULL, 0.0f);
 	}
 }
 
@@ -128,46 +144,4 @@ nn_opt_step(struct nn_opt *o, nn_net *net, const float *grads)
 {
 	nn_opt_begin(o);
 	nn_opt_step_part(o, net, &grads, 1, 0, nn_nparams(net));
-}
-
-/* step_range for one gradient array, fused into one pass: the team's
- * blocks are rows of a few dozen floats, where step_range's staging
- * through gbuf costs more than the update. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-static void
-step_one(struct nn_opt *o, float *restrict w, const float *restrict g, size_t n,
-         float *restrict m, float *restrict v, float wd)
-{
-	float lr = o->lr, mu = o->momentum;
-	if (o->kind == NN_OPT_SGD) {
-		for (size_t j = 0; j < n; j++) {
-			float gj = g[j] + wd * w[j];
-			m[j] = mu * m[j] + gj;
-			w[j] -= lr * m[j];
-		}
-		return;
-	}
-	float b1 = o->beta1, b2 = o->beta2, eps = o->eps;
-	float ic1 = 1.0f / o->c1, ic2 = 1.0f / o->c2;
-	for (size_t j = 0; j < n; j++) {
-		float gj = g[j] + wd * w[j];
-		m[j] = b1 * m[j] + (1.0f - b1) * gj;
-		v[j] = b2 * v[j] + (1.0f - b2) * gj * gj;
-		w[j] -= lr * (m[j] * ic1) / (sqrtf(v[j] * ic2) + eps);
-	}
-}
-
-void
-nn_opt_step_block(struct nn_opt *o, nn_net *net, const float *g, size_t off,
-                  int rows, int ld, int c0, int c1, int decay)
-{
-	float *w = nn_params(net);
-	float wd = decay ? o->weight_decay : 0.0f;
-	for (int r = 0; r < rows; r++) {
-		size_t a = off + (size_t)r * (size_t)ld + (size_t)c0;
-		step_one(o, w + a, g + a, (size_t)(c1 - c0), o->m + a,
-		         o->v ? o->v + a : NULL, wd);
-	}
 }

@@ -298,16 +298,16 @@ backward(nn_team *t, int tid, int n, struct nn_opt *o)
 					            1.0f, dy, u, W + w0, u,
 					            0.0f, dx + r0, in);
 				/* nobody else reads these rows of W */
-				nn_opt_step_block(o, net, g, l->woff + w0, 1,
-				                  (int)wn, 0, (int)wn, 1);
+				nn_opt_step_part(o, net, &g, 1, l->woff + w0,
+				                 l->woff + w0 + wn);
 			}
 			if (c1 > c0) {
 				memset(db + c0, 0, sizeof(float) * (c1 - c0));
 				for (int r = 0; r < n; r++)
 					for (int j = c0; j < c1; j++)
 						db[j] += dy[(size_t)r * u + j];
-				nn_opt_step_block(o, net, g, l->boff, 1, u, c0,
-				                  c1, 0);
+				nn_opt_step_part(o, net, &g, 1, l->boff + c0,
+				                 l->boff + c1);
 			}
 			break;
 		}
