@@ -615,12 +615,11 @@ fwd_pool(nn_ctx *c, const struct layer *l, int i, const float *x, int n)
 	}
 }
 
-NN_SIMD static void
-fwd_pointwise(nn_ctx *c, const struct layer *l, int i, const float *x, int n,
-              int train, struct nn_rng *rng)
+NN_SIMD void
+nn_pointwise_fwd(const struct layer *l, const float *restrict x,
+                 float *restrict y, float *restrict mask, size_t len, int train,
+                 struct nn_rng *rng)
 {
-	size_t len = (size_t)n * osize(l);
-	float *y = c->act[i];
 	switch (l->s.kind) {
 	case NN_RELU:
 		for (size_t j = 0; j < len; j++)
@@ -638,16 +637,46 @@ fwd_pointwise(nn_ctx *c, const struct layer *l, int i, const float *x, int n,
 		if (!rng)
 			abort(); /* training with dropout needs an rng */
 		{
-			float keep = 1.0f / (1.0f - l->s.p), *m = c->mask[i];
+			float keep = 1.0f / (1.0f - l->s.p);
 			for (size_t j = 0; j < len; j++) {
-				m[j] =
+				mask[j] =
 				    nn_rng_uniform(rng) < l->s.p ? 0.0f : keep;
-				y[j] = x[j] * m[j];
+				y[j] = x[j] * mask[j];
 			}
 		}
 		break;
 	default: /* NN_FLATTEN */
 		memcpy(y, x, len * sizeof(float));
+		break;
+	}
+}
+
+/* Branch-free and vectorised (restrict): half the units are off, so a
+ * branch here mispredicts half the time. */
+NN_SIMD void
+nn_pointwise_bwd(const struct layer *l, const float *restrict y,
+                 const float *restrict dy, const float *restrict mask,
+                 float *restrict dx, size_t len)
+{
+	switch (l->s.kind) {
+	case NN_RELU:
+		for (size_t j = 0; j < len; j++)
+			dx[j] = dy[j] * (float)(y[j] > 0.0f);
+		break;
+	case NN_SIGMOID:
+		for (size_t j = 0; j < len; j++)
+			dx[j] = dy[j] * y[j] * (1.0f - y[j]);
+		break;
+	case NN_DROPOUT:
+		if (l->s.p == 0.0f) {
+			memcpy(dx, dy, len * sizeof(float));
+			break;
+		}
+		for (size_t j = 0; j < len; j++)
+			dx[j] = dy[j] * mask[j];
+		break;
+	default: /* NN_FLATTEN */
+		memcpy(dx, dy, len * sizeof(float));
 		break;
 	}
 }
@@ -678,7 +707,8 @@ nn_forward(nn_ctx *c, const float *x, int n, int train, struct nn_rng *rng)
 			fwd_pool(c, l, i, in, n);
 			break;
 		default:
-			fwd_pointwise(c, l, i, in, n, train, rng);
+			nn_pointwise_fwd(l, in, c->act[i], c->mask[i],
+			                 (size_t)n * osize(l), train, rng);
 			break;
 		}
 		if (c->timing)
@@ -765,16 +795,6 @@ nn_loss(nn_ctx *c, const uint16_t *labels, const float *targets, int n,
 	                    n, correct, NULL);
 }
 
-/* Branch-free and vectorised (restrict): half the units are off, so a
- * branch here mispredicts half the time. */
-NN_SIMD static void
-relu_bwd(float *restrict dx, const float *restrict y, const float *restrict dy,
-         size_t len)
-{
-	for (size_t j = 0; j < len; j++)
-		dx[j] = dy[j] * (float)(y[j] > 0.0f);
-}
-
 static void
 bwd_layer(nn_ctx *c, int i, int n)
 {
@@ -825,26 +845,12 @@ bwd_layer(nn_ctx *c, int i, int n)
 				dx[c->idx[i][j]] += dy[j];
 		break;
 	case NN_RELU:
-		if (dx && !l->fused) /* fused: dx is dy, nothing to do */
-			relu_bwd(dx, y, dy, len);
-		break;
-	case NN_SIGMOID:
-		if (dx)
-			for (size_t j = 0; j < len; j++)
-				dx[j] = dy[j] * y[j] * (1.0f - y[j]);
-		break;
-	case NN_DROPOUT:
-		if (!dx)
+		if (l->fused) /* fused: dx is dy, nothing to do */
 			break;
-		if (l->s.p == 0.0f)
-			memcpy(dx, dy, len * sizeof(float));
-		else
-			for (size_t j = 0; j < len; j++)
-				dx[j] = dy[j] * c->mask[i][j];
-		break;
+		/* fall through */
 	default:
 		if (dx)
-			memcpy(dx, dy, len * sizeof(float));
+			nn_pointwise_bwd(l, y, dy, c->mask[i], dx, len);
 		break;
 	}
 }

@@ -62,6 +62,17 @@ isize(const struct layer *l)
 }
 
 /*
+ * The elementwise layers (ReLU, sigmoid, dropout, flatten) over len
+ * floats: y from x (a training dropout draws its scales into mask), and
+ * dx from dy (y: the forward's output). nn_team.c runs them on each
+ * thread's share of a row.
+ */
+void nn_pointwise_fwd(const struct layer *l, const float *x, float *y,
+                      float *mask, size_t len, int train, struct nn_rng *rng);
+void nn_pointwise_bwd(const struct layer *l, const float *y, const float *dy,
+                      const float *mask, float *dx, size_t len);
+
+/*
  * Mean loss over rows y[0..n) of the last layer's output, the number
  * right in *correct, and d loss / d output into g (when not NULL) scaled
  * for a batch of total_n rows.

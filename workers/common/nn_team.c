@@ -24,7 +24,6 @@
 #include <cblas.h>
 #include <limits.h>
 #include <linux/futex.h>
-#include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,29 +232,16 @@ forward(nn_team *t, int tid, int n, struct nn_rng *rng)
 			break;
 		}
 		case NN_RELU:
-			for (int r = 0; r < n; r++)
-				for (int j = r * u + c0; j < r * u + c1; j++)
-					y[j] = x[j] > 0.0f ? x[j] : 0.0f;
-			break;
 		case NN_SIGMOID:
-			for (int r = 0; r < n; r++)
-				for (int j = r * u + c0; j < r * u + c1; j++)
-					y[j] = 1.0f / (1.0f + expf(-x[j]));
+		case NN_DROPOUT: /* this thread's units of each row */
+			for (int r = 0; r < n && c1 > c0; r++) {
+				size_t at = (size_t)r * u + c0;
+				nn_pointwise_fwd(
+				    l, x + at, y + at,
+				    t->c->mask[i] ? t->c->mask[i] + at : NULL,
+				    (size_t)(c1 - c0), 1, rng);
+			}
 			break;
-		case NN_DROPOUT: {
-			float p = l->s.p, keep = 1.0f / (1.0f - p);
-			float *m = t->c->mask[i];
-			for (int r = 0; r < n; r++)
-				for (int j = r * u + c0; j < r * u + c1; j++) {
-					m[j] =
-					    p > 0.0f && nn_rng_uniform(rng) < p
-					        ? 0.0f
-					    : p > 0.0f ? keep
-					               : 1.0f;
-					y[j] = x[j] * m[j];
-				}
-			break;
-		}
 		default: /* flatten: a view */
 			break;
 		}
@@ -312,19 +298,15 @@ backward(nn_team *t, int tid, int n, struct nn_opt *o)
 			break;
 		}
 		case NN_RELU:
-			for (int r = 0; r < n; r++)
-				for (int j = r * u + c0; j < r * u + c1; j++)
-					dx[j] = dy[j] * (float)(y[j] > 0.0f);
-			break;
 		case NN_SIGMOID:
-			for (int r = 0; r < n; r++)
-				for (int j = r * u + c0; j < r * u + c1; j++)
-					dx[j] = dy[j] * y[j] * (1.0f - y[j]);
-			break;
-		case NN_DROPOUT:
-			for (int r = 0; r < n; r++)
-				for (int j = r * u + c0; j < r * u + c1; j++)
-					dx[j] = dy[j] * c->mask[i][j];
+		case NN_DROPOUT: /* this thread's units of each row */
+			for (int r = 0; r < n && c1 > c0; r++) {
+				size_t at = (size_t)r * u + c0;
+				nn_pointwise_bwd(l, y + at, dy + at,
+				                 c->mask[i] ? c->mask[i] + at
+				                            : NULL,
+				                 dx + at, (size_t)(c1 - c0));
+			}
 			break;
 		default:
 			break;
