@@ -57,9 +57,7 @@ on_begin(void *ud, const char *name, const char *filename)
 	if (strcmp(name, "file") != 0)
 		return 0;
 	if (!u->csrf_ok)
-		return stop(u, 403,
-		            "This form has expired or did not come "
-		            "from this site. Reload the page and try again.");
+		return stop(u, 403, web_csrf_expired);
 	if (u->have_file || u->sink_open)
 		return stop(u, 400, "Upload one file at a time.");
 	if (!filename || !*filename)
@@ -196,9 +194,7 @@ page_dataset_upload(struct req *r)
 		return;
 	}
 	if (!u.csrf_ok) {
-		fail(r, &u, 403,
-		     "This form has expired or did not come from "
-		     "this site. Reload the page and try again.");
+		fail(r, &u, 403, web_csrf_expired);
 		return;
 	}
 	if (!u.have_file) {

@@ -71,9 +71,7 @@ on_begin(void *ud, const char *name, const char *filename)
 		return 0;
 	/* No byte of a forged request is kept: csrf comes first. */
 	if (!f->csrf_ok)
-		return stop(f, 403,
-		            "This form has expired or did not come "
-		            "from this site. Reload the page and try again.");
+		return stop(f, 403, web_csrf_expired);
 	if (!*filename) /* an empty file input sends a nameless part */
 		return 0;
 	if (f->nimg == PREDICT_IMAGES_MAX)
@@ -365,10 +363,7 @@ page_predict(struct req *r)
 	}
 	if (!f->csrf_ok) {
 		form_in_free(f);
-		web_error_page(r, 403,
-		               "This form has expired or did not come "
-		               "from this site. Reload the page and try again.",
-		               NULL, NULL);
+		web_error_page(r, 403, web_csrf_expired, NULL, NULL);
 		return;
 	}
 	mid = atoll(f->model);

@@ -182,9 +182,7 @@ run_route(struct req *r, const struct route_row *rt)
 		return;
 	if ((rt->flags & R_CSRF) &&
 	    !web_csrf_ok(r, form_get(&r->form, "csrf"))) {
-		web_error_page(r, 403, "This form has expired or did not come "
-		    "from this site. Go back, reload the page and try again.",
-		    NULL, NULL);
+		web_error_page(r, 403, web_csrf_expired, NULL, NULL);
 		return;
 	}
 	if ((rt->flags & R_PROJECT) && !load_project(r)) {

@@ -171,6 +171,10 @@ web_add_cookie(struct req *r, const char *cookie)
 		r->cookies[r->ncookies++] = xstrdup(cookie);
 }
 
+const char web_csrf_expired[] =
+    "This form has expired or did not come from this site. Reload the "
+    "page and try again.";
+
 int
 web_csrf_ok(const struct req *r, const char *submitted)
 {

@@ -85,6 +85,8 @@ void web_json(struct req *r, int status, const char *json);
 void web_add_cookie(struct req *r, const char *cookie);
 /* Constant-time check of a submitted CSRF token against r->csrf. */
 int web_csrf_ok(const struct req *r, const char *submitted);
+/* What a person reads when a form's CSRF token does not match. */
+extern const char web_csrf_expired[];
 /* "1.5 MB", "2026-11-22 14:30 UTC": for pages. */
 void web_fmt_bytes(char *out, size_t outlen, long long n);
 void web_fmt_time(char *out, size_t outlen, long long epoch);
