@@ -180,6 +180,20 @@ int_in(const char *v, long long lo, long long hi, long long *out)
 	return 0;
 }
 
+/* An int field in [lo, hi] into *out, or the message naming it. */
+static int
+whole(const char *v, long long lo, long long hi, int *out, char *msg,
+      size_t len, const char *what)
+{
+	long long n;
+
+	if (int_in(v, lo, hi, &n) < 0)
+		return say(msg, len, "%s must be a whole number from %lld to %lld.",
+		           what, lo, hi);
+	*out = (int)n;
+	return 0;
+}
+
 /* A finite decimal number (no hex, no inf/nan). */
 static int
 num(const char *v, double *out)
@@ -277,27 +291,13 @@ f_conv(const char *v, struct runform *rf, char *msg, size_t len)
 static int
 f_epochs(const char *v, struct runform *rf, char *msg, size_t len)
 {
-	long long n;
-
-	if (int_in(v, 1, 200, &n) < 0)
-		return say(msg, len,
-		           "Epochs must be a whole number from 1 to "
-		           "200.");
-	rf->epochs = (int)n;
-	return 0;
+	return whole(v, 1, 200, &rf->epochs, msg, len, "Epochs");
 }
 
 static int
 f_batch(const char *v, struct runform *rf, char *msg, size_t len)
 {
-	long long n;
-
-	if (int_in(v, 1, 4096, &n) < 0)
-		return say(msg, len,
-		           "Batch size must be a whole number from "
-		           "1 to 4096.");
-	rf->batch_size = (int)n;
-	return 0;
+	return whole(v, 1, 4096, &rf->batch_size, msg, len, "Batch size");
 }
 
 static int
@@ -368,31 +368,19 @@ f_seed(const char *v, struct runform *rf, char *msg, size_t len)
 	return 0;
 }
 
+/* > 1: federated averaging across train replicas (docs/parallel.md) */
 static int
 f_workers(const char *v, struct runform *rf, char *msg, size_t len)
 {
-	long long n;
-
-	/* > 1: federated averaging across train replicas (docs/parallel.md) */
-	if (int_in(v, 1, 64, &n) < 0)
-		return say(msg, len,
-		           "Workers must be a whole number from 1 "
-		           "to 64.");
-	rf->workers = (int)n;
-	return 0;
+	return whole(v, 1, 64, &rf->workers, msg, len, "Workers");
 }
 
+/* batches per averaging round; 0: an epoch of each replica's share */
 static int
 f_local_steps(const char *v, struct runform *rf, char *msg, size_t len)
 {
-	long long n;
-
-	if (int_in(v, 0, 1000000, &n) < 0)
-		return say(msg, len,
-		           "Local steps must be a whole number from 0 (one "
-		           "epoch of each worker's share) to 1000000.");
-	rf->local_steps = (int)n;
-	return 0;
+	return whole(v, 0, 1000000, &rf->local_steps, msg, len,
+	             "Local steps");
 }
 
 /* Checkboxes: present and "1"/"on" means yes. */

@@ -129,6 +129,12 @@ main(void)
 		size_t n =
 		    parse("dataset_id=1&epochs=0&batch_size=0&lr=0", &rf, errs);
 		CHECK(n == 3);
+		/* each says which field and what it takes */
+		CHECK(n == 3 && !strcmp(errs[0].msg, "Epochs must be a whole "
+		                                     "number from 1 to 200."));
+		CHECK(n == 3 && !strcmp(errs[1].msg, "Batch size must be a "
+		                                     "whole number from 1 to "
+		                                     "4096."));
 	}
 
 	TH_TEST("defaults: a small CNN on 28x28x1, early stopping on")
