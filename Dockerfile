@@ -10,6 +10,7 @@ WORKDIR /src
 COPY scripts/install-deps.sh scripts/
 RUN scripts/install-deps.sh run && rm -rf /var/lib/apt/lists/*
 COPY Makefile ./
+COPY lib lib
 COPY workers workers
 COPY app app
 RUN make -j"$(nproc)" O=/tmp/obj BIN=/out/bin all \

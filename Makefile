@@ -1,7 +1,8 @@
 # trainyard — one Makefile for the web app, the three workers and the tests.
 #
 # Sources are found by directory, so adding a file needs no edit here:
-#   workers/common/*.c      -> libcommon.a (shared by every binary)
+#   lib/base/*.c            -> libbase.a   (every binary: util, service shell, jobs)
+#   lib/engine/*.c          -> libengine.a (every binary: tensors, nn, model, img)
 #   app/*.c                 -> trainyard-web        (main() lives in main.c)
 #   workers/<part>/*.c      -> trainyard-<part>     (main() lives in main.c)
 #   examples/*.c            -> one program each
@@ -39,17 +40,19 @@ WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wformat=2 -Wvla
 # set they cannot vectorise (Adam's update ran scalar: 2.3x slower).
 CFLAGS += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS) -pthread \
 	-fno-math-errno \
-	-Iworkers/common -Iapp $(PKG_CFLAGS)
+	-Ilib/base -Ilib/engine $(PKG_CFLAGS)
 LDLIBS += -lcivetweb $(PKG_LIBS) -lm -lpthread -ldl
 LDFLAGS += $(SANFLAGS) -pthread
 
 PARTS := preprocess train infer
-COMMON_SRC := $(wildcard workers/common/*.c)
+BASE_SRC := $(wildcard lib/base/*.c)
+ENGINE_SRC := $(wildcard lib/engine/*.c)
+COMMON_SRC := $(BASE_SRC) $(ENGINE_SRC)
 APP_SRC := $(filter-out app/main.c,$(wildcard app/*.c))
 part_src = $(filter-out workers/$(1)/main.c,$(wildcard workers/$(1)/*.c))
 obj = $(patsubst %.c,$(O)/%.o,$(1))
 
-LIB_COMMON := $(O)/libcommon.a
+LIB_COMMON := $(O)/libengine.a $(O)/libbase.a
 LIB_APP := $(O)/libapp.a
 LIB_PART = $(O)/lib$(1).a
 ALL_LIBS := $(LIB_APP) $(foreach p,$(PARTS),$(call LIB_PART,$(p))) $(LIB_COMMON)
@@ -68,7 +71,12 @@ $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(LIB_COMMON): $(call obj,$(COMMON_SRC))
+$(O)/libbase.a: $(call obj,$(BASE_SRC))
+$(O)/libengine.a: $(call obj,$(ENGINE_SRC))
+# Each binary sees its own headers and the library's, not another part's:
+# app/ objects get -Iapp; a worker's sources find their headers beside them.
+$(O)/app/%.o: CFLAGS += -Iapp
+$(O)/tests/%.o: CFLAGS += -Iapp
 $(LIB_APP): $(call obj,$(APP_SRC))
 $(foreach p,$(PARTS),$(eval $(call LIB_PART,$(p)): $(call obj,$(call part_src,$(p)))))
 $(O)/%.a:
@@ -98,7 +106,7 @@ test: deps
 # libFuzzer harnesses: every source is rebuilt with clang and coverage.
 FUZZ_O := build/fuzz
 FUZZ_SECONDS ?= 30
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -pthread -Iworkers/common -Iapp \
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -pthread -Ilib/base -Ilib/engine -Iapp \
 	$(PKG_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined
 FUZZ_SRC := $(COMMON_SRC) $(APP_SRC) $(foreach p,$(PARTS),$(call part_src,$(p)))
 FUZZ_OBJ := $(patsubst %.c,$(FUZZ_O)/%.o,$(FUZZ_SRC))
@@ -116,7 +124,7 @@ bench: deps all
 	bench/run
 
 format:
-	clang-format -i $(COMMON_SRC) $(APP_SRC) $(wildcard app/*.h workers/*/*.[ch] tests/unit/*.c)
+	clang-format -i $(wildcard lib/*/*.[ch] app/*.[ch] workers/*/*.[ch] tests/unit/*.c)
 
 clean:
 	rm -rf build bin

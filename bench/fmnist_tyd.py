@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes Fashion-MNIST (Debian's dataset-fashion-mnist, IDX gz) as the
 train worker's input: <out>/train.tyd (60k), val.tyd (the 10k test set) and
-meta.json, following the .tyd layout of workers/common/tensor.h. Used by the
+meta.json, following the .tyd layout of lib/engine/tensor.h. Used by the
 train benchmark; stdlib only.
 
     fmnist_tyd.py OUTDIR [LIMIT] [raw]

@@ -2,7 +2,7 @@
 """HTTP tests of trainyard-train: the job API (validation, idempotent ids,
 progress fields, cancel) and resume after SIGKILL ending with the same model
 bytes as an uninterrupted run. Data: a small synthetic .tyd set written
-here (layout of workers/common/tensor.h)."""
+here (layout of lib/engine/tensor.h)."""
 import atexit
 import json
 import os

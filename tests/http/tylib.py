@@ -219,7 +219,7 @@ def wait_for(fn, timeout=30, interval=0.05, what="condition"):
 # ---- data and models for tests that need a trained model ----------------
 
 def write_tyd(path, labels, pixels, h, w, c, nclasses):
-    """A .tyd file (layout of workers/common/tensor.h)."""
+    """A .tyd file (layout of lib/engine/tensor.h)."""
     import struct
     n = len(labels)
     off = 32 + ((2 * n + 63) // 64) * 64
