@@ -1,0 +1,117 @@
+/*
+ * test_blas.c — the start-up self-check of OpenBLAS's kernels and the
+ * decision that follows it: a kernel that computes wrong results, or
+ * crashes, makes the check fail and the program fall back to OpenBLAS's
+ * own choice; an explicit OPENBLAS_CORETYPE is respected.
+ */
+#include <signal.h>
+
+#include "../th.h"
+#include "blas.h"
+
+/* Wrong only when k == 0 (C must become beta C; this one leaves C). */
+static void
+gemm_bad_k0(CBLAS_ORDER o, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, blasint m,
+            blasint n, blasint k, float al, const float *a, blasint lda,
+            const float *b, blasint ldb, float be, float *c, blasint ldc)
+{
+	if (k == 0)
+		return;
+	cblas_sgemm(o, ta, tb, m, n, k, al, a, lda, b, ldb, be, c, ldc);
+}
+
+/* Off by a little in one element of every product. */
+static void
+gemm_off(CBLAS_ORDER o, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, blasint m,
+         blasint n, blasint k, float al, const float *a, blasint lda,
+         const float *b, blasint ldb, float be, float *c, blasint ldc)
+{
+	cblas_sgemm(o, ta, tb, m, n, k, al, a, lda, b, ldb, be, c, ldc);
+	c[(m - 1) * ldc + n - 1] += 0.05f;
+}
+
+/* An illegal instruction, as a kernel for another CPU would raise. */
+static void
+gemm_sigill(CBLAS_ORDER o, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, blasint m,
+            blasint n, blasint k, float al, const float *a, blasint lda,
+            const float *b, blasint ldb, float be, float *c, blasint ldc)
+{
+	raise(SIGILL);
+}
+
+/* Wrong for a single-row matrix-vector product only. */
+static void
+gemv_bad_m1(CBLAS_ORDER o, CBLAS_TRANSPOSE t, blasint m, blasint n, float al,
+            const float *a, blasint lda, const float *x, blasint incx,
+            float be, float *y, blasint incy)
+{
+	cblas_sgemv(o, t, m, n, al, a, lda, x, incx, be, y, incy);
+	if (m == 1)
+		y[0] = -y[0] + 1.0f;
+}
+
+int
+main(void)
+{
+	TH_TEST("OpenBLAS's own kernels pass the self-check")
+	{
+		CHECK(blas_selfcheck(NULL) == NULL);
+	}
+	static const struct {
+		const char *name;
+		struct blas_impl impl;
+		const char *want; /* the product named in the answer */
+	} bad[] = {
+	    {"sgemm wrong for k=0", {gemm_bad_k0, cblas_sgemv},
+	     "sgemm k=0 with beta"},
+	    {"sgemm off in one element", {gemm_off, cblas_sgemv},
+	     "sgemm NN 7x9x13"},
+	    {"sgemm raises SIGILL", {gemm_sigill, cblas_sgemv},
+	     "crashed with SIGILL"},
+	    {"sgemv wrong for m=1", {cblas_sgemm, gemv_bad_m1},
+	     "sgemv N m=1"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		TH_TEST(bad[i].name)
+		{
+			const char *why = blas_selfcheck(&bad[i].impl);
+			CHECK_STR(why, bad[i].want);
+		}
+	TH_TEST("after a fault the process carries on (handlers restored)")
+	{
+		struct blas_impl ill = {gemm_sigill, cblas_sgemv};
+		struct sigaction before, after;
+		sigaction(SIGILL, NULL, &before);
+		CHECK(blas_selfcheck(&ill) != NULL);
+		CHECK(blas_selfcheck(NULL) == NULL);
+		sigaction(SIGILL, NULL, &after);
+		CHECK(after.sa_handler == before.sa_handler);
+	}
+	static const struct {
+		const char *name, *user, *reexec, *best, *now, *check;
+		enum blas_action want;
+	} rows[] = {
+	    {"no better core: keep", NULL, NULL, NULL, "Haswell", NULL,
+	     BLAS_KEEP},
+	    {"better core: force it", NULL, NULL, "SKYLAKEX", "Haswell", NULL,
+	     BLAS_FORCE},
+	    {"already the best: keep", NULL, NULL, "SKYLAKEX", "SkylakeX",
+	     NULL, BLAS_KEEP},
+	    {"user's OPENBLAS_CORETYPE: keep, unchecked", "Haswell", NULL,
+	     "SKYLAKEX", "Haswell", "sgemm m=1", BLAS_KEEP},
+	    {"forced by us and checked: keep", "SKYLAKEX", "1", "SKYLAKEX",
+	     "SkylakeX", NULL, BLAS_KEEP},
+	    {"forced by us, check failed: fall back", "SKYLAKEX", "1",
+	     "SKYLAKEX", "SkylakeX", "sgemm k=0 with beta", BLAS_FALLBACK},
+	    {"after the fallback: keep (never loop)", NULL, "fallback",
+	     "SKYLAKEX", "Haswell", NULL, BLAS_KEEP},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		TH_TEST(rows[i].name)
+		{
+			CHECK(blas_decide(rows[i].user, rows[i].reexec,
+			                  rows[i].best, rows[i].now,
+			                  rows[i].check) == rows[i].want);
+		}
+	return th_done();
+}
