@@ -57,7 +57,7 @@ pw_verify(const char *hash, const char *pass)
 	return rc;
 }
 
-const char *
+static const char *
 acct_check_username(const char *u)
 {
 	size_t n = strlen(u);
@@ -75,7 +75,7 @@ acct_check_username(const char *u)
 	return NULL;
 }
 
-const char *
+static const char *
 acct_check_password(const char *p, const char *username)
 {
 	size_t n = strlen(p);

@@ -21,9 +21,6 @@
 #define ACCT_FAIL_MAX_IP 100
 #define ACCT_HASH_PARALLEL 2
 
-/* NULL when acceptable, else a message for the person signing up. */
-const char *acct_check_username(const char *u);
-const char *acct_check_password(const char *p, const char *username);
 
 enum acct_result {
 	ACCT_OK = 0,

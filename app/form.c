@@ -17,7 +17,7 @@ hexval(unsigned char c)
 	return -1;
 }
 
-long
+static long
 form_urldecode(const char *src, size_t len, char *dst)
 {
 	size_t i, o = 0;

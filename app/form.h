@@ -35,11 +35,6 @@ const char *form_strerror(enum form_err e);
 /* The first value of name, or NULL. */
 const char *form_get(const struct form *f, const char *name);
 
-/*
- * Decodes %XX and '+' of src[0..len) into dst (at least len+1 bytes).
- * Returns the decoded length, or -1 on a bad escape or an encoded NUL.
- */
-long form_urldecode(const char *src, size_t len, char *dst) TY_WUR;
 
 /*
  * A validator returns NULL when v is acceptable, else a message for the

@@ -9,7 +9,7 @@
 
 #define TOKEN_BYTES 32
 
-void
+static void
 sess_random_hex(char out[WEB_TOKEN_HEX + 1])
 {
 	unsigned char raw[TOKEN_BYTES];

@@ -23,7 +23,5 @@ void sess_load(struct req *r);
 int sess_create(struct req *r, long long user_id, const char *username) TY_WUR;
 /* Ends the current session (if any) and clears its cookie. */
 void sess_destroy(struct req *r);
-/* 32 random bytes as 64 hex digits + NUL. */
-void sess_random_hex(char out[WEB_TOKEN_HEX + 1]);
 
 #endif

@@ -12,7 +12,7 @@ static const char *const palette[] = {"#2563eb", "#dc2626", "#16a34a",
                                       "#9333ea", "#ea580c", "#0891b2",
                                       "#ca8a04", "#db2777"};
 
-const char *
+static const char *
 svg_colour(size_t i)
 {
 	return palette[i % TY_ARRAY_LEN(palette)];

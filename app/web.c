@@ -49,7 +49,7 @@ static const struct {
 	{ 504, "Gateway Timeout" },
 };
 
-const char *
+static const char *
 web_status_text(int status)
 {
 	for (size_t i = 0; i < TY_ARRAY_LEN(status_texts); i++)

@@ -93,7 +93,5 @@ void web_fmt_time(char *out, size_t outlen, long long epoch);
 /* The decoded query-string variable name; 0, or -1 if absent/too long. */
 int web_query(const struct req *r, const char *name, char *out,
     size_t outlen) TY_WUR;
-/* The reason phrase of an HTTP status. */
-const char *web_status_text(int status);
 
 #endif

@@ -75,7 +75,7 @@ status_parse(const char *s)
 	return -1;
 }
 
-int
+static int
 job_id_valid(const char *id)
 {
 	size_t n = 0;
@@ -212,18 +212,6 @@ dequeue_locked(struct job *j)
 			return;
 		}
 	}
-}
-
-const char *
-job_id(const struct job *j)
-{
-	return j->id;
-}
-
-int
-job_attempt(const struct job *j)
-{
-	return j->attempts;
 }
 
 int

@@ -58,10 +58,6 @@ enum job_status {
 
 const char *job_status_name(enum job_status s);
 
-/* For run functions. */
-const char *job_id(const struct job *j);
-/* 1 on the first run, 2 after one restart, ... */
-int job_attempt(const struct job *j);
 /* fraction in 0..1; the message is optional (fmt may be NULL). */
 void job_progress(struct job *j, double fraction, const char *fmt, ...)
     TY_PRINTF(3, 4);
@@ -78,8 +74,6 @@ int job_cancelled(const struct job *j);
 /* Marks the job failed with a message; the run function should return. */
 void job_fail(struct job *j, const char *fmt, ...) TY_PRINTF(2, 3);
 
-/* [A-Za-z0-9._-]{1,100}, not "." or "..". */
-int job_id_valid(const char *id);
 
 /* For svc: start/stop the job system and its routes. */
 int job_init(const char *models_dir, const struct job_kind *kinds,

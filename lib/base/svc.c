@@ -31,11 +31,9 @@ static struct {
 	volatile sig_atomic_t stopping;
 } S;
 
-const char *svc_name(void) { return S.name; }
 const char *svc_data_dir(void) { return S.data_dir; }
 const char *svc_models_dir(void) { return S.models_dir; }
 int svc_threads(void) { return S.threads; }
-int svc_port(void) { return S.port; }
 size_t svc_max_body(void) { return S.max_body; }
 int svc_stopping(void) { return S.stopping; }
 

@@ -71,11 +71,9 @@ struct svc_def {
 int svc_main(int argc, char **argv, const struct svc_def *def);
 
 /* Configuration, valid once svc_main has read it. */
-const char *svc_name(void);
 const char *svc_data_dir(void);
 const char *svc_models_dir(void);
 int svc_threads(void);
-int svc_port(void);
 size_t svc_max_body(void);
 /* Non-zero once SIGTERM/SIGINT arrived. */
 int svc_stopping(void);

@@ -384,15 +384,6 @@ model_meta_free(struct model_meta *mm)
 }
 
 void
-model_meta_copy(struct model_meta *dst, const struct model_meta *src)
-{
-	*dst = *src;
-	dst->classes = xcalloc((size_t)src->nclasses + 1, sizeof(char *));
-	for (int i = 0; i < src->nclasses; i++)
-		dst->classes[i] = xstrdup(src->classes[i]);
-}
-
-void
 model_free(model *m)
 {
 	if (!m)

@@ -116,8 +116,6 @@ void model_normalize_u8(const struct model_meta *mm, const uint8_t *px,
  */
 int model_predict_u8(const model *m, const uint8_t *px, int n, float *probs);
 
-/* A deep copy of meta's classes into dst (model_meta_free releases). */
-void model_meta_copy(struct model_meta *dst, const struct model_meta *src);
 void model_meta_free(struct model_meta *mm);
 
 #endif

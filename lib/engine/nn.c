@@ -425,12 +425,6 @@ nn_ctx_grads(nn_ctx *c)
 	return c->grads;
 }
 
-const float *
-nn_ctx_act(const nn_ctx *c, int i)
-{
-	return c->act[i];
-}
-
 /* ---- layers ---- */
 
 /* GCC turns copyf's loop back into a call of memmove (loop distribution),

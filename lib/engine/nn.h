@@ -161,9 +161,6 @@ void nn_ctx_accumulate(nn_ctx *c, int on);
 /* Per-layer wall time (for the bench's profile): on=1 resets and starts. */
 void nn_ctx_timing(nn_ctx *c, int on);
 void nn_ctx_layer_seconds(const nn_ctx *c, int i, double *fwd, double *bwd);
-/* Output of layer i after the last forward (for tests). A ReLU directly
- * before a max-pool is fused into it and shows its input here. */
-const float *nn_ctx_act(const nn_ctx *c, int i);
 
 /* The most threads a batch is split across. */
 #define NN_MAX_THREADS 64

@@ -81,12 +81,6 @@ nn_pool_new(int n)
 	return p;
 }
 
-int
-nn_pool_size(const nn_pool *p)
-{
-	return p->n;
-}
-
 void
 nn_pool_run(nn_pool *p, void (*fn)(void *, int, int), void *arg)
 {

@@ -16,7 +16,6 @@ typedef struct nn_pool nn_pool;
 /* n threads in all, the caller included (n - 1 are started). */
 nn_pool *nn_pool_new(int n);
 void nn_pool_free(nn_pool *p);
-int nn_pool_size(const nn_pool *p);
 
 /* Runs fn(arg, tid, n) for tid 0..n-1 (0 on the caller); returns when
  * all are done. Not re-entrant. */

@@ -61,7 +61,7 @@ prep_limits_init(int argc, char **argv, struct prep_limits *l)
 		l->max_ratio = 100;
 }
 
-cJSON *
+static cJSON *
 prep_warnings(const struct prep_scan *s, const char **unusable)
 {
 	cJSON *w = cJSON_CreateArray();

@@ -128,8 +128,6 @@ void prep_scan_sums(const struct prep_scan *s, uint32_t i, uint64_t *sum,
     uint64_t *sq);
 void prep_scan_free(struct prep_scan *s);
 
-/* Warnings and usability of a scan; usable_reason NULL when usable. */
-cJSON *prep_warnings(const struct prep_scan *s, const char **unusable);
 /* The report shared by inspect and prepare results. */
 cJSON *prep_report(const struct prep_scan *s);
 

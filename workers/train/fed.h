@@ -71,8 +71,6 @@ struct fed_stats {
 	double loss; /* summed over samples */
 };
 
-/* Structure of net as a number: layer kinds, sizes and nparams. */
-uint64_t fed_fingerprint(const nn_net *net);
 
 /* A weights body for net's params; *out is the caller's to free. */
 void fed_wire_encode(const nn_net *net, const struct fed_stats *st,

@@ -37,7 +37,7 @@ fnv(uint64_t h, uint64_t v)
 	return h;
 }
 
-uint64_t
+static uint64_t
 fed_fingerprint(const nn_net *net)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
