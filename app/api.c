@@ -8,7 +8,7 @@
 
 #include "pages.h"
 #include "predict.h"
-#include "tokens.h"
+#include "tok.h"
 
 static int
 project_of(struct req *r, long long pid)

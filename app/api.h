@@ -1,6 +1,6 @@
 /*
  * api.h — the JSON API for programs: POST /api/v1/projects/{id}/predict
- * with "Authorization: Bearer <token>" (tokens.h). No cookies, no CSRF:
+ * with "Authorization: Bearer <token>" (tok.h). No cookies, no CSRF:
  * the token is the credential. Every answer is JSON; errors are
  * {"error": "..."} with 400 (bad body), 401 (token), 404 (not yours /
  * no such model), 413 (too large), 502/503 (the infer service).

@@ -84,7 +84,7 @@ DB_STMT(PREDICTION_INSERT,
 DB_STMT(PREDICTION_RECENT,
     "SELECT id, model_id, source, images, results_json, ms, created_at "
     "FROM predictions WHERE project_id = ? ORDER BY id DESC LIMIT ?")
-/* API tokens (tokens.c, page_account.c) */
+/* API tokens (tok.c, page_account.c) */
 DB_STMT(TOKEN_INSERT,
     "INSERT INTO api_tokens (user_id, name, token_hash, prefix, "
     "created_at) VALUES (?, ?, ?, ?, ?)")

@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "db.h"
-#include "workers.h"
+#include "wk.h"
 
 #define TICK_MS 250
 #define POLL_S 0.3         /* between polls of a running job */

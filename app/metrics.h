@@ -7,7 +7,7 @@
 #define TY_METRICS_H
 
 #include "util.h"
-#include "wbuf.h"
+#include "wb.h"
 
 /* route: an enum route value, or ROUTE_UNMATCHED. */
 void metrics_observe(int route, int status, double seconds);

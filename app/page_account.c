@@ -10,7 +10,7 @@
 #include <sodium.h>
 
 #include "pages.h"
-#include "tokens.h"
+#include "tok.h"
 #include "view.h"
 
 static const char *

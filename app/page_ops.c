@@ -15,7 +15,7 @@
 
 #include "metrics.h"
 #include "pages.h"
-#include "wbuf.h"
+#include "wb.h"
 
 #define STATIC_MAX 32
 #define STATIC_FILE_MAX (1024 * 1024)

@@ -6,7 +6,7 @@
 #define TY_PAGE_RUN_H
 
 #include "runrow.h"
-#include "wbuf.h"
+#include "wb.h"
 #include "web.h"
 
 void page_run_status_json(struct req *r, const struct runrow *run,

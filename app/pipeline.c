@@ -11,7 +11,7 @@
 
 #include "db.h"
 #include "runform.h"
-#include "workers.h"
+#include "wk.h"
 
 #define LIVE_MAX 64 /* runs followed at once (>= max runs) */
 #define CALL_TIMEOUT_MS 10000L

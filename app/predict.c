@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "db.h"
-#include "workers.h"
+#include "wk.h"
 
 #define INFER_TIMEOUT_MS 120000L
 #define INFER_ANSWER_MAX (96u << 20)

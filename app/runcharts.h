@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "util.h"
-#include "wbuf.h"
+#include "wb.h"
 
 /* Appends both charts of one run; -1 when out is full. */
 int runcharts_run(struct wbuf *out, const char *epochs_json) TY_WUR;

@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "util.h"
-#include "wbuf.h"
+#include "wb.h"
 
 #define SVG_TICKS_MAX 12
 

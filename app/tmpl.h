@@ -19,7 +19,7 @@
 #include <stddef.h>
 
 #include "util.h"
-#include "wbuf.h"
+#include "wb.h"
 
 struct tmpl;
 struct td;

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "view.h"
-#include "wbuf.h"
+#include "wb.h"
 
 /*
  * Sent with every answer. The CSP allows scripts and styles only from

@@ -12,7 +12,7 @@
 #include "runcharts.h"
 #include "runform.h"
 #include "util.h"
-#include "wbuf.h"
+#include "wb.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

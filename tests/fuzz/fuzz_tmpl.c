@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "tmpl.h"
-#include "wbuf.h"
+#include "wb.h"
 
 #define RAW "<x>&\"'"
 

@@ -13,7 +13,7 @@
 #include "pages.h"
 #include "predict.h"
 #include "tmpl.h"
-#include "tokens.h"
+#include "tok.h"
 #include "util.h"
 
 int

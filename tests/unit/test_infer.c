@@ -16,7 +16,7 @@
 #include <stb/stb_image_write.h>
 
 #include "../../workers/infer/cache.h"
-#include "../../workers/infer/predict.h"
+#include "../../workers/infer/infer.h"
 #include "../../workers/infer/req.h"
 #include "model.h"
 #include "../th.h"

@@ -8,7 +8,7 @@
 #include "form.h"
 #include "mp.h"
 #include "upload.h"
-#include "wbuf.h"
+#include "wb.h"
 
 /* Collects parts as "name|filename|data;" for comparison. */
 struct collect {

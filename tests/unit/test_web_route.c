@@ -5,7 +5,7 @@
 #include "../th.h"
 #include "metrics.h"
 #include "route.h"
-#include "wbuf.h"
+#include "wb.h"
 
 int
 main(void)

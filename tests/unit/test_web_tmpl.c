@@ -5,7 +5,7 @@
 
 #include "../th.h"
 #include "tmpl.h"
-#include "wbuf.h"
+#include "wb.h"
 
 /* Renders src with d; returns a malloc'd string, or NULL on failure. */
 static char *

@@ -18,8 +18,8 @@
 #include "pages.h"
 #include "predict.h"
 #include "tmpl.h"
-#include "tokens.h"
-#include "workers.h"
+#include "tok.h"
+#include "wk.h"
 
 #define TOK43 "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_AbCdE"
 

@@ -22,7 +22,7 @@
 
 #include "blas.h"
 #include "cache.h"
-#include "predict.h"
+#include "infer.h"
 #include "req.h"
 #include "svc.h"
 
@@ -201,7 +201,7 @@ init(int argc, char **argv)
 	infer_cache_init(v > 0 ? (size_t)v : 4);
 	/*
 	 * Requests run on CivetWeb's threads; a batch is split across up to
-	 * TRAINYARD_THREADS threads by predict.c, each calling BLAS
+	 * TRAINYARD_THREADS threads by infer.c, each calling BLAS
 	 * single-threaded: on these small products OpenBLAS's own threads
 	 * spent more time yielding than multiplying (a 256-image request
 	 * took 62 ms of CPU, half of it sched_yield and the kernel).

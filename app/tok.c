@@ -1,5 +1,5 @@
-/* tokens.c — API tokens; see tokens.h. */
-#include "tokens.h"
+/* tok.c — API tokens; see tok.h. */
+#include "tok.h"
 
 #include <sodium.h>
 #include <stdio.h>

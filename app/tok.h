@@ -1,12 +1,12 @@
 /*
- * tokens.h — API tokens for programs. A token is "ty_" and 32 random
+ * tok.h — API tokens for programs. A token is "ty_" and 32 random
  * bytes in URL-safe base64 (43 characters); it is shown to its owner
  * once, and the database keeps only its BLAKE2b-256 hash and its first
  * characters (to tell tokens apart in a list). A request presents it as
  * "Authorization: Bearer ty_...".
  */
-#ifndef TY_TOKENS_H
-#define TY_TOKENS_H
+#ifndef TY_TOK_H
+#define TY_TOK_H
 
 #include <stddef.h>
 

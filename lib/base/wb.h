@@ -1,10 +1,10 @@
 /*
- * wbuf.h — a growable byte buffer with a hard maximum (after curl's dynbuf).
+ * wb.h — a growable byte buffer with a hard maximum (after curl's dynbuf).
  * Every buffer is created with the largest size it may reach; an append
  * past it fails instead of growing without bound.
  */
-#ifndef TY_WBUF_H
-#define TY_WBUF_H
+#ifndef TY_WB_H
+#define TY_WB_H
 
 #include <stddef.h>
 

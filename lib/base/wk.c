@@ -1,5 +1,5 @@
-/* workers.c — JSON over HTTP to the worker services; see workers.h. */
-#include "workers.h"
+/* wk.c — JSON over HTTP to the worker services; see wk.h. */
+#include "wk.h"
 
 #include <curl/curl.h>
 #include <pthread.h>

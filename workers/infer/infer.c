@@ -1,5 +1,5 @@
 /*
- * predict.c — decode, batch, classify, thumbnail.
+ * infer.c — decode, batch, classify, thumbnail.
  */
 #include <math.h>
 #include <pthread.h>
@@ -11,7 +11,7 @@
 #include <stb/stb_image_write.h>
 
 #include "img.h"
-#include "predict.h"
+#include "infer.h"
 
 /* Below this many images per thread, starting threads costs more. */
 #define IMAGES_PER_THREAD 8

@@ -1,5 +1,5 @@
-/* wbuf.c — bounded growable buffer; see wbuf.h. */
-#include "wbuf.h"
+/* wb.c — bounded growable buffer; see wb.h. */
+#include "wb.h"
 
 #include <stdarg.h>
 #include <stdio.h>

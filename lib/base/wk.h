@@ -1,12 +1,11 @@
 /*
- * workers.h — the web app's client for the worker services (preprocess,
- * train, infer): one JSON request over libcurl with a connect timeout, a
- * total timeout and a bounded answer. A worker that cannot be reached is
- * named in the error, with its URL, so pages can say which service is
- * down.
+ * wk.h — the client for the worker services (preprocess, train, infer):
+ * one JSON request over libcurl with a connect timeout, a total timeout
+ * and a bounded answer. A worker that cannot be reached is named in the
+ * error, with its URL, so pages can say which service is down.
  */
-#ifndef TY_WORKERS_H
-#define TY_WORKERS_H
+#ifndef TY_WK_H
+#define TY_WK_H
 
 #include <stddef.h>
 

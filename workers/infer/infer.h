@@ -1,10 +1,10 @@
 /*
- * predict.h — answering one validated request: every image decoded
+ * infer.h — answering one validated request: every image decoded
  * through img.h's path (in parallel), the good ones run through the
  * network as one batch, then labels, top-k and thumbnails.
  */
-#ifndef TY_INFER_PREDICT_H
-#define TY_INFER_PREDICT_H
+#ifndef TY_INFER_H
+#define TY_INFER_H
 
 #include <cjson/cJSON.h>
 
