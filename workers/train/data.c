@@ -139,6 +139,23 @@ train_data_close(struct train_data *d)
 }
 
 void
+train_aug_draw(const struct train_params *p, struct nn_rng *rng,
+               struct train_aug *aug, int n)
+{
+	int s = p->shift;
+	for (int b = 0; b < n; b++) {
+		struct train_aug *a = &aug[b];
+		a->dx = a->dy = a->flip = 0;
+		if (s) {
+			a->dx = (int8_t)((int)nn_rng_below(rng, 2 * s + 1) - s);
+			a->dy = (int8_t)((int)nn_rng_below(rng, 2 * s + 1) - s);
+		}
+		if (p->hflip)
+			a->flip = (int8_t)(nn_rng_next(rng) >> 63);
+	}
+}
+
+void
 train_make_rows(const struct train_data *d, const struct tensor *t,
                 const uint32_t *idx, int n, const struct train_aug *aug,
                 float *x, uint16_t *lab, size_t e0, size_t e1)
@@ -177,6 +194,72 @@ train_make_rows(const struct train_data *d, const struct tensor *t,
 				xx = 0, y++;
 		}
 	}
+}
+
+static void
+batch_rows(void *arg, int lo, int n, float *x, uint16_t *lab, size_t e0,
+           size_t e1)
+{
+	const struct train_batch *b = arg;
+	train_make_rows(b->d, b->t, b->idx + lo, n, b->aug ? b->aug + lo : NULL,
+	                x, lab, e0, e1);
+}
+
+static uint16_t
+batch_label(void *arg, int i)
+{
+	const struct train_batch *b = arg;
+	return b->t->labels[b->idx[i]];
+}
+
+/* The next batch's images are random rows of a large tensor: asking for
+ * them now overlaps their misses with this step's work. */
+static void
+batch_prefetch(void *arg, size_t e0, size_t e1)
+{
+	const struct train_batch *b = arg;
+	size_t isz = b->t->image_bytes;
+	for (int i = 0; i < b->next_n; i++) {
+		const uint8_t *px = b->t->pixels + (size_t)b->next[i] * isz;
+		for (size_t j = e0 & ~(size_t)63; j < e1; j += 64)
+			__builtin_prefetch(px + j);
+	}
+}
+
+void
+train_batch_init(struct train_batch *b, const struct train_data *d)
+{
+	memset(b, 0, sizeof(*b));
+	b->d = d;
+	b->src =
+	    (struct nn_batch_src){b, batch_rows, batch_label, batch_prefetch};
+}
+
+void
+train_evaluate(nn_batch *nb, const struct train_data *d, const struct tensor *t,
+               int batch, uint32_t *cm, double *loss, double *acc)
+{
+	int k = d->mm.nclasses;
+	uint32_t *idx = xmalloc(sizeof(uint32_t) * (size_t)batch);
+	struct train_batch tb;
+	train_batch_init(&tb, d);
+	tb.t = t;
+	tb.idx = idx;
+	double lsum = 0;
+	uint64_t ok = 0;
+	memset(cm, 0, sizeof(uint32_t) * (size_t)k * (size_t)k);
+	for (uint32_t i = 0; i < t->count; i += (uint32_t)batch) {
+		int n = (int)(t->count - i < (uint32_t)batch ? t->count - i
+		                                             : (uint32_t)batch);
+		for (int b = 0; b < n; b++)
+			idx[b] = i + (uint32_t)b;
+		int correct;
+		lsum += nn_batch_eval(nb, &tb.src, n, cm, k, &correct);
+		ok += (uint64_t)correct;
+	}
+	*loss = t->count ? lsum / t->count : 0;
+	*acc = t->count ? (double)ok / t->count : 0;
+	free(idx);
 }
 
 nn_net *

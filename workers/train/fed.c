@@ -8,6 +8,7 @@
  * always ends. A checkpoint after every round makes a restarted
  * coordinator continue from the next round.
  */
+#include <cblas.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "fed.h"
+#include "fit.h"
 #include "svc.h"
 
 /*
@@ -42,13 +44,10 @@ struct slot {
 };
 
 struct coord {
-	const struct train_params *p;
-	const struct train_hooks *h;
+	struct fit f; /* the global net, data, history, early stopping */
 	void (*note)(void *, const char *);
-	struct train_data d;
-	int have_data;
-	nn_net *net, *lnet; /* global, and the in-process replica's copy */
-	size_t np;
+	nn_net *lnet; /* the in-process replica's copy of the net */
+	nn_batch *eval;
 	char **peers;
 	int npeers;
 	int *dead;
@@ -61,15 +60,9 @@ struct coord {
 	double wait_secs;        /* waiting for peers after our own shards */
 	int rpe;                 /* rounds per epoch */
 	int round;               /* rounds finished, all epochs */
-	int epoch;               /* epochs finished */
 	double ep_loss, ep_samples, ep_correct, ep_secs;
-	cJSON *history, *messages;
-	double train_secs, images, bytes_out, bytes_in;
-	uint32_t *cm;
-	char *dir, *ckpt;
-	float *best;
-	double best_val;
-	int best_epoch, bad_epochs, stopped;
+	cJSON *messages;
+	double bytes_out, bytes_in;
 };
 
 static void note(struct coord *co, const char *fmt, ...) TY_PRINTF(2, 3);
@@ -89,14 +82,15 @@ note(struct coord *co, const char *fmt, ...)
 			return;
 	cJSON_AddItemToArray(co->messages, cJSON_CreateString(msg));
 	if (co->note)
-		co->note(co->h ? co->h->arg : NULL, msg);
+		co->note(co->f.h ? co->f.h->arg : NULL, msg);
 }
 
 static int
 cancelled(void *arg)
 {
 	struct coord *co = arg;
-	return co->h && co->h->cancelled && co->h->cancelled(co->h->arg);
+	return co->f.h && co->f.h->cancelled &&
+	       co->f.h->cancelled(co->f.h->arg);
 }
 
 /* For peer calls: the job's cancel, or the wave's deadline passed. */
@@ -178,10 +172,10 @@ task_json(struct coord *co, const struct fed_task *t)
 static void
 make_task(struct coord *co, int shard, struct fed_task *t)
 {
-	int r = co->round % co->rpe, S = co->p->local_steps;
+	int r = co->round % co->rpe, S = co->f.p->local_steps;
 	t->shard = shard;
-	t->nshards = co->p->workers;
-	t->epoch = co->epoch;
+	t->nshards = co->f.p->workers;
+	t->epoch = co->f.epoch;
 	t->step_lo = S > 0 ? r * S : 0;
 	t->step_hi = S > 0 ? (r + 1) * S : 1 << 30;
 }
@@ -203,9 +197,9 @@ remote(void *arg)
 	const char *url = co->peers[s->peer];
 	if (peer_round(url, body, len, co->timeout, give_up, co, &resp, &rlen,
 	               s->err, sizeof(s->err)) == 0) {
-		s->w = xmalloc(sizeof(float) * co->np);
+		s->w = xmalloc(sizeof(float) * co->f.np);
 		enum fed_err e =
-		    fed_wire_decode(resp, rlen, co->net, s->w, &s->st);
+		    fed_wire_decode(resp, rlen, co->f.net, s->w, &s->st);
 		if (e == FED_OK) {
 			s->ok = 1;
 		} else {
@@ -237,14 +231,15 @@ local(struct slot *s)
 	struct coord *co = s->co;
 	struct fed_task t;
 	make_task(co, s->shard, &t);
-	memcpy(nn_params(co->lnet), nn_params(co->net), co->np * sizeof(float));
-	if (fed_local_train(co->p, &co->d, co->lnet, &t, cancelled, co,
+	memcpy(nn_params(co->lnet), nn_params(co->f.net),
+	       co->f.np * sizeof(float));
+	if (fed_local_train(co->f.p, &co->f.d, co->lnet, &t, cancelled, co,
 	                    &s->st)) {
 		snprintf(s->err, sizeof(s->err), "cancelled");
 		return;
 	}
-	s->w = xmalloc(sizeof(float) * co->np);
-	memcpy(s->w, nn_params(co->lnet), co->np * sizeof(float));
+	s->w = xmalloc(sizeof(float) * co->f.np);
+	memcpy(s->w, nn_params(co->lnet), co->f.np * sizeof(float));
 	s->ok = 1;
 }
 
@@ -296,7 +291,7 @@ run_slots(struct coord *co, struct slot *sl, int n)
 static int
 run_round(struct coord *co)
 {
-	int N = co->p->workers;
+	int N = co->f.p->workers;
 	revive(co);
 	int *live = xmalloc(sizeof(int) * ((size_t)co->npeers + 1));
 	int nl = 0;
@@ -304,7 +299,7 @@ run_round(struct coord *co)
 		if (!co->dead[i])
 			live[nl++] = i;
 	free(co->wbuf);
-	fed_wire_encode(co->net, NULL, &co->wbuf, &co->wlen);
+	fed_wire_encode(co->f.net, NULL, &co->wbuf, &co->wlen);
 	/* shard 0 and, with too few peers, the rest here */
 	struct slot *sl = xcalloc((size_t)N, sizeof(*sl));
 	for (int s = 0; s < N; s++) {
@@ -377,15 +372,15 @@ run_round(struct coord *co)
 		co->ep_loss += sl[s].st.loss;
 		co->ep_correct += (double)sl[s].st.correct;
 		co->ep_samples += (double)sl[s].st.samples;
-		co->images += (double)sl[s].st.samples;
+		co->f.images += (double)sl[s].st.samples;
 	}
-	if (fed_average(w, n, N, co->np, nn_params(co->net)))
+	if (fed_average(w, n, N, co->f.np, nn_params(co->f.net)))
 		note(co, "round %d: no replica trained; weights unchanged",
 		     co->round + 1);
 	free(w);
 	free(n);
 	double secs = util_now() - t0;
-	co->train_secs += secs;
+	co->f.train_secs += secs;
 	co->ep_secs += secs;
 	co->round++;
 	for (int s = 0; s < N; s++)
@@ -401,80 +396,44 @@ cancel:
 	return 1;
 }
 
-static cJSON *
-epoch_entry(int epoch, double tl, double ta, double vl, double va, double secs)
-{
-	cJSON *e = cJSON_CreateObject();
-	cJSON_AddNumberToObject(e, "epoch", epoch);
-	cJSON_AddNumberToObject(e, "train_loss", tl);
-	cJSON_AddNumberToObject(e, "train_acc", ta);
-	cJSON_AddNumberToObject(e, "val_loss", vl);
-	cJSON_AddNumberToObject(e, "val_acc", va);
-	cJSON_AddNumberToObject(e, "seconds", secs);
-	return e;
-}
+/* ---- the runner (fit_ops) ---- */
 
-static const struct tensor *
-val_split(struct coord *co)
+/* One round; at the last round of an epoch, the epoch's figures. */
+static int
+step(struct fit *f, void *arg, struct fit_epoch *ep)
 {
-	return co->d.va.count ? &co->d.va : &co->d.tr;
+	struct coord *co = arg;
+	if (cancelled(co) || run_round(co))
+		return 1;
+	if (co->round % co->rpe)
+		return 0;
+	*ep = (struct fit_epoch){1, co->ep_loss, co->ep_correct, co->ep_samples,
+	                         co->ep_secs};
+	co->ep_loss = co->ep_samples = co->ep_correct = co->ep_secs = 0;
+	return 0;
 }
 
 static void
-end_epoch(struct coord *co)
+evaluate(struct fit *f, void *arg, const struct tensor *t, double *loss,
+         double *acc)
 {
-	double t0 = util_now(), vl, va;
-	fed_evaluate(co->p, &co->d, val_split(co), co->net, co->cm, &vl, &va);
-	co->epoch++;
-	double ns = co->ep_samples > 0 ? co->ep_samples : 1;
-	cJSON *e = epoch_entry(co->epoch, co->ep_loss / ns, co->ep_correct / ns,
-	                       vl, va, co->ep_secs + util_now() - t0);
-	cJSON_AddItemToArray(co->history, e);
-	if (co->h && co->h->epoch)
-		co->h->epoch(co->h->arg, e, 0);
-	co->ep_loss = co->ep_samples = co->ep_correct = co->ep_secs = 0;
-	if (co->p->patience) {
-		if (co->best_epoch == 0 || vl < co->best_val) {
-			co->best_val = vl;
-			co->best_epoch = co->epoch;
-			co->bad_epochs = 0;
-			memcpy(co->best, nn_params(co->net),
-			       co->np * sizeof(float));
-		} else if (++co->bad_epochs >= co->p->patience) {
-			co->stopped = 1;
-		}
-	}
+	struct coord *co = arg;
+	train_evaluate(co->eval, &f->d, t, f->p->batch_size, f->cm, loss, acc);
 }
 
-/* ---- checkpoints ---- */
-
-static int
-save_checkpoint(struct coord *co, char *err, size_t errlen)
+static void
+save(struct fit *f, void *arg, cJSON *ck)
 {
-	cJSON *extra = cJSON_CreateObject();
-	cJSON_AddItemToObject(extra, "train",
-	                      cJSON_Duplicate(co->params_json, 1));
-	cJSON *f = cJSON_AddObjectToObject(extra, "fed");
-	cJSON_AddNumberToObject(f, "round", co->round);
-	cJSON_AddNumberToObject(f, "epoch", co->epoch);
-	static const char *const keys[] = {
-	    "ep_loss", "ep_samples", "ep_correct", "ep_secs", "train_seconds",
-	    "images",  "bytes_out",  "bytes_in",   "best_val"};
-	double vals[] = {co->ep_loss,   co->ep_samples, co->ep_correct,
-	                 co->ep_secs,   co->train_secs, co->images,
-	                 co->bytes_out, co->bytes_in,   co->best_val};
+	struct coord *co = arg;
+	cJSON_AddNumberToObject(ck, "round", co->round);
+	static const char *const keys[] = {"ep_loss",    "ep_samples",
+	                                   "ep_correct", "ep_secs",
+	                                   "bytes_out",  "bytes_in"};
+	double vals[] = {co->ep_loss, co->ep_samples, co->ep_correct,
+	                 co->ep_secs, co->bytes_out,  co->bytes_in};
 	for (size_t i = 0; i < TY_ARRAY_LEN(keys); i++)
-		cJSON_AddNumberToObject(f, keys[i], vals[i]);
-	cJSON_AddNumberToObject(f, "best_epoch", co->best_epoch);
-	cJSON_AddNumberToObject(f, "bad_epochs", co->bad_epochs);
-	cJSON_AddBoolToObject(f, "stopped", co->stopped);
-	cJSON_AddItemToObject(f, "history", cJSON_Duplicate(co->history, 1));
-	cJSON_AddItemToObject(f, "messages", cJSON_Duplicate(co->messages, 1));
-	enum model_err e =
-	    model_save(co->ckpt, co->net, &co->d.mm, extra, co->best,
-	               co->best ? co->np : 0, err, errlen);
-	cJSON_Delete(extra);
-	return e == MODEL_OK ? 0 : -1;
+		cJSON_AddNumberToObject(ck, keys[i], vals[i]);
+	cJSON_AddItemToObject(ck, "messages", cJSON_Duplicate(co->messages, 1));
 }
 
 static double
@@ -483,137 +442,80 @@ num(const cJSON *o, const char *k)
 	return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, k));
 }
 
-/* 1 when resumed from the checkpoint of these params, else 0. */
 static int
-try_resume(struct coord *co)
+load(struct fit *f, void *arg, const cJSON *ck)
 {
-	struct stat st;
-	if (stat(co->ckpt, &st) != 0)
-		return 0;
-	char err[256];
-	model *m = model_load(co->ckpt, NULL, err, sizeof(err));
-	if (!m) {
-		ty_log("checkpoint %s unusable, starting over: %s", co->ckpt,
-		       err);
-		return 0;
-	}
-	int ok = 0;
-	const cJSON *h = model_header(m);
-	const cJSON *f = cJSON_GetObjectItemCaseSensitive(h, "fed");
-	const cJSON *hist = cJSON_GetObjectItemCaseSensitive(f, "history");
-	const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(f, "messages");
-	size_t ns;
-	const float *s = model_state(m, &ns);
-	if (!cJSON_Compare(cJSON_GetObjectItemCaseSensitive(h, "train"),
-	                   co->params_json, 1) ||
-	    nn_nparams(model_net(m)) != co->np ||
-	    ns != (co->best ? co->np : 0) || !cJSON_IsArray(hist) ||
-	    !cJSON_IsArray(msgs) || num(f, "round") < 0 ||
-	    num(f, "epoch") < 0) {
-		ty_log("checkpoint %s is for other params, starting over",
-		       co->ckpt);
-		goto out;
-	}
-	memcpy(nn_params(co->net), nn_params(model_net(m)),
-	       co->np * sizeof(float));
-	if (co->best)
-		memcpy(co->best, s, co->np * sizeof(float));
-	co->round = (int)num(f, "round");
-	co->epoch = (int)num(f, "epoch");
-	co->ep_loss = num(f, "ep_loss");
-	co->ep_samples = num(f, "ep_samples");
-	co->ep_correct = num(f, "ep_correct");
-	co->ep_secs = num(f, "ep_secs");
-	co->train_secs = num(f, "train_seconds");
-	co->images = num(f, "images");
-	co->bytes_out = num(f, "bytes_out");
-	co->bytes_in = num(f, "bytes_in");
-	co->best_val = num(f, "best_val");
-	co->best_epoch = (int)num(f, "best_epoch");
-	co->bad_epochs = (int)num(f, "bad_epochs");
-	co->stopped =
-	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "stopped"));
-	cJSON_Delete(co->history);
-	co->history = cJSON_Duplicate(hist, 1);
+	struct coord *co = arg;
+	const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(ck, "messages");
+	if (!cJSON_IsArray(msgs) || !(num(ck, "round") >= 0))
+		return -1;
+	co->round = (int)num(ck, "round");
+	co->ep_loss = num(ck, "ep_loss");
+	co->ep_samples = num(ck, "ep_samples");
+	co->ep_correct = num(ck, "ep_correct");
+	co->ep_secs = num(ck, "ep_secs");
+	co->bytes_out = num(ck, "bytes_out");
+	co->bytes_in = num(ck, "bytes_in");
 	cJSON_Delete(co->messages);
 	co->messages = cJSON_Duplicate(msgs, 1);
-	ok = 1;
-	ty_log("resuming %s after round %d (epoch %d)", co->ckpt, co->round,
-	       co->epoch);
-out:
-	model_free(m);
-	return ok;
+	ty_log("resuming after round %d", co->round);
+	return 0;
 }
 
-/* ---- the result ---- */
+static void
+progress(struct fit *f, void *arg)
+{
+	struct coord *co = arg;
+	const struct train_hooks *h = f->h;
+	if (!h || !h->progress)
+		return;
+	int total = co->rpe * f->p->epochs;
+	double ips = f->train_secs > 0 ? f->images / f->train_secs : 0;
+	double per = co->round ? f->train_secs / co->round : 0;
+	h->progress(h->arg, (double)co->round / total, f->epoch + 1,
+	            f->p->epochs, co->round % co->rpe + 1, co->rpe, ips,
+	            per * (total - co->round));
+}
 
 static cJSON *
-finish(struct coord *co, char *err, size_t errlen)
+more(struct fit *f, void *arg)
 {
-	if (co->best && co->best_epoch > 0)
-		memcpy(nn_params(co->net), co->best, co->np * sizeof(float));
-	struct train_summary s = {
-	    .p = co->p,
-	    .params_json = co->params_json,
-	    .history = co->history,
-	    .d = &co->d,
-	    .net = co->net,
-	    .cm = co->cm,
-	    .epochs_trained = co->epoch,
-	    .early_stopped = co->stopped,
-	    .best_epoch = co->best ? co->best_epoch : -1,
-	    .seconds = co->train_secs,
-	    .images = co->images,
-	};
-	fed_evaluate(co->p, &co->d, val_split(co), co->net, co->cm, &s.val_loss,
-	             &s.val_acc);
-	cJSON *more = cJSON_CreateObject();
-	cJSON_AddNumberToObject(more, "workers", co->p->workers);
-	cJSON_AddNumberToObject(more, "rounds", co->round);
+	struct coord *co = arg;
+	cJSON *m = cJSON_CreateObject();
+	cJSON_AddNumberToObject(m, "workers", f->p->workers);
+	cJSON_AddNumberToObject(m, "rounds", co->round);
 	cJSON_AddNumberToObject(
-	    more, "bytes_per_round",
+	    m, "bytes_per_round",
 	    co->round ? (co->bytes_out + co->bytes_in) / co->round : 0);
-	cJSON_AddNumberToObject(more, "weights_bytes", (double)co->wlen);
+	cJSON_AddNumberToObject(m, "weights_bytes", (double)co->wlen);
 	/* time the coordinator idled for peers after its own shard: the
 	 * cost of communication plus stragglers (this run only) */
-	cJSON_AddNumberToObject(more, "peer_wait_seconds", co->wait_secs);
-	cJSON_AddItemToObject(more, "messages",
-	                      cJSON_Duplicate(co->messages, 1));
-	return train_write_result(co->dir, &s, more, err, errlen);
+	cJSON_AddNumberToObject(m, "peer_wait_seconds", co->wait_secs);
+	cJSON_AddItemToObject(m, "messages", cJSON_Duplicate(co->messages, 1));
+	return m;
 }
+
+static const struct fit_ops fed_ops = {
+    .key = "fed",
+    .step = step,
+    .evaluate = evaluate,
+    .save = save,
+    .load = load,
+    .after = progress,
+    .more = more,
+};
 
 static void
 coord_free(struct coord *co)
 {
-	nn_free(co->net);
+	nn_batch_free(co->eval);
 	nn_free(co->lnet);
-	if (co->have_data)
-		train_data_close(&co->d);
+	fit_close(&co->f);
 	peer_list_free(co->peers, co->npeers);
 	free(co->dead);
-	cJSON_Delete(co->params_json);
 	cJSON_Delete(co->req_params);
-	cJSON_Delete(co->history);
 	cJSON_Delete(co->messages);
 	free(co->wbuf);
-	free(co->cm);
-	free(co->dir);
-	free(co->ckpt);
-	free(co->best);
-}
-
-static void
-progress(struct coord *co)
-{
-	const struct train_hooks *h = co->h;
-	if (!h || !h->progress)
-		return;
-	int total = co->rpe * co->p->epochs;
-	double ips = co->train_secs > 0 ? co->images / co->train_secs : 0;
-	double per = co->round ? co->train_secs / co->round : 0;
-	h->progress(h->arg, (double)co->round / total, co->epoch + 1,
-	            co->p->epochs, co->round % co->rpe + 1, co->rpe, ips,
-	            per * (total - co->round));
 }
 
 enum train_status
@@ -625,48 +527,27 @@ fed_run(const struct train_params *p, const char *data_dir,
 	(void)threads; /* each replica trains its shard on one thread */
 	struct coord co;
 	memset(&co, 0, sizeof(co));
-	co.p = p;
-	co.h = h;
 	co.note = notefn;
-	co.history = cJSON_CreateArray();
 	co.messages = cJSON_CreateArray();
 	co.timeout = (double)cfg_long(0, NULL, "TRAINYARD_FED_TIMEOUT", 1800);
 	*result = NULL;
 	enum train_status st = TRAIN_FAILED;
-	if (train_data_open(&co.d, data_dir, p->data, err, errlen))
+	if (fit_open(&co.f, p, h, data_dir, models_dir, (uint32_t)p->workers,
+	             err, errlen) ||
+	    !(co.lnet = train_net_new(p, &co.f.d, err, errlen)))
 		goto out;
-	co.have_data = 1;
-	if (co.d.tr.count < (uint32_t)p->workers) {
-		snprintf(err, errlen,
-		         "%u training images cannot be split "
-		         "across %d workers",
-		         co.d.tr.count, p->workers);
-		goto out;
-	}
-	co.dir = train_output_dir(models_dir, p->output, &co.ckpt, err, errlen);
-	if (!co.dir)
-		goto out;
-	if (!(co.net = train_net_new(p, &co.d, err, errlen)) ||
-	    !(co.lnet = train_net_new(p, &co.d, err, errlen)))
-		goto out;
-	nn_init(co.net, p->seed);
-	co.np = nn_nparams(co.net);
-	co.cm = xcalloc((size_t)co.d.mm.nclasses * co.d.mm.nclasses,
-	                sizeof(uint32_t));
-	if (p->patience)
-		co.best = xcalloc(co.np, sizeof(float));
-	co.params_json = train_params_json(p);
-	co.req_params = cJSON_Duplicate(co.params_json, 1);
+	openblas_set_num_threads(1);
+	co.eval = nn_batch_new(co.f.net, NULL, 1, p->batch_size,
+	                       co.f.d.tr.image_bytes, FED_CHUNK_BYTES);
+	co.req_params = cJSON_Duplicate(co.f.params_json, 1);
 	cJSON_AddStringToObject(co.req_params, "output", p->output);
-	int nb0 = fed_shard_batches(p, &co.d, p->workers, 0);
+	int nb0 = fed_shard_batches(p, &co.f.d, p->workers, 0);
 	co.rpe = p->local_steps > 0
 	             ? (nb0 + p->local_steps - 1) / p->local_steps
 	             : 1;
 	if (co.rpe < 1)
 		co.rpe = 1;
-	if (try_resume(&co) && h && h->epoch)
-		for (const cJSON *e = co.history->child; e; e = e->next)
-			h->epoch(h->arg, e, 1);
+	fit_resume(&co.f, &fed_ops, &co);
 	if (discover(&co, err, errlen))
 		goto out;
 	if (co.npeers == 0)
@@ -677,20 +558,7 @@ fed_run(const struct train_params *p, const char *data_dir,
 		         ? getenv("TRAINYARD_TRAIN_PEERS")
 		         : "",
 		     p->workers);
-	while (co.epoch < p->epochs && !co.stopped) {
-		if (cancelled(&co) || run_round(&co)) {
-			st = TRAIN_CANCELLED;
-			goto out;
-		}
-		if (co.round % co.rpe == 0)
-			end_epoch(&co);
-		progress(&co);
-		if (save_checkpoint(&co, err, errlen))
-			goto out;
-	}
-	*result = finish(&co, err, errlen);
-	if (*result)
-		st = TRAIN_DONE;
+	st = fit_loop(&co.f, &fed_ops, &co, result, err, errlen);
 out:
 	coord_free(&co);
 	return st;

@@ -12,8 +12,8 @@
  *
  * Modules:
  *	fed_wire.c   the weights body (TYW1, BLAKE2b) and the round request
- *	fed_local.c  data, shards, one replica's local training, evaluation
- *	fed.c        the coordinator (rounds, faults, checkpoints, result)
+ *	fed_local.c  shards, one replica's local training (nn_batch)
+ *	fed.c        the coordinator: rounds and faults, a runner of fit.c
  *	fed_http.c   GET /fed/hello, POST /fed/round on every train worker
  *	peer.c       TRAINYARD_TRAIN_PEERS and the HTTP client to peers
  */
@@ -107,6 +107,10 @@ int fed_average(const float *const *w, const double *n, int k, size_t np,
 uint32_t *fed_shard(const uint16_t *labels, uint32_t count, uint64_t seed,
                     int n, int s, uint32_t *outcount);
 
+/* Images per forward pass of a replica's single thread: ~512 KiB of
+ * activations, so a conv batch stays in the cache. */
+#define FED_CHUNK_BYTES (1u << 19)
+
 /* One replica's work in a round. */
 struct fed_task {
 	int shard, nshards;
@@ -126,11 +130,6 @@ int fed_shard_batches(const struct train_params *p, const struct train_data *d,
 int fed_local_train(const struct train_params *p, const struct train_data *d,
                     nn_net *net, const struct fed_task *t,
                     int (*cancelled)(void *), void *arg, struct fed_stats *st);
-
-/* Loss, accuracy and cm[true][pred] (nclasses^2) over split t. */
-void fed_evaluate(const struct train_params *p, const struct train_data *d,
-                  const struct tensor *t, nn_net *net, uint32_t *cm,
-                  double *loss, double *acc);
 
 /* ---- peers (peer.c) ---- */
 

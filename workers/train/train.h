@@ -14,6 +14,7 @@
 
 #include "model.h"
 #include "nn.h"
+#include "nn_batch.h"
 #include "tensor.h"
 #include "util.h"
 
@@ -87,6 +88,10 @@ void train_data_close(struct train_data *d);
 struct train_aug {
 	int8_t dx, dy, flip;
 };
+/* The augmentation of n images, drawn from rng in a fixed order (the
+ * same draws wherever the batch is computed). */
+void train_aug_draw(const struct train_params *p, struct nn_rng *rng,
+                    struct train_aug *aug, int n);
 /*
  * Images idx[0..n) of t into rows of x (image_bytes floats apart), their
  * labels into lab (may be NULL): normalised through d's table, shifted
@@ -96,6 +101,26 @@ struct train_aug {
 void train_make_rows(const struct train_data *d, const struct tensor *t,
                      const uint32_t *idx, int n, const struct train_aug *aug,
                      float *x, uint16_t *lab, size_t e0, size_t e1);
+/*
+ * A batch for nn_batch (nn_batch.h): images idx[0..n) of t, augmented as
+ * aug says (NULL: as stored); next[0..next_n) is the batch after it, to
+ * prefetch. train_batch_init points src at these fields.
+ */
+struct train_batch {
+	const struct train_data *d;
+	const struct tensor *t;
+	const uint32_t *idx;
+	const struct train_aug *aug;
+	const uint32_t *next;
+	int next_n;
+	struct nn_batch_src src;
+};
+void train_batch_init(struct train_batch *b, const struct train_data *d);
+/* Loss, accuracy and cm[true][pred] (nclasses^2) of split t, in batches
+ * of at most batch images through nb. */
+void train_evaluate(nn_batch *nb, const struct train_data *d,
+                    const struct tensor *t, int batch, uint32_t *cm,
+                    double *loss, double *acc);
 /* The net of p for d's images and classes (not initialised). */
 nn_net *train_net_new(const struct train_params *p, const struct train_data *d,
                       char *err, size_t errlen) TY_WUR;
