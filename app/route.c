@@ -257,7 +257,7 @@ route_handle(struct mg_connection *conn)
 		web_error(&r, 404, "There is no page at this address.");
 	}
 	atomic_fetch_sub(&inflight, 1);
-	metrics_observe(r.route, r.status, util_now() - t0);
+	metrics_http(route_label(r.route), NULL, r.status, util_now() - t0);
 	ty_log("%s %s %s %d %zu %.1fms%s%s", r.ri->remote_addr, method, path,
 	    r.status, r.bytes_out, (util_now() - t0) * 1000.0,
 	    r.user_id ? " user=" : "", r.user_id ? r.username : "");

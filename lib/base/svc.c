@@ -18,8 +18,11 @@
 #include <civetweb.h>
 
 #include "job.h"
+#include "metrics.h"
 #include "svc.h"
-#include "svc_int.h"
+
+/* GET /metrics: far more than a worker's few hundred series take. */
+#define SVC_METRICS_MAX (4u << 20)
 
 static struct {
 	const struct svc_def *def;
@@ -36,35 +39,6 @@ const char *svc_models_dir(void) { return S.models_dir; }
 int svc_threads(void) { return S.threads; }
 size_t svc_max_body(void) { return S.max_body; }
 int svc_stopping(void) { return S.stopping; }
-
-void
-svc_buf_printf(struct svc_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->p ? b->p + b->len : NULL,
-		    b->p ? b->cap - b->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return;
-		if (b->p && b->len + (size_t)n < b->cap) {
-			b->len += (size_t)n;
-			return;
-		}
-		b->cap = (b->cap + (size_t)n + 1) * 2;
-		b->p = xrealloc(b->p, b->cap);
-	}
-}
-
-void
-svc_buf_free(struct svc_buf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof *b);
-}
 
 char *
 svc_volume_path(const char *volume, const char *rel, char *err,
@@ -327,22 +301,25 @@ h_readyz(struct mg_connection *c, void *arg)
 static int
 h_metrics(struct mg_connection *c, void *arg)
 {
-	struct svc_buf b = {0};
+	struct wbuf b;
 	size_t counts[JOB__MAX];
 	char name[96];
 
-	svc_gauge_set("trainyard_uptime_seconds", util_now() - S.started);
 	if (S.def->nkinds) {
 		job_counts(counts);
 		for (int i = 0; i < JOB__MAX; i++) {
 			snprintf(name, sizeof name, "trainyard_jobs{status=\"%s\"}",
 			    job_status_name((enum job_status)i));
-			svc_gauge_set(name, (double)counts[i]);
+			metrics_gauge_set(name, (double)counts[i]);
 		}
 	}
-	svc_metrics_render(&b);
-	svc_reply(c, 200, "text/plain; version=0.0.4", b.p ? b.p : "", b.len);
-	svc_buf_free(&b);
+	wb_init(&b, SVC_METRICS_MAX);
+	if (metrics_render(&b, util_now() - S.started) < 0) {
+		wb_free(&b);
+		return svc_reply_error(c, 500, "metrics too large");
+	}
+	svc_reply(c, 200, "text/plain; version=0.0.4", b.data, b.len);
+	wb_free(&b);
 	return 200;
 }
 
@@ -485,22 +462,14 @@ dispatch(struct mg_connection *c)
 	const char *uri = ri->local_uri ? ri->local_uri : "";
 	const struct svc_route *r;
 	double t0 = util_now(), dt;
-	char name[256], rid[80];
+	char rid[80];
 	int status, path_ok;
 
 	r = route_find(ri->request_method, uri, &path_ok);
 	status = call_route(r ? r : path_ok ? &route_405 : &route_404, c);
 	dt = util_now() - t0;
 	/* The route pattern, not the path: ids would explode the series. */
-	snprintf(name, sizeof name,
-	    "trainyard_http_requests_total{route=\"%s\",method=\"%s\","
-	    "status=\"%d\"}", r ? r->uri : "other",
-	    r ? r->method : "other", status);
-	svc_counter_add(name, 1);
-	snprintf(name, sizeof name,
-	    "trainyard_http_request_duration_seconds{route=\"%s\"}",
-	    r ? r->uri : "other");
-	svc_histogram_observe(name, dt);
+	metrics_http(r ? r->uri : "other", r ? r->method : "other", status, dt);
 	ty_log("%s \"%s %.200s\" %d %.1fms%s", ri->remote_addr,
 	    ri->request_method, uri, status, dt * 1e3,
 	    request_id(c, rid, sizeof rid));

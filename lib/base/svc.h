@@ -110,14 +110,4 @@ int svc_reply_error(struct mg_connection *c, int status, const char *fmt,
 int svc_reply(struct mg_connection *c, int status, const char *ctype,
     const void *body, size_t len);
 
-/*
- * Metrics other code registers by using them. name is a Prometheus
- * metric name, optionally with labels: "ty_images_total{kind=\"png\"}".
- * Thread-safe; a fixed table (at most 256 series; more are dropped).
- */
-void svc_counter_add(const char *name, double v);
-void svc_gauge_set(const char *name, double v);
-/* Histogram with buckets 1 ms .. 10 min (seconds). */
-void svc_histogram_observe(const char *name, double seconds);
-
 #endif

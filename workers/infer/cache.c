@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "metrics.h"
 #include "svc.h"
 
 struct infer_model {
@@ -176,14 +177,14 @@ infer_cache_get(const char *path, int *status, char *err, size_t errlen)
 		e->used = ++C.clock;
 		C.st.hits++;
 		pthread_mutex_unlock(&C.mu);
-		svc_counter_add("trainyard_infer_model_cache_hits_total", 1);
+		metrics_counter_add("trainyard_infer_model_cache_hits_total", 1);
 		return e;
 	}
 	if (e)
 		dead = unlink_entry(e); /* replaced on disk */
 	C.st.misses++;
 	pthread_mutex_unlock(&C.mu);
-	svc_counter_add("trainyard_infer_model_cache_misses_total", 1);
+	metrics_counter_add("trainyard_infer_model_cache_misses_total", 1);
 	if (dead)
 		entry_free(dead);
 	dead = NULL;
@@ -193,7 +194,7 @@ infer_cache_get(const char *path, int *status, char *err, size_t errlen)
 		pthread_mutex_lock(&C.mu);
 		C.st.loads_failed++;
 		pthread_mutex_unlock(&C.mu);
-		svc_counter_add("trainyard_infer_model_load_failures_total", 1);
+		metrics_counter_add("trainyard_infer_model_load_failures_total", 1);
 		return NULL;
 	}
 	pthread_mutex_lock(&C.mu);
@@ -226,12 +227,12 @@ infer_cache_get(const char *path, int *status, char *err, size_t errlen)
 		if (!lru)
 			break;
 		C.st.evictions++;
-		svc_counter_add("trainyard_infer_model_cache_evictions_total",
+		metrics_counter_add("trainyard_infer_model_cache_evictions_total",
 		    1);
 		if ((x = unlink_entry(lru)))
 			x->next = dead, dead = x;
 	}
-	svc_gauge_set("trainyard_infer_model_cache_entries", (double)C.n);
+	metrics_gauge_set("trainyard_infer_model_cache_entries", (double)C.n);
 	pthread_mutex_unlock(&C.mu);
 	/* Unlinked entries nobody holds: freed outside the lock. */
 	for (; dead; dead = x) {

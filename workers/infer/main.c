@@ -24,6 +24,7 @@
 #include "cache.h"
 #include "infer.h"
 #include "req.h"
+#include "metrics.h"
 #include "svc.h"
 
 static struct infer_limits limits;
@@ -130,9 +131,9 @@ answer(struct call *k, char *err, size_t errlen)
 	infer_cache_release(im);
 	infer_req_free(&r);
 	cJSON_Delete(body);
-	svc_counter_add("trainyard_infer_images_total{result=\"predicted\"}",
+	metrics_counter_add("trainyard_infer_images_total{result=\"predicted\"}",
 	    (double)t.predicted);
-	svc_counter_add("trainyard_infer_images_total{result=\"error\"}",
+	metrics_counter_add("trainyard_infer_images_total{result=\"error\"}",
 	    (double)t.failed);
 	cJSON_AddNumberToObject(res, "ms",
 	    round((util_now() - k->t0) * 1e6) / 1e3);

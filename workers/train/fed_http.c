@@ -20,6 +20,7 @@
 
 #include "fed.h"
 #include "job.h"
+#include "metrics.h"
 #include "svc.h"
 
 static atomic_int busy;
@@ -126,7 +127,7 @@ fed_http_round(struct mg_connection *c, void *arg)
 	}
 	fe = fed_wire_decode(w, wl, net, nn_params(net), NULL);
 	if (fe != FED_OK) {
-		svc_counter_add("trainyard_fed_rejected_total", 1);
+		metrics_counter_add("trainyard_fed_rejected_total", 1);
 		st = svc_reply_error(c, 400, "%s", fed_strerror(fe));
 		goto out;
 	}
@@ -141,8 +142,8 @@ fed_http_round(struct mg_connection *c, void *arg)
 		goto out;
 	}
 	atomic_fetch_add(&rounds, 1);
-	svc_counter_add("trainyard_fed_rounds_total", 1);
-	svc_histogram_observe("trainyard_fed_round_seconds", util_now() - t0);
+	metrics_counter_add("trainyard_fed_rounds_total", 1);
+	metrics_observe("trainyard_fed_round_seconds", util_now() - t0);
 	uint8_t *out;
 	size_t outlen;
 	fed_wire_encode(net, &fs, &out, &outlen);
