@@ -13,6 +13,7 @@ COPY Makefile ./
 COPY lib lib
 COPY workers workers
 COPY app app
+COPY tools tools
 RUN make -j"$(nproc)" O=/tmp/obj BIN=/out/bin all \
 	&& mkdir -p /out/bin && find /out/bin -type f -exec strip {} +
 
@@ -25,7 +26,7 @@ LABEL org.opencontainers.image.title="trainyard" \
 RUN apt-get update \
 	&& DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 		libcivetweb1 libsqlite3-0 libcurl4 libstb0 libopenblas0-pthread \
-		libsodium23 libcjson1 libarchive13 \
+		libsodium23 libcjson1 libarchive13 libprotobuf-c1 \
 	&& rm -rf /var/lib/apt/lists/* \
 	&& groupadd --system --gid 10001 trainyard \
 	&& useradd --system --uid 10001 --gid 10001 --no-create-home \

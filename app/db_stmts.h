@@ -175,6 +175,10 @@ DB_STMT(RUN_MODEL_INSERT,
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 DB_STMT(RUN_MODEL_OF_RUN,
     "SELECT id, path, bytes FROM models WHERE run_id = ? AND project_id = ?")
+/* export routes: the run's model, what its file says about it */
+DB_STMT(RUN_MODEL_EXPORT,
+    "SELECT path, arch, coalesce(val_acc, -1) FROM models "
+    "WHERE run_id = ? AND project_id = ?")
 DB_STMT(RUN_MODEL_LIST,
     "SELECT id, run_id, arch, coalesce(val_acc, -1), bytes, created_at "
     "FROM models WHERE project_id = ? ORDER BY coalesce(val_acc, -1) DESC, "

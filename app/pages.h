@@ -59,6 +59,17 @@ void page_run_events(struct req *r);
 void page_run_cancel(struct req *r);
 void page_run_delete(struct req *r);
 void page_run_model(struct req *r);
+/* page_export.c: the run's model exported (lib/export/export.h) */
+void page_run_model_onnx(struct req *r);
+void page_run_model_c(struct req *r);
+/*
+ * Sends the model file relpath (on the models volume) exported as format
+ * ("onnx", "c") as an attachment named base + the format's suffix; the
+ * route has already checked that the model is this user's. 404 for an
+ * unknown format, 410 for a missing file, 422 when it cannot be exported.
+ */
+void page_export_send(struct req *r, const char *relpath, const char *format,
+    const char *arch, double val_acc, const char *base);
 /* The project page's runs and models sections (runs_section,
  * models_section: rendered HTML) into d. */
 void page_runs_project_td(struct req *r, struct td *d);

@@ -62,3 +62,8 @@ ROUTE(RUN_DELETE, "POST", "/projects/{id}/runs/{rid}/delete",
     R_AUTH | R_FORM | R_CSRF | R_PROJECT, page_run_delete)
 ROUTE(RUN_MODEL, "GET", "/projects/{id}/runs/{rid}/model",
     R_AUTH | R_PROJECT, page_run_model)
+/* the run's model as ONNX / one C file (page_export.c, lib/export) */
+ROUTE(RUN_MODEL_ONNX, "GET", "/projects/{id}/runs/{rid}/model.onnx",
+    R_AUTH | R_PROJECT, page_run_model_onnx)
+ROUTE(RUN_MODEL_C, "GET", "/projects/{id}/runs/{rid}/model.c",
+    R_AUTH | R_PROJECT, page_run_model_c)

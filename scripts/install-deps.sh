@@ -10,12 +10,13 @@ set -euo pipefail
 what=${1:-run}
 pkgs=(gcc make pkg-config ca-certificates
 	libcivetweb-dev libsqlite3-dev libcurl4-openssl-dev libstb-dev
-	libopenblas-dev libsodium-dev libcjson-dev libarchive-dev)
+	libopenblas-dev libsodium-dev libcjson-dev libarchive-dev
+	libprotobuf-c-dev protobuf-c-compiler libonnx-dev)
 case $what in
 run) ;;
 test | bench)
 	pkgs+=(clang libclang-rt-14-dev python3 chromium zip unzip shellcheck tmux
-		dataset-fashion-mnist procps python3-pil)
+		dataset-fashion-mnist procps python3-pil python3-onnx)
 	command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 	command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 	;;&
