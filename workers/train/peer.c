@@ -9,7 +9,6 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <curl/curl.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -20,6 +19,7 @@
 #include <sodium.h>
 
 #include "fed.h"
+#include "wk.h"
 
 #define PEER_MAX 256
 #define PEER_MAX_URL 256
@@ -32,8 +32,6 @@ static char instance[33];
 static void
 init(void)
 {
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		ty_log("peer: curl_global_init failed");
 	if (sodium_init() < 0)
 		ty_log("peer: sodium_init failed");
 	uint8_t r[16];
@@ -208,109 +206,54 @@ peer_list(const char *spec, int default_port, char ***urls, int *n, char *err,
 
 /* ---- HTTP ---- */
 
-struct sink {
-	uint8_t *p;
-	size_t len, cap, max;
-};
-
-static size_t
-on_write(char *data, size_t size, size_t nmemb, void *ud)
+/*
+ * One request through the shared client; 0 with the answer in out, or -1
+ * with err. Messages keep this module's form: "<url>: timed out".
+ */
+static int
+call(const char *base, const char *path, const uint8_t *body, size_t len,
+     double timeout_s, int (*cancelled)(void *), void *arg, size_t max,
+     struct wk_resp *out, char *err, size_t errlen)
 {
-	struct sink *s = ud;
-	size_t n = size * nmemb;
-	if (n > s->max - s->len)
+	struct wk_call k = {
+	    .service = "train peer",
+	    .base = base,
+	    .method = body ? "POST" : "GET",
+	    .path = path,
+	    .body = body,
+	    .body_len = len,
+	    .ctype = "application/octet-stream",
+	    .connect_ms = 3000,
+	    .timeout_ms = (long)(timeout_s * 1000),
+	    .max_resp = max,
+	    .cancelled = cancelled,
+	    .arg = arg,
+	};
+	enum wk_err e = wk_call(&k, out);
+
+	if (e == WK_OK)
 		return 0;
-	if (s->len + n + 1 > s->cap) {
-		size_t cap = s->cap ? s->cap : 4096;
-		while (cap < s->len + n + 1)
-			cap *= 2;
-		s->p = xrealloc(s->p, cap);
-		s->cap = cap;
-	}
-	memcpy(s->p + s->len, data, n);
-	s->len += n;
-	s->p[s->len] = 0;
-	return n;
-}
-
-struct cancel {
-	int (*fn)(void *);
-	void *arg;
-};
-
-static int
-on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
-{
-	(void)a, (void)b, (void)c, (void)d;
-	struct cancel *k = ud;
-	return k->fn && k->fn(k->arg) ? 1 : 0;
-}
-
-/* One request; 0 and the HTTP status, or -1 with err. */
-static int
-call(const char *url, const uint8_t *body, size_t len, double timeout_s,
-     struct cancel *k, struct sink *out, long *status, char *err, size_t errlen)
-{
-	pthread_once(&once, init);
-	CURL *h = curl_easy_init();
-	if (!h) {
-		snprintf(err, errlen, "curl_easy_init failed");
-		return -1;
-	}
-	struct curl_slist *hd = NULL;
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000));
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (k) {
-		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-		curl_easy_setopt(h, CURLOPT_XFERINFODATA, k);
-		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-	}
-	if (body) {
-		hd = curl_slist_append(
-		    hd, "Content-Type: application/octet-stream");
-		/* no "Expect: 100-continue" round trip before the body */
-		hd = curl_slist_append(hd, "Expect:");
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
-		curl_easy_setopt(h, CURLOPT_POST, 1L);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-		                 (curl_off_t)len);
-	}
-	CURLcode rc = curl_easy_perform(h);
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-	curl_slist_free_all(hd);
-	curl_easy_cleanup(h);
-	if (rc != CURLE_OK) {
-		snprintf(err, errlen, "%s: %s", url,
-		         rc == CURLE_ABORTED_BY_CALLBACK ? "cancelled"
-		         : rc == CURLE_OPERATION_TIMEDOUT
-		             ? "timed out"
-		             : curl_easy_strerror(rc));
-		return -1;
-	}
-	return 0;
+	snprintf(err, errlen, "%s%s: %s", base, path,
+	         e == WK_CANCELLED ? "cancelled"
+	         : e == WK_TIMEOUT ? "timed out"
+	                           : out->err);
+	return -1;
 }
 
 int
 peer_hello(const char *url, double timeout_s, char *inst, char *err,
            size_t errlen)
 {
-	char *u = xasprintf("%s/fed/hello", url);
-	struct sink s = {.max = 1 << 16};
-	long st = 0;
-	int rc = call(u, NULL, 0, timeout_s, NULL, &s, &st, err, errlen);
-	free(u);
-	if (rc == 0 && st != 200) {
-		snprintf(err, errlen, "%s: /fed/hello answered %ld", url, st);
+	struct wk_resp s;
+	int rc = call(url, "/fed/hello", NULL, 0, timeout_s, NULL, NULL,
+	              1 << 16, &s, err, errlen);
+	if (rc == 0 && s.status != 200) {
+		snprintf(err, errlen, "%s: /fed/hello answered %ld", url,
+		         s.status);
 		rc = -1;
 	}
 	if (rc == 0) {
-		cJSON *j = cJSON_ParseWithLength((char *)s.p, s.len);
+		cJSON *j = cJSON_ParseWithLength(s.body, s.len);
 		const cJSON *i =
 		    cJSON_GetObjectItemCaseSensitive(j, "instance");
 		if (cJSON_IsString(i) && strlen(i->valuestring) == 32) {
@@ -322,7 +265,7 @@ peer_hello(const char *url, double timeout_s, char *inst, char *err,
 		}
 		cJSON_Delete(j);
 	}
-	free(s.p);
+	wk_resp_free(&s);
 	return rc;
 }
 
@@ -331,26 +274,23 @@ peer_round(const char *url, const uint8_t *body, size_t len, double timeout_s,
            int (*cancelled)(void *), void *arg, uint8_t **resp, size_t *resplen,
            char *err, size_t errlen)
 {
-	char *u = xasprintf("%s/fed/round", url);
-	struct sink s = {.max = PEER_MAX_RESP};
-	struct cancel k = {cancelled, arg};
-	long st = 0;
-	int rc = call(u, body, len, timeout_s, &k, &s, &st, err, errlen);
-	free(u);
-	if (rc == 0 && st != 200) {
+	struct wk_resp s;
+	int rc = call(url, "/fed/round", body, len, timeout_s, cancelled, arg,
+	              PEER_MAX_RESP, &s, err, errlen);
+	if (rc == 0 && s.status != 200) {
 		/* errors are JSON {"error": ...}: pass the reason on */
-		cJSON *j = cJSON_ParseWithLength((char *)s.p, s.len);
+		cJSON *j = cJSON_ParseWithLength(s.body, s.len);
 		const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
-		snprintf(err, errlen, "%s answered %ld: %.200s", url, st,
+		snprintf(err, errlen, "%s answered %ld: %.200s", url, s.status,
 		         cJSON_IsString(e) ? e->valuestring : "no reason");
 		cJSON_Delete(j);
 		rc = -1;
 	}
 	if (rc) {
-		free(s.p);
+		wk_resp_free(&s);
 		return -1;
 	}
-	*resp = s.p;
+	*resp = (uint8_t *)s.body;
 	*resplen = s.len;
 	return 0;
 }
