@@ -117,6 +117,10 @@ train_data_open(struct train_data *d, const char *data_dir, const char *rel,
 		for (int c = 0; c < d->mm.channels; c++)
 			d->lut[c][v] = out[c];
 	}
+	for (int c = 0; c < d->mm.channels; c++) {
+		d->sc[c] = 1.0f / (255.0f * d->mm.std[c]);
+		d->off[c] = -d->mm.mean[c] / d->mm.std[c];
+	}
 	rc = 0;
 out:
 	free(tp);
@@ -139,23 +143,6 @@ train_data_close(struct train_data *d)
 }
 
 void
-train_aug_draw(const struct train_params *p, struct nn_rng *rng,
-               struct train_aug *aug, int n)
-{
-	int s = p->shift;
-	for (int b = 0; b < n; b++) {
-		struct train_aug *a = &aug[b];
-		a->dx = a->dy = a->flip = 0;
-		if (s) {
-			a->dx = (int8_t)((int)nn_rng_below(rng, 2 * s + 1) - s);
-			a->dy = (int8_t)((int)nn_rng_below(rng, 2 * s + 1) - s);
-		}
-		if (p->hflip)
-			a->flip = (int8_t)(nn_rng_next(rng) >> 63);
-	}
-}
-
-void
 train_make_rows(const struct train_data *d, const struct tensor *t,
                 const uint32_t *idx, int n, const struct train_aug *aug,
                 float *x, uint16_t *lab, size_t e0, size_t e1)
@@ -166,6 +153,10 @@ train_make_rows(const struct train_data *d, const struct tensor *t,
 		const uint8_t *px = t->pixels + (size_t)idx[b] * isz;
 		if (lab)
 			lab[b] = t->labels[idx[b]];
+		if (aug && aug[b].colour) {
+			train_aug_row(d, t, px, &aug[b], x, e0, e1);
+			continue;
+		}
 		int dx = aug ? aug[b].dx : 0, dy = aug ? aug[b].dy : 0;
 		int f = aug ? aug[b].flip : 0;
 		if (!dx && !dy && !f) {

@@ -131,7 +131,8 @@ fed_local_train(const struct train_params *p, const struct train_data *d,
 		/* batches before lo were another round's: draw their
 		 * augmentation too, so that of batch b is the same however
 		 * rounds split */
-		train_aug_draw(p, &rng, aug, n);
+		train_aug_draw(p, &rng, aug, n, (int)d->tr.width,
+		               (int)d->tr.height);
 		uint64_t seed = nn_rng_next(&rng);
 		if (b < lo)
 			continue;

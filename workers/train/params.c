@@ -217,21 +217,9 @@ train_params_parse(const cJSON *j, struct train_params *p, char *err,
 	if (r)
 		p->seed = (uint64_t)d;
 
-	const cJSON *au = cJSON_GetObjectItemCaseSensitive(j, "augment");
-	if (cJSON_IsBool(au)) {
-		/* true: the safe default, shifts only (digits must not flip) */
-		p->shift = cJSON_IsTrue(au) ? 2 : 0;
-	} else if (cJSON_IsObject(au)) {
-		const cJSON *hf = cJSON_GetObjectItemCaseSensitive(au, "hflip");
-		if (hf && !cJSON_IsBool(hf))
-			return bad(err, errlen, "augment.hflip must be a bool");
-		p->hflip = cJSON_IsTrue(hf);
-		p->shift = 2;
-		if (intnum(au, "shift", 0, 8, &p->shift) < 0)
-			return bad(err, errlen, "augment.shift must be 0..8");
-	} else if (au && !cJSON_IsNull(au)) {
-		return bad(err, errlen, "augment must be a bool or an object");
-	}
+	if (train_augment_parse(cJSON_GetObjectItemCaseSensitive(j, "augment"),
+	                        p, err, errlen))
+		return -1;
 	const cJSON *es = cJSON_GetObjectItemCaseSensitive(j, "early_stopping");
 	if (cJSON_IsObject(es)) {
 		if (intnum(es, "patience", 1, 1000, &p->patience) < 0)
@@ -286,9 +274,7 @@ train_params_json(const struct train_params *p)
 	cJSON_AddNumberToObject(j, "momentum", p->momentum);
 	cJSON_AddNumberToObject(j, "weight_decay", p->weight_decay);
 	cJSON_AddNumberToObject(j, "seed", (double)p->seed);
-	cJSON *au = cJSON_AddObjectToObject(j, "augment");
-	cJSON_AddBoolToObject(au, "hflip", p->hflip);
-	cJSON_AddNumberToObject(au, "shift", p->shift);
+	train_augment_json(p, j);
 	cJSON_AddNumberToObject(j, "early_stopping", p->patience);
 	cJSON_AddNumberToObject(j, "workers", p->workers);
 	/* only for parallel runs, so single-worker params stay as they were */

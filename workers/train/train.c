@@ -77,7 +77,8 @@ step(struct fit *f, void *arg, struct fit_epoch *ep)
 		                         ? N - off - (uint32_t)n
 		                         : (uint32_t)B);
 		/* every random draw on this thread, in a fixed order */
-		train_aug_draw(p, &r->rng, r->aug, n);
+		train_aug_draw(p, &r->rng, r->aug, n, (int)f->d.tr.width,
+		               (int)f->d.tr.height);
 		uint64_t seed = nn_rng_next(&r->rng);
 		int correct;
 		lsum += nn_batch_train(r->nb, &r->tb.src, n, seed, &correct);

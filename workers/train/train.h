@@ -32,7 +32,10 @@ struct train_params {
 	float lr, momentum, weight_decay;
 	uint64_t seed;
 	int hflip, shift; /* augmentation; shift in pixels, 0 = none */
-	int patience;     /* early stopping; 0 = off */
+	/* colour augmentation (augment.c), 0 = off: smallest crop scale,
+	 * rotation in degrees, jitter strength, cutout side */
+	float crop, rotate, jitter, cutout;
+	int patience; /* early stopping; 0 = off */
 	int workers;
 	int local_steps; /* workers > 1: batches per round, 0 = an epoch */
 };
@@ -77,6 +80,7 @@ struct train_data {
 	int have_tr, have_va;
 	struct model_meta mm;
 	float lut[MODEL_MAX_CHANNELS][256];
+	float sc[MODEL_MAX_CHANNELS], off[MODEL_MAX_CHANNELS]; /* p*sc+off */
 };
 
 /* 0, or -1 with err set (and nothing left open). */
@@ -84,14 +88,34 @@ int train_data_open(struct train_data *d, const char *data_dir, const char *rel,
                     char *err, size_t errlen) TY_WUR;
 /* Safe on a closed or zeroed struct. */
 void train_data_close(struct train_data *d);
+/* ---- augmentation (augment.c) ---- */
+
+/* p's augment fields from the request's "augment" (absent, a bool, the
+ * preset "colour", or an object); 0, or -1 with err. */
+int train_augment_parse(const cJSON *au, struct train_params *p, char *err,
+                        size_t errlen) TY_WUR;
+/* p's "augment" object into j (the canonical params). */
+void train_augment_json(const struct train_params *p, cJSON *j);
+/* Non-zero when p asks for any of crop, rotate, jitter, cutout. */
+int train_augment_colour(const struct train_params *p);
+
 /* Augmentation drawn for one image. */
 struct train_aug {
 	int8_t dx, dy, flip;
+	int8_t colour; /* 1: the fields below, train_aug_row */
+	float m[6]; /* source (x, y) = (m0 x + m1 y + m2, m3 x + m4 y + m5) */
+	float bright, contrast, sat;
+	int16_t cut[4]; /* cutout x0, y0, x1, y1 (empty: none) */
 };
-/* The augmentation of n images, drawn from rng in a fixed order (the
- * same draws wherever the batch is computed). */
+/* The augmentation of n images of W x H, drawn from rng in a fixed order
+ * (the same draws wherever the batch is computed). */
 void train_aug_draw(const struct train_params *p, struct nn_rng *rng,
-                    struct train_aug *aug, int n);
+                    struct train_aug *aug, int n, int W, int H);
+/* One image px through a colour augmentation into elements [e0, e1) of
+ * the row x (train_make_rows calls it for aug->colour). */
+void train_aug_row(const struct train_data *d, const struct tensor *t,
+                   const uint8_t *px, const struct train_aug *a, float *x,
+                   size_t e0, size_t e1);
 /*
  * Images idx[0..n) of t into rows of x (image_bytes floats apart), their
  * labels into lab (may be NULL): normalised through d's table, shifted
