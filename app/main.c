@@ -8,7 +8,6 @@
  * in flight finish, then closes the database.
  */
 #include <civetweb.h>
-#include <dlfcn.h>
 #include <pthread.h>
 #include <errno.h>
 #include <signal.h>
@@ -25,33 +24,15 @@
 #include "pages.h"
 #include "pipeline.h"
 #include "route.h"
+#include "stack.h"
 #include "upload.h"
 #include "view.h"
 #include "web.h"
 
 static volatile sig_atomic_t stop_signal;
 
-/*
- * Debian's CivetWeb is built to give each worker thread a 100 KiB stack.
- * Static TLS lives at the top of that stack, and under AddressSanitizer
- * only about 14 KiB are left for a request: not enough for SQLite,
- * argon2 and stdio. Defining the function here interposes it for
- * libcivetweb, so the threads it starts get at least WEB_STACK_MIN.
- */
+/* CivetWeb's threads get at least this much stack (stack.h says why). */
 #define WEB_STACK_MIN (1024 * 1024)
-static int (*real_setstacksize)(pthread_attr_t *, size_t);
-
-int
-pthread_attr_setstacksize(pthread_attr_t *attr, size_t size)
-{
-	if (!real_setstacksize)
-		real_setstacksize = (int (*)(pthread_attr_t *, size_t))dlsym(
-		    RTLD_NEXT, "pthread_attr_setstacksize");
-	if (!real_setstacksize)
-		return ENOSYS;
-	return real_setstacksize(attr, size < WEB_STACK_MIN ? WEB_STACK_MIN
-	                                                    : size);
-}
 
 static void
 on_signal(int sig)
@@ -237,6 +218,7 @@ main(int argc, char **argv)
 	memset(&cb, 0, sizeof(cb));
 	cb.begin_request = route_handle;
 	cb.log_message = log_message;
+	stack_floor_set(WEB_STACK_MIN);
 	mg_init_library(0);
 	ctx = mg_start(&cb, &w, opts);
 	if (!ctx) {

@@ -19,6 +19,7 @@
 
 #include "job.h"
 #include "metrics.h"
+#include "stack.h"
 #include "svc.h"
 
 /* GET /metrics: far more than a worker's few hundred series take. */
@@ -393,46 +394,10 @@ route_find(const char *method, const char *uri, int *path_ok)
 }
 
 /*
- * CivetWeb's worker threads have 100 KB stacks (Debian's build), and
- * glibc places static TLS at the top of a thread's stack: OpenBLAS alone
- * takes 60 KB of it. Handlers therefore run on a thread of our own with a
- * roomy stack while the CivetWeb thread waits; it costs tens of
- * microseconds, nothing next to the work behind any route here.
+ * CivetWeb's threads get at least this much stack (stack.h says why), so
+ * handlers run on them directly: decoders, BLAS and deep cJSON fit.
  */
 #define HANDLER_STACK (4u << 20)
-
-struct call {
-	const struct svc_route *r;
-	struct mg_connection *c;
-	int status;
-};
-
-static void *
-call_thread(void *p)
-{
-	struct call *k = p;
-
-	k->status = k->r->fn(k->c, k->r->arg);
-	return NULL;
-}
-
-static int
-call_route(const struct svc_route *r, struct mg_connection *c)
-{
-	struct call k = {r, c, 0};
-	pthread_attr_t attr;
-	pthread_t t;
-	int rc;
-
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, HANDLER_STACK);
-	rc = pthread_create(&t, &attr, call_thread, &k);
-	pthread_attr_destroy(&attr);
-	if (rc != 0)
-		return svc_reply_error(c, 503, "out of threads");
-	pthread_join(t, NULL);
-	return k.status;
-}
 
 /*
  * " id=<X-Request-Id>" for the access log (the web app sends
@@ -460,13 +425,14 @@ dispatch(struct mg_connection *c)
 {
 	const struct mg_request_info *ri = mg_get_request_info(c);
 	const char *uri = ri->local_uri ? ri->local_uri : "";
-	const struct svc_route *r;
+	const struct svc_route *r, *h;
 	double t0 = util_now(), dt;
 	char rid[80];
 	int status, path_ok;
 
 	r = route_find(ri->request_method, uri, &path_ok);
-	status = call_route(r ? r : path_ok ? &route_405 : &route_404, c);
+	h = r ? r : path_ok ? &route_405 : &route_404;
+	status = h->fn(c, h->arg);
 	dt = util_now() - t0;
 	/* The route pattern, not the path: ids would explode the series. */
 	metrics_http(r ? r->uri : "other", r ? r->method : "other", status, dt);
@@ -600,6 +566,7 @@ svc_main(int argc, char **argv, const struct svc_def *def)
 	opts[n] = NULL;
 	cb.begin_request = dispatch;
 	cb.log_message = log_message;
+	stack_floor_set(HANDLER_STACK);
 	mg_init_library(0);
 	ctx = mg_start(&cb, NULL, opts);
 	if (!ctx) {

@@ -142,8 +142,8 @@ answer(struct call *k, char *err, size_t errlen)
 	return 200;
 }
 
-/* svc calls this on a thread with a roomy stack (see svc.c's
- * call_route): decoders, BLAS and cJSON fit there. */
+/* svc calls this on a thread with a roomy stack (stack.h): decoders,
+ * BLAS and cJSON fit there. */
 static int
 predict(struct mg_connection *c, void *arg)
 {
