@@ -11,6 +11,7 @@
 #include "metrics.h"
 #include "pages.h"
 #include "sess.h"
+#include "uri.h"
 
 struct route_row {
 	const char *method;
@@ -47,36 +48,6 @@ const char *
 route_label(int i)
 {
 	return i >= 0 && i < ROUTE__MAX ? routes[i].label : "unmatched";
-}
-
-int
-route_match(const char *pat, const char *path, long long *ids, size_t *nids)
-{
-	*nids = 0;
-	while (*pat) {
-		if (*pat == '*' && pat[1] == '\0')
-			return *path != '\0';
-		if (*pat == '{') {
-			long long v = 0;
-			int digits = 0;
-			pat = strchr(pat, '}');
-			if (!pat)
-				return 0;
-			pat++;
-			while (*path >= '0' && *path <= '9') {
-				if (++digits > 15)
-					return 0;
-				v = v * 10 + (*path++ - '0');
-			}
-			if (digits == 0 || v == 0 || *nids == WEB_IDS_MAX)
-				return 0;
-			ids[(*nids)++] = v;
-			continue;
-		}
-		if (*pat++ != *path++)
-			return 0;
-	}
-	return *path == '\0';
 }
 
 /* Reads an urlencoded body into r->form; answers and returns -1 if bad. */
@@ -215,7 +186,8 @@ route_handle(struct mg_connection *conn)
 	method = r.ri->request_method;
 	r.is_api = strncmp(path, "/api/", 5) == 0;
 	for (int i = 0; i < ROUTE__MAX; i++) {
-		if (!route_match(routes[i].pattern, path, r.ids, &r.nids))
+		if (!uri_match(routes[i].pattern, path, r.ids, WEB_IDS_MAX,
+		    &r.nids))
 			continue;
 		path_hit = 1;
 		if (strcmp(routes[i].method, method) == 0 ||

@@ -31,13 +31,6 @@ enum route {
 /* "GET /projects/{id}" — the metrics label of route i (or "unmatched"). */
 const char *route_label(int i);
 
-/*
- * Matches path against pattern; fills ids (at most WEB_IDS_MAX) and nids.
- * Returns 1 on a match.
- */
-int route_match(const char *pattern, const char *path, long long *ids,
-    size_t *nids);
-
 /* CivetWeb's begin_request: handles every request; returns the status. */
 int route_handle(struct mg_connection *conn);
 

@@ -18,6 +18,7 @@
 #include <civetweb.h>
 
 #include "job.h"
+#include "metrics.h"
 #include "svc.h"
 
 #define JOB_ID_MAX 100
@@ -514,7 +515,7 @@ load_all(void)
 	free(v);
 }
 
-int
+static int
 job_init(const char *models_dir, const struct job_kind *kinds, size_t nkinds,
     int max_running)
 {
@@ -533,7 +534,7 @@ job_init(const char *models_dir, const struct job_kind *kinds, size_t nkinds,
 	return 0;
 }
 
-void
+static void
 job_shutdown(void)
 {
 	struct job *j, *next;
@@ -556,7 +557,7 @@ job_shutdown(void)
 	J.dir = NULL;
 }
 
-void
+static void
 job_counts(size_t counts[JOB__MAX])
 {
 	memset(counts, 0, JOB__MAX * sizeof counts[0]);
@@ -577,7 +578,7 @@ reply_job_locked(struct mg_connection *c, int status, const struct job *j)
 	return status;
 }
 
-int
+static int
 job_http_post(struct mg_connection *c, void *arg)
 {
 	char err[512];
@@ -645,7 +646,7 @@ job_http_post(struct mg_connection *c, void *arg)
 	return reply_job_locked(c, 202, j);
 }
 
-int
+static int
 job_http_item(struct mg_connection *c, void *arg)
 {
 	const char *id = svc_path_tail(c, "/jobs/*");
@@ -671,4 +672,46 @@ job_http_item(struct mg_connection *c, void *arg)
 		}
 	}
 	return reply_job_locked(c, 200, j);
+}
+
+const struct svc_route job_routes[JOB_NROUTES] = {
+	{"POST", "/jobs", job_http_post, NULL},
+	{"GET", "/jobs/*", job_http_item, NULL},
+	{"DELETE", "/jobs/*", job_http_item, NULL},
+};
+
+int
+job_start(const void *kinds, int argc, char **argv)
+{
+	const struct job_kinds *k = kinds;
+	long max = cfg_long(argc, argv, "TRAINYARD_MAX_JOBS", 1);
+
+	if (max < 1 || max > 64)
+		max = 1;
+	if (job_init(svc_models_dir(), k->kinds, k->n, (int)max)) {
+		ty_log("cannot start the job system in %s/jobs",
+		    svc_models_dir());
+		return -1;
+	}
+	return 0;
+}
+
+void
+job_stop(const void *kinds)
+{
+	job_shutdown();
+}
+
+void
+job_metrics(const void *kinds)
+{
+	size_t counts[JOB__MAX];
+	char name[96];
+
+	job_counts(counts);
+	for (int i = 0; i < JOB__MAX; i++) {
+		snprintf(name, sizeof name, "trainyard_jobs{status=\"%s\"}",
+		    job_status_name((enum job_status)i));
+		metrics_gauge_set(name, (double)counts[i]);
+	}
 }

@@ -1,7 +1,8 @@
 /*
  * job.h — the job API of DESIGN.md, shared by every worker with long work.
  *
- * A worker declares its kinds as a table; svc_main serves
+ * A worker declares its kinds as a table and mounts JOB_MOUNT(kinds) into
+ * its svc_def; the shell then serves
  *	POST /jobs {"job_id", "kind"?, ...params}   202 new / 200 existing
  *	GET /jobs/{id}                              the record, 404 unknown
  *	DELETE /jobs/{id}                           cancel
@@ -23,10 +24,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "svc.h"
 #include "util.h"
 
 struct job;
-struct mg_connection;
 
 struct job_kind {
 	const char *name;
@@ -75,14 +76,26 @@ int job_cancelled(const struct job *j);
 void job_fail(struct job *j, const char *fmt, ...) TY_PRINTF(2, 3);
 
 
-/* For svc: start/stop the job system and its routes. */
-int job_init(const char *models_dir, const struct job_kind *kinds,
-    size_t nkinds, int max_running) TY_WUR;
-/* Stops accepting, tells running jobs to stop, waits for them. */
-void job_shutdown(void);
-int job_http_post(struct mg_connection *c, void *arg);
-int job_http_item(struct mg_connection *c, void *arg); /* GET, DELETE */
-/* Number of jobs by status, for /metrics. */
-void job_counts(size_t counts[JOB__MAX]);
+/*
+ * The svc_mount of the job system: the /jobs routes; start loads the
+ * records under <models>/jobs and starts TRAINYARD_MAX_JOBS (1..64,
+ * default 1) runner threads; stop stops accepting, tells running jobs to
+ * stop and waits for them; metrics sets trainyard_jobs{status}.
+ */
+struct job_kinds {
+	const struct job_kind *kinds;
+	size_t n;
+};
+#define JOB_NROUTES 3
+extern const struct svc_route job_routes[JOB_NROUTES];
+int job_start(const void *kinds, int argc, char **argv) TY_WUR;
+void job_stop(const void *kinds);
+void job_metrics(const void *kinds);
+#define JOB_MOUNT(k)                                                         \
+	{                                                                    \
+		job_routes, JOB_NROUTES,                                     \
+		    &(const struct job_kinds){(k), TY_ARRAY_LEN(k)}, job_start, \
+		    job_stop, job_metrics                                      \
+	}
 
 #endif

@@ -17,10 +17,10 @@
 
 #include <civetweb.h>
 
-#include "job.h"
 #include "metrics.h"
 #include "stack.h"
 #include "svc.h"
+#include "uri.h"
 
 /* GET /metrics: far more than a worker's few hundred series take. */
 #define SVC_METRICS_MAX (4u << 20)
@@ -29,7 +29,7 @@ static struct {
 	const struct svc_def *def;
 	char name[64];
 	char *data_dir, *models_dir;
-	int port, threads, max_jobs;
+	int port, threads;
 	size_t max_body;
 	double started;
 	volatile sig_atomic_t stopping;
@@ -302,18 +302,11 @@ h_readyz(struct mg_connection *c, void *arg)
 static int
 h_metrics(struct mg_connection *c, void *arg)
 {
+	const struct svc_mount *m = S.def->mount;
 	struct wbuf b;
-	size_t counts[JOB__MAX];
-	char name[96];
 
-	if (S.def->nkinds) {
-		job_counts(counts);
-		for (int i = 0; i < JOB__MAX; i++) {
-			snprintf(name, sizeof name, "trainyard_jobs{status=\"%s\"}",
-			    job_status_name((enum job_status)i));
-			metrics_gauge_set(name, (double)counts[i]);
-		}
-	}
+	if (m && m->metrics)
+		m->metrics(m->arg);
 	wb_init(&b, SVC_METRICS_MAX);
 	if (metrics_render(&b, util_now() - S.started) < 0) {
 		wb_free(&b);
@@ -328,12 +321,6 @@ static const struct svc_route builtin_routes[] = {
 	{"GET", "/healthz", h_healthz, NULL},
 	{"GET", "/readyz", h_readyz, NULL},
 	{"GET", "/metrics", h_metrics, NULL},
-};
-
-static const struct svc_route job_routes[] = {
-	{"POST", "/jobs", job_http_post, NULL},
-	{"GET", "/jobs/*", job_http_item, NULL},
-	{"DELETE", "/jobs/*", job_http_item, NULL},
 };
 
 static int
@@ -355,16 +342,6 @@ h_405(struct mg_connection *c, void *arg)
 static const struct svc_route route_404 = {"", "", h_404, NULL};
 static const struct svc_route route_405 = {"", "", h_405, NULL};
 
-static int
-uri_match(const char *pat, const char *uri)
-{
-	size_t n = strlen(pat);
-
-	if (n && pat[n - 1] == '*')
-		return !strncmp(pat, uri, n - 1) && uri[n - 1] != '\0';
-	return !strcmp(pat, uri);
-}
-
 /* The route for a request; *path_ok says some route had that path. */
 static const struct svc_route *
 route_find(const char *method, const char *uri, int *path_ok)
@@ -374,7 +351,8 @@ route_find(const char *method, const char *uri, int *path_ok)
 		size_t n;
 	} tabs[] = {
 		{builtin_routes, TY_ARRAY_LEN(builtin_routes)},
-		{job_routes, S.def->nkinds ? TY_ARRAY_LEN(job_routes) : 0},
+		{S.def->mount ? S.def->mount->routes : NULL,
+		    S.def->mount ? S.def->mount->nroutes : 0},
 		{S.def->routes, S.def->nroutes},
 	};
 
@@ -383,7 +361,10 @@ route_find(const char *method, const char *uri, int *path_ok)
 		for (size_t i = 0; i < tabs[t].n; i++) {
 			const struct svc_route *r = &tabs[t].r[i];
 
-			if (!uri_match(r->uri, uri))
+			long long ids[1];
+			size_t nids;
+
+			if (!uri_match(r->uri, uri, ids, 0, &nids))
 				continue;
 			*path_ok = 1;
 			if (!strcmp(r->method, method))
@@ -499,7 +480,7 @@ svc_main(int argc, char **argv, const struct svc_def *def)
 {
 	struct mg_callbacks cb = {0};
 	struct mg_context *ctx;
-	char port[80], jobs_dir[4096], listen_addr[64];
+	char port[80], listen_addr[64];
 	const char *opts[16];
 	sigset_t set;
 	int sig, n = 0, rc = 0;
@@ -518,19 +499,15 @@ svc_main(int argc, char **argv, const struct svc_def *def)
 	    util_ncpu());
 	if (S.threads < 1 || S.threads > 256)
 		S.threads = util_ncpu();
-	S.max_jobs = (int)cfg_long(argc, argv, "TRAINYARD_MAX_JOBS", 1);
-	if (S.max_jobs < 1 || S.max_jobs > 64)
-		S.max_jobs = 1;
 	S.max_body = (size_t)cfg_long(argc, argv, "TRAINYARD_MAX_BODY_MB", 64) *
 	    1024 * 1024;
 	if (S.port <= 0 || S.port > 65535) {
 		ty_log("bad port %d", S.port);
 		return 1;
 	}
-	snprintf(jobs_dir, sizeof jobs_dir, "%s/jobs", S.models_dir);
-	if (util_mkdirs(S.data_dir, 0755) || util_mkdirs(jobs_dir, 0755)) {
+	if (util_mkdirs(S.data_dir, 0755) || util_mkdirs(S.models_dir, 0755)) {
 		ty_log("cannot create volume directories %s, %s: %s",
-		    S.data_dir, jobs_dir, strerror(errno));
+		    S.data_dir, S.models_dir, strerror(errno));
 		return 1;
 	}
 
@@ -548,11 +525,9 @@ svc_main(int argc, char **argv, const struct svc_def *def)
 		ty_log("init failed");
 		return 1;
 	}
-	if (def->nkinds && job_init(S.models_dir, def->kinds, def->nkinds,
-	    S.max_jobs)) {
-		ty_log("cannot start the job system in %s", jobs_dir);
+	if (def->mount && def->mount->start &&
+	    def->mount->start(def->mount->arg, argc, argv))
 		return 1;
-	}
 
 	snprintf(listen_addr, sizeof listen_addr, "%s",
 	    cfg_str(argc, argv, "TRAINYARD_LISTEN", "0.0.0.0"));
@@ -583,8 +558,8 @@ svc_main(int argc, char **argv, const struct svc_def *def)
 	ty_log("signal %d: stopping", sig);
 	stop_server(ctx, listen_addr);
 out:
-	if (def->nkinds)
-		job_shutdown();
+	if (def->mount && def->mount->stop)
+		def->mount->stop(def->mount->arg);
 	if (def->fini)
 		def->fini();
 	mg_exit_library();

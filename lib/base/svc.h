@@ -1,14 +1,17 @@
 /*
  * svc.h — the process shell every worker runs in: configuration, volumes,
- * the CivetWeb server, /healthz /readyz /metrics, the job API (job.h) for
- * the kinds a worker declares, an access log, and graceful shutdown.
+ * the CivetWeb server, /healthz /readyz /metrics, the parts a worker
+ * mounts (job.h's JOB_MOUNT gives the /jobs API), an access log, and
+ * graceful shutdown. svc knows nothing of jobs: job depends on svc.
  *
  *	static const struct job_kind kinds[] = {{"inspect", v, run, NULL}};
+ *	static const struct svc_mount jobs = JOB_MOUNT(kinds);
  *	static const struct svc_route routes[] = {
  *		{"POST", "/predict", predict, NULL},
  *	};
  *	static const struct svc_def def = {
  *		.name = "infer", .default_port = 8083,
+ *		.mount = &jobs,
  *		.routes = routes, .nroutes = TY_ARRAY_LEN(routes),
  *	};
  *	int main(int argc, char **argv) { return svc_main(argc, argv, &def); }
@@ -17,7 +20,6 @@
  *	TRAINYARD_PORT, TRAINYARD_DATA_DIR (./var/data),
  *	TRAINYARD_MODELS_DIR (./var/models), TRAINYARD_THREADS (cores),
  *	TRAINYARD_MAX_BODY_MB (body limit of JSON requests, 64),
- *	TRAINYARD_MAX_JOBS (jobs running at once, 1),
  *	TRAINYARD_LISTEN (address, 0.0.0.0).
  */
 #ifndef TY_SVC_H
@@ -30,7 +32,6 @@
 #include "util.h"
 
 struct mg_connection;
-struct job_kind;
 
 /*
  * A route handler answers one request and returns the HTTP status it sent
@@ -51,11 +52,26 @@ struct svc_route {
 	void *arg;
 };
 
+/*
+ * A part mounted into the shell: its routes and its life cycle (every
+ * hook may be NULL). arg is passed to each hook.
+ */
+struct svc_mount {
+	const struct svc_route *routes;
+	size_t nroutes;
+	const void *arg;
+	/* After config, volumes and def->init; non-zero ends the process. */
+	int (*start)(const void *arg, int argc, char **argv);
+	/* After the server stopped, before def->fini. */
+	void (*stop)(const void *arg);
+	/* Before GET /metrics renders: sets its gauges. */
+	void (*metrics)(const void *arg);
+};
+
 struct svc_def {
 	const char *name; /* "preprocess": log prefix and metric prefix */
 	int default_port;
-	const struct job_kind *kinds; /* may be NULL: no /jobs routes */
-	size_t nkinds;
+	const struct svc_mount *mount; /* may be NULL (job.h: JOB_MOUNT) */
 	const struct svc_route *routes; /* extra routes, may be NULL */
 	size_t nroutes;
 	/*

@@ -13,6 +13,7 @@
 #include "mp.h"
 #include "route.h"
 #include "upload.h"
+#include "uri.h"
 
 static size_t seen;
 
@@ -85,7 +86,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++) {
 		long long ids[WEB_IDS_MAX];
 		size_t nids = 0;
-		if (route_match(pats[i], s, ids, &nids) &&
+		if (uri_match(pats[i], s, ids, WEB_IDS_MAX, &nids) &&
 		    (nids > WEB_IDS_MAX || (nids && ids[0] <= 0)))
 			abort();
 	}

@@ -5,6 +5,7 @@
 #include "../th.h"
 #include "metrics.h"
 #include "route.h"
+#include "uri.h"
 #include "wb.h"
 
 /* What route_handle records for an answered request. */
@@ -54,7 +55,8 @@ main(void)
 		{
 			long long ids[WEB_IDS_MAX] = { 0 };
 			size_t n = 99;
-			int m = route_match(rows[i].pat, rows[i].path, ids, &n);
+			int m = uri_match(rows[i].pat, rows[i].path, ids,
+			    WEB_IDS_MAX, &n);
 			CHECK(m == rows[i].match);
 			if (m) {
 				CHECK(n == rows[i].nids);
@@ -69,9 +71,9 @@ main(void)
 	{
 		long long ids[WEB_IDS_MAX];
 		size_t n;
-		CHECK(route_match("/{a}/{b}/{c}/{d}/{e}", "/1/2/3/4/5", ids,
-		          &n) == 0);
-		CHECK(route_match("/{a}/{b}/{c}/{d}", "/1/2/3/4", ids, &n) ==
+		CHECK(uri_match("/{a}/{b}/{c}/{d}/{e}", "/1/2/3/4/5", ids,
+		          WEB_IDS_MAX, &n) == 0);
+		CHECK(uri_match("/{a}/{b}/{c}/{d}", "/1/2/3/4", ids, WEB_IDS_MAX, &n) ==
 		      1);
 		CHECK(n == 4 && ids[3] == 4);
 	}

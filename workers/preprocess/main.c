@@ -36,11 +36,12 @@ init(int argc, char **argv)
 	return 0;
 }
 
+static const struct svc_mount jobs = JOB_MOUNT(kinds);
+
 static const struct svc_def def = {
 	.name = "preprocess",
 	.default_port = 8081,
-	.kinds = kinds,
-	.nkinds = TY_ARRAY_LEN(kinds),
+	.mount = &jobs,
 	.init = init,
 };
 

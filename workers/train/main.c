@@ -122,11 +122,12 @@ static const struct svc_route routes[] = {
     {"POST", "/fed/round", fed_http_round, NULL},
 };
 
+static const struct svc_mount jobs = JOB_MOUNT(kinds);
+
 static const struct svc_def def = {
     .name = "train",
     .default_port = 8082,
-    .kinds = kinds,
-    .nkinds = TY_ARRAY_LEN(kinds),
+    .mount = &jobs,
     .routes = routes,
     .nroutes = TY_ARRAY_LEN(routes),
 };
