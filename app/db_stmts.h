@@ -73,11 +73,13 @@ DB_STMT(DATASET_SET_RESULT,
     "WHERE id = ? AND status IN ('uploaded', 'inspecting')")
 /* models, predictions (page_predict.c, api.c) */
 DB_STMT(MODEL_LIST,
-    "SELECT id, run_id, arch, val_acc, classes_json, created_at, bytes "
+    "SELECT id, run_id, arch, val_acc, classes_json, created_at, bytes, "
+    "coalesce((SELECT number FROM runs WHERE runs.id = run_id), run_id) "
     "FROM models WHERE project_id = ? ORDER BY id DESC")
 DB_STMT(MODEL_GET,
-    "SELECT id, run_id, arch, val_acc, classes_json, path FROM models "
-    "WHERE id = ? AND project_id = ?")
+    "SELECT id, run_id, arch, val_acc, classes_json, path, "
+    "coalesce((SELECT number FROM runs WHERE runs.id = run_id), run_id) "
+    "FROM models WHERE id = ? AND project_id = ?")
 DB_STMT(PREDICTION_INSERT,
     "INSERT INTO predictions (project_id, model_id, user_id, source, "
     "images, results_json, ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
@@ -112,7 +114,7 @@ DB_STMT(TOKEN_TOUCH,
 	"coalesce(epochs_json, ''), coalesce(metrics_json, ''), "        \
 	"cancel_requested, created_at, coalesce(started_at, 0), "        \
 	"coalesce(prep_seconds, -1), coalesce(train_seconds, -1), "      \
-	"coalesce(finished_at, 0) "
+	"coalesce(finished_at, 0), coalesce(number, id), name, note "
 DB_STMT(RUN_INSERT,
     "INSERT INTO runs (id, project_id, dataset_id, params_json, created_at, "
     "message) VALUES ((SELECT n + 1 FROM run_seq), ?, ?, ?, ?, "
@@ -180,6 +182,7 @@ DB_STMT(RUN_MODEL_EXPORT,
     "SELECT path, arch, coalesce(val_acc, -1) FROM models "
     "WHERE run_id = ? AND project_id = ?")
 DB_STMT(RUN_MODEL_LIST,
-    "SELECT id, run_id, arch, coalesce(val_acc, -1), bytes, created_at "
+    "SELECT id, run_id, arch, coalesce(val_acc, -1), bytes, created_at, "
+    "coalesce((SELECT number FROM runs WHERE runs.id = run_id), run_id) "
     "FROM models WHERE project_id = ? ORDER BY coalesce(val_acc, -1) DESC, "
     "id DESC")

@@ -62,23 +62,36 @@ page_dataset_health_report(struct td *d, const char *json)
 {
 	cJSON *r = cJSON_Parse(json), *it;
 	const cJSON *classes, *skipped, *warnings;
+	const char *fmt;
 	double max = 0;
-	long long listed = 0, total;
+	long long listed = 0, folders = 0, total;
 
 	if (!cJSON_IsObject(r)) {
 		cJSON_Delete(r);
 		return;
 	}
 	td_set_bool(d, "report", 1);
-	td_set(d, "archive_format",
-	       cJSON_GetStringValue(
-	           cJSON_GetObjectItemCaseSensitive(r, "archive_format")));
 	it = cJSON_GetObjectItemCaseSensitive(r, "images");
 	td_set_int(d, "images",
 	           cJSON_IsNumber(it) ? (long long)it->valuedouble : 0);
+	td_set_count(d, "images_text",
+	             cJSON_IsNumber(it) ? (long long)it->valuedouble : 0,
+	             "image", "images");
 	it = cJSON_GetObjectItemCaseSensitive(r, "entries");
-	td_set_int(d, "entries",
-	           cJSON_IsNumber(it) ? (long long)it->valuedouble : 0);
+	fmt = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(r, "archive_format"));
+	/* no format: libarchive could not read it at all */
+	if (fmt && *fmt) {
+		char n[40];
+		long long e = cJSON_IsNumber(it) ? (long long)it->valuedouble
+		                                 : 0;
+		snprintf(n, sizeof(n), "%lld %s", e, e == 1 ? "entry" : "entries");
+		td_setf(d, "archive_text", "%s, %s", fmt, n);
+	} else {
+		td_set(d, "archive_text",
+		       "not an archive trainyard can read (.zip, .tar, "
+		       ".tar.gz)");
+	}
 	classes = cJSON_GetObjectItemCaseSensitive(r, "classes");
 	cJSON_ArrayForEach(it, classes)
 	{
@@ -99,6 +112,8 @@ page_dataset_health_report(struct td *d, const char *json)
 		row = td_add_row(d, "classes");
 		td_set(row, "name", name);
 		td_set_int(row, "count", (long long)n);
+		td_set_count(row, "count_text", (long long)n, "image",
+		             "images");
 		/* at least a sliver, so an almost-empty class still shows */
 		td_setf(row, "pct", "%.1f",
 		        max > 0
@@ -106,6 +121,8 @@ page_dataset_health_report(struct td *d, const char *json)
 		            : 0.0);
 	}
 	td_set_int(d, "nclasses", cJSON_GetArraySize(classes));
+	td_set_count(d, "nclasses_text", cJSON_GetArraySize(classes), "class",
+	             "classes");
 	add_counts(d, "formats", cJSON_GetObjectItemCaseSensitive(r, "formats"),
 	           0);
 	add_counts(d, "channels",
@@ -130,12 +147,23 @@ page_dataset_health_report(struct td *d, const char *json)
 		td_set(row, "name", name);
 		td_set(row, "reason", why ? why : "");
 		listed++;
+		/* an empty class folder is listed as "name/" */
+		folders += *name && name[strlen(name) - 1] == '/';
 	}
 	it = cJSON_GetObjectItemCaseSensitive(r, "skipped_total");
 	total = cJSON_IsNumber(it) ? (long long)it->valuedouble : listed;
 	if (total < listed)
 		total = listed;
 	td_set_int(d, "skipped_total", total);
+	/* an empty folder is not a file: say which is which */
+	if (folders > 0)
+		td_setf(d, "skipped_text",
+		        "%lld in total: %lld file%s, %lld folder%s", total,
+		        total - folders, total - folders == 1 ? "" : "s",
+		        folders, folders == 1 ? "" : "s");
+	else
+		td_setf(d, "skipped_text", "%lld in total: %lld file%s", total,
+		        total, total == 1 ? "" : "s");
 	td_set_bool(d, "has_skipped", listed > 0);
 	if (total > listed)
 		td_set_int(d, "skipped_more", total - listed);

@@ -188,6 +188,7 @@ render(struct req *r, int status, const char *error, long long chosen,
 
 		td_set_int(row, "model_id", mid);
 		td_set_int(row, "run_id", sqlite3_column_int64(st, 1));
+		td_set_int(row, "run_number", sqlite3_column_int64(st, 7));
 		td_set(row, "arch", db_col_text(st, 2));
 		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
 			td_setf(row, "acc", "%.1f%%",
@@ -210,8 +211,13 @@ void
 page_predict_form(struct req *r)
 {
 	struct td *d = td_new();
+	char q[24];
+	long long chosen = 0;
 
-	render(r, 200, NULL, 0, d);
+	/* "Predict with this model" links name the model: honour it */
+	if (web_query(r, "model_id", q, sizeof(q)) == 0)
+		chosen = atoll(q);
+	render(r, 200, NULL, chosen > 0 ? chosen : 0, d);
 	td_free(d);
 }
 
@@ -422,8 +428,10 @@ page_predict(struct req *r)
 		ty_log("predict: history not stored");
 	d = td_new();
 	td_set_bool(d, "has_results", 1);
-	td_set_int(d, "nimages", f->nimg);
-	td_setf(d, "model_label", "model #%lld (%s)", m.id, m.arch);
+	td_setf(d, "nimages_text", "%d image%s", f->nimg,
+	        f->nimg == 1 ? "" : "s");
+	td_setf(d, "model_label", "model #%lld (%s, run #%lld)", m.id, m.arch,
+	        m.run_number);
 	add_results(d, answer);
 	render(r, 200, NULL, mid, d);
 	td_free(d);

@@ -225,8 +225,8 @@ status_td(struct req *r, struct td *d, const struct runrow *run)
 	struct pipeline_live live;
 	char buf[64];
 	int have_live = pipeline_live_get(run->id, &live) == 0;
-	double best_acc, best_loss;
-	int nep;
+	double best_acc, best_loss, kacc, kloss;
+	int nep, kept;
 
 	td_set(d, "status", run->status);
 	td_set(d, "stage", stage_of(run->status));
@@ -254,8 +254,15 @@ status_td(struct req *r, struct td *d, const struct runrow *run)
 		fmt_secs(buf, sizeof(buf), live.eta_seconds);
 		td_set(d, "eta", buf);
 	}
-	if (best_acc >= 0)
+	/* One figure: the model's once there is one (the epoch it kept),
+	 * the best epoch's so far while the run goes on. */
+	if (runrow_kept(run, &kacc, &kloss, &kept) == 0) {
+		td_setf(d, "best_acc", "%.4f", kacc);
+		td_setf(d, "acc_label", "model val acc (epoch %d)", kept);
+	} else if (best_acc >= 0 && runrow_active(run)) {
 		td_setf(d, "best_acc", "%.4f", best_acc);
+		td_set(d, "acc_label", "best val acc so far");
+	}
 }
 
 static void
@@ -279,6 +286,15 @@ timing_td(struct td *d, const struct runrow *run)
 	td_set(t, "total", c);
 	fmt_secs(a, sizeof(a), run->started_at - run->created_at);
 	td_set(t, "waited", a);
+}
+
+static int
+kept_epoch(const struct runrow *run)
+{
+	double a, l;
+	int e;
+
+	return runrow_kept(run, &a, &l, &e) == 0 ? e : 0;
 }
 
 static int
@@ -306,6 +322,7 @@ page_run(struct req *r)
 	td_set_int(d, "pid", r->project.id);
 	td_set(d, "project", r->project.name);
 	td_set_int(d, "rid", run.id);
+	td_set_int(d, "rnum", run.number);
 	web_fmt_time(when, sizeof(when), (long long)run.created_at);
 	td_set(d, "created", when);
 	status_td(r, d, &run);
@@ -316,7 +333,7 @@ page_run(struct req *r)
 	results_td(d, &run);
 	timing_td(d, &run);
 	wb_init(&charts, CHARTS_MAX);
-	if (runcharts_run(&charts, run.epochs_json) == 0)
+	if (runcharts_run(&charts, run.epochs_json, kept_epoch(&run)) == 0)
 		td_set_html_UNESCAPED(d, "charts", charts.data);
 	wb_free(&charts);
 	st =
@@ -328,7 +345,7 @@ page_run(struct req *r)
 		td_set(d, "model_size", size);
 	}
 	db_done(r->w->db, st);
-	snprintf(title, sizeof(title), "Run #%lld", run.id);
+	snprintf(title, sizeof(title), "Run #%lld", run.number);
 	view_page(r, 200, "run", title, d);
 	td_free(d);
 	runrow_free(&run);
@@ -343,7 +360,7 @@ page_run_charts(struct req *r)
 	if (load(r, &run) < 0)
 		return;
 	wb_init(&charts, CHARTS_MAX);
-	if (runcharts_run(&charts, run.epochs_json) < 0)
+	if (runcharts_run(&charts, run.epochs_json, kept_epoch(&run)) < 0)
 		web_error(r, 500, "The charts are too large.");
 	else
 		web_send(r, 200, "text/html; charset=utf-8", NULL, charts.data,

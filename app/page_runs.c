@@ -140,7 +140,8 @@ new_page(struct req *r, int status, const struct runform *rf,
 	td_set(d, "project", r->project.name);
 	td_set_html_UNESCAPED(d, "form", html);
 	if (nerr)
-		td_set_int(d, "nerr", (long long)nerr);
+		td_set_count(d, "nerr_text", (long long)nerr, "problem",
+		             "problems");
 	view_page(r, status, "run_new", "New run", d);
 	td_free(d);
 	free(html);
@@ -317,19 +318,19 @@ is_in(const long long *v, size_t n, long long x)
 }
 
 /* A finished run is judged by its model (the train result), not by its
- * best epoch: without early stopping the model is the last epoch's. */
+ * best epoch: without early stopping the model is the last epoch's. A
+ * finished run without a model (cancelled, failed) has no figures, so it
+ * never ranks above one that has; a running one shows its best so far. */
 static void
 final_metrics(const struct runrow *w, double *acc, double *loss)
 {
-	cJSON *m = cJSON_Parse(w->metrics_json);
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(m, "val_acc");
-	const cJSON *l = cJSON_GetObjectItemCaseSensitive(m, "val_loss");
+	double a, l;
+	int e;
 
-	if (cJSON_IsNumber(a)) {
-		*acc = a->valuedouble;
-		*loss = cJSON_IsNumber(l) ? l->valuedouble : -1;
-	}
-	cJSON_Delete(m);
+	if (runrow_kept(w, &a, &l, &e) == 0)
+		*acc = a, *loss = l;
+	else if (!runrow_active(w))
+		*acc = -1, *loss = -1;
 }
 
 static void
@@ -379,6 +380,7 @@ runs_td(struct req *r, struct td *d)
 		struct runform rf;
 		char buf[64];
 		td_set_int(row, "rid", w->id);
+		td_set_int(row, "rnum", w->number);
 		td_set(row, "status", w->status);
 		td_setf(row, "percent", "%.0f", 100 * w->progress);
 		td_set_bool(row, "active", runrow_active(w));
@@ -407,7 +409,7 @@ runs_td(struct req *r, struct td *d)
 		td_set_bool(row, "checked", is_in(cmp, ncmp, w->id));
 		if (is_in(cmp, ncmp, w->id) && nc < COMPARE_MAX) {
 			snprintf(label[nc], sizeof(label[nc]), "run #%lld",
-			         w->id);
+			         w->number);
 			names[nc] = label[nc];
 			eps[nc] = w->epochs_json;
 			nc++;
@@ -441,6 +443,7 @@ models_td(struct req *r, struct td *d)
 		double acc = sqlite3_column_double(st, 3);
 		td_set_int(row, "mid", sqlite3_column_int64(st, 0));
 		td_set_int(row, "rid", sqlite3_column_int64(st, 1));
+		td_set_int(row, "rnum", sqlite3_column_int64(st, 6));
 		td_set(row, "arch", db_col_text(st, 2));
 		if (acc >= 0)
 			td_setf(row, "acc", "%.4f", acc);

@@ -29,6 +29,7 @@ predict_model_get(struct db *db, long long pid, long long mid,
 		m->val_acc = sqlite3_column_double(st, 3);
 		m->classes_json = xstrdup(db_col_text(st, 4));
 		m->path = xstrdup(db_col_text(st, 5));
+		m->run_number = sqlite3_column_int64(st, 6);
 	}
 	db_done(db, st);
 	return found;
@@ -50,6 +51,7 @@ predict_model_json(const struct predict_model *m)
 
 	cJSON_AddNumberToObject(o, "id", (double)m->id);
 	cJSON_AddNumberToObject(o, "run_id", (double)m->run_id);
+	cJSON_AddNumberToObject(o, "run_number", (double)m->run_number);
 	cJSON_AddStringToObject(o, "arch", m->arch);
 	if (m->has_acc)
 		cJSON_AddNumberToObject(o, "val_acc", m->val_acc);

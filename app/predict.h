@@ -20,7 +20,7 @@
 #define PREDICT_HISTORY_ROWS 10
 
 struct predict_model {
-	long long id, run_id;
+	long long id, run_id, run_number;
 	char *arch, *classes_json, *path;
 	double val_acc;
 	int has_acc;

@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "svg.h"
@@ -30,7 +31,7 @@ column(const cJSON *eps, const char *field, double *x, double *y)
 }
 
 int
-runcharts_run(struct wbuf *out, const char *epochs_json)
+runcharts_run(struct wbuf *out, const char *epochs_json, int kept_epoch)
 {
 	static const char *const fields[4] = {"train_loss", "val_loss",
 	                                      "train_acc", "val_acc"};
@@ -50,9 +51,17 @@ runcharts_run(struct wbuf *out, const char *epochs_json)
 		s[i].dashed = i % 2 == 0;
 	}
 	struct svg_chart loss = {"Loss", "epoch", "cross-entropy loss", s,
-	                         2,      0,       "chart-loss",         1};
+	                         2,      0,       "chart-loss",         1,
+	                         0,      NULL};
 	struct svg_chart acc = {"Accuracy", "epoch", "accuracy",  s + 2,
-	                        2,          1,       "chart-acc", 1};
+	                        2,          1,       "chart-acc", 1,
+	                        0,          NULL};
+	char mark[48];
+	if (kept_epoch > 0) {
+		snprintf(mark, sizeof(mark), "model: epoch %d", kept_epoch);
+		loss.mark_x = acc.mark_x = kept_epoch;
+		loss.mark_label = acc.mark_label = mark;
+	}
 	if (svg_line_chart(out, &loss) < 0 || svg_line_chart(out, &acc) < 0)
 		rc = -1;
 	cJSON_Delete(eps);
@@ -86,7 +95,9 @@ runcharts_compare(struct wbuf *out, const char *const *names,
 	                      n,
 	                      1,
 	                      "chart-compare",
-	                      1};
+	                      1,
+	                      0,
+	                      NULL};
 	rc = svg_line_chart(out, &c);
 	free(s);
 	free(buf);

@@ -12,8 +12,10 @@
 #include "util.h"
 #include "wb.h"
 
-/* Appends both charts of one run; -1 when out is full. */
-int runcharts_run(struct wbuf *out, const char *epochs_json) TY_WUR;
+/* Appends both charts of one run, the epoch whose weights the model kept
+ * marked (kept_epoch 0: no model yet); -1 when out is full. */
+int runcharts_run(struct wbuf *out, const char *epochs_json,
+                  int kept_epoch) TY_WUR;
 /* Appends one chart with the val accuracy curve of each run. */
 int runcharts_compare(struct wbuf *out, const char *const *names,
                       const char *const *epochs_json, size_t n) TY_WUR;

@@ -27,12 +27,17 @@ runrow_read(sqlite3_stmt *st, struct runrow *r)
 	r->prep_seconds = sqlite3_column_double(st, 14);
 	r->train_seconds = sqlite3_column_double(st, 15);
 	r->finished_at = sqlite3_column_double(st, 16);
+	r->number = sqlite3_column_int64(st, 17);
+	r->name = xstrdup(db_col_text(st, 18));
+	r->note = xstrdup(db_col_text(st, 19));
 }
 
 void
 runrow_free(struct runrow *r)
 {
 	free(r->params_json);
+	free(r->name);
+	free(r->note);
 	free(r->message);
 	free(r->error);
 	free(r->prep_json);
@@ -81,4 +86,24 @@ runrow_best(const struct runrow *r, double *acc, double *loss, int *epochs)
 		}
 	}
 	cJSON_Delete(eps);
+}
+
+int
+runrow_kept(const struct runrow *r, double *acc, double *loss, int *epoch)
+{
+	cJSON *m = cJSON_Parse(r->metrics_json);
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(m, "val_acc");
+	const cJSON *l = cJSON_GetObjectItemCaseSensitive(m, "val_loss");
+	const cJSON *b = cJSON_GetObjectItemCaseSensitive(m, "best_epoch");
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(m, "epochs_trained");
+	int rc = cJSON_IsNumber(a) ? 0 : -1;
+
+	*acc = rc == 0 ? a->valuedouble : -1;
+	*loss = rc == 0 && cJSON_IsNumber(l) ? l->valuedouble : -1;
+	*epoch = rc < 0                                     ? 0
+	         : cJSON_IsNumber(b) && b->valuedouble > 0 ? (int)b->valuedouble
+	         : cJSON_IsNumber(n)                        ? (int)n->valuedouble
+	                                                    : 0;
+	cJSON_Delete(m);
+	return rc;
 }

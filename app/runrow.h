@@ -20,6 +20,8 @@ struct runrow {
 	double progress;
 	int cancel_requested;
 	double created_at, started_at, prep_seconds, train_seconds, finished_at;
+	long long number; /* within its project: what people see as "#n" */
+	char *name, *note; /* set by the person; "" when not */
 };
 
 /* Copies the current row of a RUN_COLS statement; free with runrow_free. */
@@ -30,6 +32,13 @@ int runrow_load(struct db *db, long long id, long long project_id,
                 struct runrow *r) TY_WUR;
 /* queued, preprocessing or training. */
 int runrow_active(const struct runrow *r);
+/*
+ * The model's figures (metrics.json of a finished run): its val_acc and
+ * val_loss, and the epoch whose weights it kept (the best-loss epoch with
+ * early stopping, else the last). 0, or -1 when the run has no model.
+ */
+int runrow_kept(const struct runrow *r, double *acc, double *loss,
+                int *epoch);
 /* Best val_acc / its val_loss over the epochs so far; -1 when none. */
 void runrow_best(const struct runrow *r, double *acc, double *loss,
                  int *epochs);

@@ -177,6 +177,19 @@ svg_line_chart(struct wbuf *out, const struct svg_chart *c)
 		    "text-anchor=\"middle\" fill=\"#6b7280\">no epochs yet"
 		    "</text>",
 		    (ML + W - MR) / 2, (MT + H - MB) / 2);
+	if (c->mark_label && isfinite(c->mark_x) && c->mark_x >= xmin &&
+	    c->mark_x <= xmax) {
+		ADD("<g class=\"mark\"><line x1=\"%.1f\" x2=\"%.1f\" "
+		    "y1=\"%d\" y2=\"%d\" stroke=\"#059669\" "
+		    "stroke-width=\"1.5\" stroke-dasharray=\"2 3\"/>"
+		    "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" "
+		    "text-anchor=\"%s\" fill=\"#047857\">",
+		    PX(c->mark_x), PX(c->mark_x), MT, H - MB,
+		    PX(c->mark_x) + (PX(c->mark_x) > W / 2 ? -4 : 4), H - MB - 6,
+		    PX(c->mark_x) > W / 2 ? "end" : "start");
+		text(out, c->mark_label);
+		ADD("</text></g>");
+	}
 	/* series: a polyline and a dot per point, then the legend */
 	for (size_t s = 0; s < c->nseries; s++) {
 		const struct svg_series *se = &c->series[s];

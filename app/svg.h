@@ -29,6 +29,11 @@ struct svg_chart {
 	int y_unit;     /* 1: y is a fraction, axis from 0 to 1 */
 	const char *id; /* element id (may be NULL) */
 	int x_int;      /* x counts things (epochs): whole ticks */
+	/* a vertical marker at x = mark_x (e.g. the epoch whose weights
+	 * the model kept) labelled mark_label; none when mark_label is
+	 * NULL */
+	double mark_x;
+	const char *mark_label;
 };
 
 /*

@@ -145,6 +145,13 @@ td_set_int(struct td *d, const char *key, long long n)
 }
 
 void
+td_set_count(struct td *d, const char *key, long long n, const char *one,
+             const char *many)
+{
+	td_setf(d, key, "%lld %s", n, n == 1 ? one : many);
+}
+
+void
 td_set_bool(struct td *d, const char *key, int flag)
 {
 	struct tv *v = td_slot(d, key);

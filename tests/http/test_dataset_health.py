@@ -115,6 +115,31 @@ def single_class_is_unusable():
 
 
 @test
+def words_read_right_for_odd_uploads():
+    """No "Archive: , 0 entries" for a file that is no archive; an empty
+    class folder is a folder, not a file; "1 class", "1 image"."""
+    c = S.user()
+    _, pid = c.create_project("words")
+    did = upload(c, pid, b"just some text, not an archive\n" * 50,
+                 filename="notes.zip")
+    check(wait_inspected(S, did) == "unusable")
+    t = page(c, pid, did).text
+    check(", 0 entries" not in t and "<dd>, " not in t, t)
+    m = re.search(r'id="archive">([^<]*)<', t)
+    check(not m or "not an archive" in m.group(1), m and m.group(1))
+    files = {"one/x.png": png(6, 6, 3, fill=1)}
+    files["empty/readme.txt"] = b"no images in this folder\n"
+    did = upload(c, pid, zip_of(files))
+    wait_inspected(S, did)
+    t = page(c, pid, did).text
+    check("1 class," in t and "1 image usable" in t, t)
+    check("1 classes" not in t and "1 images" not in t, t)
+    sk = re.search(r'id="skipped-count">([^<]*)<', t)
+    check(sk and "1 folder" in sk.group(1) and "1 file," in sk.group(1),
+          sk and sk.group(1))
+
+
+@test
 def other_users_and_other_projects_get_404():
     a, b = S.user("a"), S.user("b")
     _, pa = a.create_project("mine")

@@ -7,141 +7,16 @@ real training."""
 import json
 import os
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tylib import Service, check, run_all, tempdir, test, wait_for  # noqa: E402
 from webclient import Client  # noqa: E402
 import sqlite3  # noqa: E402
+from fakeworkers import Fake  # noqa: E402
 
 SAN = os.environ.get("SAN") == "1"
 SLOW = 3 if SAN else 1
-
-EPOCH = {"epoch": 1, "train_loss": 0.9, "train_acc": 0.5, "val_loss": 0.8,
-         "val_acc": 0.6, "seconds": 0.1}
-
-
-class Fake:
-    """One fake worker. `mode` picks how the next new train job behaves."""
-
-    def __init__(self, name):
-        self.name = name
-        self.jobs = {}     # job id -> [record, remaining GETs before done]
-        self.calls = []    # (method, path, X-Request-Id)
-        self.mode = "ok"
-        self.lock = threading.Lock()
-        fake = self
-
-        class H(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def reply(self, status, body):
-                data = body if isinstance(body, bytes) else json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):
-                fake.handle(self, "GET", None)
-
-            def do_DELETE(self):
-                fake.handle(self, "DELETE", None)
-
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                fake.handle(self, "POST", json.loads(self.rfile.read(n)))
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.port = self.server.server_address[1]
-        self.url = "http://127.0.0.1:%d" % self.port
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def handle(self, h, method, body):
-        with self.lock:
-            self.calls.append((method, h.path, h.headers.get("X-Request-Id")))
-            mode = self.mode
-        if h.path == "/healthz":
-            return h.reply(200, {"ok": True})
-        if mode == "500":
-            return h.reply(500, {"error": "broken"})
-        if mode == "garbage":
-            return h.reply(200, b"<html>not json")
-        if method == "POST":
-            if mode == "refuse":
-                return h.reply(400, {"error": "epochs must be 1..1000"})
-            jid = body["job_id"]
-            with self.lock:
-                if jid not in self.jobs:
-                    self.jobs[jid] = [self.start(body, mode), 2]
-                rec = self.jobs[jid][0]
-            return h.reply(202, rec)
-        jid = h.path.rsplit("/", 1)[1]
-        with self.lock:
-            j = self.jobs.get(jid)
-            if not j:
-                return h.reply(404, {"error": "no such job"})
-            if method == "DELETE":
-                j[0] = dict(j[0], status="cancelled")
-                return h.reply(200, j[0])
-            j[1] -= 1
-            if j[1] <= 0:
-                j[0] = self.finish(j[0])
-            return h.reply(200, j[0])
-
-    def start(self, body, mode):
-        rec = {"job_id": body["job_id"], "status": "running", "progress": 0.5,
-               "message": "half way", "result": {}, "mode": mode,
-               "params": body}
-        if body.get("kind") == "inspect":
-            rec = self.finish(rec)
-        elif "-train" in body["job_id"]:
-            rec["result"] = {"epochs": [EPOCH],
-                             "live": {"epoch": 2, "epochs": 2,
-                                      "eta_seconds": 3.5,
-                                      "images_per_second": 1000}}
-        return rec
-
-    def finish(self, rec):
-        rec = dict(rec)
-        p = rec["params"]
-        mode = rec["mode"]
-        if rec["status"] != "running":
-            return rec
-        if p.get("kind") == "inspect":
-            rec.update(status="succeeded", result={
-                "usable": True, "images": 30, "classes": [
-                    {"name": "a", "count": 15}, {"name": "b", "count": 15}],
-                "sizes": {"28x28": 30}, "channels": {"1": 30},
-                "skipped": [], "skipped_total": 0, "warnings": []})
-        elif p.get("kind") == "prepare":
-            rec.update(status="succeeded", result={
-                "images": 30, "train": 27, "val": 3, "classes": [
-                    {"name": "a", "count": 15}, {"name": "b", "count": 15}],
-                "counts": {"train": [14, 13], "val": [1, 2]},
-                "warnings": ["a test warning"]})
-        elif mode == "fail":
-            rec.update(status="failed", error="out of memory (fake)")
-        elif mode == "cancelled":
-            rec.update(status="cancelled")
-        else:
-            e2 = dict(EPOCH, epoch=2, val_acc=0.75)
-            rec.update(status="succeeded", progress=1, result={
-                "epochs": [EPOCH, e2], "val_acc": 0.75, "val_loss": 0.5,
-                "confusion": [[1, 0], [1, 1]],
-                "per_class": [{"class": "a", "precision": 0.5, "recall": 1,
-                               "f1": 0.667, "support": 1},
-                              {"class": "b", "precision": 1, "recall": 0.5,
-                               "f1": 0.667, "support": 2}],
-                "model": "runs/x/model.tym", "images_per_second": 1000,
-                "params": 10, "epochs_trained": 2,
-                "messages": ["train worker <b>peer-1</b> left out after "
-                             "round 1: timed out"]})
-        return rec
 
 
 S = {}

@@ -69,7 +69,9 @@ main(void)
 		                      1,
 		                      1,
 		                      "id\"x",
-		                      0};
+		                      0,
+		                      0,
+		                      NULL};
 		wb_init(&b, 1 << 20);
 		CHECK(svg_line_chart(&b, &c) == 0);
 		CHECK(strstr(b.data, "<script>") == NULL);
@@ -91,7 +93,7 @@ main(void)
 	{
 		double x[] = {1, 2}, y[] = {0.5, 0.6};
 		struct svg_series s = {"v", x, y, 2, 0};
-		struct svg_chart c = {"t", "epoch", "y", &s, 1, 1, NULL, 1};
+		struct svg_chart c = {"t", "epoch", "y", &s, 1, 1, NULL, 1, 0, NULL};
 		wb_init(&b, 1 << 20);
 		CHECK(svg_line_chart(&b, &c) == 0);
 		CHECK(strstr(b.data, ">1.5<") == NULL);
@@ -106,7 +108,8 @@ main(void)
 	TH_TEST("chart: empty says so")
 	{
 		struct svg_chart c = {"Loss", "epoch", "loss", NULL,
-		                      0,      0,       NULL,   0};
+		                      0,      0,       NULL,   0,
+		                      0,      NULL};
 		wb_init(&b, 1 << 20);
 		CHECK(svg_line_chart(&b, &c) == 0);
 		CHECK(strstr(b.data, "no epochs yet") != NULL);
@@ -119,7 +122,7 @@ main(void)
 		for (int i = 0; i < 200; i++)
 			x[i] = i, y[i] = 1.0 / (i + 1);
 		struct svg_series s = {"s", x, y, 200, 1};
-		struct svg_chart c = {"t", "x", "y", &s, 1, 0, NULL, 0};
+		struct svg_chart c = {"t", "x", "y", &s, 1, 0, NULL, 0, 0, NULL};
 		wb_init(&b, 1000);
 		CHECK(svg_line_chart(&b, &c) == -1);
 		CHECK(b.len <= 1000);
@@ -134,12 +137,30 @@ main(void)
 		          "[{\"epoch\":1,\"train_loss\":0.9,"
 		          "\"val_loss\":0.8,\"train_acc\":0.6,\"val_acc\":0.7},"
 		          "{\"epoch\":2,\"train_loss\":0.5,\"val_loss\":0.6,"
-		          "\"train_acc\":0.8,\"val_acc\":0.82}]") == 0);
+		          "\"train_acc\":0.8,\"val_acc\":0.82}]",
+		          0) == 0);
 		CHECK(count(b.data, "<svg") == 2);
 		CHECK(strstr(b.data, "id=\"chart-loss\""));
 		CHECK(strstr(b.data, "id=\"chart-acc\""));
 		CHECK(count(b.data, "<circle") == 8);
 		CHECK(count(b.data, "stroke-dasharray") >= 2);
+		wb_free(&b);
+	}
+
+	TH_TEST("run charts: the model's epoch is marked on both charts")
+	{
+		const char *eps = "[{\"epoch\":1,\"val_loss\":0.8,"
+		                  "\"val_acc\":0.7},{\"epoch\":2,\"val_loss\":"
+		                  "0.6,\"val_acc\":0.8},{\"epoch\":3,"
+		                  "\"val_loss\":0.7,\"val_acc\":0.85}]";
+		wb_init(&b, 1 << 20);
+		CHECK(runcharts_run(&b, eps, 2) == 0);
+		CHECK(count(b.data, "class=\"mark\"") == 2);
+		CHECK(count(b.data, "model: epoch 2") == 2);
+		wb_free(&b);
+		wb_init(&b, 1 << 20);
+		CHECK(runcharts_run(&b, eps, 0) == 0);
+		CHECK(strstr(b.data, "class=\"mark\"") == NULL);
 		wb_free(&b);
 	}
 
@@ -155,7 +176,7 @@ main(void)
 		    "[{\"val_acc\":1e308,\"val_loss\":-1e308}]"};
 		for (size_t i = 0; i < TY_ARRAY_LEN(bad); i++) {
 			wb_init(&b, 1 << 20);
-			CHECK(runcharts_run(&b, bad[i]) == 0);
+			CHECK(runcharts_run(&b, bad[i], 3) == 0);
 			CHECK(strstr(b.data, "<b>") == NULL);
 			wb_free(&b);
 		}

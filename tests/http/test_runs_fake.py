@@ -1,0 +1,180 @@
+"""What a person reads about runs, against the fake workers (fast, no
+real training): run numbers count per project, one accuracy per run (the
+model's) with its epoch marked on the charts, a cancelled run without a
+model never ranks above runs with one, the predict page preselects the
+model it was opened for, the run form's toggle and plurals."""
+import json
+import os
+import re
+import sqlite3
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tylib import Service, check, run_all, tempdir, test, wait_for  # noqa: E402
+from webclient import Client  # noqa: E402
+from fakeworkers import Fake  # noqa: E402
+
+SLOW = 3 if os.environ.get("SAN") == "1" else 1
+S = {}
+
+
+def sql(q, *a):
+    con = sqlite3.connect(S["env"]["TRAINYARD_DB"], timeout=10)
+    try:
+        with con:
+            return con.execute(q, a).fetchall()
+    finally:
+        con.close()
+
+
+def setup():
+    if S:
+        return S
+    pre, train = Fake("preprocess"), Fake("train")
+    d = tempdir("ty-runsfake-")
+    env = {"TRAINYARD_DATA_DIR": os.path.join(d, "data"),
+           "TRAINYARD_MODELS_DIR": os.path.join(d, "models"),
+           "TRAINYARD_DB": os.path.join(d, "db", "ty.db"),
+           "TRAINYARD_PREPROCESS_URL": pre.url,
+           "TRAINYARD_TRAIN_URL": train.url,
+           "TRAINYARD_RETRY_SECONDS": "2", "TRAINYARD_POLL_MS": "100"}
+    S.update(pre=pre, train=train, env=env)
+    S["web"] = Service("trainyard-web", env=env).start()
+    c = Client(S["web"].port)
+    check(c.signup("runsuser", "a long enough password").status == 303, "")
+    c.get("/projects")
+    S["c"] = c
+    return S
+
+
+def project(name):
+    """A project with one ready (fake) dataset: (pid, did)."""
+    c = setup()["c"]
+    _, pid = c.create_project(name)
+    c.get("/projects/%d" % pid)
+    r = c.upload("/projects/%d/datasets" % pid, b"\x1f\x8b fake archive")
+    did = int(r.header("Location").rsplit("=", 1)[1])
+    wait_for(lambda: sql("SELECT status FROM datasets WHERE id = ?",
+                         did)[0][0] == "ready", timeout=20, what="inspection")
+    c.get("/projects/%d" % pid)
+    return pid, did
+
+
+def run(pid, did, mode="ok"):
+    s = setup()
+    s["train"].mode = mode
+    r = s["c"].post_form("/projects/%d/runs" % pid, {"dataset_id": did})
+    check(r.status == 303, r)
+    rid = int(r.header("Location").rsplit("/", 1)[1])
+    wait_for(lambda: sql("SELECT status FROM runs WHERE id = ?", rid)[0][0]
+             in ("succeeded", "failed", "cancelled"), timeout=20 * SLOW,
+             interval=0.05, what="run %d" % rid)
+    s["train"].mode = "ok"
+    return rid
+
+
+def h1(pid, rid):
+    t = S["c"].get("/projects/%d/runs/%d" % (pid, rid)).text
+    return re.search(r"<h1>([^<]*)<", t).group(1).strip(), t
+
+
+@test
+def run_numbers_count_per_project():
+    pa, da = project("first")
+    pb, db = project("second")
+    b1 = run(pb, db)          # the second project's run comes first
+    a1 = run(pa, da)
+    a2 = run(pa, da)
+    check(a1 > b1, "global ids still grow")
+    check(h1(pb, b1)[0] == "Run #1", h1(pb, b1)[0])
+    check(h1(pa, a1)[0] == "Run #1", h1(pa, a1)[0])
+    t = h1(pa, a2)[1]
+    check(h1(pa, a2)[0] == "Run #2", h1(pa, a2)[0])
+    check("<title>Run #2" in t, "page title")
+    p = S["c"].get("/projects/%d" % pa).text
+    check('href="/projects/%d/runs/%d">#2<' % (pa, a2) in p, "runs table")
+    check(">run #1</a>" in p, "models table names the run by number")
+    # a deleted run's number is never given again
+    r = S["c"].post_form("/projects/%d/runs/%d/delete" % (pa, a2), {})
+    check(r.status == 303, r)
+    a3 = run(pa, da)
+    check(h1(pa, a3)[0] == "Run #3", h1(pa, a3)[0])
+
+
+@test
+def one_accuracy_the_models_with_its_epoch_marked():
+    pid, did = project("acc")
+    rid = run(pid, did)
+    # the best epoch (0.9) is not the one the model kept (epoch 2, 0.75)
+    eps = [{"epoch": 1, "train_loss": 0.9, "train_acc": 0.5,
+            "val_loss": 0.8, "val_acc": 0.9, "seconds": 0.1},
+           {"epoch": 2, "train_loss": 0.5, "train_acc": 0.7,
+            "val_loss": 0.5, "val_acc": 0.75, "seconds": 0.1}]
+    sql("UPDATE runs SET epochs_json = ? WHERE id = ?", json.dumps(eps), rid)
+    t = S["c"].get("/projects/%d/runs/%d" % (pid, rid)).text
+    head = re.search(r'id="run-best">([^<]*)<', t).group(1)
+    card = re.search(r'id="val-acc">([^<]*)<', t).group(1)
+    check(head == card == "0.7500", (head, card))
+    check("0.9000" not in t, "a second accuracy is shown")
+    check(t.count('class="mark"') == 2 and "model: epoch 2" in t,
+          "kept epoch not marked on the charts")
+
+
+@test
+def cancelled_run_without_model_ranks_below_models():
+    pid, did = project("rank")
+    good = run(pid, did)
+    bad = run(pid, did, mode="fail")
+    # as if cancelled after its first epoch: epochs, but no model
+    sql("UPDATE runs SET status = 'cancelled' WHERE id = ?", bad)
+    eps = [{"epoch": 1, "train_loss": 0.1, "train_acc": 0.99,
+            "val_loss": 0.05, "val_acc": 0.99, "seconds": 0.1}]
+    sql("UPDATE runs SET epochs_json = ? WHERE id = ?", json.dumps(eps), bad)
+    for sort in ("acc", "loss"):
+        p = S["c"].get("/projects/%d?sort=%s" % (pid, sort)).text
+        order = [int(x) for x in re.findall(r'<tr class="[^"]*" data-run="(\d+)"', p)]
+        check(order.index(good) < order.index(bad), (sort, order))
+    best = re.search(r'<tr class="best-run" data-run="(\d+)"', p)
+    check(best and int(best.group(1)) == good, "best run")
+
+
+@test
+def predict_page_preselects_the_model_it_was_opened_for():
+    pid, did = project("predict")
+    r1, r2 = run(pid, did), run(pid, did)
+    m = dict(sql("SELECT run_id, id FROM models WHERE run_id IN (?, ?)",
+                 r1, r2))
+    check(len(m) == 2, m)
+    older = m[r1]
+    run_page = S["c"].get("/projects/%d/runs/%d" % (pid, r1)).text
+    check("/predict?model_id=%d" % older in run_page, "link")
+    t = S["c"].get("/projects/%d/predict?model_id=%d" % (pid, older)).text
+    sel = re.findall(r'<option value="(\d+)" selected>', t)
+    check(sel == [str(older)], "selected %s, wanted %d" % (sel, older))
+    check("run #1" in t and "run #2" in t, "options name runs by number")
+    # without model_id: the newest, as before
+    t = S["c"].get("/projects/%d/predict" % pid).text
+    check(re.findall(r'<option value="(\d+)" selected>', t) == [str(m[r2])],
+          "default")
+
+
+@test
+def run_form_is_folded_and_plurals_read_right():
+    pid, did = project("form")
+    p = S["c"].get("/projects/%d" % pid).text
+    check('<details class="run-new">' in p, "the form starts folded")
+    check("Hide the run form" in p, "the open toggle says what it does")
+    check("with the form above" not in p, p)
+    r = S["c"].post_form("/projects/%d/runs" % pid,
+                         {"dataset_id": did, "epochs": "0"})
+    check(r.status == 400, r)
+    check("fix the 1 problem below" in r.text, r.text[:3000])
+
+
+@test
+def web_stops_cleanly():
+    check(setup()["web"].stop() == 0, "web exited non-zero")
+
+
+if __name__ == "__main__":
+    run_all()
