@@ -90,7 +90,12 @@ $(O)/gen/onnx.pb-c.c $(O)/gen/onnx.pb-c.h: $(ONNX_PROTO)
 $(O)/gen/onnx.pb-c.o: $(O)/gen/onnx.pb-c.c
 	$(CC) $(CFLAGS) -w -c -o $@ $<
 $(call obj,$(EXPORT_SRC)): CFLAGS += -Ilib/export -I$(O)/gen
-$(call obj,$(EXPORT_SRC)): | $(O)/gen/onnx.pb-c.h
+# The C export's runtime, as a C string literal.
+$(O)/gen/c_runtime.h: lib/export/c_runtime.inc
+	@mkdir -p $(O)/gen
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< >$@
+$(call obj,$(EXPORT_SRC)): | $(O)/gen/onnx.pb-c.h $(O)/gen/c_runtime.h
+$(O)/lib/export/export_c.o: $(O)/gen/c_runtime.h
 $(LIB_EXPORT): $(call obj,$(EXPORT_SRC)) $(O)/gen/onnx.pb-c.o
 $(O)/app/%.o $(O)/tools/%.o $(O)/tests/%.o: CFLAGS += -Ilib/export
 # Each binary sees its own headers and the library's, not another part's:

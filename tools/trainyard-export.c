@@ -16,8 +16,8 @@ int
 main(int argc, char **argv)
 {
 	char err[256];
-	const struct export_format *f = argc == 4 ? export_format_find(argv[1])
-	                                          : NULL;
+	const struct export_format *f =
+	    argc == 4 ? export_format_find(argv[1]) : NULL;
 	if (!f) {
 		fprintf(stderr, "usage: %s onnx|c MODEL.tym OUT|-\n", argv[0]);
 		return 2;

@@ -36,19 +36,18 @@
 /* What the exported file says about its model, beyond the .tym itself;
  * all optional (NULL / negative: not known). */
 struct export_info {
-	const char *name;  /* e.g. "project 3, run 12" */
-	double accuracy;   /* validation accuracy 0..1, < 0 unknown */
-	const char *arch;  /* "cnn", ... */
+	const char *name; /* e.g. "project 3, run 12" */
+	double accuracy;  /* validation accuracy 0..1, < 0 unknown */
+	const char *arch; /* "cnn", ... */
 };
 
 typedef int (*export_fn)(const model *m, const struct export_info *info,
-                         uint8_t **out, size_t *len, char *err,
-                         size_t errlen);
+                         uint8_t **out, size_t *len, char *err, size_t errlen);
 
 struct export_format {
 	const char *name; /* "onnx", "c" */
 	const char *mime;
-	const char *ext;  /* file name suffix, with the dot */
+	const char *ext; /* file name suffix, with the dot */
 	export_fn fn;
 };
 

@@ -417,8 +417,7 @@ value_info(struct gb *b, const char *name, const int64_t *dims, int n)
 	sh->n_dim = (size_t)n;
 	sh->dim = gb_alloc(b, (size_t)n * sizeof(void *));
 	for (int i = 0; i < n; i++) {
-		Onnx__TensorShapeProto__Dimension *d =
-		    gb_alloc(b, sizeof(*d));
+		Onnx__TensorShapeProto__Dimension *d = gb_alloc(b, sizeof(*d));
 		onnx__tensor_shape_proto__dimension__init(d);
 		if (dims[i] < 0) { /* the batch */
 			d->value_case =
@@ -475,10 +474,10 @@ normalise(struct gb *b, const struct model_meta *mm)
 		off[i] = -mm->mean[i] / mm->std[i];
 	}
 	int64_t d[1] = {mm->channels};
-	const char *x = node(b, "Mul", NULL,
-	                     IN("image", init_f(b, "scale", sc,
-	                                        (size_t)mm->channels, d, 1)),
-	                     NULL, 0);
+	const char *x = node(
+	    b, "Mul", NULL,
+	    IN("image", init_f(b, "scale", sc, (size_t)mm->channels, d, 1)),
+	    NULL, 0);
 	return node(b, "Add", NULL,
 	            IN(x, init_f(b, "offset", off, (size_t)mm->channels, d, 1)),
 	            NULL, 0);
@@ -498,10 +497,8 @@ build(struct gb *b, const model *m, const struct export_info *info,
 {
 	const struct model_meta *mm = model_meta(m);
 	const nn_net *net = model_net_c(m);
-	struct st s = {.lay = L_NHWC,
-	               .h = mm->height,
-	               .w = mm->width,
-	               .c = mm->channels};
+	struct st s = {
+	    .lay = L_NHWC, .h = mm->height, .w = mm->width, .c = mm->channels};
 	s.x = normalise(b, mm);
 	for (int i = 0; i < nn_nlayers(net); i++) {
 		struct lctx l = {.net = net,
@@ -510,9 +507,11 @@ build(struct gb *b, const model *m, const struct export_info *info,
 		                 .spec = nn_layer_spec(net, i)};
 		enum nn_kind k = l.spec->kind;
 		if ((unsigned)k >= NN_KIND__MAX || !emit[k])
-			return gb_fail(b, "layer %d (%s) cannot be exported to "
-			                  "ONNX yet",
-			               i, nn_kind_name(k) ? nn_kind_name(k) : "?");
+			return gb_fail(b,
+			               "layer %d (%s) cannot be exported to "
+			               "ONNX yet",
+			               i,
+			               nn_kind_name(k) ? nn_kind_name(k) : "?");
 		nn_layer_shape(net, i, &l.oh, &l.ow, &l.oc);
 		if (emit[k](b, &l, &s) != 0)
 			return -1;
@@ -538,9 +537,9 @@ build(struct gb *b, const model *m, const struct export_info *info,
 	g->output[0] = value_info(b, "probabilities", outd, 2);
 	char *cl = json_array_str(mm, 0), *mean = json_array_str(mm, 1),
 	     *sd = json_array_str(mm, 2);
-	g->doc_string = gb_printf(b, onnx_contract, mm->height, mm->width,
-	                          mm->channels, mm->channels, mm->width,
-	                          mm->height, mean, sd, k);
+	g->doc_string =
+	    gb_printf(b, onnx_contract, mm->height, mm->width, mm->channels,
+	              mm->channels, mm->width, mm->height, mean, sd, k);
 
 	mp->has_ir_version = 1;
 	mp->ir_version = 7; /* opset 13's IR; readable by onnx >= 1.8 */

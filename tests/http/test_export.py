@@ -7,6 +7,7 @@ import base64
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 
@@ -170,6 +171,131 @@ def onnx_of_every_arch_matches_the_worker_in_onnxruntime():
               ans["outputs"] == ["probabilities"], ans)
         compare(label, ans["probabilities"],
                 worker_probs(rel, [b for _, b in imgs], classes))
+
+
+def varied_images(seed=5):
+    """Pixels of every channel count at sizes that make the resize shrink,
+    grow, keep one axis, and a 1x1: (w, h, channels, pixels, PNG)."""
+    rnd = random.Random(seed)
+    out = []
+    for w, h, c in ((SIZE, SIZE, 1), (SIZE, SIZE, 3), (37, 29, 3),
+                    (13, 11, 1), (SIZE, 45, 4), (64, 64, 2), (1, 1, 3),
+                    (97, 23, 4), (21, 19, 1), (400, 300, 1)):
+        # bars drawn large, plus noise, so every class shows up
+        cls, a = rnd.randrange(3), rnd.randrange(h)
+        px = bytearray()
+        for y in range(h):
+            for x in range(w):
+                on = (cls == 0 and abs(y - a) < max(1, h // 12)) or \
+                     (cls == 1 and abs(x - a % w) < max(1, w // 12)) or \
+                     (cls == 2 and abs(x - w // 2) < w // 5 and
+                      abs(y - h // 2) < h // 5)
+                v = 250 if on else rnd.randrange(60)
+                px += bytes((v, v // 2 + rnd.randrange(9), 255 - v,
+                             rnd.choice((255, 255, 0, 128, 7)))[:c]
+                            if c >= 3 else
+                            (v, rnd.choice((255, 0, 99)))[:c])
+        out.append((w, h, c, bytes(px), png(w, h, c, pixels=bytes(px))))
+    return out
+
+
+def run_c_export(src, nclasses, images):
+    """Compiles model.c as the issue says and runs it on images; returns
+    (per-image (class, probabilities), class names, object size)."""
+    d = os.path.join(S.dir, "c")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "model.c"), "wb") as f:
+        f.write(src)
+    cc = ["cc", "-O2", "-std=c99", "-Wall", "-Werror"]
+    r = subprocess.run(cc + ["-o", "m", "model.c",
+                             os.path.join(ORT_DIR, "c_main.c"), "-lm"],
+                       cwd=d, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    check(r.returncode == 0, r.stderr.decode()[:2000])
+    r = subprocess.run(cc + ["-c", "-o", "m.o", "model.c"], cwd=d)
+    check(r.returncode == 0, "compiling alone")
+    size = subprocess.run(["size", "m.o"], cwd=d, stdout=subprocess.PIPE,
+                          check=True).stdout.decode().split("\n")[1]
+    text, bss = int(size.split()[0]), int(size.split()[2])
+    feed = b"".join(b"%d %d %d\n" % (w, h, c) + px
+                    for w, h, c, px, _ in images)
+    r = subprocess.run([os.path.join(d, "m"), str(nclasses)], input=feed,
+                       stdout=subprocess.PIPE, timeout=60)
+    check(r.returncode == 0, r)
+    lines = r.stdout.decode().splitlines()
+    preds = [(int(ln.split()[0]), [float(v) for v in ln.split()[1:]])
+             for ln in lines[:len(images)]]
+    names = [bytes.fromhex(ln.split(" ", 2)[2]).decode()
+             for ln in lines[len(images):]]
+    return preds, names, text, bss
+
+
+@test
+def c_file_of_every_arch_matches_the_worker_after_resizing():
+    imgs = varied_images()
+    for label, arch, rel, ch, _ in MODELS:
+        r = OWNER.get("/projects/%d/runs/%d/model.c" % (PID, RUNS[label]))
+        check(r.status == 200, r)
+        check(".c\"" in r.header("Content-Disposition"), r)
+        src = r.body
+        check(b"static const float" in src and b"#include <math.h>" in src,
+              src[:300])
+        preds, names, text, bss = run_c_export(src, 3, imgs)
+        check(names == ["h", "v", "sq"], names)
+        ours = worker_probs(rel, [p for *_, p in imgs], names)
+        compare(label + " C", [p for _, p in preds], ours)
+        check([b for b, _ in preds] == argmaxes(ours), preds)
+        # the header's size and RAM claims hold for this file
+        head = src.split(b"*/")[0].decode()
+        wbytes = int(re.search(r"weights are (\d+) bytes", head).group(1))
+        code = int(re.search(r"code\s+\*?\s*about (\d+) bytes", head)
+                   .group(1))
+        ram = int(re.search(r"RAM: (\d+) bytes", head).group(1))
+        print("%-10s C: .text %d (header: %d + %d), .bss %d (header %d)" % (
+            label, text, wbytes, code, bss, ram))
+        check(wbytes <= text <= wbytes + 2 * code, (text, wbytes, code))
+        check(bss <= ram, (bss, ram))
+
+
+@test
+def hostile_class_names_stay_data_in_both_exports():
+    import onnx
+    names = ['a*/ int x; /*', 'q"\\??/', "\u00fcn\u00efc\u00f6d\u00e9 \u2603",
+             "tab\tnew\nline"]
+    make_bars_set(S.data, "hostile", 120, 30, size=SIZE, classes=names[:3])
+    # a fourth name cannot be trained on (3 classes); swap one in
+    with open(os.path.join(S.data, "hostile", "meta.json")) as f:
+        meta = json.load(f)
+    meta["classes"][2] = names[3] + names[2]
+    with open(os.path.join(S.data, "hostile", "meta.json"), "w") as f:
+        json.dump(meta, f)
+    want = meta["classes"]
+    train_model(S.data, S.models, {
+        "data": "hostile", "output": "runs/hostile",
+        "model": {"arch": "linear", "hidden": []}, "epochs": 1,
+        "batch_size": 16, "optimizer": "adam", "lr": 0.01, "seed": 1})
+    mid = add_model(S, PID, "runs/hostile/model.tym", 0.5, arch="linear")
+    rid = S.rows("SELECT run_id FROM models WHERE id = ?", (mid,))[0][0]
+    src = OWNER.get("/projects/%d/runs/%d/model.c" % (PID, rid)).body
+    imgs = held_images(1, n=3)
+    preds, got, _, _ = run_c_export(src, 3, [(SIZE, SIZE, 1, p, b)
+                                             for p, b in imgs])
+    check(got == want, (got, want))
+    # the header comment ends where it should, not inside a name
+    check(b"RAM:" in src.split(b"*/")[0], "comment closed early")
+    m = onnx.load_from_string(OWNER.get(
+        "/projects/%d/runs/%d/model.onnx" % (PID, rid)).body)
+    props = {p.key: p.value for p in m.metadata_props}
+    check(json.loads(props["classes"]) == want, props)
+
+
+@test
+def c_file_refuses_bad_arguments():
+    label, arch, rel, ch, _ = MODELS[0]
+    src = OWNER.get("/projects/%d/runs/%d/model.c" % (
+        PID, RUNS[label])).body
+    preds, _, _, _ = run_c_export(src, 3, [(0, 0, 1, b"", None),
+                                           (2, 2, 5, b"\0" * 20, None)])
+    check([b for b, _ in preds] == [-1, -1], preds)
 
 
 @test
