@@ -15,7 +15,10 @@
 # Local runs keep their state in ./var (TRAINYARD_VAR) and listen on 8080-8083
 # (TRAINYARD_WEB_PORT, _PREPROCESS_PORT, _TRAIN_PORT, _INFER_PORT).
 # TRAINYARD_NO_BUILD=1 skips installing packages and building; BIN picks the
-# directory of the binaries (default ./bin).
+# directory of the binaries (default ./bin). The workers listen on 127.0.0.1
+# only; the web app on every interface unless TRAINYARD_WEB_LISTEN says
+# otherwise. The service token the four share is var/service-token
+# (generated, mode 0600) unless TRAINYARD_SERVICE_TOKEN is set.
 set -euo pipefail
 
 cd "$(dirname "$0")"
@@ -24,6 +27,7 @@ NS=trainyard
 IMAGE=trainyard
 SERVICES=(web preprocess train infer)
 ADMIN_SECRET=trainyard-admin
+SERVICE_SECRET=trainyard-service
 
 say() { printf '%s\n' "$*"; }
 die() {
@@ -101,6 +105,11 @@ random_password() {
 	head -c 18 /dev/urandom | base64 | tr '+/' '-_'
 }
 
+random_token() {
+	# 32 random bytes as 64 hex characters (TRAINYARD_SERVICE_TOKEN)
+	od -An -N32 -tx1 /dev/urandom | tr -d ' \n'
+}
+
 # --- local -------------------------------------------------------------------
 
 LOCAL_PIDS=()
@@ -140,7 +149,7 @@ cmd_local() {
 		[train]=${TRAINYARD_TRAIN_PORT:-8082}
 		[infer]=${TRAINYARD_INFER_PORT:-8083}
 	)
-	local svc exe pid ready i found=()
+	local svc exe pid ready i listen found=()
 
 	if [ "${TRAINYARD_NO_BUILD:-0}" != 1 ]; then
 		"$ROOT/scripts/install-deps.sh" run
@@ -192,6 +201,17 @@ cmd_local() {
 		export TRAINYARD_ADMIN_PASSWORD
 	fi
 
+	# Every call between the services carries this token (docs/jobs.md).
+	local tokfile=$var/service-token
+	if [ -z "${TRAINYARD_SERVICE_TOKEN:-}" ]; then
+		if [ ! -s "$tokfile" ]; then
+			(umask 077 && random_token >"$tokfile")
+		fi
+		chmod 600 "$tokfile"
+		TRAINYARD_SERVICE_TOKEN=$(cat "$tokfile")
+	fi
+	export TRAINYARD_SERVICE_TOKEN
+
 	trap local_stop EXIT
 	trap 'local_stop; exit 130' INT
 	trap 'local_stop; exit 143' TERM
@@ -199,7 +219,10 @@ cmd_local() {
 	for svc in preprocess train infer web; do
 		[ -x "$bin/trainyard-$svc" ] || continue
 		exe=$bin/trainyard-$svc
-		TRAINYARD_PORT=${port[$svc]} "$exe" >>"$var/log/$svc.log" 2>&1 &
+		# Workers only on loopback: the web app is their one client.
+		listen=127.0.0.1
+		[ "$svc" != web ] || listen=${TRAINYARD_WEB_LISTEN:-}
+		TRAINYARD_LISTEN=$listen TRAINYARD_PORT=${port[$svc]} "$exe" >>"$var/log/$svc.log" 2>&1 &
 		pid=$!
 		LOCAL_PIDS+=("$pid")
 		LOCAL_NAMES+=("$svc")
@@ -223,7 +246,7 @@ cmd_local() {
 	for ((i = 1; i < replicas; i++)); do
 		[ -x "$bin/trainyard-train" ] || break
 		mkdir -p "$var/train-replica-$i"
-		TRAINYARD_PORT=$((rport + i)) TRAINYARD_MODELS_DIR=$var/train-replica-$i \
+		TRAINYARD_LISTEN=127.0.0.1 TRAINYARD_PORT=$((rport + i)) TRAINYARD_MODELS_DIR=$var/train-replica-$i \
 			"$bin/trainyard-train" >>"$var/log/train-replica-$i.log" 2>&1 &
 		LOCAL_PIDS+=("$!")
 		LOCAL_NAMES+=("train-replica-$i")
@@ -293,6 +316,17 @@ ensure_admin_secret() {
 	say "created the first admin: user 'admin', password '$pw' (shown once; it is in Secret $NS/$ADMIN_SECRET)"
 }
 
+# The token every call between the services carries (docs/jobs.md); kept
+# when it exists, so that running pods and new ones agree.
+ensure_service_secret() {
+	if kubectl -n "$NS" get secret "$SERVICE_SECRET" >/dev/null 2>&1; then
+		return 0
+	fi
+	kubectl -n "$NS" create secret generic "$SERVICE_SECRET" \
+		--from-literal=TRAINYARD_SERVICE_TOKEN="$(random_token)" >/dev/null
+	say "created the service token (Secret $NS/$SERVICE_SECRET)"
+}
+
 # A kustomize overlay that pins the image tag just built; the committed
 # k8s/ stays untouched.
 write_overlay() { # tag
@@ -350,6 +384,7 @@ cmd_deploy() {
 	minikube image build -t "$IMAGE:$tag" "$ROOT"
 	kubectl apply -f "$ROOT/k8s/namespace.yaml" >/dev/null
 	ensure_admin_secret
+	ensure_service_secret
 	overlay=$(write_overlay "$tag")
 	kubectl apply -k "$overlay"
 	wait_rollout

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "acct.h"
+#include "auth.h"
 #include "db.h"
 #include "inspect.h"
 #include "pages.h"
@@ -108,7 +109,8 @@ main(int argc, char **argv)
 	static struct web w;
 	struct mg_callbacks cb;
 	struct mg_context *ctx;
-	char err[512], port[16], threads[16], timeout[24], *dbdir, *path;
+	char err[512], port[80], threads[16], timeout[24], *dbdir, *path;
+	const char *listen_addr;
 	static char *root;
 	const char *db_path, *admin, *admin_pw;
 	long p, grace;
@@ -140,6 +142,12 @@ main(int argc, char **argv)
 	w.metrics_token = cfg_str(argc, argv, "TRAINYARD_METRICS_TOKEN", NULL);
 	if (w.metrics_token && !*w.metrics_token)
 		w.metrics_token = NULL;
+	/* Sent on every call to a worker (workers.c); they require it. */
+	auth_set_service_token(cfg_str(argc, argv, "TRAINYARD_SERVICE_TOKEN",
+	    NULL));
+	if (!auth_service_token())
+		ty_log("no TRAINYARD_SERVICE_TOKEN: workers that require one "
+		    "will refuse this app's calls");
 	p = cfg_long(argc, argv, "TRAINYARD_PORT", 8080);
 	if (w.max_upload_mb < 1 || w.max_upload_mb > 1024 * 1024 || p < 1 ||
 	    p > 65535 || w.session_hours < 1) {
@@ -196,7 +204,12 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	snprintf(port, sizeof(port), "%ld", p);
+	/* TRAINYARD_LISTEN: one address; unset or empty, every interface. */
+	listen_addr = cfg_str(argc, argv, "TRAINYARD_LISTEN", "");
+	if (*listen_addr)
+		snprintf(port, sizeof(port), "%.60s:%ld", listen_addr, p);
+	else
+		snprintf(port, sizeof(port), "%ld", p);
 	snprintf(threads, sizeof(threads), "%ld",
 	    cfg_long(argc, argv, "TRAINYARD_WEB_THREADS", 16));
 	grace = cfg_long(argc, argv, "TRAINYARD_SHUTDOWN_GRACE_S", 20);
@@ -231,10 +244,10 @@ main(int argc, char **argv)
 	/* Datasets left 'uploaded'/'inspecting' by a restart resume here. */
 	if (inspect_start(&w) < 0)
 		return 1;
-	/* CivetWeb binds every interface; the URL is the local one. */
-	ty_log("listening on port %s (all interfaces): http://127.0.0.1:%s/ "
+	ty_log("listening on %s (%s): http://127.0.0.1:%ld/ "
 	       "(root %s, data %s, db %s)",
-	    port, port, root, w.data_dir, db_path);
+	    port, *listen_addr ? "one address" : "all interfaces", p, root,
+	    w.data_dir, db_path);
 	while (!stop_signal)
 		usleep(100 * 1000);
 	ty_log("signal %d: finishing requests in flight", (int)stop_signal);

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "metrics.h"
 #include "pages.h"
 #include "wb.h"
@@ -140,17 +141,10 @@ page_readyz(struct req *r)
 static int
 metrics_allowed(struct req *r)
 {
-	const char *want = r->w->metrics_token, *h;
-	size_t n;
+	const char *want = r->w->metrics_token;
 
-	if (!want)
-		return 1;
-	h = mg_get_header(r->conn, "Authorization");
-	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-		return 0;
-	h += 7;
-	n = strlen(want);
-	return strlen(h) == n && sodium_memcmp(h, want, n) == 0;
+	return !want ||
+	       auth_bearer_ok(mg_get_header(r->conn, "Authorization"), want);
 }
 
 void

@@ -13,6 +13,8 @@
 #   BENCH_QUICK=1 bench/bench_fed.sh    one epoch each (a smoke run)
 set -uo pipefail
 ROOT=${ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+# shellcheck source=bench/token.sh
+. "$ROOT/bench/token.sh"
 BIN=${BIN:-$ROOT/bin}
 PY=/usr/bin/python3
 EPOCHS=${EPOCHS:-2}

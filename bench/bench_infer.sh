@@ -16,6 +16,8 @@
 #   BENCH_QUICK=1 bench/bench_infer.sh    shorter runs
 set -uo pipefail
 ROOT=${ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+# shellcheck source=bench/token.sh
+. "$ROOT/bench/token.sh"
 BIN=${BIN:-$ROOT/bin}
 THREADS=${THREADS:-2}
 PY=/usr/bin/python3
@@ -69,7 +71,8 @@ def cpu():
 def post(body):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     t0 = time.perf_counter()
-    c.request("POST", "/predict", body, {"Content-Type": "application/json"})
+    c.request("POST", "/predict", body, {"Content-Type": "application/json",
+              "Authorization": "Bearer " + os.environ["TRAINYARD_SERVICE_TOKEN"]})
     r = c.getresponse()
     data = r.read()
     dt = time.perf_counter() - t0

@@ -8,6 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# shellcheck source=bench/token.sh
+. "$ROOT/bench/token.sh"
 BIN=${BIN:-$ROOT/bin}
 THREADS=${THREADS:-2}
 NJPEG=${NJPEG:-2000}
@@ -35,12 +37,12 @@ cpu_ticks() { awk '{print $14 + $15}' /proc/$PID/stat; }
 run_job() {
 	local r c0
 	c0=$(cpu_ticks)
-	r=$(curl -s -XPOST "localhost:$PORT/jobs" -d "{\"job_id\":\"$1\",\"kind\":\"prepare\",
+	r=$(curl -s -H "$AUTH" -XPOST "localhost:$PORT/jobs" -d "{\"job_id\":\"$1\",\"kind\":\"prepare\",
 		\"dataset\":\"up/$2\",\"output\":\"prep/$1\",
 		\"image\":{\"width\":$3,\"height\":$4,\"channels\":$5}}")
 	case $r in *'"job_id"'*) ;; *) echo "POST /jobs: $r" >&2; return 1 ;; esac
 	while :; do
-		j=$(curl -sf "localhost:$PORT/jobs/$1") || { echo "GET failed" >&2; return 1; }
+		j=$(curl -sf -H "$AUTH" "localhost:$PORT/jobs/$1") || { echo "GET failed" >&2; return 1; }
 		case $j in *'"status":"succeeded"'* | *'"status":"failed"'*) break ;; esac
 		sleep 0.05
 	done

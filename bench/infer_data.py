@@ -55,7 +55,10 @@ def main():
     with open(os.path.join(out, "predict.lua"), "w") as f:
         f.write('wrk.method = "POST"\n'
                 'wrk.headers["Content-Type"] = "application/json"\n'
-                "wrk.body = %s\n" % json.dumps(single))
+                'wrk.headers["Authorization"] = %s\n'
+                "wrk.body = %s\n" % (json.dumps(
+                    "Bearer " + os.environ.get("TRAINYARD_SERVICE_TOKEN", "")),
+                    json.dumps(single)))
 
 
 main()

@@ -675,9 +675,9 @@ job_http_item(struct mg_connection *c, void *arg)
 }
 
 const struct svc_route job_routes[JOB_NROUTES] = {
-	{"POST", "/jobs", job_http_post, NULL},
-	{"GET", "/jobs/*", job_http_item, NULL},
-	{"DELETE", "/jobs/*", job_http_item, NULL},
+	{"POST", "/jobs", job_http_post, NULL, SVC_TOKEN},
+	{"GET", "/jobs/*", job_http_item, NULL, SVC_TOKEN},
+	{"DELETE", "/jobs/*", job_http_item, NULL, SVC_TOKEN},
 };
 
 int

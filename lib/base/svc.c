@@ -17,6 +17,7 @@
 
 #include <civetweb.h>
 
+#include "auth.h"
 #include "metrics.h"
 #include "stack.h"
 #include "svc.h"
@@ -31,6 +32,7 @@ static struct {
 	char *data_dir, *models_dir;
 	int port, threads;
 	size_t max_body;
+	char *metrics_token;
 	double started;
 	volatile sig_atomic_t stopping;
 } S;
@@ -318,9 +320,9 @@ h_metrics(struct mg_connection *c, void *arg)
 }
 
 static const struct svc_route builtin_routes[] = {
-	{"GET", "/healthz", h_healthz, NULL},
-	{"GET", "/readyz", h_readyz, NULL},
-	{"GET", "/metrics", h_metrics, NULL},
+	{"GET", "/healthz", h_healthz, NULL, SVC_OPEN},
+	{"GET", "/readyz", h_readyz, NULL, SVC_OPEN},
+	{"GET", "/metrics", h_metrics, NULL, SVC_METRICS},
 };
 
 static int
@@ -339,8 +341,8 @@ h_405(struct mg_connection *c, void *arg)
 }
 
 /* Not in any table: what dispatch answers when nothing matched. */
-static const struct svc_route route_404 = {"", "", h_404, NULL};
-static const struct svc_route route_405 = {"", "", h_405, NULL};
+static const struct svc_route route_404 = {"", "", h_404, NULL, SVC_TOKEN};
+static const struct svc_route route_405 = {"", "", h_405, NULL, SVC_TOKEN};
 
 /* The route for a request; *path_ok says some route had that path. */
 static const struct svc_route *
@@ -402,6 +404,33 @@ request_id(struct mg_connection *c, char *buf, size_t len)
 }
 
 static int
+h_401(struct mg_connection *c, void *arg)
+{
+	return svc_reply_error(c, 401, "this service needs "
+	    "\"Authorization: Bearer <TRAINYARD_SERVICE_TOKEN>\"");
+}
+
+static const struct svc_route route_401 = {"", "", h_401, NULL, SVC_OPEN};
+
+/*
+ * Whether the caller may use route r (NULL: no route matched, which
+ * needs the token too, so probing for routes says nothing). Without a
+ * service token (TRAINYARD_INSECURE_NO_TOKEN=1) everything is open.
+ */
+static int
+allowed(struct mg_connection *c, const struct svc_route *r)
+{
+	const char *h = mg_get_header(c, "Authorization");
+	enum svc_access a = r ? r->access : SVC_TOKEN;
+
+	if (a == SVC_OPEN || !auth_service_token())
+		return 1;
+	if (auth_bearer_ok(h, auth_service_token()))
+		return 1;
+	return a == SVC_METRICS && auth_bearer_ok(h, S.metrics_token);
+}
+
+static int
 dispatch(struct mg_connection *c)
 {
 	const struct mg_request_info *ri = mg_get_request_info(c);
@@ -413,6 +442,8 @@ dispatch(struct mg_connection *c)
 
 	r = route_find(ri->request_method, uri, &path_ok);
 	h = r ? r : path_ok ? &route_405 : &route_404;
+	if (!allowed(c, r))
+		h = &route_401;
 	status = h->fn(c, h->arg);
 	dt = util_now() - t0;
 	/* The route pattern, not the path: ids would explode the series. */
@@ -475,6 +506,38 @@ stop_server(struct mg_context *ctx, const char *addr)
 		pthread_join(t, NULL);
 }
 
+/*
+ * The service token is mandatory: a worker that anyone on the network
+ * can drive writes into every user's volumes. Running without one takes
+ * an explicit TRAINYARD_INSECURE_NO_TOKEN=1, and the log says so.
+ */
+static int
+read_tokens(int argc, char **argv)
+{
+	const char *tok = cfg_str(argc, argv, "TRAINYARD_SERVICE_TOKEN", NULL);
+	const char *mt = cfg_str(argc, argv, "TRAINYARD_METRICS_TOKEN", NULL);
+
+	S.metrics_token = mt && *mt ? xstrdup(mt) : NULL;
+	if (tok && *tok) {
+		if (strlen(tok) < AUTH_TOKEN_MIN) {
+			ty_log("TRAINYARD_SERVICE_TOKEN is too short: at "
+			    "least %d characters", AUTH_TOKEN_MIN);
+			return -1;
+		}
+		auth_set_service_token(tok);
+		return 0;
+	}
+	if (cfg_long(argc, argv, "TRAINYARD_INSECURE_NO_TOKEN", 0) == 1) {
+		ty_log("WARNING: no TRAINYARD_SERVICE_TOKEN and "
+		    "TRAINYARD_INSECURE_NO_TOKEN=1: every route is open to "
+		    "anyone who can reach this port");
+		return 0;
+	}
+	ty_log("refusing to start: TRAINYARD_SERVICE_TOKEN is not set (set "
+	    "TRAINYARD_INSECURE_NO_TOKEN=1 to run without one on purpose)");
+	return -1;
+}
+
 int
 svc_main(int argc, char **argv, const struct svc_def *def)
 {
@@ -505,6 +568,8 @@ svc_main(int argc, char **argv, const struct svc_def *def)
 		ty_log("bad port %d", S.port);
 		return 1;
 	}
+	if (read_tokens(argc, argv))
+		return 1;
 	if (util_mkdirs(S.data_dir, 0755) || util_mkdirs(S.models_dir, 0755)) {
 		ty_log("cannot create volume directories %s, %s: %s",
 		    S.data_dir, S.models_dir, strerror(errno));
@@ -566,5 +631,7 @@ out:
 	ty_log("stopped");
 	free(S.data_dir);
 	free(S.models_dir);
+	free(S.metrics_token);
+	auth_set_service_token(NULL);
 	return rc;
 }

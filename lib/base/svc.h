@@ -20,7 +20,11 @@
  *	TRAINYARD_PORT, TRAINYARD_DATA_DIR (./var/data),
  *	TRAINYARD_MODELS_DIR (./var/models), TRAINYARD_THREADS (cores),
  *	TRAINYARD_MAX_BODY_MB (body limit of JSON requests, 64),
- *	TRAINYARD_LISTEN (address, 0.0.0.0).
+ *	TRAINYARD_LISTEN (address, 0.0.0.0),
+ *	TRAINYARD_SERVICE_TOKEN (required by every route but /healthz and
+ *	/readyz; without it the worker refuses to start unless
+ *	TRAINYARD_INSECURE_NO_TOKEN=1), TRAINYARD_METRICS_TOKEN (also opens
+ *	/metrics).
  */
 #ifndef TY_SVC_H
 #define TY_SVC_H
@@ -40,6 +44,13 @@ struct mg_connection;
  */
 typedef int (*svc_handler)(struct mg_connection *c, void *arg);
 
+/* Who may call a route; the zero value is the safe one. */
+enum svc_access {
+	SVC_TOKEN = 0, /* the service token */
+	SVC_OPEN,      /* anyone: the probes */
+	SVC_METRICS,   /* the service token or the metrics token */
+};
+
 struct svc_route {
 	const char *method; /* "GET", "POST", ... */
 	/*
@@ -50,6 +61,7 @@ struct svc_route {
 	const char *uri;
 	svc_handler fn;
 	void *arg;
+	enum svc_access access;
 };
 
 /*

@@ -1,6 +1,8 @@
 /* wk.c — JSON over HTTP to the worker services; see wk.h. */
 #include "wk.h"
 
+#include "auth.h"
+
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -99,6 +101,9 @@ wk_call(const struct wk_call *k, struct wk_resp *out)
 	}
 	hdr = curl_slist_append(hdr, "Accept: application/json");
 	hdr = curl_slist_append(hdr, "Expect:"); /* no 100-continue wait */
+	char auth[320];
+	if (auth_header_line(auth, sizeof(auth)))
+		hdr = curl_slist_append(hdr, auth);
 	if (request_id[0]) {
 		snprintf(h, sizeof(h), "X-Request-Id: %s", request_id);
 		hdr = curl_slist_append(hdr, h);

@@ -12,6 +12,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import crypto from 'node:crypto';
 
 const ROOT = process.env.ROOT || path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const BIN = process.env.BIN || path.join(ROOT, 'bin');
@@ -122,7 +123,9 @@ async function waitHealthy(url, proc, name, ms = 20000) {
   throw new Error(`${name} did not become healthy`);
 }
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ty-flow-'));
-const vol = { TRAINYARD_DATA_DIR: path.join(tmp, 'data'), TRAINYARD_MODELS_DIR: path.join(tmp, 'models') };
+// The service token the four share (docs/jobs.md): workers refuse to run without one.
+const vol = { TRAINYARD_DATA_DIR: path.join(tmp, 'data'), TRAINYARD_MODELS_DIR: path.join(tmp, 'models'),
+  TRAINYARD_SERVICE_TOKEN: process.env.TRAINYARD_SERVICE_TOKEN || crypto.randomBytes(32).toString('hex') };
 fs.mkdirSync(vol.TRAINYARD_DATA_DIR, { recursive: true });
 fs.mkdirSync(vol.TRAINYARD_MODELS_DIR, { recursive: true });
 const procs = [];

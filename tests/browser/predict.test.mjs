@@ -6,6 +6,7 @@
 // build/test-artifacts/predict-*.png. Ends with "N passed, N failed".
 import { chromium } from 'playwright-core';
 import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -58,8 +59,10 @@ function py(...args) {
 }
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ty-browser-predict-'));
+// The service token the four share (docs/jobs.md): workers refuse to run without one.
 const env = { ...process.env, TRAINYARD_DATA_DIR: path.join(tmp, 'data'),
-  TRAINYARD_MODELS_DIR: path.join(tmp, 'models'), TRAINYARD_THREADS: '1' };
+  TRAINYARD_MODELS_DIR: path.join(tmp, 'models'), TRAINYARD_THREADS: '1',
+  TRAINYARD_SERVICE_TOKEN: process.env.TRAINYARD_SERVICE_TOKEN || crypto.randomBytes(32).toString('hex') };
 const procs = [];
 async function start(bin, port, extra = {}) {
   const log = fs.openSync(path.join(LOGS, `browser-${bin}-${port}.log`), 'a');

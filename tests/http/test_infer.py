@@ -19,7 +19,8 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tylib import (Service, bars_image, check, make_bars_set, png,  # noqa
-                   request, run_all, tempdir, test, train_model)
+                   SERVICE_TOKEN, request, run_all, tempdir, test,
+                   train_model)
 
 try:
     from PIL import Image
@@ -325,6 +326,7 @@ def huge_body_is_413():
     import socket
     sk = socket.create_connection(("127.0.0.1", svc.port), timeout=10)
     sk.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\n"
+               b"Authorization: Bearer %s\r\n" % SERVICE_TOKEN.encode() +
                b"Content-Type: application/json\r\n"
                b"Content-Length: %d\r\n\r\n" % (3 << 20) + b"{" * 1024)
     got = b""
@@ -342,6 +344,7 @@ def huge_body_is_413():
     c.putrequest("POST", "/predict")
     c.putheader("Content-Type", "application/json")
     c.putheader("Transfer-Encoding", "chunked")
+    c.putheader("Authorization", "Bearer " + SERVICE_TOKEN)
     c.endheaders()
     status = None
     try:

@@ -7,6 +7,7 @@ Standard library only (runs on Debian's /usr/bin/python3).
 import http.client
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -22,6 +23,15 @@ ROOT = os.environ.get("ROOT") or os.path.dirname(os.path.dirname(
 BIN = os.environ.get("BIN") or os.path.join(ROOT, "bin")
 
 _tests = []
+
+# The shared service token (docs/jobs.md): every process the tests start
+# inherits it, and request() sends it to the worker services they started.
+SERVICE_TOKEN = os.environ.get("TRAINYARD_SERVICE_TOKEN") or \
+    secrets.token_hex(32)
+os.environ["TRAINYARD_SERVICE_TOKEN"] = SERVICE_TOKEN
+# Ports of the workers started by Service: request() adds the token there
+# unless the caller set an Authorization header (or auth=False).
+_worker_ports = set()
 
 
 def test(fn):
@@ -92,9 +102,19 @@ class Response:
         return "<%d %r>" % (self.status, self.body[:200])
 
 
-def request(port, method, path, body=None, headers=None, timeout=60):
-    """One HTTP request to 127.0.0.1:port; never follows redirects."""
+def auth_header():
+    return {"Authorization": "Bearer " + SERVICE_TOKEN}
+
+
+def request(port, method, path, body=None, headers=None, timeout=60,
+            auth=True):
+    """One HTTP request to 127.0.0.1:port; never follows redirects. To a
+    worker started by Service it carries the service token unless auth is
+    False or headers has its own Authorization."""
     h = dict(headers or {})
+    if auth and port in _worker_ports and \
+            not any(k.lower() == "authorization" for k in h):
+        h.update(auth_header())
     if isinstance(body, (dict, list)):
         body = json.dumps(body).encode()
         h.setdefault("Content-Type", "application/json")
@@ -148,6 +168,8 @@ class Service:
         self.proc = subprocess.Popen([path] + self.args, env=self.env,
                                      stdout=self.log, stderr=subprocess.STDOUT)
         Service.running.append(self)
+        if self.name != "trainyard-web":
+            _worker_ports.add(self.port)
         if wait:
             self.wait_ready(timeout)
         return self

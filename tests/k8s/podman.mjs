@@ -21,19 +21,20 @@
 //   - the admin Secret that run.sh deploy would create is written to
 //     OUT.secret.json for `podman secret create`, as podman 4.3 reads it for
 //     secretKeyRef: the Secret's data map in JSON. (A Secret played from the
-//     YAML is stored as YAML, which 4.3 then cannot read.)
+//     YAML is stored as YAML, which 4.3 then cannot read.) The same for
+//     the service token's Secret trainyard-service, in OUT.service.json.
 // Everything else (commands, env, ConfigMap, PVCs, probes, securityContext,
 // resources) is played as written.
 //
-//   node tests/k8s/podman.mjs K8S_DIR IMAGE SUBNET_PREFIX ADMIN_PASSWORD OUT
+//   node tests/k8s/podman.mjs K8S_DIR IMAGE SUBNET_PREFIX ADMIN_PASSWORD OUT SERVICE_TOKEN
 // writes OUT (the YAML to play) and prints one line per pod: NAME IP PORT
 // READY_PATH, then lines "# ..." saying what was changed.
 import fs from "node:fs";
 import { render, toYaml } from "./render.mjs";
 
-const [dir, image, prefix, adminPassword, out] = process.argv.slice(2);
-if (!out) {
-	console.error("usage: podman.mjs K8S_DIR IMAGE SUBNET_PREFIX ADMIN_PASSWORD OUT");
+const [dir, image, prefix, adminPassword, out, serviceToken] = process.argv.slice(2);
+if (!serviceToken) {
+	console.error("usage: podman.mjs K8S_DIR IMAGE SUBNET_PREFIX ADMIN_PASSWORD OUT SERVICE_TOKEN");
 	process.exit(2);
 }
 const objs = render(dir);
@@ -119,6 +120,9 @@ const order = ["ConfigMap", "PersistentVolumeClaim", "Deployment"];
 const played = keep.sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
 fs.writeFileSync(out, toYaml(played));
 fs.writeFileSync(`${out}.secret.json`, JSON.stringify(secret.data));
-notes.push("Secret trainyard-admin created with podman secret create");
+fs.writeFileSync(`${out}.service.json`, JSON.stringify({
+	TRAINYARD_SERVICE_TOKEN: Buffer.from(serviceToken).toString("base64"),
+}));
+notes.push("Secrets trainyard-admin and trainyard-service created with podman secret create");
 for (const l of lines) console.log(l);
 for (const n of notes) console.log(`# ${n}`);

@@ -49,6 +49,7 @@ teardown() {
 		podman volume rm -f "$v" >/dev/null 2>&1
 	done
 	podman secret rm trainyard-admin >/dev/null 2>&1
+	podman secret rm trainyard-service >/dev/null 2>&1
 	podman network rm -f "$NET" >/dev/null 2>&1
 	return 0
 }
@@ -94,13 +95,15 @@ echo "   image size $((size / 1000000)) MB"
 step "render k8s/ with the podman overlay"
 teardown
 pw=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
-if ! node tests/k8s/podman.mjs k8s "$IMAGE" "$PREFIX" "$pw" "$out/play.yaml" >"$out/pods.txt"; then
+token=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+if ! node tests/k8s/podman.mjs k8s "$IMAGE" "$PREFIX" "$pw" "$out/play.yaml" "$token" >"$out/pods.txt"; then
 	check "podman overlay renders" false
 	finish
 fi
 sed -n 's/^# /   overlay: /p' "$out/pods.txt"
 podman network exists "$NET" || podman network create --subnet "$PREFIX.0/24" "$NET" >/dev/null
 podman secret create trainyard-admin "$out/play.yaml.secret.json" >/dev/null
+podman secret create trainyard-service "$out/play.yaml.service.json" >/dev/null
 ips=()
 while read -r _ ip _ _; do ips+=(--ip "$ip"); done < <(grep -v '^#' "$out/pods.txt")
 
@@ -141,6 +144,21 @@ if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
 else
 	check "pipeline.py ran to its end" false
 fi
+# From inside the cluster network (the web pod, bash's /dev/tcp): a worker
+# refuses a request without the service token, and serves one with it.
+status_from_web() { # host port path [token]
+	podman exec "$(ctr web)" bash -c 'exec 3<>"/dev/tcp/$1/$2" || exit 1
+		printf "GET %s HTTP/1.0\r\nHost: x\r\n%s\r\n" "$3" "${4:+Authorization: Bearer $4\r\n}" >&3
+		head -n 1 <&3 | cut -d" " -f2' _ "$@"
+}
+for w in preprocess:8081 train:8082 infer:8083; do
+	check "${w%:*}: a request without the service token is refused (401)" \
+		test "$(status_from_web "${w%:*}" "${w#*:}" /jobs/x)" = 401
+done
+check "preprocess: the token from the Secret is accepted" \
+	test "$(status_from_web preprocess 8081 /jobs/x "$token")" = 404
+check "preprocess: its /healthz stays open for the probes" \
+	test "$(status_from_web preprocess 8081 /healthz)" = 200
 check "train-peer pod answered the rounds of the workers=2 job" \
 	bash -c 'podman logs "$1" 2>&1 | grep -q "POST /fed/round\" 200"' _ "$(ctr train-peer)"
 if [ "$fail" -gt 0 ]; then

@@ -180,6 +180,10 @@ for (const d of workloads) {
 		env.TRAINYARD_PORT?.value === String(PORTS[n]));
 	check(`${n}: image is the project image, never pulled from a registry`,
 		/^trainyard(:|$)/.test(c.image) && c.imagePullPolicy === "IfNotPresent");
+	const tok = env.TRAINYARD_SERVICE_TOKEN?.valueFrom?.secretKeyRef;
+	check(`${n}: TRAINYARD_SERVICE_TOKEN from Secret trainyard-service (required)`,
+		tok && tok.name === "trainyard-service" &&
+		tok.key === "TRAINYARD_SERVICE_TOKEN" && !tok.optional);
 	check(`${n}: takes the ConfigMap`,
 		(c.envFrom ?? []).some((e) => e.configMapRef?.name === "trainyard-config"));
 	const ready = c.readinessProbe?.httpGet, live = c.livenessProbe?.httpGet;

@@ -59,7 +59,8 @@ fake_install() {
 		#!/usr/bin/env bash
 		echo "kubectl $*" >>"$FAKE_LOG"
 		case "$*" in
-		"-n trainyard get secret trainyard-admin") [ "${FAKE_SECRET:-0}" = 1 ]; exit ;;
+		"-n trainyard get secret trainyard-admin" | "-n trainyard get secret trainyard-service")
+			[ "${FAKE_SECRET:-0}" = 1 ]; exit ;;
 		"-n trainyard get deployments,statefulsets -o jsonpath="*)
 			n=$(cat "$FAKE_LOG.polls" 2>/dev/null || echo 0)
 			n=$((n + 1))

@@ -37,6 +37,10 @@ free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)
 tp=$(free_port) rp=$(free_port)
 "$PY" -c 'import sys; sys.path.insert(0, "tests/http"); import tylib; tylib.make_bars_set(sys.argv[1], "bars", 400, 100, size=12)' "$tmp/var/data"
 
+# The service token run.sh hands to every service; curl sends it too.
+TRAINYARD_SERVICE_TOKEN=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+export TRAINYARD_SERVICE_TOKEN
+curl() { command curl -H "Authorization: Bearer $TRAINYARD_SERVICE_TOKEN" "$@"; }
 # only the train worker matters here: the others may not be built
 TRAINYARD_NO_BUILD=1 BIN=$BIN TRAINYARD_VAR=$tmp/var TRAINYARD_TRAIN_REPLICAS=2 \
 	TRAINYARD_TRAIN_PORT=$tp TRAINYARD_TRAIN_REPLICA_PORT=$((rp - 1)) \

@@ -67,6 +67,8 @@ check "deploy: builds the versioned image inside minikube" called "minikube imag
 check "deploy: creates the namespace first" called "kubectl apply -f $R/k8s/namespace.yaml"
 check "deploy: creates the admin Secret when absent" \
 	called_like "^kubectl -n trainyard create secret generic trainyard-admin --from-literal=TRAINYARD_ADMIN_USER=admin --from-literal=TRAINYARD_ADMIN_PASSWORD=[A-Za-z0-9_-]{24}$"
+check "deploy: creates the service token Secret when absent" \
+	called_like "^kubectl -n trainyard create secret generic trainyard-service --from-literal=TRAINYARD_SERVICE_TOKEN=[0-9a-f]{64}$"
 check "deploy: shows the new password once" says "created the first admin: user 'admin', password '"
 check "deploy: applies the overlay" called "kubectl apply -k $R/build/deploy"
 check "deploy: overlay pins the built tag" grep -q 'newTag: "1.2.3"' "$R/build/deploy/kustomization.yaml"
@@ -208,6 +210,8 @@ v=$(bash "$REPO/run.sh" version)
 check "version: from git describe in the repo ($v)" bash -c '[[ $1 =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9]+-g[0-9a-f]+|-g[0-9a-f]+)?(-dirty-[0-9]+)?$ ]]' _ "$v"
 
 # --- local, with fake services -------------------------------------------------
+# run.sh generates the service token only when none is given.
+unset TRAINYARD_SERVICE_TOKEN
 LBIN=$SANDBOX/lbin
 mkdir -p "$LBIN"
 fake_services "$LBIN"
@@ -255,6 +259,11 @@ check "local: infer gets its port" test "$(jq_env infer TRAINYARD_PORT)" = "$P4"
 check "local: web gets the worker URLs on 127.0.0.1" test "$(jq_env web TRAINYARD_PREPROCESS_URL) $(jq_env web TRAINYARD_TRAIN_URL) $(jq_env web TRAINYARD_INFER_URL)" = "http://127.0.0.1:$P2 http://127.0.0.1:$P3 http://127.0.0.1:$P4"
 check "local: volumes and db under var/" test "$(jq_env train TRAINYARD_DATA_DIR) $(jq_env train TRAINYARD_MODELS_DIR) $(jq_env web TRAINYARD_DB)" = "$SANDBOX/var/data $SANDBOX/var/models $SANDBOX/var/db/trainyard.db"
 check "local: web gets the admin password of the file" test "$(jq_env web TRAINYARD_ADMIN_PASSWORD)" = "$(cat "$SANDBOX/var/admin-password")"
+check "local: service token file is private" test "$(stat -c %a "$SANDBOX/var/service-token")" = 600
+check "local: service token is 64 hex characters" grep -qE '^[0-9a-f]{64}$' "$SANDBOX/var/service-token"
+check "local: all four get the service token of the file" test "$(for s in web preprocess train infer; do jq_env $s TRAINYARD_SERVICE_TOKEN; done | sort -u)" = "$(cat "$SANDBOX/var/service-token")"
+check "local: workers listen on 127.0.0.1 only" test "$(for s in preprocess train infer; do jq_env $s TRAINYARD_LISTEN; done | sort -u)" = 127.0.0.1
+check "local: web listens on every interface by default" test -z "$(jq_env web TRAINYARD_LISTEN)"
 # A second run while the first holds the ports is refused.
 run "${LOCALENV[@]}" -- local
 check "local: refuses when its ports are taken" bash -c '[ "$2" -eq 1 ] && grep -q "port $3 (for web) is in use" <<<"$1"' _ "$OUT" "$RC" "$P1"
@@ -285,6 +294,7 @@ rc=$?
 [ "$lrc" = skip ] || check "local: Ctrl+C exits 130" test "$lrc" -eq 130
 [ "$lrc" = skip ] || check "local: says what it stops" grep -q "stopping preprocess train infer web" "$SANDBOX/local.out"
 pw1=$(cat "$SANDBOX/var/admin-password")
+tok1=$(cat "$SANDBOX/var/service-token")
 
 # One service dying ends the session for all, with a non-zero status.
 run "${LOCALENV[@]}" FAKE_DIE_TRAIN=1 -- local
@@ -292,6 +302,7 @@ check "local: a service that dies is reported" says "train exited"
 check "local: ... and the others are stopped" bash -c '! pgrep -f "$1/trainyard-" >/dev/null' _ "$LBIN"
 check "local: ... with exit status 1" rc_is 1
 check "local: the admin password is kept between runs" test "$(cat "$SANDBOX/var/admin-password")" = "$pw1"
+check "local: the service token is kept between runs" test "$(cat "$SANDBOX/var/service-token")" = "$tok1"
 
 # Only some binaries built: those start, the others are named.
 rm "$LBIN/trainyard-web" "$LBIN/trainyard-infer"

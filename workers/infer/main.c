@@ -169,7 +169,7 @@ predict(struct mg_connection *c, void *arg)
 }
 
 static const struct svc_route routes[] = {
-	{"POST", "/predict", predict, NULL},
+	{"POST", "/predict", predict, NULL, SVC_TOKEN},
 };
 
 static int

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "blas.h"
+#include "auth.h"
 #include "svc.h"
 #include "job.h"
 #include "train.h"
@@ -118,8 +119,8 @@ static const struct job_kind kinds[] = {
 
 /* parallel runs: the replica side (fed_http.c) */
 static const struct svc_route routes[] = {
-    {"GET", "/fed/hello", fed_http_hello, NULL},
-    {"POST", "/fed/round", fed_http_round, NULL},
+    {"GET", "/fed/hello", fed_http_hello, NULL, SVC_TOKEN},
+    {"POST", "/fed/round", fed_http_round, NULL, SVC_TOKEN},
 };
 
 static const struct svc_mount jobs = JOB_MOUNT(kinds);
@@ -180,6 +181,9 @@ run_once(int argc, char **argv, const char *file)
 	    cfg_str(argc, argv, "TRAINYARD_MODELS_DIR", "./var/models");
 	int threads =
 	    (int)cfg_long(argc, argv, "TRAINYARD_THREADS", util_ncpu());
+	/* a parallel run calls its peers, which require the token */
+	auth_set_service_token(
+	    cfg_str(argc, argv, "TRAINYARD_SERVICE_TOKEN", NULL));
 	struct train_hooks h = {NULL, NULL, cli_epoch, NULL};
 	cJSON *res;
 	enum train_status st = p.workers > 1
