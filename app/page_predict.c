@@ -404,8 +404,8 @@ page_predict(struct req *r)
 		free(b64);
 		cJSON_AddItemToArray(images, o);
 	}
-	if (predict_call(r->w, m.path, topk, PREDICT_THUMB_PAGE, images,
-	                 &status, &answer, err, sizeof(err)) < 0) {
+	if (predict_call(r->w, r->user_id, m.path, topk, PREDICT_THUMB_PAGE,
+	                 images, &status, &answer, err, sizeof(err)) < 0) {
 		char msg[480];
 		snprintf(msg, sizeof(msg), "%s. Try again when it is back.",
 		         err);

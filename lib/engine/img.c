@@ -172,6 +172,13 @@ header_size(const uint8_t *b, size_t len, enum img_format f, int64_t *w,
 	}
 }
 
+int
+img_header_dims(const void *bytes, size_t len, int64_t *w, int64_t *h)
+{
+	header_size(bytes, len, img_sniff(bytes, len), w, h);
+	return *w > 0 && *h > 0 ? 0 : -1;
+}
+
 enum img_err
 img_probe(const void *bytes, size_t len, const struct img_limits *lim,
     struct img_info *info)

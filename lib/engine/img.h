@@ -56,6 +56,16 @@ struct img_info {
 /* The format from the first bytes; TGA has no signature: UNKNOWN. */
 enum img_format img_sniff(const void *bytes, size_t len);
 
+/*
+ * The width and height a header claims, from its first bytes only (a
+ * prefix of the file is enough for PNG, GIF, BMP, PNM, and for a JPEG
+ * whose frame header is inside it): 0, or -1 when they are not there.
+ * For a budget checked before anything is decoded; img_probe still
+ * vets the whole file.
+ */
+int img_header_dims(const void *bytes, size_t len, int64_t *w,
+    int64_t *h) TY_WUR;
+
 /* Reads the header only. */
 enum img_err img_probe(const void *bytes, size_t len,
     const struct img_limits *lim, struct img_info *info) TY_WUR;

@@ -12,6 +12,7 @@
 
 #include "img.h"
 #include "infer.h"
+#include "lane.h"
 
 /* Below this many images per thread, starting threads costs more. */
 #define IMAGES_PER_THREAD 8
@@ -30,6 +31,7 @@ struct work {
 	size_t isz;
 	struct slot *slots;
 	atomic_size_t next;
+	atomic_int gone; /* the client left: decode no more */
 };
 
 struct png_buf {
@@ -138,8 +140,16 @@ decode_worker(void *arg)
 	struct work *w = arg;
 	size_t i;
 
-	while ((i = atomic_fetch_add(&w->next, 1)) < w->r->nimages)
+	while ((i = atomic_fetch_add(&w->next, 1)) < w->r->nimages) {
+		/* A poll per image: nothing next to decoding one. */
+		if (atomic_load(&w->gone) || infer_peer_gone(w->r->peer_fd)) {
+			atomic_store(&w->gone, 1);
+			snprintf(w->slots[i].err, sizeof w->slots[i].err,
+			    "the client left");
+			continue;
+		}
 		decode_one(w, i);
+	}
 	return NULL;
 }
 
@@ -318,7 +328,12 @@ infer_predict(const struct infer_req *r, const model *m,
 	w.batch = xmalloc(n * w.isz);
 	w.slots = xcalloc(n, sizeof *w.slots);
 	atomic_init(&w.next, 0);
+	atomic_init(&w.gone, 0);
 	decode_all(&w, threads);
+	t->gone = atomic_load(&w.gone);
+	if (t->gone)
+		for (size_t i = 0; i < n; i++)
+			w.slots[i].ok = 0;
 
 	/* The good images, packed, are one batch. */
 	for (size_t i = 0; i < n; i++) {

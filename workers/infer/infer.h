@@ -15,12 +15,15 @@
 struct infer_tally {
 	size_t predicted; /* images answered with a label */
 	size_t failed;    /* images answered with an error */
+	int gone;         /* the client left: the answer is not worth sending */
 };
 
 /*
  * The response object {"predictions": [...]} for r on m (the caller adds
  * "ms"). Decoding uses up to threads threads. Never fails: an image that
- * cannot be used gets its own "error".
+ * cannot be used gets its own "error". When r->peer_fd shows the client
+ * has left, the remaining images are not decoded, the network is not
+ * run, and t->gone is set.
  */
 cJSON *infer_predict(const struct infer_req *r, const model *m,
     const struct infer_limits *lim, int threads, struct infer_tally *t);

@@ -8,11 +8,14 @@
  *	TRAINYARD_INFER_MAX_PIXELS   width*height of one image (26214400)
  *	TRAINYARD_INFER_MAX_BATCH_MB network input per request (1024)
  *	TRAINYARD_INFER_CACHE        models kept loaded (4)
- *	TRAINYARD_INFER_CONCURRENCY  requests computing at once (threads)
+ *	TRAINYARD_INFER_CONCURRENCY  requests computing at once in each
+ *	                             lane, small and large (threads)
+ *	TRAINYARD_INFER_REQUEST_MPX  million pixels of all images of one
+ *	                             request, from their headers (64)
+ *	TRAINYARD_INFER_SMALL_MPX    a request up to this is "small" (2)
  */
 #include <malloc.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,41 +26,12 @@
 #include "blas.h"
 #include "cache.h"
 #include "infer.h"
+#include "lane.h"
 #include "req.h"
 #include "metrics.h"
 #include "svc.h"
 
 static struct infer_limits limits;
-
-/*
- * Requests computing at once. More than the cores only adds memory
- * (each batch's buffers stay in its malloc arena) and thrashing; the
- * rest wait here with their body read.
- */
-static struct {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int busy, max;
-} gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 2};
-
-static void
-gate_enter(void)
-{
-	pthread_mutex_lock(&gate.mu);
-	while (gate.busy >= gate.max)
-		pthread_cond_wait(&gate.cv, &gate.mu);
-	gate.busy++;
-	pthread_mutex_unlock(&gate.mu);
-}
-
-static void
-gate_leave(void)
-{
-	pthread_mutex_lock(&gate.mu);
-	gate.busy--;
-	pthread_cond_signal(&gate.cv);
-	pthread_mutex_unlock(&gate.mu);
-}
 
 struct call {
 	char *body;
@@ -65,7 +39,11 @@ struct call {
 	double t0;
 	int status;
 	char *reply; /* JSON text, cJSON_free */
+	struct mg_connection *c;
 };
+
+/* Status logged for a request whose client left (nginx's number). */
+#define CLIENT_GONE 499
 
 static char *
 error_json(const char *msg)
@@ -79,15 +57,78 @@ error_json(const char *msg)
 	return s;
 }
 
+/* Loads the model and answers r (holding a lane slot). */
+static int
+compute(struct call *k, struct infer_req *r, char *err, size_t errlen)
+{
+	struct infer_model *im = NULL;
+	struct infer_tally t;
+	const struct model_meta *mm;
+	cJSON *res;
+	char why[300], *path;
+	int st;
+
+	path = svc_volume_path(svc_models_dir(), r->model, why, sizeof why);
+	if (path)
+		im = infer_cache_get(path, &st, why, sizeof why);
+	free(path);
+	if (!im) {
+		if (st == 404)
+			snprintf(err, errlen, "model \"%.200s\" not found on "
+			    "the models volume", r->model);
+		else
+			snprintf(err, errlen, "model \"%.200s\" cannot be "
+			    "used: %s", r->model, why);
+		return st;
+	}
+	mm = model_meta(infer_model_get(im));
+	if ((st = infer_batch_check(&limits, r->nimages, mm->width, mm->height,
+	    mm->channels, err, errlen))) {
+		infer_cache_release(im);
+		return st;
+	}
+	res = infer_predict(r, infer_model_get(im), &limits, svc_threads(),
+	    &t);
+	infer_cache_release(im);
+	if (t.gone) {
+		cJSON_Delete(res);
+		snprintf(err, errlen, "the client left");
+		return CLIENT_GONE;
+	}
+	metrics_counter_add("trainyard_infer_images_total{result=\"predicted\"}",
+	    (double)t.predicted);
+	metrics_counter_add("trainyard_infer_images_total{result=\"error\"}",
+	    (double)t.failed);
+	cJSON_AddNumberToObject(res, "ms",
+	    round((util_now() - k->t0) * 1e6) / 1e3);
+	k->reply = cJSON_PrintUnformatted(res);
+	cJSON_Delete(res);
+	return 200;
+}
+
+struct turn {
+	struct call *k;
+	struct infer_req *r;
+	char *err;
+	size_t errlen;
+	int status;
+};
+
+static void
+turn(void *arg)
+{
+	struct turn *t = arg;
+
+	t->status = compute(t->k, t->r, t->err, t->errlen);
+}
+
 static int
 answer(struct call *k, char *err, size_t errlen)
 {
 	struct infer_req r;
-	struct infer_model *im = NULL;
-	struct infer_tally t;
-	const struct model_meta *mm;
-	cJSON *body, *res;
-	char why[300], *path;
+	struct turn tk;
+	enum infer_lane lane;
+	cJSON *body;
 	int st;
 
 	if (k->len == 0) {
@@ -103,43 +144,25 @@ answer(struct call *k, char *err, size_t errlen)
 		cJSON_Delete(body);
 		return st;
 	}
-	path = svc_volume_path(svc_models_dir(), r.model, why, sizeof why);
-	if (path)
-		im = infer_cache_get(path, &st, why, sizeof why);
-	free(path);
-	if (!im) {
-		if (st == 404)
-			snprintf(err, errlen, "model \"%.200s\" not found on "
-			    "the models volume", r.model);
-		else
-			snprintf(err, errlen, "model \"%.200s\" cannot be "
-			    "used: %s", r.model, why);
+	/* The budget is checked before any waiting or decoding. */
+	if ((st = infer_req_pixels(&r, &limits, err, errlen))) {
 		infer_req_free(&r);
 		cJSON_Delete(body);
 		return st;
 	}
-	mm = model_meta(infer_model_get(im));
-	if ((st = infer_batch_check(&limits, r.nimages, mm->width, mm->height,
-	    mm->channels, err, errlen))) {
-		infer_cache_release(im);
-		infer_req_free(&r);
-		cJSON_Delete(body);
-		return st;
+	lane = r.pixels > limits.small_pixels ? INFER_LANE_LARGE :
+	    INFER_LANE_SMALL;
+	if (lane == INFER_LANE_LARGE)
+		r.peer_fd = infer_peer_fd(k->c);
+	tk = (struct turn){k, &r, err, errlen, 0};
+	if (infer_lane_run(lane, r.user, r.peer_fd, turn, &tk)) {
+		snprintf(err, errlen, "the client left while waiting");
+		tk.status = CLIENT_GONE;
 	}
-	res = infer_predict(&r, infer_model_get(im), &limits, svc_threads(),
-	    &t);
-	infer_cache_release(im);
+	st = tk.status;
 	infer_req_free(&r);
 	cJSON_Delete(body);
-	metrics_counter_add("trainyard_infer_images_total{result=\"predicted\"}",
-	    (double)t.predicted);
-	metrics_counter_add("trainyard_infer_images_total{result=\"error\"}",
-	    (double)t.failed);
-	cJSON_AddNumberToObject(res, "ms",
-	    round((util_now() - k->t0) * 1e6) / 1e3);
-	k->reply = cJSON_PrintUnformatted(res);
-	cJSON_Delete(res);
-	return 200;
+	return st;
 }
 
 /* svc calls this on a thread with a roomy stack (stack.h): decoders,
@@ -154,12 +177,13 @@ predict(struct mg_connection *c, void *arg)
 	if ((st = svc_read_body(c, limits.max_body, &k.body, &k.len, err,
 	    sizeof err)))
 		return svc_reply_error(c, st, "%s", err);
-	gate_enter();
+	k.c = c;
 	k.status = answer(&k, err, sizeof err);
+	free(k.body);
+	if (k.status == CLIENT_GONE)
+		return k.status; /* nobody to answer */
 	if (k.status != 200)
 		k.reply = error_json(err);
-	gate_leave();
-	free(k.body);
 	if (!k.reply)
 		abort(); /* cJSON fails only when out of memory */
 	svc_reply(c, k.status, "application/json", k.reply,
@@ -176,6 +200,7 @@ static int
 init(int argc, char **argv)
 {
 	long v;
+	int slots;
 
 	if (sodium_init() < 0) {
 		ty_log("libsodium cannot start");
@@ -195,9 +220,16 @@ init(int argc, char **argv)
 	v = cfg_long(argc, argv, "TRAINYARD_INFER_MAX_BATCH_MB", 0);
 	if (v > 0)
 		limits.max_batch = (uint64_t)v << 20;
+	v = cfg_long(argc, argv, "TRAINYARD_INFER_REQUEST_MPX", 0);
+	if (v > 0 && v < 1000000)
+		limits.max_request_pixels = (uint64_t)v * 1000000;
+	v = cfg_long(argc, argv, "TRAINYARD_INFER_SMALL_MPX", 0);
+	if (v > 0 && v < 1000000)
+		limits.small_pixels = (uint64_t)v * 1000000;
 	v = cfg_long(argc, argv, "TRAINYARD_INFER_CONCURRENCY",
 	    svc_threads());
-	gate.max = v > 0 && v <= 1024 ? (int)v : svc_threads();
+	slots = v > 0 && v <= 1024 ? (int)v : svc_threads();
+	infer_lane_init(slots);
 	v = cfg_long(argc, argv, "TRAINYARD_INFER_CACHE", 4);
 	infer_cache_init(v > 0 ? (size_t)v : 4);
 	/*
@@ -216,9 +248,12 @@ init(int argc, char **argv)
 	 */
 	mallopt(M_MMAP_THRESHOLD, 64 << 20);
 	mallopt(M_TRIM_THRESHOLD, 256 << 20);
-	ty_log("limits: %zu images, %zu bytes, %llu pixels per image; "
-	    "%d requests at once", limits.max_images, limits.max_body,
-	    (unsigned long long)limits.max_pixels, gate.max);
+	ty_log("limits: %zu images, %zu bytes, %llu pixels per image, "
+	    "%llu per request; %d requests at once in each lane (small: up "
+	    "to %llu pixels)", limits.max_images, limits.max_body,
+	    (unsigned long long)limits.max_pixels,
+	    (unsigned long long)limits.max_request_pixels, slots,
+	    (unsigned long long)limits.small_pixels);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "img.h"
 #include "req.h"
 #include "svc.h"
 
@@ -20,6 +21,13 @@ infer_limits_default(struct infer_limits *lim)
 	lim->max_thumbnail = 512;
 	/* A model with a huge input must not make us abort in malloc. */
 	lim->max_batch = (uint64_t)1 << 30;
+	/*
+	 * 64 Mpx a request: two 5100x5100 photos, or 80,000 28x28 images.
+	 * Without it two requests of 48 such photos kept both cores busy
+	 * for minutes (issue 13).
+	 */
+	lim->max_request_pixels = 64000000;
+	lim->small_pixels = 2000000;
 }
 
 /* An optional integer member in [lo, hi]; 0, or 400 with err. */
@@ -144,6 +152,29 @@ images_field(const cJSON *body, const struct infer_limits *lim,
 	return 0;
 }
 
+/* The optional "user": a string or a number, kept for fair turns only. */
+static int
+user_field(const cJSON *body, struct infer_req *r, char *err, size_t errlen)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, "user");
+
+	r->user[0] = '\0';
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (cJSON_IsString(v) && strlen(v->valuestring) < sizeof r->user) {
+		snprintf(r->user, sizeof r->user, "%s", v->valuestring);
+		return 0;
+	}
+	if (cJSON_IsNumber(v) && v->valuedouble >= 0 &&
+	    v->valuedouble < 1e15) {
+		snprintf(r->user, sizeof r->user, "%.0f", v->valuedouble);
+		return 0;
+	}
+	snprintf(err, errlen, "\"user\" must be a string of at most %zu "
+	    "bytes or a non-negative number", sizeof r->user - 1);
+	return 400;
+}
+
 int
 infer_req_parse(const cJSON *body, const struct infer_limits *lim,
     struct infer_req *r, char *err, size_t errlen)
@@ -151,6 +182,7 @@ infer_req_parse(const cJSON *body, const struct infer_limits *lim,
 	int st;
 
 	memset(r, 0, sizeof *r);
+	r->peer_fd = -1;
 	if (!cJSON_IsObject(body)) {
 		snprintf(err, errlen, "body must be a JSON object");
 		return 400;
@@ -160,6 +192,7 @@ infer_req_parse(const cJSON *body, const struct infer_limits *lim,
 	    INFER_DEFAULT_TOP_K, &r->top_k, err, errlen)) ||
 	    (st = int_field(body, "thumbnail", 0, lim->max_thumbnail, 0,
 	    &r->thumbnail, err, errlen)) ||
+	    (st = user_field(body, r, err, errlen)) ||
 	    (st = images_field(body, lim, r, err, errlen))) {
 		infer_req_free(r);
 		return st;
@@ -172,6 +205,7 @@ infer_req_free(struct infer_req *r)
 {
 	free(r->images);
 	memset(r, 0, sizeof *r);
+	r->peer_fd = -1;
 }
 
 /* Skips a data URL's "data:<type>;base64," so a browser's value works. */
@@ -187,6 +221,81 @@ skip_data_url(const char **s, size_t *len)
 		return;
 	*len -= (size_t)(comma + 1 - *s);
 	*s = comma + 1;
+}
+
+/*
+ * Base64 of the first bytes of an image: 64 KB of text hold the header of
+ * every format but a JPEG with a large EXIF block before its frame.
+ */
+#define HEAD_B64 (64u << 10)
+
+/* Width*height from the header in the first bytes; 0 when not there. */
+static uint64_t
+head_pixels(const struct infer_image *im, uint8_t *head, size_t cap)
+{
+	const char *s = im->b64, *end;
+	size_t len = im->b64len, n, hl;
+	int64_t w, h;
+
+	skip_data_url(&s, &len);
+	n = (len < HEAD_B64 ? len : HEAD_B64) & ~(size_t)3;
+	/* With b64_end set, decoding stops at '=' or a cut instead of
+	 * failing; whitespace that misaligns the quads makes it fail. */
+	if (sodium_base642bin(head, cap, s, n, " \t\r\n", &hl, &end,
+	    sodium_base64_VARIANT_ORIGINAL_NO_PADDING) != 0)
+		return 0;
+	if (img_header_dims(head, hl, &w, &h) != 0)
+		return 0;
+	return (uint64_t)w * (uint64_t)h;
+}
+
+/* The whole image decoded and probed: for headers past the first bytes. */
+static uint64_t
+full_pixels(const struct infer_image *im)
+{
+	struct img_limits il = {.max_pixels = UINT64_MAX};
+	struct img_info info;
+	uint8_t *bytes;
+	size_t len;
+	char why[64];
+	uint64_t px = 0;
+
+	if (infer_b64_decode(im->b64, im->b64len, &bytes, &len, why,
+	    sizeof why))
+		return 0;
+	if (img_probe(bytes, len, &il, &info) == IMG_OK)
+		px = (uint64_t)info.width * (uint64_t)info.height;
+	free(bytes);
+	return px;
+}
+
+int
+infer_req_pixels(struct infer_req *r, const struct infer_limits *lim,
+    char *err, size_t errlen)
+{
+	size_t cap = HEAD_B64 / 4 * 3;
+	uint8_t *head = xmalloc(cap);
+
+	r->pixels = 0;
+	for (size_t i = 0; i < r->nimages; i++) {
+		uint64_t px = head_pixels(&r->images[i], head, cap);
+
+		if (!px)
+			px = full_pixels(&r->images[i]);
+		/* Refused one by one later, never decoded. */
+		if (px > lim->max_pixels)
+			px = 0;
+		r->pixels += px;
+	}
+	free(head);
+	if (r->pixels > lim->max_request_pixels) {
+		snprintf(err, errlen, "the images hold %.1f million pixels, "
+		    "over the limit of %.1f million a request: send fewer "
+		    "or smaller images", (double)r->pixels / 1e6,
+		    (double)lim->max_request_pixels / 1e6);
+		return 413;
+	}
+	return 0;
 }
 
 int

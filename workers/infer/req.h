@@ -29,6 +29,8 @@ struct infer_limits {
 	uint64_t max_pixels;   /* width*height of one source image */
 	int max_thumbnail;     /* longest side of a thumbnail, px */
 	uint64_t max_batch;    /* bytes of uint8 network input per request */
+	uint64_t max_request_pixels; /* width*height of all images together */
+	uint64_t small_pixels; /* a request up to this many is "small" */
 };
 
 /* Defaults of the limits above (the service reads overrides). */
@@ -47,6 +49,12 @@ struct infer_req {
 	int thumbnail;    /* 0 (none) .. max_thumbnail */
 	size_t nimages;   /* >= 1 */
 	struct infer_image *images;
+	/* Who asked (the web app's user id), for fair turns; "" unknown. */
+	char user[64];
+	/* Source pixels of the images, from their headers (infer_req_pixels). */
+	uint64_t pixels;
+	/* The client's socket, polled to stop when it leaves; -1 unknown. */
+	int peer_fd;
 };
 
 /*
@@ -58,6 +66,17 @@ struct infer_req {
 int infer_req_parse(const cJSON *body, const struct infer_limits *lim,
     struct infer_req *r, char *err, size_t errlen) TY_WUR;
 void infer_req_free(struct infer_req *r);
+
+/*
+ * Adds up the pixels the images' headers claim into r->pixels, before
+ * anything is decoded: only the first bytes of each image's base64 are
+ * decoded when they hold the header. An image that is not one, or over
+ * the per-image limit, counts 0 (it gets its own error later). Returns 0,
+ * or 413 with the figure in err when the total is over the request's
+ * pixel budget.
+ */
+int infer_req_pixels(struct infer_req *r, const struct infer_limits *lim,
+    char *err, size_t errlen) TY_WUR;
 
 /*
  * Base64 to bytes: standard alphabet, padding optional, whitespace and a
