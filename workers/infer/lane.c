@@ -19,7 +19,7 @@
 #include <civetweb.h>
 
 #include "lane.h"
-#include "svc.h"
+#include "metrics.h"
 
 /* Niceness of a large request's threads: a 1-image request beside two
  * large ones gets most of a core when it needs one. */
@@ -98,10 +98,10 @@ publish(const struct lane *ln)
 
 	snprintf(name, sizeof name, "trainyard_infer_lane_busy{lane=\"%s\"}",
 	    lane_names[l]);
-	svc_gauge_set(name, ln->busy);
+	metrics_gauge_set(name, ln->busy);
 	snprintf(name, sizeof name,
 	    "trainyard_infer_lane_waiting{lane=\"%s\"}", lane_names[l]);
-	svc_gauge_set(name, ln->waiting);
+	metrics_gauge_set(name, ln->waiting);
 }
 
 static int
