@@ -73,6 +73,8 @@ params_td(struct td *d, const struct runrow *run)
 		return;
 	struct td *p = td_add_row(d, "params");
 	td_set(p, "arch", runform_arch_name(rf.arch));
+	if (rf.recipe[0])
+		td_set(p, "recipe", rf.recipe);
 	runform_widths(rf.hidden, rf.nhidden, buf, sizeof(buf));
 	td_set(p, "hidden",
 	       rf.arch == RUNFORM_LINEAR ? "–"

@@ -13,6 +13,7 @@
 #include "pages.h"
 #include "pipeline.h"
 #include "runcharts.h"
+#include "recipe.h"
 #include "runform.h"
 #include "runrow.h"
 #include "view.h"
@@ -82,6 +83,8 @@ form_html(struct req *r, const struct runform *rf, const struct form *raw,
 
 	td_set_int(d, "pid", r->project.id);
 	td_set(d, "csrf", r->csrf);
+	if (rf->recipe[0])
+		td_set(d, "recipe", rf->recipe);
 	st = db_stmt(db, DB_RUN_DATASETS_READY, "i", r->project.id);
 	while (db_step(db, st) == SQLITE_ROW) {
 		struct td *row = td_add_row(d, "ready");
@@ -208,7 +211,9 @@ page_run_create(struct req *r)
 		refusal = dataset_refusal(r, did, &report, why, sizeof(why));
 	runform_defaults(&rf, report);
 	free(report);
+	struct runform want = rf;
 	nerr = runform_parse(&r->form, &rf, errs, RUNFORM_ERRS_MAX);
+	recipe_note_changes(&rf, &want);
 	if (refusal && nerr < RUNFORM_ERRS_MAX) {
 		errs[nerr].field = "dataset_id";
 		snprintf(errs[nerr].msg, sizeof(errs[nerr].msg), "%s", refusal);

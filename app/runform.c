@@ -1,5 +1,6 @@
 /* runform.c — the run form: defaults, field rules, JSON; see runform.h. */
 #include "runform.h"
+#include "recipe.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -138,6 +139,7 @@ runform_defaults(struct runform *rf, const char *report_json)
 		             : e > 30            ? 30
 		                                 : (int)e;
 	}
+	recipe_choose(rf, rep);
 	cJSON_Delete(rep);
 }
 
@@ -521,6 +523,8 @@ runform_to_json(const struct runform *rf)
 	cJSON_AddBoolToObject(j, "early_stopping", rf->early_stopping);
 	cJSON_AddNumberToObject(j, "workers", rf->workers);
 	cJSON_AddNumberToObject(j, "local_steps", rf->local_steps);
+	if (rf->recipe[0])
+		cJSON_AddStringToObject(j, "recipe", rf->recipe);
 	return print_free(j);
 }
 
@@ -617,6 +621,9 @@ runform_from_json(const char *json, struct runform *rf)
 	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "augment"));
 	rf->early_stopping =
 	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "early_stopping"));
+	s = cJSON_GetObjectItemCaseSensitive(j, "recipe");
+	if (cJSON_IsString(s))
+		snprintf(rf->recipe, sizeof(rf->recipe), "%s", s->valuestring);
 	rc = 0;
 out:
 	cJSON_Delete(j);
@@ -660,7 +667,12 @@ runform_train_body(const struct runform *rf, long long run_id)
 	cJSON_AddStringToObject(j, "optimizer", opt_names[rf->optimizer]);
 	cJSON_AddNumberToObject(j, "lr", rf->lr);
 	cJSON_AddNumberToObject(j, "seed", (double)rf->seed);
-	cJSON_AddBoolToObject(j, "augment", rf->augment);
+	/* colour pictures get the colour preset (train worker's augment.c),
+	 * gray ones the small shifts */
+	if (rf->augment && rf->channels == 3)
+		cJSON_AddStringToObject(j, "augment", "colour");
+	else
+		cJSON_AddBoolToObject(j, "augment", rf->augment);
 	cJSON_AddBoolToObject(j, "early_stopping", rf->early_stopping);
 	cJSON_AddNumberToObject(j, "workers", rf->workers);
 	if (rf->local_steps)

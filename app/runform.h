@@ -44,6 +44,8 @@ struct runform {
 	/* with workers > 1: batches per round on each replica, 0 = an epoch
 	 * of its shard (docs/parallel.md) */
 	int local_steps;
+	/* which default recipe and why (recipe.c); "" when none */
+	char recipe[200];
 };
 
 struct runform_err {

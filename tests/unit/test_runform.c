@@ -158,7 +158,9 @@ main(void)
 		    &rf, "{\"images\": 150, \"sizes\": "
 		         "{\"640x480\": 150}, \"channels\": {\"3\": 100, "
 		         "\"1\": 50}}");
-		CHECK(rf.width == 64 && rf.height == 48 && rf.channels == 3);
+		/* colour: the square input of the colour recipe (issue 14;
+		 * before it, 64x48 kept the aspect) */
+		CHECK(rf.width == 64 && rf.height == 64 && rf.channels == 3);
 		CHECK(rf.epochs > big_epochs && rf.epochs <= 30);
 	}
 

@@ -1,0 +1,113 @@
+/*
+ * recipe.c — default recipes (recipe.h). Gray data (Fashion-MNIST-like)
+ * keep the fast CNN of runform.c: 0.91 in ~12 s. Colour pictures get a
+ * square input (stretched; docs/pipeline.md), a wider CNN, and colour
+ * augmentation (the train worker's "colour" preset: random resized crop,
+ * flip, rotation, colour jitter), with early stopping on the validation
+ * loss ending runs that stop improving. Figures: bench/bench_colour.sh.
+ */
+#include "recipe.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Bigger pictures than this many pixels a side train at RECIPE_BIG. */
+#define RECIPE_SIDE 64
+#define RECIPE_BIG 96
+#define RECIPE_BIG_MIN_SIDE 192
+#define RECIPE_BIG_MIN_IMAGES 5000
+
+static const struct {
+	int conv[3], nconv, hidden[1], nhidden;
+	const char *name;
+} colour_net = {{32, 64, 128}, 3, {128}, 1, "cnn 32-64-128"};
+
+/* n with thousands separators: 1264 -> "1,264". */
+static void
+thousands(long long n, char *out, size_t len)
+{
+	char d[32];
+	int k = snprintf(d, sizeof(d), "%lld", n < 0 ? 0 : n), o = 0;
+	for (int i = 0; i < k && (size_t)o + 2 < len; i++) {
+		if (i && (k - i) % 3 == 0)
+			out[o++] = ',';
+		out[o++] = d[i];
+	}
+	out[o] = '\0';
+}
+
+/* The smaller side of the report's most common size, or 0. */
+static int
+common_min_side(const cJSON *rep)
+{
+	const cJSON *it;
+	double best = 0;
+	int side = 0;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(rep, "sizes"))
+	{
+		int w, h;
+		char tail;
+		if (!cJSON_IsNumber(it) || !it->string ||
+		    sscanf(it->string, "%dx%d%c", &w, &h, &tail) != 2)
+			continue;
+		if (it->valuedouble > best)
+			best = it->valuedouble, side = w < h ? w : h;
+	}
+	return side;
+}
+
+void
+recipe_choose(struct runform *rf, const cJSON *rep)
+{
+	char imgs[32];
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(rep, "images");
+	long long images = cJSON_IsNumber(n) ? (long long)n->valuedouble : 0;
+	int classes = cJSON_GetArraySize(
+	    cJSON_GetObjectItemCaseSensitive(rep, "classes"));
+	thousands(images, imgs, sizeof(imgs));
+	if (!rep) {
+		snprintf(rf->recipe, sizeof(rf->recipe),
+		         "no health report yet → the fast cnn at %d×%d",
+		         rf->width, rf->height);
+		return;
+	}
+	if (rf->channels == 1) {
+		snprintf(rf->recipe, sizeof(rf->recipe),
+		         "gray, %s images, %d classes → the fast cnn at %d×%d",
+		         imgs, classes, rf->width, rf->height);
+		return;
+	}
+	/* square inputs; 96 px only when the pictures are large and many
+	 * enough to pay for 2.25x the work of 64 */
+	int side = RECIPE_SIDE;
+	if (common_min_side(rep) >= RECIPE_BIG_MIN_SIDE &&
+	    images >= RECIPE_BIG_MIN_IMAGES)
+		side = RECIPE_BIG;
+	rf->width = rf->height = side;
+	rf->arch = RUNFORM_CNN;
+	memcpy(rf->conv, colour_net.conv, sizeof(colour_net.conv));
+	rf->nconv = colour_net.nconv;
+	memcpy(rf->hidden, colour_net.hidden, sizeof(colour_net.hidden));
+	rf->nhidden = colour_net.nhidden;
+	rf->augment = 1;
+	rf->early_stopping = 1;
+	snprintf(rf->recipe, sizeof(rf->recipe),
+	         "colour, %s images, %d classes → %s at %d×%d, augmentation "
+	         "on (crop, flip, rotation, colour jitter)",
+	         imgs, classes, colour_net.name, side, side);
+}
+
+void
+recipe_note_changes(struct runform *rf, const struct runform *want)
+{
+	if (!rf->recipe[0])
+		return;
+	if (rf->arch != want->arch || rf->width != want->width ||
+	    rf->height != want->height || rf->augment != want->augment ||
+	    rf->nconv != want->nconv ||
+	    memcmp(rf->conv, want->conv, sizeof(int) * (size_t)rf->nconv)) {
+		size_t l = strlen(rf->recipe);
+		snprintf(rf->recipe + l, sizeof(rf->recipe) - l,
+		         "; then changed in the form");
+	}
+}

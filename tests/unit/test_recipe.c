@@ -1,0 +1,104 @@
+/*
+ * test_recipe.c — default recipes from the health report (app/recipe.c):
+ * gray data keep the fast CNN, colour data get the square input, the
+ * wider CNN and the colour augmentation, and the sentence that says so
+ * travels with the run's params and into the train job.
+ */
+#include <stdlib.h>
+
+#include "../th.h"
+#include "recipe.h"
+#include "runform.h"
+
+static const struct {
+	const char *report;
+	int side, channels, conv0, augment;
+	const char *want; /* the recipe sentence */
+} rows[] = {
+    {"{\"images\": 60000, \"sizes\": {\"28x28\": 60000}, \"channels\": "
+     "{\"1\": 60000}, \"classes\": [{},{},{},{},{},{},{},{},{},{}]}",
+     28, 1, 16, 0, "gray, 60,000 images, 10 classes → the fast cnn at 28×28"},
+    {"{\"images\": 1264, \"sizes\": {\"640x480\": 1000, \"64x64\": 264}, "
+     "\"channels\": {\"3\": 1200, \"4\": 64}, \"classes\": [{},{},{},{}]}",
+     64, 3, 32, 1,
+     "colour, 1,264 images, 4 classes → cnn 32-64-128 at 64×64, "
+     "augmentation on (crop, flip, rotation, colour jitter)"},
+    /* large and many: 96 px */
+    {"{\"images\": 8000, \"sizes\": {\"1024x768\": 8000}, \"channels\": "
+     "{\"3\": 8000}, \"classes\": [{},{}]}",
+     96, 3, 32, 1,
+     "colour, 8,000 images, 2 classes → cnn 32-64-128 at 96×96, "
+     "augmentation on (crop, flip, rotation, colour jitter)"},
+    /* large but few: 64 */
+    {"{\"images\": 900, \"sizes\": {\"1024x768\": 900}, \"channels\": "
+     "{\"3\": 900}, \"classes\": [{},{},{}]}",
+     64, 3, 32, 1, NULL},
+};
+
+int
+main(void)
+{
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "recipe row %zu", i);
+		TH_TEST(name)
+		{
+			struct runform rf;
+			runform_defaults(&rf, rows[i].report);
+			CHECK(rf.width == rows[i].side &&
+			      rf.height == rows[i].side);
+			CHECK(rf.channels == rows[i].channels);
+			CHECK(rf.arch == RUNFORM_CNN &&
+			      rf.conv[0] == rows[i].conv0);
+			CHECK(rf.augment == rows[i].augment);
+			CHECK(rf.early_stopping == 1);
+			if (rows[i].want)
+				CHECK_STR(rf.recipe, rows[i].want);
+		}
+	}
+	TH_TEST("gray keeps the fast CNN of the run form")
+	{
+		struct runform rf;
+		runform_defaults(&rf, rows[0].report);
+		CHECK(rf.nconv == 2 && rf.conv[0] == 16 && rf.conv[1] == 32);
+		CHECK(rf.nhidden == 1 && rf.hidden[0] == 64);
+		CHECK(rf.optimizer == RUNFORM_ADAM && rf.lr == 0.002);
+	}
+	TH_TEST("no report: no recipe sentence")
+	{
+		struct runform rf;
+		runform_defaults(&rf, NULL);
+		CHECK(rf.recipe[0] == '\0');
+	}
+	TH_TEST("the recipe travels with the params, colour augment in the job")
+	{
+		struct runform rf, back;
+		runform_defaults(&rf, rows[1].report);
+		rf.dataset_id = 3;
+		char *js = runform_to_json(&rf);
+		CHECK(runform_from_json(js, &back) == 0);
+		CHECK_STR(back.recipe, rows[1].want);
+		free(js);
+		char *t = runform_train_body(&rf, 7);
+		CHECK(strstr(t, "\"augment\":\"colour\"") != NULL);
+		free(t);
+		/* gray with augmentation: the shifts, as before */
+		runform_defaults(&rf, rows[0].report);
+		rf.augment = 1;
+		t = runform_train_body(&rf, 8);
+		CHECK(strstr(t, "\"augment\":true") != NULL);
+		free(t);
+	}
+	TH_TEST("a form that changes the recipe says so")
+	{
+		struct runform rf, want;
+		runform_defaults(&rf, rows[1].report);
+		want = rf;
+		recipe_note_changes(&rf, &want);
+		CHECK(strstr(rf.recipe, "changed") == NULL);
+		rf.width = rf.height = 32;
+		recipe_note_changes(&rf, &want);
+		CHECK(strstr(rf.recipe, "; then changed in the form") != NULL);
+	}
+	return th_done();
+}
