@@ -54,8 +54,8 @@ def img(data, name="x"):
 
 
 def auth_headers():
-    """The service token header when the suite's tylib knows one."""
-    fn = getattr(tylib, "service_headers", None)
+    """The service token (tylib's; an old tylib without one: none)."""
+    fn = getattr(tylib, "auth_header", None)
     return dict(fn()) if fn else {}
 
 
