@@ -489,6 +489,32 @@ def metrics_count_requests_images_and_cache():
     check(metric("trainyard_infer_model_load_failures_total") >= 4)
 
 
+def mirror(raw):
+    return b"".join(raw[y * S:(y + 1) * S][::-1] for y in range(S))
+
+
+@test
+def tta_averages_the_image_and_its_mirror():
+    raw = bars_image(1, S, random.Random(5))
+    probs = {}
+    for name, data, kw in (("plain", raw, {}), ("mirror", mirror(raw), {}),
+                           ("tta", raw, {"tta": True})):
+        r = predict([img(png(S, S, data, 0))], top_k=50, **kw)
+        check(r.status == 200, r)
+        check(r.json().get("tta", False) == (name == "tta"), r.json())
+        probs[name] = {t["label"]: t["p"]
+                       for t in r.json()["predictions"][0]["top"]}
+    for lab in NAMES:
+        want = (probs["plain"][lab] + probs["mirror"][lab]) / 2
+        check(abs(probs["tta"][lab] - want) < 1e-5, (lab, probs))
+    # the plain and mirrored answers differ: the average is not a no-op
+    check(any(abs(probs["plain"][lab] - probs["mirror"][lab]) > 1e-4
+              for lab in NAMES), probs)
+    r = predict([img(png(S, S, raw, 0))], tta="yes")
+    check(r.status == 400 and "tta" in r.json()["error"], r)
+    still_serving()
+
+
 @test
 def stops_cleanly():
     # under SAN=1 a leak or a sanitizer report makes the exit code non-zero

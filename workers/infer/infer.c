@@ -234,6 +234,38 @@ predict_all(const model *m, const uint8_t *px, size_t isz, size_t n,
 	return rc;
 }
 
+/*
+ * Test-time augmentation: the probabilities of every image averaged with
+ * those of its mirror image (left-right), the flip colour training draws.
+ * Twice the network's work and one more batch of memory.
+ */
+static int
+predict_tta(const model *m, const uint8_t *px, size_t isz, size_t n,
+    float *probs, int threads)
+{
+	const struct model_meta *mm = model_meta(m);
+	size_t k = (size_t)mm->nclasses, c = (size_t)mm->channels;
+	size_t w = (size_t)mm->width, h = (size_t)mm->height;
+	uint8_t *fl = xmalloc(n * isz);
+	float *p2 = xmalloc(n * k * sizeof *p2);
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t y = 0; y < h; y++) {
+			const uint8_t *row = px + i * isz + y * w * c;
+			uint8_t *out = fl + i * isz + y * w * c;
+			for (size_t x = 0; x < w; x++)
+				memcpy(out + x * c, row + (w - 1 - x) * c, c);
+		}
+	rc = predict_all(m, px, isz, n, probs, threads) |
+	    predict_all(m, fl, isz, n, p2, threads);
+	for (size_t i = 0; i < n * k; i++)
+		probs[i] = 0.5f * (probs[i] + p2[i]);
+	free(p2);
+	free(fl);
+	return rc;
+}
+
 int
 infer_batch_check(const struct infer_limits *lim, size_t n, int w, int h,
     int c, char *err, size_t errlen)
@@ -346,7 +378,8 @@ infer_predict(const struct infer_req *r, const model *m,
 	}
 	probs = xmalloc((nok ? nok : 1) * (size_t)mm->nclasses *
 	    sizeof *probs);
-	if (nok && predict_all(m, w.batch, w.isz, nok, probs, threads)) {
+	if (nok && (r->tta ? predict_tta(m, w.batch, w.isz, nok, probs,
+	    threads) : predict_all(m, w.batch, w.isz, nok, probs, threads))) {
 		/* The engine does not fail today; if it ever does, say so. */
 		for (size_t i = 0; i < n; i++) {
 			if (w.slots[i].ok) {
@@ -358,6 +391,8 @@ infer_predict(const struct infer_req *r, const model *m,
 	}
 
 	res = cJSON_CreateObject();
+	if (r->tta)
+		cJSON_AddBoolToObject(res, "tta", 1);
 	preds = cJSON_AddArrayToObject(res, "predictions");
 	t->predicted = t->failed = 0;
 	for (size_t i = 0, k = 0; i < n; i++) {

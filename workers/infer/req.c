@@ -52,6 +52,24 @@ int_field(const cJSON *body, const char *key, int lo, int hi, int def,
 	return 0;
 }
 
+/* An optional boolean member; 0, or 400 with err. */
+static int
+bool_field(const cJSON *body, const char *key, int *out, char *err,
+    size_t errlen)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
+
+	*out = 0;
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsBool(v)) {
+		snprintf(err, errlen, "\"%s\" must be true or false", key);
+		return 400;
+	}
+	*out = cJSON_IsTrue(v);
+	return 0;
+}
+
 static int
 model_field(const cJSON *body, struct infer_req *r, char *err,
     size_t errlen)
@@ -192,6 +210,7 @@ infer_req_parse(const cJSON *body, const struct infer_limits *lim,
 	    INFER_DEFAULT_TOP_K, &r->top_k, err, errlen)) ||
 	    (st = int_field(body, "thumbnail", 0, lim->max_thumbnail, 0,
 	    &r->thumbnail, err, errlen)) ||
+	    (st = bool_field(body, "tta", &r->tta, err, errlen)) ||
 	    (st = user_field(body, r, err, errlen)) ||
 	    (st = images_field(body, lim, r, err, errlen))) {
 		infer_req_free(r);

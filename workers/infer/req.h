@@ -3,7 +3,7 @@
  * base64 of images and thumbnails.
  *
  *	{"model": "runs/7/model.tym", "top_k": 3, "thumbnail": 96,
- *	 "images": [{"name": "cat.png", "data": "<base64>"}]}
+ *	 "tta": false, "images": [{"name": "cat.png", "data": "<base64>"}]}
  *
  * Everything that makes the request as a whole wrong is refused here
  * (infer_req_parse returns the HTTP status); what is wrong with one image
@@ -47,6 +47,7 @@ struct infer_req {
 	char *model;      /* relative to the models volume, checked */
 	int top_k;        /* 1..INFER_MAX_TOP_K */
 	int thumbnail;    /* 0 (none) .. max_thumbnail */
+	int tta;          /* 1: average with the mirrored image */
 	size_t nimages;   /* >= 1 */
 	struct infer_image *images;
 	/* Who asked (the web app's user id), for fair turns; "" unknown. */
