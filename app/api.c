@@ -1,4 +1,5 @@
-/* api.c — POST /api/v1/projects/{id}/predict; see api.h. */
+/* api.c — the API's shared answers and POST /api/v1/projects/{id}/predict;
+ * see api.h. */
 #include "api.h"
 
 #include <civetweb.h>
@@ -8,42 +9,30 @@
 
 #include "pages.h"
 #include "predict.h"
-#include "tok.h"
 
-static int
-project_of(struct req *r, long long pid)
-{
-	struct db *db = r->w->db;
-	sqlite3_stmt *st = db_stmt(db, DB_PROJECT_GET, "ii", pid, r->user_id);
-	int found = db_step(db, st) == SQLITE_ROW;
-
-	db_done(db, st);
-	return found;
-}
-
-/* The whole body, bounded; NULL after answering. */
-static char *
-read_body(struct req *r, size_t *len)
+char *
+api_read_body(struct req *r, long long max, size_t *len)
 {
 	long long cl = r->ri->content_length;
 	size_t cap = cl > 0 ? (size_t)cl + 1 : 64 * 1024, n = 0;
-	char *b;
+	char msg[80], *b;
 	int got;
 
-	if (cl > API_BODY_MAX) {
+	snprintf(msg, sizeof(msg), "the body is larger than %lld %s",
+	         max >= (1LL << 20) ? max >> 20 : max >> 10,
+	         max >= (1LL << 20) ? "MB" : "KB");
+	if (cl > max) {
 		r->close = 1;
-		web_error(r, 413, "the body is larger than 64 MB");
+		web_error(r, 413, msg);
 		return NULL;
 	}
 	b = xmalloc(cap);
 	for (;;) {
 		if (n + 1 >= cap) {
-			if (cap > (size_t)API_BODY_MAX) {
+			if (cap > (size_t)max) {
 				free(b);
 				r->close = 1;
-				web_error(r, 413,
-				          "the body is larger than "
-				          "64 MB");
+				web_error(r, 413, msg);
 				return NULL;
 			}
 			cap *= 2;
@@ -65,15 +54,29 @@ read_body(struct req *r, size_t *len)
 	return b;
 }
 
-static void
-auth_failed(struct req *r, enum tok_err e)
+void
+api_reply(struct req *r, int status, cJSON *j)
 {
-	char msg[200];
+	char *out = j ? cJSON_PrintUnformatted(j) : NULL;
 
-	snprintf(r->extra_headers, sizeof(r->extra_headers),
-	         "WWW-Authenticate: Bearer realm=\"trainyard\"\r\n");
-	snprintf(msg, sizeof(msg), "%s", tok_strerror(e));
-	web_error(r, e == TOK_DB ? 500 : 401, msg);
+	web_json(r, status, out ? out : "{}");
+	free(out);
+	cJSON_Delete(j);
+}
+
+/* The id of the project's newest or most accurate model; 0: none. */
+static long long
+pick_model(struct db *db, long long pid, enum api_model_pick pick)
+{
+	sqlite3_stmt *st = db_stmt(
+	    db, pick == API_MODEL_BEST ? DB_RUN_MODEL_LIST : DB_MODEL_LIST,
+	    "i", pid);
+	long long id = 0;
+
+	if (db_step(db, st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	db_done(db, st);
+	return id;
 }
 
 void
@@ -81,26 +84,13 @@ page_api_predict(struct req *r)
 {
 	struct api_predict p;
 	struct predict_model m;
-	enum tok_err te;
 	cJSON *answer = NULL;
 	char err[400], *body, *out;
 	size_t len;
 	long status;
 	int nimages;
 
-	te = tok_authenticate(r->w->db, mg_get_header(r->conn, "Authorization"),
-	                      &r->user_id, r->username, sizeof(r->username));
-	if (te != TOK_OK) {
-		r->close = 1; /* the body is not read */
-		auth_failed(r, te);
-		return;
-	}
-	if (!project_of(r, r->ids[0])) {
-		r->close = 1;
-		web_error(r, 404, "no such project");
-		return;
-	}
-	if (!(body = read_body(r, &len)))
+	if (!(body = api_read_body(r, API_BODY_MAX, &len)))
 		return;
 	if (api_parse_predict(body, len, &p, err, sizeof(err)) < 0) {
 		free(body);
@@ -108,6 +98,8 @@ page_api_predict(struct req *r)
 		return;
 	}
 	free(body);
+	if (p.pick != API_MODEL_ID)
+		p.model_id = pick_model(r->w->db, r->ids[0], p.pick);
 	if (!predict_model_get(r->w->db, r->ids[0], p.model_id, &m)) {
 		api_predict_free(&p);
 		web_error(r, 404, "no such model in this project");

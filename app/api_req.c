@@ -43,10 +43,16 @@ api_parse_predict(const char *body, size_t len, struct api_predict *out,
 		cJSON_Delete(j);
 		return bad(err, errlen, "the body must be a JSON object");
 	}
-	if (!int_in(cJSON_GetObjectItemCaseSensitive(j, "model_id"), 1, 1e15,
-	            &out->model_id)) {
+	v = cJSON_GetObjectItemCaseSensitive(j, "model_id");
+	if (cJSON_IsString(v) && !strcmp(v->valuestring, "latest")) {
+		out->pick = API_MODEL_LATEST;
+	} else if (cJSON_IsString(v) && !strcmp(v->valuestring, "best")) {
+		out->pick = API_MODEL_BEST;
+	} else if (!int_in(v, 1, 1e15, &out->model_id)) {
 		cJSON_Delete(j);
-		return bad(err, errlen, "model_id must be a positive integer");
+		return bad(err, errlen,
+		           "model_id must be a positive integer, "
+		           "\"latest\" or \"best\"");
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "top_k"))) {
 		if (!int_in(v, 1, PREDICT_TOPK_MAX, &n)) {
@@ -137,4 +143,88 @@ api_predict_free(struct api_predict *p)
 {
 	cJSON_Delete(p->images);
 	p->images = NULL;
+}
+
+/* One value as form text; -1 when it has no form spelling. */
+static int
+value_text(const cJSON *v, char *out, size_t len)
+{
+	const cJSON *e;
+	size_t n = 0;
+
+	if (cJSON_IsString(v))
+		return snprintf(out, len, "%s", v->valuestring) < (int)len ? 0
+		                                                           : -1;
+	if (cJSON_IsBool(v)) {
+		snprintf(out, len, "%s", cJSON_IsTrue(v) ? "1" : "0");
+		return 0;
+	}
+	if (cJSON_IsNumber(v)) {
+		double d = v->valuedouble;
+		if (!isfinite(d))
+			return -1;
+		if (d == floor(d) && fabs(d) < 1e15)
+			snprintf(out, len, "%lld", (long long)d);
+		else
+			snprintf(out, len, "%.17g", d);
+		return 0;
+	}
+	if (!cJSON_IsArray(v))
+		return -1;
+	out[0] = '\0';
+	cJSON_ArrayForEach(e, v)
+	{
+		int k;
+		if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble))
+			return -1;
+		k = snprintf(out + n, len - n, "%s%.17g", n ? "," : "",
+		             e->valuedouble);
+		if (k < 0 || (size_t)k >= len - n)
+			return -1;
+		n += (size_t)k;
+	}
+	return 0;
+}
+
+int
+api_form_from_json(const char *body, size_t len, struct form *f, char *err,
+                   size_t errlen)
+{
+	cJSON *j = cJSON_ParseWithLength(body, len);
+	const cJSON *it;
+	char val[1024];
+
+	memset(f, 0, sizeof(*f));
+	if (!j)
+		return bad(err, errlen, "the body is not valid JSON");
+	if (!cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		return bad(err, errlen, "the body must be a JSON object");
+	}
+	cJSON_ArrayForEach(it, j)
+	{
+		if (cJSON_IsNull(it))
+			continue;
+		if (f->n == FORM_FIELDS_MAX) {
+			snprintf(err, errlen, "too many keys: at most %d",
+			         FORM_FIELDS_MAX);
+			goto fail;
+		}
+		if (value_text(it, val, sizeof(val)) < 0) {
+			snprintf(err, errlen,
+			         "%.64s must be a string, a number, true/false "
+			         "or a list of numbers",
+			         it->string);
+			goto fail;
+		}
+		f->f[f->n].name = xstrdup(it->string);
+		f->f[f->n].value = xstrdup(val);
+		f->n++;
+	}
+	cJSON_Delete(j);
+	return 0;
+fail:
+	cJSON_Delete(j);
+	form_free(f);
+	return -1;
 }

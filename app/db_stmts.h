@@ -86,6 +86,10 @@ DB_STMT(PREDICTION_INSERT,
 DB_STMT(PREDICTION_RECENT,
     "SELECT id, model_id, source, images, results_json, ms, created_at "
     "FROM predictions WHERE project_id = ? ORDER BY id DESC LIMIT ?")
+/* the account page's API examples: the user's newest model */
+DB_STMT(MODEL_NEWEST_OF_USER,
+    "SELECT m.id, p.id, p.name FROM models m JOIN projects p "
+    "ON p.id = m.project_id WHERE p.owner_id = ? ORDER BY m.id DESC LIMIT 1")
 /* API tokens (tok.c, page_account.c) */
 DB_STMT(TOKEN_INSERT,
     "INSERT INTO api_tokens (user_id, name, token_hash, prefix, "

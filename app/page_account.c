@@ -4,6 +4,7 @@
  * A new token is shown once, in the answer to the POST that made it
  * (never stored, never in a URL); the list shows names and prefixes.
  */
+#include <civetweb.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,6 +30,61 @@ valid_token_name(const char *v)
 static const struct form_rule token_rules[] = {
     {"name", valid_token_name, 0},
 };
+
+/* This server's address as the browser reached it, for the curl lines;
+ * a Host header with anything unusual in it gets a placeholder. */
+static void
+base_url(struct req *r, char *out, size_t len)
+{
+	const char *host = mg_get_header(r->conn, "Host");
+
+	if (!host || !*host || strlen(host) > 200 ||
+	    strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                 "0123456789.-:[]") != strlen(host))
+		host = "<host>";
+	snprintf(out, len, "%s://%s", r->w->cookie_secure ? "https" : "http",
+	         host);
+}
+
+/*
+ * Ready-to-copy curl lines with the user's real ids: the newest model and
+ * its project (the template escapes every value, the project's name too).
+ */
+static void
+api_examples_td(struct req *r, struct td *d)
+{
+	struct db *db = r->w->db;
+	sqlite3_stmt *st;
+	char url[256];
+	long long pid = 0, mid = 0;
+
+	base_url(r, url, sizeof(url));
+	td_set(d, "base_url", url);
+	/* the newest model's project, else the newest project */
+	st = db_stmt(db, DB_MODEL_NEWEST_OF_USER, "i", r->user_id);
+	if (db_step(db, st) == SQLITE_ROW) {
+		mid = sqlite3_column_int64(st, 0);
+		pid = sqlite3_column_int64(st, 1);
+		td_set(d, "ex_project", db_col_text(st, 2));
+	}
+	db_done(db, st);
+	if (!pid) {
+		st = db_stmt(db, DB_PROJECT_LIST, "i", r->user_id);
+		if (db_step(db, st) == SQLITE_ROW) {
+			pid = sqlite3_column_int64(st, 0);
+			td_set(d, "ex_project", db_col_text(st, 1));
+		}
+		db_done(db, st);
+	}
+	if (pid)
+		td_set_int(d, "ex_pid", pid);
+	else
+		td_set(d, "ex_pid", "<project id>");
+	if (mid)
+		td_set_int(d, "ex_mid", mid);
+	else
+		td_set(d, "ex_mid", "<model id>");
+}
 
 static void
 account_page(struct req *r, int status, const char *error,
@@ -61,6 +117,7 @@ account_page(struct req *r, int status, const char *error,
 	}
 	db_done(db, st);
 	td_set(d, "account", r->username);
+	api_examples_td(r, d);
 	if (error) {
 		td_set(d, "error", error);
 		td_set(d, "name", form_get(&r->form, "name"));

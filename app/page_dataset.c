@@ -1,15 +1,19 @@
 /*
- * page_dataset.c — POST /projects/{id}/datasets: a streamed multipart
+ * page_dataset.c — POST /projects/{id}/datasets (the page) and
+ * POST /api/v1/projects/{id}/datasets (the API): a streamed multipart
  * upload. The body is never held in memory: the parser hands the file's
- * bytes over in pieces, straight into a temporary file. The csrf field must
- * come before the file field (it does in our form: browsers send fields
- * in document order), so no byte is stored for a forged request.
+ * bytes over in pieces, straight into a temporary file. On the page the
+ * csrf field must come before the file field (it does in our form:
+ * browsers send fields in document order), so no byte is stored for a
+ * forged request; the API has no session and no csrf (its token is the
+ * credential).
  */
 #include <civetweb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "mp.h"
 #include "pages.h"
 #include "upload.h"
@@ -26,13 +30,15 @@ struct upload_req {
 	enum part_kind part;
 	char csrf[CSRF_FIELD_MAX + 1];
 	size_t csrf_len;
-	int csrf_ok;
+	int csrf_ok; /* always 1 for the API */
+	int api;
 	int have_file;
 	char name[UPLOAD_NAME_MAX + 1];
 	struct upload_sink sink;
 	int sink_open;
 	int status; /* set with msg when a callback stops the parse */
 	const char *msg;
+	char why[160];
 };
 
 static int
@@ -103,7 +109,7 @@ on_end(void *ud)
 {
 	struct upload_req *u = ud;
 
-	if (u->part == PART_CSRF) {
+	if (u->part == PART_CSRF && !u->api) {
 		u->csrf[u->csrf_len] = '\0';
 		u->csrf_ok = web_csrf_ok(u->r, u->csrf);
 	} else if (u->part == PART_FILE) {
@@ -115,53 +121,45 @@ on_end(void *ud)
 
 static const struct mp_callbacks callbacks = {on_begin, on_data, on_end};
 
-static void
-fail(struct req *r, struct upload_req *u, int status, const char *msg)
+/* The message of a 413 (the limit is configured). */
+static const char *
+too_big(struct req *r, char *buf, size_t len)
 {
-	char back[48], big[160];
-
-	if (u->sink_open)
-		upload_sink_abort(&u->sink);
-	if (status == 413 && !msg) {
-		snprintf(big, sizeof(big),
-		         "The file is larger than the upload "
-		         "limit of %ld MB. Nothing was saved.",
-		         r->w->max_upload_mb);
-		msg = big;
-	}
-	snprintf(back, sizeof(back), "/projects/%lld", r->project.id);
-	web_error_page(r, status, msg, back, "Back to the project");
+	snprintf(buf, len,
+	         "The file is larger than the upload limit of %ld MB. "
+	         "Nothing was saved.",
+	         r->w->max_upload_mb);
+	return buf;
 }
 
-void
-page_dataset_upload(struct req *r)
+/*
+ * Reads the whole upload into a new dataset of r->project: 0 with *did,
+ * else the HTTP status with u->msg (the temporary file is gone).
+ */
+static int
+receive(struct req *r, struct upload_req *u, long long *did)
 {
 	const char *ct = mg_get_header(r->conn, "Content-Type");
 	long long cl = r->ri->content_length, total = 0;
-	char boundary[MP_BOUNDARY_MAX + 1], loc[96];
-	struct upload_req u;
+	char boundary[MP_BOUNDARY_MAX + 1];
 	struct mp *m;
 	enum mp_err e = MP_OK;
 	char *buf;
-	long long did = 0;
-	int n;
+	int n, status = 0;
 
-	memset(&u, 0, sizeof(u));
-	u.r = r;
 	if (mp_boundary(ct, boundary, sizeof(boundary)) < 0) {
 		r->close = 1;
-		fail(r, &u, 400,
-		     "Send the dataset as multipart/form-data "
-		     "with a field named \"file\".");
-		return;
+		u->msg = "Send the dataset as multipart/form-data with a "
+		         "field named \"file\".";
+		return 400;
 	}
 	/* Headers, boundaries and the token: far less than 1 MiB. */
 	if (cl > r->w->max_upload_bytes + 1024 * 1024) {
 		r->close = 1;
-		fail(r, &u, 413, NULL);
-		return;
+		u->msg = NULL;
+		return 413;
 	}
-	m = mp_new(boundary, &callbacks, &u);
+	m = mp_new(boundary, &callbacks, u);
 	buf = xmalloc(64 * 1024);
 	while ((n = mg_read(r->conn, buf, 64 * 1024)) > 0) {
 		total += n;
@@ -181,39 +179,76 @@ page_dataset_upload(struct req *r)
 	}
 	free(buf);
 	if (e == MP_ABORTED) {
-		fail(r, &u, u.status, u.msg);
-		return;
-	}
-	if (e != MP_OK) {
-		char msg[160];
-		snprintf(msg, sizeof(msg),
-		         "The upload could not be read: %s. "
-		         "Nothing was saved.",
+		status = u->status;
+	} else if (e != MP_OK) {
+		snprintf(u->why, sizeof(u->why),
+		         "The upload could not be read: %s. Nothing was saved.",
 		         mp_strerror(e));
-		fail(r, &u, 400, msg);
-		return;
+		u->msg = u->why;
+		status = 400;
+	} else if (!u->csrf_ok) {
+		status = 403, u->msg = web_csrf_expired;
+	} else if (!u->have_file) {
+		status = 400, u->msg = "Choose a file to upload.";
+	} else if (u->sink.bytes == 0) {
+		status = 400, u->msg = "The file is empty. Nothing was saved.";
 	}
-	if (!u.csrf_ok) {
-		fail(r, &u, 403, web_csrf_expired);
-		return;
+	if (status) {
+		if (u->sink_open)
+			upload_sink_abort(&u->sink);
+		return status;
 	}
-	if (!u.have_file) {
-		fail(r, &u, 400, "Choose a file to upload.");
-		return;
-	}
-	if (u.sink.bytes == 0) {
-		fail(r, &u, 400, "The file is empty. Nothing was saved.");
-		return;
-	}
-	u.sink_open = 0; /* commit closes or aborts it */
-	if (upload_sink_commit(r->w, &u.sink, r->project.id, u.name, &did) !=
+	u->sink_open = 0; /* commit closes or aborts it */
+	if (upload_sink_commit(r->w, &u->sink, r->project.id, u->name, did) !=
 	    UPLOAD_OK) {
-		fail(r, &u, 500, "The server could not store the file.");
-		return;
+		u->msg = "The server could not store the file.";
+		return 500;
 	}
 	ty_log("upload: project %lld dataset %lld %s %lld bytes", r->project.id,
-	       did, u.name, u.sink.bytes);
+	       *did, u->name, u->sink.bytes);
+	return 0;
+}
+
+void
+page_dataset_upload(struct req *r)
+{
+	struct upload_req u;
+	char back[48], big[160], loc[96];
+	long long did = 0;
+	int status;
+
+	memset(&u, 0, sizeof(u));
+	u.r = r;
+	if ((status = receive(r, &u, &did)) != 0) {
+		snprintf(back, sizeof(back), "/projects/%lld", r->project.id);
+		web_error_page(r, status,
+		               status == 413 && !u.msg
+		                   ? too_big(r, big, sizeof(big))
+		                   : u.msg,
+		               back, "Back to the project");
+		return;
+	}
 	snprintf(loc, sizeof(loc), "/projects/%lld?uploaded=%lld",
 	         r->project.id, did);
 	web_redirect(r, loc);
+}
+
+void
+api_dataset_upload(struct req *r)
+{
+	struct upload_req u;
+	char big[160];
+	long long did = 0;
+	int status;
+
+	memset(&u, 0, sizeof(u));
+	u.r = r;
+	u.api = u.csrf_ok = 1;
+	if ((status = receive(r, &u, &did)) != 0) {
+		web_error(r, status,
+		          status == 413 && !u.msg ? too_big(r, big, sizeof(big))
+		                                  : u.msg);
+		return;
+	}
+	api_dataset_reply(r, 201, did);
 }

@@ -39,6 +39,7 @@ static const struct {
     {".png", "image/png"},
     {".ico", "image/x-icon"},
     {".txt", "text/plain; charset=utf-8"},
+    {".json", "application/json"},
 };
 
 int
@@ -93,11 +94,9 @@ page_static_free(void)
 	nfiles = 0;
 }
 
-void
-page_static(struct req *r)
+static void
+send_static(struct req *r, const char *name)
 {
-	const char *name = r->ri->local_uri + strlen("/static/");
-
 	for (size_t i = 0; i < nfiles; i++)
 		if (strcmp(files[i].name, name) == 0) {
 			web_send(r, 200, files[i].ctype,
@@ -106,6 +105,19 @@ page_static(struct req *r)
 			return;
 		}
 	web_error(r, 404, "There is no such file.");
+}
+
+void
+page_static(struct req *r)
+{
+	send_static(r, r->ri->local_uri + strlen("/static/"));
+}
+
+/* The API's description (docs/api.md); public, like the docs. */
+void
+api_openapi(struct req *r)
+{
+	send_static(r, "openapi.json");
 }
 
 void

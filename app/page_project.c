@@ -84,29 +84,37 @@ page_projects(struct req *r)
 	list_page(r, 200, NULL);
 }
 
+long long
+page_project_add(struct req *r, const struct form *f, const char **msg)
+{
+	const char *desc;
+	int64_t id;
+
+	*msg = form_check(f, project_rules, TY_ARRAY_LEN(project_rules), NULL);
+	if (*msg)
+		return 0;
+	desc = form_get(f, "description");
+	id = db_insert(r->w->db, DB_PROJECT_INSERT, "itti", r->user_id,
+	    form_get(f, "name"), desc ? desc : "", (long long)util_wall());
+	if (id < 0) {
+		*msg = "The project could not be created; try again.";
+		return -1;
+	}
+	return id;
+}
+
 void
 page_project_create(struct req *r)
 {
-	const char *msg = form_check(&r->form, project_rules,
-	    TY_ARRAY_LEN(project_rules), NULL);
-	const char *desc;
-	int64_t id;
+	const char *msg;
+	long long id = page_project_add(r, &r->form, &msg);
 	char loc[64];
 
-	if (msg) {
-		list_page(r, 400, msg);
+	if (id <= 0) {
+		list_page(r, id == 0 ? 400 : 500, msg);
 		return;
 	}
-	desc = form_get(&r->form, "description");
-	id = db_insert(r->w->db, DB_PROJECT_INSERT, "itti", r->user_id,
-	    form_get(&r->form, "name"), desc ? desc : "",
-	    (long long)util_wall());
-	if (id < 0) {
-		list_page(r, 500, "The project could not be created; try "
-		    "again.");
-		return;
-	}
-	snprintf(loc, sizeof(loc), "/projects/%lld", (long long)id);
+	snprintf(loc, sizeof(loc), "/projects/%lld", id);
 	web_redirect(r, loc);
 }
 

@@ -371,6 +371,18 @@ page_run_charts(struct req *r)
 	runrow_free(&run);
 }
 
+int
+page_run_cancel_req(struct req *r, long long rid)
+{
+	if (db_exec(r->w->db, DB_RUN_CANCEL_REQ, "ii", rid, r->project.id) !=
+	    DB_OK)
+		return -1;
+	if (db_changes(r->w->db) == 0)
+		return 0;
+	pipeline_kick();
+	return 1;
+}
+
 void
 page_run_cancel(struct req *r)
 {
@@ -378,15 +390,13 @@ page_run_cancel(struct req *r)
 
 	snprintf(loc, sizeof(loc), "/projects/%lld/runs/%lld", r->project.id,
 	         r->ids[1]);
-	if (db_exec(r->w->db, DB_RUN_CANCEL_REQ, "ii", r->ids[1],
-	            r->project.id) != DB_OK) {
+	if (page_run_cancel_req(r, r->ids[1]) < 0) {
 		web_error_page(r, 500,
 		               "The run could not be cancelled; try "
 		               "again.",
 		               loc, "Back to the run");
 		return;
 	}
-	pipeline_kick();
 	web_redirect(r, loc);
 }
 
@@ -428,24 +438,13 @@ page_run_delete(struct req *r)
 }
 
 void
-page_run_model(struct req *r)
+page_run_send_model(struct req *r, const char *rel, const char *filename)
 {
-	sqlite3_stmt *st;
-	char *path = NULL, buf[64 * 1024];
+	char *path = xasprintf("%s/%s", r->w->models_dir, rel), buf[64 * 1024];
 	struct stat sb;
-	int fd;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
-	st = db_stmt(r->w->db, DB_RUN_MODEL_OF_RUN, "ii", r->ids[1],
-	             r->project.id);
-	if (db_step(r->w->db, st) == SQLITE_ROW)
-		path = xasprintf("%s/%s", r->w->models_dir, db_col_text(st, 1));
-	db_done(r->w->db, st);
-	if (!path) {
-		web_error(r, 404, "This run has no model (yet).");
-		return;
-	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	free(path);
 	if (fd < 0 || fstat(fd, &sb) < 0) {
 		if (fd >= 0)
@@ -460,11 +459,10 @@ page_run_model(struct req *r)
 	          "HTTP/1.1 200 OK\r\n"
 	          "Content-Type: application/octet-stream\r\n"
 	          "Content-Length: %lld\r\n"
-	          "Content-Disposition: attachment; "
-	          "filename=\"trainyard-p%lld-run%lld.tym\"\r\n"
+	          "Content-Disposition: attachment; filename=\"%s\"\r\n"
 	          "X-Content-Type-Options: nosniff\r\n"
 	          "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
-	          (long long)sb.st_size, r->project.id, r->ids[1]);
+	          (long long)sb.st_size, filename);
 	r->status = 200;
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
 		if (mg_write(r->conn, buf, (size_t)n) <= 0)
@@ -472,6 +470,27 @@ page_run_model(struct req *r)
 		r->bytes_out += (size_t)n;
 	}
 	close(fd);
+}
+
+void
+page_run_model(struct req *r)
+{
+	sqlite3_stmt *st;
+	char *rel = NULL, name[96];
+
+	st = db_stmt(r->w->db, DB_RUN_MODEL_OF_RUN, "ii", r->ids[1],
+	             r->project.id);
+	if (db_step(r->w->db, st) == SQLITE_ROW)
+		rel = xstrdup(db_col_text(st, 1));
+	db_done(r->w->db, st);
+	if (!rel) {
+		web_error(r, 404, "This run has no model (yet).");
+		return;
+	}
+	snprintf(name, sizeof(name), "trainyard-p%lld-run%lld.tym",
+	         r->project.id, r->ids[1]);
+	page_run_send_model(r, rel, name);
+	free(rel);
 }
 
 /* Used by the events stream (page_run_events.c). */

@@ -5,6 +5,7 @@
 #ifndef TY_PAGE_RUN_H
 #define TY_PAGE_RUN_H
 
+#include "runform.h"
 #include "runrow.h"
 #include "wb.h"
 #include "web.h"
@@ -17,5 +18,21 @@ void page_run_remove_files(struct web *w, long long id);
 /* The ids of a project's runs (the caller frees), *n of them. */
 long long *page_run_ids_of_project(struct db *db, long long project_id,
                                    size_t *n);
+
+/*
+ * Checks the run form f (page_runs.c; the API sends the same fields) and
+ * queues the run: its id; 0 with *nerr messages in errs (at most
+ * RUNFORM_ERRS_MAX) and rf as parsed; -1 when the database failed.
+ */
+long long page_runs_start(struct req *r, const struct form *f,
+                          struct runform *rf, struct runform_err *errs,
+                          size_t *nerr) TY_WUR;
+/* Asks to cancel run rid of r->project: 1 asked, 0 it has finished
+ * already (or is not there), -1 the database failed. */
+int page_run_cancel_req(struct req *r, long long rid) TY_WUR;
+/* Streams a model file of the models volume (path relative to it) as an
+ * attachment named filename; 404/410 JSON or page when it is missing. */
+void page_run_send_model(struct req *r, const char *rel,
+                         const char *filename);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "page_run.h"
 #include "pages.h"
 #include "pipeline.h"
 #include "runcharts.h"
@@ -195,47 +196,63 @@ dataset_refusal(struct req *r, long long did, char **report, char *buf,
 	return msg;
 }
 
+long long
+page_runs_start(struct req *r, const struct form *f, struct runform *rf,
+                struct runform_err *errs, size_t *nerr)
+{
+	const char *ds = form_get(f, "dataset_id");
+	long long did = ds ? atoll(ds) : 0;
+	char *report = NULL, *params, why[150];
+	const char *refusal = NULL;
+	int64_t id;
+
+	if (did > 0)
+		refusal = dataset_refusal(r, did, &report, why, sizeof(why));
+	runform_defaults(rf, report);
+	free(report);
+	struct runform want = *rf;
+	*nerr = runform_parse(f, rf, errs, RUNFORM_ERRS_MAX);
+	recipe_note_changes(rf, &want);
+	if (refusal && *nerr < RUNFORM_ERRS_MAX) {
+		errs[*nerr].field = "dataset_id";
+		snprintf(errs[*nerr].msg, sizeof(errs[*nerr].msg), "%s",
+		         refusal);
+		(*nerr)++;
+	}
+	if (*nerr)
+		return 0;
+	params = runform_to_json(rf);
+	id = db_insert(r->w->db, DB_RUN_INSERT, "iitd", r->project.id,
+	               rf->dataset_id, params, util_wall());
+	free(params);
+	if (id < 0)
+		return -1;
+	ty_log("run %lld created in project %lld", (long long)id,
+	       r->project.id);
+	pipeline_kick();
+	return id;
+}
+
 void
 page_run_create(struct req *r)
 {
 	struct runform rf;
 	struct runform_err errs[RUNFORM_ERRS_MAX];
 	const char *ds = form_get(&r->form, "dataset_id");
-	long long did = ds ? atoll(ds) : 0;
-	char *report = NULL, *params, loc[96], why[150];
-	const char *refusal = NULL;
 	size_t nerr;
-	int64_t id;
+	char loc[96];
+	long long id = page_runs_start(r, &r->form, &rf, errs, &nerr);
 
-	if (did > 0)
-		refusal = dataset_refusal(r, did, &report, why, sizeof(why));
-	runform_defaults(&rf, report);
-	free(report);
-	struct runform want = rf;
-	nerr = runform_parse(&r->form, &rf, errs, RUNFORM_ERRS_MAX);
-	recipe_note_changes(&rf, &want);
-	if (refusal && nerr < RUNFORM_ERRS_MAX) {
-		errs[nerr].field = "dataset_id";
-		snprintf(errs[nerr].msg, sizeof(errs[nerr].msg), "%s", refusal);
-		nerr++;
-	}
-	if (nerr) {
-		new_page(r, 400, &rf, &r->form, errs, nerr, did);
+	if (id == 0) {
+		new_page(r, 400, &rf, &r->form, errs, nerr, ds ? atoll(ds) : 0);
 		return;
 	}
-	params = runform_to_json(&rf);
-	id = db_insert(r->w->db, DB_RUN_INSERT, "iitd", r->project.id,
-	               rf.dataset_id, params, util_wall());
-	free(params);
 	if (id < 0) {
 		web_error(r, 500, "The run could not be created; try again.");
 		return;
 	}
-	ty_log("run %lld created in project %lld", (long long)id,
-	       r->project.id);
-	pipeline_kick();
 	snprintf(loc, sizeof(loc), "/projects/%lld/runs/%lld", r->project.id,
-	         (long long)id);
+	         id);
 	web_redirect(r, loc);
 }
 

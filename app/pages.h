@@ -32,6 +32,10 @@ void page_projects(struct req *r);
 void page_project_create(struct req *r);
 void page_project(struct req *r);
 void page_project_delete(struct req *r);
+/* Checks f (name, description) and adds the project: its id; 0 with the
+ * person's mistake in *msg, -1 with the server's. */
+long long page_project_add(struct req *r, const struct form *f,
+    const char **msg);
 /* page_dataset.c */
 void page_dataset_upload(struct req *r);
 
@@ -47,8 +51,24 @@ void page_predict(struct req *r);
 void page_account(struct req *r);
 void page_token_create(struct req *r);
 void page_token_revoke(struct req *r);
-/* api.c (token auth, no session) */
+/* the JSON API (R_TOKEN; api.h): api.c, api_projects.c, api_runs.c,
+ * page_dataset.c (the upload), api_openapi.c */
 void page_api_predict(struct req *r);
+void api_projects(struct req *r);
+void api_project_create(struct req *r);
+void api_project(struct req *r);
+void api_dataset_upload(struct req *r);
+void api_datasets(struct req *r);
+void api_dataset(struct req *r);
+/* {"dataset": ...} of dataset did of r->project with status (201/200) */
+void api_dataset_reply(struct req *r, int status, long long did);
+void api_run_create(struct req *r);
+void api_runs(struct req *r);
+void api_run(struct req *r);
+void api_run_cancel(struct req *r);
+void api_models(struct req *r);
+void api_model_download(struct req *r);
+void api_openapi(struct req *r);
 
 /* page_runs.c, page_run.c, page_run_events.c (the pipeline) */
 void page_run_new(struct req *r);

@@ -12,6 +12,7 @@
 #include "pages.h"
 #include "sess.h"
 #include "uri.h"
+#include "tok.h"
 
 struct route_row {
 	const char *method;
@@ -130,11 +131,30 @@ redirect_to_login(struct req *r)
 	web_redirect(r, loc);
 }
 
+/* R_TOKEN: the bearer token names the user; -1 after answering 401. */
+static int
+token_auth(struct req *r)
+{
+	enum tok_err e = tok_authenticate(
+	    r->w->db, mg_get_header(r->conn, "Authorization"), &r->user_id,
+	    r->username, sizeof(r->username));
+
+	if (e == TOK_OK)
+		return 0;
+	r->close = 1; /* the body is not read */
+	snprintf(r->extra_headers, sizeof(r->extra_headers),
+	         "WWW-Authenticate: Bearer realm=\"trainyard\"\r\n");
+	web_error(r, e == TOK_DB ? 500 : 401, tok_strerror(e));
+	return -1;
+}
+
 static void
 run_route(struct req *r, const struct route_row *rt)
 {
 	const char *method = r->ri->request_method;
 
+	if ((rt->flags & R_TOKEN) && token_auth(r) < 0)
+		return;
 	if ((rt->flags & R_AUTH) && !r->user_id) {
 		if (r->is_api)
 			web_error(r, 401, "Authentication required.");
@@ -157,8 +177,13 @@ run_route(struct req *r, const struct route_row *rt)
 		return;
 	}
 	if ((rt->flags & R_PROJECT) && !load_project(r)) {
-		web_error_page(r, 404, "There is no such project.",
-		    "/projects", "Your projects");
+		if (r->is_api) {
+			r->close = 1; /* the body is not read */
+			web_error(r, 404, "no such project");
+		} else {
+			web_error_page(r, 404, "There is no such project.",
+			    "/projects", "Your projects");
+		}
 		return;
 	}
 	rt->fn(r);
@@ -204,7 +229,7 @@ route_handle(struct mg_connection *conn)
 		}
 	}
 	atomic_fetch_add(&inflight, 1);
-	if (found < 0 || !(routes[found].flags & R_BARE))
+	if (found < 0 || !(routes[found].flags & (R_BARE | R_TOKEN)))
 		sess_load(&r);
 	if (atomic_load(&draining)) {
 		/* Stopping: requests in flight finish, new ones are told. */

@@ -8,7 +8,8 @@
  * (signed-in user or redirect/401), R_FORM (urlencoded body parsed into
  * req->form), R_CSRF (req->form's "csrf" checked, 403 when wrong),
  * R_PROJECT (ids[0] must be a project of this user, else 404; loaded into
- * req->project), R_BARE (no session lookup, no cookies). A multipart
+ * req->project), R_BARE (no session lookup, no cookies), R_TOKEN (the
+ * JSON API: a bearer token, never a cookie; api.h). A multipart
  * route gets its body unread and must check the csrf field itself (see
  * page_dataset.c).
  */
@@ -44,8 +45,6 @@ ROUTE(TOKEN_CREATE, "POST", "/account/tokens", R_AUTH | R_FORM | R_CSRF,
     page_token_create)
 ROUTE(TOKEN_REVOKE, "POST", "/account/tokens/{tid}/revoke",
     R_AUTH | R_FORM | R_CSRF, page_token_revoke)
-ROUTE(API_PREDICT, "POST", "/api/v1/projects/{id}/predict", R_BARE,
-    page_api_predict)
 /* runs: the pipeline (page_runs.c, page_run.c, page_run_events.c) */
 ROUTE(RUN_NEW, "GET", "/projects/{id}/runs/new", R_AUTH | R_PROJECT,
     page_run_new)
@@ -67,3 +66,34 @@ ROUTE(RUN_MODEL_ONNX, "GET", "/projects/{id}/runs/{rid}/model.onnx",
     R_AUTH | R_PROJECT, page_run_model_onnx)
 ROUTE(RUN_MODEL_C, "GET", "/projects/{id}/runs/{rid}/model.c",
     R_AUTH | R_PROJECT, page_run_model_c)
+/* the JSON API (api.h; described by static/openapi.json, tested both
+ * ways by tests/http/test_api_product.py) */
+ROUTE(API_OPENAPI, "GET", "/api/v1/openapi.json", R_BARE, api_openapi)
+ROUTE(API_PROJECTS, "GET", "/api/v1/projects", R_TOKEN, api_projects)
+ROUTE(API_PROJECT_CREATE, "POST", "/api/v1/projects", R_TOKEN,
+    api_project_create)
+ROUTE(API_PROJECT, "GET", "/api/v1/projects/{id}", R_TOKEN | R_PROJECT,
+    api_project)
+ROUTE(API_DATASET_UPLOAD, "POST", "/api/v1/projects/{id}/datasets",
+    R_TOKEN | R_PROJECT, api_dataset_upload)
+ROUTE(API_DATASETS, "GET", "/api/v1/projects/{id}/datasets",
+    R_TOKEN | R_PROJECT, api_datasets)
+ROUTE(API_DATASET, "GET", "/api/v1/projects/{id}/datasets/{did}",
+    R_TOKEN | R_PROJECT, api_dataset)
+ROUTE(API_RUN_CREATE, "POST", "/api/v1/projects/{id}/runs",
+    R_TOKEN | R_PROJECT, api_run_create)
+ROUTE(API_RUNS, "GET", "/api/v1/projects/{id}/runs", R_TOKEN | R_PROJECT,
+    api_runs)
+ROUTE(API_RUN, "GET", "/api/v1/projects/{id}/runs/{rid}",
+    R_TOKEN | R_PROJECT, api_run)
+ROUTE(API_RUN_CANCEL, "POST", "/api/v1/projects/{id}/runs/{rid}/cancel",
+    R_TOKEN | R_PROJECT, api_run_cancel)
+ROUTE(API_RUN_EVENTS, "GET", "/api/v1/projects/{id}/runs/{rid}/events",
+    R_TOKEN | R_PROJECT, page_run_events)
+ROUTE(API_MODELS, "GET", "/api/v1/projects/{id}/models",
+    R_TOKEN | R_PROJECT, api_models)
+ROUTE(API_MODEL_DOWNLOAD, "GET",
+    "/api/v1/projects/{id}/models/{mid}/download", R_TOKEN | R_PROJECT,
+    api_model_download)
+ROUTE(API_PREDICT, "POST", "/api/v1/projects/{id}/predict",
+    R_TOKEN | R_PROJECT, page_api_predict)

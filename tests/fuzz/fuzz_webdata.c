@@ -1,7 +1,8 @@
 /*
  * fuzz_webdata.c — libFuzzer harness for what the dataset-health,
  * predict and API side of the web app reads from outside: an
- * Authorization header, the API's JSON predict body, a preprocess job
+ * Authorization header, the API's JSON predict body and JSON parameter
+ * bodies (api_form_from_json), a preprocess job
  * answer (under every status class) and the inspection report it stores.
  */
 #include <stdint.h>
@@ -25,6 +26,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct api_predict p;
 	struct inspect_result r;
 	struct td *d;
+	struct form f;
 
 	memcpy(s, data, size);
 	s[size] = '\0';
@@ -35,10 +37,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (api_parse_predict((const char *)data, size, &p, err, sizeof(err)) ==
 	    0) {
 		if (p.nimages < 1 || p.nimages > API_IMAGES_MAX ||
-		    p.model_id < 1 || p.top_k < 1 || p.top_k > PREDICT_TOPK_MAX)
+		    (p.pick == API_MODEL_ID && p.model_id < 1) || p.top_k < 1 ||
+		    p.top_k > PREDICT_TOPK_MAX)
 			abort();
 		api_predict_free(&p);
 	} else if (p.images || !err[0]) {
+		abort();
+	}
+	if (api_form_from_json((const char *)data, size, &f, err,
+	                       sizeof(err)) == 0) {
+		for (size_t i = 0; i < f.n; i++)
+			if (!f.f[i].name || !f.f[i].value)
+				abort();
+		form_free(&f);
+	} else if (f.n || !err[0]) {
 		abort();
 	}
 	for (size_t i = 0; i < TY_ARRAY_LEN(statuses); i++) {

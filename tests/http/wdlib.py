@@ -24,8 +24,8 @@ class Stack:
         self.data = os.path.join(self.dir, "data")
         self.models = os.path.join(self.dir, "models")
         self.db = os.path.join(self.dir, "db", "trainyard.db")
-        self.web = self.pre = self.infer = None
-        self.pre_port = self.infer_port = None
+        self.web = self.pre = self.infer = self.train = None
+        self.pre_port = self.infer_port = self.train_port = None
         self.logs = []  # every service log, checked by clean_logs_test
         self._n = 0
 
@@ -50,12 +50,21 @@ class Stack:
         self.logs.append(self.infer.logpath)
         return self.infer
 
+    def start_train(self, port=None):
+        self.train = Service("trainyard-train", env=self.env(),
+                             port=port or self.train_port).start()
+        self.train_port = self.train.port
+        self.logs.append(self.train.logpath)
+        return self.train
+
     def start_web(self, **extra):
         e = self.env()
         e["TRAINYARD_DB"] = self.db
         e["TRAINYARD_PREPROCESS_URL"] = "http://127.0.0.1:%d" % self.pre_port
         e["TRAINYARD_INFER_URL"] = "http://127.0.0.1:%d" % (
             self.infer_port or 9)
+        e["TRAINYARD_TRAIN_URL"] = "http://127.0.0.1:%d" % (
+            self.train_port or 9)
         e.update({k: str(v) for k, v in extra.items()})
         self.web = Service("trainyard-web", env=e).start()
         self.logs.append(self.web.logpath)
@@ -196,7 +205,8 @@ def clean_logs_test(stack, extra=()):
 
     @test
     def services_stop_cleanly_without_sanitizer_reports():
-        procs = [s for s in (stack.web, stack.pre, stack.infer) + tuple(extra)
+        procs = [s for s in (stack.web, stack.pre, stack.infer,
+                             stack.train) + tuple(extra)
                  if s]
         for s in procs:
             code = s.stop()

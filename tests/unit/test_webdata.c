@@ -267,6 +267,14 @@ test_api_body(void)
 	     0, "images[1]"},
 	    {"{\"model_id\":1,\"images\":[{\"name\":3,\"data\":\"\"}]}", 0,
 	     "images[0]"},
+	    {"{\"model_id\":\"latest\",\"images\":[{\"data\":\"\"}]}", 1,
+	     NULL},
+	    {"{\"model_id\":\"best\",\"images\":[{\"data\":\"\"}]}", 1,
+	     NULL},
+	    {"{\"model_id\":\"Latest\",\"images\":[{\"data\":\"\"}]}", 0,
+	     "\"latest\" or \"best\""},
+	    {"{\"model_id\":\"3\",\"images\":[{\"data\":\"\"}]}", 0,
+	     "model_id"},
 	};
 	for (size_t i = 0; i < TY_ARRAY_LEN(rows); i++) {
 		TH_TEST(rows[i].body)
@@ -324,6 +332,65 @@ test_api_body(void)
 }
 
 static void
+test_form_from_json(void)
+{
+	static const struct {
+		const char *body;
+		const char *want; /* "name=value&..." or NULL: refused */
+		const char *err_has;
+	} rows[] = {
+	    {"{}", "", NULL},
+	    {"{\"name\":\"a b\",\"epochs\":3,\"lr\":0.002}",
+	     "name=a b&epochs=3&lr=0.002", NULL},
+	    {"{\"augment\":true,\"early_stopping\":false}",
+	     "augment=1&early_stopping=0", NULL},
+	    {"{\"conv\":[16,32],\"hidden\":[]}", "conv=16,32&hidden=", NULL},
+	    {"{\"seed\":-7,\"x\":null,\"big\":1e20}",
+	     "seed=-7&big=1e+20", NULL},
+	    {"{\"lr\":0.1}", "lr=0.10000000000000001", NULL},
+	    {"[]", NULL, "JSON object"},
+	    {"{\"a\":", NULL, "not valid JSON"},
+	    {"{\"epochs\":{\"n\":3}}", NULL, "epochs must be"},
+	    {"{\"conv\":[1,\"2\"]}", NULL, "conv must be"},
+	    {"{\"conv\":[[1]]}", NULL, "conv must be"},
+	};
+	for (size_t i = 0; i < TY_ARRAY_LEN(rows); i++) {
+		TH_TEST(rows[i].body)
+		{
+			struct form f;
+			char err[200] = "", got[512] = "";
+			int rc = api_form_from_json(rows[i].body,
+			                            strlen(rows[i].body), &f,
+			                            err, sizeof(err));
+			CHECK((rc == 0) == (rows[i].want != NULL));
+			for (size_t k = 0; rc == 0 && k < f.n; k++)
+				snprintf(got + strlen(got),
+				         sizeof(got) - strlen(got), "%s%s=%s",
+				         k ? "&" : "", f.f[k].name,
+				         f.f[k].value);
+			if (rc == 0)
+				CHECK_STR(got, rows[i].want);
+			else
+				CHECK(f.n == 0 && strstr(err, rows[i].err_has));
+			form_free(&f);
+		}
+	}
+	TH_TEST("a string too long for a form value is refused")
+	{
+		char *b = xmalloc(4000);
+		struct form f;
+		char err[200];
+		strcpy(b, "{\"name\":\"");
+		memset(b + 9, 'x', 3000);
+		strcpy(b + 3009, "\"}");
+		CHECK(api_form_from_json(b, strlen(b), &f, err, sizeof(err)) <
+		      0);
+		CHECK(strstr(err, "name must be"));
+		free(b);
+	}
+}
+
+static void
 test_workers_down(void)
 {
 	TH_TEST("a service that is down is named with its URL")
@@ -371,6 +438,7 @@ main(void)
 	test_judge();
 	test_report();
 	test_api_body();
+	test_form_from_json();
 	test_workers_down();
 	return th_done();
 }

@@ -1,0 +1,154 @@
+/*
+ * api_projects.c — the API's projects and datasets: GET/POST
+ * /api/v1/projects, GET /api/v1/projects/{id}, GET .../datasets and
+ * GET .../datasets/{did} (the health report as the preprocess worker
+ * wrote it). The upload is page_dataset.c's, shared with the page.
+ */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+
+#include "api.h"
+#include "pages.h"
+
+static cJSON *
+project_json(long long id, const char *name, const char *desc,
+             long long created)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(j, "id", (double)id);
+	cJSON_AddStringToObject(j, "name", name);
+	cJSON_AddStringToObject(j, "description", desc);
+	cJSON_AddNumberToObject(j, "created_at", (double)created);
+	return j;
+}
+
+void
+api_projects(struct req *r)
+{
+	struct db *db = r->w->db;
+	sqlite3_stmt *st = db_stmt(db, DB_PROJECT_LIST, "i", r->user_id);
+	cJSON *list = cJSON_CreateArray(), *root = cJSON_CreateObject();
+
+	while (db_step(db, st) == SQLITE_ROW) {
+		cJSON *p = project_json(sqlite3_column_int64(st, 0),
+		                        db_col_text(st, 1), db_col_text(st, 2),
+		                        sqlite3_column_int64(st, 3));
+		cJSON_AddNumberToObject(p, "datasets",
+		                        (double)sqlite3_column_int64(st, 4));
+		cJSON_AddItemToArray(list, p);
+	}
+	db_done(db, st);
+	cJSON_AddItemToObject(root, "projects", list);
+	api_reply(r, 200, root);
+}
+
+void
+api_project_create(struct req *r)
+{
+	struct form f;
+	const char *msg;
+	char err[160], *body;
+	size_t len;
+	long long id;
+
+	if (!(body = api_read_body(r, API_FORM_MAX, &len)))
+		return;
+	if (api_form_from_json(body, len, &f, err, sizeof(err)) < 0) {
+		free(body);
+		web_error(r, 400, err);
+		return;
+	}
+	free(body);
+	id = page_project_add(r, &f, &msg);
+	if (id <= 0) {
+		web_error(r, id == 0 ? 400 : 500, msg);
+	} else {
+		const char *d = form_get(&f, "description");
+		cJSON *root = cJSON_CreateObject();
+		cJSON_AddItemToObject(root, "project",
+		                      project_json(id, form_get(&f, "name"),
+		                                   d ? d : "",
+		                                   (long long)util_wall()));
+		api_reply(r, 201, root);
+	}
+	form_free(&f);
+}
+
+void
+api_project(struct req *r)
+{
+	cJSON *root = cJSON_CreateObject();
+
+	cJSON_AddItemToObject(root, "project",
+	                      project_json(r->project.id, r->project.name,
+	                                   r->project.description,
+	                                   r->project.created_at));
+	api_reply(r, 200, root);
+}
+
+/* The columns every dataset answer has (DATASET_LIST and DATASET_GET
+ * share their first six). */
+static cJSON *
+dataset_json(sqlite3_stmt *st, const char *error)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(j, "id", (double)sqlite3_column_int64(st, 0));
+	cJSON_AddStringToObject(j, "filename", db_col_text(st, 1));
+	cJSON_AddNumberToObject(j, "bytes",
+	                        (double)sqlite3_column_int64(st, 2));
+	cJSON_AddStringToObject(j, "sha256", db_col_text(st, 3));
+	cJSON_AddStringToObject(j, "status", db_col_text(st, 4));
+	cJSON_AddNumberToObject(j, "created_at",
+	                        (double)sqlite3_column_int64(st, 5));
+	if (*error)
+		cJSON_AddStringToObject(j, "error", error);
+	else
+		cJSON_AddNullToObject(j, "error");
+	return j;
+}
+
+void
+api_datasets(struct req *r)
+{
+	struct db *db = r->w->db;
+	sqlite3_stmt *st = db_stmt(db, DB_DATASET_LIST, "i", r->project.id);
+	cJSON *list = cJSON_CreateArray(), *root = cJSON_CreateObject();
+
+	while (db_step(db, st) == SQLITE_ROW)
+		cJSON_AddItemToArray(list,
+		                     dataset_json(st, db_col_text(st, 6)));
+	db_done(db, st);
+	cJSON_AddItemToObject(root, "datasets", list);
+	api_reply(r, 200, root);
+}
+
+void
+api_dataset_reply(struct req *r, int status, long long did)
+{
+	struct db *db = r->w->db;
+	sqlite3_stmt *st =
+	    db_stmt(db, DB_DATASET_GET, "ii", did, r->project.id);
+	cJSON *ds, *root;
+
+	if (db_step(db, st) != SQLITE_ROW) {
+		db_done(db, st);
+		web_error(r, 404, "no such dataset in this project");
+		return;
+	}
+	ds = dataset_json(st, db_col_text(st, 7));
+	/* the worker's report, as it wrote it (null until inspected) */
+	cJSON *rep = cJSON_Parse(db_col_text(st, 6));
+	cJSON_AddItemToObject(ds, "report", rep ? rep : cJSON_CreateNull());
+	db_done(db, st);
+	root = cJSON_CreateObject();
+	cJSON_AddItemToObject(root, "dataset", ds);
+	api_reply(r, status, root);
+}
+
+void
+api_dataset(struct req *r)
+{
+	api_dataset_reply(r, 200, r->ids[1]);
+}

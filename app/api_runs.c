@@ -1,0 +1,280 @@
+/*
+ * api_runs.c — the API's runs and models: POST/GET .../runs,
+ * GET .../runs/{rid}, POST .../runs/{rid}/cancel, GET .../models and
+ * GET .../models/{mid}/download?format=. A run is started with the run
+ * form's own fields and rules (page_runs_start), so the API and the page
+ * can never disagree on what is valid; the events stream is the page's
+ * (page_run_events.c).
+ */
+#include <civetweb.h>
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "page_run.h"
+#include "pages.h"
+
+/* The parsed JSON of a column, or null when it is empty or not JSON. */
+static cJSON *
+parsed(const char *text)
+{
+	cJSON *j = *text ? cJSON_Parse(text) : NULL;
+
+	return j ? j : cJSON_CreateNull();
+}
+
+static void
+add_time(cJSON *j, const char *key, double t)
+{
+	if (t > 0)
+		cJSON_AddNumberToObject(j, key, t);
+	else
+		cJSON_AddNullToObject(j, key);
+}
+
+static long long
+model_of_run(struct req *r, long long rid)
+{
+	sqlite3_stmt *st =
+	    db_stmt(r->w->db, DB_RUN_MODEL_OF_RUN, "ii", rid, r->project.id);
+	long long id = 0;
+
+	if (db_step(r->w->db, st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	db_done(r->w->db, st);
+	return id;
+}
+
+/* One run; full adds the live status, epochs, metrics (confusion). */
+static cJSON *
+run_json(struct req *r, const struct runrow *w, int full)
+{
+	cJSON *j = cJSON_CreateObject();
+	long long mid = model_of_run(r, w->id);
+
+	cJSON_AddNumberToObject(j, "id", (double)w->id);
+	cJSON_AddNumberToObject(j, "dataset_id", (double)w->dataset_id);
+	cJSON_AddStringToObject(j, "status", w->status);
+	cJSON_AddBoolToObject(j, "active", runrow_active(w));
+	cJSON_AddNumberToObject(j, "progress", w->progress);
+	cJSON_AddStringToObject(j, "message", w->message);
+	if (*w->error)
+		cJSON_AddStringToObject(j, "error", w->error);
+	else
+		cJSON_AddNullToObject(j, "error");
+	add_time(j, "created_at", w->created_at);
+	add_time(j, "started_at", w->started_at);
+	add_time(j, "finished_at", w->finished_at);
+	cJSON_AddItemToObject(j, "params", parsed(w->params_json));
+	if (mid)
+		cJSON_AddNumberToObject(j, "model_id", (double)mid);
+	else
+		cJSON_AddNullToObject(j, "model_id");
+	if (!full)
+		return j;
+	{
+		struct wbuf live;
+		wb_init(&live, 64 * 1024);
+		page_run_status_json(r, w, &live);
+		cJSON_AddItemToObject(j, "live",
+		                      parsed(live.data ? live.data : ""));
+		wb_free(&live);
+	}
+	cJSON_AddItemToObject(j, "prep", parsed(w->prep_json));
+	cJSON_AddItemToObject(j, "epochs", *w->epochs_json
+	                                       ? parsed(w->epochs_json)
+	                                       : cJSON_CreateArray());
+	cJSON_AddItemToObject(j, "metrics", parsed(w->metrics_json));
+	if (w->prep_seconds >= 0)
+		cJSON_AddNumberToObject(j, "prep_seconds", w->prep_seconds);
+	if (w->train_seconds >= 0)
+		cJSON_AddNumberToObject(j, "train_seconds", w->train_seconds);
+	return j;
+}
+
+static void
+reply_run(struct req *r, int status, long long rid)
+{
+	struct runrow w;
+	cJSON *root;
+
+	if (runrow_load(r->w->db, rid, r->project.id, &w) < 0) {
+		web_error(r, 404, "no such run in this project");
+		return;
+	}
+	root = cJSON_CreateObject();
+	cJSON_AddItemToObject(root, "run", run_json(r, &w, 1));
+	runrow_free(&w);
+	api_reply(r, status, root);
+}
+
+void
+api_runs(struct req *r)
+{
+	struct db *db = r->w->db;
+	sqlite3_stmt *st = db_stmt(db, DB_RUN_LIST, "i", r->project.id);
+	cJSON *list = cJSON_CreateArray(), *root = cJSON_CreateObject();
+
+	while (db_step(db, st) == SQLITE_ROW) {
+		struct runrow w;
+		runrow_read(st, &w);
+		cJSON_AddItemToArray(list, run_json(r, &w, 0));
+		runrow_free(&w);
+	}
+	db_done(db, st);
+	cJSON_AddItemToObject(root, "runs", list);
+	api_reply(r, 200, root);
+}
+
+void
+api_run(struct req *r)
+{
+	reply_run(r, 200, r->ids[1]);
+}
+
+void
+api_run_create(struct req *r)
+{
+	struct runform rf;
+	struct runform_err errs[RUNFORM_ERRS_MAX];
+	struct form f;
+	char err[240], *body;
+	size_t len, nerr = 0;
+	long long id;
+
+	if (!(body = api_read_body(r, API_FORM_MAX, &len)))
+		return;
+	if (api_form_from_json(body, len, &f, err, sizeof(err)) < 0) {
+		free(body);
+		web_error(r, 400, err);
+		return;
+	}
+	free(body);
+	id = page_runs_start(r, &f, &rf, errs, &nerr);
+	form_free(&f);
+	if (id < 0) {
+		web_error(r, 500, "The run could not be created; try again.");
+	} else if (id == 0) {
+		/* every message, as the page lists them; the first on top */
+		cJSON *root = cJSON_CreateObject();
+		cJSON *list = cJSON_AddArrayToObject(root, "errors");
+		for (size_t i = 0; i < nerr; i++) {
+			cJSON *e = cJSON_CreateObject();
+			cJSON_AddStringToObject(e, "field", errs[i].field);
+			cJSON_AddStringToObject(e, "message", errs[i].msg);
+			cJSON_AddItemToArray(list, e);
+		}
+		snprintf(err, sizeof(err), "%.60s: %.160s", errs[0].field,
+		         errs[0].msg);
+		cJSON_AddStringToObject(root, "error", err);
+		api_reply(r, 400, root);
+	} else {
+		reply_run(r, 201, id);
+	}
+}
+
+void
+api_run_cancel(struct req *r)
+{
+	struct runrow w;
+	int rc;
+
+	if (runrow_load(r->w->db, r->ids[1], r->project.id, &w) < 0) {
+		web_error(r, 404, "no such run in this project");
+		return;
+	}
+	runrow_free(&w);
+	rc = page_run_cancel_req(r, r->ids[1]);
+	if (rc < 0)
+		web_error(r, 500, "The run could not be cancelled; try again.");
+	else if (rc == 0)
+		web_error(r, 409, "the run has already finished");
+	else
+		reply_run(r, 202, r->ids[1]);
+}
+
+void
+api_models(struct req *r)
+{
+	struct db *db = r->w->db;
+	sqlite3_stmt *st = db_stmt(db, DB_MODEL_LIST, "i", r->project.id);
+	cJSON *list = cJSON_CreateArray(), *root = cJSON_CreateObject();
+
+	while (db_step(db, st) == SQLITE_ROW) {
+		cJSON *m = cJSON_CreateObject();
+		cJSON_AddNumberToObject(m, "id",
+		                        (double)sqlite3_column_int64(st, 0));
+		cJSON_AddNumberToObject(m, "run_id",
+		                        (double)sqlite3_column_int64(st, 1));
+		cJSON_AddStringToObject(m, "arch", db_col_text(st, 2));
+		if (sqlite3_column_type(st, 3) == SQLITE_NULL)
+			cJSON_AddNullToObject(m, "val_acc");
+		else
+			cJSON_AddNumberToObject(m, "val_acc",
+			                        sqlite3_column_double(st, 3));
+		cJSON_AddItemToObject(m, "classes",
+		                      parsed(db_col_text(st, 4)));
+		cJSON_AddNumberToObject(m, "created_at",
+		                        (double)sqlite3_column_int64(st, 5));
+		cJSON_AddNumberToObject(m, "bytes",
+		                        (double)sqlite3_column_int64(st, 6));
+		cJSON_AddItemToArray(list, m);
+	}
+	db_done(db, st);
+	cJSON_AddItemToObject(root, "models", list);
+	api_reply(r, 200, root);
+}
+
+/*
+ * The download formats. tym is the engine's own file; the exports are
+ * another part's work (issue 16 §1–2): until they are here, asking for
+ * them is a clear 501, not a 404 that looks like a missing model.
+ */
+static const struct {
+	const char *name;
+	const char *missing; /* non-NULL: not available in this version */
+} formats[] = {
+    {"tym", NULL},
+    {"onnx", "ONNX export is not available in this version yet"},
+    {"c", "C export is not available in this version yet"},
+};
+
+void
+api_model_download(struct req *r)
+{
+	sqlite3_stmt *st;
+	char *path = NULL;
+	char fmt[8] = "tym", name[96];
+	size_t i;
+
+	if (web_query(r, "format", fmt, sizeof(fmt)) < 0 &&
+	    r->ri->query_string && strstr(r->ri->query_string, "format=")) {
+		web_error(r, 400, "format must be one of tym, onnx, c");
+		return;
+	}
+	for (i = 0; i < TY_ARRAY_LEN(formats); i++)
+		if (!strcmp(fmt, formats[i].name))
+			break;
+	if (i == TY_ARRAY_LEN(formats)) {
+		web_error(r, 400, "format must be one of tym, onnx, c");
+		return;
+	}
+	st = db_stmt(r->w->db, DB_MODEL_GET, "ii", r->ids[1], r->project.id);
+	if (db_step(r->w->db, st) == SQLITE_ROW)
+		path = xstrdup(db_col_text(st, 5));
+	db_done(r->w->db, st);
+	if (!path) {
+		web_error(r, 404, "no such model in this project");
+		return;
+	}
+	if (formats[i].missing) {
+		web_error(r, 501, formats[i].missing);
+	} else {
+		snprintf(name, sizeof(name), "trainyard-p%lld-model%lld.tym",
+		         r->project.id, r->ids[1]);
+		page_run_send_model(r, path, name);
+	}
+	free(path);
+}
