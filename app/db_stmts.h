@@ -132,6 +132,11 @@ DB_STMT(RUN_ACTIVE,
 DB_STMT(RUN_ACTIVE_COUNT,
     "SELECT count(*) FROM runs WHERE status IN ('preprocessing', "
     "'training')")
+/* GET /metrics (page_ops.c) */
+DB_STMT(RUN_COUNT_BY_STATUS, "SELECT status, count(*) FROM runs GROUP BY status")
+DB_STMT(RUN_ACTIVE_OLDEST,
+    "SELECT coalesce(min(started_at), 0) FROM runs WHERE status IN "
+    "('preprocessing', 'training')")
 DB_STMT(RUN_NEXT_QUEUED,
     "SELECT id FROM runs WHERE status = 'queued' ORDER BY id LIMIT 1")
 DB_STMT(RUN_QUEUED_CANCELLED,

@@ -159,6 +159,43 @@ metrics_allowed(struct req *r)
 	       auth_bearer_ok(mg_get_header(r->conn, "Authorization"), want);
 }
 
+/*
+ * The web app's own gauges, read from the database at each scrape: runs
+ * by status (queued is the run queue's length) and how long the oldest
+ * active run has been going (a run stuck shows as a large value).
+ */
+static void
+run_gauges(struct req *r)
+{
+	static const char *const statuses[] = {"queued",    "preprocessing",
+	                                       "training",  "succeeded",
+	                                       "failed",    "cancelled"};
+	static const char *const vol_names[] = {"data", "models"};
+	const char *vols[] = {r->w->data_dir, r->w->models_dir};
+	double n[TY_ARRAY_LEN(statuses)] = {0}, started;
+	char key[96];
+	sqlite3_stmt *st = db_stmt(r->w->db, DB_RUN_COUNT_BY_STATUS, "");
+
+	while (db_step(r->w->db, st) == SQLITE_ROW)
+		for (size_t i = 0; i < TY_ARRAY_LEN(statuses); i++)
+			if (!strcmp(db_col_text(st, 0), statuses[i]))
+				n[i] = (double)sqlite3_column_int64(st, 1);
+	db_done(r->w->db, st);
+	for (size_t i = 0; i < TY_ARRAY_LEN(statuses); i++) {
+		snprintf(key, sizeof(key), "trainyard_runs{status=\"%s\"}",
+		         statuses[i]);
+		metrics_gauge_set(key, n[i]);
+	}
+	st = db_stmt(r->w->db, DB_RUN_ACTIVE_OLDEST, "");
+	started = db_step(r->w->db, st) == SQLITE_ROW
+	              ? sqlite3_column_double(st, 0)
+	              : 0;
+	db_done(r->w->db, st);
+	metrics_gauge_set("trainyard_run_active_longest_seconds",
+	                  started > 0 ? util_wall() - started : 0);
+	metrics_sys_update(vol_names, vols, TY_ARRAY_LEN(vols));
+}
+
 void
 page_metrics(struct req *r)
 {
@@ -173,6 +210,7 @@ page_metrics(struct req *r)
 		return;
 	}
 
+	run_gauges(r);
 	wb_init(&b, 1024 * 1024);
 	if (metrics_render(&b, util_now() - r->w->started) < 0) {
 		wb_free(&b);

@@ -31,6 +31,15 @@ void metrics_http(const char *route, const char *method, int status,
     double seconds);
 
 /*
+ * metrics_sys.c: sets process_resident_memory_bytes and, for each of the
+ * n volumes (names[i] mounted at dirs[i]), trainyard_volume_free_bytes
+ * and trainyard_volume_size_bytes{volume="<name>"}. Called before a
+ * render, so the figures are those of the scrape.
+ */
+void metrics_sys_update(const char *const *names, const char *const *dirs,
+    size_t n);
+
+/*
  * Appends every series, then trainyard_uptime_seconds; -1 when out
  * reached its maximum.
  */

@@ -304,9 +304,12 @@ h_readyz(struct mg_connection *c, void *arg)
 static int
 h_metrics(struct mg_connection *c, void *arg)
 {
+	static const char *const vol_names[] = {"data", "models"};
+	const char *vols[] = {S.data_dir, S.models_dir};
 	const struct svc_mount *m = S.def->mount;
 	struct wbuf b;
 
+	metrics_sys_update(vol_names, vols, TY_ARRAY_LEN(vols));
 	if (m && m->metrics)
 		m->metrics(m->arg);
 	wb_init(&b, SVC_METRICS_MAX);

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "fit.h"
+#include "metrics.h"
 #include "svc.h"
 
 int
@@ -240,6 +241,19 @@ finish(struct fit *f, const struct fit_ops *ops, void *arg, char *err,
 	return train_write_result(f->dir, &s, ops->more(f, arg), err, errlen);
 }
 
+/* For the dashboards: images trained (rate() gives images/s) and the
+ * speed of the last step. */
+static void
+count_images(const struct fit_epoch *ep)
+{
+	if (ep->samples <= 0)
+		return;
+	metrics_counter_add("trainyard_train_images_total", ep->samples);
+	if (ep->secs > 0)
+		metrics_gauge_set("trainyard_train_images_per_second",
+		                  ep->samples / ep->secs);
+}
+
 enum train_status
 fit_loop(struct fit *f, const struct fit_ops *ops, void *arg, cJSON **result,
          char *err, size_t errlen)
@@ -249,6 +263,7 @@ fit_loop(struct fit *f, const struct fit_ops *ops, void *arg, cJSON **result,
 		struct fit_epoch ep = {0};
 		if (ops->step(f, arg, &ep))
 			return TRAIN_CANCELLED;
+		count_images(&ep);
 		if (ep.done)
 			end_epoch(f, ops, arg, &ep);
 		if (ops->after)
