@@ -228,25 +228,20 @@ api_models(struct req *r)
 }
 
 /*
- * The download formats. tym is the engine's own file; the exports are
- * another part's work (issue 16 §1–2): until they are here, asking for
- * them is a clear 501, not a 404 that looks like a missing model.
+ * GET .../models/{mid}/download?format=tym|onnx|c: tym is the stored file;
+ * onnx and c are made on request by the exporter the run page uses
+ * (page_export.c, lib/export): 422 with its reason when a model cannot
+ * be exported in that format.
  */
-static const struct {
-	const char *name;
-	const char *missing; /* non-NULL: not available in this version */
-} formats[] = {
-    {"tym", NULL},
-    {"onnx", "ONNX export is not available in this version yet"},
-    {"c", "C export is not available in this version yet"},
-};
-
 void
 api_model_download(struct req *r)
 {
+	static const char *const formats[] = {"tym", "onnx", "c"};
 	sqlite3_stmt *st;
+	char fmt[8] = "tym", name[96], arch[32] = "";
 	char *path = NULL;
-	char fmt[8] = "tym", name[96];
+	double acc = -1;
+	long long rid = 0;
 	size_t i;
 
 	if (web_query(r, "format", fmt, sizeof(fmt)) < 0 &&
@@ -255,26 +250,33 @@ api_model_download(struct req *r)
 		return;
 	}
 	for (i = 0; i < TY_ARRAY_LEN(formats); i++)
-		if (!strcmp(fmt, formats[i].name))
+		if (!strcmp(fmt, formats[i]))
 			break;
 	if (i == TY_ARRAY_LEN(formats)) {
 		web_error(r, 400, "format must be one of tym, onnx, c");
 		return;
 	}
 	st = db_stmt(r->w->db, DB_MODEL_GET, "ii", r->ids[1], r->project.id);
-	if (db_step(r->w->db, st) == SQLITE_ROW)
+	if (db_step(r->w->db, st) == SQLITE_ROW) {
+		rid = sqlite3_column_int64(st, 1);
+		snprintf(arch, sizeof(arch), "%s", db_col_text(st, 2));
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+			acc = sqlite3_column_double(st, 3);
 		path = xstrdup(db_col_text(st, 5));
+	}
 	db_done(r->w->db, st);
 	if (!path) {
 		web_error(r, 404, "no such model in this project");
 		return;
 	}
-	if (formats[i].missing) {
-		web_error(r, 501, formats[i].missing);
-	} else {
-		snprintf(name, sizeof(name), "trainyard-p%lld-model%lld.tym",
-		         r->project.id, r->ids[1]);
+	/* named as the run page names it: the same file either way */
+	snprintf(name, sizeof(name), "trainyard-p%lld-run%lld", r->project.id,
+	         rid);
+	if (i == 0) {
+		strcat(name, ".tym");
 		page_run_send_model(r, path, name);
+	} else {
+		page_export_send(r, path, formats[i], arch, acc, name);
 	}
 	free(path);
 }

@@ -15,100 +15,37 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tylib import ROOT, check, multipart, request, run_all, test, wait_for  # noqa: E402
+from tylib import ROOT, check, multipart, request, run_all, test  # noqa: E402
 from webclient import raw_request  # noqa: E402
-from wdlib import BAR_CLASSES, Stack, bars_png, clean_logs_test, zip_of  # noqa: E402
+from wdlib import BAR_CLASSES, Stack, bars_png, clean_logs_test  # noqa: E402
+import apilib  # noqa: E402
+from apilib import QUICK, SLOW, Who, bars_zip, new_token  # noqa: E402
 
-SAN = os.environ.get("SAN") == "1"
-SLOW = 3 if SAN else 1
 S = Stack("ty-apip-")
 S.start_pre()
 S.start_train()
 S.start_infer()
 S.start_web(TRAINYARD_MAX_UPLOAD_MB=2, TRAINYARD_POLL_MS=150)
-TOKEN_RE = re.compile(r'id="token-value">(ty_[A-Za-z0-9_-]{43})<')
-# a quick run: the bars images are easy for a tiny CNN
-QUICK = {"arch": "cnn", "conv": [4], "hidden": [], "epochs": 8,
-         "batch_size": 16, "lr": 0.01, "image_size": "20x20x1",
-         "early_stopping": False}
-
-
-def new_token(c):
-    c.get("/account")
-    r = c.post_form("/account/tokens", {"name": "api test"})
-    check(r.status == 200, r)
-    return TOKEN_RE.search(r.text).group(1)
 
 
 def api(tok, method, path, body=None, headers=None, raw=False):
-    h = {"Authorization": "Bearer " + tok} if tok else {}
-    if body is not None and not raw and not isinstance(body, bytes):
-        body = json.dumps(body).encode()
-        h["Content-Type"] = "application/json"
-    h.update(headers or {})
-    return request(S.web.port, method, "/api/v1" + path, body, headers=h)
-
-
-def bars_zip(n=60):
-    return zip_of({"set/%s/%03d.png" % (name, i): bars_png(ci, 1000 * ci + i)
-                   for ci, name in enumerate(BAR_CLASSES) for i in range(n)})
+    return apilib.api(S.web.port, tok, method, path, body, headers, raw)
 
 
 def upload(tok, pid, data, filename="bars.zip"):
-    body, ctype = multipart({}, [("file", filename, data,
-                                  "application/zip")])
-    return api(tok, "POST", "/projects/%d/datasets" % pid, body,
-               {"Content-Type": ctype}, raw=True)
+    return apilib.upload(S.web.port, tok, pid, data, filename)
 
 
 def wait_dataset(tok, pid, did):
-    def done():
-        d = api(tok, "GET", "/projects/%d/datasets/%d" % (pid, did))
-        d = d.json()["dataset"]
-        return d if d["status"] in ("ready", "unusable") else None
-    return wait_for(done, timeout=60 * SLOW, interval=0.1,
-                    what="dataset %d inspected" % did)
+    return apilib.wait_dataset(S.web.port, tok, pid, did)
 
 
-def wait_run(tok, pid, rid, timeout=120):
-    def done():
-        r = api(tok, "GET", "/projects/%d/runs/%d" % (pid, rid)).json()
-        return None if r["run"]["active"] else r["run"]
-    return wait_for(done, timeout=timeout * SLOW, interval=0.2,
-                    what="run %d to finish" % rid)
+def wait_run(tok, pid, rid):
+    return apilib.wait_run(S.web.port, tok, pid, rid)
 
 
-class Who:
-    """A user with a token, a project, a ready dataset and (after
-    trained()) a finished run with its model."""
-
-    def __init__(self, prefix):
-        self.c = S.user(prefix)
-        self.tok = new_token(self.c)
-        r = api(self.tok, "POST", "/projects", {"name": prefix + " <p>"})
-        check(r.status == 201, r)
-        self.pid = r.json()["project"]["id"]
-        r = upload(self.tok, self.pid, bars_zip())
-        check(r.status == 201, r)
-        self.did = r.json()["dataset"]["id"]
-        check(wait_dataset(self.tok, self.pid, self.did)["status"] ==
-              "ready")
-        self.rid = self.mid = None
-
-    def trained(self):
-        if not self.mid:
-            p = dict(QUICK, dataset_id=self.did)
-            r = api(self.tok, "POST", "/projects/%d/runs" % self.pid, p)
-            check(r.status == 201, r)
-            self.rid = r.json()["run"]["id"]
-            run = wait_run(self.tok, self.pid, self.rid)
-            check(run["status"] == "succeeded", run)
-            self.mid = run["model_id"]
-        return self
-
-
-A = Who("a")
-B = Who("b")
+A = Who(S, "a")
+B = Who(S, "b")
 
 
 def api_routes():
@@ -260,12 +197,21 @@ def a_run_from_json_to_model_with_events_and_downloads():
             A.pid, A.mid, q))
         check(r.status == 200 and r.body == tym, r)
         check("attachment" in r.header("Content-Disposition"), r)
+    # the exports: what the run page gives, or the same refusal
     for fmt in ("onnx", "c"):
         r = api(A.tok, "GET", "/projects/%d/models/%d/download?format=%s"
                 % (A.pid, A.mid, fmt))
-        # 200 once the export exists; until then a clear 501
-        check(r.status == 200 and len(r.body) > 100 or
-              r.status == 501 and "not available" in r.json()["error"], r)
+        page = A.c.get("/projects/%d/runs/%d/model.%s" % (A.pid, A.rid,
+                                                          fmt))
+        check(r.status == page.status, (fmt, r, page))
+        if r.status == 200:
+            check(r.body == page.body and len(r.body) > 100, (fmt, r))
+            check(r.header("Content-Disposition").endswith(
+                '.%s"' % fmt), r)
+        else:
+            check(r.status in (422, 501) and r.json()["error"], (fmt, r))
+    check(api(A.tok, "GET", "/projects/%d/models/%d/download?format=onnx"
+              % (A.pid, A.mid)).status == 200, "ONNX export")
     r = api(A.tok, "GET", "/projects/%d/models/%d/download?format=pt"
             % (A.pid, A.mid))
     check(r.status == 400 and "tym, onnx, c" in r.json()["error"], r)
