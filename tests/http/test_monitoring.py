@@ -18,10 +18,9 @@ from apilib import Who  # noqa: E402
 
 MON = os.path.join(ROOT, "k8s", "monitoring")
 # the scrape needs a token: the web app's metrics token, which the workers
-# accept too (DESIGN.md); the service token for workers that want it
+# accept too (DESIGN.md); tylib sets the service token
 METRICS_TOKEN = "m" * 40
 os.environ["TRAINYARD_METRICS_TOKEN"] = METRICS_TOKEN
-os.environ.setdefault("TRAINYARD_SERVICE_TOKEN", "s" * 40)
 # made by Prometheus itself, not by a service
 SYNTHETIC = {"up"}
 PROMQL_WORDS = {
@@ -229,9 +228,13 @@ def the_new_gauges_hold_real_values():
         check(abs(vols["data"] - st.f_bavail * st.f_frsize) <
               0.05 * size["data"] + (64 << 20), (name, vols))
         check(0 < vols["data"] <= size["data"], (name, vols, size))
-    # the web app's metrics still want the token
-    r = request(S.web.port, "GET", "/metrics")
-    check(r.status == 401, r)
+    # the metrics still want a token: the metrics token everywhere, and
+    # the workers also take the service token
+    for name, svc in SERVICES.items():
+        r = request(svc.port, "GET", "/metrics", auth=False)
+        check(r.status == 401, (name, r))
+        if name != "web":
+            check(request(svc.port, "GET", "/metrics").status == 200, name)
 
 
 clean_logs_test(S)
