@@ -106,7 +106,7 @@ page_api_predict(struct req *r)
 		return;
 	}
 	nimages = p.nimages;
-	if (predict_call(r->w, r->user_id, m.path, p.top_k, p.thumbnail,
+	if (predict_call(r->w, r->user_id, m.path, p.top_k, p.thumbnail, p.tta,
 	                 p.images, &status, &answer, err, sizeof(err)) < 0) {
 		p.images = NULL; /* taken */
 		predict_model_free(&m);

@@ -33,6 +33,7 @@ struct api_predict {
 	long long model_id; /* with API_MODEL_ID */
 	int top_k;     /* 1..PREDICT_TOPK_MAX, default PREDICT_TOPK_DEFAULT */
 	int thumbnail; /* 0 (none, the default) .. 256 */
+	int tta;       /* average with the mirror image (default off) */
 	cJSON *images; /* [{name, data}] (only those keys), owned */
 	int nimages;
 };
@@ -40,6 +41,7 @@ struct api_predict {
 /*
  * Parses and checks body (len bytes, need not be NUL-terminated):
  * {"model_id": int | "latest" | "best", "top_k"?: int, "thumbnail"?: int,
+ *  "tta"?: bool,
  *  "images": [{"name": str, "data": base64 str}, ...]}.
  * Returns 0, or -1 with a message for the caller in err.
  */

@@ -74,6 +74,13 @@ api_parse_predict(const char *body, size_t len, struct api_predict *out,
 		}
 		out->thumbnail = (int)n;
 	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(j, "tta"))) {
+		if (!cJSON_IsBool(v)) {
+			cJSON_Delete(j);
+			return bad(err, errlen, "tta must be true or false");
+		}
+		out->tta = cJSON_IsTrue(v);
+	}
 	v = cJSON_GetObjectItemCaseSensitive(j, "images");
 	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) < 1) {
 		cJSON_Delete(j);

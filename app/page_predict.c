@@ -21,7 +21,7 @@
 #define FIELD_MAX 128
 #define NAME_MAX_ 255
 
-enum part { P_NONE, P_CSRF, P_MODEL, P_TOPK, P_IMAGE, P_OTHER };
+enum part { P_NONE, P_CSRF, P_MODEL, P_TOPK, P_TTA, P_IMAGE, P_OTHER };
 
 struct image {
 	char name[NAME_MAX_ + 1];
@@ -35,6 +35,7 @@ struct form_in {
 	char field[FIELD_MAX + 1];
 	size_t field_len;
 	char csrf[FIELD_MAX + 1], model[FIELD_MAX + 1], topk[FIELD_MAX + 1];
+	char tta[FIELD_MAX + 1];
 	int csrf_ok;
 	struct image img[PREDICT_IMAGES_MAX];
 	int nimg;
@@ -65,6 +66,8 @@ on_begin(void *ud, const char *name, const char *filename)
 			f->part = P_MODEL;
 		else if (!strcmp(name, "top_k"))
 			f->part = P_TOPK;
+		else if (!strcmp(name, "tta"))
+			f->part = P_TTA;
 		return 0;
 	}
 	if (strcmp(name, "images") != 0)
@@ -101,6 +104,7 @@ on_data(void *ud, const char *p, size_t n)
 	case P_CSRF:
 	case P_MODEL:
 	case P_TOPK:
+	case P_TTA:
 		if (f->field_len + n > FIELD_MAX)
 			return stop(f, 400, "A form field is too long.");
 		memcpy(f->field + f->field_len, p, n);
@@ -146,6 +150,9 @@ on_end(void *ud)
 		break;
 	case P_TOPK:
 		dst = f->topk;
+		break;
+	case P_TTA:
+		dst = f->tta;
 		break;
 	default:
 		break;
@@ -405,7 +412,8 @@ page_predict(struct req *r)
 		cJSON_AddItemToArray(images, o);
 	}
 	if (predict_call(r->w, r->user_id, m.path, topk, PREDICT_THUMB_PAGE,
-	                 images, &status, &answer, err, sizeof(err)) < 0) {
+	                 !strcmp(f->tta, "1"), images, &status, &answer, err,
+	                 sizeof(err)) < 0) {
 		char msg[480];
 		snprintf(msg, sizeof(msg), "%s. Try again when it is back.",
 		         err);

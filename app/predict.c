@@ -65,8 +65,8 @@ predict_model_json(const struct predict_model *m)
 
 int
 predict_call(struct web *w, long long uid, const char *model_path, int top_k,
-             int thumbnail, cJSON *images, long *status, cJSON **answer,
-             char *err, size_t errlen)
+             int thumbnail, int tta, cJSON *images, long *status,
+             cJSON **answer, char *err, size_t errlen)
 {
 	cJSON *req = cJSON_CreateObject();
 	struct wk_resp resp;
@@ -78,6 +78,8 @@ predict_call(struct web *w, long long uid, const char *model_path, int top_k,
 	cJSON_AddStringToObject(req, "model", model_path);
 	cJSON_AddNumberToObject(req, "top_k", top_k);
 	cJSON_AddNumberToObject(req, "thumbnail", thumbnail);
+	if (tta)
+		cJSON_AddBoolToObject(req, "tta", 1);
 	/* the worker takes turns between users (docs/infer.md) */
 	cJSON_AddNumberToObject(req, "user", (double)uid);
 	cJSON_AddItemToObject(req, "images", images);

@@ -35,14 +35,15 @@ cJSON *predict_model_json(const struct predict_model *m);
 
 /*
  * Sends {model, top_k, thumbnail, user, images} to the infer worker (uid:
- * the user it computes for, so it can take turns); images is
+ * the user it computes for, so it can take turns; tta: average with
+ * the mirror image, docs/infer.md); images is
  * an array of {name, data} and is taken (freed) either way. Returns 0
  * when the worker answered: *status is its HTTP status and *answer its
  * parsed JSON body (NULL if not JSON; caller deletes). Returns -1 when
  * it could not be asked, with a message naming the service in err.
  */
 int predict_call(struct web *w, long long uid, const char *model_path,
-                 int top_k, int thumbnail, cJSON *images, long *status,
+                 int top_k, int thumbnail, int tta, cJSON *images, long *status,
                  cJSON **answer, char *err, size_t errlen) TY_WUR;
 
 /* Stores the batch (source "page" or "api"); the new id or < 0. */

@@ -79,6 +79,16 @@ def token_is_shown_once_and_stored_hashed():
 
 
 @test
+def api_passes_tta_to_the_infer_worker():
+    c, pid, mid = setup()
+    tok = new_token(c)
+    r = api(pid, {"model_id": mid, "tta": True,
+                  "images": [img(0, 1, "a.png")]}, tok)
+    check(r.status == 200 and r.json()["predictions"][0]["label"] == "h", r)
+    check(r.json().get("tta") is True, r.json())
+
+
+@test
 def api_predicts_with_a_token_and_records_it():
     c, pid, mid = setup()
     tok = new_token(c)
@@ -185,6 +195,8 @@ def bad_bodies_are_400_and_huge_ones_413():
                      "images": [img(0, 1)]}).encode(), "top_k"),
         (json.dumps({"model_id": mid, "thumbnail": 9999,
                      "images": [img(0, 1)]}).encode(), "thumbnail"),
+        (json.dumps({"model_id": mid, "tta": "yes",
+                     "images": [img(0, 1)]}).encode(), "tta"),
         (json.dumps({"model_id": mid, "images": [img(0, 1)] * 257}).encode(),
          "too many"),
         (b"", "JSON"),
