@@ -1,8 +1,10 @@
 /* model.c — the .tym file; see model.h. */
 #include "model.h"
 #include "bytes.h"
+#include "nn_int.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <math.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -12,6 +14,7 @@
 
 struct model {
 	nn_net *net;
+	nn_net *infer; /* net with BN folded in (NULL: net itself) */
 	struct model_meta meta;
 	cJSON *header;
 	float *state;
@@ -57,6 +60,57 @@ fail(enum model_err e, char *err, size_t errlen, const char *fmt, ...)
 /* float32 arrays are stored little-endian; this build is x86-64/arm64. */
 _Static_assert(sizeof(float) == 4, "float must be 32 bits");
 
+/*
+ * The spec fields a layer's row stores (nn_op.fields), with the ranges a
+ * file may hold; "in" (bit 0) is stored only when not the default.
+ */
+static const struct field {
+	unsigned bit;
+	const char *name;
+	size_t off;
+	double lo, hi;
+	int real; /* a float in [lo, hi); else an int in [lo, hi] */
+} fields[] = {
+    {NN_F_OUT, "out", offsetof(struct nn_spec, out), 1, 65536, 0},
+    {NN_F_K, "k", offsetof(struct nn_spec, k), 1, 15, 0},
+    {NN_F_STRIDE, "stride", offsetof(struct nn_spec, stride), 1, 8, 0},
+    {NN_F_PAD, "pad", offsetof(struct nn_spec, pad), 0, 14, 0},
+    {NN_F_P, "p", offsetof(struct nn_spec, p), 0, 1, 1},
+    {NN_F_SKIP, "skip", offsetof(struct nn_spec, skip), 1, 256, 0},
+    {NN_F_SEQ, "seq", offsetof(struct nn_spec, seq), 0, 1, 0},
+    {0, "in", offsetof(struct nn_spec, in), 0, 257, 0},
+};
+
+static double
+field_get(const struct nn_spec *s, const struct field *f)
+{
+	const char *p = (const char *)s + f->off;
+	if (f->real)
+		return *(const float *)(const void *)p;
+	return *(const int *)(const void *)p;
+}
+
+/* 0, or -1 when the member is absent (and required) or out of range. */
+static int
+field_parse(const cJSON *l, struct nn_spec *s, const struct field *f)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(l, f->name);
+	char *p = (char *)s + f->off;
+	if (!v && !f->bit)
+		return 0; /* "in" is optional */
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= f->lo) ||
+	    !(f->real ? v->valuedouble < f->hi : v->valuedouble <= f->hi))
+		return -1;
+	if (f->real) {
+		*(float *)(void *)p = (float)v->valuedouble;
+		return 0;
+	}
+	if (v->valuedouble != floor(v->valuedouble))
+		return -1;
+	*(int *)(void *)p = (int)v->valuedouble;
+	return 0;
+}
+
 static cJSON *
 header_json(const nn_net *net, const struct model_meta *mm, const cJSON *extra)
 {
@@ -82,15 +136,12 @@ header_json(const nn_net *net, const struct model_meta *mm, const cJSON *extra)
 		const struct nn_spec *s = nn_layer_spec(net, i);
 		cJSON *l = cJSON_CreateObject();
 		cJSON_AddStringToObject(l, "type", nn_kind_name(s->kind));
-		if (s->kind == NN_DENSE || s->kind == NN_CONV)
-			cJSON_AddNumberToObject(l, "out", s->out);
-		if (s->kind == NN_CONV) {
-			cJSON_AddNumberToObject(l, "k", s->k);
-			cJSON_AddNumberToObject(l, "stride", s->stride);
-			cJSON_AddNumberToObject(l, "pad", s->pad);
-		}
-		if (s->kind == NN_DROPOUT)
-			cJSON_AddNumberToObject(l, "p", s->p);
+		for (size_t f = 0; f < TY_ARRAY_LEN(fields); f++)
+			if (fields[f].bit & nn_ops[s->kind]->fields ||
+			    (!fields[f].bit && field_get(s, &fields[f])))
+				cJSON_AddNumberToObject(
+				    l, fields[f].name,
+				    field_get(s, &fields[f]));
 		int oh, ow, oc;
 		nn_layer_shape(net, i, &oh, &ow, &oc);
 		int shp[3] = {oh, ow, oc};
@@ -192,31 +243,12 @@ parse_layers(const cJSON *ls, struct nn_spec *specs, int *n, char *err,
 		struct nn_spec *s = &specs[i];
 		memset(s, 0, sizeof(*s));
 		s->kind = (enum nn_kind)k;
-		if (k == NN_DENSE || k == NN_CONV) {
-			long out = int_in(l, "out", 1, 65536);
-			if (out < 0)
+		for (size_t f = 0; f < TY_ARRAY_LEN(fields); f++)
+			if ((!fields[f].bit ||
+			     fields[f].bit & nn_ops[k]->fields) &&
+			    field_parse(l, s, &fields[f]))
 				return fail(MODEL_EHEADER, err, errlen,
-				            "layer %d: out", i);
-			s->out = (int)out;
-		}
-		if (k == NN_CONV) {
-			long kk = int_in(l, "k", 1, 15),
-			     st = int_in(l, "stride", 1, 8),
-			     pad = int_in(l, "pad", 0, 14);
-			if (kk < 0 || st < 0 || pad < 0)
-				return fail(MODEL_EHEADER, err, errlen,
-				            "layer %d: conv geometry", i);
-			s->k = (int)kk, s->stride = (int)st, s->pad = (int)pad;
-		}
-		if (k == NN_DROPOUT) {
-			const cJSON *p =
-			    cJSON_GetObjectItemCaseSensitive(l, "p");
-			if (!cJSON_IsNumber(p) || !(p->valuedouble >= 0) ||
-			    !(p->valuedouble < 1))
-				return fail(MODEL_EHEADER, err, errlen,
-				            "layer %d: p", i);
-			s->p = (float)p->valuedouble;
-		}
+				            "layer %d: %s", i, fields[f].name);
 	}
 	*n = i;
 	return MODEL_OK;
@@ -285,7 +317,8 @@ model_parse(const void *buf, size_t len, enum model_err *why, char *err,
 	if (ver != MODEL_VERSION)
 		FAIL(MODEL_EVERSION, "version %u, this build reads %d", ver,
 		     MODEL_VERSION);
-	uint64_t hl = byte_get_le32(b + 12), np = byte_get_le64(b + 16), ns = byte_get_le64(b + 24);
+	uint64_t hl = byte_get_le32(b + 12), np = byte_get_le64(b + 16),
+	         ns = byte_get_le64(b + 24);
 	if (hl > MODEL_MAX_HEADER || np > MODEL_MAX_BYTES / 4 ||
 	    ns > MODEL_MAX_BYTES / 4)
 		FAIL(MODEL_ETRUNC, "sizes in the prefix are impossible");
@@ -340,6 +373,14 @@ model_parse(const void *buf, size_t len, enum model_err *why, char *err,
 	for (size_t i = 0; i < np; i++)
 		if (!isfinite(nn_params(m->net)[i]))
 			FAIL(MODEL_EHEADER, "weight %zu is not finite", i);
+	for (int i = 0; i < nl; i++)
+		if (specs[i].kind == NN_BN) {
+			char ferr[160];
+			m->infer = nn_fold_bn(m->net, ferr, sizeof(ferr));
+			if (!m->infer)
+				FAIL(MODEL_EHEADER, "%s", ferr);
+			break;
+		}
 	m->nstate = ns;
 	m->state = xmalloc(ns ? 4 * ns : 1);
 	memcpy(m->state, p + 4 * np, 4 * ns);
@@ -389,6 +430,7 @@ model_free(model *m)
 	if (!m)
 		return;
 	nn_free(m->net);
+	nn_free(m->infer);
 	model_meta_free(&m->meta);
 	cJSON_Delete(m->header);
 	free(m->state);
@@ -455,10 +497,11 @@ model_predict_u8(const model *m, const uint8_t *px, int n, float *probs)
 	enum { CHUNK = 16 };
 	const struct model_meta *mm = &m->meta;
 	size_t isz = (size_t)mm->width * mm->height * mm->channels;
-	int k = nn_out_size(m->net), b = n < CHUNK ? n : CHUNK;
+	const nn_net *net = m->infer ? m->infer : m->net;
+	int k = nn_out_size(net), b = n < CHUNK ? n : CHUNK;
 	if (n <= 0)
 		return 0;
-	nn_ctx *c = nn_ctx_new(m->net, b, 0);
+	nn_ctx *c = nn_ctx_new(net, b, 0);
 	float *x = xmalloc((size_t)b * isz * sizeof(float));
 	for (int i = 0; i < n; i += b) {
 		int cnt = n - i < b ? n - i : b;

@@ -1,5 +1,6 @@
 /*
- * nn.c — layers, forward and backward passes; see nn.h.
+ * nn.c — nets, contexts and the passes over them; see nn.h. What each
+ * layer kind does is a row of nn_ops[] (nn_int.h), in the op files.
  *
  * Tensors are NHWC: a convolution over a whole batch is then ONE im2col
  * matrix [n*oh*ow, k*k*ic] times ONE weight matrix [k*k*ic, oc], and its
@@ -8,27 +9,24 @@
 #include "nn.h"
 #include "nn_int.h"
 
-/* The elementwise loops must vectorise; -O2 of GCC 12 mostly does not. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("O3")
 #endif
 
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/*
- * The elementwise loops (pooling, ReLU, im2col, bias) get AVX-512 and AVX2
- * copies chosen at load time; the build's baseline is plain x86-64 (SSE2).
- */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define NN_SIMD __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define NN_SIMD
-#endif
+const struct nn_op *const nn_ops[NN_KIND__MAX] = {
+    [NN_DENSE] = &nn_op_dense,     [NN_CONV] = &nn_op_conv,
+    [NN_MAXPOOL] = &nn_op_maxpool, [NN_RELU] = &nn_op_relu,
+    [NN_SIGMOID] = &nn_op_sigmoid, [NN_DROPOUT] = &nn_op_dropout,
+    [NN_FLATTEN] = &nn_op_flatten, [NN_GAP] = &nn_op_gap,
+    [NN_BN] = &nn_op_bn,           [NN_ADD] = &nn_op_add,
+    [NN_LSTM] = &nn_op_lstm,
+};
 
 static double
 now(void)
@@ -60,31 +58,20 @@ nn_ctx_layer_seconds(const nn_ctx *c, int i, double *fwd, double *bwd)
 	*bwd = c->tb[i];
 }
 
-static const char *const kind_names[NN_KIND__MAX] = {
-    [NN_DENSE] = "dense",     [NN_CONV] = "conv",
-    [NN_MAXPOOL] = "maxpool", [NN_RELU] = "relu",
-    [NN_SIGMOID] = "sigmoid", [NN_DROPOUT] = "dropout",
-    [NN_FLATTEN] = "flatten",
-};
-
 const char *
 nn_kind_name(enum nn_kind k)
 {
-	return (unsigned)k < NN_KIND__MAX ? kind_names[k] : NULL;
+	return (unsigned)k < NN_KIND__MAX ? nn_ops[k]->name : NULL;
 }
 
 int
 nn_kind_from_name(const char *s)
 {
 	for (int i = 0; i < NN_KIND__MAX; i++)
-		if (strcmp(s, kind_names[i]) == 0)
+		if (strcmp(s, nn_ops[i]->name) == 0)
 			return i;
 	return -1;
 }
-
-/* Layer sizes are bounded so that every count below fits an int. */
-#define NN_MAX_DIM 65536
-#define NN_MAX_ELEMS (1 << 26)
 
 nn_net *
 nn_new(int h, int w, int c, const struct nn_spec *specs, int nspecs,
@@ -92,6 +79,69 @@ nn_new(int h, int w, int c, const struct nn_spec *specs, int nspecs,
 {
 	return nn_new_limited(h, w, c, specs, nspecs, loss, NN_MAX_PARAMS, err,
 	                      errlen);
+}
+
+/* Input shape of layer i from its source's output; -1 when the source
+ * is out of range. */
+static int
+link_input(nn_net *net, int i, int h, int w, int c)
+{
+	struct layer *l = &net->l[i];
+	int in = l->s.in ? l->s.in : 1;
+	l->src = i - in;
+	l->src2 = -1;
+	if (l->s.in < 0 || l->src < -1)
+		return -1;
+	if (l->src < 0)
+		l->ih = h, l->iw = w, l->ic = c;
+	else
+		l->ih = net->l[l->src].oh, l->iw = net->l[l->src].ow,
+		l->ic = net->l[l->src].oc;
+	if (nn_ops[l->s.kind]->fields & NN_F_SKIP) {
+		l->src2 = i - l->s.skip;
+		if (l->s.skip < 1 || l->src2 < -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Who reads whom: every output but the last must be read, a backward
+ * pass writing d input into a layer read by a later layer too adds
+ * (acc), and a ReLU fuses into the max-pool after it only when nothing
+ * else reads either.
+ */
+static int
+link_consumers(nn_net *net)
+{
+	int nl = net->nl;
+	char *seen = xcalloc((size_t)nl + 1, 1); /* [j + 1]: -1 = input */
+	for (int i = nl - 1; i >= 0; i--) {
+		struct layer *l = &net->l[i];
+		l->acc = seen[l->src + 1];
+		seen[l->src + 1] = 1;
+		if (l->src >= 0)
+			net->l[l->src].consumers++;
+		if (l->src2 != -1 || (nn_ops[l->s.kind]->fields & NN_F_SKIP)) {
+			l->acc2 = seen[l->src2 + 1];
+			seen[l->src2 + 1] = 1;
+			if (l->src2 >= 0)
+				net->l[l->src2].consumers++;
+		}
+	}
+	free(seen);
+	for (int i = 0; i + 1 < nl; i++)
+		if (!net->l[i].consumers)
+			return i;
+	for (int i = 1; i + 1 < nl; i++) {
+		struct layer *a = &net->l[i - 1], *r = &net->l[i],
+		             *p = &net->l[i + 1];
+		if (r->s.kind == NN_RELU && p->s.kind == NN_MAXPOOL &&
+		    r->src == i - 1 && p->src == i && a->consumers == 1 &&
+		    r->consumers == 1)
+			r->fused = p->relu_after = 1;
+	}
+	return -1;
 }
 
 nn_net *
@@ -116,66 +166,30 @@ nn_new_limited(int h, int w, int c, const struct nn_spec *specs, int nspecs,
 	for (int i = 0; i < nspecs; i++) {
 		struct layer *l = &net->l[i];
 		l->s = specs[i];
-		l->ih = h, l->iw = w, l->ic = c;
-		switch (l->s.kind) {
-		case NN_DENSE:
-			if (l->s.out < 1 || l->s.out > NN_MAX_DIM)
-				goto bad;
-			l->oh = l->ow = 1, l->oc = l->s.out;
-			l->wn = isize(l) * (size_t)l->oc, l->bn = (size_t)l->oc;
-			break;
-		case NN_CONV: {
-			int k = l->s.k, st = l->s.stride, p = l->s.pad;
-			if (l->s.out < 1 || l->s.out > 4096 || k < 1 ||
-			    k > 15 || st < 1 || st > 8 || p < 0 || p >= k)
-				goto bad;
-			if (h + 2 * p < k || w + 2 * p < k)
-				goto bad;
-			l->oh = (h + 2 * p - k) / st + 1;
-			l->ow = (w + 2 * p - k) / st + 1;
-			l->oc = l->s.out;
-			l->wn = (size_t)k * k * c * l->oc, l->bn = l->oc;
-			if ((long)l->oh * l->ow * k * k * c > NN_MAX_ELEMS)
-				goto bad;
-			break;
+		if ((unsigned)l->s.kind >= NN_KIND__MAX ||
+		    link_input(net, i, h, w, c) ||
+		    nn_ops[l->s.kind]->shape(net, l) != 0 || osize(l) < 1 ||
+		    osize(l) > NN_MAX_ELEMS || l->wn > NN_MAX_ELEMS) {
+			snprintf(err, errlen,
+			         "layer %d (%s) does not fit input %dx%dx%d", i,
+			         nn_kind_name(l->s.kind)
+			             ? nn_kind_name(l->s.kind)
+			             : "?",
+			         l->iw, l->ih, l->ic);
+			nn_free(net);
+			return NULL;
 		}
-		case NN_MAXPOOL:
-			if (h < 2 || w < 2)
-				goto bad;
-			l->oh = h / 2, l->ow = w / 2, l->oc = c;
-			break;
-		case NN_DROPOUT:
-			if (!(l->s.p >= 0.0f && l->s.p < 1.0f))
-				goto bad;
-			/* fall through */
-		case NN_RELU:
-		case NN_SIGMOID:
-			l->oh = h, l->ow = w, l->oc = c;
-			break;
-		case NN_FLATTEN:
-			l->oh = 1, l->ow = 1, l->oc = h * w * c;
-			break;
-		default:
-			goto bad;
-		}
-		if (osize(l) > NN_MAX_ELEMS || l->wn > NN_MAX_ELEMS)
-			goto bad;
 		l->woff = np, np += l->wn;
 		l->boff = np, np += l->bn;
-		h = l->oh, w = l->ow, c = l->oc;
-		continue;
-	bad:
-		snprintf(
-		    err, errlen, "layer %d (%s) does not fit input %dx%dx%d", i,
-		    nn_kind_name(l->s.kind) ? nn_kind_name(l->s.kind) : "?", w,
-		    h, c);
+		l->soff = np, np += l->sn;
+	}
+	int unused = link_consumers(net);
+	if (unused >= 0) {
+		snprintf(err, errlen, "layer %d's output is never read",
+		         unused);
 		nn_free(net);
 		return NULL;
 	}
-	for (int i = 1; i + 1 < nspecs; i++)
-		if (net->l[i].s.kind == NN_RELU &&
-		    net->l[i + 1].s.kind == NN_MAXPOOL)
-			net->l[i].fused = net->l[i + 1].relu_after = 1;
 	if (np > max_params) {
 		snprintf(err, errlen, "%zu weights, more than %zu", np,
 		         max_params);
@@ -194,7 +208,41 @@ nn_free(nn_net *net)
 		return;
 	free(net->l);
 	free(net->params);
+	free(net->class_w);
 	free(net);
+}
+
+void
+nn_set_loss_opts(nn_net *net, float smoothing, const float *class_w)
+{
+	net->smoothing = smoothing;
+	free(net->class_w);
+	net->class_w = NULL;
+	if (class_w) {
+		int k = nn_out_size(net);
+		net->class_w = xmalloc(sizeof(float) * (size_t)k);
+		memcpy(net->class_w, class_w, sizeof(float) * (size_t)k);
+	}
+}
+
+int
+nn_batch_coupled(const nn_net *net)
+{
+	for (int i = 0; i < net->nl; i++)
+		if (nn_ops[net->l[i].s.kind]->coupled)
+			return 1;
+	return 0;
+}
+
+/* Is layer i's output (through a BN) the input of a ReLU? */
+static int
+relu_follows(const nn_net *net, int i)
+{
+	int j = i + 1;
+	if (j < net->nl && net->l[j].s.kind == NN_BN && net->l[j].src == i)
+		j++;
+	return j < net->nl && net->l[j].s.kind == NN_RELU &&
+	       net->l[j].src == j - 1;
 }
 
 void
@@ -204,6 +252,11 @@ nn_init(nn_net *net, uint64_t seed)
 	nn_rng_seed(&r, seed);
 	for (int i = 0; i < net->nl; i++) {
 		struct layer *l = &net->l[i];
+		const struct nn_op *op = nn_ops[l->s.kind];
+		if (op->init) {
+			op->init(net, i, &r);
+			continue;
+		}
 		if (!l->wn)
 			continue;
 		size_t fan_in = l->wn / (size_t)l->oc;
@@ -211,8 +264,8 @@ nn_init(nn_net *net, uint64_t seed)
 		 * elsewhere: before a sigmoid (which saturates with He's
 		 * spread) and for the logits, where a big spread only makes
 		 * the first steps overshoot. */
-		int relu = i + 1 < net->nl && net->l[i + 1].s.kind == NN_RELU;
-		float sd = sqrtf((relu ? 2.0f : 1.0f) / (float)fan_in);
+		float sd =
+		    sqrtf((relu_follows(net, i) ? 2.0f : 1.0f) / (float)fan_in);
 		for (size_t j = 0; j < l->wn; j++)
 			net->params[l->woff + j] = sd * nn_rng_normal(&r);
 		memset(net->params + l->boff, 0, l->bn * sizeof(float));
@@ -235,6 +288,12 @@ void
 nn_layer_shape(const nn_net *net, int i, int *h, int *w, int *c)
 {
 	*h = net->l[i].oh, *w = net->l[i].ow, *c = net->l[i].oc;
+}
+
+void
+nn_layer_inputs(const nn_net *net, int i, int *src, int *src2)
+{
+	*src = net->l[i].src, *src2 = net->l[i].src2;
 }
 
 enum nn_loss
@@ -269,6 +328,12 @@ nn_layer_params(const nn_net *net, int i, size_t *woff, size_t *wn,
 	*woff = l->woff, *wn = l->wn, *boff = l->boff, *bn = l->bn;
 }
 
+void
+nn_layer_state(const nn_net *net, int i, size_t *soff, size_t *sn)
+{
+	*soff = net->l[i].soff, *sn = net->l[i].sn;
+}
+
 float *
 nn_params(nn_net *net)
 {
@@ -281,15 +346,19 @@ nn_params_c(const nn_net *net)
 	return net->params;
 }
 
+static double
+layer_flops(const struct layer *l)
+{
+	const struct nn_op *op = nn_ops[l->s.kind];
+	return op->flops ? op->flops(l) : 0.0;
+}
+
 double
 nn_flops_per_sample(const nn_net *net)
 {
 	double f = 0;
-	for (int i = 0; i < net->nl; i++) {
-		const struct layer *l = &net->l[i];
-		if (l->s.kind == NN_DENSE || l->s.kind == NN_CONV)
-			f += 2.0 * (double)l->wn * l->oh * l->ow;
-	}
+	for (int i = 0; i < net->nl; i++)
+		f += layer_flops(&net->l[i]);
 	return f;
 }
 
@@ -300,9 +369,10 @@ nn_train_flops_per_sample(const nn_net *net)
 	int first = 1;
 	for (int i = 0; i < net->nl; i++) {
 		const struct layer *l = &net->l[i];
-		if (l->s.kind == NN_DENSE || l->s.kind == NN_CONV) {
-			f +=
-			    (first ? 4.0 : 6.0) * (double)l->wn * l->oh * l->ow;
+		if (nn_ops[l->s.kind]->gemm) {
+			/* forward, weight gradient, input gradient but the
+			 * first layer's */
+			f += (first ? 2.0 : 3.0) * layer_flops(l);
 			first = 0;
 		}
 	}
@@ -329,7 +399,7 @@ static void
 ctx_plan(nn_ctx *c, char *base, size_t *off)
 {
 	const nn_net *net = c->net;
-	size_t B = (size_t)c->maxbatch, dcol = 0;
+	size_t B = (size_t)c->maxbatch, scratch = 0, dtmp = 0;
 #define TAKE(ptr, type, count)                                                 \
 	do {                                                                   \
 		size_t n_ = align64((size_t)(count) * sizeof(type)) + STAGGER; \
@@ -339,25 +409,24 @@ ctx_plan(nn_ctx *c, char *base, size_t *off)
 	} while (0)
 	for (int i = 0; i < net->nl; i++) {
 		const struct layer *l = &net->l[i];
+		const struct nn_op *op = nn_ops[l->s.kind];
 		if (l->fused)
 			continue; /* aliases of layer i - 1's, see below */
 		TAKE(c->act[i], float, B *osize(l));
 		if (c->train)
 			TAKE(c->gact[i], float, B *osize(l));
-		if (l->s.kind == NN_CONV) {
-			size_t m =
-			    B * l->oh * l->ow * (size_t)l->s.k * l->s.k * l->ic;
-			TAKE(c->col[i], float, m);
-			if (c->train && i > 0 && m > dcol)
-				dcol = m;
-		}
-		if (l->s.kind == NN_MAXPOOL && c->train)
-			TAKE(c->idx[i], int32_t, B * osize(l));
-		if (l->s.kind == NN_DROPOUT && c->train)
-			TAKE(c->mask[i], float, B *osize(l));
+		size_t a = op->aux ? op->aux(l, B, c->train) : 0;
+		if (a)
+			TAKE(c->aux[i], float, a);
+		if (c->train && op->scratch && op->scratch(l, B) > scratch)
+			scratch = op->scratch(l, B);
+		if (c->train && l->acc && l->src >= 0 && B * isize(l) > dtmp)
+			dtmp = B * isize(l);
 	}
-	if (dcol)
-		TAKE(c->dcol, float, dcol);
+	if (scratch)
+		TAKE(c->scratch, float, scratch);
+	if (dtmp)
+		TAKE(c->dtmp, float, dtmp);
 	if (c->train)
 		TAKE(c->grads, float, net->np ? net->np : 1);
 #undef TAKE
@@ -373,9 +442,7 @@ nn_ctx_new(const nn_net *net, int maxbatch, int train)
 	size_t nl = (size_t)net->nl;
 	c->act = xcalloc(nl, sizeof(*c->act));
 	c->gact = xcalloc(nl, sizeof(*c->gact));
-	c->col = xcalloc(nl, sizeof(*c->col));
-	c->idx = xcalloc(nl, sizeof(*c->idx));
-	c->mask = xcalloc(nl, sizeof(*c->mask));
+	c->aux = xcalloc(nl, sizeof(*c->aux));
 	c->tf = xcalloc(nl, sizeof(double));
 	c->tb = xcalloc(nl, sizeof(double));
 	size_t len = 0;
@@ -405,9 +472,7 @@ nn_ctx_free(nn_ctx *c)
 	free(c->arena);
 	free(c->act);
 	free(c->gact);
-	free(c->col);
-	free(c->idx);
-	free(c->mask);
+	free(c->aux);
 	free(c->tf);
 	free(c->tb);
 	free(c);
@@ -425,255 +490,7 @@ nn_ctx_grads(nn_ctx *c)
 	return c->grads;
 }
 
-/* ---- layers ---- */
-
-/* GCC turns copyf's loop back into a call of memmove (loop distribution),
- * which for the 3 floats of a 1-channel row cost more than the product:
- * 8.5% of a 256-image inference went to memmove. Callers need the same
- * attribute, or GCC will not inline these into them. */
-#if defined(__GNUC__) && !defined(__clang__)
-#define NN_NO_MEMCPY                                                           \
-	__attribute__((optimize("no-tree-loop-distribute-patterns")))
-#else
-#define NN_NO_MEMCPY
-#endif
-
-/* Copies n floats; for the few floats of a small-channel row a loop
- * beats a call to memcpy. */
-NN_NO_MEMCPY static inline void
-copyf(float *restrict d, const float *restrict s, int n)
-{
-	for (int j = 0; j < n; j++)
-		d[j] = s[j];
-}
-
-NN_NO_MEMCPY static inline void
-zerof(float *d, int n)
-{
-	for (int j = 0; j < n; j++)
-		d[j] = 0.0f;
-}
-
-NN_SIMD NN_NO_MEMCPY static void
-im2col(const struct layer *l, const float *x, int n, float *col)
-{
-	int k = l->s.k, st = l->s.stride, p = l->s.pad, ic = l->ic;
-	int W = l->iw, H = l->ih, kc = k * ic;
-	for (int b = 0; b < n; b++) {
-		const float *xb = x + (size_t)b * isize(l);
-		for (int oy = 0; oy < l->oh; oy++)
-			for (int ox = 0; ox < l->ow; ox++) {
-				int x0 = ox * st - p;
-				for (int ky = 0; ky < k; ky++, col += kc) {
-					int iy = oy * st - p + ky;
-					if (iy < 0 || iy >= H) {
-						zerof(col, kc);
-						continue;
-					}
-					const float *row =
-					    xb + (size_t)iy * W * ic;
-					if (x0 >= 0 && x0 + k <= W) {
-						/* the k pixels are adjacent */
-						copyf(col, row + x0 * ic, kc);
-						continue;
-					}
-					for (int kx = 0; kx < k; kx++) {
-						int ix = x0 + kx;
-						if (ix < 0 || ix >= W)
-							zerof(col + kx * ic,
-							      ic);
-						else
-							copyf(col + kx * ic,
-							      row + ix * ic,
-							      ic);
-					}
-				}
-			}
-	}
-}
-
-NN_SIMD static void
-col2im(const struct layer *l, const float *col, int n, float *dx)
-{
-	int k = l->s.k, st = l->s.stride, p = l->s.pad, ic = l->ic;
-	int W = l->iw, H = l->ih, kc = k * ic;
-	memset(dx, 0, (size_t)n * isize(l) * sizeof(float));
-	for (int b = 0; b < n; b++) {
-		float *xb = dx + (size_t)b * isize(l);
-		for (int oy = 0; oy < l->oh; oy++)
-			for (int ox = 0; ox < l->ow; ox++) {
-				int x0 = ox * st - p;
-				for (int ky = 0; ky < k; ky++, col += kc) {
-					int iy = oy * st - p + ky;
-					if (iy < 0 || iy >= H)
-						continue;
-					float *row = xb + (size_t)iy * W * ic;
-					if (x0 >= 0 && x0 + k <= W) {
-						float *d = row + x0 * ic;
-						for (int j = 0; j < kc; j++)
-							d[j] += col[j];
-						continue;
-					}
-					for (int kx = 0; kx < k; kx++) {
-						int ix = x0 + kx;
-						if (ix < 0 || ix >= W)
-							continue;
-						float *d = row + ix * ic;
-						for (int j = 0; j < ic; j++)
-							d[j] +=
-							    col[kx * ic + j];
-					}
-				}
-			}
-	}
-}
-
-/* y[r][:] = b for every row: the bias, before the GEMM adds into it. */
-NN_SIMD static void
-fill_bias(float *restrict y, const float *restrict b, int rows, int cols)
-{
-	for (int r = 0; r < rows; r++, y += cols)
-		for (int j = 0; j < cols; j++)
-			y[j] = b[j];
-}
-
-static void
-fwd_dense(nn_ctx *c, const struct layer *l, int i, const float *x, int n)
-{
-	const float *W = c->net->params + l->woff;
-	float *y = c->act[i];
-	int in = (int)isize(l), out = l->oc;
-	fill_bias(y, c->net->params + l->boff, n, out);
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, out, in, 1.0f,
-	            x, in, W, out, 1.0f, y, out);
-}
-
-static void
-fwd_conv(nn_ctx *c, const struct layer *l, int i, const float *x, int n)
-{
-	const float *W = c->net->params + l->woff;
-	int M = n * l->oh * l->ow, K = l->s.k * l->s.k * l->ic, N = l->oc;
-	im2col(l, x, n, c->col[i]);
-	float *y = c->act[i];
-	fill_bias(y, c->net->params + l->boff, M, N);
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f,
-	            c->col[i], K, W, N, 1.0f, y, N);
-}
-
-/* Branch-free max over the four inputs of each output: compares of
- * activations are coin flips to a branch predictor. Vectorises over
- * channels (NHWC keeps them adjacent). */
-static void
-pool_pixel(const float *restrict a, const float *restrict b,
-           const float *restrict c, const float *restrict d, int C, int32_t oa,
-           int32_t ob, int32_t oc, int32_t od, float floor, float *restrict y,
-           int32_t *restrict idx)
-{
-	for (int ch = 0; ch < C; ch++) {
-		float m = a[ch];
-		int32_t k = oa + ch;
-		k = b[ch] > m ? ob + ch : k;
-		m = b[ch] > m ? b[ch] : m;
-		k = c[ch] > m ? oc + ch : k;
-		m = c[ch] > m ? c[ch] : m;
-		k = d[ch] > m ? od + ch : k;
-		m = d[ch] > m ? d[ch] : m;
-		y[ch] = m > floor ? m : floor;
-		if (idx)
-			idx[ch] = k;
-	}
-}
-
-NN_SIMD static void
-fwd_pool(nn_ctx *c, const struct layer *l, int i, const float *x, int n)
-{
-	float *y = c->act[i];
-	int32_t *idx = c->train ? c->idx[i] : NULL;
-	int C = l->ic, W = l->iw;
-	float floor = l->relu_after ? 0.0f : -INFINITY;
-	for (int b = 0; b < n; b++) {
-		const float *xb = x + (size_t)b * isize(l);
-		int32_t base = (int32_t)((size_t)b * isize(l));
-		for (int oy = 0; oy < l->oh; oy++)
-			for (int ox = 0; ox < l->ow; ox++) {
-				int32_t o0 = ((2 * oy) * W + 2 * ox) * C;
-				int32_t o2 = o0 + W * C;
-				pool_pixel(xb + o0, xb + o0 + C, xb + o2,
-				           xb + o2 + C, C, base + o0,
-				           base + o0 + C, base + o2,
-				           base + o2 + C, floor, y, idx);
-				y += C;
-				if (idx)
-					idx += C;
-			}
-	}
-}
-
-NN_SIMD void
-nn_pointwise_fwd(const struct layer *l, const float *restrict x,
-                 float *restrict y, float *restrict mask, size_t len, int train,
-                 struct nn_rng *rng)
-{
-	switch (l->s.kind) {
-	case NN_RELU:
-		for (size_t j = 0; j < len; j++)
-			y[j] = x[j] > 0.0f ? x[j] : 0.0f;
-		break;
-	case NN_SIGMOID:
-		for (size_t j = 0; j < len; j++)
-			y[j] = 1.0f / (1.0f + expf(-x[j]));
-		break;
-	case NN_DROPOUT:
-		if (!train || l->s.p == 0.0f) {
-			memcpy(y, x, len * sizeof(float));
-			break;
-		}
-		if (!rng)
-			abort(); /* training with dropout needs an rng */
-		{
-			float keep = 1.0f / (1.0f - l->s.p);
-			for (size_t j = 0; j < len; j++) {
-				mask[j] =
-				    nn_rng_uniform(rng) < l->s.p ? 0.0f : keep;
-				y[j] = x[j] * mask[j];
-			}
-		}
-		break;
-	default: /* NN_FLATTEN */
-		memcpy(y, x, len * sizeof(float));
-		break;
-	}
-}
-
-/* Branch-free and vectorised (restrict): half the units are off, so a
- * branch here mispredicts half the time. */
-NN_SIMD void
-nn_pointwise_bwd(const struct layer *l, const float *restrict y,
-                 const float *restrict dy, const float *restrict mask,
-                 float *restrict dx, size_t len)
-{
-	switch (l->s.kind) {
-	case NN_RELU:
-		for (size_t j = 0; j < len; j++)
-			dx[j] = dy[j] * (float)(y[j] > 0.0f);
-		break;
-	case NN_SIGMOID:
-		for (size_t j = 0; j < len; j++)
-			dx[j] = dy[j] * y[j] * (1.0f - y[j]);
-		break;
-	case NN_DROPOUT:
-		if (l->s.p == 0.0f) {
-			memcpy(dx, dy, len * sizeof(float));
-			break;
-		}
-		for (size_t j = 0; j < len; j++)
-			dx[j] = dy[j] * mask[j];
-		break;
-	default: /* NN_FLATTEN */
-		memcpy(dx, dy, len * sizeof(float));
-		break;
-	}
-}
+/* ---- passes ---- */
 
 const float *
 nn_forward(nn_ctx *c, const float *x, int n, int train, struct nn_rng *rng)
@@ -686,25 +503,11 @@ nn_forward(nn_ctx *c, const float *x, int n, int train, struct nn_rng *rng)
 	c->n = n;
 	for (int i = 0; i < net->nl; i++) {
 		const struct layer *l = &net->l[i];
-		const float *in = i ? c->act[i - 1] : x;
 		if (l->fused)
 			continue; /* done by the pool after it */
 		double t0 = c->timing ? now() : 0;
-		switch (l->s.kind) {
-		case NN_DENSE:
-			fwd_dense(c, l, i, in, n);
-			break;
-		case NN_CONV:
-			fwd_conv(c, l, i, in, n);
-			break;
-		case NN_MAXPOOL:
-			fwd_pool(c, l, i, in, n);
-			break;
-		default:
-			nn_pointwise_fwd(l, in, c->act[i], c->mask[i],
-			                 (size_t)n * osize(l), train, rng);
-			break;
-		}
+		nn_ops[l->s.kind]->fwd(c, l, i, nn_ctx_out(c, l->src), n, train,
+		                       rng);
 		if (c->timing)
 			c->tf[i] += now() - t0;
 	}
@@ -734,6 +537,38 @@ nn_predict(nn_ctx *c, const float *x, int n)
 	return y;
 }
 
+/* Softmax cross-entropy of one row of logits, with label smoothing eps
+ * and weight wt; its gradient, times inv, into g when not NULL. */
+static double
+xent_row(const float *y, int k, int lab, float eps, float wt, float inv,
+         float *g, int *am_out)
+{
+	int am = 0;
+	float mx = y[0], s = 0.0f;
+	for (int j = 1; j < k; j++)
+		if (y[j] > mx)
+			mx = y[j], am = j;
+	for (int j = 0; j < k; j++)
+		s += expf(y[j] - mx);
+	float ls = logf(s);
+	double l = (double)(ls - (y[lab] - mx));
+	if (eps > 0.0f) {
+		/* - sum_j (eps / k) log p_j, next to (1 - eps) * -log p_lab */
+		double mean_nl = 0.0;
+		for (int j = 0; j < k; j++)
+			mean_nl += (double)(ls - (y[j] - mx));
+		l = (1.0 - eps) * l + eps * mean_nl / k;
+	}
+	if (g) {
+		float sc = inv * wt;
+		for (int j = 0; j < k; j++)
+			g[j] = (expf(y[j] - mx - ls) - eps / (float)k) * sc;
+		g[lab] -= (1.0f - eps) * sc;
+	}
+	*am_out = am;
+	return wt * l;
+}
+
 float
 nn_loss_rows(const nn_net *net, const float *y, const uint16_t *labels,
              const float *targets, int n, int total_n, int *correct, float *g)
@@ -741,24 +576,15 @@ nn_loss_rows(const nn_net *net, const float *y, const uint16_t *labels,
 	int k = nn_out_size(net), ok = 0;
 	double total = 0.0;
 	if (net->loss == NN_LOSS_XENT) {
+		float inv = 1.0f / (float)total_n;
 		for (int r = 0; r < n; r++, y += k) {
-			int lab = labels[r] < k ? labels[r] : 0, am = 0;
-			float mx = y[0], s = 0.0f;
-			for (int j = 1; j < k; j++)
-				if (y[j] > mx)
-					mx = y[j], am = j;
-			for (int j = 0; j < k; j++)
-				s += expf(y[j] - mx);
-			float ls = logf(s);
-			total += (double)(ls - (y[lab] - mx));
+			int lab = labels[r] < k ? labels[r] : 0, am;
+			float wt = net->class_w ? net->class_w[lab] : 1.0f;
+			total += xent_row(y, k, lab, net->smoothing, wt, inv, g,
+			                  &am);
 			ok += am == lab;
-			if (g) {
-				float inv = 1.0f / (float)total_n;
-				for (int j = 0; j < k; j++)
-					g[j] = expf(y[j] - mx - ls) * inv;
-				g[lab] -= inv;
+			if (g)
 				g += k;
-			}
 		}
 		total /= n;
 	} else {
@@ -789,71 +615,23 @@ nn_loss(nn_ctx *c, const uint16_t *labels, const float *targets, int n,
 	                    n, correct, NULL);
 }
 
-static void
-bwd_layer(nn_ctx *c, int i, int n)
-{
-	const nn_net *net = c->net;
-	const struct layer *l = &net->l[i];
-	const float *x = i ? c->act[i - 1] : c->in;
-	const float *dy = c->gact[i], *y = c->act[i];
-	float *dx = i ? c->gact[i - 1] : NULL;
-	float *dW = c->grads + l->woff, *db = c->grads + l->boff;
-	const float *W = net->params + l->woff;
-	size_t len = (size_t)n * osize(l);
-	switch (l->s.kind) {
-	case NN_DENSE:
-	case NN_CONV: {
-		int M, K, N = l->oc;
-		const float *a;
-		if (l->s.kind == NN_DENSE)
-			M = n, K = (int)isize(l), a = x;
-		else
-			M = n * l->oh * l->ow, K = l->s.k * l->s.k * l->ic,
-			a = c->col[i];
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, M,
-		            1.0f, a, K, dy, N, c->accumulate ? 1.0f : 0.0f, dW,
-		            N);
-		if (!c->accumulate)
-			memset(db, 0, N * sizeof(float));
-		for (int r = 0; r < M; r++)
-			for (int j = 0; j < N; j++)
-				db[j] += dy[(size_t)r * N + j];
-		if (!dx)
-			break;
-		float *dst = l->s.kind == NN_DENSE ? dx : c->dcol;
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, N,
-		            1.0f, dy, N, W, N, 0.0f, dst, K);
-		if (l->s.kind == NN_CONV)
-			col2im(l, c->dcol, n, dx);
-		break;
-	}
-	case NN_MAXPOOL:
-		if (!dx)
-			break;
-		memset(dx, 0, (size_t)n * isize(l) * sizeof(float));
-		if (l->relu_after)
-			for (size_t j = 0; j < len; j++)
-				dx[c->idx[i][j]] += y[j] > 0.0f ? dy[j] : 0.0f;
-		else
-			for (size_t j = 0; j < len; j++)
-				dx[c->idx[i][j]] += dy[j];
-		break;
-	case NN_RELU:
-		if (l->fused) /* fused: dx is dy, nothing to do */
-			break;
-		/* fall through */
-	default:
-		if (dx)
-			nn_pointwise_bwd(l, y, dy, c->mask[i], dx, len);
-		break;
-	}
-}
-
 float
 nn_loss_backward(nn_ctx *c, const uint16_t *labels, const float *targets, int n,
                  int *correct)
 {
 	return nn_loss_backward_part(c, labels, targets, n, n, correct);
+}
+
+static void
+bwd_layer(nn_ctx *c, int i, int n)
+{
+	const struct layer *l = &c->net->l[i];
+	float *dx = NULL;
+	if (l->src >= 0)
+		dx = l->acc ? c->dtmp : c->gact[l->src];
+	nn_ops[l->s.kind]->bwd(c, l, i, nn_ctx_out(c, l->src), dx, n);
+	if (dx && l->acc)
+		nn_addf(c->gact[l->src], c->dtmp, (size_t)n * isize(l));
 }
 
 float
@@ -863,6 +641,7 @@ nn_loss_backward_part(nn_ctx *c, const uint16_t *labels, const float *targets,
 	const nn_net *net = c->net;
 	if (!c->train || total_n < n)
 		abort();
+	c->total_n = total_n;
 	float loss = nn_loss_rows(net, c->act[net->nl - 1], labels, targets, n,
 	                          total_n, correct, c->gact[net->nl - 1]);
 	for (int i = net->nl - 1; i >= 0; i--) {
@@ -872,4 +651,51 @@ nn_loss_backward_part(nn_ctx *c, const uint16_t *labels, const float *targets,
 			c->tb[i] += now() - t0;
 	}
 	return loss;
+}
+
+/* ---- helpers the op files share ---- */
+
+/* y[r][:] = b for every row: the bias, before the GEMM adds into it. */
+NN_SIMD void
+nn_fill_bias(float *restrict y, const float *restrict b, int rows, int cols)
+{
+	for (int r = 0; r < rows; r++, y += cols)
+		for (int j = 0; j < cols; j++)
+			y[j] = b[j];
+}
+
+void
+nn_bias_grad(float *restrict db, const float *restrict dy, int rows, int cols,
+             int acc)
+{
+	if (!acc)
+		memset(db, 0, (size_t)cols * sizeof(float));
+	for (int r = 0; r < rows; r++)
+		for (int j = 0; j < cols; j++)
+			db[j] += dy[(size_t)r * cols + j];
+}
+
+NN_SIMD void
+nn_addf(float *restrict d, const float *restrict s, size_t n)
+{
+	for (size_t j = 0; j < n; j++)
+		d[j] += s[j];
+}
+
+void
+nn_pw_layer_fwd(nn_ctx *c, const struct layer *l, int i, const float *x, int n,
+                int train, struct nn_rng *rng)
+{
+	nn_ops[l->s.kind]->pw_fwd(l, x, c->act[i], c->aux[i],
+	                          (size_t)n * osize(l), train, rng);
+}
+
+void
+nn_pw_layer_bwd(nn_ctx *c, const struct layer *l, int i, const float *x,
+                float *dx, int n)
+{
+	(void)x;
+	if (dx)
+		nn_ops[l->s.kind]->pw_bwd(l, c->act[i], c->gact[i], c->aux[i],
+		                          dx, (size_t)n * osize(l));
 }

@@ -40,6 +40,10 @@ enum nn_kind {
 	NN_SIGMOID,
 	NN_DROPOUT, /* p = probability of dropping */
 	NN_FLATTEN, /* no-op in NHWC; kept so the model file reads as built */
+	NN_GAP,     /* global average pool: h x w x c -> 1 x 1 x c */
+	NN_BN,      /* batch normalisation over the channels */
+	NN_ADD,     /* the sum of its input and layer i - skip's output */
+	NN_LSTM,    /* out units; reads h steps of w*c features */
 	NN_KIND__MAX
 };
 
@@ -51,9 +55,14 @@ enum nn_loss {
 
 struct nn_spec {
 	enum nn_kind kind;
-	int out; /* dense units / conv channels */
+	int out; /* dense units / conv channels / LSTM units */
 	int k, stride, pad;
 	float p;
+	/* The layer's input: the output of layer i - in (0 or 1: the
+	 * previous layer; i - in = -1: the net's input). */
+	int in;
+	int skip; /* NN_ADD: the other summand is layer i - skip's output */
+	int seq;  /* NN_LSTM: 1 = every step's h (h x 1 x out), 0 = last */
 };
 
 /* Names used in the model file: "dense", "conv", ... ; NULL when out of range.
@@ -103,6 +112,12 @@ size_t nn_nparams(const nn_net *net);
 /* Where layer i's weights and biases sit in nn_params (counts may be 0). */
 void nn_layer_params(const nn_net *net, int i, size_t *woff, size_t *wn,
                      size_t *boff, size_t *bn);
+/* Where layer i's state sits in nn_params: values the optimiser does
+ * not train (BN's running mean then variance); sn may be 0. */
+void nn_layer_state(const nn_net *net, int i, size_t *soff, size_t *sn);
+/* Index of the layer whose output layer i reads (-1: the net's input)
+ * and, for NN_ADD, of the other summand (else -1). */
+void nn_layer_inputs(const nn_net *net, int i, int *src, int *src2);
 float *nn_params(nn_net *net);
 const float *nn_params_c(const nn_net *net);
 /* Floating-point operations of one forward pass per sample. */
@@ -110,6 +125,30 @@ double nn_flops_per_sample(const nn_net *net);
 /* ... of one training step per sample: the forward pass, each weight
  * gradient, and each input gradient but the first layer's (not made). */
 double nn_train_flops_per_sample(const nn_net *net);
+
+/* 1 when a sample's output depends on the rest of its batch (batch
+ * normalisation while training): the batch must not be cut in chunks. */
+int nn_batch_coupled(const nn_net *net);
+
+/*
+ * Training-only loss options: label smoothing eps (0..1; the target is
+ * (1 - eps) one-hot + eps / k) and class weights (k floats, copied; NULL:
+ * all 1). A sample's loss is multiplied by its class's weight and the
+ * batch mean is over samples, so weights that average 1 over the data
+ * keep the loss's scale.
+ */
+void nn_set_loss_opts(nn_net *net, float smoothing, const float *class_w);
+
+/*
+ * A copy of net for inference with every batch normalisation that
+ * follows a conv or dense layer (read by nothing else) folded into that
+ * layer's weights and bias: W' = W * g / sqrt(var + eps), b' = (b - mean)
+ * * g / sqrt(var + eps) + beta. Other BN layers stay (inference mode).
+ * The exporters and the inference path use it. NULL with err on failure.
+ */
+nn_net *nn_fold_bn(const nn_net *net, char *err, size_t errlen) TY_WUR;
+#define NN_BN_EPS 1e-5f
+#define NN_BN_MOMENTUM 0.1f
 
 /* A context for batches of at most maxbatch; train=1 adds gradients. */
 nn_ctx *nn_ctx_new(const nn_net *net, int maxbatch, int train);
@@ -165,8 +204,9 @@ void nn_ctx_layer_seconds(const nn_ctx *c, int i, double *fwd, double *bwd);
 /* The most threads a batch is split across. */
 #define NN_MAX_THREADS 64
 
-/* Optimisers: SGD with momentum (PyTorch's form) and Adam; L2 decay. */
-enum nn_opt_kind { NN_OPT_SGD, NN_OPT_ADAM, NN_OPT__MAX };
+/* Optimisers: SGD with momentum (PyTorch's form) and Adam with L2 decay;
+ * AdamW, Adam with decoupled weight decay (w -= lr * wd * w). */
+enum nn_opt_kind { NN_OPT_SGD, NN_OPT_ADAM, NN_OPT_ADAMW, NN_OPT__MAX };
 
 struct nn_opt {
 	enum nn_opt_kind kind;
@@ -183,11 +223,21 @@ struct nn_opt {
 void nn_opt_init(struct nn_opt *o, enum nn_opt_kind kind, const nn_net *net,
                  float lr, float momentum, float weight_decay);
 void nn_opt_free(struct nn_opt *o);
+/*
+ * The learning rate of step `step` (0-based) of `total` under a cosine
+ * schedule with linear warm-up over the first `warmup` steps: base *
+ * (step + 1) / warmup while warming up, then base * (1 + cos(pi * t)) / 2
+ * with t going 0 -> 1 over the rest.
+ */
+float nn_lr_cosine(float base, long step, long total, long warmup);
 /* Floats of state that a checkpoint must keep (m, then v). */
 size_t nn_opt_state_len(const struct nn_opt *o);
 /*
  * One update of every parameter from grads. Weight decay adds
- * weight_decay * w to the gradient of weights (not of biases).
+ * weight_decay * w to the gradient of weights (not of biases); AdamW
+ * takes lr * weight_decay * w off weights instead. State (BN's running
+ * statistics) moves towards what the passes left in its gradient slots:
+ * s = (1 - NN_BN_MOMENTUM) s + NN_BN_MOMENTUM g.
  */
 void nn_opt_step(struct nn_opt *o, nn_net *net, const float *grads);
 /*

@@ -1,6 +1,14 @@
 /*
- * nn_int.h — the engine's insides, shared by nn.c (layers, passes) and
- * nn_team.c (a batch split by units across threads). Not for callers.
+ * nn_int.h — the engine's insides, shared by nn.c (nets, contexts,
+ * passes), the op files (op_*.c: one family of layers each) and nn_team.c
+ * (a batch split by units across threads). Not for callers.
+ *
+ * Every layer kind is one row of nn_ops[] (KANN's kad_op_list is the
+ * model): how it shapes its output, what a context keeps for it, its
+ * forward and backward passes, its flops, its first weights, how it joins
+ * a team, and which spec fields the model file stores. nn.c, nn_team.c,
+ * model.c and the train worker walk that table; adding a layer is one
+ * row, one op file and one gradient-check row (tests/unit/test_grad.c).
  */
 #ifndef TY_NN_INT_H
 #define TY_NN_INT_H
@@ -9,9 +17,17 @@
 
 struct layer {
 	struct nn_spec s;
+	int src, src2;             /* input layers (-1: the net's input) */
 	int ih, iw, ic;            /* per-sample input shape */
 	int oh, ow, oc;            /* per-sample output shape */
-	size_t woff, wn, boff, bn; /* ranges in params */
+	size_t woff, wn, boff, bn; /* ranges in params (trained) */
+	size_t soff, sn;           /* state in params (not trained: BN) */
+	/*
+	 * acc/acc2: another (later) layer already wrote d loss / d input
+	 * when this one's backward runs, so it adds instead of assigning
+	 * (an input read by several layers: residual shortcuts).
+	 */
+	int acc, acc2, consumers;
 	/*
 	 * ReLU then 2x2 max-pool equals max-pool then ReLU (max and ReLU
 	 * are both monotonic; where the max is <= 0 both give 0 and pass no
@@ -29,6 +45,9 @@ struct nn_net {
 	int in_size;
 	size_t np;
 	float *params;
+	/* training-only loss options (nn_set_loss_opts) */
+	float smoothing;
+	float *class_w; /* NULL: every class weighs 1 */
 };
 
 struct nn_ctx {
@@ -36,18 +55,82 @@ struct nn_ctx {
 	int maxbatch, train;
 	char *arena;
 	size_t arena_len;
-	float **act;   /* act[i]: output of layer i */
-	float **gact;  /* gact[i]: d loss / d act[i] (train) */
-	float **col;   /* im2col of conv layer i's input */
-	int32_t **idx; /* max-pool arg-max into the input */
-	float **mask;  /* dropout scale per element */
-	float *dcol;   /* shared im2col gradient scratch */
+	float **act;    /* act[i]: output of layer i */
+	float **gact;   /* gact[i]: d loss / d act[i] (train) */
+	float **aux;    /* per layer, what its op keeps (nn_op.aux) */
+	float *scratch; /* shared by the backward passes (nn_op.scratch) */
+	float *dtmp;    /* d input of a layer that adds it (acc) */
 	float *grads;
 	const float *in;
-	int n;
+	int n, total_n;
 	int timing, accumulate;
 	double *tf, *tb; /* seconds per layer, forward / backward */
 };
+
+typedef struct nn_team nn_team;
+
+/* Spec fields the model file stores (nn_op.fields). */
+enum nn_field {
+	NN_F_OUT = 1 << 0,
+	NN_F_K = 1 << 1,
+	NN_F_STRIDE = 1 << 2,
+	NN_F_PAD = 1 << 3,
+	NN_F_P = 1 << 4,
+	NN_F_SKIP = 1 << 5,
+	NN_F_SEQ = 1 << 6,
+};
+
+struct nn_op {
+	const char *name;
+	unsigned fields; /* enum nn_field, besides "in" */
+	int gemm;        /* a weight product: counts for flops and init */
+	int coupled;     /* a sample's output depends on the batch (BN) */
+	/* Output shape and parameter counts of l from its input shape;
+	 * 0, or -1 when the spec does not fit. */
+	int (*shape)(const nn_net *net, struct layer *l);
+	/* Floats a context keeps for l (B samples) and shared backward
+	 * scratch; NULL: none. */
+	size_t (*aux)(const struct layer *l, size_t B, int train);
+	size_t (*scratch)(const struct layer *l, size_t B);
+	void (*fwd)(nn_ctx *c, const struct layer *l, int i, const float *x,
+	            int n, int train, struct nn_rng *rng);
+	/* dx (NULL: not wanted) is d loss / d input, assigned */
+	void (*bwd)(nn_ctx *c, const struct layer *l, int i, const float *x,
+	            float *dx, int n);
+	/* Forward flops per sample; NULL: 0. */
+	double (*flops)(const struct layer *l);
+	/* First values of l's params from r; NULL: the gemm default (He or
+	 * LeCun normal weights, zero biases; see nn_init). */
+	void (*init)(nn_net *net, int i, struct nn_rng *r);
+	/*
+	 * Elementwise layers: y from x over len floats (a training dropout
+	 * draws its scales into mask), and dx from dy (y: the forward's
+	 * output). The whole-batch passes and the team's rows both use
+	 * them.
+	 */
+	void (*pw_fwd)(const struct layer *l, const float *x, float *y,
+	               float *mask, size_t len, int train, struct nn_rng *rng);
+	void (*pw_bwd)(const struct layer *l, const float *y, const float *dy,
+	               const float *mask, float *dx, size_t len);
+	/* A team's share of the layer (nn_team.c); NULL: no team. */
+	void (*team_fwd)(nn_team *t, int tid, int i, int n, struct nn_rng *rng);
+	void (*team_bwd)(nn_team *t, int tid, int i, int n, struct nn_opt *o);
+};
+
+extern const struct nn_op *const nn_ops[NN_KIND__MAX];
+
+/* The rows, one op file per family. */
+extern const struct nn_op nn_op_dense, nn_op_conv, nn_op_maxpool, nn_op_gap,
+    nn_op_relu, nn_op_sigmoid, nn_op_dropout, nn_op_flatten, nn_op_bn,
+    nn_op_add, nn_op_lstm;
+
+/* The team's shares (nn_team.c) that the rows name. */
+void nn_team_dense_fwd(nn_team *t, int tid, int i, int n, struct nn_rng *rng);
+void nn_team_dense_bwd(nn_team *t, int tid, int i, int n, struct nn_opt *o);
+void nn_team_pw_fwd(nn_team *t, int tid, int i, int n, struct nn_rng *rng);
+void nn_team_pw_bwd(nn_team *t, int tid, int i, int n, struct nn_opt *o);
+void nn_team_view(nn_team *t, int tid, int i, int n, struct nn_rng *rng);
+void nn_team_view_bwd(nn_team *t, int tid, int i, int n, struct nn_opt *o);
 
 static inline size_t
 osize(const struct layer *l)
@@ -61,16 +144,41 @@ isize(const struct layer *l)
 	return (size_t)l->ih * l->iw * l->ic;
 }
 
-/*
- * The elementwise layers (ReLU, sigmoid, dropout, flatten) over len
- * floats: y from x (a training dropout draws its scales into mask), and
- * dx from dy (y: the forward's output). nn_team.c runs them on each
- * thread's share of a row.
- */
-void nn_pointwise_fwd(const struct layer *l, const float *x, float *y,
-                      float *mask, size_t len, int train, struct nn_rng *rng);
-void nn_pointwise_bwd(const struct layer *l, const float *y, const float *dy,
-                      const float *mask, float *dx, size_t len);
+/* Output of layer j for the current pass (-1: the pass's input). */
+static inline const float *
+nn_ctx_out(const nn_ctx *c, int j)
+{
+	return j < 0 ? c->in : c->act[j];
+}
+
+/* Bias rows and the products shared by dense, conv and LSTM layers. */
+void nn_fill_bias(float *y, const float *b, int rows, int cols);
+/* db (+)= column sums of the rows x cols matrix dy. */
+void nn_bias_grad(float *db, const float *dy, int rows, int cols, int acc);
+/* The backward pass of a product y = a W + b (a: M x K, W: K x oc):
+ * dW, db (added to when accumulating) and, when dst is not NULL, d a. */
+void nn_gemm_bwd(nn_ctx *c, const struct layer *l, const float *a, int M, int K,
+                 const float *dy, float *dst);
+/* d[j] += s[j] */
+void nn_addf(float *d, const float *s, size_t n);
+
+/* Layer sizes are bounded so that every count below fits an int. */
+#define NN_MAX_DIM 65536
+#define NN_MAX_ELEMS (1 << 26)
+
+/* Pointwise whole-batch passes for rows that have pw_fwd/pw_bwd. */
+void nn_pw_layer_fwd(nn_ctx *c, const struct layer *l, int i, const float *x,
+                     int n, int train, struct nn_rng *rng);
+void nn_pw_layer_bwd(nn_ctx *c, const struct layer *l, int i, const float *x,
+                     float *dx, int n);
+
+/* The elementwise loops get AVX-512 and AVX2 copies chosen at load time;
+ * the build's baseline is plain x86-64 (SSE2). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define NN_SIMD __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define NN_SIMD
+#endif
 
 /*
  * Mean loss over rows y[0..n) of the last layer's output, the number

@@ -44,28 +44,27 @@ struct nn_team {
 	atomic_uint gen;
 };
 
+/* Does layer i's row split its weights by rows in a team? */
+static int
+is_dense(const nn_net *net, int i)
+{
+	return nn_ops[net->l[i].s.kind]->team_fwd == nn_team_dense_fwd;
+}
+
 int
 nn_team_fits(const nn_net *net)
 {
 	int dense = 0;
 	for (int i = 0; i < net->nl; i++) {
-		switch (net->l[i].s.kind) {
-		case NN_DENSE:
-			dense = 1;
-			break;
-		case NN_FLATTEN: /* a free view, before any unit is split */
-			if (dense)
-				return 0;
-			break;
-		case NN_RELU:
-		case NN_SIGMOID:
-		case NN_DROPOUT: /* unit by unit, on a dense layer's units */
-			if (!dense)
-				return 0;
-			break;
-		default:
+		const struct nn_op *op = nn_ops[net->l[i].s.kind];
+		if (!op->team_fwd || net->l[i].src != i - 1)
 			return 0;
-		}
+		if (is_dense(net, i))
+			dense = 1;
+		/* a flatten is a free view before any unit is split; the
+		 * elementwise layers work unit by unit on a dense layer's */
+		else if ((op->team_fwd == nn_team_view) == dense)
+			return 0;
 	}
 	return dense;
 }
@@ -83,11 +82,11 @@ nn_team_new(nn_net *net, int T, int maxbatch)
 	size_t len = sizeof(float) * (size_t)net->in_size * t->maxbatch;
 	if (posix_memalign((void **)&t->in, 64, len ? len : 64) != 0)
 		abort();
-	while (net->l[t->first].s.kind != NN_DENSE)
+	while (!is_dense(net, t->first))
 		t->first++;
 	t->part = xcalloc((size_t)net->nl, sizeof(*t->part));
 	for (int i = 0; i < net->nl; i++) {
-		if (net->l[i].s.kind != NN_DENSE)
+		if (!is_dense(net, i))
 			continue;
 		t->part[i] = xcalloc((size_t)t->T, sizeof(**t->part));
 		for (int k = 0; k < t->T; k++)
@@ -186,132 +185,143 @@ nn_team_cols(const nn_team *t, int tid, size_t *c0, size_t *c1)
 static const float *
 out_of(const nn_team *t, int i)
 {
-	while (i >= 0 && t->net->l[i].s.kind == NN_FLATTEN)
+	while (i >= 0 && nn_ops[t->net->l[i].s.kind]->team_fwd == nn_team_view)
 		i--;
 	return i < 0 ? t->in : t->c->act[i];
+}
+
+void
+nn_team_dense_fwd(nn_team *t, int tid, int i, int n, struct nn_rng *rng)
+{
+	(void)rng;
+	const nn_net *net = t->net;
+	const struct layer *l = &net->l[i];
+	const float *x = out_of(t, i - 1);
+	float *y = t->c->act[i];
+	int T = t->T, u = (int)osize(l), c0 = cut(u, tid, T),
+	    c1 = cut(u, tid + 1, T);
+	int in = (int)isize(l), r0 = cut(in, tid, T), r1 = cut(in, tid + 1, T);
+	const float *W = net->params + l->woff, *b = net->params + l->boff;
+	float *P = t->part[i][tid];
+	if (r1 > r0)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, u,
+		            r1 - r0, 1.0f, x + r0, in, W + (size_t)r0 * u, u,
+		            0.0f, P, u);
+	else
+		memset(P, 0, sizeof(float) * (size_t)n * u);
+	barrier(t); /* every thread's partial product */
+	/* units c0..c1: in a fixed order of threads */
+	for (int r = 0; r < n; r++) {
+		float *yr = y + (size_t)r * u;
+		for (int j = c0; j < c1; j++)
+			yr[j] = b[j];
+		for (int k = 0; k < T; k++) {
+			const float *pr = t->part[i][k] + (size_t)r * u;
+			for (int j = c0; j < c1; j++)
+				yr[j] += pr[j];
+		}
+	}
+}
+
+/* this thread's units of each row */
+void
+nn_team_pw_fwd(nn_team *t, int tid, int i, int n, struct nn_rng *rng)
+{
+	const struct layer *l = &t->net->l[i];
+	const float *x = out_of(t, i - 1);
+	float *y = t->c->act[i], *mask = t->c->aux[i];
+	int u = (int)osize(l), c0 = cut(u, tid, t->T),
+	    c1 = cut(u, tid + 1, t->T);
+	for (int r = 0; r < n && c1 > c0; r++) {
+		size_t at = (size_t)r * u + c0;
+		nn_ops[l->s.kind]->pw_fwd(l, x + at, y + at,
+		                          mask ? mask + at : NULL,
+		                          (size_t)(c1 - c0), 1, rng);
+	}
+}
+
+/* flatten: a view (out_of) */
+void
+nn_team_view(nn_team *t, int tid, int i, int n, struct nn_rng *rng)
+{
+	(void)t, (void)tid, (void)i, (void)n, (void)rng;
+}
+
+void
+nn_team_view_bwd(nn_team *t, int tid, int i, int n, struct nn_opt *o)
+{
+	(void)t, (void)tid, (void)i, (void)n, (void)o;
+}
+
+void
+nn_team_dense_bwd(nn_team *t, int tid, int i, int n, struct nn_opt *o)
+{
+	nn_net *net = t->net;
+	nn_ctx *c = t->c;
+	const struct layer *l = &net->l[i];
+	const float *g = c->grads;
+	const float *dy = c->gact[i];
+	float *dx = i > 0 ? c->gact[i - 1] : NULL;
+	int T = t->T, u = (int)osize(l), c0 = cut(u, tid, T),
+	    c1 = cut(u, tid + 1, T);
+	int in = (int)isize(l), r0 = cut(in, tid, T), r1 = cut(in, tid + 1, T);
+	const float *W = net->params + l->woff;
+	const float *x = out_of(t, i - 1);
+	float *dW = c->grads + l->woff, *db = c->grads + l->boff;
+	if (i < net->nl - 1)
+		barrier(t); /* every unit of dy */
+	if (r1 > r0) {
+		size_t w0 = (size_t)r0 * u, wn = (size_t)(r1 - r0) * u;
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1 - r0, u,
+		            n, 1.0f, x + r0, in, dy, u, 0.0f, dW + w0, u);
+		if (i > t->first)
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n,
+			            r1 - r0, u, 1.0f, dy, u, W + w0, u, 0.0f,
+			            dx + r0, in);
+		/* nobody else reads these rows of W */
+		nn_opt_step_part(o, net, &g, 1, l->woff + w0,
+		                 l->woff + w0 + wn);
+	}
+	if (c1 > c0) {
+		memset(db + c0, 0, sizeof(float) * (c1 - c0));
+		for (int r = 0; r < n; r++)
+			for (int j = c0; j < c1; j++)
+				db[j] += dy[(size_t)r * u + j];
+		nn_opt_step_part(o, net, &g, 1, l->boff + c0, l->boff + c1);
+	}
+}
+
+/* this thread's units of each row */
+void
+nn_team_pw_bwd(nn_team *t, int tid, int i, int n, struct nn_opt *o)
+{
+	(void)o;
+	nn_ctx *c = t->c;
+	const struct layer *l = &t->net->l[i];
+	const float *dy = c->gact[i], *y = c->act[i];
+	float *dx = c->gact[i - 1], *mask = c->aux[i];
+	int u = (int)osize(l), c0 = cut(u, tid, t->T),
+	    c1 = cut(u, tid + 1, t->T);
+	for (int r = 0; r < n && c1 > c0; r++) {
+		size_t at = (size_t)r * u + c0;
+		nn_ops[l->s.kind]->pw_bwd(l, y + at, dy + at,
+		                          mask ? mask + at : NULL, dx + at,
+		                          (size_t)(c1 - c0));
+	}
 }
 
 static void
 forward(nn_team *t, int tid, int n, struct nn_rng *rng)
 {
-	nn_net *net = t->net;
-	int T = t->T;
-	for (int i = 0; i < net->nl; i++) {
-		const struct layer *l = &net->l[i];
-		const float *x = out_of(t, i - 1);
-		float *y = t->c->act[i];
-		int u = (int)osize(l), c0 = cut(u, tid, T),
-		    c1 = cut(u, tid + 1, T);
-		switch (l->s.kind) {
-		case NN_DENSE: {
-			int in = (int)isize(l), r0 = cut(in, tid, T),
-			    r1 = cut(in, tid + 1, T);
-			const float *W = net->params + l->woff,
-			            *b = net->params + l->boff;
-			float *P = t->part[i][tid];
-			if (r1 > r0)
-				cblas_sgemm(CblasRowMajor, CblasNoTrans,
-				            CblasNoTrans, n, u, r1 - r0, 1.0f,
-				            x + r0, in, W + (size_t)r0 * u, u,
-				            0.0f, P, u);
-			else
-				memset(P, 0, sizeof(float) * (size_t)n * u);
-			barrier(t); /* every thread's partial product */
-			/* units c0..c1: in a fixed order of threads */
-			for (int r = 0; r < n; r++) {
-				float *yr = y + (size_t)r * u;
-				for (int j = c0; j < c1; j++)
-					yr[j] = b[j];
-				for (int k = 0; k < T; k++) {
-					const float *pr =
-					    t->part[i][k] + (size_t)r * u;
-					for (int j = c0; j < c1; j++)
-						yr[j] += pr[j];
-				}
-			}
-			break;
-		}
-		case NN_RELU:
-		case NN_SIGMOID:
-		case NN_DROPOUT: /* this thread's units of each row */
-			for (int r = 0; r < n && c1 > c0; r++) {
-				size_t at = (size_t)r * u + c0;
-				nn_pointwise_fwd(
-				    l, x + at, y + at,
-				    t->c->mask[i] ? t->c->mask[i] + at : NULL,
-				    (size_t)(c1 - c0), 1, rng);
-			}
-			break;
-		default: /* flatten: a view */
-			break;
-		}
-	}
+	for (int i = 0; i < t->net->nl; i++)
+		nn_ops[t->net->l[i].s.kind]->team_fwd(t, tid, i, n, rng);
 }
 
 static void
 backward(nn_team *t, int tid, int n, struct nn_opt *o)
 {
-	nn_net *net = t->net;
-	nn_ctx *c = t->c;
-	int T = t->T;
-	const float *g = c->grads;
-	for (int i = net->nl - 1; i >= 0; i--) {
-		const struct layer *l = &net->l[i];
-		const float *dy = c->gact[i], *y = c->act[i];
-		float *dx = i > 0 ? c->gact[i - 1] : NULL;
-		int u = (int)osize(l), c0 = cut(u, tid, T),
-		    c1 = cut(u, tid + 1, T);
-		switch (l->s.kind) {
-		case NN_DENSE: {
-			int in = (int)isize(l), r0 = cut(in, tid, T),
-			    r1 = cut(in, tid + 1, T);
-			const float *W = net->params + l->woff;
-			const float *x = out_of(t, i - 1);
-			float *dW = c->grads + l->woff,
-			      *db = c->grads + l->boff;
-			if (i < net->nl - 1)
-				barrier(t); /* every unit of dy */
-			if (r1 > r0) {
-				size_t w0 = (size_t)r0 * u,
-				       wn = (size_t)(r1 - r0) * u;
-				cblas_sgemm(CblasRowMajor, CblasTrans,
-				            CblasNoTrans, r1 - r0, u, n, 1.0f,
-				            x + r0, in, dy, u, 0.0f, dW + w0,
-				            u);
-				if (i > t->first)
-					cblas_sgemm(CblasRowMajor, CblasNoTrans,
-					            CblasTrans, n, r1 - r0, u,
-					            1.0f, dy, u, W + w0, u,
-					            0.0f, dx + r0, in);
-				/* nobody else reads these rows of W */
-				nn_opt_step_part(o, net, &g, 1, l->woff + w0,
-				                 l->woff + w0 + wn);
-			}
-			if (c1 > c0) {
-				memset(db + c0, 0, sizeof(float) * (c1 - c0));
-				for (int r = 0; r < n; r++)
-					for (int j = c0; j < c1; j++)
-						db[j] += dy[(size_t)r * u + j];
-				nn_opt_step_part(o, net, &g, 1, l->boff + c0,
-				                 l->boff + c1);
-			}
-			break;
-		}
-		case NN_RELU:
-		case NN_SIGMOID:
-		case NN_DROPOUT: /* this thread's units of each row */
-			for (int r = 0; r < n && c1 > c0; r++) {
-				size_t at = (size_t)r * u + c0;
-				nn_pointwise_bwd(l, y + at, dy + at,
-				                 c->mask[i] ? c->mask[i] + at
-				                            : NULL,
-				                 dx + at, (size_t)(c1 - c0));
-			}
-			break;
-		default:
-			break;
-		}
-	}
+	for (int i = t->net->nl - 1; i >= 0; i--)
+		nn_ops[t->net->l[i].s.kind]->team_bwd(t, tid, i, n, o);
 }
 
 double

@@ -8,7 +8,7 @@
 #include "train.h"
 
 static const char *const arch_names[] = {"linear", "mlp", "cnn"};
-static const char *const opt_names[NN_OPT__MAX] = {"sgd", "adam"};
+static const char *const opt_names[NN_OPT__MAX] = {"sgd", "adam", "adamw"};
 
 static int
 bad(char *err, size_t errlen, const char *what)

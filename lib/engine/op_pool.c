@@ -1,0 +1,167 @@
+/*
+ * op_pool.c — 2x2 max-pool (with the ReLU before it fused in) and global
+ * average pooling (h x w x c -> 1 x 1 x c, so a head does not grow with
+ * the image); rows of nn_ops (nn_int.h).
+ */
+#include "nn_int.h"
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3")
+#endif
+
+#include <math.h>
+#include <string.h>
+
+static int
+maxpool_shape(const nn_net *net, struct layer *l)
+{
+	(void)net;
+	if (l->ih < 2 || l->iw < 2)
+		return -1;
+	l->oh = l->ih / 2, l->ow = l->iw / 2, l->oc = l->ic;
+	return 0;
+}
+
+/* arg-max indices into the input, int32 in the float-sized slots */
+static size_t
+maxpool_aux(const struct layer *l, size_t B, int train)
+{
+	return train ? B * osize(l) : 0;
+}
+
+/* Branch-free max over the four inputs of each output: compares of
+ * activations are coin flips to a branch predictor. Vectorises over
+ * channels (NHWC keeps them adjacent). */
+static void
+pool_pixel(const float *restrict a, const float *restrict b,
+           const float *restrict c, const float *restrict d, int C, int32_t oa,
+           int32_t ob, int32_t oc, int32_t od, float floor, float *restrict y,
+           int32_t *restrict idx)
+{
+	for (int ch = 0; ch < C; ch++) {
+		float m = a[ch];
+		int32_t k = oa + ch;
+		k = b[ch] > m ? ob + ch : k;
+		m = b[ch] > m ? b[ch] : m;
+		k = c[ch] > m ? oc + ch : k;
+		m = c[ch] > m ? c[ch] : m;
+		k = d[ch] > m ? od + ch : k;
+		m = d[ch] > m ? d[ch] : m;
+		y[ch] = m > floor ? m : floor;
+		if (idx)
+			idx[ch] = k;
+	}
+}
+
+NN_SIMD static void
+maxpool_fwd(nn_ctx *c, const struct layer *l, int i, const float *x, int n,
+            int train, struct nn_rng *rng)
+{
+	(void)rng;
+	float *y = c->act[i];
+	int32_t *idx = train || c->train ? (int32_t *)(void *)c->aux[i] : NULL;
+	int C = l->ic, W = l->iw;
+	float floor = l->relu_after ? 0.0f : -INFINITY;
+	for (int b = 0; b < n; b++) {
+		const float *xb = x + (size_t)b * isize(l);
+		int32_t base = (int32_t)((size_t)b * isize(l));
+		for (int oy = 0; oy < l->oh; oy++)
+			for (int ox = 0; ox < l->ow; ox++) {
+				int32_t o0 = ((2 * oy) * W + 2 * ox) * C;
+				int32_t o2 = o0 + W * C;
+				pool_pixel(xb + o0, xb + o0 + C, xb + o2,
+				           xb + o2 + C, C, base + o0,
+				           base + o0 + C, base + o2,
+				           base + o2 + C, floor, y, idx);
+				y += C;
+				if (idx)
+					idx += C;
+			}
+	}
+}
+
+static void
+maxpool_bwd(nn_ctx *c, const struct layer *l, int i, const float *x, float *dx,
+            int n)
+{
+	(void)x;
+	if (!dx)
+		return;
+	const float *y = c->act[i], *dy = c->gact[i];
+	const int32_t *idx = (const int32_t *)(const void *)c->aux[i];
+	size_t len = (size_t)n * osize(l);
+	memset(dx, 0, (size_t)n * isize(l) * sizeof(float));
+	if (l->relu_after)
+		for (size_t j = 0; j < len; j++)
+			dx[idx[j]] += y[j] > 0.0f ? dy[j] : 0.0f;
+	else
+		for (size_t j = 0; j < len; j++)
+			dx[idx[j]] += dy[j];
+}
+
+const struct nn_op nn_op_maxpool = {
+    .name = "maxpool",
+    .shape = maxpool_shape,
+    .aux = maxpool_aux,
+    .fwd = maxpool_fwd,
+    .bwd = maxpool_bwd,
+};
+
+static int
+gap_shape(const nn_net *net, struct layer *l)
+{
+	(void)net;
+	l->oh = l->ow = 1, l->oc = l->ic;
+	return 0;
+}
+
+NN_SIMD static void
+gap_fwd(nn_ctx *c, const struct layer *l, int i, const float *x, int n,
+        int train, struct nn_rng *rng)
+{
+	(void)train, (void)rng;
+	int C = l->ic, P = l->ih * l->iw;
+	float inv = 1.0f / (float)P;
+	for (int b = 0; b < n; b++) {
+		float *y = c->act[i] + (size_t)b * C;
+		const float *xb = x + (size_t)b * isize(l);
+		memset(y, 0, sizeof(float) * (size_t)C);
+		for (int p = 0; p < P; p++, xb += C)
+			for (int ch = 0; ch < C; ch++)
+				y[ch] += xb[ch];
+		for (int ch = 0; ch < C; ch++)
+			y[ch] *= inv;
+	}
+}
+
+NN_SIMD static void
+gap_bwd(nn_ctx *c, const struct layer *l, int i, const float *x, float *dx,
+        int n)
+{
+	(void)x;
+	if (!dx)
+		return;
+	int C = l->ic, P = l->ih * l->iw;
+	float inv = 1.0f / (float)P;
+	for (int b = 0; b < n; b++) {
+		const float *dy = c->gact[i] + (size_t)b * C;
+		float *d = dx + (size_t)b * isize(l);
+		for (int p = 0; p < P; p++, d += C)
+			for (int ch = 0; ch < C; ch++)
+				d[ch] = dy[ch] * inv;
+	}
+}
+
+static double
+gap_flops(const struct layer *l)
+{
+	return (double)isize(l);
+}
+
+const struct nn_op nn_op_gap = {
+    .name = "gap",
+    .shape = gap_shape,
+    .fwd = gap_fwd,
+    .bwd = gap_bwd,
+    .flops = gap_flops,
+};
