@@ -66,6 +66,9 @@ nn_batch_new(nn_net *net, struct nn_opt *opt, int threads, int maxbatch,
 	nn_ctx_free(probe);
 	b->chunk = (int)(chunk_bytes / (per ? per : 1));
 	b->chunk = b->chunk < 1 ? 1 : b->chunk > pb ? pb : b->chunk;
+	/* batch normalisation: each thread's whole share is one batch */
+	if (nn_batch_coupled(net))
+		b->chunk = pb;
 	for (int i = 0; i < b->T; i++) {
 		struct part *pt = &b->parts[i];
 		pt->ctx = nn_ctx_new(net, b->chunk, 1);

@@ -56,6 +56,15 @@ nn_net *
 nn_fold_bn(const nn_net *net, char *err, size_t errlen)
 {
 	int nl = net->nl, k = 0;
+	for (int i = 0; i < nl; i++) {
+		const struct layer *l = &net->l[i];
+		for (size_t j = l->sn / 2; l->s.kind == NN_BN && j < l->sn; j++)
+			if (!(net->params[l->soff + j] >= 0.0f)) {
+				snprintf(err, errlen,
+				         "layer %d: a negative variance", i);
+				return NULL;
+			}
+	}
 	int *map = xcalloc((size_t)nl, sizeof(int));
 	struct nn_spec *s = xcalloc((size_t)nl, sizeof(*s));
 	for (int i = 0; i < nl; i++) {

@@ -4,6 +4,7 @@
  * magic/version, trailing bytes, a header that lies about the weights).
  */
 #include <math.h>
+#include <stdio.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -25,6 +26,63 @@ small_cnn(void)
 	char err[128];
 	nn_net *net = nn_new(4, 6, 2, s, 6, NN_LOSS_XENT, err, sizeof(err));
 	nn_init(net, 5);
+	return net;
+}
+
+/* Every newer row: BN, a stride-2 residual block with a 1x1 projection,
+ * global average pooling; trained a few steps so the running statistics
+ * are not their first values. */
+static nn_net *
+small_resnet(void)
+{
+	const struct nn_spec s[] = {
+	    {.kind = NN_CONV, .out = 3, .k = 3, .stride = 1, .pad = 1},
+	    {.kind = NN_BN},
+	    {.kind = NN_RELU},
+	    {.kind = NN_CONV, .out = 4, .k = 3, .stride = 2, .pad = 1},
+	    {.kind = NN_BN},
+	    {.kind = NN_CONV, .out = 4, .k = 1, .stride = 2, .in = 4},
+	    {.kind = NN_BN},
+	    {.kind = NN_ADD, .skip = 3},
+	    {.kind = NN_RELU},
+	    {.kind = NN_GAP},
+	    {.kind = NN_DENSE, .out = 3},
+	};
+	char err[128];
+	nn_net *net = nn_new(4, 6, 2, s, 11, NN_LOSS_XENT, err, sizeof(err));
+	if (!net)
+		fprintf(stderr, "%s\n", err), abort();
+	nn_init(net, 5);
+	struct nn_opt o;
+	nn_opt_init(&o, NN_OPT_ADAMW, net, 0.01f, 0, 0.01f);
+	nn_ctx *c = nn_ctx_new(net, 4, 1);
+	struct nn_rng r;
+	nn_rng_seed(&r, 1);
+	float x[4 * 48];
+	uint16_t lab[4] = {0, 1, 2, 1};
+	for (int step = 0; step < 5; step++) {
+		for (int i = 0; i < 4 * 48; i++)
+			x[i] = nn_rng_normal(&r);
+		nn_forward(c, x, 4, 1, &r);
+		nn_loss_backward(c, lab, NULL, 4, NULL);
+		nn_opt_step(&o, net, nn_ctx_grads(c));
+	}
+	nn_ctx_free(c);
+	nn_opt_free(&o);
+	return net;
+}
+
+static nn_net *
+small_lstm(void)
+{
+	const struct nn_spec s[] = {
+	    {.kind = NN_LSTM, .out = 5, .seq = 1},
+	    {.kind = NN_LSTM, .out = 4},
+	    {.kind = NN_DENSE, .out = 3},
+	};
+	char err[128];
+	nn_net *net = nn_new(4, 6, 2, s, 3, NN_LOSS_XENT, err, sizeof(err));
+	nn_init(net, 6);
 	return net;
 }
 
@@ -194,6 +252,93 @@ main(void)
 		}
 		free(c);
 		nn_free(n2);
+	}
+	nn_net *(*const newer[])(void) = {small_resnet, small_lstm};
+	for (size_t ni = 0; ni < TY_ARRAY_LEN(newer); ni++)
+		TH_TEST(ni ? "lstm: round trip, damage refused"
+		           : "bn, residual, gap: round trip, damage refused")
+		{
+			nn_net *rn = newer[ni]();
+			uint8_t *c;
+			size_t cl;
+			CHECK(model_serialize(rn, &mm, NULL, NULL, 0, &c,
+			                      &cl) == MODEL_OK);
+			char err[256];
+			model *m = model_parse(c, cl, NULL, err, sizeof(err));
+			CHECK(m != NULL);
+			if (!m) {
+				fprintf(stderr, "  %s\n", err);
+				free(c);
+				nn_free(rn);
+				continue;
+			}
+			CHECK(nn_nlayers(model_net(m)) == nn_nlayers(rn));
+			for (int i = 0; i < nn_nlayers(rn); i++)
+				CHECK(memcmp(nn_layer_spec(model_net(m), i),
+				             nn_layer_spec(rn, i),
+				             sizeof(struct nn_spec)) == 0);
+			CHECK(memcmp(nn_params(model_net(m)), nn_params(rn),
+			             4 * nn_nparams(rn)) == 0);
+			/* inference (BN folded in) predicts as the net */
+			uint8_t px[3 * 48];
+			for (size_t i = 0; i < sizeof(px); i++)
+				px[i] = (uint8_t)(i * 53);
+			float p1[9], x[3 * 48];
+			model_predict_u8(m, px, 3, p1);
+			model_normalize_u8(&mm, px, 3, x);
+			nn_ctx *ctx = nn_ctx_new(rn, 3, 0);
+			const float *p2 = nn_predict(ctx, x, 3);
+			double worst = 0;
+			for (int i = 0; i < 9; i++)
+				worst = fmax(worst, fabs(p1[i] - p2[i]));
+			CHECK(worst < 1e-5);
+			nn_ctx_free(ctx);
+			model_free(m);
+			int bad = 0;
+			for (size_t l = 0; l < cl; l++)
+				bad += parse_code(c, l) == MODEL_OK;
+			for (size_t i = 0; i < cl; i++) {
+				c[i] ^= (uint8_t)(1u << (i % 8));
+				bad += parse_code(c, cl) == MODEL_OK;
+				c[i] ^= (uint8_t)(1u << (i % 8));
+			}
+			CHECK(bad == 0);
+			/* headers that lie, with valid checksums */
+			static const char *const lies[][2] = {
+			    {"\"skip\":3", "\"skip\":2"}, /* shapes differ */
+			    {"\"skip\":3", "\"skip\":9"}, /* before layer 0 */
+			    {"\"in\":4", "\"in\":0"},     /* 1x1 of the add */
+			    {"\"seq\":1", "\"seq\":2"},
+			    {"\"out\":5", "\"out\":6"}, /* lstm's weights */
+			};
+			for (size_t k = 0; k < TY_ARRAY_LEN(lies); k++) {
+				char *o = memmem(c, cl, lies[k][0],
+				                 strlen(lies[k][0]));
+				if (!o)
+					continue;
+				memcpy(o, lies[k][1], strlen(lies[k][1]));
+				resum(c, cl);
+				CHECK(parse_code(c, cl) == MODEL_EHEADER);
+				memcpy(o, lies[k][0], strlen(lies[k][0]));
+				resum(c, cl);
+			}
+			CHECK(parse_code(c, cl) == MODEL_OK);
+			free(c);
+			nn_free(rn);
+		}
+	TH_TEST("a negative running variance is refused")
+	{
+		nn_net *rn = small_resnet();
+		size_t soff, sn;
+		nn_layer_state(rn, 1, &soff, &sn);
+		nn_params(rn)[soff + sn - 1] = -1.0f;
+		uint8_t *c;
+		size_t cl;
+		CHECK(model_serialize(rn, &mm, NULL, NULL, 0, &c, &cl) ==
+		      MODEL_OK);
+		CHECK(parse_code(c, cl) == MODEL_EHEADER);
+		free(c);
+		nn_free(rn);
 	}
 	TH_TEST("missing file")
 	{

@@ -147,6 +147,32 @@ static const struct {
     {"{\"data\":\"d\",\"output\":\"o\",\"batch_size\":100000}", "batch_size"},
     {"{\"data\":\"d\",\"output\":\"o\",\"augment\":\"yes\"}", "augment"},
     {"[1,2]", "object"},
+    {"{\"data\":\"d\",\"output\":\"o\",\"model\":{\"arch\":\"resnet\","
+     "\"widths\":[8,16],\"blocks\":[2,1]},\"optimizer\":\"adamw\","
+     "\"lr_schedule\":\"cosine\",\"warmup_epochs\":1,"
+     "\"label_smoothing\":0.1,\"class_weights\":true}",
+     NULL},
+    {"{\"data\":\"d\",\"output\":\"o\",\"model\":{\"arch\":\"lstm\","
+     "\"hidden\":[64,32]}}",
+     NULL},
+    {"{\"data\":\"d\",\"output\":\"o\",\"model\":{\"arch\":\"lstm\","
+     "\"hidden\":[8,8,8]}}",
+     "lstm"},
+    {"{\"data\":\"d\",\"output\":\"o\",\"model\":{\"arch\":\"resnet\","
+     "\"widths\":[8,16,32,64,128]}}",
+     "widths"},
+    {"{\"data\":\"d\",\"output\":\"o\",\"model\":{\"arch\":\"resnet\","
+     "\"widths\":[8,16],\"blocks\":[1]}}",
+     "blocks"},
+    {"{\"data\":\"d\",\"output\":\"o\",\"lr_schedule\":\"step\"}",
+     "lr_schedule"},
+    {"{\"data\":\"d\",\"output\":\"o\",\"lr_schedule\":\"cosine\","
+     "\"epochs\":3,\"warmup_epochs\":3}",
+     "warmup_epochs"},
+    {"{\"data\":\"d\",\"output\":\"o\",\"label_smoothing\":0.9}",
+     "label_smoothing"},
+    {"{\"data\":\"d\",\"output\":\"o\",\"class_weights\":\"yes\"}",
+     "class_weights"},
 };
 
 int
@@ -288,6 +314,14 @@ main(void)
 	    "{\"data\":\"syn\",\"output\":\"cnn\",\"model\":{\"arch\":\"cnn\","
 	    "\"conv\":[4,8],\"hidden\":[16]},\"epochs\":8,\"batch_size\":16,"
 	    "\"lr\":0.01,\"seed\":3,\"augment\":true}",
+	    "{\"data\":\"syn\",\"output\":\"resnet\",\"model\":{\"arch\":"
+	    "\"resnet\",\"widths\":[4,8]},\"epochs\":6,\"batch_size\":16,"
+	    "\"optimizer\":\"adamw\",\"lr\":0.005,\"lr_schedule\":"
+	    "\"cosine\",\"warmup_epochs\":1,\"label_smoothing\":0.05,"
+	    "\"class_weights\":true,\"seed\":3}",
+	    "{\"data\":\"syn\",\"output\":\"lstm\",\"model\":{\"arch\":"
+	    "\"lstm\",\"hidden\":[16,16]},\"epochs\":8,\"batch_size\":16,"
+	    "\"lr\":0.01,\"seed\":3}",
 	};
 	for (size_t i = 0; i < TY_ARRAY_LEN(learn); i++) {
 		TH_TEST(learn[i])
@@ -333,6 +367,12 @@ main(void)
 	"\"mlp\",\"hidden\":[24,12],\"dropout\":0.2},\"epochs\":3,"            \
 	"\"batch_size\":16,\"seed\":9,\"optimizer\":\"sgd\",\"lr\":0.05,"      \
 	"\"momentum\":0.9,\"augment\":{\"hflip\":true}}"
+/* batch normalisation and residual joins, split by images */
+#define DETR(out)                                                              \
+	"{\"data\":\"syn\",\"output\":\"" out "\",\"model\":{\"arch\":"        \
+	"\"resnet\",\"widths\":[4,6]},\"epochs\":3,\"batch_size\":16,"         \
+	"\"seed\":9,\"optimizer\":\"adamw\",\"lr\":0.005,\"lr_schedule\":"     \
+	"\"cosine\",\"augment\":{\"hflip\":true}}"
 	threads = 2;
 	static const struct {
 		const char *arch, *a, *b, *res;
@@ -343,6 +383,9 @@ main(void)
 	    {"mlp", DETM("detm-a"), DETM("detm-b"), DETM("resm"),
 	     "detm-a/model.tym", "detm-b/model.tym", "resm/model.tym",
 	     "resm/checkpoint.tym"},
+	    {"resnet", DETR("detr-a"), DETR("detr-b"), DETR("resr"),
+	     "detr-a/model.tym", "detr-b/model.tym", "resr/model.tym",
+	     "resr/checkpoint.tym"},
 	};
 	for (size_t di = 0; di < sizeof(dets) / sizeof(dets[0]); di++) {
 		char tname[96];

@@ -253,6 +253,28 @@ train_evaluate(nn_batch *nb, const struct train_data *d, const struct tensor *t,
 	free(idx);
 }
 
+/*
+ * Inverse class frequency of the training split, scaled so that the
+ * weights average 1 over its images (the loss keeps its scale): w_c =
+ * N / (k n_c). A class with no training image gets weight 1.
+ */
+static float *
+class_weights(const struct train_data *d)
+{
+	int k = d->mm.nclasses;
+	float *w = xmalloc(sizeof(float) * (size_t)k);
+	uint64_t *cnt = xcalloc((size_t)k, sizeof(uint64_t));
+	for (uint32_t i = 0; d->have_tr && i < d->tr.count; i++)
+		if (d->tr.labels[i] < k)
+			cnt[d->tr.labels[i]]++;
+	for (int c = 0; c < k; c++)
+		w[c] = cnt[c] ? (float)((double)d->tr.count /
+		                        ((double)k * (double)cnt[c]))
+		              : 1.0f;
+	free(cnt);
+	return w;
+}
+
 nn_net *
 train_net_new(const struct train_params *p, const struct train_data *d,
               char *err, size_t errlen)
@@ -265,9 +287,14 @@ train_net_new(const struct train_params *p, const struct train_data *d,
 	char why[160];
 	nn_net *net = nn_new(d->mm.height, d->mm.width, d->mm.channels, specs,
 	                     ns, NN_LOSS_XENT, why, sizeof(why));
-	if (!net)
+	if (!net) {
 		snprintf(err, errlen, "model does not fit %dx%dx%d images: %s",
 		         d->mm.width, d->mm.height, d->mm.channels, why);
+		return NULL;
+	}
+	float *w = p->class_weights ? class_weights(d) : NULL;
+	nn_set_loss_opts(net, p->smoothing, w);
+	free(w);
 	return net;
 }
 

@@ -7,7 +7,8 @@
 #include "svc.h"
 #include "train.h"
 
-static const char *const arch_names[] = {"linear", "mlp", "cnn"};
+static const char *const arch_names[TRAIN_ARCH__MAX] = {"linear", "mlp", "cnn",
+                                                        "resnet", "lstm"};
 static const char *const opt_names[NN_OPT__MAX] = {"sgd", "adam", "adamw"};
 
 static int
@@ -120,6 +121,69 @@ relpath(const cJSON *j, const char *name, char *out, size_t outlen, char *err,
 	return 0;
 }
 
+/* model.widths (default 16,32,64) and model.blocks (1 per stage). */
+static int
+resnet_params(const cJSON *m, struct train_params *p, char *err, size_t errlen)
+{
+	const cJSON *w = cJSON_GetObjectItemCaseSensitive(m, "widths");
+	const cJSON *b = cJSON_GetObjectItemCaseSensitive(m, "blocks");
+	if (!w) {
+		p->widths[0] = 16, p->widths[1] = 32, p->widths[2] = 64;
+		p->nwidths = 3;
+	} else if (widths(w, p->widths, &p->nwidths, 1, 512) ||
+	           p->nwidths < 1 || p->nwidths > 4) {
+		return bad(err, errlen,
+		           "model.widths must be 1 to 4 channel counts "
+		           "in 1..512");
+	}
+	if (!b) {
+		for (int i = 0; i < p->nwidths; i++)
+			p->blocks[i] = 1;
+		p->nblocks = p->nwidths;
+	} else if (widths(b, p->blocks, &p->nblocks, 1, 8) ||
+	           p->nblocks != p->nwidths) {
+		return bad(err, errlen,
+		           "model.blocks must give 1..8 blocks for each "
+		           "of model.widths");
+	}
+	return 0;
+}
+
+/* lr_schedule, warmup, label_smoothing and class_weights. */
+static int
+loss_and_schedule(const cJSON *j, struct train_params *p, char *err,
+                  size_t errlen)
+{
+	const cJSON *ls = cJSON_GetObjectItemCaseSensitive(j, "lr_schedule");
+	if (ls && !cJSON_IsNull(ls)) {
+		if (!cJSON_IsString(ls) ||
+		    (strcmp(ls->valuestring, "constant") != 0 &&
+		     strcmp(ls->valuestring, "cosine") != 0))
+			return bad(err, errlen,
+			           "lr_schedule must be constant or cosine");
+		p->cosine = strcmp(ls->valuestring, "cosine") == 0;
+	}
+	double d;
+	/* a warm-up of one epoch when there are enough to spare */
+	p->warmup = p->cosine && p->epochs >= 5 ? 1.0f : 0.0f;
+	int r = num(j, "warmup_epochs", 0, 1000, &d);
+	if (r < 0 || (r && d >= p->epochs))
+		return bad(err, errlen,
+		           "warmup_epochs must be at least 0 and "
+		           "fewer than epochs");
+	if (r)
+		p->warmup = (float)d;
+	if ((r = num(j, "label_smoothing", 0, 0.5, &d)) < 0)
+		return bad(err, errlen, "label_smoothing must be in 0..0.5");
+	if (r)
+		p->smoothing = (float)d;
+	const cJSON *cw = cJSON_GetObjectItemCaseSensitive(j, "class_weights");
+	if (cw && !cJSON_IsNull(cw) && !cJSON_IsBool(cw))
+		return bad(err, errlen, "class_weights must be a bool");
+	p->class_weights = cJSON_IsTrue(cw);
+	return 0;
+}
+
 int
 train_params_parse(const cJSON *j, struct train_params *p, char *err,
                    size_t errlen)
@@ -152,7 +216,8 @@ train_params_parse(const cJSON *j, struct train_params *p, char *err,
 				break;
 		if (i == TY_ARRAY_LEN(arch_names))
 			return bad(err, errlen,
-			           "model.arch must be linear, mlp or cnn");
+			           "model.arch must be linear, mlp, cnn, "
+			           "resnet or lstm");
 		p->arch = (int)i;
 	}
 	const cJSON *h = cJSON_GetObjectItemCaseSensitive(m, "hidden");
@@ -161,11 +226,16 @@ train_params_parse(const cJSON *j, struct train_params *p, char *err,
 			return bad(err, errlen,
 			           "model.hidden must be a list "
 			           "of up to 8 widths in 1..8192");
-	} else if (p->arch == TRAIN_CNN) {
+	} else if (p->arch == TRAIN_CNN || p->arch == TRAIN_RESNET) {
 		p->nhidden = 0;
 	}
-	if (p->arch == TRAIN_LINEAR)
+	if (p->arch == TRAIN_LINEAR || p->arch == TRAIN_RESNET)
 		p->nhidden = 0;
+	if (p->arch == TRAIN_LSTM && (p->nhidden < 1 || p->nhidden > 2))
+		return bad(err, errlen,
+		           "model.hidden of an lstm is 1 or 2 layer widths");
+	if (p->arch == TRAIN_RESNET && resnet_params(m, p, err, errlen))
+		return -1;
 	if (p->arch == TRAIN_CNN) {
 		const cJSON *c = cJSON_GetObjectItemCaseSensitive(m, "conv");
 		if (!c) {
@@ -196,21 +266,25 @@ train_params_parse(const cJSON *j, struct train_params *p, char *err,
 				break;
 		if (i == NN_OPT__MAX)
 			return bad(err, errlen,
-			           "optimizer must be sgd or adam");
+			           "optimizer must be sgd, adam or adamw");
 		p->optimizer = i;
 	}
 	int r = num(j, "lr", 1e-9, 10, &d);
 	if (r < 0)
 		return bad(err, errlen, "lr must be a number in (0, 10]");
-	p->lr = r ? (float)d : (p->optimizer == NN_OPT_ADAM ? 1e-3f : 0.01f);
+	p->lr = r ? (float)d : (p->optimizer == NN_OPT_SGD ? 0.01f : 1e-3f);
 	if ((r = num(j, "momentum", 0, 0.999, &d)) < 0)
 		return bad(err, errlen, "momentum must be in 0..0.999");
 	if (r)
 		p->momentum = (float)d;
 	if ((r = num(j, "weight_decay", 0, 1, &d)) < 0)
 		return bad(err, errlen, "weight_decay must be in 0..1");
-	if (r)
-		p->weight_decay = (float)d;
+	/* AdamW's decay is its point: PyTorch's default */
+	p->weight_decay = r                              ? (float)d
+	                  : p->optimizer == NN_OPT_ADAMW ? 0.01f
+	                                                 : 0.0f;
+	if (loss_and_schedule(j, p, err, errlen))
+		return -1;
 	if ((r = num(j, "seed", 0, 9007199254740991.0, &d)) < 0 ||
 	    (r && d != floor(d)))
 		return bad(err, errlen, "seed must be a non-negative integer");
@@ -266,6 +340,12 @@ train_params_json(const struct train_params *p)
 	cJSON_AddItemToObject(m, "hidden", int_array(p->hidden, p->nhidden));
 	if (p->arch == TRAIN_CNN)
 		cJSON_AddItemToObject(m, "conv", int_array(p->conv, p->nconv));
+	if (p->arch == TRAIN_RESNET) {
+		cJSON_AddItemToObject(m, "widths",
+		                      int_array(p->widths, p->nwidths));
+		cJSON_AddItemToObject(m, "blocks",
+		                      int_array(p->blocks, p->nblocks));
+	}
 	cJSON_AddNumberToObject(m, "dropout", p->dropout);
 	cJSON_AddNumberToObject(j, "epochs", p->epochs);
 	cJSON_AddNumberToObject(j, "batch_size", p->batch_size);
@@ -273,6 +353,16 @@ train_params_json(const struct train_params *p)
 	cJSON_AddNumberToObject(j, "lr", p->lr);
 	cJSON_AddNumberToObject(j, "momentum", p->momentum);
 	cJSON_AddNumberToObject(j, "weight_decay", p->weight_decay);
+	/* the newer options only when set, so that older runs' params
+	 * (compared on resume) stay as they were */
+	if (p->cosine) {
+		cJSON_AddStringToObject(j, "lr_schedule", "cosine");
+		cJSON_AddNumberToObject(j, "warmup_epochs", p->warmup);
+	}
+	if (p->smoothing > 0)
+		cJSON_AddNumberToObject(j, "label_smoothing", p->smoothing);
+	if (p->class_weights)
+		cJSON_AddBoolToObject(j, "class_weights", 1);
 	cJSON_AddNumberToObject(j, "seed", (double)p->seed);
 	train_augment_json(p, j);
 	cJSON_AddNumberToObject(j, "early_stopping", p->patience);
@@ -283,31 +373,135 @@ train_params_json(const struct train_params *p)
 	return j;
 }
 
+/* The layer list under construction. */
+struct specs {
+	struct nn_spec *s;
+	int n, max;
+};
+
+static int
+add(struct specs *b, struct nn_spec s)
+{
+	if (b->n >= b->max)
+		return -1;
+	b->s[b->n++] = s;
+	return 0;
+}
+
+#define ADD(b, ...)                                                            \
+	do {                                                                   \
+		if (add((b), (struct nn_spec){__VA_ARGS__}))                   \
+			return -1;                                             \
+	} while (0)
+
+/* The dense head: p->hidden layers (ReLU, dropout) then the logits. */
+static int
+dense_head(const struct train_params *p, int classes, struct specs *b)
+{
+	for (int i = 0; i < p->nhidden; i++) {
+		ADD(b, .kind = NN_DENSE, .out = p->hidden[i]);
+		ADD(b, .kind = NN_RELU);
+		if (p->dropout > 0)
+			ADD(b, .kind = NN_DROPOUT, .p = p->dropout);
+	}
+	ADD(b, .kind = NN_DENSE, .out = classes);
+	return 0;
+}
+
+static int
+build_dense(const struct train_params *p, int classes, struct specs *b)
+{
+	ADD(b, .kind = NN_FLATTEN);
+	return dense_head(p, classes, b);
+}
+
+/* cnn: 3x3 conv (pad 1) + ReLU + 2x2 max-pool per conv entry */
+static int
+build_cnn(const struct train_params *p, int classes, struct specs *b)
+{
+	for (int i = 0; i < p->nconv; i++) {
+		ADD(b, .kind = NN_CONV, .out = p->conv[i], .k = 3, .stride = 1,
+		    .pad = 1);
+		ADD(b, .kind = NN_RELU);
+		ADD(b, .kind = NN_MAXPOOL);
+	}
+	return build_dense(p, classes, b);
+}
+
+/*
+ * One basic block (He et al. 2016) of w channels whose input is layer x
+ * with cin channels: conv3x3/stride-bn-relu-conv3x3-bn, plus the input
+ * (through conv1x1/stride + bn when the shape changes), then ReLU.
+ */
+static int
+basic_block(struct specs *b, int x, int cin, int w, int stride)
+{
+	ADD(b, .kind = NN_CONV, .out = w, .k = 3, .stride = stride, .pad = 1);
+	ADD(b, .kind = NN_BN);
+	ADD(b, .kind = NN_RELU);
+	ADD(b, .kind = NN_CONV, .out = w, .k = 3, .stride = 1, .pad = 1);
+	ADD(b, .kind = NN_BN);
+	int e = b->n - 1; /* the branch's end */
+	if (stride != 1 || cin != w) {
+		ADD(b, .kind = NN_CONV, .out = w, .k = 1, .stride = stride,
+		    .pad = 0, .in = b->n - x);
+		ADD(b, .kind = NN_BN);
+		ADD(b, .kind = NN_ADD, .skip = b->n - e);
+	} else {
+		ADD(b, .kind = NN_ADD, .skip = b->n - x);
+	}
+	ADD(b, .kind = NN_RELU);
+	return 0;
+}
+
+/* resnet: a 3x3 stem, stages of basic blocks (each stage after the
+ * first halves the map), global average pooling, the logits */
+static int
+build_resnet(const struct train_params *p, int classes, struct specs *b)
+{
+	ADD(b, .kind = NN_CONV, .out = p->widths[0], .k = 3, .stride = 1,
+	    .pad = 1);
+	ADD(b, .kind = NN_BN);
+	ADD(b, .kind = NN_RELU);
+	int cin = p->widths[0];
+	for (int s = 0; s < p->nwidths; s++)
+		for (int k = 0; k < p->blocks[s]; k++) {
+			if (basic_block(b, b->n - 1, cin, p->widths[s],
+			                s > 0 && k == 0 ? 2 : 1))
+				return -1;
+			cin = p->widths[s];
+		}
+	ADD(b, .kind = NN_GAP);
+	ADD(b, .kind = NN_DENSE, .out = classes);
+	return 0;
+}
+
+/* lstm: the image read row by row by 1-2 LSTM layers, the last state
+ * into the logits */
+static int
+build_lstm(const struct train_params *p, int classes, struct specs *b)
+{
+	for (int i = 0; i < p->nhidden; i++)
+		ADD(b, .kind = NN_LSTM, .out = p->hidden[i],
+		    .seq = i + 1 < p->nhidden);
+	ADD(b, .kind = NN_DENSE, .out = classes);
+	return 0;
+}
+#undef ADD
+
+static int (*const builders[TRAIN_ARCH__MAX])(const struct train_params *, int,
+                                              struct specs *) = {
+    [TRAIN_LINEAR] = build_dense, [TRAIN_MLP] = build_dense,
+    [TRAIN_CNN] = build_cnn,      [TRAIN_RESNET] = build_resnet,
+    [TRAIN_LSTM] = build_lstm,
+};
+
 int
 train_arch_specs(const struct train_params *p, int classes, struct nn_spec *s,
                  int max, char *err, size_t errlen)
 {
-	int n = 0;
-#define ADD(...)                                                               \
-	do {                                                                   \
-		if (n >= max)                                                  \
-			return bad(err, errlen, "too many layers");            \
-		s[n++] = (struct nn_spec){__VA_ARGS__};                        \
-	} while (0)
-	for (int i = 0; p->arch == TRAIN_CNN && i < p->nconv; i++) {
-		ADD(.kind = NN_CONV, .out = p->conv[i], .k = 3, .stride = 1,
-		    .pad = 1);
-		ADD(.kind = NN_RELU);
-		ADD(.kind = NN_MAXPOOL);
-	}
-	ADD(.kind = NN_FLATTEN);
-	for (int i = 0; i < p->nhidden; i++) {
-		ADD(.kind = NN_DENSE, .out = p->hidden[i]);
-		ADD(.kind = NN_RELU);
-		if (p->dropout > 0)
-			ADD(.kind = NN_DROPOUT, .p = p->dropout);
-	}
-	ADD(.kind = NN_DENSE, .out = classes);
-#undef ADD
-	return n;
+	struct specs b = {s, 0, max};
+	if (builders[p->arch](p, classes, &b))
+		return bad(err, errlen, "too many layers");
+	return b.n;
 }
