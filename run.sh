@@ -28,6 +28,7 @@ IMAGE=trainyard
 SERVICES=(web preprocess train infer)
 ADMIN_SECRET=trainyard-admin
 SERVICE_SECRET=trainyard-service
+METRICS_SECRET=trainyard-metrics
 
 say() { printf '%s\n' "$*"; }
 die() {
@@ -318,13 +319,26 @@ ensure_admin_secret() {
 
 # The token every call between the services carries (docs/jobs.md); kept
 # when it exists, so that running pods and new ones agree.
-ensure_service_secret() {
-	if kubectl -n "$NS" get secret "$SERVICE_SECRET" >/dev/null 2>&1; then
+# A Secret holding one random token under key, made once.
+ensure_token_secret() { # name key what
+	if kubectl -n "$NS" get secret "$1" >/dev/null 2>&1; then
 		return 0
 	fi
-	kubectl -n "$NS" create secret generic "$SERVICE_SECRET" \
-		--from-literal=TRAINYARD_SERVICE_TOKEN="$(random_token)" >/dev/null
-	say "created the service token (Secret $NS/$SERVICE_SECRET)"
+	kubectl -n "$NS" create secret generic "$1" \
+		--from-literal="$2=$(random_token)" >/dev/null
+	say "created the $3 (Secret $NS/$1)"
+}
+
+ensure_service_secret() {
+	ensure_token_secret "$SERVICE_SECRET" TRAINYARD_SERVICE_TOKEN \
+		"service token"
+}
+
+# What Prometheus presents to /metrics (k8s/monitoring/podmonitor.yaml):
+# its own token, so that reading metrics never grants the service token.
+ensure_metrics_secret() {
+	ensure_token_secret "$METRICS_SECRET" TRAINYARD_METRICS_TOKEN \
+		"metrics token"
 }
 
 # A kustomize overlay that pins the image tag just built; the committed
@@ -385,6 +399,7 @@ cmd_deploy() {
 	kubectl apply -f "$ROOT/k8s/namespace.yaml" >/dev/null
 	ensure_admin_secret
 	ensure_service_secret
+	ensure_metrics_secret
 	overlay=$(write_overlay "$tag")
 	kubectl apply -k "$overlay"
 	wait_rollout

@@ -59,7 +59,7 @@ fake_install() {
 		#!/usr/bin/env bash
 		echo "kubectl $*" >>"$FAKE_LOG"
 		case "$*" in
-		"-n trainyard get secret trainyard-admin" | "-n trainyard get secret trainyard-service")
+		"-n trainyard get secret trainyard-admin" | "-n trainyard get secret trainyard-service" | "-n trainyard get secret trainyard-metrics")
 			[ "${FAKE_SECRET:-0}" = 1 ]; exit ;;
 		"-n trainyard get deployments,statefulsets -o jsonpath="*)
 			n=$(cat "$FAKE_LOG.polls" 2>/dev/null || echo 0)

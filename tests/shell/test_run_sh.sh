@@ -69,6 +69,8 @@ check "deploy: creates the admin Secret when absent" \
 	called_like "^kubectl -n trainyard create secret generic trainyard-admin --from-literal=TRAINYARD_ADMIN_USER=admin --from-literal=TRAINYARD_ADMIN_PASSWORD=[A-Za-z0-9_-]{24}$"
 check "deploy: creates the service token Secret when absent" \
 	called_like "^kubectl -n trainyard create secret generic trainyard-service --from-literal=TRAINYARD_SERVICE_TOKEN=[0-9a-f]{64}$"
+check "deploy: creates the metrics token Secret when absent" \
+	called_like "^kubectl -n trainyard create secret generic trainyard-metrics --from-literal=TRAINYARD_METRICS_TOKEN=[0-9a-f]{64}$"
 check "deploy: shows the new password once" says "created the first admin: user 'admin', password '"
 check "deploy: applies the overlay" called "kubectl apply -k $R/build/deploy"
 check "deploy: overlay pins the built tag" grep -q 'newTag: "1.2.3"' "$R/build/deploy/kustomization.yaml"
