@@ -55,6 +55,10 @@ run_json(struct req *r, const struct runrow *w, int full)
 	long long mid = model_of_run(r, w->id);
 
 	cJSON_AddNumberToObject(j, "id", (double)w->id);
+	/* what the pages show as "#n": numbered within the project */
+	cJSON_AddNumberToObject(j, "number", (double)w->number);
+	cJSON_AddStringToObject(j, "name", w->name ? w->name : "");
+	cJSON_AddStringToObject(j, "note", w->note ? w->note : "");
 	cJSON_AddNumberToObject(j, "dataset_id", (double)w->dataset_id);
 	cJSON_AddStringToObject(j, "status", w->status);
 	cJSON_AddBoolToObject(j, "active", runrow_active(w));

@@ -165,6 +165,7 @@ def a_run_from_json_to_model_with_events_and_downloads():
     r = api(A.tok, "GET", "/projects/%d/runs/%d" % (A.pid, A.rid))
     run = r.json()["run"]
     check(run["status"] == "succeeded" and run["progress"] == 1, run)
+    check(run["number"] == 1 and run["id"] == A.rid, run)
     check(run["params"]["model"]["arch"] == "cnn" and
           run["params"]["model"]["conv"] == [4] and
           run["params"]["epochs"] == 8, run["params"])
