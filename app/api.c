@@ -64,13 +64,38 @@ api_reply(struct req *r, int status, cJSON *j)
 	cJSON_Delete(j);
 }
 
+void
+api_reply_as(struct req *r, int status, const char *key, cJSON *item)
+{
+	cJSON *root = cJSON_CreateObject();
+
+	cJSON_AddItemToObject(root, key, item);
+	api_reply(r, status, root);
+}
+
+int
+api_read_form(struct req *r, struct form *f)
+{
+	char err[160], *body;
+	size_t len;
+	int rc;
+
+	if (!(body = api_read_body(r, API_FORM_MAX, &len)))
+		return -1;
+	rc = api_form_from_json(body, len, f, err, sizeof(err));
+	free(body);
+	if (rc < 0)
+		web_error(r, 400, err);
+	return rc;
+}
+
 /* The id of the project's newest or most accurate model; 0: none. */
 static long long
 pick_model(struct db *db, long long pid, enum api_model_pick pick)
 {
 	sqlite3_stmt *st = db_stmt(
-	    db, pick == API_MODEL_BEST ? DB_RUN_MODEL_LIST : DB_MODEL_LIST,
-	    "i", pid);
+	    db, pick == API_MODEL_BEST ? DB_RUN_MODEL_LIST : DB_MODEL_LIST, "i",
+	    pid);
 	long long id = 0;
 
 	if (db_step(db, st) == SQLITE_ROW)

@@ -63,5 +63,10 @@ int api_form_from_json(const char *body, size_t len, struct form *f,
 char *api_read_body(struct req *r, long long max, size_t *len);
 /* Sends j (taken) as the JSON answer. */
 void api_reply(struct req *r, int status, cJSON *j);
+/* Sends {key: item} (item taken). */
+void api_reply_as(struct req *r, int status, const char *key, cJSON *item);
+/* The JSON body of r as the form it stands for (api_form_from_json,
+ * at most API_FORM_MAX bytes): 0, or -1 after answering 400/413. */
+int api_read_form(struct req *r, struct form *f) TY_WUR;
 
 #endif

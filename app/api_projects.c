@@ -28,7 +28,7 @@ api_projects(struct req *r)
 {
 	struct db *db = r->w->db;
 	sqlite3_stmt *st = db_stmt(db, DB_PROJECT_LIST, "i", r->user_id);
-	cJSON *list = cJSON_CreateArray(), *root = cJSON_CreateObject();
+	cJSON *list = cJSON_CreateArray();
 
 	while (db_step(db, st) == SQLITE_ROW) {
 		cJSON *p = project_json(sqlite3_column_int64(st, 0),
@@ -39,8 +39,7 @@ api_projects(struct req *r)
 		cJSON_AddItemToArray(list, p);
 	}
 	db_done(db, st);
-	cJSON_AddItemToObject(root, "projects", list);
-	api_reply(r, 200, root);
+	api_reply_as(r, 200, "projects", list);
 }
 
 void
@@ -48,29 +47,18 @@ api_project_create(struct req *r)
 {
 	struct form f;
 	const char *msg;
-	char err[160], *body;
-	size_t len;
 	long long id;
 
-	if (!(body = api_read_body(r, API_FORM_MAX, &len)))
+	if (api_read_form(r, &f) < 0)
 		return;
-	if (api_form_from_json(body, len, &f, err, sizeof(err)) < 0) {
-		free(body);
-		web_error(r, 400, err);
-		return;
-	}
-	free(body);
 	id = page_project_add(r, &f, &msg);
 	if (id <= 0) {
 		web_error(r, id == 0 ? 400 : 500, msg);
 	} else {
 		const char *d = form_get(&f, "description");
-		cJSON *root = cJSON_CreateObject();
-		cJSON_AddItemToObject(root, "project",
-		                      project_json(id, form_get(&f, "name"),
-		                                   d ? d : "",
-		                                   (long long)util_wall()));
-		api_reply(r, 201, root);
+		api_reply_as(r, 201, "project",
+		             project_json(id, form_get(&f, "name"), d ? d : "",
+		                          (long long)util_wall()));
 	}
 	form_free(&f);
 }
@@ -78,13 +66,10 @@ api_project_create(struct req *r)
 void
 api_project(struct req *r)
 {
-	cJSON *root = cJSON_CreateObject();
-
-	cJSON_AddItemToObject(root, "project",
-	                      project_json(r->project.id, r->project.name,
-	                                   r->project.description,
-	                                   r->project.created_at));
-	api_reply(r, 200, root);
+	api_reply_as(r, 200, "project",
+	             project_json(r->project.id, r->project.name,
+	                          r->project.description,
+	                          r->project.created_at));
 }
 
 /* The columns every dataset answer has (DATASET_LIST and DATASET_GET
@@ -114,14 +99,13 @@ api_datasets(struct req *r)
 {
 	struct db *db = r->w->db;
 	sqlite3_stmt *st = db_stmt(db, DB_DATASET_LIST, "i", r->project.id);
-	cJSON *list = cJSON_CreateArray(), *root = cJSON_CreateObject();
+	cJSON *list = cJSON_CreateArray();
 
 	while (db_step(db, st) == SQLITE_ROW)
 		cJSON_AddItemToArray(list,
 		                     dataset_json(st, db_col_text(st, 6)));
 	db_done(db, st);
-	cJSON_AddItemToObject(root, "datasets", list);
-	api_reply(r, 200, root);
+	api_reply_as(r, 200, "datasets", list);
 }
 
 void
@@ -130,7 +114,7 @@ api_dataset_reply(struct req *r, int status, long long did)
 	struct db *db = r->w->db;
 	sqlite3_stmt *st =
 	    db_stmt(db, DB_DATASET_GET, "ii", did, r->project.id);
-	cJSON *ds, *root;
+	cJSON *ds;
 
 	if (db_step(db, st) != SQLITE_ROW) {
 		db_done(db, st);
@@ -142,9 +126,7 @@ api_dataset_reply(struct req *r, int status, long long did)
 	cJSON *rep = cJSON_Parse(db_col_text(st, 6));
 	cJSON_AddItemToObject(ds, "report", rep ? rep : cJSON_CreateNull());
 	db_done(db, st);
-	root = cJSON_CreateObject();
-	cJSON_AddItemToObject(root, "dataset", ds);
-	api_reply(r, status, root);
+	api_reply_as(r, status, "dataset", ds);
 }
 
 void

@@ -87,9 +87,9 @@ run_json(struct req *r, const struct runrow *w, int full)
 		wb_free(&live);
 	}
 	cJSON_AddItemToObject(j, "prep", parsed(w->prep_json));
-	cJSON_AddItemToObject(j, "epochs", *w->epochs_json
-	                                       ? parsed(w->epochs_json)
-	                                       : cJSON_CreateArray());
+	cJSON_AddItemToObject(j, "epochs",
+	                      *w->epochs_json ? parsed(w->epochs_json)
+	                                      : cJSON_CreateArray());
 	cJSON_AddItemToObject(j, "metrics", parsed(w->metrics_json));
 	if (w->prep_seconds >= 0)
 		cJSON_AddNumberToObject(j, "prep_seconds", w->prep_seconds);
@@ -102,16 +102,15 @@ static void
 reply_run(struct req *r, int status, long long rid)
 {
 	struct runrow w;
-	cJSON *root;
+	cJSON *run;
 
 	if (runrow_load(r->w->db, rid, r->project.id, &w) < 0) {
 		web_error(r, 404, "no such run in this project");
 		return;
 	}
-	root = cJSON_CreateObject();
-	cJSON_AddItemToObject(root, "run", run_json(r, &w, 1));
+	run = run_json(r, &w, 1);
 	runrow_free(&w);
-	api_reply(r, status, root);
+	api_reply_as(r, status, "run", run);
 }
 
 void
@@ -119,7 +118,7 @@ api_runs(struct req *r)
 {
 	struct db *db = r->w->db;
 	sqlite3_stmt *st = db_stmt(db, DB_RUN_LIST, "i", r->project.id);
-	cJSON *list = cJSON_CreateArray(), *root = cJSON_CreateObject();
+	cJSON *list = cJSON_CreateArray();
 
 	while (db_step(db, st) == SQLITE_ROW) {
 		struct runrow w;
@@ -128,8 +127,7 @@ api_runs(struct req *r)
 		runrow_free(&w);
 	}
 	db_done(db, st);
-	cJSON_AddItemToObject(root, "runs", list);
-	api_reply(r, 200, root);
+	api_reply_as(r, 200, "runs", list);
 }
 
 void
@@ -144,18 +142,12 @@ api_run_create(struct req *r)
 	struct runform rf;
 	struct runform_err errs[RUNFORM_ERRS_MAX];
 	struct form f;
-	char err[240], *body;
-	size_t len, nerr = 0;
+	char err[240];
+	size_t nerr = 0;
 	long long id;
 
-	if (!(body = api_read_body(r, API_FORM_MAX, &len)))
+	if (api_read_form(r, &f) < 0)
 		return;
-	if (api_form_from_json(body, len, &f, err, sizeof(err)) < 0) {
-		free(body);
-		web_error(r, 400, err);
-		return;
-	}
-	free(body);
 	id = page_runs_start(r, &f, &rf, errs, &nerr);
 	form_free(&f);
 	if (id < 0) {
@@ -204,7 +196,7 @@ api_models(struct req *r)
 {
 	struct db *db = r->w->db;
 	sqlite3_stmt *st = db_stmt(db, DB_MODEL_LIST, "i", r->project.id);
-	cJSON *list = cJSON_CreateArray(), *root = cJSON_CreateObject();
+	cJSON *list = cJSON_CreateArray();
 
 	while (db_step(db, st) == SQLITE_ROW) {
 		cJSON *m = cJSON_CreateObject();
@@ -218,8 +210,7 @@ api_models(struct req *r)
 		else
 			cJSON_AddNumberToObject(m, "val_acc",
 			                        sqlite3_column_double(st, 3));
-		cJSON_AddItemToObject(m, "classes",
-		                      parsed(db_col_text(st, 4)));
+		cJSON_AddItemToObject(m, "classes", parsed(db_col_text(st, 4)));
 		cJSON_AddNumberToObject(m, "created_at",
 		                        (double)sqlite3_column_int64(st, 5));
 		cJSON_AddNumberToObject(m, "bytes",
@@ -227,8 +218,7 @@ api_models(struct req *r)
 		cJSON_AddItemToArray(list, m);
 	}
 	db_done(db, st);
-	cJSON_AddItemToObject(root, "models", list);
-	api_reply(r, 200, root);
+	api_reply_as(r, 200, "models", list);
 }
 
 /*

@@ -28,8 +28,7 @@ rss_bytes(void)
 }
 
 void
-metrics_sys_update(const char *const *names, const char *const *dirs,
-    size_t n)
+metrics_sys_update(const char *const *names, const char *const *dirs, size_t n)
 {
 	double rss = rss_bytes();
 	char key[160];
@@ -42,10 +41,12 @@ metrics_sys_update(const char *const *names, const char *const *dirs,
 		if (!dirs[i] || statvfs(dirs[i], &sv) < 0)
 			continue;
 		snprintf(key, sizeof(key),
-		    "trainyard_volume_free_bytes{volume=\"%s\"}", names[i]);
+		         "trainyard_volume_free_bytes{volume=\"%s\"}",
+		         names[i]);
 		metrics_gauge_set(key, (double)sv.f_bavail * sv.f_frsize);
 		snprintf(key, sizeof(key),
-		    "trainyard_volume_size_bytes{volume=\"%s\"}", names[i]);
+		         "trainyard_volume_size_bytes{volume=\"%s\"}",
+		         names[i]);
 		metrics_gauge_set(key, (double)sv.f_blocks * sv.f_frsize);
 	}
 }
