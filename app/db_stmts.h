@@ -174,6 +174,8 @@ DB_STMT(RUN_DELETE,
     "DELETE FROM runs WHERE id = ? AND project_id = ? AND status NOT IN "
     "('queued', 'preprocessing', 'training')")
 DB_STMT(RUN_IDS_OF_PROJECT, "SELECT id FROM runs WHERE project_id = ?")
+DB_STMT(RUN_OF_PROJECT,
+    "SELECT count(*) FROM runs WHERE id = ? AND project_id = ?")
 DB_STMT(RUN_DATASET_GET,
     "SELECT path, status, coalesce(report_json, ''), filename, "
     "coalesce(error, '') FROM datasets WHERE id = ? AND project_id = ?")

@@ -159,6 +159,8 @@ results_td(struct td *d, const struct runrow *run)
 		return;
 	}
 	struct td *res = td_add_row(d, "results");
+	td_set_int(res, "pid", run->project_id);
+	td_set_int(res, "rid", run->id);
 	td_setf(res, "val_acc", "%.4f", num(m, "val_acc", NAN));
 	td_setf(res, "val_loss", "%.4f", num(m, "val_loss", NAN));
 	td_setf(res, "images_per_second", "%.0f",
@@ -209,6 +211,8 @@ results_td(struct td *d, const struct runrow *run)
 			/* ten shades by share of the true class's images */
 			int heat = total > 0 ? (int)lround(10 * v / total) : 0;
 			td_set_int(c, "v", (long long)v);
+			td_set_int(c, "ti", i);
+			td_set_int(c, "pj", j);
 			td_setf(c, "cls", "heat-%d%s", heat,
 			        i == j ? " diag" : "");
 			td_setf(c, "title", "%.1f%% of true class",

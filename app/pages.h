@@ -78,6 +78,10 @@ void page_run_charts(struct req *r);
 void page_run_events(struct req *r);
 void page_run_cancel(struct req *r);
 void page_run_delete(struct req *r);
+/* page_mistakes.c: the gallery, one image, one image's pixels */
+void page_run_mistakes(struct req *r);
+void page_run_mistake(struct req *r);
+void page_run_image(struct req *r);
 void page_run_model(struct req *r);
 /* page_export.c: the run's model exported (lib/export/export.h) */
 void page_run_model_onnx(struct req *r);

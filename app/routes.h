@@ -61,6 +61,13 @@ ROUTE(RUN_DELETE, "POST", "/projects/{id}/runs/{rid}/delete",
     R_AUTH | R_FORM | R_CSRF | R_PROJECT, page_run_delete)
 ROUTE(RUN_MODEL, "GET", "/projects/{id}/runs/{rid}/model",
     R_AUTH | R_PROJECT, page_run_model)
+/* the images behind the confusion matrix (page_mistakes.c) */
+ROUTE(RUN_MISTAKES, "GET", "/projects/{id}/runs/{rid}/mistakes",
+    R_AUTH | R_PROJECT, page_run_mistakes)
+ROUTE(RUN_MISTAKE, "GET", "/projects/{id}/runs/{rid}/mistakes/{n}",
+    R_AUTH | R_PROJECT, page_run_mistake)
+ROUTE(RUN_IMAGE, "GET", "/projects/{id}/runs/{rid}/images/{n}",
+    R_AUTH | R_PROJECT, page_run_image)
 /* the run's model as ONNX / one C file (page_export.c, lib/export) */
 ROUTE(RUN_MODEL_ONNX, "GET", "/projects/{id}/runs/{rid}/model.onnx",
     R_AUTH | R_PROJECT, page_run_model_onnx)

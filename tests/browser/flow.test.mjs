@@ -8,20 +8,10 @@
 import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import crypto from 'node:crypto';
-
-const ROOT = process.env.ROOT || path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
-const BIN = process.env.BIN || path.join(ROOT, 'bin');
-const ART = path.join(ROOT, 'build', 'test-artifacts');
-const LOGS = process.env.TEST_LOGS || path.join(ROOT, 'build', 'test-logs');
-const FMNIST = '/usr/share/datasets/fashion-mnist';
-const SLOW = process.env.SAN === '1' ? 3 : 1;
-fs.mkdirSync(ART, { recursive: true });
-fs.mkdirSync(LOGS, { recursive: true });
+import { ART, BIN, LOGS, NAMES, ROOT, SLOW, fashion, freePort, sleep, waitHealthy, zip } from './lib.mjs';
 
 let passed = 0, failed = 0, skipped = false;
 async function step(name, fn) {
@@ -37,91 +27,9 @@ async function step(name, fn) {
   }
 }
 function check(cond, msg) { if (!cond) throw new Error(msg); }
-const sleep = ms => new Promise(r => setTimeout(r, ms));
-
-// ---- data: IDX -> PNG -> zip (stored entries; PNGs are compressed) ----
-
-const CRC = new Uint32Array(256).map((_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(buf) {
-  let c = 0xffffffff;
-  for (const b of buf) c = CRC[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-function png(w, h, px) {
-  const raw = Buffer.alloc(h * (w + 1));
-  for (let y = 0; y < h; y++) px.copy(raw, y * (w + 1) + 1, y * w, (y + 1) * w);
-  const chunk = (type, data) => {
-    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type), data]);
-    const crc = Buffer.alloc(4); crc.writeUInt32BE(crc32(td));
-    return Buffer.concat([len, td, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4);
-  ihdr[8] = 8; ihdr[9] = 0; // 8-bit gray
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
-}
-function zip(files) { // [{name, data}] -> Buffer
-  const locals = [], centrals = [];
-  let off = 0;
-  for (const f of files) {
-    const name = Buffer.from(f.name), crc = crc32(f.data);
-    const lh = Buffer.alloc(30);
-    lh.writeUInt32LE(0x04034b50, 0); lh.writeUInt16LE(20, 4);
-    lh.writeUInt32LE(crc, 14); lh.writeUInt32LE(f.data.length, 18);
-    lh.writeUInt32LE(f.data.length, 22); lh.writeUInt16LE(name.length, 26);
-    const ch = Buffer.alloc(46);
-    ch.writeUInt32LE(0x02014b50, 0); ch.writeUInt16LE(20, 4); ch.writeUInt16LE(20, 6);
-    ch.writeUInt32LE(crc, 16); ch.writeUInt32LE(f.data.length, 20);
-    ch.writeUInt32LE(f.data.length, 24); ch.writeUInt16LE(name.length, 28);
-    ch.writeUInt32LE(off, 42);
-    locals.push(lh, name, f.data);
-    centrals.push(ch, name);
-    off += 30 + name.length + f.data.length;
-  }
-  const cd = Buffer.concat(centrals), end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(files.length, 8);
-  end.writeUInt16LE(files.length, 10); end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(off, 16);
-  return Buffer.concat([...locals, cd, end]);
-}
-const NAMES = ['T-shirt_top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal',
-  'Shirt', 'Sneaker', 'Bag', 'Ankle_boot'];
-function fashion(split, perClass) { // [{cls, png}]
-  const img = zlib.gunzipSync(fs.readFileSync(`${FMNIST}/${split}-images-idx3-ubyte.gz`));
-  const lab = zlib.gunzipSync(fs.readFileSync(`${FMNIST}/${split}-labels-idx1-ubyte.gz`));
-  const n = img.readUInt32BE(4), out = [], count = new Array(10).fill(0);
-  for (let i = 0; i < n && out.length < perClass * 10; i++) {
-    const c = lab[8 + i];
-    if (count[c]++ >= perClass) continue;
-    out.push({ cls: c, i, png: png(28, 28, img.subarray(16 + i * 784, 16 + (i + 1) * 784)) });
-  }
-  return out;
-}
 
 // ---- services -----------------------------------------------------------
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-    s.on('error', reject);
-  });
-}
-async function waitHealthy(url, proc, name, ms = 20000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (proc.exitCode !== null) throw new Error(`${name} exited ${proc.exitCode}`);
-    try { const r = await fetch(url + '/healthz'); if (r.ok) return; } catch { /* not yet */ }
-    await sleep(100);
-  }
-  throw new Error(`${name} did not become healthy`);
-}
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ty-flow-'));
 // The service token the four share (docs/jobs.md): workers refuse to run without one.
 const vol = { TRAINYARD_DATA_DIR: path.join(tmp, 'data'), TRAINYARD_MODELS_DIR: path.join(tmp, 'models'),

@@ -214,6 +214,15 @@ def prepare_known_pixels_after_resize():
     check(abs(meta["mean"][0] - mean) < 1e-9, (meta["mean"], mean))
     check(meta["seed"] == 1 and meta["val_fraction"] == 0)
     check(meta["source"]["images"] == 6)
+    # names.json: each row's file in the archive, in .tyd order
+    with open(os.path.join(out, "names.json")) as f:
+        names = json.load(f)
+    check(names["val"] == [] and len(names["train"]) == 6, names)
+    for lab, px, name in zip(t["labels"], t["images"], names["train"]):
+        if lab == 1:
+            check(name.startswith("d/b/"), name)
+        else:
+            check(name == "d/a/%d.png" % (px[0] // 10), (name, px[0]))
 
 
 @test

@@ -127,6 +127,17 @@ def trains_and_reports():
     with open(os.path.join(MODELS, "runs/t1/model.tym"), "rb") as f:
         check(f.read(4) == b"TYM1")
     check(not os.path.exists(os.path.join(MODELS, "runs/other")))
+    # per-image predictions beside the metrics: they add up to the matrix
+    check(res["predictions"] == "runs/t1/predictions.json", res)
+    with open(os.path.join(MODELS, "runs/t1/predictions.json")) as f:
+        p = json.load(f)
+    check(p["split"] == "val" and p["top"] == 3, p.get("split"))
+    cm = [[0] * 3 for _ in range(3)]
+    for i, (index, t, pred, top) in enumerate(p["rows"]):
+        check(index == i and top[0][0] == pred and len(top) == 3, top)
+        check(top[0][1] >= top[1][1] >= top[2][1], top)
+        cm[t][pred] += 1
+    check(cm == res["confusion"], (cm, res["confusion"]))
 
 
 @test

@@ -448,6 +448,37 @@ write_split(const char *path, const struct prep_scan *s, const uint32_t *idx,
 }
 
 /* A split written on a thread of its own, beside the other one. */
+/* names.json: each split's images by their path in the archive, in the
+ * order of their .tyd, so a prediction for row i names its file. */
+static int
+write_names(const char *dir, const struct prep_scan *s, const uint32_t *train,
+    size_t ntrain, const uint32_t *val, size_t nval, char *err,
+    size_t errlen)
+{
+	cJSON *o = cJSON_CreateObject();
+	const uint32_t *idx[2] = {train, val};
+	size_t n[2] = {ntrain, nval};
+	char *path, *text;
+	int rc = 0;
+
+	for (int k = 0; k < 2; k++) {
+		cJSON *a = cJSON_AddArrayToObject(o, k ? "val" : "train");
+		for (size_t i = 0; i < n[k]; i++)
+			cJSON_AddItemToArray(a, cJSON_CreateString(s->names ?
+			    s->names[idx[k][i]] : ""));
+	}
+	text = cJSON_PrintUnformatted(o);
+	path = xasprintf("%s/names.json", dir);
+	if (util_write_atomic(path, text, strlen(text))) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		rc = -1;
+	}
+	free(path);
+	cJSON_free(text);
+	cJSON_Delete(o);
+	return rc;
+}
+
 struct split_job {
 	const char *path;
 	const struct prep_scan *s;
@@ -621,7 +652,8 @@ prep_prepare(const struct prep_prepare_args *a, cJSON **result, char *err,
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (write_splits(tmp, s, train, ntrain, val, nval, a, err, errlen))
+	if (write_splits(tmp, s, train, ntrain, val, nval, a, err, errlen) ||
+	    write_names(tmp, s, train, ntrain, val, nval, err, errlen))
 		goto out_rm;
 	path = xasprintf("%s/meta.json", tmp);
 	text = cJSON_Print(meta);

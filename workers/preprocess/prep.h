@@ -94,6 +94,7 @@ struct prep_scan {
 	 * image i (prepare) via prep_scan_pixels. */
 	uint32_t count;
 	uint16_t *labels;
+	char **names; /* prepare: image i's path in the archive */
 
 	/* Statistics over usable images. */
 	uint64_t formats[IMG_FMT__MAX], idx_images;

@@ -154,7 +154,8 @@ chunk_new(size_t len, int first)
 
 /* A new store slot for an image of class cls; -1 over the output limit. */
 int
-scan_slot_new(struct scan_ctx *c, uint16_t cls, uint32_t *slot)
+scan_slot_new(struct scan_ctx *c, uint16_t cls, const char *name,
+    uint32_t *slot)
 {
 	struct prep_scan *s = c->s;
 
@@ -174,6 +175,9 @@ scan_slot_new(struct scan_ctx *c, uint16_t cls, uint32_t *slot)
 		c->slot_cls = xrealloc(c->slot_cls, c->capslots *
 		    sizeof *c->slot_cls);
 		c->slot_ok = xrealloc(c->slot_ok, c->capslots);
+		if (c->o->mode == PREP_PREPARE)
+			c->slot_name = xrealloc(c->slot_name, c->capslots *
+			    sizeof *c->slot_name);
 		if (s->store_ch) {
 			s->px_sum = xrealloc(s->px_sum, c->capslots *
 			    s->store_ch * sizeof *s->px_sum);
@@ -192,6 +196,8 @@ scan_slot_new(struct scan_ctx *c, uint16_t cls, uint32_t *slot)
 	}
 	c->slot_cls[c->nslots] = cls;
 	c->slot_ok[c->nslots] = 0;
+	if (c->slot_name)
+		c->slot_name[c->nslots] = xstrdup(name);
 	*slot = c->nslots++;
 	return 0;
 }
@@ -552,11 +558,18 @@ finish(struct scan_ctx *c)
 	}
 	s->nclasses = n;
 	s->labels = xmalloc((c->nslots + 1) * sizeof *s->labels);
+	if (c->slot_name)
+		s->names = xcalloc(c->nslots + 1, sizeof *s->names);
 	s->slot = xmalloc((c->nslots + 1) * sizeof *s->slot);
 	s->count = 0;
 	for (uint32_t i = 0; i < c->nslots; i++) {
-		if (!c->slot_ok[i])
+		if (!c->slot_ok[i]) {
+			if (c->slot_name)
+				free(c->slot_name[i]);
 			continue;
+		}
+		if (c->slot_name) /* handed over */
+			s->names[s->count] = c->slot_name[i];
 		s->labels[s->count] = (uint16_t)remap[c->slot_cls[i]];
 		s->slot[s->count++] = i;
 	}
@@ -682,7 +695,7 @@ take_entry(struct scan_ctx *c, struct archive *a, struct archive_entry *e,
 	memset(it, 0, offsetof(struct item, err));
 	it->err[0] = '\0';
 	/* Inspect stores no pixels but uses the slot for its verdict. */
-	if (scan_slot_new(c, (uint16_t)id, &it->slot) < 0)
+	if (scan_slot_new(c, (uint16_t)id, clean, &it->slot) < 0)
 		return b;
 	it->off = b->used;
 	it->len = (size_t)len;
@@ -851,6 +864,7 @@ prep_scan_run(const struct prep_opts *o)
 	free(c.hash);
 	free(c.slot_cls);
 	free(c.slot_ok);
+	free(c.slot_name); /* the strings went to s->names */
 	pthread_mutex_destroy(&c.mu);
 	pthread_cond_destroy(&c.go);
 	pthread_cond_destroy(&c.done);
@@ -867,6 +881,9 @@ prep_scan_free(struct prep_scan *s)
 		free(s->classes[i].name);
 	free(s->classes);
 	free(s->labels);
+	for (uint32_t i = 0; s->names && i < s->count; i++)
+		free(s->names[i]);
+	free(s->names);
 	free(s->slot);
 	for (size_t i = 0; i < s->nchunks; i++)
 		free(s->chunks[i]);

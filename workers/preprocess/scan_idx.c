@@ -174,13 +174,16 @@ scan_idx_pairs(struct scan_ctx *c)
 		if (o->mode == PREP_PREPARE && o->channels != 1)
 			conv = xrealloc(conv, (size_t)rows * cols * o->channels);
 		for (uint32_t k = 0; k < n; k++) {
-			char name[64];
+			char name[64], src[NAME_SHOW + 16];
 			uint32_t slot;
 			int id;
 
 			idx_class_name(c, lb->idx.data[k], name, sizeof name);
 			id = scan_class_id(c, name, lb->idx.data[k]);
-			if (id < 0 || scan_slot_new(c, (uint16_t)id, &slot) < 0) {
+			/* an IDX image is named by its file and position */
+			snprintf(src, sizeof src, "%s#%u", im->name, k);
+			if (id < 0 ||
+			    scan_slot_new(c, (uint16_t)id, src, &slot) < 0) {
 				scan_set_fatal(s, "too many classes or images");
 				break;
 			}

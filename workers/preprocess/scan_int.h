@@ -69,6 +69,7 @@ struct scan_ctx {
 	/* per slot */
 	uint16_t *slot_cls;
 	uint8_t *slot_ok;
+	char **slot_name; /* prepare: the image's path in the archive */
 	uint32_t nslots, capslots;
 	/* pool */
 	pthread_mutex_t mu;
@@ -93,8 +94,10 @@ void scan_set_fatal(struct prep_scan *s, const char *fmt, ...)
     TY_PRINTF(2, 3);
 /* The provisional id of a (clean) class name; -1 over the class limit. */
 int scan_class_id(struct scan_ctx *c, const char *name, int idx_label);
-/* A new pixel-store slot for an image of class cls; -1 over a limit. */
-int scan_slot_new(struct scan_ctx *c, uint16_t cls, uint32_t *slot);
+/* A new pixel-store slot for an image of class cls named name (its path
+ * in the archive, kept when preparing); -1 over a limit. */
+int scan_slot_new(struct scan_ctx *c, uint16_t cls, const char *name,
+    uint32_t *slot);
 uint8_t *scan_slot_pixels(const struct prep_scan *s, uint32_t slot);
 /* Per-channel sum and sum of squares of a stored image's pixels. */
 void scan_pixel_sums(const struct prep_scan *s, const uint8_t *px,

@@ -105,6 +105,15 @@ train_write_result(const char *dir, const struct train_summary *s,
 	rel = xasprintf("%s/metrics.json", s->p->output);
 	cJSON_AddStringToObject(res, "metrics", rel);
 	free(rel);
+	/* the gallery's data; a run without it still has its model */
+	char perr[300];
+	if (train_write_predictions(dir, s, perr, sizeof(perr)) == 0) {
+		rel = xasprintf("%s/predictions.json", s->p->output);
+		cJSON_AddStringToObject(res, "predictions", rel);
+		free(rel);
+	} else {
+		ty_log("train: predictions not written: %s", perr);
+	}
 out:
 	cJSON_Delete(more);
 	free(mp);

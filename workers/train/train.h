@@ -210,6 +210,11 @@ struct train_summary {
  */
 cJSON *train_write_result(const char *dir, const struct train_summary *s,
                           cJSON *more, char *err, size_t errlen);
+/* <dir>/predictions.json: per image of the validation split (the train
+ * split when there is none) its true, predicted and top classes (preds.c);
+ * 0, or -1 with err set. */
+int train_write_predictions(const char *dir, const struct train_summary *s,
+                            char *err, size_t errlen) TY_WUR;
 
 /* Sets OPENBLAS_CORETYPE for this CPU and re-executes itself once, so
  * OpenBLAS (initialised before main) picks its best kernel; see blas.h. */

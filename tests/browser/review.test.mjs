@@ -1,0 +1,199 @@
+// Reviewing a model in Debian's headless Chromium (issue 15), against the
+// real web app and workers: two real runs on Fashion-MNIST PNGs, predict
+// from the older run's page (its model, not the newest), one accuracy per
+// run with the model's epoch marked, a confusion-matrix cell opens exactly
+// its images, one of them larger with its path in the archive; the run
+// form's toggle and disabled button. Screenshots go to
+// build/test-artifacts/review-*.png. Ends with "N passed, N failed".
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ART, NAMES, SLOW, Services, check, fashion, harness, launchChromium, sleep, zip } from './lib.mjs';
+
+const h = harness();
+const CLASSES = [0, 2, 4, 6]; // T-shirt_top, Pullover, Coat, Shirt: often confused
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ty-review-'));
+const svc = new Services(tmp, 'review');
+const shot = (page, name) => page.screenshot({ path: path.join(ART, `review-${name}.png`), fullPage: true });
+
+// Polls url until the text of sel matches re.
+async function waitText(page, url, sel, re, ms, what) {
+  const end = Date.now() + ms * SLOW;
+  for (;;) {
+    await page.goto(url);
+    const t = await page.locator(sel).first().textContent().catch(() => '');
+    if (re.test(t || '')) return t;
+    check(Date.now() < end, `${what}: still "${t}"`);
+    await sleep(500);
+  }
+}
+
+// naturalWidth of every image matching sel once all have loaded (the CSP
+// forbids eval, so no waitForFunction polling)
+async function loaded(page, sel, ms = 10000) {
+  const end = Date.now() + ms * SLOW;
+  for (;;) {
+    const s = await page.$$eval(sel, is => is.map(i => (i.complete ? i.naturalWidth : -1)));
+    if (!s.includes(-1) || Date.now() > end) return s;
+    await sleep(100);
+  }
+}
+
+let browser;
+try {
+  const pre = await svc.start('trainyard-preprocess');
+  const train = await svc.start('trainyard-train');
+  const infer = await svc.start('trainyard-infer');
+  const base = await svc.start('trainyard-web', {
+    TRAINYARD_DB: path.join(tmp, 'db', 'ty.db'), TRAINYARD_PREPROCESS_URL: pre,
+    TRAINYARD_TRAIN_URL: train, TRAINYARD_INFER_URL: infer, TRAINYARD_POLL_MS: '150',
+  });
+  browser = await launchChromium(chromium);
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  const problems = [];
+  page.on('console', m => { if (m.type() === 'error') problems.push(m.text()); });
+  page.on('pageerror', e => problems.push(String(e)));
+  const imgs = fashion('train', 30, CLASSES);
+  const zipPath = path.join(tmp, 'clothes.zip');
+  fs.writeFileSync(zipPath, zip(imgs.map(x => ({ name: `clothes/${NAMES[x.cls]}/${x.i}.png`, data: x.png }))));
+  let projectUrl, datasetUrl;
+  const runs = []; // [{url, model}] oldest first
+
+  await h.step('sign up, create a project', async () => {
+    await page.goto(base + '/signup');
+    await page.fill('input[name=username]', 'reviewer');
+    await page.fill('input[name=password]', 'a long enough password');
+    await page.click('button[type=submit]');
+    await page.waitForURL(/\/projects$/);
+    await page.fill('input[name=name]', 'Clothes');
+    await page.click('form[action="/projects"] button[type=submit]');
+    await page.waitForURL(/\/projects\/\d+$/);
+    projectUrl = page.url();
+  });
+
+  await h.step('"New run…" opens the form on the first click; a disabled Start looks disabled', async () => {
+    await page.goto(projectUrl);
+    check(!(await page.isVisible('#run-form')), 'the run form is open before any click');
+    await page.click('details.run-new > summary');
+    check(await page.isVisible('#run-form'), 'the first click did not open the form');
+    check((await page.textContent('details.run-new > summary')).includes('Hide'), 'toggle text');
+    const b = page.locator('#run-form button[type=submit]');
+    check(await b.isDisabled(), 'Start run enabled without a ready dataset');
+    const op = parseFloat(await b.evaluate(e => getComputedStyle(e).opacity));
+    check(op < 0.7, `a disabled button looks enabled (opacity ${op})`);
+    check(!(await page.textContent('#runs-table')).includes('form above'), 'empty text');
+  });
+
+  await h.step('upload the archive and wait for its report', async () => {
+    await page.setInputFiles('input[name=file]', zipPath);
+    await page.click('form.upload button[type=submit]');
+    await page.waitForURL(/\?uploaded=\d+/);
+    datasetUrl = `${projectUrl}/datasets/${new URL(page.url()).searchParams.get('uploaded')}`;
+    await waitText(page, datasetUrl, '#dataset-status', /ready/, 60000, 'inspection');
+  });
+
+  for (const [label, arch] of [['older', 'cnn'], ['newer', 'mlp']]) {
+    await h.step(`train the ${label} run (${arch}) with the form`, async () => {
+      await page.goto(projectUrl);
+      await page.click('details.run-new > summary');
+      await page.selectOption('select[name=arch]', arch);
+      await page.fill('input[name=epochs]', '4');
+      await page.uncheck('input[name=early_stopping]');
+      await page.click('#run-form button[type=submit]');
+      await page.waitForURL(/\/runs\/\d+$/);
+      const url = page.url();
+      await waitText(page, url, '#run-status', /succeeded|failed|cancelled/, 180000, `${label} run`);
+      check((await page.textContent('#run-status')).trim() === 'succeeded',
+        `run ${label}: ${await page.textContent('body')}`);
+      const href = await page.getAttribute('a:has-text("Predict with this model")', 'href');
+      runs.push({ url, model: href.match(/model_id=(\d+)/)[1] });
+    });
+  }
+
+  await h.step('one accuracy per run: the model\'s, its epoch marked on both charts', async () => {
+    await page.goto(runs[0].url);
+    const head = (await page.textContent('#run-best')).trim();
+    const card = (await page.textContent('#val-acc')).trim();
+    check(head === card, `header says ${head}, results say ${card}`);
+    check(/model val acc \(epoch \d+\)/.test(await page.textContent('#run-acc-label')), 'label');
+    check(await page.locator('#run-charts g.mark').count() === 2, 'kept epoch not marked');
+    check((await page.textContent('h1')).includes('Run #1'), 'numbered in its project');
+  });
+
+  await h.step('predict from the older run\'s page uses the older model', async () => {
+    await page.goto(runs[0].url);
+    await page.click('text=Predict with this model');
+    await page.waitForURL(/\/predict\?model_id=\d+/);
+    check(await page.inputValue('select[name=model_id]') === runs[0].model,
+      `preselected ${await page.inputValue('select[name=model_id]')}, wanted ${runs[0].model}`);
+    const test = fashion('t10k', 1, [2]);
+    await page.setInputFiles('input[name=images]', [{ name: 'pullover.png', mimeType: 'image/png', buffer: test[0].png }]);
+    await page.click('form.predict button[type=submit]');
+    await page.waitForSelector('#results', { timeout: 30000 * SLOW });
+    const hdr = await page.textContent('#results-model');
+    check(hdr.includes(`model #${runs[0].model} `) && hdr.includes('run #1'), `results from ${hdr}`);
+    check(hdr.includes('1 image ') || hdr.startsWith('1 image'), hdr);
+    check(await page.inputValue('select[name=model_id]') === runs[0].model, 'the choice was not kept');
+  });
+
+  await h.step('a confusion-matrix cell opens exactly its images', async () => {
+    await page.goto(runs[0].url);
+    const classNames = (await page.locator('#confusion th.cm-col').allTextContents()).map(t => t.trim());
+    const cells = await page.$$eval('#confusion tbody td a', as => as.map(a => ({
+      href: a.getAttribute('href'), v: Number(a.textContent) })));
+    check(cells.length === CLASSES.length ** 2, `${cells.length} cells`);
+    // the fullest mistake cell (a diagonal one if the model made none)
+    const off = cells.filter((c, k) => k % (CLASSES.length + 1) !== 0 && c.v > 0);
+    const cell = (off.length ? off : cells).reduce((a, b) => (b.v > a.v ? b : a));
+    await page.click(`#confusion a[href="${cell.href}"]`);
+    await page.waitForURL(/\/mistakes\?true=\d+&pred=\d+/);
+    const n = await page.locator('#gallery li').count();
+    check(n === Math.min(cell.v, 48), `cell says ${cell.v}, gallery shows ${n}`);
+    check((await page.textContent('#gallery-count')).startsWith(`${cell.v} image`), 'count text');
+    const widths = await loaded(page, '#gallery img');
+    check(widths.every(w => w === 28), `thumbnails: ${widths}`);
+    const q = new URL(page.url()).searchParams;
+    const want = [classNames[+q.get('true')], classNames[+q.get('pred')]];
+    for (const t of await page.locator('#gallery li').allTextContents())
+      check(t.includes(want[0]) && t.includes(want[1]), `an image of another cell: ${t}`);
+    // the diagonal's count too, from its own link
+    const diag = cells[0];
+    await page.goto(new URL(diag.href, base).href);
+    check((await page.textContent('#gallery-count')).startsWith(`${diag.v} image`), 'diagonal count');
+  });
+
+  await h.step('all mistakes, most confident first; one opens larger with its archive path', async () => {
+    await page.goto(runs[0].url);
+    await page.click('#mistakes-link');
+    await page.waitForURL(/\/mistakes$/);
+    const conf = (await page.locator('#gallery .conf').allTextContents()).map(parseFloat);
+    for (let k = 1; k < conf.length; k++) check(conf[k] <= conf[k - 1], `not sorted: ${conf}`);
+    check((await loaded(page, '#gallery img')).every(w => w > 0), 'a thumbnail did not load');
+    await shot(page, 'gallery');
+    if (conf.length === 0) return; // a perfect model: nothing to open
+    await page.click('#gallery li a');
+    await page.waitForURL(/\/mistakes\/\d+$/);
+    const p = (await page.textContent('#archive-path')).trim();
+    check(/^clothes\/[^/]+\/\d+\.png$/.test(p), `archive path ${p}`);
+    const folder = p.split('/')[1];
+    check((await page.textContent('h1')).startsWith(folder), 'the label is the folder');
+    const w = await page.$eval('#big-image', i => i.complete && i.getBoundingClientRect().width);
+    check(w >= 200, `image not shown larger (${w}px)`);
+    await shot(page, 'mistake');
+  });
+
+  await h.step('no console errors or CSP violations', async () => {
+    check(problems.length === 0, problems.join('\n'));
+  });
+} catch (e) {
+  h.failed++;
+  console.log(`FAIL setup\n${e && e.stack || e}`);
+} finally {
+  if (browser) await browser.close();
+  const bad = await svc.stop();
+  if (bad) { h.failed++; console.log(`FAIL ${bad}`); }
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+console.log(`${h.passed} passed, ${h.failed} failed`);
+process.exit(h.failed ? 1 : 0);

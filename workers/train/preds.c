@@ -1,0 +1,100 @@
+/*
+ * preds.c — the validation predictions of a finished run, one row per
+ * image, written beside metrics.json as predictions.json so the web app
+ * can show the images behind each confusion-matrix cell (the mistakes
+ * gallery). The rows come from the very weights saved in model.tym.
+ *
+ *	{"split": "val", "top": 3,
+ *	 "rows": [[index, true, predicted, [[class, p], ...]], ...]}
+ *
+ * index is the image's position in the prepared split (<split>.tyd, and
+ * names.json of the preprocess output); the top list has the `top` most
+ * probable classes, most probable first.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train.h"
+#include "wb.h"
+
+#define PREDS_BATCH 64
+#define PREDS_TOP 3
+#define PREDS_MAX (256u << 20) /* bytes of predictions.json */
+
+/* Appends rows for images [i0, i0+n) of t with probabilities p. */
+static void
+add_rows(struct wbuf *out, const struct tensor *t, uint32_t i0, int n,
+         const float *p, int k)
+{
+	for (int b = 0; b < n; b++) {
+		const float *q = p + (size_t)b * k;
+		int top[PREDS_TOP] = {0}, nt = 0;
+		for (int c = 0; c < k; c++) {
+			/* insertion into the small sorted top list */
+			int j = nt < PREDS_TOP ? nt++ : PREDS_TOP;
+			while (j > 0 && q[c] > q[top[j - 1]]) {
+				if (j < PREDS_TOP)
+					top[j] = top[j - 1];
+				j--;
+			}
+			if (j < PREDS_TOP)
+				top[j] = c;
+		}
+		uint32_t i = i0 + (uint32_t)b;
+		(void)!wb_printf(out, "%s[%u,%u,%d,[", i ? ",\n" : "", i,
+		                 (unsigned)t->labels[i], top[0]);
+		for (int j = 0; j < nt; j++)
+			(void)!wb_printf(out, "%s[%d,%.4f]", j ? "," : "",
+			                 top[j], (double)q[top[j]]);
+		(void)!wb_adds(out, "]]");
+	}
+}
+
+int
+train_write_predictions(const char *dir, const struct train_summary *s,
+                        char *err, size_t errlen)
+{
+	const struct train_data *d = s->d;
+	const struct tensor *t = d->va.count ? &d->va : &d->tr;
+	int k = nn_out_size(s->net), isz = nn_in_size(s->net);
+	uint32_t idx[PREDS_BATCH];
+	float *x = xmalloc(sizeof(float) * (size_t)isz * PREDS_BATCH);
+	nn_ctx *c = nn_ctx_new(s->net, PREDS_BATCH, 0);
+	struct wbuf out;
+	int rc = 0;
+
+	wb_init(&out, PREDS_MAX);
+	(void)!wb_printf(&out, "{\"split\":\"%s\",\"top\":%d,\"rows\":[\n",
+	                 d->va.count ? "val" : "train",
+	                 k < PREDS_TOP ? k : PREDS_TOP);
+	for (uint32_t i = 0; i < t->count && !out.toobig;
+	     i += PREDS_BATCH) {
+		int n = (int)(t->count - i < PREDS_BATCH ? t->count - i
+		                                         : PREDS_BATCH);
+		for (int b = 0; b < n; b++)
+			idx[b] = i + (uint32_t)b;
+		train_make_rows(d, t, idx, n, NULL, x, NULL, 0,
+		                t->image_bytes);
+		add_rows(&out, t, i, n, nn_predict(c, x, n), k);
+	}
+	(void)!wb_adds(&out, "]}\n");
+	if (out.toobig) {
+		snprintf(err, errlen, "predictions.json over %u MB",
+		         PREDS_MAX >> 20);
+		rc = -1;
+	} else {
+		char *path = xasprintf("%s/predictions.json", dir);
+		if (util_write_atomic(path, out.data, out.len) != 0) {
+			snprintf(err, errlen, "%s: %s", path,
+			         strerror(errno));
+			rc = -1;
+		}
+		free(path);
+	}
+	wb_free(&out);
+	nn_ctx_free(c);
+	free(x);
+	return rc;
+}
