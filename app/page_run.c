@@ -72,19 +72,19 @@ params_td(struct td *d, const struct runrow *run)
 	if (runform_from_json(run->params_json, &rf) < 0)
 		return;
 	struct td *p = td_add_row(d, "params");
-	td_set(p, "arch", runform_arch_name(rf.arch));
+	td_set(p, "arch", params_archs[rf.arch].name);
 	if (rf.recipe[0])
 		td_set(p, "recipe", rf.recipe);
 	runform_widths(rf.hidden, rf.nhidden, buf, sizeof(buf));
 	td_set(p, "hidden",
-	       rf.arch == RUNFORM_LINEAR ? "–"
+	       rf.arch == ARCH_LINEAR ? "–"
 	       : *buf                    ? buf
 	                                 : "none");
 	runform_widths(rf.conv, rf.nconv, buf, sizeof(buf));
-	td_set(p, "conv", rf.arch == RUNFORM_CNN ? buf : "–");
+	td_set(p, "conv", rf.arch == ARCH_CNN ? buf : "–");
 	td_set_int(p, "epochs", rf.epochs);
 	td_set_int(p, "batch_size", rf.batch_size);
-	td_set(p, "optimizer", runform_opt_name(rf.optimizer));
+	td_set(p, "optimizer", params_opts[rf.optimizer]);
 	td_setf(p, "lr", "%g", rf.lr);
 	td_setf(p, "image_size", "%dx%dx%d", rf.width, rf.height, rf.channels);
 	td_setf(p, "val_fraction", "%g", rf.val_fraction);

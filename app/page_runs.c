@@ -61,8 +61,8 @@ form_values(struct td *d, const struct runform *rf, const struct form *raw)
 	td_set_int(d, "local_steps", rf->local_steps);
 	td_set_bool(d, "augment", rf->augment);
 	td_set_bool(d, "early_stopping", rf->early_stopping);
-	set_sel(d, "arch", runform_arch_name(rf->arch));
-	set_sel(d, "opt", runform_opt_name(rf->optimizer));
+	set_sel(d, "arch", params_archs[rf->arch].name);
+	set_sel(d, "opt", params_opts[rf->optimizer]);
 	for (size_t i = 0; raw && i < TY_ARRAY_LEN(echo); i++) {
 		const char *v = form_get(raw, echo[i]);
 		if (v)
@@ -407,18 +407,18 @@ runs_td(struct req *r, struct td *d)
 		td_setf(row, "percent", "%.0f", 100 * w->progress);
 		td_set_bool(row, "active", runrow_active(w));
 		if (runform_from_json(w->params_json, &rf) == 0) {
-			td_set(row, "arch", runform_arch_name(rf.arch));
-			runform_widths(rf.arch == RUNFORM_CNN ? rf.conv
+			td_set(row, "arch", params_archs[rf.arch].name);
+			runform_widths(rf.arch == ARCH_CNN ? rf.conv
 			                                      : rf.hidden,
-			               rf.arch == RUNFORM_CNN   ? rf.nconv
-			               : rf.arch == RUNFORM_MLP ? rf.nhidden
+			               rf.arch == ARCH_CNN   ? rf.nconv
+			               : rf.arch == ARCH_MLP ? rf.nhidden
 			                                        : 0,
 			               buf, sizeof(buf));
 			td_set(row, "size", buf);
 			td_setf(row, "key",
 			        "%d ep · batch %d · %s lr %g · %dx%dx%d",
 			        rf.epochs, rf.batch_size,
-			        runform_opt_name(rf.optimizer), rf.lr, rf.width,
+			        params_opts[rf.optimizer], rf.lr, rf.width,
 			        rf.height, rf.channels);
 		}
 		if (v[i].best_acc >= 0)

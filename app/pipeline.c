@@ -358,7 +358,7 @@ train_done(struct run *r, struct runform *rf, const cJSON *result)
 	            r->id) != DB_OK ||
 	    (*model &&
 	     db_insert(db, DB_RUN_MODEL_INSERT, "iitttddii", r->project_id,
-	               r->id, model, runform_arch_name(rf->arch), classes,
+	               r->id, model, params_archs[rf->arch].name, classes,
 	               json_num(result, "val_acc", NAN),
 	               json_num(result, "val_loss", NAN), bytes,
 	               (long long)now) < 0)) {

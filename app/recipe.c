@@ -84,7 +84,7 @@ recipe_choose(struct runform *rf, const cJSON *rep)
 	    images >= RECIPE_BIG_MIN_IMAGES)
 		side = RECIPE_BIG;
 	rf->width = rf->height = side;
-	rf->arch = RUNFORM_CNN;
+	rf->arch = ARCH_CNN;
 	memcpy(rf->conv, colour_net.conv, sizeof(colour_net.conv));
 	rf->nconv = colour_net.nconv;
 	memcpy(rf->hidden, colour_net.hidden, sizeof(colour_net.hidden));

@@ -13,10 +13,6 @@
 /* Optimiser steps a default run aims for (see runform_defaults). */
 #define RUNFORM_MIN_STEPS 1500.0
 
-static const char *const arch_names[RUNFORM_ARCH__MAX] = {"linear", "mlp",
-                                                          "cnn"};
-static const char *const opt_names[RUNFORM_OPT__MAX] = {"adam", "sgd"};
-
 /*
  * Defaults measured on Fashion-MNIST (docs/pipeline.md): this CNN with
  * Adam 0.002 reaches 0.9005 test accuracy after 3 epochs and 0.9076 after
@@ -24,14 +20,14 @@ static const char *const opt_names[RUNFORM_OPT__MAX] = {"adam", "sgd"};
  * as fast but stays under 0.90 (0.891 after 4 epochs).
  */
 static const struct runform defaults = {
-    .arch = RUNFORM_CNN,
+    .arch = ARCH_CNN,
     .hidden = {64},
     .nhidden = 1,
     .conv = {16, 32},
     .nconv = 2,
     .epochs = 3,
     .batch_size = 64,
-    .optimizer = RUNFORM_ADAM,
+    .optimizer = NN_OPT_ADAM,
     .lr = 0.002,
     .width = 28,
     .height = 28,
@@ -43,18 +39,6 @@ static const struct runform defaults = {
     .workers = 1,
     .local_steps = 0,
 };
-
-const char *
-runform_arch_name(enum runform_arch a)
-{
-	return a < RUNFORM_ARCH__MAX ? arch_names[a] : "?";
-}
-
-const char *
-runform_opt_name(enum runform_opt o)
-{
-	return o < RUNFORM_OPT__MAX ? opt_names[o] : "?";
-}
 
 void
 runform_widths(const int *v, int n, char *out, size_t outlen)
@@ -143,10 +127,7 @@ runform_defaults(struct runform *rf, const char *report_json)
 	cJSON_Delete(rep);
 }
 
-/* ---- field rules: each parses v into rf or writes a message ---- */
-
-typedef int (*field_fn)(const char *v, struct runform *rf, char *msg,
-                        size_t len);
+/* ---- the form: the table's F_FORM rows, and what only the form has ---- */
 
 static int say(char *msg, size_t len, const char *fmt, ...) TY_PRINTF(3, 4);
 
@@ -161,171 +142,28 @@ say(char *msg, size_t len, const char *fmt, ...)
 	return -1;
 }
 
-/* A whole decimal integer in [lo, hi]; surrounding spaces allowed. */
-static int
-int_in(const char *v, long long lo, long long hi, long long *out)
-{
-	char *end;
-	long long n;
-
-	while (*v == ' ')
-		v++;
-	if (!*v || (*v != '-' && (*v < '0' || *v > '9')))
-		return -1;
-	errno = 0;
-	n = strtoll(v, &end, 10);
-	while (*end == ' ')
-		end++;
-	if (errno || *end || n < lo || n > hi)
-		return -1;
-	*out = n;
-	return 0;
-}
-
-/* An int field in [lo, hi] into *out, or the message naming it. */
-static int
-whole(const char *v, long long lo, long long hi, int *out, char *msg,
-      size_t len, const char *what)
-{
-	long long n;
-
-	if (int_in(v, lo, hi, &n) < 0)
-		return say(msg, len, "%s must be a whole number from %lld to %lld.",
-		           what, lo, hi);
-	*out = (int)n;
-	return 0;
-}
-
-/* A finite decimal number (no hex, no inf/nan). */
-static int
-num(const char *v, double *out)
-{
-	char *end;
-	const char *p;
-
-	while (*v == ' ')
-		v++;
-	for (p = v; *p; p++)
-		if (!strchr("0123456789.eE+- ", *p))
-			return -1;
-	if (!*v)
-		return -1;
-	errno = 0;
-	*out = strtod(v, &end);
-	while (*end == ' ')
-		end++;
-	return errno || *end || !isfinite(*out) ? -1 : 0;
-}
-
 static int
 f_dataset(const char *v, struct runform *rf, char *msg, size_t len)
 {
+	char *end;
 	long long n;
 
-	if (int_in(v, 1, 9007199254740991LL, &n) < 0)
-		return say(msg, len, "Choose a dataset.");
-	rf->dataset_id = n;
-	return 0;
-}
-
-static int
-f_arch(const char *v, struct runform *rf, char *msg, size_t len)
-{
-	for (int i = 0; i < RUNFORM_ARCH__MAX; i++)
-		if (strcmp(v, arch_names[i]) == 0) {
-			rf->arch = (enum runform_arch)i;
+	while (*v == ' ')
+		v++;
+	errno = 0;
+	n = *v >= '0' && *v <= '9' ? strtoll(v, &end, 10) : 0;
+	if (n >= 1 && !errno) {
+		while (*end == ' ')
+			end++;
+		if (!*end && n <= 9007199254740991LL) {
+			rf->dataset_id = n;
 			return 0;
 		}
-	return say(msg, len, "Architecture must be linear, mlp or cnn.");
-}
-
-static int
-widths(const char *v, int lo, int hi, int *out, int *n)
-{
-	char buf[128], *tok, *save = NULL;
-	long long w;
-
-	if (strlen(v) >= sizeof(buf))
-		return -1;
-	snprintf(buf, sizeof(buf), "%s", v);
-	*n = 0;
-	for (tok = strtok_r(buf, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		if (*n >= RUNFORM_MAX_LAYERS || int_in(tok, lo, hi, &w) < 0)
-			return -1;
-		out[(*n)++] = (int)w;
 	}
-	return 0;
+	return say(msg, len, "Choose a dataset.");
 }
 
-static int
-f_hidden(const char *v, struct runform *rf, char *msg, size_t len)
-{
-	int w[RUNFORM_MAX_LAYERS], n;
-
-	if (widths(v, 1, 4096, w, &n) < 0)
-		return say(
-		    msg, len,
-		    "Hidden layers: up to %d widths from 1 "
-		    "to 4096, separated by commas (e.g. 128,64), or empty.",
-		    RUNFORM_MAX_LAYERS);
-	memcpy(rf->hidden, w, sizeof(w));
-	rf->nhidden = n;
-	return 0;
-}
-
-static int
-f_conv(const char *v, struct runform *rf, char *msg, size_t len)
-{
-	int w[RUNFORM_MAX_LAYERS], n;
-
-	if (widths(v, 1, 256, w, &n) < 0 || n < 1)
-		return say(
-		    msg, len,
-		    "Convolution layers: 1 to %d channel "
-		    "counts from 1 to 256, separated by commas (e.g. 16,32).",
-		    RUNFORM_MAX_LAYERS);
-	memcpy(rf->conv, w, sizeof(w));
-	rf->nconv = n;
-	return 0;
-}
-
-static int
-f_epochs(const char *v, struct runform *rf, char *msg, size_t len)
-{
-	return whole(v, 1, 200, &rf->epochs, msg, len, "Epochs");
-}
-
-static int
-f_batch(const char *v, struct runform *rf, char *msg, size_t len)
-{
-	return whole(v, 1, 4096, &rf->batch_size, msg, len, "Batch size");
-}
-
-static int
-f_opt(const char *v, struct runform *rf, char *msg, size_t len)
-{
-	for (int i = 0; i < RUNFORM_OPT__MAX; i++)
-		if (strcmp(v, opt_names[i]) == 0) {
-			rf->optimizer = (enum runform_opt)i;
-			return 0;
-		}
-	return say(msg, len, "Optimiser must be adam or sgd.");
-}
-
-static int
-f_lr(const char *v, struct runform *rf, char *msg, size_t len)
-{
-	double d;
-
-	if (num(v, &d) < 0 || !(d > 0) || d > 10)
-		return say(msg, len,
-		           "Learning rate must be a number above 0 "
-		           "and at most 10 (e.g. 0.001).");
-	rf->lr = d;
-	return 0;
-}
-
+/* The three image rows as one field, "WxHxC". */
 static int
 f_image(const char *v, struct runform *rf, char *msg, size_t len)
 {
@@ -344,155 +182,94 @@ f_image(const char *v, struct runform *rf, char *msg, size_t len)
 	return 0;
 }
 
-static int
-f_val(const char *v, struct runform *rf, char *msg, size_t len)
-{
-	double d;
-
-	if (num(v, &d) < 0 || d < 0 || d > 0.5)
-		return say(msg, len,
-		           "Validation fraction must be from 0 to "
-		           "0.5 (e.g. 0.1 keeps a tenth of the images aside).");
-	rf->val_fraction = d;
-	return 0;
-}
-
-static int
-f_seed(const char *v, struct runform *rf, char *msg, size_t len)
-{
-	long long n;
-
-	if (int_in(v, 0, 9007199254740991LL, &n) < 0)
-		return say(msg, len,
-		           "Seed must be a whole number from 0 to "
-		           "2^53.");
-	rf->seed = n;
-	return 0;
-}
-
-/* > 1: federated averaging across train replicas (docs/parallel.md) */
-static int
-f_workers(const char *v, struct runform *rf, char *msg, size_t len)
-{
-	return whole(v, 1, 64, &rf->workers, msg, len, "Workers");
-}
-
-/* batches per averaging round; 0: an epoch of each replica's share */
-static int
-f_local_steps(const char *v, struct runform *rf, char *msg, size_t len)
-{
-	return whole(v, 0, 1000000, &rf->local_steps, msg, len,
-	             "Local steps");
-}
-
 /* Checkboxes: present and "1"/"on" means yes. */
 static int
-f_augment(const char *v, struct runform *rf, char *msg, size_t len)
+box(const char *v, int *out, const char *what, char *msg, size_t len)
 {
 	if (strcmp(v, "1") && strcmp(v, "on") && strcmp(v, "0"))
-		return say(msg, len, "Augmentation is a yes/no box.");
-	rf->augment = strcmp(v, "0") != 0;
+		return say(msg, len, "%s is a yes/no box.", what);
+	*out = strcmp(v, "0") != 0;
 	return 0;
 }
 
-static int
-f_early(const char *v, struct runform *rf, char *msg, size_t len)
+static void
+add_err(struct runform_err *errs, size_t *n, size_t maxerrs,
+    const char *field, const char *msg)
 {
-	if (strcmp(v, "1") && strcmp(v, "on") && strcmp(v, "0"))
-		return say(msg, len, "Early stopping is a yes/no box.");
-	rf->early_stopping = strcmp(v, "0") != 0;
-	return 0;
+	if (*n >= maxerrs)
+		return;
+	errs[*n].field = field;
+	snprintf(errs[*n].msg, sizeof(errs[*n].msg), "%s", msg);
+	(*n)++;
 }
-
-static const struct {
-	const char *name;
-	field_fn fn;
-	int required;
-} fields[] = {
-    {"dataset_id", f_dataset, 1}, {"arch", f_arch, 0},
-    {"hidden", f_hidden, 0},      {"conv", f_conv, 0},
-    {"epochs", f_epochs, 0},      {"batch_size", f_batch, 0},
-    {"optimizer", f_opt, 0},      {"lr", f_lr, 0},
-    {"image_size", f_image, 0},   {"val_fraction", f_val, 0},
-    {"seed", f_seed, 0},          {"workers", f_workers, 0},
-    {"local_steps", f_local_steps, 0},
-    {"augment", f_augment, 0},    {"early_stopping", f_early, 0},
-};
 
 size_t
 runform_parse(const struct form *f, struct runform *rf,
               struct runform_err *errs, size_t maxerrs)
 {
 	size_t n = 0;
-	int has_boxes = form_get(f, "boxes") != NULL;
+	const char *v;
+	char msg[160];
 
 	/*
 	 * A browser leaves an unticked box out. The form sends boxes=1 so
 	 * that "absent" means "off"; a client without it gets the defaults.
 	 */
-	if (has_boxes) {
+	if (form_get(f, "boxes")) {
 		rf->augment = 0;
 		rf->early_stopping = 0;
 	}
-	for (size_t i = 0; i < TY_ARRAY_LEN(fields); i++) {
-		const char *v = form_get(f, fields[i].name);
-		char msg[160];
+	v = form_get(f, "dataset_id");
+	if (f_dataset(v ? v : "", rf, msg, sizeof(msg)) < 0)
+		add_err(errs, &n, maxerrs, "dataset_id", msg);
+	for (int i = 0; i < PARAM__MAX; i++) {
+		const struct param *r = &params_table[i];
 
-		if (!v || (!*v && strcmp(fields[i].name, "hidden") != 0)) {
-			if (!fields[i].required)
-				continue;
-			v = "";
-		}
-		if (fields[i].fn(v, rf, msg, sizeof(msg)) == 0 || n >= maxerrs)
+		if (!(r->flags & F_FORM))
 			continue;
-		errs[n].field = fields[i].name;
-		snprintf(errs[n].msg, sizeof(errs[n].msg), "%s", msg);
-		n++;
+		if (r->group == PARAM_IMAGE) {
+			/* the first image row stands for "image_size" */
+			if (r->off != offsetof(struct params, width))
+				continue;
+			v = form_get(f, "image_size");
+			if (v && *v && f_image(v, rf, msg, sizeof(msg)) < 0)
+				add_err(errs, &n, maxerrs, "image_size", msg);
+			continue;
+		}
+		v = form_get(f, r->name);
+		/* empty is "the default", except for a list: no layers */
+		if (!v || (!*v && r->type != PARAM_WIDTHS))
+			continue;
+		if (params_from_text(r, v, &rf->run, msg, sizeof(msg)) < 0)
+			add_err(errs, &n, maxerrs, r->name, msg);
+	}
+	if ((v = form_get(f, "augment")) && *v &&
+	    box(v, &rf->augment, "Augmentation", msg, sizeof(msg)) < 0)
+		add_err(errs, &n, maxerrs, "augment", msg);
+	if ((v = form_get(f, "early_stopping")) && *v &&
+	    box(v, &rf->early_stopping, "Early stopping", msg, sizeof(msg)) < 0)
+		add_err(errs, &n, maxerrs, "early_stopping", msg);
+	if (params_arch_reads(rf->arch, "conv") && rf->nconv < 1) {
+		snprintf(msg, sizeof(msg), "A cnn needs at least one "
+		    "convolution layer (e.g. 16,32).");
+		add_err(errs, &n, maxerrs, "conv", msg);
 	}
 	/* Each conv layer halves the image: it must stay at least 1 pixel. */
-	if (rf->arch == RUNFORM_CNN && n < maxerrs) {
+	if (params_arch_reads(rf->arch, "conv") && rf->nconv >= 1) {
 		int side = rf->width < rf->height ? rf->width : rf->height;
 		if ((side >> rf->nconv) < 1) {
-			errs[n].field = "conv";
-			snprintf(
-			    errs[n].msg, sizeof(errs[n].msg),
+			snprintf(msg, sizeof(msg),
 			    "%d convolution layers halve the image %d times; "
 			    "a %dx%d image needs fewer layers or a larger "
 			    "size.",
 			    rf->nconv, rf->nconv, rf->width, rf->height);
-			n++;
+			add_err(errs, &n, maxerrs, "conv", msg);
 		}
 	}
 	return n;
 }
 
-/* ---- JSON ---- */
-
-static cJSON *
-model_json(const struct runform *rf)
-{
-	cJSON *m = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(m, "arch", arch_names[rf->arch]);
-	if (rf->arch != RUNFORM_LINEAR)
-		cJSON_AddItemToObject(
-		    m, "hidden", cJSON_CreateIntArray(rf->hidden, rf->nhidden));
-	if (rf->arch == RUNFORM_CNN)
-		cJSON_AddItemToObject(
-		    m, "conv", cJSON_CreateIntArray(rf->conv, rf->nconv));
-	return m;
-}
-
-static cJSON *
-image_json(const struct runform *rf)
-{
-	cJSON *im = cJSON_CreateObject();
-
-	cJSON_AddNumberToObject(im, "width", rf->width);
-	cJSON_AddNumberToObject(im, "height", rf->height);
-	cJSON_AddNumberToObject(im, "channels", rf->channels);
-	return im;
-}
+/* ---- JSON: the stored params and the job bodies ---- */
 
 static char *
 print_free(cJSON *j)
@@ -511,112 +288,36 @@ runform_to_json(const struct runform *rf)
 	cJSON *j = cJSON_CreateObject();
 
 	cJSON_AddNumberToObject(j, "dataset_id", (double)rf->dataset_id);
-	cJSON_AddItemToObject(j, "model", model_json(rf));
-	cJSON_AddNumberToObject(j, "epochs", rf->epochs);
-	cJSON_AddNumberToObject(j, "batch_size", rf->batch_size);
-	cJSON_AddStringToObject(j, "optimizer", opt_names[rf->optimizer]);
-	cJSON_AddNumberToObject(j, "lr", rf->lr);
-	cJSON_AddItemToObject(j, "image", image_json(rf));
-	cJSON_AddNumberToObject(j, "val_fraction", rf->val_fraction);
-	cJSON_AddNumberToObject(j, "seed", (double)rf->seed);
+	params_to_json(&rf->run, F_FORM, j);
 	cJSON_AddBoolToObject(j, "augment", rf->augment);
 	cJSON_AddBoolToObject(j, "early_stopping", rf->early_stopping);
-	cJSON_AddNumberToObject(j, "workers", rf->workers);
-	cJSON_AddNumberToObject(j, "local_steps", rf->local_steps);
 	if (rf->recipe[0])
 		cJSON_AddStringToObject(j, "recipe", rf->recipe);
 	return print_free(j);
-}
-
-static int
-get_num(const cJSON *o, const char *k, double lo, double hi, double *out)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi)
-		return -1;
-	*out = v->valuedouble;
-	return 0;
-}
-
-static int
-get_widths(const cJSON *o, const char *k, int *out, int *n)
-{
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, k), *e;
-
-	*n = 0;
-	if (!a)
-		return 0;
-	if (!cJSON_IsArray(a))
-		return -1;
-	cJSON_ArrayForEach(e, a)
-	{
-		if (*n >= RUNFORM_MAX_LAYERS || !cJSON_IsNumber(e) ||
-		    e->valuedouble < 1 || e->valuedouble > 4096)
-			return -1;
-		out[(*n)++] = (int)e->valuedouble;
-	}
-	return 0;
 }
 
 int
 runform_from_json(const char *json, struct runform *rf)
 {
 	cJSON *j = json ? cJSON_Parse(json) : NULL;
-	const cJSON *m, *im, *s;
-	double d[12];
-	int rc = -1, i;
+	const cJSON *s;
+	char err[192];
+	int rc = -1;
 
 	*rf = defaults;
-	if (!j)
-		return -1;
-	m = cJSON_GetObjectItemCaseSensitive(j, "model");
-	im = cJSON_GetObjectItemCaseSensitive(j, "image");
-	s = cJSON_GetObjectItemCaseSensitive(m, "arch");
-	for (i = 0; i < RUNFORM_ARCH__MAX; i++)
-		if (cJSON_IsString(s) &&
-		    strcmp(s->valuestring, arch_names[i]) == 0)
-			break;
-	if (i == RUNFORM_ARCH__MAX)
-		goto out;
-	rf->arch = (enum runform_arch)i;
-	s = cJSON_GetObjectItemCaseSensitive(j, "optimizer");
-	for (i = 0; i < RUNFORM_OPT__MAX; i++)
-		if (cJSON_IsString(s) &&
-		    strcmp(s->valuestring, opt_names[i]) == 0)
-			break;
-	if (i == RUNFORM_OPT__MAX)
-		goto out;
-	rf->optimizer = (enum runform_opt)i;
-	if (get_num(j, "dataset_id", 1, 9007199254740991.0, &d[0]) ||
-	    get_num(j, "epochs", 1, 200, &d[1]) ||
-	    get_num(j, "batch_size", 1, 4096, &d[2]) ||
-	    get_num(j, "lr", 1e-12, 10, &d[3]) ||
-	    get_num(im, "width", 1, RUNFORM_MAX_SIDE, &d[4]) ||
-	    get_num(im, "height", 1, RUNFORM_MAX_SIDE, &d[5]) ||
-	    get_num(im, "channels", 1, 3, &d[6]) ||
-	    get_num(j, "val_fraction", 0, 0.5, &d[7]) ||
-	    get_num(j, "seed", 0, 9007199254740991.0, &d[8]) ||
-	    get_num(j, "workers", 1, 64, &d[9]) ||
-	    get_widths(m, "hidden", rf->hidden, &rf->nhidden) ||
-	    get_widths(m, "conv", rf->conv, &rf->nconv))
-		goto out;
-	rf->dataset_id = (long long)d[0];
-	rf->epochs = (int)d[1];
-	rf->batch_size = (int)d[2];
-	rf->lr = d[3];
-	rf->width = (int)d[4], rf->height = (int)d[5];
-	rf->channels = (int)d[6];
-	rf->val_fraction = d[7];
-	rf->seed = (long long)d[8];
-	rf->workers = (int)d[9];
 	/* runs saved before local_steps existed have none: an epoch */
 	rf->local_steps = 0;
-	if (cJSON_GetObjectItemCaseSensitive(j, "local_steps")) {
-		if (get_num(j, "local_steps", 0, 1000000, &d[0]))
-			goto out;
-		rf->local_steps = (int)d[0];
-	}
+	if (!cJSON_IsObject(j))
+		goto out;
+	s = cJSON_GetObjectItemCaseSensitive(j, "dataset_id");
+	if (!cJSON_IsNumber(s) || s->valuedouble < 1 ||
+	    s->valuedouble > 9007199254740991.0)
+		goto out;
+	rf->dataset_id = (long long)s->valuedouble;
+	/* what the model does not read is not stored: no layers */
+	rf->nhidden = rf->nconv = 0;
+	if (params_from_json(j, F_FORM, 1, &rf->run, err, sizeof(err)) < 0)
+		goto out;
 	rf->augment =
 	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "augment"));
 	rf->early_stopping =
@@ -643,9 +344,7 @@ runform_prep_body(const struct runform *rf, long long run_id,
 	cJSON_AddStringToObject(j, "dataset", dataset_path);
 	snprintf(buf, sizeof(buf), "prepared/%lld", run_id);
 	cJSON_AddStringToObject(j, "output", buf);
-	cJSON_AddItemToObject(j, "image", image_json(rf));
-	cJSON_AddNumberToObject(j, "val_fraction", rf->val_fraction);
-	cJSON_AddNumberToObject(j, "seed", (double)rf->seed);
+	params_to_json(&rf->run, F_FORM | F_PREP, j);
 	return print_free(j);
 }
 
@@ -661,12 +360,8 @@ runform_train_body(const struct runform *rf, long long run_id)
 	cJSON_AddStringToObject(j, "data", buf);
 	snprintf(buf, sizeof(buf), "runs/%lld", run_id);
 	cJSON_AddStringToObject(j, "output", buf);
-	cJSON_AddItemToObject(j, "model", model_json(rf));
-	cJSON_AddNumberToObject(j, "epochs", rf->epochs);
-	cJSON_AddNumberToObject(j, "batch_size", rf->batch_size);
-	cJSON_AddStringToObject(j, "optimizer", opt_names[rf->optimizer]);
-	cJSON_AddNumberToObject(j, "lr", rf->lr);
-	cJSON_AddNumberToObject(j, "seed", (double)rf->seed);
+	/* the form's rows only: the rest keep the train worker's defaults */
+	params_to_json(&rf->run, F_FORM | F_TRAIN, j);
 	/* colour pictures get the colour preset (train worker's augment.c),
 	 * gray ones the small shifts */
 	if (rf->augment && rf->channels == 3)
@@ -674,8 +369,5 @@ runform_train_body(const struct runform *rf, long long run_id)
 	else
 		cJSON_AddBoolToObject(j, "augment", rf->augment);
 	cJSON_AddBoolToObject(j, "early_stopping", rf->early_stopping);
-	cJSON_AddNumberToObject(j, "workers", rf->workers);
-	if (rf->local_steps)
-		cJSON_AddNumberToObject(j, "local_steps", rf->local_steps);
 	return print_free(j);
 }

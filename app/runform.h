@@ -1,7 +1,8 @@
 /*
- * runform.h — the run form (POST /projects/{id}/runs): its defaults, its
- * validation table, and the JSON it turns into (the stored params and the
- * bodies of the preprocess and train jobs).
+ * runform.h — the run form (POST /projects/{id}/runs): its defaults, and
+ * the JSON it turns into (the stored params and the bodies of the
+ * preprocess and train jobs). Its fields and their rules are the rows of
+ * the one parameter table (lib/engine/params_list.h) marked F_FORM.
  *
  * A handler never sees an unchecked value: runform_parse() fills a
  * struct runform only from fields that passed their rule, and collects one
@@ -13,37 +14,29 @@
 #include <stddef.h>
 
 #include "form.h"
+#include "params.h"
 #include "util.h"
 
-#define RUNFORM_MAX_LAYERS 4
-#define RUNFORM_MAX_SIDE 256 /* pixels per side of the training image */
+#define RUNFORM_MAX_SIDE 256 /* pixels per side: image.width's form_max */
 #define RUNFORM_ERRS_MAX 16
 
-enum runform_arch {
-	RUNFORM_LINEAR,
-	RUNFORM_MLP,
-	RUNFORM_CNN,
-	RUNFORM_ARCH__MAX
-};
-enum runform_opt { RUNFORM_ADAM, RUNFORM_SGD, RUNFORM_OPT__MAX };
-
+/*
+ * The form's values: every run parameter of the one table (params.h,
+ * read as rf->epochs here and as rf->run by the table walkers), plus what
+ * only the form has.
+ */
 struct runform {
 	long long dataset_id;
-	enum runform_arch arch;
-	int hidden[RUNFORM_MAX_LAYERS], nhidden;
-	int conv[RUNFORM_MAX_LAYERS], nconv;
-	int epochs, batch_size;
-	enum runform_opt optimizer;
-	double lr;
-	int width, height, channels;
-	double val_fraction;
-	long long seed;
-	int augment;        /* small random shifts */
+	union {
+		struct params run;
+		struct {
+#define PARAM PARAM_AS_FIELD
+#include "params_list.h"
+#undef PARAM
+		};
+	};
+	int augment;        /* small random shifts (colour: the preset) */
 	int early_stopping; /* stop after 3 epochs without improvement */
-	int workers;
-	/* with workers > 1: batches per round on each replica, 0 = an epoch
-	 * of its shard (docs/parallel.md) */
-	int local_steps;
 	/* which default recipe and why (recipe.c); "" when none */
 	char recipe[200];
 };
@@ -68,9 +61,6 @@ void runform_defaults(struct runform *rf, const char *report_json);
 size_t runform_parse(const struct form *f, struct runform *rf,
                      struct runform_err *errs, size_t maxerrs) TY_WUR;
 
-/* Names for pages and JSON. */
-const char *runform_arch_name(enum runform_arch a);
-const char *runform_opt_name(enum runform_opt o);
 /* "128,64" into out. */
 void runform_widths(const int *v, int n, char *out, size_t outlen);
 

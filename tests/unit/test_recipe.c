@@ -48,7 +48,7 @@ main(void)
 			CHECK(rf.width == rows[i].side &&
 			      rf.height == rows[i].side);
 			CHECK(rf.channels == rows[i].channels);
-			CHECK(rf.arch == RUNFORM_CNN &&
+			CHECK(rf.arch == ARCH_CNN &&
 			      rf.conv[0] == rows[i].conv0);
 			CHECK(rf.augment == rows[i].augment);
 			CHECK(rf.early_stopping == 1);
@@ -62,7 +62,7 @@ main(void)
 		runform_defaults(&rf, rows[0].report);
 		CHECK(rf.nconv == 2 && rf.conv[0] == 16 && rf.conv[1] == 32);
 		CHECK(rf.nhidden == 1 && rf.hidden[0] == 64);
-		CHECK(rf.optimizer == RUNFORM_ADAM && rf.lr == 0.002);
+		CHECK(rf.optimizer == NN_OPT_ADAM && rf.lr == 0.002);
 	}
 	TH_TEST("no report: no recipe sentence")
 	{

@@ -140,7 +140,7 @@ main(void)
 	TH_TEST("defaults: a small CNN on 28x28x1, early stopping on")
 	{
 		runform_defaults(&rf, NULL);
-		CHECK(rf.arch == RUNFORM_CNN && rf.width == 28 &&
+		CHECK(rf.arch == ARCH_CNN && rf.width == 28 &&
 		      rf.height == 28 && rf.channels == 1);
 		CHECK(rf.early_stopping == 1 && rf.augment == 0);
 		CHECK(rf.epochs >= 1 && rf.batch_size >= 1 && rf.lr > 0);
@@ -204,11 +204,11 @@ main(void)
 		            &rf, errs) == 0);
 		char *js = runform_to_json(&rf);
 		CHECK(runform_from_json(js, &back) == 0);
-		CHECK(back.dataset_id == 7 && back.arch == RUNFORM_MLP);
+		CHECK(back.dataset_id == 7 && back.arch == ARCH_MLP);
 		CHECK(back.nhidden == 2 && back.hidden[0] == 64 &&
 		      back.hidden[1] == 32);
 		CHECK(back.epochs == 9 && back.batch_size == 32);
-		CHECK(back.optimizer == RUNFORM_SGD && back.lr == 0.05);
+		CHECK(back.optimizer == NN_OPT_SGD && back.lr == 0.05);
 		CHECK(back.width == 20 && back.height == 24 &&
 		      back.channels == 3);
 		CHECK(back.val_fraction == 0.2 && back.seed == 5);

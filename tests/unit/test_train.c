@@ -275,7 +275,7 @@ main(void)
 		        "{\"data\":\"d\",\"output\":\"o\",\"model\":{\"arch\":"
 		        "\"cnn\"},\"optimizer\":\"sgd\"}",
 		        &p, err, sizeof(err)) == 0);
-		CHECK(p.arch == TRAIN_CNN && p.nconv == 2 && p.conv[1] == 32);
+		CHECK(p.arch == ARCH_CNN && p.nconv == 2 && p.conv[1] == 32);
 		CHECK(p.lr == 0.01f && p.epochs == 10 && p.batch_size == 64);
 		CHECK(p.shift == 0 && p.hflip == 0);
 		struct nn_spec s[TRAIN_MAX_LAYERS];

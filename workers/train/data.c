@@ -293,7 +293,7 @@ train_net_new(const struct train_params *p, const struct train_data *d,
 		return NULL;
 	}
 	float *w = p->class_weights ? class_weights(d) : NULL;
-	nn_set_loss_opts(net, p->smoothing, w);
+	nn_set_loss_opts(net, p->label_smoothing, w);
 	free(w);
 	return net;
 }

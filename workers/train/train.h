@@ -14,44 +14,34 @@
 
 #include "model.h"
 #include "nn.h"
+#include "params.h"
 #include "nn_batch.h"
 #include "tensor.h"
 #include "util.h"
 
 #define TRAIN_MAX_LAYERS 256
-#define TRAIN_MAX_WIDTHS 8
+#define TRAIN_MAX_WIDTHS PARAMS_MAX_WIDTHS
 
+/*
+ * A train job's params: the rows of the one parameter table (params.h;
+ * p->epochs here, p->run for the table walkers), the paths, and what
+ * still has its own shape (augment, early_stopping).
+ */
 struct train_params {
 	char data[512], output[512]; /* relative to the volumes */
-	enum {
-		TRAIN_LINEAR,
-		TRAIN_MLP,
-		TRAIN_CNN,
-		TRAIN_RESNET,
-		TRAIN_LSTM,
-		TRAIN_ARCH__MAX
-	} arch;
-	int hidden[TRAIN_MAX_WIDTHS], nhidden; /* lstm: units per layer */
-	int conv[TRAIN_MAX_WIDTHS], nconv;
-	/* resnet: channels and basic blocks of each stage */
-	int widths[TRAIN_MAX_WIDTHS], nwidths;
-	int blocks[TRAIN_MAX_WIDTHS], nblocks;
-	float dropout;
-	int epochs, batch_size;
-	enum nn_opt_kind optimizer;
-	float lr, momentum, weight_decay;
-	int cosine;        /* lr schedule: 0 constant, 1 cosine */
-	float warmup;      /* cosine: epochs of linear warm-up */
-	float smoothing;   /* label smoothing, 0 = off */
-	int class_weights; /* weigh the loss by inverse class frequency */
-	uint64_t seed;
+	union {
+		struct params run;
+		struct {
+#define PARAM PARAM_AS_FIELD
+#include "params_list.h"
+#undef PARAM
+		};
+	};
 	int hflip, shift; /* augmentation; shift in pixels, 0 = none */
 	/* colour augmentation (augment.c), 0 = off: smallest crop scale,
 	 * rotation in degrees, jitter strength, cutout side */
 	float crop, rotate, jitter, cutout;
 	int patience; /* early stopping; 0 = off */
-	int workers;
-	int local_steps; /* workers > 1: batches per round, 0 = an epoch */
 };
 
 /*
