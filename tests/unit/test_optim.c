@@ -83,5 +83,34 @@ main(void)
 		nn_opt_free(&o);
 		nn_free(net);
 	}
+	TH_TEST("cosine schedule with warm-up")
+	{
+		/* 10 warm-up steps of 110: 0.1, 0.2 .. 1.0 of the base, then
+		 * half way down at step 60, ~0 at the last */
+		CHECK(NEAR(nn_lr_cosine(0.5f, 0, 110, 10), 0.05));
+		CHECK(NEAR(nn_lr_cosine(0.5f, 9, 110, 10), 0.5));
+		CHECK(NEAR(nn_lr_cosine(0.5f, 10, 110, 10), 0.5));
+		CHECK(NEAR(nn_lr_cosine(0.5f, 60, 110, 10), 0.25));
+		CHECK(nn_lr_cosine(0.5f, 109, 110, 10) < 0.001f);
+		CHECK(nn_lr_cosine(0.5f, 109, 110, 10) > 0.0f);
+		CHECK(NEAR(nn_lr_cosine(0.5f, 0, 100, 0), 0.5));
+	}
+	TH_TEST("adamw decays weights apart from the gradient, not biases")
+	{
+		nn_net *net = tiny();
+		struct nn_opt o;
+		nn_opt_init(&o, NN_OPT_ADAMW, net, 0.01f, 0.0f, 0.1f);
+		const float g[3] = {0.5f, 0.0f, 0.0f};
+		nn_opt_step(&o, net, g);
+		float *p = nn_params(net);
+		/* w0: shrunk by lr*wd (1 -> 0.999), then Adam's first step
+		 * of lr (0.01) against its gradient */
+		CHECK(NEAR(p[0], 0.989));
+		/* w1: zero gradient, only the decay: -2 * (1 - 0.001) */
+		CHECK(NEAR(p[1], -1.998));
+		CHECK(NEAR(p[2], 1.0));
+		nn_opt_free(&o);
+		nn_free(net);
+	}
 	return th_done();
 }
