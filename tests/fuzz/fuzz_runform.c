@@ -43,7 +43,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	form_free(&f);
 	wb_init(&b, 1 << 20);
-	if (runcharts_run(&b, s) < 0)
+	if (runcharts_run(&b, s, 0) < 0)
 		abort(); /* any epochs list fits in 1 MiB: at most 1000 */
 	wb_free(&b);
 	free(s);

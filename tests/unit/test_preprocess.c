@@ -189,7 +189,7 @@ static int
 prepare(const char *archive, const char *out, int w, int h, int c,
     int threads, double vf, cJSON **result, char *err, size_t errlen)
 {
-	struct prep_prepare_args a = {
+	struct prep_opts a = {
 		.archive = archive, .outdir = out, .width = w, .height = h,
 		.channels = c, .threads = threads, .val_fraction = vf,
 		.seed = 3, .lim = &lim,

@@ -172,101 +172,44 @@ prep_report(const struct prep_scan *s)
 	return r;
 }
 
-/* Parameters shared by both kinds, after validation. */
-struct params {
-	const char *dataset, *output;
-	int width, height, channels;
-	double val_fraction;
-	uint64_t seed;
-};
-
+/*
+ * A job's params into o (the table's F_PREP rows) and the two paths,
+ * relative to the data volume (*output only when need_output).
+ */
 static int
-get_int(const cJSON *o, const char *k, long lo, long hi, long def,
-    long *out, char *err, size_t errlen)
+params_parse(const cJSON *p, int need_output, struct prep_opts *o,
+    const char **dataset, const char **output, char *err, size_t errlen)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	if (!v || cJSON_IsNull(v)) {
-		*out = def;
-		return 0;
-	}
-	if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
-	    v->valuedouble < lo || v->valuedouble > hi) {
-		snprintf(err, errlen, "%s must be an integer from %ld to %ld",
-		    k, lo, hi);
-		return -1;
-	}
-	*out = (long)v->valuedouble;
-	return 0;
-}
-
-static int
-params_parse(const cJSON *p, int need_output, struct params *out,
-    char *err, size_t errlen)
-{
-	const cJSON *img = cJSON_GetObjectItemCaseSensitive(p, "image");
-	const cJSON *vf = cJSON_GetObjectItemCaseSensitive(p, "val_fraction");
-	const cJSON *seed = cJSON_GetObjectItemCaseSensitive(p, "seed");
-	long w, h, c;
 	char *path;
 
-	memset(out, 0, sizeof *out);
-	out->dataset = cJSON_GetStringValue(
+	params_defaults(&o->run);
+	*dataset = cJSON_GetStringValue(
 	    cJSON_GetObjectItemCaseSensitive(p, "dataset"));
-	if (!out->dataset) {
+	if (!*dataset) {
 		snprintf(err, errlen, "dataset (a path relative to the data "
 		    "volume) is required");
 		return -1;
 	}
-	if (!(path = svc_volume_path(".", out->dataset, err, errlen)))
+	if (!(path = svc_volume_path(".", *dataset, err, errlen)))
 		return -1;
 	free(path);
-	out->output = cJSON_GetStringValue(
+	*output = cJSON_GetStringValue(
 	    cJSON_GetObjectItemCaseSensitive(p, "output"));
 	if (need_output) {
-		if (!out->output) {
+		if (!*output) {
 			snprintf(err, errlen, "output (a directory relative "
 			    "to the data volume) is required");
 			return -1;
 		}
-		if (!(path = svc_volume_path(".", out->output, err, errlen)))
+		if (!(path = svc_volume_path(".", *output, err, errlen)))
 			return -1;
 		free(path);
 	}
-	if (img && !cJSON_IsObject(img)) {
-		snprintf(err, errlen, "image must be an object {width, "
-		    "height, channels}");
+	if (params_from_json(p, F_PREP, 0, &o->run, err, errlen))
 		return -1;
-	}
-	if (get_int(img, "width", 1, 1024, 28, &w, err, errlen) ||
-	    get_int(img, "height", 1, 1024, 28, &h, err, errlen) ||
-	    get_int(img, "channels", 1, 3, 1, &c, err, errlen))
-		return -1;
-	if (c == 2) {
+	if (o->channels == 2) {
 		snprintf(err, errlen, "channels must be 1 (gray) or 3 (RGB)");
 		return -1;
-	}
-	out->width = (int)w, out->height = (int)h, out->channels = (int)c;
-	out->val_fraction = 0.2;
-	if (vf && !cJSON_IsNull(vf)) {
-		if (!cJSON_IsNumber(vf) || !(vf->valuedouble >= 0) ||
-		    vf->valuedouble > 0.9) {
-			snprintf(err, errlen, "val_fraction must be a number "
-			    "from 0 to 0.9");
-			return -1;
-		}
-		out->val_fraction = vf->valuedouble;
-	}
-	out->seed = 42;
-	if (seed && !cJSON_IsNull(seed)) {
-		if (!cJSON_IsNumber(seed) || seed->valuedouble < 0 ||
-		    seed->valuedouble > 9007199254740991.0 ||
-		    seed->valuedouble != floor(seed->valuedouble)) {
-			snprintf(err, errlen, "seed must be a non-negative "
-			    "integer");
-			return -1;
-		}
-		out->seed = (uint64_t)seed->valuedouble;
 	}
 	return 0;
 }
@@ -276,23 +219,24 @@ prep_validate(const cJSON *params, char *err, size_t errlen)
 {
 	const char *kind = cJSON_GetStringValue(
 	    cJSON_GetObjectItemCaseSensitive(params, "kind"));
-	struct params p;
+	struct prep_opts o = {0};
+	const char *dataset, *output;
 	struct stat st;
 	char *path;
 	int rc;
 
-	if (params_parse(params, kind && !strcmp(kind, "prepare"), &p, err,
-	    errlen))
+	if (params_parse(params, kind && !strcmp(kind, "prepare"), &o,
+	    &dataset, &output, err, errlen))
 		return -1;
 	/* A missing upload is the caller's mistake: say so now, not later. */
-	path = svc_volume_path(svc_data_dir(), p.dataset, err, errlen);
+	path = svc_volume_path(svc_data_dir(), dataset, err, errlen);
 	if (!path)
 		return -1;
 	rc = stat(path, &st);
 	free(path);
 	if (rc < 0 || !S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "dataset \"%s\" not found on the data "
-		    "volume", p.dataset);
+		    "volume", dataset);
 		return -1;
 	}
 	return 0;
@@ -350,12 +294,12 @@ prep_run_inspect(struct job *j, const cJSON *params, void *arg)
 {
 	struct prep_opts o = {0};
 	struct prep_scan *s;
-	struct params p;
+	const char *dataset, *output;
 	char err[512];
 	char *path;
 
-	if (params_parse(params, 0, &p, err, sizeof err) ||
-	    !(path = svc_volume_path(svc_data_dir(), p.dataset, err,
+	if (params_parse(params, 0, &o, &dataset, &output, err, sizeof err) ||
+	    !(path = svc_volume_path(svc_data_dir(), dataset, err,
 	    sizeof err))) {
 		job_fail(j, "%s", err);
 		return;
@@ -408,7 +352,7 @@ add_mean_std(cJSON *meta, const struct prep_scan *s, const uint32_t *idx,
 
 static int
 write_split(const char *path, const struct prep_scan *s, const uint32_t *idx,
-    size_t n, const struct prep_prepare_args *a, char *err, size_t errlen)
+    size_t n, const struct prep_opts *a, char *err, size_t errlen)
 {
 	uint16_t *lab = xmalloc((n + 1) * sizeof *lab);
 	struct tensor_writer *w;
@@ -484,7 +428,7 @@ struct split_job {
 	const struct prep_scan *s;
 	const uint32_t *idx;
 	size_t n;
-	const struct prep_prepare_args *a;
+	const struct prep_opts *a;
 	int rc;
 	char err[512];
 };
@@ -506,7 +450,7 @@ split_thread(void *arg)
 static int
 write_splits(const char *dir, const struct prep_scan *s,
     const uint32_t *train, size_t ntrain, const uint32_t *val, size_t nval,
-    const struct prep_prepare_args *a, char *err, size_t errlen)
+    const struct prep_opts *a, char *err, size_t errlen)
 {
 	char *tpath = xasprintf("%s/train.tyd", dir);
 	char *vpath = xasprintf("%s/val.tyd", dir);
@@ -587,10 +531,10 @@ remove_leftovers(const char *outdir)
 }
 
 int
-prep_prepare(const struct prep_prepare_args *a, cJSON **result, char *err,
+prep_prepare(const struct prep_opts *a, cJSON **result, char *err,
     size_t errlen)
 {
-	struct prep_opts o = {0};
+	struct prep_opts o = *a;
 	struct prep_scan *s;
 	uint32_t *train = NULL, *val = NULL;
 	size_t ntrain, nval;
@@ -601,14 +545,7 @@ prep_prepare(const struct prep_prepare_args *a, cJSON **result, char *err,
 
 	if (result)
 		*result = NULL;
-	o.archive = a->archive;
 	o.mode = PREP_PREPARE;
-	o.width = a->width, o.height = a->height, o.channels = a->channels;
-	o.threads = a->threads;
-	o.lim = a->lim;
-	o.cancelled = a->cancelled;
-	o.progress = a->progress;
-	o.ctx = a->ctx;
 	s = prep_scan_run(&o);
 	report = prep_report(s);
 	cJSON_Delete(prep_warnings(s, &unusable));
@@ -704,15 +641,15 @@ out:
 void
 prep_run_prepare(struct job *j, const cJSON *params, void *arg)
 {
-	struct prep_prepare_args a = {0};
-	struct params p;
+	struct prep_opts a = {0};
+	const char *dataset, *output;
 	char err[512], *archive = NULL, *outdir = NULL;
 	cJSON *result;
 
-	if (params_parse(params, 1, &p, err, sizeof err) ||
-	    !(archive = svc_volume_path(svc_data_dir(), p.dataset, err,
+	if (params_parse(params, 1, &a, &dataset, &output, err, sizeof err) ||
+	    !(archive = svc_volume_path(svc_data_dir(), dataset, err,
 	    sizeof err)) ||
-	    !(outdir = svc_volume_path(svc_data_dir(), p.output, err,
+	    !(outdir = svc_volume_path(svc_data_dir(), output, err,
 	    sizeof err))) {
 		free(archive);
 		job_fail(j, "%s", err);
@@ -720,10 +657,7 @@ prep_run_prepare(struct job *j, const cJSON *params, void *arg)
 	}
 	a.archive = archive;
 	a.outdir = outdir;
-	a.width = p.width, a.height = p.height, a.channels = p.channels;
 	a.threads = svc_threads();
-	a.val_fraction = p.val_fraction;
-	a.seed = p.seed;
 	a.lim = limits();
 	a.cancelled = job_cancel_cb;
 	a.progress = job_progress_cb;
@@ -745,7 +679,7 @@ prep_run_prepare(struct job *j, const cJSON *params, void *arg)
 		if (!job_cancelled(j))
 			job_fail(j, "%s", err);
 	} else {
-		cJSON_AddStringToObject(result, "output", p.output);
+		cJSON_AddStringToObject(result, "output", output);
 		set_result(j, result);
 		job_progress(j, 1, "done");
 	}

@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "img.h"
+#include "params.h"
 #include "util.h"
 
 struct job;
@@ -57,10 +58,23 @@ void prep_name_clean(const char *in, size_t n, char *out, size_t outlen);
 
 enum prep_mode { PREP_INSPECT, PREP_PREPARE };
 
+/*
+ * One job's options, from its params to the scan: the run parameters of
+ * the one table (params.h; F_PREP rows: image.width/height/channels,
+ * val_fraction, seed, read as o->width) and how to run.
+ */
 struct prep_opts {
 	const char *archive; /* file path */
+	const char *outdir;  /* prepare: the directory written */
 	enum prep_mode mode;
-	int width, height, channels; /* prepare only */
+	union {
+		struct params run;
+		struct {
+#define PARAM PARAM_AS_FIELD
+#include "params_list.h"
+#undef PARAM
+		};
+	};
 	int threads;
 	const struct prep_limits *lim;
 	/* Polled between batches; may be NULL. */
@@ -143,17 +157,7 @@ void prep_run_prepare(struct job *j, const cJSON *params, void *arg);
  * whole). Returns 0, or -1 with a message in err. *result (may be NULL)
  * gets the result object.
  */
-struct prep_prepare_args {
-	const char *archive, *outdir;
-	int width, height, channels, threads;
-	double val_fraction;
-	uint64_t seed;
-	const struct prep_limits *lim;
-	int (*cancelled)(void *ctx);
-	void (*progress)(void *ctx, double fraction);
-	void *ctx;
-};
-int prep_prepare(const struct prep_prepare_args *a, cJSON **result,
+int prep_prepare(const struct prep_opts *o, cJSON **result,
     char *err, size_t errlen) TY_WUR;
 
 #endif
