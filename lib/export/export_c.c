@@ -14,6 +14,7 @@
  */
 #include "export.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,9 @@ struct cl {
 	const struct nn_spec *s;
 	int ih, iw, ic; /* input shape */
 	int oh, ow, oc; /* output shape */
+	const char *x;  /* the input's buffer */
+	const char *x2; /* NN_ADD: the other summand's */
+	const char *y;  /* the output's (== x: in place) */
 };
 
 static void
@@ -95,70 +99,211 @@ weights(struct cgen *g, const struct cl *l)
 	c_floats(g->f, name, g->params + boff, bn);
 }
 
+/* BN that did not fold: its scale and shift, as the engine computes
+ * them when predicting. */
+static void
+bn_w(struct cgen *g, const struct cl *l)
+{
+	size_t woff, wn, boff, bn, soff, sn;
+	int C = l->oc;
+	char name[32];
+	nn_layer_params(g->net, l->i, &woff, &wn, &boff, &bn);
+	nn_layer_state(g->net, l->i, &soff, &sn);
+	const float *ga = g->params + boff, *be = ga + C,
+	            *rm = g->params + soff, *rv = rm + C;
+	float *sc = xmalloc(2 * (size_t)C * sizeof(float)), *sh = sc + C;
+	for (int c = 0; c < C; c++) {
+		sc[c] = ga[c] / sqrtf(rv[c] + NN_BN_EPS);
+		sh[c] = be[c] - rm[c] * sc[c];
+	}
+	snprintf(name, sizeof(name), "ty_w%d", l->i);
+	c_floats(g->f, name, sc, (size_t)C);
+	snprintf(name, sizeof(name), "ty_b%d", l->i);
+	c_floats(g->f, name, sh, (size_t)C);
+	free(sc);
+}
+
 static void
 dense_call(struct cgen *g, const struct cl *l)
 {
-	fprintf(g->f,
-	        "\tty_dense(x, y, %d, %d, ty_w%d, ty_b%d);\n\tTY_SWAP();\n",
-	        l->ih * l->iw * l->ic, l->oc, l->i, l->i);
+	fprintf(g->f, "	ty_dense(%s, %s, %d, %d, ty_w%d, ty_b%d);\n", l->x,
+	        l->y, l->ih * l->iw * l->ic, l->oc, l->i, l->i);
 }
 
 static void
 conv_call(struct cgen *g, const struct cl *l)
 {
 	fprintf(g->f,
-	        "\tty_conv(x, y, %d, %d, %d, %d, %d, %d, %d, %d, %d, ty_w%d, "
-	        "ty_b%d);\n\tTY_SWAP();\n",
-	        l->ih, l->iw, l->ic, l->oc, l->s->k, l->s->stride, l->s->pad,
-	        l->oh, l->ow, l->i, l->i);
+	        "	ty_conv(%s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d, "
+	        "ty_w%d, ty_b%d);\n",
+	        l->x, l->y, l->ih, l->iw, l->ic, l->oc, l->s->k, l->s->stride,
+	        l->s->pad, l->oh, l->ow, l->i, l->i);
 }
 
 static void
 maxpool_call(struct cgen *g, const struct cl *l)
 {
-	fprintf(g->f, "\tty_maxpool(x, y, %d, %d, %d);\n\tTY_SWAP();\n", l->ih,
+	fprintf(g->f, "	ty_maxpool(%s, %s, %d, %d, %d);\n", l->x, l->y, l->ih,
 	        l->iw, l->ic);
+}
+
+static void
+gap_call(struct cgen *g, const struct cl *l)
+{
+	fprintf(g->f, "	ty_gap(%s, %s, %d, %d);\n", l->x, l->y, l->ih * l->iw,
+	        l->ic);
+}
+
+static void
+add_call(struct cgen *g, const struct cl *l)
+{
+	fprintf(g->f, "	ty_add(%s, %s, %s, %d);\n", l->x, l->x2, l->y,
+	        l->oh * l->ow * l->oc);
+}
+
+static void
+lstm_call(struct cgen *g, const struct cl *l)
+{
+	int F = l->iw * l->ic, H = l->oc;
+	fprintf(g->f,
+	        "	ty_lstm(%s, %s, %d, %d, %d, %d, ty_w%d, ty_w%d + %ld, "
+	        "ty_b%d);\n",
+	        l->x, l->y, l->ih, F, H, l->s->seq, l->i, l->i, (long)F * 4 * H,
+	        l->i);
+}
+
+/* Elementwise: in place when the input dies here, else on a copy. */
+static void
+pointwise(struct cgen *g, const struct cl *l, const char *fn)
+{
+	int n = l->oh * l->ow * l->oc;
+	if (strcmp(l->x, l->y) != 0)
+		fprintf(g->f, "	ty_copy(%s, %s, %d);\n", l->x, l->y, n);
+	if (fn)
+		fprintf(g->f, "	%s(%s, %d);\n", fn, l->y, n);
 }
 
 static void
 relu_call(struct cgen *g, const struct cl *l)
 {
-	fprintf(g->f, "\tty_relu(x, %d);\n", l->oh * l->ow * l->oc);
+	pointwise(g, l, "ty_relu");
 }
 
 static void
 sigmoid_call(struct cgen *g, const struct cl *l)
 {
-	fprintf(g->f, "\tty_sigmoid(x, %d);\n", l->oh * l->ow * l->oc);
+	pointwise(g, l, "ty_sigmoid");
+}
+
+static void
+bn_call(struct cgen *g, const struct cl *l)
+{
+	int n = l->oh * l->ow * l->oc;
+	fprintf(g->f, "	ty_bn(%s, %s, %d, %d, ty_w%d, ty_b%d);\n", l->x, l->y,
+	        n / l->oc, l->oc, l->i, l->i);
 }
 
 /* Dropout (identity when predicting), flatten (NHWC is already flat). */
 static void
 nothing(struct cgen *g, const struct cl *l)
 {
-	fprintf(g->f, "\t/* %s: nothing to do */\n", nn_kind_name(l->s->kind));
+	pointwise(g, l, NULL);
 }
 
 static const struct {
 	void (*w)(struct cgen *, const struct cl *); /* may be NULL */
 	void (*call)(struct cgen *, const struct cl *);
+	int inplace; /* may write its output over its input */
 } rows[NN_KIND__MAX] = {
-    [NN_DENSE] = {weights, dense_call},  [NN_CONV] = {weights, conv_call},
-    [NN_MAXPOOL] = {NULL, maxpool_call}, [NN_RELU] = {NULL, relu_call},
-    [NN_SIGMOID] = {NULL, sigmoid_call}, [NN_DROPOUT] = {NULL, nothing},
-    [NN_FLATTEN] = {NULL, nothing},
+    [NN_DENSE] = {weights, dense_call, 0},  [NN_CONV] = {weights, conv_call, 0},
+    [NN_MAXPOOL] = {NULL, maxpool_call, 0}, [NN_RELU] = {NULL, relu_call, 1},
+    [NN_SIGMOID] = {NULL, sigmoid_call, 1}, [NN_DROPOUT] = {NULL, nothing, 1},
+    [NN_FLATTEN] = {NULL, nothing, 1},      [NN_GAP] = {NULL, gap_call, 0},
+    [NN_BN] = {bn_w, bn_call, 1},           [NN_ADD] = {NULL, add_call, 1},
+    [NN_LSTM] = {weights, lstm_call, 0},
+};
+
+/*
+ * Buffers: the net's input and each layer's output get one of nslots
+ * static arrays of TY_MAXACT floats, reused once every reader of the
+ * value has run (layers read the previous output or an earlier one).
+ */
+struct plan {
+	int nl, nslots;
+	int *slot; /* [-1 .. nl-1] */
+	char (*name)[16];
 };
 
 static void
-layer_at(const nn_net *net, const struct model_meta *mm, int i, struct cl *l)
+plan_make(const nn_net *net, struct plan *p)
 {
+	int nl = nn_nlayers(net), *last = xcalloc((size_t)nl + 1, sizeof(int));
+	int *busy = xcalloc((size_t)nl + 2, sizeof(int)); /* slot -> in use */
+	p->nl = nl;
+	p->slot = (int *)xcalloc((size_t)nl + 1, sizeof(int)) + 1;
+	p->name = xcalloc((size_t)nl + 1, sizeof(*p->name));
+	last++; /* last[-1 .. nl-1]: the last layer reading the value */
+	for (int i = 0; i < nl; i++) {
+		int a, b;
+		nn_layer_inputs(net, i, &a, &b);
+		last[a] = i;
+		if (b >= 0)
+			last[b] = i;
+	}
+	last[nl - 1] = nl; /* the answer */
+	p->slot[-1] = 0, busy[0] = 1, p->nslots = 1;
+	for (int i = 0; i < nl; i++) {
+		int a, b, s = -1;
+		nn_layer_inputs(net, i, &a, &b);
+		if (rows[nn_layer_spec(net, i)->kind].inplace && last[a] == i)
+			s = p->slot[a];
+		for (int k = 0; s < 0; k++)
+			if (!busy[k])
+				s = k;
+		busy[s] = 1;
+		p->slot[i] = s;
+		p->nslots = s + 1 > p->nslots ? s + 1 : p->nslots;
+		if (last[a] == i && p->slot[a] != s)
+			busy[p->slot[a]] = 0;
+		if (b >= 0 && last[b] == i && p->slot[b] != s)
+			busy[p->slot[b]] = 0;
+	}
+	for (int i = -1; i < nl; i++)
+		snprintf(p->name[i + 1], sizeof(p->name[0]), "ty_s%d",
+		         p->slot[i]);
+	free(last - 1);
+	free(busy);
+}
+
+static const char *
+plan_buf(const struct plan *p, int i)
+{
+	return p->name[i + 1];
+}
+
+static void
+plan_free(struct plan *p)
+{
+	free(p->slot - 1);
+	free(p->name);
+}
+
+static void
+layer_at(const nn_net *net, const struct model_meta *mm, const struct plan *p,
+         int i, struct cl *l)
+{
+	int a, b;
+	nn_layer_inputs(net, i, &a, &b);
 	l->i = i;
 	l->s = nn_layer_spec(net, i);
-	if (i == 0)
+	if (a < 0)
 		l->ih = mm->height, l->iw = mm->width, l->ic = mm->channels;
 	else
-		nn_layer_shape(net, i - 1, &l->ih, &l->iw, &l->ic);
+		nn_layer_shape(net, a, &l->ih, &l->iw, &l->ic);
 	nn_layer_shape(net, i, &l->oh, &l->ow, &l->oc);
+	l->x = plan_buf(p, a);
+	l->x2 = b >= 0 ? plan_buf(p, b) : NULL;
+	l->y = plan_buf(p, i);
 }
 
 /* The architecture's name: the caller's, else the training parameters'. */
@@ -174,15 +319,23 @@ arch_of(const model *m, const struct export_info *info)
 	return cJSON_IsString(a) ? a->valuestring : "?";
 }
 
+/* What the file's static buffers take, in bytes (the header says it,
+ * the test checks it against size(1)). */
+struct sizes {
+	size_t maxact, scratch, ram;
+};
+
 static void
-header(FILE *f, const model *m, const struct export_info *info, size_t maxact)
+header(FILE *f, const model *m, const nn_net *net,
+       const struct export_info *info, const struct sizes *z)
 {
 	const struct model_meta *mm = model_meta(m);
-	const nn_net *net = model_net_c(m);
-	size_t np = nn_nparams(net);
-	size_t ram = 2 * maxact * sizeof(float) +
-	             (size_t)mm->width * mm->height * mm->channels + 1024 +
-	             64; /* ty_dec, alignment */
+	size_t np = 0;
+	for (int i = 0; i < nn_nlayers(net); i++) {
+		size_t woff, wn, boff, bn;
+		nn_layer_params(net, i, &woff, &wn, &boff, &bn);
+		np += wn + bn;
+	}
 	fputs("/*\n * trainyard model exported as one C99 file", f);
 	if (info && info->name) {
 		fputs(": ", f);
@@ -194,7 +347,7 @@ header(FILE *f, const model *m, const struct export_info *info, size_t maxact)
 	for (int i = 0; i < nn_nlayers(net); i++)
 		fprintf(f, "%s%s", i ? " " : "",
 		        nn_kind_name(nn_layer_spec(net, i)->kind));
-	fprintf(f, "), %zu weights.\n", np);
+	fprintf(f, "), %zu weights (batch norms folded in).\n", np);
 	if (info && info->accuracy >= 0)
 		fprintf(f, " * Validation accuracy: %.2f%%.\n",
 		        100 * info->accuracy);
@@ -225,17 +378,19 @@ header(FILE *f, const model *m, const struct export_info *info, size_t maxact)
 	    " * buffers and about %d bytes of stack.\n"
 	    " */\n",
 	    mm->channels, mm->width, mm->height, mm->nclasses, 4 * np,
-	    C_CODE_BYTES, ram, C_STACK_BYTES);
+	    C_CODE_BYTES, z->ram, C_STACK_BYTES);
 }
 
 static int
-generate(FILE *f, const model *m, const struct export_info *info, char *err,
-         size_t errlen)
+generate(FILE *f, const model *m, const nn_net *net,
+         const struct export_info *info, char *err, size_t errlen)
 {
 	const struct model_meta *mm = model_meta(m);
-	const nn_net *net = model_net_c(m);
 	struct cgen g = {.f = f, .net = net, .params = nn_params_c(net)};
-	size_t maxact = (size_t)mm->width * mm->height * mm->channels;
+	struct sizes z = {.maxact =
+	                      (size_t)mm->width * mm->height * mm->channels,
+	                  .scratch = 1};
+	struct plan p;
 	int nl = nn_nlayers(net);
 
 	if (mm->channels != 1 && mm->channels != 3) {
@@ -243,26 +398,34 @@ generate(FILE *f, const model *m, const struct export_info *info, char *err,
 		return -1;
 	}
 	for (int i = 0; i < nl; i++) {
-		struct cl l;
-		layer_at(net, mm, i, &l);
-		if ((unsigned)l.s->kind >= NN_KIND__MAX ||
-		    !rows[l.s->kind].call) {
+		const struct nn_spec *s = nn_layer_spec(net, i);
+		int oh, ow, oc;
+		if ((unsigned)s->kind >= NN_KIND__MAX || !rows[s->kind].call) {
 			snprintf(err, errlen,
 			         "layer %d (%s) cannot be exported to C yet", i,
-			         nn_kind_name(l.s->kind)
-			             ? nn_kind_name(l.s->kind)
-			             : "?");
+			         nn_kind_name(s->kind) ? nn_kind_name(s->kind)
+			                               : "?");
 			return -1;
 		}
-		size_t o = (size_t)l.oh * l.ow * l.oc;
-		maxact = o > maxact ? o : maxact;
+		nn_layer_shape(net, i, &oh, &ow, &oc);
+		size_t o = (size_t)oh * ow * oc;
+		z.maxact = o > z.maxact ? o : z.maxact;
+		if (s->kind == NN_LSTM && 6 * (size_t)oc > z.scratch)
+			z.scratch = 6 * (size_t)oc;
 	}
-	header(f, m, info, maxact);
+	plan_make(net, &p);
+	z.ram = (size_t)p.nslots * z.maxact * sizeof(float) +
+	        z.scratch * sizeof(float) +
+	        (size_t)mm->width * mm->height * mm->channels + 1024 +
+	        64; /* ty_dec, alignment */
+	header(f, m, net, info, &z);
 	fprintf(f,
 	        "#include <math.h>\n#include <stdint.h>\n\n"
 	        "#define TY_W %d\n#define TY_H %d\n#define TY_C %d\n"
-	        "#define TY_K %d\n#define TY_MAXACT %zu\n\n",
-	        mm->width, mm->height, mm->channels, nn_out_size(net), maxact);
+	        "#define TY_K %d\n#define TY_MAXACT %zu\n"
+	        "#define TY_SCRATCH %zu\n\n",
+	        mm->width, mm->height, mm->channels, nn_out_size(net), z.maxact,
+	        z.scratch);
 	fputs("int trainyard_predict(const uint8_t *pixels, int w, int h, "
 	      "int channels,\n                      float *probs);\n",
 	      f);
@@ -283,39 +446,47 @@ generate(FILE *f, const model *m, const struct export_info *info, char *err,
 	c_floats(f, "ty_offset", off, (size_t)mm->channels);
 	for (int i = 0; i < nl; i++) {
 		struct cl l;
-		layer_at(net, mm, i, &l);
+		layer_at(net, mm, &p, i, &l);
 		if (rows[l.s->kind].w)
 			rows[l.s->kind].w(&g, &l);
 	}
 	fputs("\n", f);
 	fputs(c_runtime, f);
-	fputs("\n#define TY_SWAP() (t = x, x = y, y = t)\n\n"
-	      "int\ntrainyard_predict(const uint8_t *pixels, int w, int h, "
+	fputs("\n/* the activations: buffers shared by values that are never "
+	      "needed at once */\n",
+	      f);
+	for (int k = 0; k < p.nslots; k++)
+		fprintf(f, "static float ty_s%d[TY_MAXACT];\n", k);
+	fputs("\nint\ntrainyard_predict(const uint8_t *pixels, int w, int h, "
 	      "int channels,\n                  float *probs)\n{\n"
 	      "\tstatic uint8_t px[TY_W * TY_H * TY_C];\n"
-	      "\tstatic float A[TY_MAXACT], B[TY_MAXACT];\n"
-	      "\tfloat *x = A, *y = B, *t;\n\tint i, best = 0;\n\n"
-	      "\t(void)ty_dense, (void)ty_conv, (void)ty_maxpool;\n"
-	      "\t(void)ty_relu, (void)ty_sigmoid, (void)ty_softmax;\n"
+	      "\tint i, best = 0;\n\n"
+	      "\tTY_USED();\n"
 	      "\tif (!pixels || !probs || w < 1 || h < 1 || channels < 1 ||\n"
 	      "\t    channels > 4 || ty_fit(pixels, w, h, channels, px) != 0)\n"
-	      "\t\treturn -1;\n"
-	      "\tfor (i = 0; i < TY_W * TY_H * TY_C; i++)\n"
-	      "\t\tx[i] = px[i] * ty_scale[i % TY_C] + ty_offset[i % TY_C];\n",
+	      "\t\treturn -1;\n",
 	      f);
+	fprintf(f,
+	        "\tfor (i = 0; i < TY_W * TY_H * TY_C; i++)\n"
+	        "\t\t%s[i] = px[i] * ty_scale[i %% TY_C] + "
+	        "ty_offset[i %% TY_C];\n",
+	        plan_buf(&p, -1));
 	for (int i = 0; i < nl; i++) {
 		struct cl l;
-		layer_at(net, mm, i, &l);
+		layer_at(net, mm, &p, i, &l);
 		fprintf(f, "\t/* layer %d: %s -> %dx%dx%d */\n", i,
 		        nn_kind_name(l.s->kind), l.oh, l.ow, l.oc);
 		rows[l.s->kind].call(&g, &l);
 	}
+	const char *y = plan_buf(&p, nl - 1);
 	if (nn_loss_kind(net) == NN_LOSS_XENT)
-		fputs("\tty_softmax(x, TY_K);\n", f);
-	fputs("\tfor (i = 0; i < TY_K; i++) {\n\t\tprobs[i] = x[i];\n"
-	      "\t\tif (x[i] > x[best])\n\t\t\tbest = i;\n\t}\n"
-	      "\treturn best;\n}\n",
-	      f);
+		fprintf(f, "\tty_softmax(%s, TY_K);\n", y);
+	fprintf(f,
+	        "\tfor (i = 0; i < TY_K; i++) {\n\t\tprobs[i] = %s[i];\n"
+	        "\t\tif (%s[i] > %s[best])\n\t\t\tbest = i;\n\t}\n"
+	        "\treturn best;\n}\n",
+	        y, y, y);
+	plan_free(&p);
 	return 0;
 }
 
@@ -330,7 +501,10 @@ export_c(const model *m, const struct export_info *info, uint8_t **out,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	int rc = generate(f, m, info, err, errlen);
+	/* batch norms folded into their conv or dense, as inference does */
+	nn_net *net = nn_fold_bn(model_net_c(m), err, errlen);
+	int rc = net ? generate(f, m, net, info, err, errlen) : -1;
+	nn_free(net);
 	if (fclose(f) != 0 && rc == 0) {
 		snprintf(err, errlen, "out of memory");
 		rc = -1;

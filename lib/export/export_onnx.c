@@ -12,6 +12,7 @@
 #include "export.h"
 #include "onnx.pb-c.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,12 +177,27 @@ mkattr(struct gb *b, const struct attr *a)
 }
 
 /*
- * A node op(inputs...) -> a fresh tensor (or out when given); returns
- * the output's name. inputs end at NULL; attrs has nattrs entries.
+ * A node op(inputs...) -> nout outputs (names given, "" for an unused
+ * optional one); inputs end at NULL; attrs has nattrs entries.
  */
+static void node_outs(struct gb *b, const char *op, char **outs, int nout,
+                      const char *const *in, const struct attr *attrs,
+                      int nattrs);
+
+/* A node op(inputs...) -> a fresh tensor (or out when given); returns
+ * the output's name. */
 static char *
 node(struct gb *b, const char *op, const char *out, const char *const *in,
      const struct attr *attrs, int nattrs)
+{
+	char *o = out ? (char *)out : fresh(b, "t");
+	node_outs(b, op, &o, 1, in, attrs, nattrs);
+	return o;
+}
+
+static void
+node_outs(struct gb *b, const char *op, char **outs, int nout,
+          const char *const *in, const struct attr *attrs, int nattrs)
 {
 	Onnx__NodeProto *n = gb_alloc(b, sizeof(*n));
 	onnx__node_proto__init(n);
@@ -193,15 +209,14 @@ node(struct gb *b, const char *op, const char *out, const char *const *in,
 	n->n_input = ni;
 	n->input = gb_alloc(b, ni * sizeof(char *));
 	memcpy(n->input, in, ni * sizeof(char *));
-	n->n_output = 1;
-	n->output = gb_alloc(b, sizeof(char *));
-	n->output[0] = out ? (char *)out : fresh(b, "t");
+	n->n_output = (size_t)nout;
+	n->output = gb_alloc(b, (size_t)nout * sizeof(char *));
+	memcpy(n->output, outs, (size_t)nout * sizeof(char *));
 	n->n_attribute = (size_t)nattrs;
 	n->attribute = gb_alloc(b, (size_t)nattrs * sizeof(void *));
 	for (int i = 0; i < nattrs; i++)
 		n->attribute[i] = mkattr(b, &attrs[i]);
 	push(b, (void ***)&b->g->node, &b->g->n_node, &b->gcap_node, n);
-	return n->output[0];
 }
 
 #define IN(...) ((const char *const[]){__VA_ARGS__, NULL})
@@ -264,13 +279,39 @@ to_flat(struct gb *b, struct st *s)
 	s->lay = L_FLAT;
 }
 
+static char *
+reshape(struct gb *b, const char *x, const int64_t *shp, int n)
+{
+	return node(b, "Reshape", NULL, IN(x, init_i64(b, "shape", shp, n)),
+	            NULL, 0);
+}
+
+/* A 4-D map again (from [N, F]: the engine's h x w x c). */
+static void
+to_map(struct gb *b, struct st *s)
+{
+	if (s->lay != L_FLAT)
+		return;
+	if (s->chw) {
+		int64_t shp[4] = {-1, s->mc, s->mh, s->mw};
+		s->x = reshape(b, s->x, shp, 4);
+		s->lay = L_NCHW;
+		s->chw = 0;
+		return;
+	}
+	int64_t shp[4] = {-1, s->h, s->w, s->c};
+	s->x = reshape(b, s->x, shp, 4);
+	s->lay = L_NHWC;
+}
+
 /* ---- one row per layer kind ---- */
 struct lctx {
 	const nn_net *net;
 	const float *params;
 	int i; /* layer index */
 	const struct nn_spec *spec;
-	int oh, ow, oc; /* its output shape */
+	int oh, ow, oc;   /* its output shape */
+	struct st *other; /* NN_ADD: the other summand */
 };
 
 static int
@@ -311,15 +352,7 @@ emit_conv(struct gb *b, const struct lctx *l, struct st *s)
 {
 	size_t woff, wn, boff, bn;
 	nn_layer_params(l->net, l->i, &woff, &wn, &boff, &bn);
-	if (s->lay == L_FLAT) { /* back to the engine's map, HWC */
-		int h = s->h, w = s->w, c = s->c;
-		to_flat_hwc(b, s);
-		s->h = h, s->w = w, s->c = c;
-		int64_t shp[4] = {-1, s->h, s->w, s->c};
-		s->x = node(b, "Reshape", NULL,
-		            IN(s->x, init_i64(b, "shape", shp, 4)), NULL, 0);
-		s->lay = L_NHWC;
-	}
+	to_map(b, s);
 	to_nchw(b, s);
 	int k = l->spec->k, ic = s->c, oc = l->oc;
 	if ((size_t)k * k * ic * oc != wn || bn != (size_t)oc)
@@ -357,8 +390,126 @@ emit_maxpool(struct gb *b, const struct lctx *l, struct st *s)
 	    {"kernel_shape", 2, 0, {2, 2}},
 	    {"strides", 2, 0, {2, 2}},
 	};
+	to_map(b, s);
 	to_nchw(b, s);
 	s->x = node(b, "MaxPool", NULL, IN(s->x), a, 2);
+	return 0;
+}
+
+static int
+emit_gap(struct gb *b, const struct lctx *l, struct st *s)
+{
+	to_map(b, s);
+	to_nchw(b, s);
+	s->x = node(b, "GlobalAveragePool", NULL, IN(s->x), NULL, 0);
+	return 0;
+}
+
+/* Batch normalisation that did not fold (nn_fold_bn): per channel
+ * x * scale + shift, both computed as the engine's inference does. */
+static int
+emit_bn(struct gb *b, const struct lctx *l, struct st *s)
+{
+	size_t woff, wn, boff, bn, soff, sn;
+	int C = l->oc;
+	nn_layer_params(l->net, l->i, &woff, &wn, &boff, &bn);
+	nn_layer_state(l->net, l->i, &soff, &sn);
+	if (bn != 2 * (size_t)C || sn != 2 * (size_t)C)
+		return gb_fail(b, "layer %d: batch norm sizes", l->i);
+	const float *g = l->params + boff, *be = g + C, *rm = l->params + soff,
+	            *rv = rm + C;
+	float *sc = xmalloc(2 * (size_t)C * sizeof(float)), *sh = sc + C;
+	for (int c = 0; c < C; c++) {
+		sc[c] = g[c] / sqrtf(rv[c] + NN_BN_EPS);
+		sh[c] = be[c] - rm[c] * sc[c];
+	}
+	if (s->lay == L_FLAT && s->chw)
+		to_flat_hwc(b, s);
+	int64_t d[3] = {C, 1, 1};
+	int nd = s->lay == L_NCHW ? 3 : 1;
+	const char *a = init_f(b, "bn_scale", sc, (size_t)C, d, nd),
+	           *c = init_f(b, "bn_shift", sh, (size_t)C, d, nd);
+	free(sc);
+	s->x = node(b, "Mul", NULL, IN(s->x, a), NULL, 0);
+	s->x = node(b, "Add", NULL, IN(s->x, c), NULL, 0);
+	return 0;
+}
+
+/* Both summands in one layout: NCHW for maps, [N, F] HWC for vectors. */
+static int
+emit_add(struct gb *b, const struct lctx *l, struct st *s)
+{
+	struct st *o = l->other;
+	if (s->h * s->w > 1) {
+		to_map(b, s), to_nchw(b, s);
+		to_map(b, o), to_nchw(b, o);
+	} else {
+		to_flat_hwc(b, s);
+		to_flat_hwc(b, o);
+	}
+	s->x = node(b, "Add", NULL, IN(s->x, o->x), NULL, 0);
+	return 0;
+}
+
+/*
+ * ONNX's LSTM (one direction, no peepholes, sigmoid/tanh/tanh: the
+ * engine's cell). Steps are the map's rows of w*c features (HWC). The
+ * engine keeps Wx [F][4H], Wh [H][4H], b [4H] with gates i, f, g, o;
+ * ONNX wants W [1][4H][F], R [1][4H][H], B [1][8H] with gates i, o, f, c.
+ */
+static int
+emit_lstm(struct gb *b, const struct lctx *l, struct st *s)
+{
+	static const int gate[4] = {0, 3, 1, 2}; /* ONNX gate -> engine's */
+	size_t woff, wn, boff, bn;
+	int T = s->h, F = s->w * s->c, H = l->oc;
+	nn_layer_params(l->net, l->i, &woff, &wn, &boff, &bn);
+	if (wn != (size_t)(F + H) * 4 * H || bn != 4 * (size_t)H)
+		return gb_fail(b, "layer %d: lstm sizes", l->i);
+	const float *Wx = l->params + woff, *Wh = Wx + (size_t)F * 4 * H,
+	            *bias = l->params + boff;
+	float *W = xmalloc((size_t)4 * H * F * sizeof(float)),
+	      *R = xmalloc((size_t)4 * H * H * sizeof(float)),
+	      *B = xcalloc((size_t)8 * H, sizeof(float));
+	for (int q = 0; q < 4; q++)
+		for (int j = 0; j < H; j++) {
+			size_t col = (size_t)gate[q] * H + j,
+			       row = (size_t)q * H + j;
+			for (int f = 0; f < F; f++)
+				W[row * F + f] = Wx[(size_t)f * 4 * H + col];
+			for (int k = 0; k < H; k++)
+				R[row * H + k] = Wh[(size_t)k * 4 * H + col];
+			B[row] = bias[col]; /* Rb stays 0: b is b_ih + b_hh */
+		}
+	int64_t wd[3] = {1, 4 * H, F}, rd[3] = {1, 4 * H, H},
+	        bd[2] = {1, 8 * H};
+	const char *wt = init_f(b, "W", W, (size_t)4 * H * F, wd, 3),
+	           *rt = init_f(b, "R", R, (size_t)4 * H * H, rd, 3),
+	           *bt = init_f(b, "B", B, (size_t)8 * H, bd, 2);
+	free(W), free(R), free(B);
+	/* [N, T*F] HWC -> [N, T, F] -> [T, N, F] */
+	static const struct attr tnf = {"perm", 3, 0, {1, 0, 2}};
+	to_flat_hwc(b, s);
+	int64_t ntf[3] = {-1, T, F};
+	const char *x =
+	    node(b, "Transpose", NULL, IN(reshape(b, s->x, ntf, 3)), &tnf, 1);
+	const struct attr hs = {"hidden_size", 0, H, {0}};
+	if (l->spec->seq) { /* Y [T, 1, N, H] -> [N, T, 1, H] NHWC */
+		char *outs[1] = {fresh(b, "lstm_y")};
+		node_outs(b, "LSTM", outs, 1, IN(x, wt, rt, bt), &hs, 1);
+		int64_t tnh[3] = {T, -1, H}, nt1h[4] = {-1, T, 1, H};
+		const char *y = node(b, "Transpose", NULL,
+		                     IN(reshape(b, outs[0], tnh, 3)), &tnf, 1);
+		s->x = reshape(b, y, nt1h, 4);
+		s->lay = L_NHWC;
+	} else { /* Y_h [1, N, H] -> [N, H] */
+		char *outs[2] = {"", fresh(b, "lstm_h")};
+		node_outs(b, "LSTM", outs, 2, IN(x, wt, rt, bt), &hs, 1);
+		int64_t nh[2] = {-1, H};
+		s->x = reshape(b, outs[1], nh, 2);
+		s->lay = L_FLAT;
+	}
+	s->chw = 0;
 	return 0;
 }
 
@@ -396,7 +547,9 @@ static const emit_fn emit[NN_KIND__MAX] = {
     [NN_DENSE] = emit_dense,     [NN_CONV] = emit_conv,
     [NN_MAXPOOL] = emit_maxpool, [NN_RELU] = emit_relu,
     [NN_SIGMOID] = emit_sigmoid, [NN_DROPOUT] = emit_identity,
-    [NN_FLATTEN] = emit_flatten,
+    [NN_FLATTEN] = emit_flatten, [NN_GAP] = emit_gap,
+    [NN_BN] = emit_bn,           [NN_ADD] = emit_add,
+    [NN_LSTM] = emit_lstm,
 };
 
 /* ---- graph inputs, outputs, metadata ---- */
@@ -491,20 +644,27 @@ static const char onnx_contract[] =
     "mean %s, std %s (on 0..1 values). Output probabilities [N, %d]: "
     "softmax over the classes in metadata_props 'classes'.";
 
+/* The layers in order, each from the state of the layer(s) it reads
+ * (the engine's nets are sequences with skips: residual blocks). */
 static int
-build(struct gb *b, const model *m, const struct export_info *info,
-      Onnx__ModelProto *mp)
+walk(struct gb *b, const nn_net *net, const struct model_meta *mm,
+     struct st *out)
 {
-	const struct model_meta *mm = model_meta(m);
-	const nn_net *net = model_net_c(m);
-	struct st s = {
+	int nl = nn_nlayers(net);
+	struct st *outs =
+	    (struct st *)gb_alloc(b, ((size_t)nl + 1) * sizeof(*outs)) + 1;
+	outs[-1] = (struct st){
 	    .lay = L_NHWC, .h = mm->height, .w = mm->width, .c = mm->channels};
-	s.x = normalise(b, mm);
-	for (int i = 0; i < nn_nlayers(net); i++) {
+	outs[-1].x = normalise(b, mm);
+	for (int i = 0; i < nl; i++) {
+		int src, src2;
+		nn_layer_inputs(net, i, &src, &src2);
+		struct st s = outs[src], o = src2 >= 0 ? outs[src2] : s;
 		struct lctx l = {.net = net,
 		                 .params = nn_params_c(net),
 		                 .i = i,
-		                 .spec = nn_layer_spec(net, i)};
+		                 .spec = nn_layer_spec(net, i),
+		                 .other = &o};
 		enum nn_kind k = l.spec->kind;
 		if ((unsigned)k >= NN_KIND__MAX || !emit[k])
 			return gb_fail(b,
@@ -516,7 +676,20 @@ build(struct gb *b, const model *m, const struct export_info *info,
 		if (emit[k](b, &l, &s) != 0)
 			return -1;
 		s.h = l.oh, s.w = l.ow, s.c = l.oc;
+		outs[i] = s;
 	}
+	*out = outs[nl - 1];
+	return 0;
+}
+
+static int
+build(struct gb *b, const model *m, const nn_net *net,
+      const struct export_info *info, Onnx__ModelProto *mp)
+{
+	const struct model_meta *mm = model_meta(m);
+	struct st s;
+	if (walk(b, net, mm, &s) != 0)
+		return -1;
 	to_flat_hwc(b, &s);
 	int k = nn_out_size(net);
 	static const struct attr axis1 = {"axis", 0, 1, {0}};
@@ -580,7 +753,14 @@ export_onnx(const model *m, const struct export_info *info, uint8_t **out,
 	onnx__model_proto__init(&mp);
 	b.g = gb_alloc(&b, sizeof(*b.g));
 	onnx__graph_proto__init(b.g);
-	int rc = build(&b, m, info, &mp);
+	/* batch norms folded into their conv or dense, as inference does */
+	nn_net *net = nn_fold_bn(model_net_c(m), err, errlen);
+	if (!net) {
+		gb_free(&b);
+		return -1;
+	}
+	int rc = build(&b, m, net, info, &mp);
+	nn_free(net);
 	if (rc == 0) {
 		*len = onnx__model_proto__get_packed_size(&mp);
 		*out = xmalloc(*len ? *len : 1);

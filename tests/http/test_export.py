@@ -58,6 +58,12 @@ ARCHS = [
     ("mlp", "bars", {"arch": "mlp", "hidden": [16, 8], "dropout": 0.2}),
     ("cnn", "bars", {"arch": "cnn", "conv": [4, 8], "hidden": [8]}),
     ("cnn", "rgb", {"arch": "cnn", "conv": [4], "hidden": []}),
+    # batch norm (folded), stride-2 conv, 1x1 projections, residual adds,
+    # global average pooling
+    ("resnet", "rgb", {"arch": "resnet", "widths": [4, 8],
+                       "blocks": [1, 1]}),
+    # two LSTM layers: the first passes every step on
+    ("lstm", "bars", {"arch": "lstm", "hidden": [8, 6]}),
 ]
 
 make_bars_set(S.data, "bars", 300, 60, size=SIZE)
@@ -70,6 +76,49 @@ for i, (arch, data, m) in enumerate(ARCHS):
         "batch_size": 16, "optimizer": "adam", "lr": 0.01, "seed": 3})
     MODELS.append(("%s/%s" % (arch, data), arch, rel + "/model.tym",
                    3 if data == "rgb" else 1, res.get("val_acc", -1)))
+
+
+def write_tym(path, header, params):
+    """A .tym file (layout of lib/engine/model.h), BLAKE2b-256 summed as
+    libsodium's crypto_generichash does."""
+    import hashlib
+    import struct
+    h = json.dumps(header).encode()
+    b = (b"TYM1" + struct.pack("<III", 1, 0, len(h)) +
+         struct.pack("<QQ", len(params), 0) + h +
+         struct.pack("<%df" % len(params), *params))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(b + hashlib.blake2b(b, digest_size=32).digest())
+
+
+def unfoldable_bn_model():
+    """Batch norms that cannot fold (on the input; after pooling), a
+    stride-2 conv and global average pooling: layers no architecture
+    builds this way today, made by hand with random weights."""
+    rnd = random.Random(4)
+    layers = [{"type": "bn"},
+              {"type": "conv", "out": 3, "k": 3, "stride": 2, "pad": 1},
+              {"type": "relu"}, {"type": "gap"}, {"type": "bn"},
+              {"type": "dense", "out": 3}]
+
+    def bn(c):  # gamma, beta, running mean, running variance
+        return ([rnd.uniform(0.5, 1.5) for _ in range(c)] +
+                [rnd.uniform(-0.5, 0.5) for _ in range(c)] +
+                [rnd.uniform(-0.3, 0.3) for _ in range(c)] +
+                [rnd.uniform(0.3, 2.0) for _ in range(c)])
+    params = (bn(1) + [rnd.gauss(0, 0.5) for _ in range(27 + 3)] + bn(3) +
+              [rnd.gauss(0, 1) for _ in range(9 + 3)])
+    rel = "runs/bn/model.tym"
+    write_tym(os.path.join(S.models, rel), {
+        "format": "trainyard model",
+        "input": {"width": SIZE, "height": SIZE, "channels": 1},
+        "mean": [0.15], "std": [0.25], "classes": ["h", "v", "sq"],
+        "loss": "xent", "layers": layers, "nparams": len(params)}, params)
+    return ("bn/hand", "cnn", rel, 1, -1)
+
+
+MODELS.append(unfoldable_bn_model())
 S.start_infer()
 S.start_pre()
 S.start_web()
