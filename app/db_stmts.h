@@ -51,6 +51,9 @@ DB_STMT(DATASET_LIST,
     "SELECT id, filename, bytes, sha256, status, created_at, "
     "coalesce(error, '') FROM datasets WHERE project_id = ? "
     "ORDER BY id DESC")
+DB_STMT(DATASET_BY_SHA,
+    "SELECT id FROM datasets WHERE project_id = ? AND sha256 = ? "
+    "ORDER BY id LIMIT 1")
 DB_STMT(DATASET_IDS_OF_PROJECT,
     "SELECT id FROM datasets WHERE project_id = ?")
 /* dataset inspection and health (inspect.c, page_dataset_health.c) */

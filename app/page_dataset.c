@@ -33,6 +33,7 @@ struct upload_req {
 	int csrf_ok; /* always 1 for the API */
 	int api;
 	int have_file;
+	int duplicate; /* the project had these bytes: *did is that one */
 	char name[UPLOAD_NAME_MAX + 1];
 	struct upload_sink sink;
 	int sink_open;
@@ -199,8 +200,16 @@ receive(struct req *r, struct upload_req *u, long long *did)
 		return status;
 	}
 	u->sink_open = 0; /* commit closes or aborts it */
-	if (upload_sink_commit(r->w, &u->sink, r->project.id, u->name, did) !=
-	    UPLOAD_OK) {
+	switch (upload_sink_commit(r->w, &u->sink, r->project.id, u->name,
+	                           did)) {
+	case UPLOAD_OK:
+		break;
+	case UPLOAD_DUPLICATE:
+		u->duplicate = 1;
+		ty_log("upload: project %lld already has it as dataset %lld",
+		       r->project.id, *did);
+		return 0;
+	default:
 		u->msg = "The server could not store the file.";
 		return 500;
 	}
@@ -228,8 +237,8 @@ page_dataset_upload(struct req *r)
 		               back, "Back to the project");
 		return;
 	}
-	snprintf(loc, sizeof(loc), "/projects/%lld?uploaded=%lld",
-	         r->project.id, did);
+	snprintf(loc, sizeof(loc), "/projects/%lld?%s=%lld", r->project.id,
+	         u.duplicate ? "duplicate" : "uploaded", did);
 	web_redirect(r, loc);
 }
 
@@ -250,5 +259,5 @@ api_dataset_upload(struct req *r)
 		                                  : u.msg);
 		return;
 	}
-	api_dataset_reply(r, 201, did);
+	api_dataset_reply(r, u.duplicate ? 200 : 201, did);
 }

@@ -125,10 +125,12 @@ page_project(struct req *r)
 	struct td *d = td_new();
 	sqlite3_stmt *st;
 	char buf[64], uploaded[24];
-	long long just = 0;
+	long long just = 0, dup = 0;
 
 	if (web_query(r, "uploaded", uploaded, sizeof(uploaded)) == 0)
 		just = atoll(uploaded);
+	if (web_query(r, "duplicate", uploaded, sizeof(uploaded)) == 0)
+		dup = atoll(uploaded);
 	td_set_int(d, "id", r->project.id);
 	td_set(d, "name", r->project.name);
 	td_set(d, "description", r->project.description);
@@ -156,6 +158,14 @@ page_project(struct req *r)
 		if (did == just)
 			td_setf(d, "notice", "Uploaded %s.",
 			    db_col_text(st, 1));
+		if (did == dup) { /* offer the one the project has */
+			td_setf(d, "duplicate", "This archive is already in "
+			    "the project: %s, uploaded %s (same SHA-256). "
+			    "Nothing new was stored.", db_col_text(st, 1), buf);
+			td_setf(d, "duplicate_href",
+			    "/projects/%lld/datasets/%lld", r->project.id, did);
+			td_set_bool(row, "highlight", 1);
+		}
 	}
 	db_done(db, st);
 	page_runs_project_td(r, d); /* runs and models (page_runs.c) */

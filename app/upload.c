@@ -168,6 +168,14 @@ upload_sink_commit(struct web *w, struct upload_sink *s, long long project_id,
 		goto fail;
 	}
 	s->fd = -1;
+	/* the same archive twice would be inspected and stored twice for
+	 * nothing: point at the one the project has */
+	id = db_int(w->db, DB_DATASET_BY_SHA, 0, "it", project_id, hex);
+	if (id > 0) {
+		upload_sink_abort(s);
+		*dataset_id = id;
+		return UPLOAD_DUPLICATE;
+	}
 	if (db_tx_begin(w->db) != DB_OK)
 		goto fail;
 	id = db_insert(w->db, DB_DATASET_INSERT, "ititi", project_id, name,

@@ -36,6 +36,9 @@ enum upload_err {
 	UPLOAD_OK = 0,
 	UPLOAD_IO = -1,      /* disk full, permissions...: logged */
 	UPLOAD_TOO_BIG = -2, /* past max; nothing more is written */
+	/* the project has these very bytes already (same SHA-256):
+	 * nothing is stored, *dataset_id is the existing dataset */
+	UPLOAD_DUPLICATE = -3,
 };
 
 /* Opens a temporary file under uploads/.incoming/. */
@@ -45,6 +48,7 @@ enum upload_err upload_sink_write(struct upload_sink *s, const void *p,
 /*
  * Moves the finished file into uploads/<id>/name and records it in
  * datasets, atomically. Fills *dataset_id. The sink is closed either way.
+ * UPLOAD_DUPLICATE: the project already holds the same bytes.
  */
 enum upload_err upload_sink_commit(struct web *w, struct upload_sink *s,
                                    long long project_id, const char *name,

@@ -367,7 +367,10 @@ def queue_bounded_and_compare():
     page = c.get("/projects/%d?compare=%d&compare=%d&sort=acc#runs"
                  % (c.pid, a, b)).text
     check('id="chart-compare"' in page, "no comparison chart")
-    check("run #%d" % a in page and "run #%d" % b in page, "legend")
+    # runs are named by their number in the project (issue 15)
+    (na,), (nb,) = [stack().sql("SELECT number FROM runs WHERE id = ?", x)[0]
+                    for x in (a, b)]
+    check("run #%d" % na in page and "run #%d" % nb in page, "legend")
     check(page.count('checked>') >= 2 or page.count(' checked') >= 2, "ticks")
     # delete a finished run: row and files go
     r = c.post_form("/projects/%d/runs/%d/delete" % (c.pid, a), {})

@@ -172,6 +172,27 @@ def run_form_is_folded_and_plurals_read_right():
 
 
 @test
+def the_same_archive_twice_points_at_the_first():
+    pid, did = project("dupes")
+    c = S["c"]
+    n = len(sql("SELECT id FROM datasets"))
+    r = c.upload("/projects/%d/datasets" % pid, b"\x1f\x8b fake archive",
+                 filename="again.tar.gz")
+    check(r.status == 303, r)
+    check(r.header("Location") == "/projects/%d?duplicate=%d" % (pid, did),
+          r.header("Location"))
+    check(len(sql("SELECT id FROM datasets")) == n, "a second copy stored")
+    p = c.get(r.header("Location")).text
+    m = re.search(r'id="duplicate">([^<]*)<a[^>]*href="([^"]*)"', p)
+    check(m and "already in the project" in m.group(1), p[:3000])
+    check(m.group(2) == "/projects/%d/datasets/%d" % (pid, did), m.group(2))
+    # another project may hold the same archive
+    pb, _ = project("dupes elsewhere")
+    check(len(sql("SELECT id FROM datasets WHERE project_id = ?", pb)) == 1,
+          "refused in another project")
+
+
+@test
 def web_stops_cleanly():
     check(setup()["web"].stop() == 0, "web exited non-zero")
 
