@@ -91,6 +91,22 @@ def openapi_lists_exactly_the_api_routes_of_the_table():
 
 
 @test
+def openapi_passes_a_real_validator():
+    """@apidevtools/swagger-parser from npm: the OpenAPI 3 schema and
+    every $ref (installed into tests/api on first use)."""
+    d = os.path.join(ROOT, "tests", "api")
+    if not os.path.isdir(os.path.join(d, "node_modules",
+                                      "@apidevtools")):
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=d,
+                       check=True, timeout=600, capture_output=True)
+    p = subprocess.run(["node", os.path.join(d, "validate_openapi.mjs"),
+                        os.path.join(ROOT, "static", "openapi.json")],
+                       capture_output=True, text=True, timeout=120)
+    check(p.returncode == 0 and p.stdout.startswith("ok "), p.stdout +
+          p.stderr)
+
+
+@test
 def projects_list_create_get():
     r = api(A.tok, "GET", "/projects")
     check(r.status == 200, r)
