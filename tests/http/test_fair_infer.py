@@ -155,10 +155,13 @@ def budget_counts_a_jpeg_whose_header_is_far_in():
         svc.stop()
 
 
-# 63.5 Mpx in 3 images, just under the budget: seconds of decoding.
+# 254 Mpx in 12 images (the ordering tests raise the budget): seconds of
+# decoding on one thread, long next to a busy machine's scheduling delays.
 BIG = big_png(4600, 4600)
-LARGE = [img(BIG, "big%d" % i) for i in range(3)]
-LARGE_OF = {u: body_of(LARGE, u) for u in ("u1", "u2", "hog", "other")}
+LARGE = [img(BIG, "big%d" % i) for i in range(12)]
+LARGE_OF = {u: body_of(LARGE, u) for u in ("u1", "u2")}
+# Half as many for the turns: four of them run one after another.
+LARGE_OF.update({u: body_of(LARGE[:6], u) for u in ("hog", "other")})
 
 
 def timed(fn, out, key):
@@ -191,7 +194,8 @@ def computing(svc, n):
 @test
 def small_request_does_not_wait_behind_large_ones():
     svc = Service("trainyard-infer", env=dict(
-        BASE_ENV, TRAINYARD_INFER_CONCURRENCY="1", TRAINYARD_THREADS="1")).start()
+        BASE_ENV, TRAINYARD_INFER_CONCURRENCY="1", TRAINYARD_THREADS="1",
+        TRAINYARD_INFER_REQUEST_MPX="400")).start()
     try:
         done = {}
         ths = [timed(lambda: post(svc, LARGE_OF["u1"]), done, "large1")]
@@ -214,7 +218,8 @@ def small_request_does_not_wait_behind_large_ones():
 @test
 def large_lane_takes_turns_between_users():
     svc = Service("trainyard-infer", env=dict(
-        BASE_ENV, TRAINYARD_INFER_CONCURRENCY="1", TRAINYARD_THREADS="1")).start()
+        BASE_ENV, TRAINYARD_INFER_CONCURRENCY="1", TRAINYARD_THREADS="1",
+        TRAINYARD_INFER_REQUEST_MPX="400")).start()
     try:
         done = {}
         ths = [timed(lambda: post(svc, LARGE_OF["hog"]), done, "hog1")]
@@ -258,7 +263,8 @@ def predicted_total(svc):
 @test
 def a_client_that_leaves_stops_the_work():
     svc = Service("trainyard-infer", env=dict(
-        BASE_ENV, TRAINYARD_INFER_CONCURRENCY="1", TRAINYARD_THREADS="1")).start()
+        BASE_ENV, TRAINYARD_INFER_CONCURRENCY="1", TRAINYARD_THREADS="1",
+        TRAINYARD_INFER_REQUEST_MPX="400")).start()
     try:
         many = LARGE + [img(small_image(), "s%d" % i) for i in range(8)]
         # one computing, one waiting for its slot: both clients leave

@@ -271,8 +271,6 @@ run_turn(void *p)
 {
 	struct run *r = p;
 
-	if (r->l == INFER_LANE_LARGE)
-		background();
 	r->rc = enter(r->l, r->user, r->peer_fd);
 	if (r->rc == 0) {
 		r->fn(r->arg);
@@ -281,29 +279,65 @@ run_turn(void *p)
 	return NULL;
 }
 
-int
-infer_lane_run(enum infer_lane l, const char *user, int peer_fd,
-    void (*fn)(void *), void *arg)
+/* Set on the threads infer_background made (their priority is low). */
+static __thread int in_background;
+
+struct bg {
+	void (*fn)(void *);
+	void *arg;
+};
+
+static void *
+bg_thread(void *p)
 {
-	struct run r = {l, user, peer_fd, 0, fn, arg};
+	struct bg *b = p;
+
+	in_background = 1;
+	background();
+	b->fn(b->arg);
+	return NULL;
+}
+
+void
+infer_background(void (*fn)(void *), void *arg)
+{
+	struct bg b = {fn, arg};
 	pthread_attr_t attr;
 	pthread_t t;
 	int rc;
 
-	if (l != INFER_LANE_LARGE) {
-		run_turn(&r);
-		return r.rc;
+	if (in_background) {
+		fn(arg);
+		return;
 	}
 	/* Niceness is per thread and cannot be lowered back without
 	 * privilege: a thread of its own, as roomy as CivetWeb's (stack.h). */
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, RUN_STACK);
-	rc = pthread_create(&t, &attr, run_turn, &r);
+	rc = pthread_create(&t, &attr, bg_thread, &b);
 	pthread_attr_destroy(&attr);
 	if (rc != 0)
-		run_turn(&r); /* at full priority: still answered */
+		fn(arg); /* at full priority: still answered */
 	else
 		pthread_join(t, NULL);
+}
+
+static void
+run_turn_void(void *p)
+{
+	run_turn(p);
+}
+
+int
+infer_lane_run(enum infer_lane l, const char *user, int peer_fd,
+    void (*fn)(void *), void *arg)
+{
+	struct run r = {l, user, peer_fd, 0, fn, arg};
+
+	if (l == INFER_LANE_LARGE)
+		infer_background(run_turn_void, &r);
+	else
+		run_turn(&r);
 	return r.rc;
 }
 

@@ -43,4 +43,11 @@ int infer_peer_gone(int fd);
 int infer_lane_run(enum infer_lane l, const char *user, int peer_fd,
     void (*fn)(void *), void *arg) TY_WUR;
 
+/*
+ * Runs fn(arg) on a thread of its own at a lower CPU priority (inherited
+ * by the threads fn starts), and waits for it; on such a thread already,
+ * calls fn directly.
+ */
+void infer_background(void (*fn)(void *), void *arg);
+
 #endif
