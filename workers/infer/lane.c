@@ -67,16 +67,14 @@ infer_lane_name(enum infer_lane l)
 }
 
 void
-infer_lane_init(int slots)
+infer_lane_init(enum infer_lane l, int slots)
 {
 	if (slots < 1)
 		slots = 1;
 	if (slots > MAX_SLOTS)
 		slots = MAX_SLOTS;
-	for (int i = 0; i < INFER_LANE__MAX; i++) {
-		pthread_cond_init(&lanes[i].cv, NULL);
-		lanes[i].max = slots;
-	}
+	pthread_cond_init(&lanes[l].cv, NULL);
+	lanes[l].max = slots;
 }
 
 static uint64_t

@@ -20,8 +20,8 @@ struct mg_connection;
 
 enum infer_lane { INFER_LANE_SMALL, INFER_LANE_LARGE, INFER_LANE__MAX };
 
-/* Slots of each lane (requests computing at once); before any request. */
-void infer_lane_init(int slots);
+/* Slots of lane l (requests computing at once); before any request. */
+void infer_lane_init(enum infer_lane l, int slots);
 const char *infer_lane_name(enum infer_lane l);
 
 /*

@@ -8,8 +8,9 @@
  *	TRAINYARD_INFER_MAX_PIXELS   width*height of one image (26214400)
  *	TRAINYARD_INFER_MAX_BATCH_MB network input per request (1024)
  *	TRAINYARD_INFER_CACHE        models kept loaded (4)
- *	TRAINYARD_INFER_CONCURRENCY  requests computing at once in each
- *	                             lane, small and large (threads)
+ *	TRAINYARD_INFER_CONCURRENCY  small requests computing at once
+ *	                             (threads)
+ *	TRAINYARD_INFER_LARGE_CONCURRENCY  large ones (threads - 1, >= 1)
  *	TRAINYARD_INFER_REQUEST_MPX  million pixels of all images of one
  *	                             request, from their headers (64)
  *	TRAINYARD_INFER_SMALL_MPX    a request up to this is "small" (2)
@@ -21,6 +22,7 @@
 #include <string.h>
 
 #include <cblas.h>
+#include <civetweb.h>
 #include <sodium.h>
 
 #include "blas.h"
@@ -32,6 +34,13 @@
 #include "svc.h"
 
 static struct infer_limits limits;
+/*
+ * Decoding threads of one large request, and large requests at once:
+ * one core fewer than the machine's, so a small request always finds
+ * one (beside two large requests a 1-image predict's p99 was 58 ms with
+ * every core decoding, even at nice 10).
+ */
+static int large_threads = 1;
 
 struct call {
 	char *body;
@@ -46,9 +55,9 @@ struct call {
 /* Status logged for a request whose client left (nginx's number). */
 #define CLIENT_GONE 499
 /*
- * A body this large is parsed on a low-priority thread: parsing a
- * 280 MB body took a core for a second at full priority, and a 1-image
- * request beside two of them waited up to 45 ms instead of 20.
+ * A body declared this large is read and parsed on a low-priority
+ * thread: a 280 MB body took a core for a second at full priority, and a
+ * 1-image request beside two of them waited up to 45 ms instead of 20.
  */
 #define BIG_BODY (1u << 20)
 
@@ -66,7 +75,8 @@ error_json(const char *msg)
 
 /* Loads the model and answers r (holding a lane slot). */
 static int
-compute(struct call *k, struct infer_req *r, char *err, size_t errlen)
+compute(struct call *k, struct infer_req *r, int threads, char *err,
+    size_t errlen)
 {
 	struct infer_model *im = NULL;
 	struct infer_tally t;
@@ -94,8 +104,7 @@ compute(struct call *k, struct infer_req *r, char *err, size_t errlen)
 		infer_cache_release(im);
 		return st;
 	}
-	res = infer_predict(r, infer_model_get(im), &limits, svc_threads(),
-	    &t);
+	res = infer_predict(r, infer_model_get(im), &limits, threads, &t);
 	infer_cache_release(im);
 	if (t.gone) {
 		cJSON_Delete(res);
@@ -116,6 +125,7 @@ compute(struct call *k, struct infer_req *r, char *err, size_t errlen)
 struct turn {
 	struct call *k;
 	struct infer_req *r;
+	int threads;
 	char *err;
 	size_t errlen;
 	int status;
@@ -126,7 +136,7 @@ turn(void *arg)
 {
 	struct turn *t = arg;
 
-	t->status = compute(t->k, t->r, t->err, t->errlen);
+	t->status = compute(t->k, t->r, t->threads, t->err, t->errlen);
 }
 
 static int
@@ -161,7 +171,8 @@ answer(struct call *k, char *err, size_t errlen)
 	    INFER_LANE_SMALL;
 	if (lane == INFER_LANE_LARGE)
 		r.peer_fd = infer_peer_fd(k->c);
-	tk = (struct turn){k, &r, err, errlen, 0};
+	tk = (struct turn){k, &r, lane == INFER_LANE_LARGE ? large_threads :
+	    svc_threads(), err, errlen, 0};
 	if (infer_lane_run(lane, r.user, r.peer_fd, turn, &tk)) {
 		snprintf(err, errlen, "the client left while waiting");
 		tk.status = CLIENT_GONE;
@@ -179,20 +190,19 @@ answer_call(void *arg)
 {
 	struct call *k = arg;
 
+	if ((k->status = svc_read_body(k->c, limits.max_body, &k->body,
+	    &k->len, k->err, sizeof k->err)))
+		return;
 	k->status = answer(k, k->err, sizeof k->err);
 }
 
 static int
 predict(struct mg_connection *c, void *arg)
 {
-	struct call k = {.t0 = util_now()};
-	int st;
+	struct call k = {.t0 = util_now(), .c = c};
+	long long declared = mg_get_request_info(c)->content_length;
 
-	if ((st = svc_read_body(c, limits.max_body, &k.body, &k.len, k.err,
-	    sizeof k.err)))
-		return svc_reply_error(c, st, "%s", k.err);
-	k.c = c;
-	if (k.len > BIG_BODY)
+	if (declared > (long long)BIG_BODY)
 		infer_background(answer_call, &k);
 	else
 		answer_call(&k);
@@ -217,7 +227,7 @@ static int
 init(int argc, char **argv)
 {
 	long v;
-	int slots;
+	int slots, large_slots;
 
 	if (sodium_init() < 0) {
 		ty_log("libsodium cannot start");
@@ -246,7 +256,12 @@ init(int argc, char **argv)
 	v = cfg_long(argc, argv, "TRAINYARD_INFER_CONCURRENCY",
 	    svc_threads());
 	slots = v > 0 && v <= 1024 ? (int)v : svc_threads();
-	infer_lane_init(slots);
+	infer_lane_init(INFER_LANE_SMALL, slots);
+	large_threads = svc_threads() > 1 ? svc_threads() - 1 : 1;
+	v = cfg_long(argc, argv, "TRAINYARD_INFER_LARGE_CONCURRENCY",
+	    slots > 1 ? slots - 1 : 1);
+	large_slots = v > 0 && v <= 1024 ? (int)v : 1;
+	infer_lane_init(INFER_LANE_LARGE, large_slots);
 	v = cfg_long(argc, argv, "TRAINYARD_INFER_CACHE", 4);
 	infer_cache_init(v > 0 ? (size_t)v : 4);
 	/*
@@ -266,11 +281,12 @@ init(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 64 << 20);
 	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	ty_log("limits: %zu images, %zu bytes, %llu pixels per image, "
-	    "%llu per request; %d requests at once in each lane (small: up "
-	    "to %llu pixels)", limits.max_images, limits.max_body,
-	    (unsigned long long)limits.max_pixels,
+	    "%llu per request; %d small requests at once (up to %llu "
+	    "pixels), %d large on %d threads each", limits.max_images,
+	    limits.max_body, (unsigned long long)limits.max_pixels,
 	    (unsigned long long)limits.max_request_pixels, slots,
-	    (unsigned long long)limits.small_pixels);
+	    (unsigned long long)limits.small_pixels, large_slots,
+	    large_threads);
 	return 0;
 }
 
