@@ -22,9 +22,9 @@ echo "preparing inputs in $B (cached)..."
 $PY bench/prep_data.py "$B" "$NJPEG"
 W=$(mktemp -d /tmp/ty-bench-pre-XXXXXX)
 trap 'kill $PID 2>/dev/null || true; rm -rf "$W"' EXIT
-mkdir -p "$W/data/up" "$W/models"
-ln -s "$B/fmnist-png.zip" "$W/data/up/fmnist.zip"
-ln -s "$B/jpeg224-$NJPEG.zip" "$W/data/up/jpeg.zip"
+mkdir -p "$W/data/uploads/1" "$W/models"
+ln -s "$B/fmnist-png.zip" "$W/data/uploads/1/fmnist.zip"
+ln -s "$B/jpeg224-$NJPEG.zip" "$W/data/uploads/1/jpeg.zip"
 PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 TRAINYARD_PORT=$PORT TRAINYARD_DATA_DIR=$W/data TRAINYARD_MODELS_DIR=$W/models \
 	TRAINYARD_THREADS=$THREADS "$BIN/trainyard-preprocess" 2>"$W/log" &
@@ -38,7 +38,7 @@ run_job() {
 	local r c0
 	c0=$(cpu_ticks)
 	r=$(curl -s -H "$AUTH" -XPOST "localhost:$PORT/jobs" -d "{\"job_id\":\"$1\",\"kind\":\"prepare\",
-		\"dataset\":\"up/$2\",\"output\":\"prep/$1\",
+		\"dataset\":\"uploads/1/$2\",\"output\":\"prepared/$1\",
 		\"image\":{\"width\":$3,\"height\":$4,\"channels\":$5}}")
 	case $r in *'"job_id"'*) ;; *) echo "POST /jobs: $r" >&2; return 1 ;; esac
 	while :; do
@@ -61,7 +61,7 @@ best() { # label, archive, W, H, C, python-archive
 		n=$a
 		t=$($PY -c "print(min($t, $b))")
 		cpu=$($PY -c "print(min($cpu, $c))")
-		rm -rf "$W/data/prep/$id"
+		rm -rf "$W/data/prepared/$id"
 	done
 	rss=$(awk '/VmHWM/{print $2}' /proc/$PID/status)
 	read -r pn pt _ pc < <($PY bench/prep_pil.py "$6" "$W/pil" "$3" "$4" "$5")

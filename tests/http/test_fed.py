@@ -25,8 +25,9 @@ ROOTDIR = tempdir("ty-fed-http-")
 atexit.register(shutil.rmtree, ROOTDIR, True)
 DATA = os.path.join(ROOTDIR, "data")
 SIZE = 16
-make_bars_set(DATA, "bars", 600, 150, size=SIZE)
-PARAMS = {"data": "bars", "model": {"arch": "mlp", "hidden": [24]},
+# job paths are prepared/<run> in, runs/<job> out (docs/jobs.md)
+make_bars_set(os.path.join(DATA, "prepared"), "bars", 600, 150, size=SIZE)
+PARAMS = {"data": "prepared/bars", "model": {"arch": "mlp", "hidden": [24]},
           "epochs": 4, "batch_size": 16, "lr": 0.003, "seed": 5,
           "workers": 2}
 
@@ -50,8 +51,8 @@ def url(s):
     return "http://127.0.0.1:%d" % s.port
 
 
-def run_job(svc, jid, output, timeout=240, **over):
-    p = dict(PARAMS, job_id=jid, output=output)
+def run_job(svc, jid, timeout=240, **over):
+    p = dict(PARAMS, job_id=jid, output="runs/" + jid)
     p.update(over)
     r = svc.post("/jobs", p)
     check(r.status == 202, r)
@@ -81,7 +82,7 @@ A = worker("a", peers="%s, http://127.0.0.1:%d" % (url(B), _port),
 @test
 def two_replicas_learn():
     before = B.get("/fed/hello").json()["rounds"]
-    j = run_job(A, "fed-1", "r1")
+    j = run_job(A, "fed-1")
     check(j["status"] == "succeeded", j)
     res = j["result"]
     check(res["val_acc"] > 0.9, res["val_acc"])
@@ -103,9 +104,9 @@ def two_replicas_learn():
 
 @test
 def same_seed_same_bytes_across_processes():
-    j = run_job(A, "fed-2", "r2")
+    j = run_job(A, "fed-2")
     check(j["status"] == "succeeded", j)
-    check(model_bytes("a", "r1") == model_bytes("a", "r2"))
+    check(model_bytes("a", "runs/fed-1") == model_bytes("a", "runs/fed-2"))
     # and the same as both shards trained in one process (no peers)
     env_peers = os.environ.pop("TRAINYARD_TRAIN_PEERS", None)
     try:
@@ -114,10 +115,10 @@ def same_seed_same_bytes_across_processes():
         if env_peers is not None:
             os.environ["TRAINYARD_TRAIN_PEERS"] = env_peers
     check("no other train replica" in " ".join(res["messages"]), res)
-    check(model_bytes("solo", "r") == model_bytes("a", "r1"))
+    check(model_bytes("solo", "r") == model_bytes("a", "runs/fed-1"))
     # another seed gives another model
-    j = run_job(A, "fed-3", "r3", seed=6)
-    check(model_bytes("a", "r3") != model_bytes("a", "r1"))
+    j = run_job(A, "fed-3", seed=6)
+    check(model_bytes("a", "runs/fed-3") != model_bytes("a", "runs/fed-1"))
 
 
 def weights_body(nparams, flip=None):
@@ -214,7 +215,7 @@ def bad_peer_answers_are_rejected():
             c = worker("c-" + mode, peers=fake,
                        env={"TRAINYARD_FED_TIMEOUT": "2"}).start()
             try:
-                j = run_job(c, "fed-" + mode, "r", epochs=2)
+                j = run_job(c, "fed-" + mode, epochs=2)
                 check(j["status"] == "succeeded", j)
                 m = messages(j)
                 check(want in m and "retrying on this worker" in m, m)
@@ -231,7 +232,7 @@ def replica_killed_mid_round():
     slow = worker("slow", env={"TRAINYARD_FED_TEST_DELAY_MS": "3000"}).start()
     c = worker("c-kill", peers=url(slow)).start()
     try:
-        p = dict(PARAMS, job_id="fed-kill", output="r", epochs=3)
+        p = dict(PARAMS, job_id="fed-kill", output="runs/fed-kill", epochs=3)
         check(c.post("/jobs", p).status == 202)
         wait_for(lambda: slow.get("/fed/hello").json()["busy"] > 0,
                  timeout=60, what="the slow replica to start a round")
@@ -246,9 +247,10 @@ def replica_killed_mid_round():
         check(len(j["result"]["epochs"]) == 3)
         # the retried shard trained the same weights here: the run equals
         # the undisturbed one
-        ref = run_job(A, "fed-kill-ref", "kill-ref", epochs=3)
+        ref = run_job(A, "fed-kill-ref", epochs=3)
         check(ref["status"] == "succeeded", ref)
-        check(model_bytes("c-kill", "r") == model_bytes("a", "kill-ref"))
+        check(model_bytes("c-kill", "runs/fed-kill") ==
+              model_bytes("a", "runs/fed-kill-ref"))
     finally:
         c.stop()
         slow.stop()
@@ -259,7 +261,8 @@ def coordinator_restart_resumes():
     slow = worker("slow2", env={"TRAINYARD_FED_TEST_DELAY_MS": "600"}).start()
     c = worker("c-restart", peers=url(slow)).start()
     try:
-        p = dict(PARAMS, job_id="fed-restart", output="r", epochs=4)
+        p = dict(PARAMS, job_id="fed-restart", output="runs/fed-restart",
+                 epochs=4)
         check(c.post("/jobs", p).status == 202)
         wait_for(lambda: len(c.get("/jobs/fed-restart").json()["result"]
                              .get("epochs", [])) >= 2,
@@ -274,9 +277,9 @@ def coordinator_restart_resumes():
         check([e["epoch"] for e in j["result"]["epochs"]] == [1, 2, 3, 4],
               j["result"]["epochs"])
         check("resuming" in c.log_text(), "no resume in the log")
-        ref = run_job(A, "fed-restart-ref", "restart-ref", epochs=4)
-        check(model_bytes("c-restart", "r") ==
-              model_bytes("a", "restart-ref"))
+        ref = run_job(A, "fed-restart-ref", epochs=4)
+        check(model_bytes("c-restart", "runs/fed-restart") ==
+              model_bytes("a", "runs/fed-restart-ref"))
     finally:
         c.stop()
         slow.stop()

@@ -264,7 +264,11 @@ def bad_requests_are_4xx_and_the_worker_keeps_serving():
     corrupt_copy("runs/short/model.tym", lambda b: b.__delitem__(
         slice(len(b) - 100, len(b))))
     corrupt_copy("runs/version/model.tym", lambda b: b.__setitem__(4, 9))
-    with open(os.path.join(MODELS, "runs/notmodel.json"), "w") as f:
+    # models are only ever runs/<run>/model.tym (the confinement of
+    # docs/jobs.md): a directory and a JSON file under that name
+    os.makedirs(os.path.join(MODELS, "runs/isdir/model.tym"), exist_ok=True)
+    os.makedirs(os.path.join(MODELS, "runs/notmodel"), exist_ok=True)
+    with open(os.path.join(MODELS, "runs/notmodel/model.tym"), "w") as f:
         f.write('{"hello": 1}')
     one = [img(png(S, S, GRAY[0], 0))]
     rows = [
@@ -280,11 +284,15 @@ def bad_requests_are_4xx_and_the_worker_keeps_serving():
         ({"model": "../models/" + MODEL, "images": one}, 400, ".."),
         ({"model": "runs/../" + MODEL, "images": one}, 400, ".."),
         ({"model": "runs/none/model.tym", "images": one}, 404, "not found"),
-        ({"model": "runs", "images": one}, 404, "not found"),
+        ({"model": "runs/isdir/model.tym", "images": one}, 404, "not found"),
+        ({"model": "runs", "images": one}, 400, "runs/<run>/model.tym"),
+        ({"model": "runs/notmodel.json", "images": one}, 400,
+         "runs/<run>/model.tym"),
+        ({"model": "jobs/x.json", "images": one}, 400, "runs/<run>/model.tym"),
         ({"model": "runs/flipped/model.tym", "images": one}, 422, "checksum"),
         ({"model": "runs/short/model.tym", "images": one}, 422, "cannot be used"),
         ({"model": "runs/version/model.tym", "images": one}, 422, "version"),
-        ({"model": "runs/notmodel.json", "images": one}, 422, "not a"),
+        ({"model": "runs/notmodel/model.tym", "images": one}, 422, "not a"),
         ({"model": MODEL}, 400, "images"),
         ({"model": MODEL, "images": "x"}, 400, "images"),
         ({"model": MODEL, "images": {}}, 400, "images"),

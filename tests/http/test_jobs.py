@@ -22,7 +22,7 @@ ROOT_TMP = tempdir("ty-jobs-")
 def volumes(name):
     d = os.path.join(ROOT_TMP, name)
     data, models = os.path.join(d, "data"), os.path.join(d, "models")
-    os.makedirs(os.path.join(data, "up"), exist_ok=True)
+    os.makedirs(os.path.join(data, "uploads", "1"), exist_ok=True)
     return data, models
 
 
@@ -61,8 +61,8 @@ def wait_status(svc, jid, want, timeout=60):
 
 
 data, models = volumes("main")
-small_zip(os.path.join(data, "up", "small.zip"))
-slow_zip(os.path.join(data, "up", "slow.zip"))
+small_zip(os.path.join(data, "uploads", "1", "small.zip"))
+slow_zip(os.path.join(data, "uploads", "1", "slow.zip"))
 svc = service(data, models)
 
 
@@ -114,26 +114,26 @@ def readyz_fails_when_volume_unwritable():
 def post_validation():
     cases = [
         ({}, "job_id"),
-        ({"job_id": "../x", "dataset": "up/small.zip"}, "job_id"),
-        ({"job_id": "a/b", "dataset": "up/small.zip"}, "job_id"),
-        ({"job_id": "x" * 101, "dataset": "up/small.zip"}, "job_id"),
+        ({"job_id": "../x", "dataset": "uploads/1/small.zip"}, "job_id"),
+        ({"job_id": "a/b", "dataset": "uploads/1/small.zip"}, "job_id"),
+        ({"job_id": "x" * 101, "dataset": "uploads/1/small.zip"}, "job_id"),
         ({"job_id": "v1", "kind": "bake"}, "unknown kind"),
         ({"job_id": "v2", "kind": 3}, "kind"),
         ({"job_id": "v3", "kind": "inspect"}, "dataset"),
         ({"job_id": "v4", "kind": "inspect", "dataset": "/etc/passwd"},
          "relative"),
         ({"job_id": "v5", "kind": "inspect", "dataset": "../x.zip"}, ".."),
-        ({"job_id": "v6", "kind": "inspect", "dataset": "up/missing.zip"},
+        ({"job_id": "v6", "kind": "inspect", "dataset": "uploads/1/missing.zip"},
          "not found"),
-        ({"job_id": "v7", "kind": "prepare", "dataset": "up/small.zip"},
+        ({"job_id": "v7", "kind": "prepare", "dataset": "uploads/1/small.zip"},
          "output"),
-        ({"job_id": "v8", "kind": "prepare", "dataset": "up/small.zip",
+        ({"job_id": "v8", "kind": "prepare", "dataset": "uploads/1/small.zip",
           "output": "p/x", "image": {"width": 0}}, "width"),
-        ({"job_id": "v9", "kind": "prepare", "dataset": "up/small.zip",
+        ({"job_id": "v9", "kind": "prepare", "dataset": "uploads/1/small.zip",
           "output": "p/x", "image": {"channels": 2}}, "channels"),
-        ({"job_id": "v10", "kind": "prepare", "dataset": "up/small.zip",
+        ({"job_id": "v10", "kind": "prepare", "dataset": "uploads/1/small.zip",
           "output": "p/x", "val_fraction": 1.5}, "val_fraction"),
-        ({"job_id": "v11", "kind": "prepare", "dataset": "up/small.zip",
+        ({"job_id": "v11", "kind": "prepare", "dataset": "uploads/1/small.zip",
           "output": "p/x", "seed": -1}, "seed"),
     ]
     for body, want in cases:
@@ -159,13 +159,13 @@ def unknown_job_404():
 
 @test
 def idempotent_job_id():
-    body = {"job_id": "same-1", "kind": "inspect", "dataset": "up/small.zip"}
+    body = {"job_id": "same-1", "kind": "inspect", "dataset": "uploads/1/small.zip"}
     r1 = svc.post("/jobs", body)
     check(r1.status == 202, r1)
     check(r1.json()["status"] in ("queued", "running", "succeeded"))
-    r2 = svc.post("/jobs", dict(body, dataset="up/other.zip"))
+    r2 = svc.post("/jobs", dict(body, dataset="uploads/1/other.zip"))
     check(r2.status == 200, r2)
-    check(r2.json()["params"]["dataset"] == "up/small.zip")
+    check(r2.json()["params"]["dataset"] == "uploads/1/small.zip")
     j = wait_status(svc, "same-1", ("succeeded",))
     check(j["result"]["usable"] is True, j)
     check(j["attempts"] == 1, j)
@@ -176,10 +176,10 @@ def idempotent_job_id():
 @test
 def cancel_running_then_queued():
     r = svc.post("/jobs", {"job_id": "slow-c", "kind": "prepare",
-                           "dataset": "up/slow.zip", "output": "prep/slow-c"})
+                           "dataset": "uploads/1/slow.zip", "output": "prepared/slow-c"})
     check(r.status == 202, r)
     r = svc.post("/jobs", {"job_id": "behind", "kind": "inspect",
-                           "dataset": "up/small.zip"})
+                           "dataset": "uploads/1/small.zip"})
     check(r.json()["status"] == "queued", r)
     wait_status(svc, "slow-c", ("running",))
     r = svc.delete("/jobs/behind")
@@ -202,7 +202,7 @@ def cancel_running_then_queued():
 @test
 def restart_keeps_finished_records():
     global svc
-    body = {"job_id": "keep", "kind": "inspect", "dataset": "up/small.zip"}
+    body = {"job_id": "keep", "kind": "inspect", "dataset": "uploads/1/small.zip"}
     check(svc.post("/jobs", body).status == 202)
     before = wait_status(svc, "keep", ("succeeded",))
     check(svc.stop() == 0, "exit status")
@@ -217,11 +217,11 @@ def restart_keeps_finished_records():
 @test
 def sigkill_while_running_reruns_after_restart():
     d, m = volumes("kill")
-    slow_zip(os.path.join(d, "up", "slow.zip"), n=60)
+    slow_zip(os.path.join(d, "uploads", "1", "slow.zip"), n=60)
     s = service(d, m)
     check(s.post("/jobs", {"job_id": "k1", "kind": "prepare",
-                           "dataset": "up/slow.zip",
-                           "output": "prep/k1"}).status == 202)
+                           "dataset": "uploads/1/slow.zip",
+                           "output": "prepared/k1"}).status == 202)
     wait_status(s, "k1", ("running",))
     rec_path = os.path.join(m, "jobs", "k1.json")
 
@@ -235,21 +235,21 @@ def sigkill_while_running_reruns_after_restart():
     j = wait_status(s, "k1", ("succeeded", "failed"), timeout=120)
     check(j["status"] == "succeeded", j)
     check(j["attempts"] == 2 and j["crashes"] == 1, j)
-    check(os.path.exists(os.path.join(d, "prep", "k1", "train.tyd")))
+    check(os.path.exists(os.path.join(d, "prepared", "k1", "train.tyd")))
     # nothing of the killed attempt is left next to the output
-    check(os.listdir(os.path.join(d, "prep")) == ["k1"],
-          os.listdir(os.path.join(d, "prep")))
+    check(os.listdir(os.path.join(d, "prepared")) == ["k1"],
+          os.listdir(os.path.join(d, "prepared")))
     s.stop()
 
 
 @test
 def sigterm_interrupts_and_resumes():
     d, m = volumes("term")
-    slow_zip(os.path.join(d, "up", "slow.zip"), n=60)
+    slow_zip(os.path.join(d, "uploads", "1", "slow.zip"), n=60)
     s = service(d, m)
     check(s.post("/jobs", {"job_id": "t1", "kind": "prepare",
-                           "dataset": "up/slow.zip",
-                           "output": "prep/t1"}).status == 202)
+                           "dataset": "uploads/1/slow.zip",
+                           "output": "prepared/t1"}).status == 202)
     wait_status(s, "t1", ("running",))
     t0 = time.time()
     rc = s.stop(signal.SIGTERM)
@@ -259,7 +259,7 @@ def sigterm_interrupts_and_resumes():
         rec = json.load(f)
     check(rec["status"] == "queued", rec)
     check(rec["error"] is None, rec)
-    check(not os.path.exists(os.path.join(d, "prep", "t1")))
+    check(not os.path.exists(os.path.join(d, "prepared", "t1")))
     s = service(d, m)
     j = wait_status(s, "t1", ("succeeded", "failed"), timeout=120)
     check(j["status"] == "succeeded" and j["crashes"] == 0, j)

@@ -19,7 +19,7 @@ from pngmake import gray_blocks, png  # noqa
 
 TMP = tempdir("ty-prep-")
 DATA, MODELS = os.path.join(TMP, "data"), os.path.join(TMP, "models")
-UP = os.path.join(DATA, "up")
+UP = os.path.join(DATA, "uploads", "1")
 os.makedirs(UP)
 
 # An 8x8 gray baseline JPEG (value 90) and a 16x16 progressive RGB JPEG
@@ -65,7 +65,7 @@ _n = [0]
 def run_job(kind, archive, **params):
     _n[0] += 1
     jid = "%s-%d" % (kind, _n[0])
-    body = dict(job_id=jid, kind=kind, dataset="up/" + archive, **params)
+    body = dict(job_id=jid, kind=kind, dataset="uploads/1/" + archive, **params)
     if kind == "prepare":
         body.setdefault("output", "prepared/" + jid)
     r = svc.post("/jobs", body)
@@ -455,7 +455,7 @@ def cancel_mid_prepare():
                                  for i in range(1000)], zipfile.ZIP_STORED)
     jid = "prepare-cancel"
     r = svc.post("/jobs", dict(job_id=jid, kind="prepare",
-                               dataset="up/" + name,
+                               dataset="uploads/1/" + name,
                                output="prepared/" + jid))
     check(r.status == 202, r)
     def reading():  # the reader reports progress while it reads

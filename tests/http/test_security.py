@@ -122,5 +122,119 @@ def worker_without_token_refuses_to_start():
         s.stop()
 
 
+# ---- §1 confinement of job paths ------------------------------------------
+
+def small_zip(path, n=6):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with zipfile.ZipFile(path, "w") as z:
+        for cls in ("cats", "dogs"):
+            for i in range(n):
+                z.writestr("ds/%s/%d.png" % (cls, i),
+                           png(6, 6, 1, fill=40 if cls == "cats" else 200))
+
+
+def refused(r, *words):
+    check(r.status == 400, r)
+    e = r.json()["error"]
+    for w in words:
+        check(w in e, (w, e))
+    return e
+
+
+@test
+def prepare_output_cannot_wipe_uploads():
+    """The issue's one request that wiped every user's uploads."""
+    s = worker("trainyard-preprocess")
+    data = s.env["TRAINYARD_DATA_DIR"]
+    mine, other = (os.path.join(data, "uploads", d, "x.zip") for d in "12")
+    small_zip(mine)
+    small_zip(other)
+    bodies = [
+        ("w", "uploads"), ("w", "uploads/2"), ("w2", "prepared"),
+        ("w3", "jobs"), ("w4", "prepared/other"), ("w5", "runs/w5"),
+        ("w6", "prepared/w6/../../uploads"), ("run-7-prep", "prepared/8"),
+    ]
+    for jid, out in bodies:
+        r = s.post("/jobs", {"job_id": jid, "kind": "prepare",
+                             "dataset": "uploads/1/x.zip", "output": out})
+        run = "7" if jid.startswith("run-7-") else jid
+        # ".." is refused by the general volume rule, before confinement
+        refused(r, out, *([] if ".." in out else
+                          ["output", "refused", "prepared/" + run]))
+        check(s.get("/jobs/" + jid).status == 404, "no job was created")
+    time.sleep(0.3)
+    check(os.path.exists(mine) and os.path.exists(other),
+          "uploads untouched")
+    # the form the web app uses still works, and marks its directory
+    r = s.post("/jobs", {"job_id": "run-7-prep", "kind": "prepare",
+                         "dataset": "uploads/1/x.zip",
+                         "output": "prepared/7", "image": {
+                             "width": 6, "height": 6, "channels": 1}})
+    check(r.status == 202, r)
+    wait_for(lambda: s.get("/jobs/run-7-prep").json()["status"] ==
+             "succeeded", what="prepare run-7-prep")
+    own = os.path.join(data, "prepared", "7", ".owner")
+    check(open(own).read() == "run-7-prep", "owner file")
+    # another job id may not take it over
+    r = s.post("/jobs", {"job_id": "run-7-again", "kind": "prepare",
+                         "dataset": "uploads/1/x.zip",
+                         "output": "prepared/7"})
+    refused(r, "not created by")
+    check(os.path.exists(os.path.join(data, "prepared", "7", "train.tyd")))
+
+
+@test
+def train_output_cannot_overwrite_another_run():
+    s = worker("trainyard-train")
+    data, models = s.env["TRAINYARD_DATA_DIR"], s.env["TRAINYARD_MODELS_DIR"]
+    from tylib import make_bars_set
+    make_bars_set(os.path.join(data, "prepared"), "6", 30, 10, size=8)
+    victim = os.path.join(models, "runs", "5", "model.tym")
+    os.makedirs(os.path.dirname(victim), exist_ok=True)
+    with open(victim, "wb") as f:
+        f.write(b"another user's model")
+    base = {"data": "prepared/6", "epochs": 1, "batch_size": 8,
+            "model": {"arch": "linear"}}
+    for jid, out in (("run-6-train", "runs/5"), ("run-6-train", "jobs"),
+                     ("x", "runs"), ("x", "runs/x/../../jobs"),
+                     ("x", "prepared/x"), ("run-5-train", "runs/5")):
+        r = s.post("/jobs", dict(base, job_id=jid, output=out))
+        refused(r, out)
+        check(s.get("/jobs/" + jid).status == 404, "no job was created")
+    time.sleep(0.3)
+    check(open(victim, "rb").read() == b"another user's model",
+          "the other run's model untouched")
+    r = s.post("/jobs", dict(base, job_id="run-6-train", output="runs/6"))
+    check(r.status == 202, r)
+    wait_for(lambda: s.get("/jobs/run-6-train").json()["status"] ==
+             "succeeded", what="train run-6-train", timeout=60)
+    check(open(os.path.join(models, "runs", "6", ".owner")).read() ==
+          "run-6-train")
+
+
+@test
+def job_inputs_are_confined():
+    pre, tr, inf = (worker(n) for n in WORKERS)
+    data = pre.env["TRAINYARD_DATA_DIR"]
+    small_zip(os.path.join(data, "uploads", "1", "x.zip"))
+    small_zip(os.path.join(data, "prepared", "3", "x.zip"))
+    for ds in ("prepared/3/x.zip", "uploads/1", "uploads/.incoming/x.zip",
+               "uploads/1/x.zip/", "up/1/x.zip"):
+        for kind in ("inspect", "prepare"):
+            r = pre.post("/jobs", {"job_id": "in-" + kind, "kind": kind,
+                                   "dataset": ds,
+                                   "output": "prepared/in-" + kind})
+            refused(r, "dataset", "uploads/<dataset>/<file>")
+    for d in ("uploads/1", "prepared/3/train.tyd", "runs/3", "prepared"):
+        r = tr.post("/jobs", {"job_id": "t", "data": d, "output": "runs/t",
+                              "model": {"arch": "linear"}})
+        refused(r, "data", "prepared/<run>")
+    for m in ("runs/3/checkpoint.tym", "jobs/x.json", "prepared/3/meta.json",
+              "runs/3/model.tym/x", "model.tym"):
+        r = inf.post("/predict", {"model": m, "images": [
+            {"name": "a.png", "data": "AA=="}]})
+        refused(r, "model", "runs/<run>/model.tym")
+
+
 if __name__ == "__main__":
     run_all()

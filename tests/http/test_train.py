@@ -60,14 +60,14 @@ def make_set(name, ntr, nva):
                                             "channels": 1}}, f)
 
 
-make_set("syn", 1200, 200)
+make_set("prepared/syn", 1200, 200)
 ENV = {"TRAINYARD_DATA_DIR": DATA, "TRAINYARD_MODELS_DIR": MODELS,
        "TRAINYARD_THREADS": "1"}
 svc = Service("trainyard-train", env=ENV).start()
 
 
 def params(job_id, output, epochs=4, **kw):
-    p = {"job_id": job_id, "data": "syn", "output": output,
+    p = {"job_id": job_id, "data": "prepared/syn", "output": output,
          "model": {"arch": "cnn", "conv": [8, 16], "hidden": [32]},
          "epochs": epochs, "batch_size": 16, "optimizer": "adam",
          "lr": 0.003, "seed": 5, "augment": True}
@@ -90,9 +90,9 @@ def done(s, jid, timeout=300):
 def bad_params_are_400():
     rows = [({"data": "/etc", "output": "x"}, "relative"),
             ({"data": "a/../../etc", "output": "x"}, "data"),
-            ({"data": "syn", "output": "x", "workers": 65}, "workers"),
-            ({"data": "syn", "output": "x", "lr": "fast"}, "lr"),
-            ({"data": "syn", "output": "x", "model": {"arch": "gpt"}}, "arch")]
+            ({"data": "prepared/syn", "output": "x", "workers": 65}, "workers"),
+            ({"data": "prepared/syn", "output": "x", "lr": "fast"}, "lr"),
+            ({"data": "prepared/syn", "output": "x", "model": {"arch": "gpt"}}, "arch")]
     for i, (p, want) in enumerate(rows):
         p["job_id"] = "bad-%d" % i
         r = svc.post("/jobs", p)

@@ -35,7 +35,7 @@ if [ ! -x "$BIN/trainyard-train" ]; then
 fi
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 tp=$(free_port) rp=$(free_port)
-"$PY" -c 'import sys; sys.path.insert(0, "tests/http"); import tylib; tylib.make_bars_set(sys.argv[1], "bars", 400, 100, size=12)' "$tmp/var/data"
+"$PY" -c 'import sys; sys.path.insert(0, "tests/http"); import tylib; tylib.make_bars_set(sys.argv[1], "bars", 400, 100, size=12)' "$tmp/var/data/prepared"
 
 # The service token run.sh hands to every service; curl sends it too.
 TRAINYARD_SERVICE_TOKEN=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
@@ -55,7 +55,7 @@ check "the replica answers on its port" up "$rp"
 check "run.sh names the replica" grep -q "train replica 1 on 127.0.0.1:$rp" "$tmp/out"
 
 curl -fs -XPOST "http://127.0.0.1:$tp/jobs" -H 'Content-Type: application/json' \
-	-d '{"job_id":"par","data":"bars","output":"runs/par","workers":2,"epochs":2,"batch_size":16,"model":{"arch":"mlp","hidden":[16]}}' >/dev/null
+	-d '{"job_id":"par","data":"prepared/bars","output":"runs/par","workers":2,"epochs":2,"batch_size":16,"model":{"arch":"mlp","hidden":[16]}}' >/dev/null
 job=
 for _ in $(seq 1200); do
 	job=$(curl -fs "http://127.0.0.1:$tp/jobs/par")

@@ -31,6 +31,7 @@
 #include "lane.h"
 #include "req.h"
 #include "metrics.h"
+#include "confine.h"
 #include "svc.h"
 
 static struct infer_limits limits;
@@ -160,6 +161,14 @@ answer(struct call *k, char *err, size_t errlen)
 	if ((st = infer_req_parse(body, &limits, &r, err, errlen))) {
 		cJSON_Delete(body);
 		return st;
+	}
+	/* Models are runs/<run>/model.tym only (confine.h). */
+	if (confine_path(CONFINE_MODEL, NULL, r.model, err, errlen)) {
+		snprintf(err, errlen, "\"model\" must have the form "
+		    "runs/<run>/model.tym");
+		infer_req_free(&r);
+		cJSON_Delete(body);
+		return 400;
 	}
 	/* The budget is checked before any waiting or decoding. */
 	if ((st = infer_req_pixels(&r, &limits, err, errlen))) {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "job.h"
+#include "confine.h"
 #include "prep.h"
 #include "split.h"
 #include "svc.h"
@@ -214,19 +215,39 @@ params_parse(const cJSON *p, int need_output, struct prep_opts *o,
 	return 0;
 }
 
-int
-prep_validate(const cJSON *params, char *err, size_t errlen)
+/* The only paths a preprocess job reads and writes (confine.h). */
+static const struct confine_field paths[] = {
+	{"dataset", CONFINE_UPLOAD},
+	{"output", CONFINE_PREPARED_OUT},
+};
+
+static int
+is_prepare(const cJSON *params)
 {
 	const char *kind = cJSON_GetStringValue(
 	    cJSON_GetObjectItemCaseSensitive(params, "kind"));
+
+	return kind && !strcmp(kind, "prepare");
+}
+
+int
+prep_validate(const cJSON *params, char *err, size_t errlen)
+{
+	int prepare = is_prepare(params);
 	struct prep_opts o = {0};
 	const char *dataset, *output;
 	struct stat st;
 	char *path;
 	int rc;
 
-	if (params_parse(params, kind && !strcmp(kind, "prepare"), &o,
-	    &dataset, &output, err, errlen))
+	/* inspect reads only: its "output" is ignored, not checked */
+	if (params_parse(params, prepare, &o, &dataset, &output, err,
+	    errlen) ||
+	    confine_params(params, paths, prepare ? 2 : 1, err, errlen))
+		return -1;
+	if (prepare && confine_owner_ok(svc_data_dir(), output,
+	    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(params,
+	    "job_id")), err, errlen))
 		return -1;
 	/* A missing upload is the caller's mistake: say so now, not later. */
 	path = svc_volume_path(svc_data_dir(), dataset, err, errlen);
@@ -299,6 +320,7 @@ prep_run_inspect(struct job *j, const cJSON *params, void *arg)
 	char *path;
 
 	if (params_parse(params, 0, &o, &dataset, &output, err, sizeof err) ||
+	    confine_params(params, paths, 1, err, sizeof err) ||
 	    !(path = svc_volume_path(svc_data_dir(), dataset, err,
 	    sizeof err))) {
 		job_fail(j, "%s", err);
@@ -592,6 +614,11 @@ prep_prepare(const struct prep_opts *a, cJSON **result, char *err,
 	if (write_splits(tmp, s, train, ntrain, val, nval, a, err, errlen) ||
 	    write_names(tmp, s, train, ntrain, val, nval, err, errlen))
 		goto out_rm;
+	/* the new directory keeps saying which job made it (confine.h) */
+	if (a->owner && confine_mark(tmp, a->owner) < 0) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		goto out_rm;
+	}
 	path = xasprintf("%s/meta.json", tmp);
 	text = cJSON_Print(meta);
 	if (util_write_atomic(path, text, strlen(text))) {
@@ -644,9 +671,14 @@ prep_run_prepare(struct job *j, const cJSON *params, void *arg)
 	struct prep_opts a = {0};
 	const char *dataset, *output;
 	char err[512], *archive = NULL, *outdir = NULL;
+	const char *id = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(params, "job_id"));
 	cJSON *result;
 
+	/* Checked again at run time: a record may predate the rules. */
 	if (params_parse(params, 1, &a, &dataset, &output, err, sizeof err) ||
+	    confine_params(params, paths, 2, err, sizeof err) ||
+	    confine_owner_ok(svc_data_dir(), output, id, err, sizeof err) ||
 	    !(archive = svc_volume_path(svc_data_dir(), dataset, err,
 	    sizeof err)) ||
 	    !(outdir = svc_volume_path(svc_data_dir(), output, err,
@@ -657,22 +689,13 @@ prep_run_prepare(struct job *j, const cJSON *params, void *arg)
 	}
 	a.archive = archive;
 	a.outdir = outdir;
+	a.owner = id;
 	a.threads = svc_threads();
 	a.lim = limits();
 	a.cancelled = job_cancel_cb;
 	a.progress = job_progress_cb;
 	a.ctx = j;
 	job_progress(j, 0, "reading the archive");
-	{
-		char *parent = xstrdup(outdir), *slash = strrchr(parent, '/');
-
-		if (slash)
-			*slash = '\0';
-		if (util_mkdirs(parent, 0755) < 0)
-			ty_log("cannot create %s: %s", parent,
-			    strerror(errno));
-		free(parent);
-	}
 	if (prep_prepare(&a, &result, err, sizeof err) < 0) {
 		/* A cancelled/stopping job just returns: the job layer
 		 * decides between cancelled and resume-at-restart. */

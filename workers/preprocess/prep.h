@@ -66,6 +66,7 @@ enum prep_mode { PREP_INSPECT, PREP_PREPARE };
 struct prep_opts {
 	const char *archive; /* file path */
 	const char *outdir;  /* prepare: the directory written */
+	const char *owner;   /* prepare: job id for outdir/.owner, or NULL */
 	enum prep_mode mode;
 	union {
 		struct params run;

@@ -13,16 +13,34 @@
 
 #include "blas.h"
 #include "auth.h"
+#include "confine.h"
 #include "svc.h"
 #include "job.h"
 #include "train.h"
 #include "fed.h"
 
+/* The only paths a train job reads and writes (confine.h). */
+static const struct confine_field paths[] = {
+	{"data", CONFINE_PREPARED_IN},
+	{"output", CONFINE_RUNS_OUT},
+};
+
+static const char *
+id_of(const cJSON *params)
+{
+	return cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(params, "job_id"));
+}
+
 static int
 validate(const cJSON *params, char *err, size_t errlen)
 {
 	struct train_params p;
-	return train_params_parse(params, &p, err, errlen);
+	return train_params_parse(params, &p, err, errlen) ||
+	       confine_params(params, paths, TY_ARRAY_LEN(paths), err,
+	                      errlen) ||
+	       confine_owner_ok(svc_models_dir(), p.output, id_of(params), err,
+	                        errlen);
 }
 
 static void
@@ -75,7 +93,12 @@ run(struct job *j, const cJSON *params, void *arg)
 {
 	struct train_params p;
 	char err[512];
-	if (train_params_parse(params, &p, err, sizeof(err))) {
+	/* Checked again at run time: a record may predate the rules. */
+	if (train_params_parse(params, &p, err, sizeof(err)) ||
+	    confine_params(params, paths, TY_ARRAY_LEN(paths), err,
+	                   sizeof(err)) ||
+	    confine_claim(svc_models_dir(), p.output, id_of(params), err,
+	                  sizeof(err))) {
 		job_fail(j, "%s", err);
 		return;
 	}
