@@ -91,6 +91,31 @@ def openapi_lists_exactly_the_api_routes_of_the_table():
 
 
 @test
+def openapi_run_parameters_follow_the_parameter_table():
+    """RunParams lists every run-form row of lib/engine/params_list.h
+    (the IMAGE rows are the form's one image_size field), and its choices
+    are the architecture and optimiser tables."""
+    with open(os.path.join(ROOT, "static", "openapi.json")) as f:
+        props = json.load(f)["components"]["schemas"]["RunParams"][
+            "properties"]
+    with open(os.path.join(ROOT, "lib", "engine", "params_list.h")) as f:
+        rows = re.findall(r"^PARAM\((\w+),\s*(\w+),[^\n]*?(F_[^\n]*)$",
+                          f.read(), re.M)
+    form = {"image_size" if g == "IMAGE" else n for g, n, fl in rows
+            if "F_FORM" in fl}
+    check(len(form) >= 10, form)
+    check(form - set(props) == set(), "not described: %s" %
+          sorted(form - set(props)))
+    with open(os.path.join(ROOT, "lib", "engine", "params.h")) as f:
+        archs = re.findall(r'ARCH\(\w+, "(\w+)"', f.read())
+    with open(os.path.join(ROOT, "lib", "engine", "params.c")) as f:
+        opts = re.findall(r'\[NN_OPT_\w+\] = "(\w+)"', f.read())
+    check(archs and props["arch"]["enum"] == archs, (archs, props["arch"]))
+    check(opts and sorted(props["optimizer"]["enum"]) == sorted(opts),
+          (opts, props["optimizer"]))
+
+
+@test
 def openapi_passes_a_real_validator():
     """@apidevtools/swagger-parser from npm: the OpenAPI 3 schema and
     every $ref (installed into tests/api on first use)."""
