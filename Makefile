@@ -135,16 +135,21 @@ test: deps
 FUZZ_O := build/fuzz
 FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -pthread -Ilib/base -Ilib/engine -Iapp \
+	-Ilib/export -I$(O)/gen \
 	$(PKG_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined
-FUZZ_SRC := $(COMMON_SRC) $(APP_SRC) $(foreach p,$(PARTS),$(call part_src,$(p)))
-FUZZ_OBJ := $(patsubst %.c,$(FUZZ_O)/%.o,$(FUZZ_SRC))
+FUZZ_SRC := $(COMMON_SRC) $(APP_SRC) $(EXPORT_SRC) $(foreach p,$(PARTS),$(call part_src,$(p)))
+FUZZ_OBJ := $(patsubst %.c,$(FUZZ_O)/%.o,$(FUZZ_SRC)) $(FUZZ_O)/gen/onnx.pb-c.o
 FUZZERS := $(patsubst tests/fuzz/%.c,$(FUZZ_O)/%,$(wildcard tests/fuzz/fuzz_*.c))
 $(FUZZ_O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -c -o $@ $<
+$(FUZZ_O)/gen/onnx.pb-c.o: $(O)/gen/onnx.pb-c.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -w -c -o $@ $<
+$(patsubst %.c,$(FUZZ_O)/%.o,$(EXPORT_SRC)): | $(O)/gen/onnx.pb-c.h $(O)/gen/c_runtime.h
 $(FUZZ_O)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS) $(EXPORT_LIBS)
 fuzz: deps $(FUZZERS)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run $(FUZZERS)
 
