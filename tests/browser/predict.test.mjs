@@ -172,6 +172,19 @@ try {
     check(!(await page.content()).includes(tok), 'token shown again');
   });
 
+  await step('account: curl lines with this project, no sideways scroll on a phone', async () => {
+    const pid = projectUrl.match(/projects\/(\d+)/)[1];
+    await page.setViewportSize({ width: 390, height: 800 });
+    await page.goto(base + '/account');
+    const lines = await page.$$eval('pre.curl', (ps) => ps.map((p) => p.textContent));
+    check(lines.some((l) => l.includes(`/api/v1/projects/${pid}/predict`)), lines.join('\n'));
+    check(await page.$('a[href="/api/v1/openapi.json"]'), 'no link to the OpenAPI description');
+    const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    check(over <= 1, `account page is ${over}px wider than the screen`);
+    await page.screenshot({ path: path.join(ART, 'predict-account-phone.png'), fullPage: true });
+    await page.setViewportSize({ width: 1200, height: 900 });
+  });
+
   await step('no console errors or CSP violations', async () => {
     check(problems.length === 0, problems.join('\n'));
   });

@@ -423,6 +423,31 @@ def account_page_has_curl_lines_with_real_ids():
         check(line in t, line)
     check("curl " in t and "Authorization: Bearer" in t, "no curl lines")
     check("a &lt;p&gt;" in t and "a <p>" not in t, "project name escaped")
+    # the lines work as pasted: a real curl in a shell, $TOKEN set
+    lines = [html.unescape(x) for x in re.findall(
+        r'<pre class="curl">(.*?)</pre>', t, re.S)]
+    check(len(lines) >= 5, lines)
+    d = os.path.join(S.dir, "curl")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "x.png"), "wb") as f:
+        f.write(bars_png(2, 4242))
+    env = dict(os.environ, TOKEN=A.tok)
+    out = {}
+    for line in lines:
+        if "-F file=" in line or "dataset_id" in line:
+            continue  # the upload and run lines need a file and an id
+        p = subprocess.run(["bash", "-c", line], cwd=d, env=env,
+                           capture_output=True, timeout=60)
+        check(p.returncode == 0, (line, p.stderr))
+        out[line] = p.stdout
+    got = [json.loads(v) for k, v in out.items() if "/predict" in k]
+    check(got and got[0]["model"]["id"] == mid and
+          got[0]["predictions"][0]["label"] == "sq", got)
+    got = [json.loads(v) for k, v in out.items() if k.endswith(
+        "/api/v1/projects")]
+    check(got and pid in [x["id"] for x in got[0]["projects"]], got)
+    files = os.listdir(d)
+    check(any(f.endswith(".tym") for f in files), files)
     # a user without projects gets the lines with placeholders
     c = S.user("np")
     t = c.get("/account").text
