@@ -38,14 +38,8 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg); hostile clients at nice $HO
 for b in trainyard-train trainyard-infer; do
 	[ -x "$BIN/$b" ] || { echo "missing $BIN/$b (make first)"; exit 0; }
 done
-"$PY" "$ROOT/bench/fmnist_tyd.py" "$work/data/prepared/fmnist" 20000 || exit 0
-cat >"$work/cnn.json" <<J
-{"data":"prepared/fmnist","output":"runs/cnn","model":{"arch":"cnn","conv":[16,32],"hidden":[]},
- "epochs":1,"batch_size":64,"optimizer":"adam","lr":0.001,"seed":1}
-J
-TRAINYARD_DATA_DIR=$work/data TRAINYARD_MODELS_DIR=$work/models \
-	TRAINYARD_THREADS=$THREADS "$BIN/trainyard-train" --run "$work/cnn.json" \
-	>"$work/train.json" 2>"$work/train.log" || { echo "training failed:"; tail -3 "$work/train.log"; exit 0; }
+. "$ROOT/bench/lib_cnn.sh"
+bench_cnn_model || exit 0
 "$PY" "$ROOT/bench/fair_infer.py" make "$work/req" || exit 0
 ls -l "$work/req" | awk 'NR > 1 {printf "  %s %.1f MB\n", $9, $5 / 1e6}'
 

@@ -39,14 +39,8 @@ wrk_secs=20 seq_n=1000
 [ -n "${BENCH_QUICK:-}" ] && wrk_secs=5
 
 # A model: one epoch on 20k training images is enough for speed figures.
-"$PY" "$ROOT/bench/fmnist_tyd.py" "$work/data/prepared/fmnist" 20000 || exit 0
-cat >"$work/cnn.json" <<J
-{"data":"prepared/fmnist","output":"runs/cnn","model":{"arch":"cnn","conv":[16,32],"hidden":[]},
- "epochs":1,"batch_size":64,"optimizer":"adam","lr":0.001,"seed":1}
-J
-TRAINYARD_DATA_DIR=$work/data TRAINYARD_MODELS_DIR=$work/models \
-	TRAINYARD_THREADS=$THREADS "$BIN/trainyard-train" --run "$work/cnn.json" \
-	>"$work/train.json" 2>"$work/train.log" || { echo "training failed:"; tail -3 "$work/train.log"; exit 0; }
+. "$ROOT/bench/lib_cnn.sh"
+bench_cnn_model || exit 0
 "$PY" "$ROOT/bench/infer_data.py" "$work/req" runs/cnn/model.tym || exit 0
 
 port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

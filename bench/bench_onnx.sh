@@ -30,14 +30,8 @@ if [ ! -d "$ROOT/tests/export/node_modules/onnxruntime-node" ]; then
 fi
 echo "onnxruntime-node $(node -p "require('$ROOT/tests/export/node_modules/onnxruntime-node/package.json').version")"
 
-"$PY" "$ROOT/bench/fmnist_tyd.py" "$work/data/prepared/fmnist" 20000 || exit 0
-cat >"$work/cnn.json" <<J
-{"data":"prepared/fmnist","output":"runs/cnn","model":{"arch":"cnn","conv":[16,32],"hidden":[]},
- "epochs":1,"batch_size":64,"optimizer":"adam","lr":0.001,"seed":1}
-J
-TRAINYARD_DATA_DIR=$work/data TRAINYARD_MODELS_DIR=$work/models \
-	TRAINYARD_THREADS=$THREADS "$BIN/trainyard-train" --run "$work/cnn.json" \
-	>"$work/train.json" 2>"$work/train.log" || { echo "training failed:"; tail -3 "$work/train.log"; exit 0; }
+. "$ROOT/bench/lib_cnn.sh"
+bench_cnn_model || exit 0
 model=$work/models/runs/cnn/model.tym
 "$BIN/trainyard-export" onnx "$model" "$work/cnn.onnx" || exit 0
 # the first 256 validation images' pixels (the .tyd's uint8 payload)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "tym_fix.h"
 
 static void
 try_parse(const uint8_t *data, size_t size)
@@ -43,11 +44,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	try_parse(data, size);
-	if (size >= MODEL_PREFIX + MODEL_SUMLEN && size <= (1 << 20)) {
-		uint8_t *c = malloc(size);
-		memcpy(c, data, size);
-		crypto_generichash(c + size - MODEL_SUMLEN, MODEL_SUMLEN, c,
-		                   size - MODEL_SUMLEN, NULL, 0);
+	uint8_t *c = tym_fix(data, size);
+	if (c) {
 		try_parse(c, size);
 		free(c);
 	}

@@ -13,7 +13,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tylib import (ROOT, bars_image, check, make_bars_set, request,  # noqa
-                   run_all, test, train_model, write_tyd)
+                   run_all, test, train_model)
 from pngmake import png  # noqa: E402
 from wdlib import Stack, add_model, clean_logs_test  # noqa: E402
 
@@ -22,27 +22,6 @@ TOL = 1e-4
 SIZE = 20
 
 S = Stack("ty-export-")
-
-
-def make_rgb_set(data_dir, name, ntr, nva, seed=11):
-    """Bars in colour: the class is the shape, each channel a different
-    mix, so per-channel normalisation matters."""
-    d = os.path.join(data_dir, name)
-    os.makedirs(d, exist_ok=True)
-    rnd = random.Random(seed)
-    for split, n in (("train", ntr), ("val", nva)):
-        labels, px = [], bytearray()
-        for _ in range(n):
-            c = rnd.randrange(3)
-            labels.append(c)
-            px += rgb_of(bars_image(c, SIZE, rnd))
-        write_tyd(os.path.join(d, split + ".tyd"), labels, bytes(px),
-                  SIZE, SIZE, 3, 3)
-    with open(os.path.join(d, "meta.json"), "w") as f:
-        json.dump({"classes": ["h", "v", "sq"], "mean": [0.2, 0.1, 0.7],
-                   "std": [0.3, 0.2, 0.25],
-                   "image": {"width": SIZE, "height": SIZE, "channels": 3}},
-                  f)
 
 
 def rgb_of(gray):
@@ -67,7 +46,10 @@ ARCHS = [
 ]
 
 make_bars_set(S.data, "bars", 300, 60, size=SIZE)
-make_rgb_set(S.data, "rgb", 300, 60)
+# bars in colour: each channel a different mix, so per-channel
+# normalisation matters
+make_bars_set(S.data, "rgb", 300, 60, size=SIZE, seed=11, channels=3,
+              convert=rgb_of, mean=(0.2, 0.1, 0.7), std=(0.3, 0.2, 0.25))
 MODELS = []  # (label, arch, relative path, channels, val_acc)
 for i, (arch, data, m) in enumerate(ARCHS):
     rel = "runs/%d-%s" % (i, arch)

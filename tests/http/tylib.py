@@ -270,8 +270,10 @@ def bars_image(cls, size, rnd):
 
 
 def make_bars_set(data_dir, name, ntr, nva, size=20, seed=7,
-                  classes=("h", "v", "sq")):
-    """Prepared data (train.tyd, val.tyd, meta.json) of bars_image."""
+                  classes=("h", "v", "sq"), channels=1, convert=None,
+                  mean=(0.15,), std=(0.25,)):
+    """Prepared data (train.tyd, val.tyd, meta.json) of bars_image;
+    convert maps each gray image to `channels` channels."""
     import random
     d = os.path.join(data_dir, name)
     os.makedirs(d, exist_ok=True)
@@ -281,13 +283,14 @@ def make_bars_set(data_dir, name, ntr, nva, size=20, seed=7,
         for _ in range(n):
             c = rnd.randrange(3)
             labels.append(c)
-            px += bars_image(c, size, rnd)
+            g = bars_image(c, size, rnd)
+            px += convert(g) if convert else g
         write_tyd(os.path.join(d, split + ".tyd"), labels, bytes(px),
-                  size, size, 1, 3)
+                  size, size, channels, 3)
     with open(os.path.join(d, "meta.json"), "w") as f:
-        json.dump({"classes": list(classes), "mean": [0.15], "std": [0.25],
-                   "image": {"width": size, "height": size, "channels": 1}},
-                  f)
+        json.dump({"classes": list(classes), "mean": list(mean),
+                   "std": list(std), "image": {"width": size, "height": size,
+                                               "channels": channels}}, f)
 
 
 def train_model(data_dir, models_dir, params, threads=1):
