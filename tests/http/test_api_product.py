@@ -116,6 +116,20 @@ def openapi_run_parameters_follow_the_parameter_table():
 
 
 @test
+def openapi_predict_body_has_the_keys_the_parser_reads():
+    with open(os.path.join(ROOT, "static", "openapi.json")) as f:
+        props = json.load(f)["components"]["schemas"]["PredictRequest"][
+            "properties"]
+    with open(os.path.join(ROOT, "app", "api_req.c")) as f:
+        src = f.read()
+    body = src[src.index("\napi_parse_predict("):]
+    body = body[:body.index("\n}\n")]
+    keys = set(re.findall(r'GetObjectItemCaseSensitive\(j, "(\w+)"\)',
+                          body))
+    check(len(keys) >= 4 and keys == set(props), (keys, sorted(props)))
+
+
+@test
 def openapi_passes_a_real_validator():
     """@apidevtools/swagger-parser from npm: the OpenAPI 3 schema and
     every $ref (installed into tests/api on first use)."""
