@@ -10,15 +10,14 @@
 #include <time.h>
 
 #include "db.h"
-#include "wk.h"
+#include "follow.h"
+#include "jobs.h"
 
-#define TICK_MS 250
+#define TICK_S 0.25
 #define POLL_S 0.3         /* between polls of a running job */
 #define BACKOFF_MAX_S 30.0 /* longest wait between failed attempts */
-#define ANSWER_MAX (8u << 20)
-#define REQUEST_MS 10000L
 
-struct follow {
+struct track {
 	long long did;
 	int attempts;      /* failed in a row */
 	double next_try;   /* util_now() */
@@ -31,24 +30,13 @@ struct follow {
 };
 
 static struct {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	pthread_t thread;
-	int running, stopping, kicked;
+	pthread_mutex_t mu; /* guards the follow table */
+	struct follow_loop loop;
 	struct web *w;
 	double give_up_s; /* stop retrying an unreachable worker after this */
-	struct follow *f;
+	struct track *f;
 	size_t n, cap;
-} I = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-
-void
-inspect_job_id(long long did, long long attempt, char *out, size_t outlen)
-{
-	if (attempt > 0)
-		snprintf(out, outlen, "ds-%lld-inspect-%lld", did, attempt);
-	else
-		snprintf(out, outlen, "ds-%lld-inspect", did);
-}
+} I = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static void
 judge_job(const cJSON *job, struct inspect_result *out)
@@ -168,8 +156,8 @@ inspect_judge(long status, const char *body, size_t len,
 }
 
 /* The follow record of did (created when missing); I.mu held. */
-static struct follow *
-follow_of(long long did)
+static struct track *
+track_of(long long did)
 {
 	for (size_t i = 0; i < I.n; i++)
 		if (I.f[i].did == did)
@@ -196,43 +184,50 @@ store(struct web *w, long long did, const char *status, const char *report,
 		       error ? ": " : "", error ? error : "");
 }
 
-/* One attempt for dataset did; called without I.mu. */
+struct pending {
+	long long did, attempt;
+	char *path;
+};
+
+static char *
+inspect_body(void *arg, char *gone, size_t len)
+{
+	const struct pending *p = arg;
+
+	return jobs_inspect_body(p->did, p->attempt, p->path);
+}
+
+/* One attempt for dataset p; called without I.mu. */
 static void
-attempt(struct web *w, long long did, long long nth, const char *path)
+attempt(struct web *w, struct pending *p)
 {
 	char id[64], give_up[560];
 	struct inspect_result res;
-	struct wk_resp resp;
+	struct follow_answer a;
+	struct follow_job job = {"preprocess", w->preprocess_url, id,
+	                         inspect_body, p};
 	enum wk_err e;
-	cJSON *body;
-	char *json;
 	double now;
-	struct follow *f;
+	struct track *f;
+	long long did = p->did;
 	int failed = 0, nfail = 0;
 
-	inspect_job_id(did, nth, id, sizeof(id));
-	body = cJSON_CreateObject();
-	cJSON_AddStringToObject(body, "job_id", id);
-	cJSON_AddStringToObject(body, "kind", "inspect");
-	cJSON_AddStringToObject(body, "dataset", path);
-	json = cJSON_PrintUnformatted(body);
-	cJSON_Delete(body);
-	e = wk_request("preprocess", w->preprocess_url, "POST", "/jobs", json,
-	               strlen(json), REQUEST_MS, ANSWER_MAX, &resp);
-	free(json);
+	jobs_inspect_id(p->did, p->attempt, id, sizeof(id));
+	follow_job_get(&job, &a);
 	memset(&res, 0, sizeof(res));
+	e = a.e;
 	if (e != WK_OK) {
 		res.next = INSPECT_RETRY;
-		snprintf(res.reason, sizeof(res.reason), "%s", resp.err);
+		snprintf(res.reason, sizeof(res.reason), "%s", a.err);
 	} else {
-		inspect_judge(resp.status, resp.body, resp.len, &res);
+		inspect_judge(a.status, a.text, a.len, &res);
 	}
-	wk_resp_free(&resp);
+	follow_answer_free(&a);
 
 	now = util_now();
 	give_up[0] = '\0';
 	pthread_mutex_lock(&I.mu);
-	f = follow_of(did);
+	f = track_of(did);
 	f->unreachable = e != WK_OK;
 	switch (res.next) {
 	case INSPECT_WAIT:
@@ -249,14 +244,7 @@ attempt(struct web *w, long long did, long long nth, const char *path)
 			f->first_fail = now;
 		nfail = ++f->attempts;
 		snprintf(f->err, sizeof(f->err), "%s", res.reason);
-		{
-			double wait = 0.5;
-			for (int i = 1; i < f->attempts && wait < BACKOFF_MAX_S;
-			     i++)
-				wait *= 2;
-			f->next_try =
-			    now + (wait > BACKOFF_MAX_S ? BACKOFF_MAX_S : wait);
-		}
+		f->next_try = now + follow_backoff(f->attempts, BACKOFF_MAX_S);
 		if (now - f->first_fail > I.give_up_s)
 			snprintf(give_up, sizeof(give_up),
 			         "%s; gave up after "
@@ -295,14 +283,10 @@ attempt(struct web *w, long long did, long long nth, const char *path)
 	free(res.report_json);
 }
 
-struct pending {
-	long long did, attempt;
-	char *path;
-};
-
 static void
-scan_once(struct web *w)
+scan_once(void *arg)
 {
+	struct web *w = arg;
 	struct pending *p = NULL;
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *st;
@@ -325,7 +309,7 @@ scan_once(struct web *w)
 	for (size_t i = 0; i < I.n; i++)
 		I.f[i].seen = 0;
 	for (size_t i = 0; i < n; i++)
-		follow_of(p[i].did)->seen = 1;
+		track_of(p[i].did)->seen = 1;
 	/* Forget datasets that are done (or deleted). */
 	for (size_t i = 0; i < I.n;)
 		if (!I.f[i].seen)
@@ -338,81 +322,38 @@ scan_once(struct web *w)
 		int due;
 
 		pthread_mutex_lock(&I.mu);
-		due = !I.stopping && follow_of(p[i].did)->next_try <= now;
+		due = track_of(p[i].did)->next_try <= now;
 		pthread_mutex_unlock(&I.mu);
 		/* A dataset without its file yet is mid-upload: skip. */
-		if (due && p[i].path[0])
-			attempt(w, p[i].did, p[i].attempt, p[i].path);
+		if (due && p[i].path[0] && !follow_loop_stopping(&I.loop))
+			attempt(w, &p[i]);
 		free(p[i].path);
 	}
 	free(p);
 }
 
-static void *
-loop(void *arg)
-{
-	struct web *w = arg;
-	struct timespec ts;
-
-	pthread_mutex_lock(&I.mu);
-	while (!I.stopping) {
-		pthread_mutex_unlock(&I.mu);
-		scan_once(w);
-		pthread_mutex_lock(&I.mu);
-		if (I.stopping)
-			break;
-		if (!I.kicked) {
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += TICK_MS * 1000000L;
-			ts.tv_sec += ts.tv_nsec / 1000000000L;
-			ts.tv_nsec %= 1000000000L;
-			pthread_cond_timedwait(&I.cv, &I.mu, &ts);
-		}
-		I.kicked = 0;
-	}
-	pthread_mutex_unlock(&I.mu);
-	return NULL;
-}
-
 int
 inspect_start(struct web *w)
 {
-	int rc;
-
-	pthread_mutex_lock(&I.mu);
-	if (I.running) {
-		pthread_mutex_unlock(&I.mu);
+	if (I.loop.running)
 		return 0;
-	}
 	I.w = w;
-	I.stopping = 0;
 	I.give_up_s =
 	    (double)cfg_long(0, NULL, "TRAINYARD_INSPECT_RETRY_S", 900);
-	rc = pthread_create(&I.thread, NULL, loop, w);
-	I.running = rc == 0;
-	pthread_mutex_unlock(&I.mu);
-	if (rc) {
-		ty_log("inspect: cannot start the follower thread: %s",
-		       strerror(rc));
-		return -1;
-	}
-	return 0;
+	I.loop.name = "inspect";
+	I.loop.tick = scan_once;
+	I.loop.arg = w;
+	I.loop.period_s = TICK_S;
+	return follow_loop_start(&I.loop);
 }
 
 void
 inspect_stop(void)
 {
-	pthread_mutex_lock(&I.mu);
-	if (!I.running) {
-		pthread_mutex_unlock(&I.mu);
+	if (!I.loop.running)
 		return;
-	}
-	I.stopping = 1;
-	pthread_cond_signal(&I.cv);
-	pthread_mutex_unlock(&I.mu);
-	pthread_join(I.thread, NULL);
+	follow_loop_stop(&I.loop);
 	pthread_mutex_lock(&I.mu);
-	I.running = 0;
 	free(I.f);
 	I.f = NULL;
 	I.n = I.cap = 0;
@@ -422,19 +363,15 @@ inspect_stop(void)
 void
 inspect_kick(void)
 {
-	pthread_mutex_lock(&I.mu);
-	I.kicked = 1;
-	pthread_cond_signal(&I.cv);
-	pthread_mutex_unlock(&I.mu);
+	follow_loop_kick(&I.loop);
 }
-
 void
 inspect_state_of(long long did, struct inspect_state *out)
 {
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&I.mu);
 	for (size_t i = 0; i < I.n; i++) {
-		const struct follow *f = &I.f[i];
+		const struct track *f = &I.f[i];
 		double left;
 
 		if (f->did != did)

@@ -1,9 +1,9 @@
 /*
  * inspect.h — following the preprocess worker's inspection of each
- * uploaded dataset. One background thread finds datasets still
+ * uploaded dataset. One background thread (follow.h) finds datasets still
  * 'uploaded' or 'inspecting' (so a web restart picks up where it was),
- * posts the inspect job (job id ds-<id>-inspect: posting again returns
- * the same job, so retries never start the work twice), polls it, and
+ * follows the inspect job (job id ds-<id>-inspect: posted when the
+ * worker does not know it, so retries never start the work twice), and
  * stores the report: status 'ready' or 'unusable' with the reason. A
  * worker that cannot be reached is retried with backoff for a bounded
  * time; meanwhile the dataset page shows why it waits.
@@ -33,10 +33,6 @@ struct inspect_state {
 	double retry_in; /* seconds until the next attempt */
 };
 void inspect_state_of(long long did, struct inspect_state *out);
-
-/* "ds-<id>-inspect" for attempt 0, "ds-<id>-inspect-<n>" after */
-void inspect_job_id(long long did, long long attempt, char *out,
-    size_t outlen);
 
 /* The verdict on one answer of POST /jobs. */
 enum inspect_next {

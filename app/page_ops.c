@@ -16,6 +16,7 @@
 #include "auth.h"
 #include "metrics.h"
 #include "pages.h"
+#include "runrow.h"
 #include "wb.h"
 
 #define STATIC_MAX 32
@@ -167,21 +168,19 @@ metrics_allowed(struct req *r)
 static void
 run_gauges(struct req *r)
 {
-	static const char *const statuses[] = {"queued",    "preprocessing",
-	                                       "training",  "succeeded",
-	                                       "failed",    "cancelled"};
+	const char *const *statuses = runrow_status_names;
 	static const char *const vol_names[] = {"data", "models"};
 	const char *vols[] = {r->w->data_dir, r->w->models_dir};
-	double n[TY_ARRAY_LEN(statuses)] = {0}, started;
+	double n[RUNROW_STATUS__MAX] = {0}, started;
 	char key[96];
 	sqlite3_stmt *st = db_stmt(r->w->db, DB_RUN_COUNT_BY_STATUS, "");
 
 	while (db_step(r->w->db, st) == SQLITE_ROW)
-		for (size_t i = 0; i < TY_ARRAY_LEN(statuses); i++)
+		for (size_t i = 0; i < RUNROW_STATUS__MAX; i++)
 			if (!strcmp(db_col_text(st, 0), statuses[i]))
 				n[i] = (double)sqlite3_column_int64(st, 1);
 	db_done(r->w->db, st);
-	for (size_t i = 0; i < TY_ARRAY_LEN(statuses); i++) {
+	for (size_t i = 0; i < RUNROW_STATUS__MAX; i++) {
 		snprintf(key, sizeof(key), "trainyard_runs{status=\"%s\"}",
 		         statuses[i]);
 		metrics_gauge_set(key, n[i]);

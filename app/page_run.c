@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "page_run.h"
+#include "jobs.h"
 #include "pages.h"
 #include "pipeline.h"
 #include "runcharts.h"
@@ -407,8 +408,8 @@ page_run_cancel(struct req *r)
 void
 page_run_remove_files(struct web *w, long long id)
 {
-	char *a = xasprintf("%s/prepared/%lld", w->data_dir, id);
-	char *b = xasprintf("%s/runs/%lld", w->models_dir, id);
+	char *a = jobs_path(w->data_dir, id, JOBS_PREP, NULL);
+	char *b = jobs_path(w->models_dir, id, JOBS_TRAIN, NULL);
 
 	if (util_rmtree(a) < 0 && errno != ENOENT)
 		ty_log("run %lld: cannot remove %s: %s", id, a,

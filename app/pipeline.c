@@ -10,26 +10,24 @@
 #include <sys/stat.h>
 
 #include "db.h"
+#include "follow.h"
+#include "jobs.h"
 #include "runform.h"
-#include "wk.h"
+#include "runrow.h"
 
 #define LIVE_MAX 64 /* runs followed at once (>= max runs) */
-#define CALL_TIMEOUT_MS 10000L
-#define RESP_MAX (8u << 20) /* a job record with its result */
-
-enum stage { STAGE_PREP, STAGE_TRAIN, STAGE__MAX };
+#define BACKOFF_MAX_S 10.0
 
 static const struct {
 	const char *service; /* for messages: "<service> service unreachable" */
-	const char *suffix;  /* job id: run-<id>-<suffix> */
 	const char *verb;    /* "preprocessing failed: ..." */
-} stages[STAGE__MAX] = {
-    {"preprocess", "prep", "preprocessing"},
-    {"train", "train", "training"},
+} stages[JOBS_STAGE__MAX] = {
+    {"preprocess", "preprocessing"},
+    {"train", "training"},
 };
 
 /* Per-run memory of the supervisor: backoff and what the worker said. */
-struct follow {
+struct track {
 	long long id; /* 0: free slot */
 	struct pipeline_live live;
 	double fail_since; /* first unanswered call, 0 when answered */
@@ -42,28 +40,25 @@ static struct {
 	struct web *w;
 	int max_runs;
 	double retry_seconds, poll_seconds, run_timeout;
-	pthread_t thread;
-	int running, stop, kicked;
-	pthread_mutex_t mu; /* guards stop, kicked and follows */
-	pthread_cond_t cv;
-	struct follow follows[LIVE_MAX];
-} P = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+	struct follow_loop loop;
+	pthread_mutex_t mu; /* guards follows */
+	struct track follows[LIVE_MAX];
+} P = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* One active run, copied out of the database before any worker call. */
 struct run {
-	long long id, project_id, dataset_id;
-	enum stage stage;
-	char *params;
-	int cancel;
-	double started_at, prep_seconds;
+	struct runrow row;
+	long long id;
+	enum jobs_stage stage;
+	struct runform rf;
 };
 
 /* ---- the follow table ---- */
 
-static struct follow *
-follow_of(long long id)
+static struct track *
+track_of(long long id)
 {
-	struct follow *free_slot = NULL;
+	struct track *free_slot = NULL;
 
 	for (int i = 0; i < LIVE_MAX; i++) {
 		if (P.follows[i].id == id)
@@ -81,7 +76,7 @@ follow_of(long long id)
 }
 
 static void
-follow_drop(long long id)
+track_drop(long long id)
 {
 	pthread_mutex_lock(&P.mu);
 	for (int i = 0; i < LIVE_MAX; i++)
@@ -108,12 +103,7 @@ pipeline_live_get(long long run_id, struct pipeline_live *out)
 int
 pipeline_stopping(void)
 {
-	int s;
-
-	pthread_mutex_lock(&P.mu);
-	s = P.stop;
-	pthread_mutex_unlock(&P.mu);
-	return s;
+	return follow_loop_stopping(&P.loop);
 }
 
 int
@@ -132,7 +122,7 @@ run_fail(struct run *r, const char *why)
 	    DB_OK)
 		ty_log("pipeline: run %lld: could not record the failure",
 		       r->id);
-	follow_drop(r->id);
+	track_drop(r->id);
 }
 
 static void
@@ -143,7 +133,7 @@ run_cancelled(struct run *r, const char *msg)
 	            r->id) != DB_OK)
 		ty_log("pipeline: run %lld: could not record the cancel",
 		       r->id);
-	follow_drop(r->id);
+	track_drop(r->id);
 }
 
 static void
@@ -159,7 +149,7 @@ run_progress(struct run *r, double progress, const char *msg)
  * window has passed, fail the run naming the service.
  */
 static void
-unanswered(struct run *r, struct follow *f, enum wk_err e, const char *err)
+unanswered(struct run *r, struct track *f, enum wk_err e, const char *err)
 {
 	double now = util_now();
 	char msg[400];
@@ -182,8 +172,7 @@ unanswered(struct run *r, struct follow *f, enum wk_err e, const char *err)
 		return;
 	}
 	f->tries++;
-	f->next_try =
-	    now + fmin(0.25 * (1 << (f->tries < 6 ? f->tries : 6)), 10.0);
+	f->next_try = now + follow_backoff(f->tries, BACKOFF_MAX_S);
 	f->live.retrying = 1;
 	snprintf(msg, sizeof(msg),
 	         "%s service not answering; retrying "
@@ -193,7 +182,7 @@ unanswered(struct run *r, struct follow *f, enum wk_err e, const char *err)
 }
 
 static void
-answered(struct follow *f)
+answered(struct track *f)
 {
 	f->fail_since = 0;
 	f->tries = 0;
@@ -204,42 +193,9 @@ answered(struct follow *f)
 /* ---- talking to the workers ---- */
 
 static const char *
-base_of(enum stage s)
+base_of(enum jobs_stage s)
 {
-	return s == STAGE_PREP ? P.w->preprocess_url : P.w->train_url;
-}
-
-/*
- * One call. Returns the HTTP status (< 500), or -1 when the service did
- * not answer usably (err says why; the caller backs off).
- */
-static int
-call(struct run *r, const char *method, const char *path, const char *body,
-     cJSON **json, char *err, size_t errlen)
-{
-	struct wk_resp resp;
-	enum wk_err e;
-	int status;
-
-	*json = NULL;
-	e = wk_request(stages[r->stage].service, base_of(r->stage), method,
-	               path, body, body ? strlen(body) : 0, CALL_TIMEOUT_MS,
-	               RESP_MAX, &resp);
-	if (e != WK_OK) {
-		snprintf(err, errlen, "%s", resp.err);
-		wk_resp_free(&resp);
-		return -1;
-	}
-	status = (int)resp.status;
-	if (status >= 500) {
-		snprintf(err, errlen, "%s service answered %d",
-		         stages[r->stage].service, status);
-		wk_resp_free(&resp);
-		return -1;
-	}
-	*json = cJSON_Parse(resp.body);
-	wk_resp_free(&resp);
-	return status;
+	return s == JOBS_PREP ? P.w->preprocess_url : P.w->train_url;
 }
 
 static const char *
@@ -257,35 +213,28 @@ json_num(const cJSON *o, const char *k, double def)
 	return cJSON_IsNumber(v) ? v->valuedouble : def;
 }
 
-/* POSTs the stage's job (the same body every time: it is idempotent). */
-static int
-post_job(struct run *r, struct runform *rf, cJSON **rec, char *err,
-         size_t errlen)
+/* The stage's job body (the same every time: posting is idempotent). */
+static char *
+job_body(void *arg, char *gone, size_t len)
 {
+	struct run *r = arg;
 	char *body = NULL;
-	int status;
 
-	if (r->stage == STAGE_PREP) {
-		sqlite3_stmt *st = db_stmt(P.w->db, DB_RUN_DATASET_GET, "ii",
-		                           r->dataset_id, r->project_id);
-		if (db_step(P.w->db, st) == SQLITE_ROW)
-			body = runform_prep_body(rf, r->id, db_col_text(st, 0));
-		db_done(P.w->db, st);
-		if (!body) {
-			snprintf(err, errlen, "the dataset is gone");
-			return 410;
-		}
-	} else {
-		body = runform_train_body(rf, r->id);
-	}
-	status = call(r, "POST", "/jobs", body, rec, err, errlen);
-	free(body);
-	return status;
+	if (r->stage == JOBS_TRAIN)
+		return jobs_train_body(&r->rf, r->id);
+	sqlite3_stmt *st = db_stmt(P.w->db, DB_RUN_DATASET_GET, "ii",
+	                           r->row.dataset_id, r->row.project_id);
+	if (db_step(P.w->db, st) == SQLITE_ROW)
+		body = jobs_prep_body(&r->rf, r->id, db_col_text(st, 0));
+	db_done(P.w->db, st);
+	if (!body)
+		snprintf(gone, len, "the dataset is gone");
+	return body;
 }
 
 /* Stores the epochs the train job reports, if there are new ones. */
 static void
-store_epochs(struct run *r, struct follow *f, const cJSON *result)
+store_epochs(struct run *r, struct track *f, const cJSON *result)
 {
 	const cJSON *eps = cJSON_GetObjectItemCaseSensitive(result, "epochs");
 	int n = cJSON_IsArray(eps) ? cJSON_GetArraySize(eps) : 0;
@@ -300,7 +249,7 @@ store_epochs(struct run *r, struct follow *f, const cJSON *result)
 }
 
 static void
-read_live(struct follow *f, const cJSON *result)
+read_live(struct track *f, const cJSON *result)
 {
 	const cJSON *live = cJSON_GetObjectItemCaseSensitive(result, "live");
 
@@ -351,13 +300,13 @@ train_done(struct run *r, struct runform *rf, const cJSON *result)
 		bytes = (long long)sb.st_size;
 	free(path);
 	secs =
-	    now - (r->started_at + (r->prep_seconds > 0 ? r->prep_seconds : 0));
+	    now - (r->row.started_at + (r->row.prep_seconds > 0 ? r->row.prep_seconds : 0));
 	if (db_tx_begin(db) != DB_OK)
 		goto out;
 	if (db_exec(db, DB_RUN_SUCCEED, "ttddi", metrics, epochs, secs, now,
 	            r->id) != DB_OK ||
 	    (*model &&
-	     db_insert(db, DB_RUN_MODEL_INSERT, "iitttddii", r->project_id,
+	     db_insert(db, DB_RUN_MODEL_INSERT, "iitttddii", r->row.project_id,
 	               r->id, model, params_archs[rf->arch].name, classes,
 	               json_num(result, "val_acc", NAN),
 	               json_num(result, "val_loss", NAN), bytes,
@@ -370,7 +319,7 @@ train_done(struct run *r, struct runform *rf, const cJSON *result)
 		goto out;
 	ty_log("pipeline: run %lld succeeded: val_acc %.4f in %.1f s", r->id,
 	       json_num(result, "val_acc", NAN), secs);
-	follow_drop(r->id);
+	track_drop(r->id);
 out:
 	free(metrics);
 	free(epochs);
@@ -379,23 +328,23 @@ out:
 
 /* What the worker's job record says; acts on it. */
 static void
-on_record(struct run *r, struct follow *f, struct runform *rf, const cJSON *rec)
+on_record(struct run *r, struct track *f, struct runform *rf, const cJSON *rec)
 {
 	const char *status = json_str(rec, "status");
 	const cJSON *result = cJSON_GetObjectItemCaseSensitive(rec, "result");
 	char msg[600];
 
 	if (!strcmp(status, "queued") || !strcmp(status, "running")) {
-		if (r->stage == STAGE_TRAIN) {
+		if (r->stage == JOBS_TRAIN) {
 			store_epochs(r, f, result);
 			read_live(f, result);
 		}
 		const char *m = json_str(rec, "message");
 		run_progress(r, json_num(rec, "progress", 0), *m ? m : status);
 	} else if (!strcmp(status, "succeeded")) {
-		if (r->stage == STAGE_PREP) {
+		if (r->stage == JOBS_PREP) {
 			char *prep = cJSON_PrintUnformatted(result);
-			double secs = util_wall() - r->started_at;
+			double secs = util_wall() - r->row.started_at;
 			if (db_exec(P.w->db, DB_RUN_PREP_DONE, "tdi", prep,
 			            secs, r->id) != DB_OK)
 				ty_log("pipeline: run %lld: could not store "
@@ -414,7 +363,7 @@ on_record(struct run *r, struct follow *f, struct runform *rf, const cJSON *rec)
 		                                 : "no reason given");
 		run_fail(r, msg);
 	} else if (!strcmp(status, "cancelled")) {
-		if (r->cancel) {
+		if (r->row.cancel_requested) {
 			run_cancelled(r, "cancelled");
 		} else {
 			snprintf(msg, sizeof(msg),
@@ -434,40 +383,36 @@ on_record(struct run *r, struct follow *f, struct runform *rf, const cJSON *rec)
 }
 
 static void
-follow_run(struct run *r, struct follow *f)
+follow_run(struct run *r, struct track *f)
 {
-	struct runform rf;
-	char path[96], err[400], msg[600];
-	cJSON *rec = NULL;
-	int status;
+	char id[64], msg[600];
+	struct follow_job job = {stages[r->stage].service, base_of(r->stage),
+	                         id, job_body, r};
+	struct follow_answer a;
 
-	snprintf(path, sizeof(path), "/jobs/run-%lld-%s", r->id,
-	         stages[r->stage].suffix);
-	wk_set_request_id(path + 6); /* run-<id>-<stage>: the job id */
-	if (runform_from_json(r->params, &rf) < 0) {
-		run_fail(r, "the run's stored parameters are unreadable");
-		return;
-	}
-	if (r->cancel) {
+	jobs_run_id(r->id, r->stage, id, sizeof(id));
+	wk_set_request_id(id);
+	if (r->row.cancel_requested) {
 		/* An unreachable worker is not waited for: the run is over
 		 * for the person either way, and the message says so. */
-		status = call(r, "DELETE", path, NULL, &rec, err, sizeof(err));
-		cJSON_Delete(rec);
-		if (status < 0) {
+		follow_job_cancel(&job, &a);
+		if (a.e != WK_OK || a.status >= 500) {
 			snprintf(msg, sizeof(msg),
 			         "cancelled (the %s service "
 			         "could not be told: %s)",
-			         stages[r->stage].service, err);
+			         stages[r->stage].service,
+			         a.e != WK_OK ? a.err : "it failed");
 			run_cancelled(r, msg);
 		} else {
 			run_cancelled(r, "cancelled");
 		}
+		follow_answer_free(&a);
 		return;
 	}
-	if (P.run_timeout > 0 && r->started_at > 0 &&
-	    util_wall() - r->started_at > P.run_timeout) {
-		status = call(r, "DELETE", path, NULL, &rec, err, sizeof(err));
-		cJSON_Delete(rec);
+	if (P.run_timeout > 0 && r->row.started_at > 0 &&
+	    util_wall() - r->row.started_at > P.run_timeout) {
+		follow_job_cancel(&job, &a);
+		follow_answer_free(&a);
 		snprintf(msg, sizeof(msg),
 		         "the run took longer than the "
 		         "limit of %.0f s (TRAINYARD_RUN_TIMEOUT)",
@@ -475,46 +420,32 @@ follow_run(struct run *r, struct follow *f)
 		run_fail(r, msg);
 		return;
 	}
-	status = call(r, "GET", path, NULL, &rec, err, sizeof(err));
-	if (status == 404) {
-		/* Not there yet (or the worker lost it): post it. */
-		cJSON_Delete(rec);
-		status = post_job(r, &rf, &rec, err, sizeof(err));
-		if (status >= 400) {
-			snprintf(msg, sizeof(msg),
-			         "the %s service refused the "
-			         "job: %s",
-			         stages[r->stage].service,
-			         status == 410 ? err
-			         : *json_str(rec, "error")
-			             ? json_str(rec, "error")
-			             : "no reason given");
-			cJSON_Delete(rec);
-			run_fail(r, msg);
-			return;
-		}
-	}
-	if (status < 0) {
-		cJSON_Delete(rec);
-		unanswered(r, f,
-		           strstr(err, "service unreachable") ? WK_UNREACHABLE
-		                                              : WK_FAILED,
-		           err);
-		return;
-	}
-	if (!cJSON_IsObject(rec) || status >= 300) {
+	follow_job_get(&job, &a);
+	if (a.e != WK_OK) {
+		unanswered(r, f, a.e, a.err);
+	} else if (a.status >= 500) {
+		snprintf(a.err, sizeof(a.err), "%s service answered %ld",
+		         stages[r->stage].service, a.status);
+		unanswered(r, f, WK_FAILED, a.err);
+	} else if (a.posted && a.status >= 400) {
+		snprintf(msg, sizeof(msg),
+		         "the %s service refused the job: %s",
+		         stages[r->stage].service,
+		         a.status == 410 ? a.err
+		         : *json_str(a.rec, "error") ? json_str(a.rec, "error")
+		                                     : "no reason given");
+		run_fail(r, msg);
+	} else if (!cJSON_IsObject(a.rec) || a.status >= 300) {
 		/* not an answer we can use: back off like for no answer */
-		cJSON_Delete(rec);
-		snprintf(err, sizeof(err),
-		         "%s service sent an unreadable "
-		         "answer (HTTP %d)",
-		         stages[r->stage].service, status);
-		unanswered(r, f, WK_FAILED, err);
-		return;
+		snprintf(a.err, sizeof(a.err),
+		         "%s service sent an unreadable answer (HTTP %ld)",
+		         stages[r->stage].service, a.status);
+		unanswered(r, f, WK_FAILED, a.err);
+	} else {
+		answered(f);
+		on_record(r, f, &r->rf, a.rec);
 	}
-	answered(f);
-	on_record(r, f, &rf, rec);
-	cJSON_Delete(rec);
+	follow_answer_free(&a);
 }
 
 /* ---- the loop ---- */
@@ -539,6 +470,7 @@ start_queued(void)
 	}
 }
 
+/* The active runs, each with its stored form; unreadable ones fail. */
 static size_t
 load_active(struct run **out)
 {
@@ -552,16 +484,10 @@ load_active(struct run **out)
 			cap = cap ? cap * 2 : 8;
 			v = xrealloc(v, cap * sizeof(*v));
 		}
-		v[n].id = sqlite3_column_int64(st, 0);
-		v[n].project_id = sqlite3_column_int64(st, 1);
-		v[n].dataset_id = sqlite3_column_int64(st, 2);
-		v[n].stage = strcmp(db_col_text(st, 3), "training") == 0
-		                 ? STAGE_TRAIN
-		                 : STAGE_PREP;
-		v[n].params = xstrdup(db_col_text(st, 4));
-		v[n].cancel = sqlite3_column_int(st, 11);
-		v[n].started_at = sqlite3_column_double(st, 13);
-		v[n].prep_seconds = sqlite3_column_double(st, 14);
+		runrow_read(st, &v[n].row);
+		v[n].id = v[n].row.id;
+		v[n].stage =
+		    v[n].row.st == RUNROW_TRAINING ? JOBS_TRAIN : JOBS_PREP;
 		n++;
 	}
 	db_done(db, st);
@@ -570,63 +496,41 @@ load_active(struct run **out)
 }
 
 static void
-tick(void)
+tick(void *arg)
 {
 	struct run *runs;
 	size_t n;
 
+	(void)arg;
 	start_queued();
 	n = load_active(&runs);
 	for (size_t i = 0; i < n; i++) {
-		struct follow *f, copy;
+		struct run *r = &runs[i];
+		struct track *f, copy;
 		pthread_mutex_lock(&P.mu);
-		f = follow_of(runs[i].id);
+		f = track_of(r->id);
 		pthread_mutex_unlock(&P.mu);
 		if (!f) {
 			ty_log("pipeline: more than %d active runs", LIVE_MAX);
 			break;
 		}
-		if (f->next_try > util_now() && !runs[i].cancel)
+		if (f->next_try > util_now() && !r->row.cancel_requested)
 			continue;
+		if (runform_from_json(r->row.params_json, &r->rf) < 0) {
+			run_fail(r, "the run's stored parameters are unreadable");
+			continue;
+		}
 		copy = *f;
-		follow_run(&runs[i], &copy);
+		follow_run(r, &copy);
 		/* Only this thread writes follows; the lock is for readers. */
 		pthread_mutex_lock(&P.mu);
-		if (f->id == runs[i].id)
+		if (f->id == r->id)
 			*f = copy, f->live = copy.live;
 		pthread_mutex_unlock(&P.mu);
 	}
 	for (size_t i = 0; i < n; i++)
-		free(runs[i].params);
+		runrow_free(&runs[i].row);
 	free(runs);
-}
-
-static void *
-loop(void *arg)
-{
-	(void)arg;
-	ty_log("pipeline: up to %d run(s) at once, retry window %.0f s",
-	       P.max_runs, P.retry_seconds);
-	pthread_mutex_lock(&P.mu);
-	while (!P.stop) {
-		pthread_mutex_unlock(&P.mu);
-		tick();
-		pthread_mutex_lock(&P.mu);
-		if (P.stop)
-			break;
-		if (!P.kicked) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			double t =
-			    ts.tv_sec + ts.tv_nsec / 1e9 + P.poll_seconds;
-			ts.tv_sec = (time_t)t;
-			ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
-			pthread_cond_timedwait(&P.cv, &P.mu, &ts);
-		}
-		P.kicked = 0;
-	}
-	pthread_mutex_unlock(&P.mu);
-	return NULL;
 }
 
 int
@@ -647,31 +551,22 @@ pipeline_start(struct web *w, int argc, char **argv)
 		       LIVE_MAX);
 		return -1;
 	}
-	P.stop = 0;
-	if (pthread_create(&P.thread, NULL, loop, NULL) != 0)
-		return -1;
-	P.running = 1;
-	return 0;
+	ty_log("pipeline: up to %d run(s) at once, retry window %.0f s",
+	       P.max_runs, P.retry_seconds);
+	P.loop.name = "pipeline";
+	P.loop.tick = tick;
+	P.loop.period_s = P.poll_seconds;
+	return follow_loop_start(&P.loop);
 }
 
 void
 pipeline_stop(void)
 {
-	if (!P.running)
-		return;
-	pthread_mutex_lock(&P.mu);
-	P.stop = 1;
-	pthread_cond_signal(&P.cv);
-	pthread_mutex_unlock(&P.mu);
-	pthread_join(P.thread, NULL);
-	P.running = 0;
+	follow_loop_stop(&P.loop);
 }
 
 void
 pipeline_kick(void)
 {
-	pthread_mutex_lock(&P.mu);
-	P.kicked = 1;
-	pthread_cond_signal(&P.cv);
-	pthread_mutex_unlock(&P.mu);
+	follow_loop_kick(&P.loop);
 }

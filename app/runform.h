@@ -69,9 +69,4 @@ char *runform_to_json(const struct runform *rf);
 /* Back from the stored params; 0, or -1 when the JSON is not ours. */
 int runform_from_json(const char *json, struct runform *rf) TY_WUR;
 
-/* Job bodies, with job ids derived from the run id; the caller frees. */
-char *runform_prep_body(const struct runform *rf, long long run_id,
-                        const char *dataset_path);
-char *runform_train_body(const struct runform *rf, long long run_id);
-
 #endif

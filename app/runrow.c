@@ -6,6 +6,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *const runrow_status_names[RUNROW_STATUS__MAX] = {
+    [RUNROW_QUEUED] = "queued",
+    [RUNROW_PREPROCESSING] = "preprocessing",
+    [RUNROW_TRAINING] = "training",
+    [RUNROW_SUCCEEDED] = "succeeded",
+    [RUNROW_FAILED] = "failed",
+    [RUNROW_CANCELLED] = "cancelled",
+};
+
+enum runrow_status
+runrow_status_of(const char *s)
+{
+	for (int i = 0; i < RUNROW_STATUS__MAX; i++)
+		if (!strcmp(s, runrow_status_names[i]))
+			return (enum runrow_status)i;
+	return RUNROW_FAILED;
+}
+
 void
 runrow_read(sqlite3_stmt *st, struct runrow *r)
 {
@@ -14,6 +32,7 @@ runrow_read(sqlite3_stmt *st, struct runrow *r)
 	r->project_id = sqlite3_column_int64(st, 1);
 	r->dataset_id = sqlite3_column_int64(st, 2);
 	snprintf(r->status, sizeof(r->status), "%s", db_col_text(st, 3));
+	r->st = runrow_status_of(r->status);
 	r->params_json = xstrdup(db_col_text(st, 4));
 	r->progress = sqlite3_column_double(st, 5);
 	r->message = xstrdup(db_col_text(st, 6));
@@ -63,9 +82,8 @@ runrow_load(struct db *db, long long id, long long project_id, struct runrow *r)
 int
 runrow_active(const struct runrow *r)
 {
-	return !strcmp(r->status, "queued") ||
-	       !strcmp(r->status, "preprocessing") ||
-	       !strcmp(r->status, "training");
+	return r->st == RUNROW_QUEUED || r->st == RUNROW_PREPROCESSING ||
+	       r->st == RUNROW_TRAINING;
 }
 
 void

@@ -12,9 +12,24 @@
 #include "db.h"
 #include "util.h"
 
+/* A run's status, as stored in runs.status. */
+enum runrow_status {
+	RUNROW_QUEUED,
+	RUNROW_PREPROCESSING,
+	RUNROW_TRAINING,
+	RUNROW_SUCCEEDED,
+	RUNROW_FAILED,
+	RUNROW_CANCELLED,
+	RUNROW_STATUS__MAX
+};
+extern const char *const runrow_status_names[RUNROW_STATUS__MAX];
+/* The status named s; RUNROW_FAILED for a name that is not one. */
+enum runrow_status runrow_status_of(const char *s);
+
 struct runrow {
 	long long id, project_id, dataset_id;
-	char status[16];
+	char status[16]; /* runrow_status_names[st] */
+	enum runrow_status st;
 	char *params_json, *message, *error, *prep_json, *epochs_json,
 	    *metrics_json;
 	double progress;

@@ -11,6 +11,7 @@
 #include "form.h"
 #include "runcharts.h"
 #include "runform.h"
+#include "jobs.h"
 #include "util.h"
 #include "wb.h"
 
@@ -35,8 +36,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char *js = runform_to_json(&rf);
 		if (runform_from_json(js, &back) != 0)
 			abort();
-		char *p = runform_prep_body(&back, 1, "uploads/1/x.zip");
-		char *t = runform_train_body(&back, 1);
+		char *p = jobs_prep_body(&back, 1, "uploads/1/x.zip");
+		char *t = jobs_train_body(&back, 1);
 		free(p);
 		free(t);
 		free(js);

@@ -9,6 +9,7 @@
 #include "../th.h"
 #include "recipe.h"
 #include "runform.h"
+#include "jobs.h"
 
 static const struct {
 	const char *report;
@@ -79,13 +80,13 @@ main(void)
 		CHECK(runform_from_json(js, &back) == 0);
 		CHECK_STR(back.recipe, rows[1].want);
 		free(js);
-		char *t = runform_train_body(&rf, 7);
+		char *t = jobs_train_body(&rf, 7);
 		CHECK(strstr(t, "\"augment\":\"colour\"") != NULL);
 		free(t);
 		/* gray with augmentation: the shifts, as before */
 		runform_defaults(&rf, rows[0].report);
 		rf.augment = 1;
-		t = runform_train_body(&rf, 8);
+		t = jobs_train_body(&rf, 8);
 		CHECK(strstr(t, "\"augment\":true") != NULL);
 		free(t);
 	}

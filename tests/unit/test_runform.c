@@ -8,6 +8,7 @@
 #include "../th.h"
 #include "form.h"
 #include "runform.h"
+#include "jobs.h"
 
 /* Parses "a=1&b=2" (urlencoded) and runs the form over the defaults. */
 static size_t
@@ -253,8 +254,8 @@ main(void)
 	{
 		CHECK(parse("dataset_id=7&arch=cnn&conv=8,16&hidden=", &rf,
 		            errs) == 0);
-		char *p = runform_prep_body(&rf, 42, "uploads/7/a.zip");
-		char *t = runform_train_body(&rf, 42);
+		char *p = jobs_prep_body(&rf, 42, "uploads/7/a.zip");
+		char *t = jobs_train_body(&rf, 42);
 		cJSON *pj = cJSON_Parse(p), *tj = cJSON_Parse(t);
 		CHECK_STR(
 		    cJSON_GetStringValue(cJSON_GetObjectItem(pj, "job_id")),
@@ -287,7 +288,7 @@ main(void)
 		free(t);
 		CHECK(parse("dataset_id=7&workers=2&local_steps=100", &rf,
 		            errs) == 0);
-		t = runform_train_body(&rf, 43);
+		t = jobs_train_body(&rf, 43);
 		tj = cJSON_Parse(t);
 		CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(tj, "workers")) ==
 		      2);

@@ -15,6 +15,7 @@
 #include "../th.h"
 #include "api.h"
 #include "inspect.h"
+#include "jobs.h"
 #include "pages.h"
 #include "predict.h"
 #include "tmpl.h"
@@ -149,9 +150,9 @@ test_judge(void)
 	TH_TEST("job id from the dataset id")
 	{
 		char id[64];
-		inspect_job_id(42, 0, id, sizeof(id));
+		jobs_inspect_id(42, 0, id, sizeof(id));
 		CHECK_STR(id, "ds-42-inspect");
-		inspect_job_id(42, 3, id, sizeof(id));
+		jobs_inspect_id(42, 3, id, sizeof(id));
 		CHECK_STR(id, "ds-42-inspect-3");
 	}
 }
