@@ -54,6 +54,18 @@ DB_STMT(DATASET_LIST,
 DB_STMT(DATASET_BY_SHA,
     "SELECT id FROM datasets WHERE project_id = ? AND sha256 = ? "
     "ORDER BY id LIMIT 1")
+DB_STMT(DATASET_NAME,
+    "SELECT filename FROM datasets WHERE id = ? AND project_id = ?")
+DB_STMT(DATASET_RENAME,
+    "UPDATE datasets SET filename = ? WHERE id = ? AND project_id = ?")
+/* a dataset runs trained on stays: deleting it would take their models */
+DB_STMT(DATASET_DELETE,
+    "DELETE FROM datasets WHERE id = ? AND project_id = ? AND NOT EXISTS "
+    "(SELECT 1 FROM runs WHERE runs.dataset_id = datasets.id)")
+DB_STMT(DATASET_RUNS,
+    "SELECT coalesce(number, id), status IN ('queued', 'preprocessing', "
+    "'training') FROM runs WHERE dataset_id = ? AND project_id = ? "
+    "ORDER BY id")
 DB_STMT(DATASET_IDS_OF_PROJECT,
     "SELECT id FROM datasets WHERE project_id = ?")
 /* dataset inspection and health (inspect.c, page_dataset_health.c) */
@@ -101,6 +113,9 @@ DB_STMT(TOKEN_LIST,
     "SELECT id, name, prefix, created_at, coalesce(last_used_at, 0), "
     "coalesce(revoked_at, 0) FROM api_tokens WHERE user_id = ? "
     "ORDER BY id DESC")
+DB_STMT(TOKEN_NAME,
+    "SELECT name FROM api_tokens WHERE id = ? AND user_id = ? "
+    "AND revoked_at IS NULL")
 DB_STMT(TOKEN_OWNED,
     "SELECT count(*) FROM api_tokens WHERE id = ? AND user_id = ?")
 DB_STMT(TOKEN_REVOKE,
@@ -177,6 +192,8 @@ DB_STMT(RUN_DELETE,
     "DELETE FROM runs WHERE id = ? AND project_id = ? AND status NOT IN "
     "('queued', 'preprocessing', 'training')")
 DB_STMT(RUN_IDS_OF_PROJECT, "SELECT id FROM runs WHERE project_id = ?")
+DB_STMT(RUN_NUMBER,
+    "SELECT coalesce(number, id) FROM runs WHERE id = ? AND project_id = ?")
 DB_STMT(RUN_OF_PROJECT,
     "SELECT count(*) FROM runs WHERE id = ? AND project_id = ?")
 DB_STMT(RUN_DATASET_GET,

@@ -44,6 +44,11 @@ void page_dataset_health(struct req *r);
 /* Fills d from an inspection report; its shape is checked, not trusted. */
 void page_dataset_health_report(struct td *d, const char *json);
 void page_dataset_reinspect(struct req *r);
+/* page_dataset_manage.c: delete (refused while runs use it), rename */
+void page_dataset_delete(struct req *r);
+void page_dataset_rename(struct req *r);
+/* page_confirm.c: the question before every destructive POST */
+void page_confirm(struct req *r);
 /* page_predict.c (multipart: checks its csrf field itself) */
 void page_predict_form(struct req *r);
 void page_predict(struct req *r);

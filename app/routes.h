@@ -27,6 +27,17 @@ ROUTE(PROJECTS, "GET", "/projects", R_AUTH, page_projects)
 ROUTE(PROJECT_CREATE, "POST", "/projects", R_AUTH | R_FORM | R_CSRF,
     page_project_create)
 ROUTE(PROJECT, "GET", "/projects/{id}", R_AUTH | R_PROJECT, page_project)
+/* destructive actions ask first: GET the POST's path (page_confirm.c) */
+ROUTE(PROJECT_DELETE_ASK, "GET", "/projects/{id}/delete",
+    R_AUTH | R_PROJECT, page_confirm)
+ROUTE(RUN_DELETE_ASK, "GET", "/projects/{id}/runs/{rid}/delete",
+    R_AUTH | R_PROJECT, page_confirm)
+ROUTE(RUN_CANCEL_ASK, "GET", "/projects/{id}/runs/{rid}/cancel",
+    R_AUTH | R_PROJECT, page_confirm)
+ROUTE(DATASET_DELETE_ASK, "GET", "/projects/{id}/datasets/{did}/delete",
+    R_AUTH | R_PROJECT, page_confirm)
+ROUTE(TOKEN_REVOKE_ASK, "GET", "/account/tokens/{tid}/revoke", R_AUTH,
+    page_confirm)
 ROUTE(PROJECT_DELETE, "POST", "/projects/{id}/delete",
     R_AUTH | R_FORM | R_CSRF | R_PROJECT, page_project_delete)
 ROUTE(DATASET_UPLOAD, "POST", "/projects/{id}/datasets",
@@ -36,6 +47,10 @@ ROUTE(DATASET, "GET", "/projects/{id}/datasets/{did}", R_AUTH | R_PROJECT,
     page_dataset_health)
 ROUTE(DATASET_REINSPECT, "POST", "/projects/{id}/datasets/{did}/inspect",
     R_AUTH | R_FORM | R_CSRF | R_PROJECT, page_dataset_reinspect)
+ROUTE(DATASET_DELETE, "POST", "/projects/{id}/datasets/{did}/delete",
+    R_AUTH | R_FORM | R_CSRF | R_PROJECT, page_dataset_delete)
+ROUTE(DATASET_RENAME, "POST", "/projects/{id}/datasets/{did}/rename",
+    R_AUTH | R_FORM | R_CSRF | R_PROJECT, page_dataset_rename)
 ROUTE(PREDICT_FORM, "GET", "/projects/{id}/predict", R_AUTH | R_PROJECT,
     page_predict_form)
 ROUTE(PREDICT, "POST", "/projects/{id}/predict", R_AUTH | R_PROJECT,

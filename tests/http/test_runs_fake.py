@@ -3,6 +3,7 @@ real training): run numbers count per project, one accuracy per run (the
 model's) with its epoch marked on the charts, a cancelled run without a
 model never ranks above runs with one, the predict page preselects the
 model it was opened for, the run form's toggle and plurals."""
+import html
 import json
 import os
 import re
@@ -190,6 +191,81 @@ def the_same_archive_twice_points_at_the_first():
     pb, _ = project("dupes elsewhere")
     check(len(sql("SELECT id FROM datasets WHERE project_id = ?", pb)) == 1,
           "refused in another project")
+
+
+def confirm_page(path, question):
+    """GET path: the confirmation page asking question, POSTing to path."""
+    r = S["c"].get(path)
+    check(r.status == 200, (path, r.status))
+    m = re.search(r'id="confirm-question">([^<]*)<', r.text)
+    check(m and question in html.unescape(m.group(1)), (path, m and m.group(1)))
+    check('<form method="post" action="%s"' % path in r.text, "no POST form")
+    check(re.search(r'name="csrf" value="[0-9a-f]{64}"', r.text), "no csrf")
+
+
+@test
+def every_destructive_action_asks_first():
+    pid, did = project("careful")
+    rid = run(pid, did)
+    base = "/projects/%d" % pid
+    confirm_page(base + "/runs/%d/delete" % rid, "Delete run #1")
+    confirm_page(base + "/runs/%d/cancel" % rid, "Cancel run #1")
+    confirm_page(base + "/datasets/%d/delete" % did, "Delete the dataset")
+    confirm_page(base + "/delete", "Delete the project “careful”")
+    r = S["c"].post_form("/account/tokens", {"name": "ci-laptop"})
+    check(r.status in (200, 303), r)
+    tid = sql("SELECT max(id) FROM api_tokens")[0][0]
+    confirm_page("/account/tokens/%d/revoke" % tid, "“ci-laptop”")
+    # asking changes nothing; the buttons lead to the questions
+    check(sql("SELECT count(*) FROM runs WHERE id = ?", rid)[0][0] == 1, "")
+    for page, action in ((base + "/runs/%d" % rid, base + "/runs/%d/delete" % rid),
+                         (base, base + "/delete"),
+                         (base + "/datasets/%d" % did,
+                          base + "/datasets/%d/delete" % did),
+                         ("/account", "/account/tokens/%d/revoke" % tid)):
+        t = S["c"].get(page).text
+        check('<form method="get" action="%s" class="' % action in t and
+              'data-confirm="' in t, (page, action))
+    # another user's things: 404, not a question
+    other = Client(S["web"].port)
+    check(other.signup("someoneelse", "a long enough password").status == 303, "")
+    check(other.get(base + "/runs/%d/delete" % rid).status == 404, "run")
+    check(other.get("/account/tokens/%d/revoke" % tid).status == 404, "token")
+
+
+@test
+def dataset_delete_refused_while_runs_use_it_and_rename():
+    pid, did = project("datasets")
+    rid = run(pid, did)
+    c = S["c"]
+    r = c.post_form("/projects/%d/datasets/%d/delete" % (pid, did), {})
+    check(r.status == 409 and "run #1" in r.text and "Delete" in r.text,
+          (r.status, r.text[:2000]))
+    check(sql("SELECT count(*) FROM datasets WHERE id = ?", did)[0][0] == 1,
+          "deleted anyway")
+    r = c.post_form("/projects/%d/datasets/%d/rename" % (pid, did),
+                    {"name": "clothes, cleaned"})
+    check(r.status == 303, r)
+    check("clothes, cleaned" in c.get("/projects/%d" % pid).text, "renamed")
+    bad = c.post_form("/projects/%d/datasets/%d/rename" % (pid, did),
+                      {"name": "  "})
+    check(bad.status == 400, bad)
+    # once its run is gone the dataset can go, with its file
+    check(c.post_form("/projects/%d/runs/%d/delete" % (pid, rid), {}).status
+          == 303, "run delete")
+    path = sql("SELECT path FROM datasets WHERE id = ?", did)[0][0]
+    full = os.path.join(S["env"]["TRAINYARD_DATA_DIR"], path)
+    check(os.path.exists(full), full)
+    r = c.post_form("/projects/%d/datasets/%d/delete" % (pid, did), {})
+    check(r.status == 303, (r.status, r.text[:500]))
+    check(sql("SELECT count(*) FROM datasets WHERE id = ?", did)[0][0] == 0,
+          "row left")
+    check(not os.path.exists(full), "file left")
+    # without the CSRF token: refused
+    pid2, did2 = project("csrf")
+    r = c.post_form("/projects/%d/datasets/%d/delete" % (pid2, did2), {},
+                    csrf=False)
+    check(r.status == 403, r)
 
 
 @test
