@@ -236,5 +236,41 @@ def job_inputs_are_confined():
         refused(r, "model", "runs/<run>/model.tym")
 
 
+# ---- §1 bind addresses ----------------------------------------------------
+
+def reachable(host, port):
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+        return True
+    except OSError:
+        return False
+
+
+@test
+def listen_address_is_honoured():
+    """TRAINYARD_LISTEN binds one address (run.sh local: workers on
+    127.0.0.1). 127.0.0.2 is loopback too, so both are testable here."""
+    data, models = volumes("listen")
+    env = {"TRAINYARD_DATA_DIR": data, "TRAINYARD_MODELS_DIR": models,
+           "TRAINYARD_DB": os.path.join(TMP, "listen.db"),
+           "TRAINYARD_LISTEN": "127.0.0.2"}
+    for name in ("trainyard-infer", "trainyard-web"):
+        s = Service(name, env=env).start(wait=False)
+        try:
+            wait_for(lambda: reachable("127.0.0.2", s.port), timeout=20,
+                     what="%s on 127.0.0.2" % name)
+            check(not reachable("127.0.0.1", s.port),
+                  "%s answers on 127.0.0.1 too" % name)
+        finally:
+            s.stop()
+    # the web app's default is unchanged: every interface
+    s = Service("trainyard-web", env=dict(env, TRAINYARD_LISTEN="")).start()
+    try:
+        check(reachable("127.0.0.1", s.port) and
+              reachable("127.0.0.2", s.port), "web on every interface")
+    finally:
+        s.stop()
+
+
 if __name__ == "__main__":
     run_all()
