@@ -68,6 +68,8 @@ DB_STMT(DATASET_RUNS,
     "ORDER BY id")
 DB_STMT(DATASET_IDS_OF_PROJECT,
     "SELECT id FROM datasets WHERE project_id = ?")
+DB_STMT(DATASET_OF_PROJECT,
+    "SELECT count(*) FROM datasets WHERE id = ? AND project_id = ?")
 /* dataset inspection and health (inspect.c, page_dataset_health.c) */
 DB_STMT(DATASET_GET,
     "SELECT id, filename, bytes, sha256, status, created_at, "

@@ -5,12 +5,13 @@
 
 #include "acct.h"
 #include "pages.h"
+#include "redir.h"
 #include "sess.h"
 #include "view.h"
 
 /*
- * Where to go after signing in: a local path from ?next= or the form's
- * next field, else /projects. Only "/x" paths pass, never "//host".
+ * Where to go after signing in: a path of this app from ?next= or the
+ * form's next field (redir.h), else /projects.
  */
 static const char *
 next_path(struct req *r, char *buf, size_t len)
@@ -19,8 +20,7 @@ next_path(struct req *r, char *buf, size_t len)
 
 	if (!n && web_query(r, "next", buf, len) == 0)
 		n = buf;
-	if (!n || n[0] != '/' || n[1] == '/' || n[1] == '\\' ||
-	    strpbrk(n, "\r\n") || strlen(n) >= len)
+	if (!redir_local(n) || strlen(n) >= len)
 		return "/projects";
 	return n;
 }

@@ -262,6 +262,11 @@ page_dataset_reinspect(struct req *r)
 
 	snprintf(loc, sizeof(loc), "/projects/%lld/datasets/%lld",
 	         r->project.id, r->ids[1]);
+	if (db_int(r->w->db, DB_DATASET_OF_PROJECT, 0, "ii", r->ids[1],
+	           r->project.id) != 1) {
+		web_error(r, 404, "There is no such dataset in this project.");
+		return;
+	}
 	if (db_tx_begin(r->w->db) != DB_OK)
 		goto fail;
 	if (db_exec(r->w->db, DB_DATASET_REINSPECT, "ii", r->ids[1],

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "page_run.h"
 #include "pages.h"
 #include "runrow.h"
 #include "tensor.h"
@@ -320,8 +321,7 @@ page_run_image(struct req *r)
 	int rc;
 
 	/* R_PROJECT checked the project; the run must be in it */
-	if (db_int(r->w->db, DB_RUN_OF_PROJECT, 0, "ii", r->ids[1],
-	           r->project.id) != 1) {
+	if (!page_run_in_project(r)) {
 		web_error(r, 404, "There is no such run in this project.");
 		return;
 	}

@@ -377,6 +377,13 @@ page_run_charts(struct req *r)
 }
 
 int
+page_run_in_project(struct req *r)
+{
+	return db_int(r->w->db, DB_RUN_OF_PROJECT, 0, "ii", r->ids[1],
+	              r->project.id) == 1;
+}
+
+int
 page_run_cancel_req(struct req *r, long long rid)
 {
 	if (db_exec(r->w->db, DB_RUN_CANCEL_REQ, "ii", rid, r->project.id) !=
@@ -395,6 +402,10 @@ page_run_cancel(struct req *r)
 
 	snprintf(loc, sizeof(loc), "/projects/%lld/runs/%lld", r->project.id,
 	         r->ids[1]);
+	if (!page_run_in_project(r)) {
+		web_error(r, 404, "There is no such run in this project.");
+		return;
+	}
 	if (page_run_cancel_req(r, r->ids[1]) < 0) {
 		web_error_page(r, 500,
 		               "The run could not be cancelled; try "
@@ -428,6 +439,10 @@ page_run_delete(struct req *r)
 
 	snprintf(loc, sizeof(loc), "/projects/%lld/runs/%lld", r->project.id,
 	         r->ids[1]);
+	if (!page_run_in_project(r)) {
+		web_error(r, 404, "There is no such run in this project.");
+		return;
+	}
 	if (db_exec(r->w->db, DB_RUN_DELETE, "ii", r->ids[1], r->project.id) !=
 	        DB_OK ||
 	    db_changes(r->w->db) != 1) {

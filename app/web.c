@@ -84,7 +84,9 @@ web_send(struct req *r, int status, const char *ctype,
 	for (size_t i = 0; i < r->ncookies; i++)
 		if (wb_printf(&h, "Set-Cookie: %s\r\n", r->cookies[i]) < 0)
 			abort();
-	if (r->close && wb_adds(&h, "Connection: close\r\n") < 0)
+	/* Keep-alive is off (main.c): say so, or a client (http.client,
+	 * wrk, an ingress) sends its next request on a closed socket. */
+	if (wb_adds(&h, "Connection: close\r\n") < 0)
 		abort();
 	if (wb_adds(&h, "\r\n") < 0)
 		abort();
@@ -102,11 +104,18 @@ web_redirect(struct req *r, const char *location)
 	char hdr[2048];
 
 	/* Only local paths: an absolute URL here would be an open redirect.
-	 * Too long for the header buffer: go to the start page instead of
-	 * sending a cut header line. */
+	 * Our own targets may carry "%" escapes and a "#fragment"; what a
+	 * user chose went through redir_local() first (page_auth.c). Too
+	 * long for the header buffer: the start page, not a cut line. */
 	if (location[0] != '/' || location[1] == '/' || location[1] == '\\' ||
-	    strpbrk(location, "\r\n") || strlen(location) > sizeof(hdr) - 16)
+	    strlen(location) > sizeof(hdr) - 16)
 		location = "/";
+	for (const char *p = location; *p; p++) {
+		if ((unsigned char)*p <= ' ' || *p == '\\' || *p == 0x7f) {
+			location = "/";
+			break;
+		}
+	}
 	snprintf(hdr, sizeof(hdr), "Location: %s\r\n", location);
 	web_send(r, 303, "text/plain; charset=utf-8", hdr, "", 0);
 }

@@ -14,6 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tylib import (BIN, SERVICE_TOKEN, Service, check, free_port,  # noqa
                    request, run_all, tempdir, test, wait_for)
 from pngmake import png  # noqa
+from webclient import Client  # noqa
 
 TMP = tempdir("ty-sec-")
 WORKERS = ("trainyard-preprocess", "trainyard-train", "trainyard-infer")
@@ -270,6 +271,116 @@ def listen_address_is_honoured():
               reachable("127.0.0.2", s.port), "web on every interface")
     finally:
         s.stop()
+
+
+# ---- §2 the web app --------------------------------------------------------
+
+PW = "correct horse battery"
+_webs = {}
+
+
+def web(key="main", **env):
+    """A web app (workers unreachable: these findings need none) per key."""
+    if key not in _webs:
+        d = tempdir("ty-sec-web-")
+        e = {"TRAINYARD_PREPROCESS_URL": "http://127.0.0.1:9",
+             "TRAINYARD_TRAIN_URL": "http://127.0.0.1:9",
+             "TRAINYARD_INFER_URL": "http://127.0.0.1:9",
+             "TRAINYARD_DATA_DIR": os.path.join(d, "data"),
+             "TRAINYARD_MODELS_DIR": os.path.join(d, "models"),
+             "TRAINYARD_DB": os.path.join(d, "db", "ty.db")}
+        e.update({k: str(v) for k, v in env.items()})
+        _webs[key] = Service("trainyard-web", env=e).start()
+    return _webs[key]
+
+
+_users = [0]
+
+
+def new_user(port, prefix="s"):
+    _users[0] += 1
+    c = Client(port)
+    c.name = "%s%d_%d" % (prefix, _users[0], os.getpid() % 1000)
+    r = c.signup(c.name, PW)
+    check(r.status == 303, r)
+    c.get("/projects")
+    return c
+
+
+@test
+def login_next_only_accepts_paths_of_this_app():
+    """/login?next=%09/evil.example/ answered Location "/\t/evil.example/",
+    which Chromium follows off-site."""
+    port = web().port
+    u = new_user(port)
+    evil = ["%09/evil.example/", "/%09/evil.example/", "//evil.example/",
+            "/%5Cevil.example/", "%5C%5Cevil.example", "/%0D%0ALocation:%20x",
+            "/%0A/evil.example", "%2F%2Fevil.example", "/%2F/evil.example",
+            "https://evil.example/", "/%20/evil.example", "/%7F/x",
+            "/%C2%A0/evil.example", "/%252F%252Fevil.example",
+            "javascript:alert(1)", "/x%23y"]
+    for nxt in evil:
+        c = Client(port)
+        c.get("/login?next=" + nxt)
+        r = c.post_form("/login?next=" + nxt,
+                        {"username": u.name, "password": PW})
+        check(r.status == 303 and r.header("Location") == "/projects",
+              (nxt, r.headers))
+        # the same through the form's hidden field
+        import urllib.parse
+        c = Client(port)
+        c.get("/login")
+        r = c.post_form("/login", {"username": u.name, "password": PW,
+                                   "next": urllib.parse.unquote(nxt)})
+        check(r.status == 303 and r.header("Location") == "/projects",
+              (nxt, r.headers))
+    c = Client(port)
+    c.get("/login")
+    r = c.post_form("/login?next=/projects/7/runs?x=1",
+                    {"username": u.name, "password": PW})
+    check(r.header("Location") == "/projects/7/runs?x=1", r.headers)
+
+
+@test
+def one_connection_two_requests():
+    """Keep-alive is off: every answer must say Connection: close, or a
+    client's second request on the connection fails."""
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", web().port, timeout=10)
+    try:
+        for path in ("/healthz", "/login", "/healthz"):
+            c.request("GET", path)
+            r = c.getresponse()
+            r.read()
+            check(r.status == 200, (path, r.status))
+            check((r.getheader("Connection") or "").lower() == "close",
+                  (path, r.getheaders()))
+    finally:
+        c.close()
+
+
+@test
+def foreign_ids_answer_404():
+    """Cancel, delete and re-inspect of an id not in this project."""
+    port = web().port
+    a, b = new_user(port, "a"), new_user(port, "b")
+    _, pa = a.create_project("mine")
+    _, pb = b.create_project("theirs")
+    b.get("/projects/%d" % pb)
+    buf = __import__("io").BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("d/c/1.png", png(4, 4, 1))
+    r = b.upload("/projects/%d/datasets" % pb, buf.getvalue(), "d.zip")
+    check(r.status == 303, r)
+    did = int(r.header("Location").split("/datasets/")[1].split("?")[0]
+              .split("#")[0]) if "/datasets/" in r.header("Location") else 1
+    a.get("/projects/%d" % pa)
+    for path in ("/projects/%d/runs/999999/cancel" % pa,
+                 "/projects/%d/runs/999999/delete" % pa,
+                 "/projects/%d/datasets/%d/inspect" % (pa, did),
+                 "/projects/%d/datasets/999999/inspect" % pa):
+        r = a.post_form(path, {})
+        check(r.status == 404, (path, r))
 
 
 if __name__ == "__main__":
