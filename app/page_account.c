@@ -167,13 +167,13 @@ page_token_revoke(struct req *r)
 	long long tid = r->ids[0];
 
 	if (db_int(r->w->db, DB_TOKEN_OWNED, 0, "ii", tid, r->user_id) < 1) {
-		web_error_page(r, 404, "There is no such token.", "/account",
+		view_error_page(r, 404, "There is no such token.", "/account",
 		               "Your account");
 		return;
 	}
 	if (db_exec(r->w->db, DB_TOKEN_REVOKE, "iii", (long long)util_wall(),
 	            tid, r->user_id) != DB_OK) {
-		web_error_page(r, 500,
+		view_error_page(r, 500,
 		               "The token could not be revoked; try "
 		               "again.",
 		               "/account", "Your account");

@@ -54,7 +54,7 @@ page_signup_form(struct req *r)
 		return;
 	}
 	if (!r->w->allow_signup) {
-		web_error_page(r, 404,
+		view_error_page(r, 404,
 		               "Sign-up is closed on this server. Ask "
 		               "its administrator for an account.",
 		               "/login", "Sign in");
@@ -72,7 +72,7 @@ page_signup(struct req *r)
 	long long id = 0;
 
 	if (!r->w->allow_signup) {
-		web_error_page(r, 404, "Sign-up is closed on this server.",
+		view_error_page(r, 404, "Sign-up is closed on this server.",
 		               "/login", "Sign in");
 		return;
 	}
@@ -95,7 +95,7 @@ page_signup(struct req *r)
 		return;
 	}
 	if (sess_create(r, id, user) < 0) {
-		web_error_page(r, 500,
+		view_error_page(r, 500,
 		               "Your account was created but you could "
 		               "not be signed in. Try signing in.",
 		               "/login", "Sign in");

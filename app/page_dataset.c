@@ -16,6 +16,7 @@
 #include "api.h"
 #include "mp.h"
 #include "pages.h"
+#include "view.h"
 #include "upload.h"
 
 /* Past the limit, the rest of the body is read and dropped up to this
@@ -230,7 +231,7 @@ page_dataset_upload(struct req *r)
 	u.r = r;
 	if ((status = receive(r, &u, &did)) != 0) {
 		snprintf(back, sizeof(back), "/projects/%lld", r->project.id);
-		web_error_page(r, status,
+		view_error_page(r, status,
 		               status == 413 && !u.msg
 		                   ? too_big(r, big, sizeof(big))
 		                   : u.msg,

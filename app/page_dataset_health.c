@@ -206,7 +206,7 @@ page_dataset_health(struct req *r)
 	if (!found) {
 		td_free(d);
 		snprintf(buf, sizeof(buf), "/projects/%lld", r->project.id);
-		web_error_page(r, 404,
+		view_error_page(r, 404,
 		               "There is no such dataset in this "
 		               "project.",
 		               buf, "Back to the project");
@@ -279,7 +279,7 @@ page_dataset_reinspect(struct req *r)
 	if (db_tx_end(r->w->db, 1) != DB_OK)
 		goto fail;
 	if (!changed) {
-		web_error_page(r, 409,
+		view_error_page(r, 409,
 		               "This dataset is not waiting for an inspection "
 		               "that failed (or it is not in this project).",
 		               loc, "Back to the dataset");
@@ -290,6 +290,6 @@ page_dataset_reinspect(struct req *r)
 	web_redirect(r, loc);
 	return;
 fail:
-	web_error_page(r, 500, "The inspection could not be restarted; try "
+	view_error_page(r, 500, "The inspection could not be restarted; try "
 	               "again.", loc, "Back to the dataset");
 }

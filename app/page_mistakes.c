@@ -149,7 +149,7 @@ no_predictions(struct req *r, const struct runrow *run)
 
 	snprintf(back, sizeof(back), "/projects/%lld/runs/%lld", r->project.id,
 	         run->id);
-	web_error_page(r, 404,
+	view_error_page(r, 404,
 	               "This run has no per-image predictions: it has not "
 	               "finished, or it was trained before trainyard kept "
 	               "them. Train it again to see its images.",

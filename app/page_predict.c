@@ -376,7 +376,7 @@ page_predict(struct req *r)
 	}
 	if (!f->csrf_ok) {
 		form_in_free(f);
-		web_error_page(r, 403, web_csrf_expired, NULL, NULL);
+		view_error_page(r, 403, web_csrf_expired, NULL, NULL);
 		return;
 	}
 	mid = atoll(f->model);

@@ -214,6 +214,6 @@ page_project_delete(struct req *r)
 fail:
 	free(ids);
 	free(runs);
-	web_error_page(r, 500, "The project could not be deleted; try again.",
+	view_error_page(r, 500, "The project could not be deleted; try again.",
 	    "/projects", "Your projects");
 }

@@ -407,7 +407,7 @@ page_run_cancel(struct req *r)
 		return;
 	}
 	if (page_run_cancel_req(r, r->ids[1]) < 0) {
-		web_error_page(r, 500,
+		view_error_page(r, 500,
 		               "The run could not be cancelled; try "
 		               "again.",
 		               loc, "Back to the run");
@@ -446,7 +446,7 @@ page_run_delete(struct req *r)
 	if (db_exec(r->w->db, DB_RUN_DELETE, "ii", r->ids[1], r->project.id) !=
 	        DB_OK ||
 	    db_changes(r->w->db) != 1) {
-		web_error_page(r, 409,
+		view_error_page(r, 409,
 		               "Only a finished run can be deleted; "
 		               "cancel it first.",
 		               loc, "Back to the run");

@@ -10,6 +10,7 @@
 
 #include "metrics.h"
 #include "pages.h"
+#include "view.h"
 #include "sess.h"
 #include "uri.h"
 #include "tok.h"
@@ -162,7 +163,7 @@ run_route(struct req *r, const struct route_row *rt)
 		    strcmp(method, "HEAD") == 0)
 			redirect_to_login(r);
 		else
-			web_error_page(r, 401, r->expired
+			view_error_page(r, 401, r->expired
 			    ? "Your session has expired. Sign in again, "
 			      "then repeat what you were doing."
 			    : "You need to sign in first.", "/login",
@@ -173,7 +174,7 @@ run_route(struct req *r, const struct route_row *rt)
 		return;
 	if ((rt->flags & R_CSRF) &&
 	    !web_csrf_ok(r, form_get(&r->form, "csrf"))) {
-		web_error_page(r, 403, web_csrf_expired, NULL, NULL);
+		view_error_page(r, 403, web_csrf_expired, NULL, NULL);
 		return;
 	}
 	if ((rt->flags & R_PROJECT) && !load_project(r)) {
@@ -181,7 +182,7 @@ run_route(struct req *r, const struct route_row *rt)
 			r->close = 1; /* the body is not read */
 			web_error(r, 404, "no such project");
 		} else {
-			web_error_page(r, 404, "There is no such project.",
+			view_error_page(r, 404, "There is no such project.",
 			    "/projects", "Your projects");
 		}
 		return;

@@ -63,8 +63,10 @@ view_load_all(const char *dir, char *err, size_t errlen)
 	}
 	closedir(d);
 	for (size_t i = 0; i < nviews; i++)
-		if (strcmp(views[i].name, "layout") == 0)
+		if (strcmp(views[i].name, "layout") == 0) {
+			web_set_error_page(view_error_page);
 			return 0;
+		}
 	snprintf(err, errlen, "%s/layout.html is missing", dir);
 	view_free_all();
 	return -1;
@@ -144,4 +146,24 @@ view_page(struct req *r, int status, const char *view, const char *title,
 	html = wb_take(&page, &len);
 	web_send(r, status, "text/html; charset=utf-8", NULL, html, len);
 	free(html);
+}
+
+void
+view_error_page(struct req *r, int status, const char *msg,
+    const char *back_href, const char *back_label)
+{
+	struct td *d = td_new();
+	char title[64];
+
+	snprintf(title, sizeof(title), "%d %s", status,
+	    web_status_text(status));
+	td_set_int(d, "status", status);
+	td_set(d, "status_text", web_status_text(status));
+	td_set(d, "message", msg);
+	if (back_href) {
+		td_set(d, "back_href", back_href);
+		td_set(d, "back_label", back_label ? back_label : "Back");
+	}
+	view_page(r, status, "error", title, d);
+	td_free(d);
 }

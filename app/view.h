@@ -24,4 +24,8 @@ int view_render(const char *name, const struct td *d, struct wbuf *out)
 void view_page(struct req *r, int status, const char *view,
     const char *title, struct td *d);
 
+/* HTML error page with a link back (href/label may be NULL). */
+void view_error_page(struct req *r, int status, const char *msg,
+    const char *back_href, const char *back_label);
+
 #endif

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "view.h"
 #include "wb.h"
 
 /*
@@ -49,7 +48,10 @@ static const struct {
 	{ 504, "Gateway Timeout" },
 };
 
-static const char *
+/* The HTML error page: view.c registers it (web must not call view). */
+static web_error_page_fn error_page;
+
+const char *
 web_status_text(int status)
 {
 	for (size_t i = 0; i < TY_ARRAY_LEN(status_texts); i++)
@@ -150,27 +152,19 @@ web_error(struct req *r, int status, const char *msg)
 		wb_free(&b);
 		return;
 	}
-	web_error_page(r, status, msg, NULL, NULL);
+	if (error_page) {
+		error_page(r, status, msg, NULL, NULL);
+		return;
+	}
+	/* no views loaded (tests, a failed start): the message as text */
+	web_send(r, status, "text/plain; charset=utf-8", NULL, msg,
+	         strlen(msg));
 }
 
 void
-web_error_page(struct req *r, int status, const char *msg,
-    const char *back_href, const char *back_label)
+web_set_error_page(web_error_page_fn fn)
 {
-	struct td *d = td_new();
-	char title[64];
-
-	snprintf(title, sizeof(title), "%d %s", status,
-	    web_status_text(status));
-	td_set_int(d, "status", status);
-	td_set(d, "status_text", web_status_text(status));
-	td_set(d, "message", msg);
-	if (back_href) {
-		td_set(d, "back_href", back_href);
-		td_set(d, "back_label", back_label ? back_label : "Back");
-	}
-	view_page(r, status, "error", title, d);
-	td_free(d);
+	error_page = fn;
 }
 
 void

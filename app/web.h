@@ -77,9 +77,15 @@ void web_send(struct req *r, int status, const char *ctype,
 void web_redirect(struct req *r, const char *location);
 /* JSON {"error": msg} for /api/ paths, else the HTML error page. */
 void web_error(struct req *r, int status, const char *msg);
-/* HTML error page with a link back (href/label may be NULL). */
-void web_error_page(struct req *r, int status, const char *msg,
-    const char *back_href, const char *back_label);
+/*
+ * The HTML error page web_error answers with (view.c's view_error_page,
+ * registered by view_load_all: web is below view and must not call it).
+ */
+typedef void (*web_error_page_fn)(struct req *r, int status,
+    const char *msg, const char *back_href, const char *back_label);
+void web_set_error_page(web_error_page_fn fn);
+/* The reason phrase of an HTTP status. */
+const char *web_status_text(int status);
 void web_json(struct req *r, int status, const char *json);
 /* Queues a Set-Cookie header line (without "Set-Cookie: "). */
 void web_add_cookie(struct req *r, const char *cookie);
