@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "pages.h"
+#include "view.h"
 #include "upload.h"
 
 #define DATASET_NAME_MAX 200
@@ -63,12 +64,12 @@ page_dataset_delete(struct req *r)
 			         "go with them).",
 			         n == 1 ? "" : "s", runs, n == 1 ? "was" : "were",
 			         n == 1 ? "that run" : "those runs");
-		web_error_page(r, 409, msg, back, "Back to the dataset");
+		view_error_page(r, 409, msg, back, "Back to the dataset");
 		return;
 	}
 	if (db_exec(r->w->db, DB_DATASET_DELETE, "ii", did, r->project.id) !=
 	    DB_OK) {
-		web_error_page(r, 500,
+		view_error_page(r, 500,
 		               "The dataset could not be deleted; try again.",
 		               back, "Back to the dataset");
 		return;
@@ -100,12 +101,12 @@ page_dataset_rename(struct req *r)
 	else
 		bad = form_valid_utf8_line(name);
 	if (bad) {
-		web_error_page(r, 400, bad, back, "Back to the dataset");
+		view_error_page(r, 400, bad, back, "Back to the dataset");
 		return;
 	}
 	if (db_exec(r->w->db, DB_DATASET_RENAME, "tii", name, r->ids[1],
 	            r->project.id) != DB_OK) {
-		web_error_page(r, 500, "The name could not be saved; try again.",
+		view_error_page(r, 500, "The name could not be saved; try again.",
 		               back, "Back to the dataset");
 		return;
 	}
