@@ -248,6 +248,36 @@ try {
     check(page.url().startsWith(projectUrl) && !(await page.content()).includes('few.zip'), 'not deleted');
   });
 
+  await h.step('at 390 px no main page scrolls sideways', async () => {
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    await phone.context().addCookies(await page.context().cookies());
+    const pages = [base + '/projects', projectUrl, datasetUrl, runs[0].url, runs[1].url,
+      runs[0].url + '/mistakes', runs[0].url + '/mistakes?true=0&pred=0', projectUrl + '/predict',
+      projectUrl + '/runs/new', base + '/account', `${projectUrl}?compare=${runs[0].url.split('/').pop()}&compare=${runs[1].url.split('/').pop()}`];
+    const wide = [];
+    for (const url of pages) {
+      await phone.goto(url);
+      const w = await phone.evaluate(() => document.documentElement.scrollWidth);
+      if (w > 390) {
+        const culprits = await phone.evaluate(() => [...document.querySelectorAll('body *')]
+          .filter(e => e.getBoundingClientRect().right > 391).slice(0, 4)
+          .map(e => `${e.tagName}.${e.className}#${e.id}`));
+        wide.push(`${url} is ${w}px (${culprits.join(' ')})`);
+      }
+    }
+    await phone.goto(runs[0].url);
+    const bar = await phone.$eval('.topbar-inner', e => e.getBoundingClientRect().height);
+    if (bar > 60) wide.push(`the top bar takes ${bar}px: more than one line`);
+    const small = await phone.$$eval('#run-charts svg text', ts => ts
+      .map(t => t.getBoundingClientRect().height).filter(h => h > 0 && h < 11).length);
+    if (small) wide.push(`${small} chart labels are under 11 px`);
+    await shot(phone, 'phone-run');
+    await phone.goto(runs[0].url + '/mistakes');
+    await shot(phone, 'phone-gallery');
+    await phone.close();
+    check(wide.length === 0, wide.join('\n'));
+  });
+
   await h.step('no console errors or CSP violations', async () => {
     check(problems.length === 0, problems.join('\n'));
   });
