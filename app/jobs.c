@@ -37,45 +37,40 @@ jobs_path(const char *volume, long long run_id, enum jobs_stage s,
 	                 file ? "/" : "", file ? file : "");
 }
 
-static char *
-print_free(cJSON *j)
+/* {job_id, kind, dataset}: what both preprocess jobs start with. */
+static cJSON *
+prep_job(const char *id, const char *kind, const char *dataset_path)
 {
-	char *s = cJSON_PrintUnformatted(j);
+	cJSON *j = cJSON_CreateObject();
 
-	cJSON_Delete(j);
-	if (!s)
-		abort(); /* cJSON only fails on OOM */
-	return s;
+	cJSON_AddStringToObject(j, "job_id", id);
+	cJSON_AddStringToObject(j, "kind", kind);
+	cJSON_AddStringToObject(j, "dataset", dataset_path);
+	return j;
 }
 
 char *
 jobs_inspect_body(long long did, long long attempt, const char *dataset_path)
 {
-	cJSON *j = cJSON_CreateObject();
 	char id[64];
 
 	jobs_inspect_id(did, attempt, id, sizeof(id));
-	cJSON_AddStringToObject(j, "job_id", id);
-	cJSON_AddStringToObject(j, "kind", "inspect");
-	cJSON_AddStringToObject(j, "dataset", dataset_path);
-	return print_free(j);
+	return util_json_text(prep_job(id, "inspect", dataset_path));
 }
 
 char *
 jobs_prep_body(const struct runform *rf, long long run_id,
                const char *dataset_path)
 {
-	cJSON *j = cJSON_CreateObject();
+	cJSON *j;
 	char buf[64];
 
 	jobs_run_id(run_id, JOBS_PREP, buf, sizeof(buf));
-	cJSON_AddStringToObject(j, "job_id", buf);
-	cJSON_AddStringToObject(j, "kind", "prepare");
-	cJSON_AddStringToObject(j, "dataset", dataset_path);
+	j = prep_job(buf, "prepare", dataset_path);
 	jobs_run_dir(run_id, JOBS_PREP, buf, sizeof(buf));
 	cJSON_AddStringToObject(j, "output", buf);
 	params_to_json(&rf->run, F_FORM | F_PREP, j);
-	return print_free(j);
+	return util_json_text(j);
 }
 
 char *
@@ -99,5 +94,5 @@ jobs_train_body(const struct runform *rf, long long run_id)
 	else
 		cJSON_AddBoolToObject(j, "augment", rf->augment);
 	cJSON_AddBoolToObject(j, "early_stopping", rf->early_stopping);
-	return print_free(j);
+	return util_json_text(j);
 }

@@ -271,17 +271,6 @@ runform_parse(const struct form *f, struct runform *rf,
 
 /* ---- JSON: the stored params and the job bodies ---- */
 
-static char *
-print_free(cJSON *j)
-{
-	char *s = cJSON_PrintUnformatted(j);
-
-	cJSON_Delete(j);
-	if (!s)
-		abort(); /* cJSON only fails on OOM */
-	return s;
-}
-
 char *
 runform_to_json(const struct runform *rf)
 {
@@ -293,7 +282,7 @@ runform_to_json(const struct runform *rf)
 	cJSON_AddBoolToObject(j, "early_stopping", rf->early_stopping);
 	if (rf->recipe[0])
 		cJSON_AddStringToObject(j, "recipe", rf->recipe);
-	return print_free(j);
+	return util_json_text(j);
 }
 
 int

@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 static const char *progname = "trainyard";
 
 static void
@@ -326,4 +328,15 @@ cfg_long(int argc, char **argv, const char *var, long def)
 		return def;
 	}
 	return v;
+}
+
+char *
+util_json_text(cJSON *j)
+{
+	char *s = cJSON_PrintUnformatted(j);
+
+	cJSON_Delete(j);
+	if (!s)
+		abort();
+	return s;
 }

@@ -30,6 +30,10 @@ void ty_set_progname(const char *name);
  * file or the whole new one. Returns 0, or -1 with errno set.
  */
 int util_write_atomic(const char *path, const void *buf, size_t len) TY_WUR;
+/* j as compact JSON text (the caller frees); j is deleted. Aborts when
+ * out of memory, the only way cJSON fails to print. */
+struct cJSON;
+char *util_json_text(struct cJSON *j);
 
 /* mkdir -p; returns 0 or -1 with errno set. */
 int util_mkdirs(const char *path, int mode) TY_WUR;

@@ -173,6 +173,25 @@ prep_report(const struct prep_scan *s)
 	return r;
 }
 
+/* Member name of p, *out: what (a path...) relative to the data volume. */
+static int
+rel_path(const cJSON *p, const char *name, const char *what,
+    const char **out, char *err, size_t errlen)
+{
+	char *path;
+
+	*out = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, name));
+	if (!*out) {
+		snprintf(err, errlen, "%s (%s relative to the data volume) "
+		    "is required", name, what);
+		return -1;
+	}
+	if (!(path = svc_volume_path(".", *out, err, errlen)))
+		return -1;
+	free(path);
+	return 0;
+}
+
 /*
  * A job's params into o (the table's F_PREP rows) and the two paths,
  * relative to the data volume (*output only when need_output).
@@ -181,31 +200,13 @@ static int
 params_parse(const cJSON *p, int need_output, struct prep_opts *o,
     const char **dataset, const char **output, char *err, size_t errlen)
 {
-	char *path;
-
 	params_defaults(&o->run);
-	*dataset = cJSON_GetStringValue(
-	    cJSON_GetObjectItemCaseSensitive(p, "dataset"));
-	if (!*dataset) {
-		snprintf(err, errlen, "dataset (a path relative to the data "
-		    "volume) is required");
-		return -1;
-	}
-	if (!(path = svc_volume_path(".", *dataset, err, errlen)))
-		return -1;
-	free(path);
 	*output = cJSON_GetStringValue(
 	    cJSON_GetObjectItemCaseSensitive(p, "output"));
-	if (need_output) {
-		if (!*output) {
-			snprintf(err, errlen, "output (a directory relative "
-			    "to the data volume) is required");
-			return -1;
-		}
-		if (!(path = svc_volume_path(".", *output, err, errlen)))
-			return -1;
-		free(path);
-	}
+	if (rel_path(p, "dataset", "a path", dataset, err, errlen) ||
+	    (need_output &&
+	    rel_path(p, "output", "a directory", output, err, errlen)))
+		return -1;
 	if (params_from_json(p, F_PREP, 0, &o->run, err, errlen))
 		return -1;
 	if (o->channels == 2) {
