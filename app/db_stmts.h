@@ -194,6 +194,8 @@ DB_STMT(RUN_DELETE,
     "DELETE FROM runs WHERE id = ? AND project_id = ? AND status NOT IN "
     "('queued', 'preprocessing', 'training')")
 DB_STMT(RUN_IDS_OF_PROJECT, "SELECT id FROM runs WHERE project_id = ?")
+DB_STMT(RUN_DESCRIBE,
+    "UPDATE runs SET name = ?, note = ? WHERE id = ? AND project_id = ?")
 DB_STMT(RUN_NUMBER,
     "SELECT coalesce(number, id) FROM runs WHERE id = ? AND project_id = ?")
 DB_STMT(RUN_OF_PROJECT,

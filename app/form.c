@@ -198,3 +198,16 @@ form_valid_utf8_line(const char *v)
 	}
 	return NULL;
 }
+
+const char *
+form_valid_utf8_text(const char *v)
+{
+	char *copy = xstrdup(v), *line, *save = NULL;
+	const char *msg = NULL;
+
+	for (line = strtok_r(copy, "\r\n", &save); line && !msg;
+	     line = strtok_r(NULL, "\r\n", &save))
+		msg = form_valid_utf8_line(line);
+	free(copy);
+	return msg;
+}

@@ -57,5 +57,7 @@ const char *form_check(const struct form *f, const struct form_rule *rules,
 
 /* Validators shared by several forms. */
 const char *form_valid_utf8_line(const char *v); /* printable, no controls */
+/* Lines of form_valid_utf8_line text (line breaks allowed). */
+const char *form_valid_utf8_text(const char *v);
 
 #endif

@@ -30,17 +30,9 @@ static const char *
 valid_desc(const char *v)
 {
 	/* Line breaks are fine in a description; check the rest per line. */
-	char *copy, *line, *save = NULL;
-	const char *msg = NULL;
-
 	if (strlen(v) > PROJECT_DESC_MAX)
 		return "The description must be at most 2000 characters.";
-	copy = xstrdup(v);
-	for (line = strtok_r(copy, "\r\n", &save); line && !msg;
-	    line = strtok_r(NULL, "\r\n", &save))
-		msg = form_valid_utf8_line(line);
-	free(copy);
-	return msg;
+	return form_valid_utf8_text(v);
 }
 
 static const struct form_rule project_rules[] = {

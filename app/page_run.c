@@ -148,8 +148,8 @@ prep_td(struct td *d, const struct runrow *run)
 }
 
 /* The confusion matrix as a heat-mapped table, and precision/recall/F1. */
-static void
-results_td(struct td *d, const struct runrow *run)
+void
+page_run_results_td(struct td *d, const struct runrow *run)
 {
 	cJSON *m = cJSON_Parse(run->metrics_json), *row, *e;
 	const cJSON *cm, *pc;
@@ -330,6 +330,8 @@ page_run(struct req *r)
 	td_set(d, "project", r->project.name);
 	td_set_int(d, "rid", run.id);
 	td_set_int(d, "rnum", run.number);
+	td_set(d, "run_name", run.name);
+	td_set(d, "run_note", run.note);
 	web_fmt_time(when, sizeof(when), (long long)run.created_at);
 	td_set(d, "created", when);
 	status_td(r, d, &run);
@@ -337,7 +339,7 @@ page_run(struct req *r)
 		td_set(d, "error", run.error);
 	params_td(d, &run);
 	prep_td(d, &run);
-	results_td(d, &run);
+	page_run_results_td(d, &run);
 	timing_td(d, &run);
 	wb_init(&charts, CHARTS_MAX);
 	if (runcharts_run(&charts, run.epochs_json, kept_epoch(&run)) == 0)

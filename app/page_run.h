@@ -13,6 +13,10 @@
 void page_run_status_json(struct req *r, const struct runrow *run,
                           struct wbuf *out);
 
+/* Adds row "results" to d: the model's figures, the confusion matrix
+ * (cm_head, cm_rows with linked cells) and per_class; nothing when the
+ * run has no metrics. */
+void page_run_results_td(struct td *d, const struct runrow *run);
 /* Removes data/prepared/<id> and models/runs/<id> (the row is gone). */
 void page_run_remove_files(struct web *w, long long id);
 /* The ids of a project's runs (the caller frees), *n of them. */

@@ -365,7 +365,8 @@ runs_td(struct req *r, struct td *d)
 	double best = -1;
 	enum sort_key sort = SORT_NEWEST;
 	const char *names[COMPARE_MAX], *eps[COMPARE_MAX];
-	char q[16], label[COMPARE_MAX][48];
+	char q[16], label[COMPARE_MAX][64];
+	long long cids[COMPARE_MAX];
 	size_t nc = 0;
 	sqlite3_stmt *st;
 
@@ -403,6 +404,7 @@ runs_td(struct req *r, struct td *d)
 		char buf[64];
 		td_set_int(row, "rid", w->id);
 		td_set_int(row, "rnum", w->number);
+		td_set(row, "run_name", w->name);
 		td_set(row, "status", w->status);
 		td_setf(row, "percent", "%.0f", 100 * w->progress);
 		td_set_bool(row, "active", runrow_active(w));
@@ -430,9 +432,10 @@ runs_td(struct req *r, struct td *d)
 		td_set_bool(row, "best", w->id == best_id);
 		td_set_bool(row, "checked", is_in(cmp, ncmp, w->id));
 		if (is_in(cmp, ncmp, w->id) && nc < COMPARE_MAX) {
-			snprintf(label[nc], sizeof(label[nc]), "run #%lld",
-			         w->number);
+			snprintf(label[nc], sizeof(label[nc]), "run #%lld%s%.30s",
+			         w->number, *w->name ? " · " : "", w->name);
 			names[nc] = label[nc];
+			cids[nc] = w->id;
 			eps[nc] = w->epochs_json;
 			nc++;
 		}
@@ -440,8 +443,15 @@ runs_td(struct req *r, struct td *d)
 	if (nc >= 2) {
 		struct wbuf out;
 		wb_init(&out, SECTION_MAX);
+		char cq[COMPARE_MAX * 32];
+		size_t off = 0;
 		if (runcharts_compare(&out, names, eps, nc) == 0)
 			td_set_html_UNESCAPED(d, "compare_chart", out.data);
+		for (size_t k = 0; k < nc; k++)
+			off += (size_t)snprintf(cq + off, sizeof(cq) - off,
+			                        "%scompare=%lld", k ? "&" : "",
+			                        cids[k]);
+		td_set(d, "compare_q", cq);
 		wb_free(&out);
 	} else if (ncmp) {
 		td_set(d, "compare_hint",

@@ -83,6 +83,9 @@ void page_run_charts(struct req *r);
 void page_run_events(struct req *r);
 void page_run_cancel(struct req *r);
 void page_run_delete(struct req *r);
+/* page_compare.c: runs side by side; a run's name and note */
+void page_compare(struct req *r);
+void page_run_describe(struct req *r);
 /* page_mistakes.c: the gallery, one image, one image's pixels */
 void page_run_mistakes(struct req *r);
 void page_run_mistake(struct req *r);

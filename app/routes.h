@@ -61,6 +61,10 @@ ROUTE(TOKEN_CREATE, "POST", "/account/tokens", R_AUTH | R_FORM | R_CSRF,
 ROUTE(TOKEN_REVOKE, "POST", "/account/tokens/{tid}/revoke",
     R_AUTH | R_FORM | R_CSRF, page_token_revoke)
 /* runs: the pipeline (page_runs.c, page_run.c, page_run_events.c) */
+ROUTE(COMPARE, "GET", "/projects/{id}/compare", R_AUTH | R_PROJECT,
+    page_compare)
+ROUTE(RUN_DESCRIBE, "POST", "/projects/{id}/runs/{rid}/describe",
+    R_AUTH | R_FORM | R_CSRF | R_PROJECT, page_run_describe)
 ROUTE(RUN_NEW, "GET", "/projects/{id}/runs/new", R_AUTH | R_PROJECT,
     page_run_new)
 ROUTE(RUN_CREATE, "POST", "/projects/{id}/runs",

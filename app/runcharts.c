@@ -71,8 +71,10 @@ runcharts_run(struct wbuf *out, const char *epochs_json, int kept_epoch)
 }
 
 int
-runcharts_compare(struct wbuf *out, const char *const *names,
-                  const char *const *epochs_json, size_t n)
+runcharts_compare_field(struct wbuf *out, const char *const *names,
+                        const char *const *epochs_json, size_t n,
+                        const char *field, const char *title,
+                        const char *ylabel, const char *id, int y_unit)
 {
 	struct svg_series *s = xcalloc(n ? n : 1, sizeof(*s));
 	double *buf =
@@ -85,21 +87,23 @@ runcharts_compare(struct wbuf *out, const char *const *names,
 		double *y = x + RUNCHARTS_MAX_EPOCHS;
 		s[i].name = names[i];
 		s[i].x = x, s[i].y = y;
-		s[i].n = cJSON_IsArray(eps) ? column(eps, "val_acc", x, y) : 0;
+		s[i].n = cJSON_IsArray(eps) ? column(eps, field, x, y) : 0;
 		cJSON_Delete(eps);
 	}
-	struct svg_chart c = {"Validation accuracy by run",
-	                      "epoch",
-	                      "validation accuracy",
-	                      s,
-	                      n,
-	                      1,
-	                      "chart-compare",
-	                      1,
-	                      0,
+	struct svg_chart c = {title, "epoch", ylabel, s, n, y_unit, id, 1, 0,
 	                      NULL};
 	rc = svg_line_chart(out, &c);
 	free(s);
 	free(buf);
 	return rc;
+}
+
+int
+runcharts_compare(struct wbuf *out, const char *const *names,
+                  const char *const *epochs_json, size_t n)
+{
+	return runcharts_compare_field(out, names, epochs_json, n, "val_acc",
+	                               "Validation accuracy by run",
+	                               "validation accuracy", "chart-compare",
+	                               1);
 }

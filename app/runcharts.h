@@ -16,6 +16,13 @@
  * marked (kept_epoch 0: no model yet); -1 when out is full. */
 int runcharts_run(struct wbuf *out, const char *epochs_json,
                   int kept_epoch) TY_WUR;
+/* One chart of epochs field (e.g. "val_loss") per run, one curve each;
+ * y_unit: the axis is 0..1. */
+int runcharts_compare_field(struct wbuf *out, const char *const *names,
+                            const char *const *epochs_json, size_t n,
+                            const char *field, const char *title,
+                            const char *ylabel, const char *id,
+                            int y_unit) TY_WUR;
 /* Appends one chart with the val accuracy curve of each run. */
 int runcharts_compare(struct wbuf *out, const char *const *names,
                       const char *const *epochs_json, size_t n) TY_WUR;

@@ -186,6 +186,28 @@ try {
     await shot(page, 'mistake');
   });
 
+  await h.step('rename a run; compare two runs: overlays, the parameters that differ, two matrices', async () => {
+    await page.goto(runs[1].url);
+    await page.click('#describe summary');
+    await page.fill('#describe input[name=name]', 'dense baseline');
+    await page.fill('#describe textarea[name=note]', 'mlp instead of cnn, same epochs');
+    await Promise.all([page.waitForNavigation(), page.click('#describe button')]);
+    check((await page.textContent('#run-name')) === 'dense baseline', 'not renamed');
+    check((await page.textContent('#run-note')).includes('mlp instead'), 'note');
+    await page.goto(projectUrl);
+    check((await page.textContent('#runs-table')).includes('dense baseline'), 'runs table');
+    for (const r of runs) await page.check(`#runs-table input[value="${r.url.split('/').pop()}"]`);
+    await Promise.all([page.waitForNavigation(), page.click('#compare-full')]);
+    check(/\/compare\?/.test(page.url()), page.url());
+    check(await page.locator('#chart-compare-loss').count() === 1 &&
+      await page.locator('#chart-compare').count() === 1, 'overlays');
+    const diff = (await page.locator('#param-diff tr.diff th').allTextContents()).map(t => t.trim());
+    check(diff.includes('Architecture') && !diff.includes('Epochs'), `diff rows: ${diff}`);
+    check(await page.locator('#compare-matrices table.confusion').count() === 2, 'matrices');
+    check((await page.textContent('#compare-runs, .compare-runs')).includes('dense baseline'), 'labels');
+    await shot(page, 'compare');
+  });
+
   await h.step('the same archive again: the page says so and offers the existing one', async () => {
     await page.goto(projectUrl);
     await page.setInputFiles('input[name=file]', zipPath);
@@ -253,7 +275,8 @@ try {
     await phone.context().addCookies(await page.context().cookies());
     const pages = [base + '/projects', projectUrl, datasetUrl, runs[0].url, runs[1].url,
       runs[0].url + '/mistakes', runs[0].url + '/mistakes?true=0&pred=0', projectUrl + '/predict',
-      projectUrl + '/runs/new', base + '/account', `${projectUrl}?compare=${runs[0].url.split('/').pop()}&compare=${runs[1].url.split('/').pop()}`];
+      projectUrl + '/runs/new', base + '/account',
+      `${projectUrl}/compare?compare=${runs[0].url.split('/').pop()}&compare=${runs[1].url.split('/').pop()}`, `${projectUrl}?compare=${runs[0].url.split('/').pop()}&compare=${runs[1].url.split('/').pop()}`];
     const wide = [];
     for (const url of pages) {
       await phone.goto(url);

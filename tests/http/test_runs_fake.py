@@ -269,6 +269,44 @@ def dataset_delete_refused_while_runs_use_it_and_rename():
 
 
 @test
+def runs_have_a_name_and_a_note_and_compare_side_by_side():
+    pid, did = project("compare")
+    c = S["c"]
+    a = run(pid, did)
+    S["train"].mode = "ok"
+    r = c.post_form("/projects/%d/runs" % pid, {"dataset_id": did,
+                                                "lr": "0.0123"})
+    check(r.status == 303, r)
+    b = int(r.header("Location").rsplit("/", 1)[1])
+    wait_for(lambda: sql("SELECT status FROM runs WHERE id = ?", b)[0][0]
+             == "succeeded", timeout=20 * SLOW, what="run b")
+    r = c.post_form("/projects/%d/runs/%d/describe" % (pid, b),
+                    {"name": "faster <lr>", "note": "line one\nline two"})
+    check(r.status == 303, r)
+    t = c.get("/projects/%d/runs/%d" % (pid, b)).text
+    check('id="run-name">faster &lt;lr&gt;<' in t, "name not shown escaped")
+    check("line one\nline two" in t, "note")
+    p = c.get("/projects/%d" % pid).text
+    check('<span class="run-name">faster &lt;lr&gt;</span>' in p, "runs table")
+    check(c.post_form("/projects/%d/runs/%d/describe" % (pid, b),
+                      {"name": "x" * 101}).status == 400, "long name")
+    t = c.get("/projects/%d/compare?compare=%d&compare=%d" % (pid, a, b)).text
+    check('id="chart-compare-loss"' in t and 'id="chart-compare"' in t,
+          "loss and accuracy overlays")
+    diff = re.search(r'id="param-diff".*?</section>', t, re.S).group(0)
+    rows = re.findall(r'<tr class="diff"><th[^>]*>([^<]*)</th>', diff)
+    check(rows == ["Learning rate"], rows)
+    check("0.0123" in diff, diff)
+    check(t.count('<table class="confusion">') == 2, "two matrices")
+    check("run #2 · faster &lt;lr&gt;" in t, "labels name the runs")
+    # a run of another project is left out; one run is not a comparison
+    other, odid = project("compare other")
+    x = run(other, odid)
+    r = c.get("/projects/%d/compare?compare=%d&compare=%d" % (pid, a, x))
+    check(r.status == 400, r.status)
+
+
+@test
 def web_stops_cleanly():
     check(setup()["web"].stop() == 0, "web exited non-zero")
 
