@@ -92,6 +92,9 @@ params_td(struct td *d, const struct runrow *run)
 	td_set_int(p, "seed", rf.seed);
 	td_set(p, "augment", rf.augment ? "yes" : "no");
 	td_set(p, "early_stopping", rf.early_stopping ? "yes" : "no");
+	td_set(p, "schedule",
+	       rf.lr_schedule == SCHED_COSINE ? "cosine, with warm-up" : "constant");
+	td_set(p, "class_weights", rf.class_weights ? "yes" : "no");
 	td_set_int(p, "dataset_id", rf.dataset_id);
 	td_set_int(p, "workers", rf.workers);
 	if (rf.workers > 1 && rf.local_steps)

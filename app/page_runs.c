@@ -61,8 +61,10 @@ form_values(struct td *d, const struct runform *rf, const struct form *raw)
 	td_set_int(d, "local_steps", rf->local_steps);
 	td_set_bool(d, "augment", rf->augment);
 	td_set_bool(d, "early_stopping", rf->early_stopping);
+	td_set_bool(d, "class_weights", rf->class_weights);
 	set_sel(d, "arch", params_archs[rf->arch].name);
 	set_sel(d, "opt", params_opts[rf->optimizer]);
+	set_sel(d, "sched", params_schedules[rf->lr_schedule]);
 	for (size_t i = 0; raw && i < TY_ARRAY_LEN(echo); i++) {
 		const char *v = form_get(raw, echo[i]);
 		if (v)

@@ -1,10 +1,12 @@
 /*
  * recipe.c — default recipes (recipe.h). Gray data (Fashion-MNIST-like)
  * keep the fast CNN of runform.c: 0.91 in ~12 s. Colour pictures get a
- * square input (stretched; docs/pipeline.md), a wider CNN, and colour
- * augmentation (the train worker's "colour" preset: random resized crop,
- * flip, rotation, colour jitter), with early stopping on the validation
- * loss ending runs that stop improving. Figures: bench/bench_colour.sh.
+ * square input (stretched; docs/pipeline.md), the residual net with
+ * batch norm, colour augmentation (the train worker's "colour" preset:
+ * random resized crop, flip, rotation, colour jitter), AdamW with a
+ * cosine schedule, and early stopping on the validation loss. A health
+ * report that warns of class imbalance turns class weights on. Figures:
+ * bench/bench_colour.sh.
  */
 #include "recipe.h"
 
@@ -17,10 +19,26 @@
 #define RECIPE_BIG_MIN_SIDE 192
 #define RECIPE_BIG_MIN_IMAGES 5000
 
+/* The residual net with batch norm (the train worker's resnet, its
+ * default stage widths 16,32,64), AdamW with a cosine schedule. */
 static const struct {
-	int conv[3], nconv, hidden[1], nhidden;
 	const char *name;
-} colour_net = {{32, 64, 128}, 3, {128}, 1, "cnn 32-64-128"};
+	double lr;
+} colour_net = {"resnet 16-32-64", 0.003};
+
+/* The preprocess worker's warning (prep.c) that class weights answer. */
+static int
+imbalanced(const cJSON *rep)
+{
+	const cJSON *w;
+	cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(rep, "warnings"))
+	{
+		if (cJSON_IsString(w) &&
+		    !strncmp(w->valuestring, "class imbalance", 15))
+			return 1;
+	}
+	return 0;
+}
 
 /* n with thousands separators: 1264 -> "1,264". */
 static void
@@ -65,16 +83,16 @@ recipe_choose(struct runform *rf, const cJSON *rep)
 	int classes = cJSON_GetArraySize(
 	    cJSON_GetObjectItemCaseSensitive(rep, "classes"));
 	thousands(images, imgs, sizeof(imgs));
-	if (!rep) {
-		snprintf(rf->recipe, sizeof(rf->recipe),
-		         "no health report yet → the fast cnn at %d×%d",
-		         rf->width, rf->height);
+	if (!rep)
 		return;
-	}
+	/* imbalance: weigh the loss by class, whatever the data */
+	rf->class_weights = imbalanced(rep);
+	const char *cw = rf->class_weights ? ", class weights (imbalance)" : "";
 	if (rf->channels == 1) {
-		snprintf(rf->recipe, sizeof(rf->recipe),
-		         "gray, %s images, %d classes → the fast cnn at %d×%d",
-		         imgs, classes, rf->width, rf->height);
+		snprintf(
+		    rf->recipe, sizeof(rf->recipe),
+		    "gray, %s images, %d classes → the fast cnn at %d×%d%s",
+		    imgs, classes, rf->width, rf->height, cw);
 		return;
 	}
 	/* square inputs; 96 px only when the pictures are large and many
@@ -84,17 +102,17 @@ recipe_choose(struct runform *rf, const cJSON *rep)
 	    images >= RECIPE_BIG_MIN_IMAGES)
 		side = RECIPE_BIG;
 	rf->width = rf->height = side;
-	rf->arch = ARCH_CNN;
-	memcpy(rf->conv, colour_net.conv, sizeof(colour_net.conv));
-	rf->nconv = colour_net.nconv;
-	memcpy(rf->hidden, colour_net.hidden, sizeof(colour_net.hidden));
-	rf->nhidden = colour_net.nhidden;
+	rf->arch = ARCH_RESNET;
+	rf->nconv = rf->nhidden = 0;
+	rf->optimizer = NN_OPT_ADAMW;
+	rf->lr = colour_net.lr;
+	rf->lr_schedule = SCHED_COSINE;
 	rf->augment = 1;
 	rf->early_stopping = 1;
 	snprintf(rf->recipe, sizeof(rf->recipe),
 	         "colour, %s images, %d classes → %s at %d×%d, augmentation "
-	         "on (crop, flip, rotation, colour jitter)",
-	         imgs, classes, colour_net.name, side, side);
+	         "on (crop, flip, rotation, colour jitter), AdamW + cosine%s",
+	         imgs, classes, colour_net.name, side, side, cw);
 }
 
 void
@@ -102,9 +120,11 @@ recipe_note_changes(struct runform *rf, const struct runform *want)
 {
 	if (!rf->recipe[0])
 		return;
-	if (rf->arch != want->arch || rf->width != want->width ||
-	    rf->height != want->height || rf->augment != want->augment ||
-	    rf->nconv != want->nconv ||
+	if (rf->arch != want->arch || rf->optimizer != want->optimizer ||
+	    rf->lr_schedule != want->lr_schedule ||
+	    rf->class_weights != want->class_weights ||
+	    rf->width != want->width || rf->height != want->height ||
+	    rf->augment != want->augment || rf->nconv != want->nconv ||
 	    memcmp(rf->conv, want->conv, sizeof(int) * (size_t)rf->nconv)) {
 		size_t l = strlen(rf->recipe);
 		snprintf(rf->recipe + l, sizeof(rf->recipe) - l,

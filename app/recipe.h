@@ -1,8 +1,8 @@
 /*
  * recipe.h — the default recipe of a run, chosen from the dataset's
  * health report (docs/pipeline.md "Default recipes"), and the sentence
- * that says which and why ("colour, 1,264 images, 4 classes → cnn
- * 32-64-128 at 64×64, augmentation on"), shown on the run page.
+ * that says which and why ("colour, 1,264 images, 4 classes → resnet
+ * 16-32-64 at 64×64, augmentation on ..."), shown on the run page.
  */
 #ifndef TY_RECIPE_H
 #define TY_RECIPE_H

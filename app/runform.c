@@ -218,6 +218,7 @@ runform_parse(const struct form *f, struct runform *rf,
 	if (form_get(f, "boxes")) {
 		rf->augment = 0;
 		rf->early_stopping = 0;
+		rf->class_weights = 0;
 	}
 	v = form_get(f, "dataset_id");
 	if (f_dataset(v ? v : "", rf, msg, sizeof(msg)) < 0)

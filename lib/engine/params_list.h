@@ -47,13 +47,13 @@ PARAM(TOP,   momentum,     F32,    0,    0.999,     0.9,         0,   F_TRAIN,
       "Momentum", "sgd's momentum")
 PARAM(TOP,   weight_decay, F32,    0,    1,         -1,          0,   F_TRAIN,
       "Weight decay", "L2 penalty on the weights; left out: 0.01 for adamw, else 0")
-PARAM(TOP,   lr_schedule,  SCHED,  0,    0,         SCHED_CONSTANT, 0, F_TRAIN | F_NONZERO,
+PARAM(TOP,   lr_schedule,  SCHED,  0,    0,         SCHED_CONSTANT, 0, F_FORM | F_TRAIN | F_NONZERO,
       "Schedule", "constant or cosine (decay to 0 over the run)")
 PARAM(TOP,   warmup_epochs, F32,   0,    1000,      -1,          0,   F_TRAIN,
       "Warm-up", "cosine: epochs of linear warm-up, fewer than epochs; left out: 1 when epochs >= 5")
 PARAM(TOP,   label_smoothing, F32, 0,    0.5,       0,           0,   F_TRAIN | F_NONZERO,
       "Label smoothing", "share of the target spread over the other classes")
-PARAM(TOP,   class_weights, BOOL,  0,    1,         0,           0,   F_TRAIN | F_NONZERO,
+PARAM(TOP,   class_weights, BOOL,  0,    1,         0,           0,   F_FORM | F_TRAIN | F_NONZERO,
       "Class weights", "weigh the loss by inverse class frequency")
 PARAM(IMAGE, width,        INT,    1,    1024,      28,          256, F_FORM | F_PREP,
       "Width", "pixels; every image is resized to it")

@@ -1,8 +1,8 @@
 // The colour default in Debian's headless Chromium: a small generated set
 // of coloured shapes (tests/data/colour_set.py: RGB, RGBA and palette
 // PNGs and JPEGs of mixed sizes, 4 classes) uploaded as a zip; the run
-// form offers the colour recipe (square 64x64x3 input, the wider CNN,
-// augmentation on) and says so; a run with those defaults succeeds and
+// form offers the colour recipe (square 64x64x3 input, the resnet,
+// augmentation, AdamW + cosine) and says so; a run with those defaults succeeds and
 // its page names the recipe and why. Screenshots go to
 // build/test-artifacts/. Ends with "N passed, N failed".
 import { chromium } from 'playwright-core';
@@ -84,9 +84,10 @@ try {
 
   const pre = await service('trainyard-preprocess');
   const train = await service('trainyard-train');
+  const infer = await service('trainyard-infer'); // the run page's pictures
   const base = await service('trainyard-web', {
     TRAINYARD_DB: path.join(tmp, 'db', 'ty.db'), TRAINYARD_PREPROCESS_URL: pre,
-    TRAINYARD_TRAIN_URL: train, TRAINYARD_INFER_URL: 'http://127.0.0.1:9', TRAINYARD_POLL_MS: '150',
+    TRAINYARD_TRAIN_URL: train, TRAINYARD_INFER_URL: infer, TRAINYARD_POLL_MS: '150',
   });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -129,11 +130,13 @@ try {
     if (await details.count() && (await details.getAttribute('open')) === null)
       await page.click('details.run-new > summary');
     const hint = await page.textContent('#recipe-hint');
-    check(hint.includes(`colour, ${4 * PER_CLASS} images, 4 classes → cnn 32-64-128 at 64×64, augmentation on`),
+    check(hint.includes(`colour, ${4 * PER_CLASS} images, 4 classes → resnet 16-32-64 at 64×64, augmentation on`),
       `recipe hint: ${hint}`);
     check(await page.inputValue('input[name=image_size]') === '64x64x3', 'colour size default');
     check(await page.isChecked('input[name=augment]'), 'augmentation not on by default');
-    check(await page.inputValue('input[name=conv]') === '32,64,128', 'conv default');
+    check(await page.inputValue('select[name=arch]') === 'resnet', 'arch default');
+    check(await page.inputValue('select[name=optimizer]') === 'adamw', 'optimiser default');
+    check(await page.inputValue('select[name=lr_schedule]') === 'cosine', 'schedule default');
   });
 
   await step('a run with the colour defaults succeeds and names its recipe', async () => {
@@ -142,16 +145,17 @@ try {
     await page.waitForURL(/\/runs\/\d+$/);
     const runUrl = page.url();
     const end = Date.now() + 180000 * SLOW;
+    // the page follows the run by itself (SSE, a reload at the end)
     for (;;) {
       const st = await page.textContent('#run-status').catch(() => '');
       if (/succeeded|failed/.test(st)) break;
       check(Date.now() < end, `run still ${st}`);
-      await sleep(1000);
-      await page.goto(runUrl).catch(() => {});
+      await sleep(500);
     }
+    await page.goto(runUrl);
     check((await page.textContent('#run-status')).trim() === 'succeeded', 'run did not succeed');
     const r = await page.textContent('#recipe');
-    check(r.includes(`colour, ${4 * PER_CLASS} images, 4 classes → cnn 32-64-128 at 64×64, augmentation on`)
+    check(r.includes(`colour, ${4 * PER_CLASS} images, 4 classes → resnet 16-32-64 at 64×64, augmentation on`)
       && !r.includes('changed'), `run page recipe: ${r}`);
     check((await page.textContent('#params')).includes('64x64x3'), 'image size not shown');
     // a phone-sized page does not scroll sideways

@@ -172,6 +172,9 @@ def inspect_health_report():
     check(any("birds" in w and "only 2" in w for w in res["warnings"]),
           res["warnings"])
     check(any("imbalance" in w for w in res["warnings"]), res["warnings"])
+    # and it says the default run compensates (app/recipe.c)
+    check(any("imbalance" in w and "compensated" in w
+              for w in res["warnings"]), res["warnings"])
     check(not os.path.exists(os.path.join(DATA, "prepared")))
 
 

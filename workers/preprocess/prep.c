@@ -96,8 +96,11 @@ prep_warnings(const struct prep_scan *s, const char **unusable)
 	if (s->nclasses == 1)
 		cJSON_AddItemToArray(w, cJSON_CreateString("a single class"));
 	if (s->nclasses > 1 && lo > 0 && (double)hi / lo > IMBALANCE) {
+		/* the run form's recipe turns class weights on for this
+		 * warning (app/recipe.c) */
 		snprintf(msg, sizeof msg, "class imbalance: the largest class "
-		    "has %u images, the smallest %u", hi, lo);
+		    "has %u images, the smallest %u (compensated: runs weight "
+		    "the loss by class by default)", hi, lo);
 		cJSON_AddItemToArray(w, cJSON_CreateString(msg));
 	}
 	if (s->skipped_total > 0) {
