@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "api.h"
+#include "dsrow.h"
 #include "pages.h"
 
 static cJSON *
@@ -75,20 +76,18 @@ api_project(struct req *r)
 /* The columns every dataset answer has (DATASET_LIST and DATASET_GET
  * share their first six). */
 static cJSON *
-dataset_json(sqlite3_stmt *st, const char *error)
+dataset_json(const struct dsrow *d)
 {
 	cJSON *j = cJSON_CreateObject();
 
-	cJSON_AddNumberToObject(j, "id", (double)sqlite3_column_int64(st, 0));
-	cJSON_AddStringToObject(j, "filename", db_col_text(st, 1));
-	cJSON_AddNumberToObject(j, "bytes",
-	                        (double)sqlite3_column_int64(st, 2));
-	cJSON_AddStringToObject(j, "sha256", db_col_text(st, 3));
-	cJSON_AddStringToObject(j, "status", db_col_text(st, 4));
-	cJSON_AddNumberToObject(j, "created_at",
-	                        (double)sqlite3_column_int64(st, 5));
-	if (*error)
-		cJSON_AddStringToObject(j, "error", error);
+	cJSON_AddNumberToObject(j, "id", (double)d->id);
+	cJSON_AddStringToObject(j, "filename", d->filename);
+	cJSON_AddNumberToObject(j, "bytes", (double)d->bytes);
+	cJSON_AddStringToObject(j, "sha256", d->sha256);
+	cJSON_AddStringToObject(j, "status", d->status);
+	cJSON_AddNumberToObject(j, "created_at", (double)d->created_at);
+	if (*d->error)
+		cJSON_AddStringToObject(j, "error", d->error);
 	else
 		cJSON_AddNullToObject(j, "error");
 	return j;
@@ -101,9 +100,12 @@ api_datasets(struct req *r)
 	sqlite3_stmt *st = db_stmt(db, DB_DATASET_LIST, "i", r->project.id);
 	cJSON *list = cJSON_CreateArray();
 
-	while (db_step(db, st) == SQLITE_ROW)
-		cJSON_AddItemToArray(list,
-		                     dataset_json(st, db_col_text(st, 6)));
+	while (db_step(db, st) == SQLITE_ROW) {
+		struct dsrow d;
+		dsrow_read(st, &d);
+		cJSON_AddItemToArray(list, dataset_json(&d));
+		dsrow_free(&d);
+	}
 	db_done(db, st);
 	api_reply_as(r, 200, "datasets", list);
 }
@@ -114,6 +116,7 @@ api_dataset_reply(struct req *r, int status, long long did)
 	struct db *db = r->w->db;
 	sqlite3_stmt *st =
 	    db_stmt(db, DB_DATASET_GET, "ii", did, r->project.id);
+	struct dsrow d;
 	cJSON *ds;
 
 	if (db_step(db, st) != SQLITE_ROW) {
@@ -121,11 +124,13 @@ api_dataset_reply(struct req *r, int status, long long did)
 		web_error(r, 404, "no such dataset in this project");
 		return;
 	}
-	ds = dataset_json(st, db_col_text(st, 7));
-	/* the worker's report, as it wrote it (null until inspected) */
-	cJSON *rep = cJSON_Parse(db_col_text(st, 6));
-	cJSON_AddItemToObject(ds, "report", rep ? rep : cJSON_CreateNull());
+	dsrow_read(st, &d);
 	db_done(db, st);
+	ds = dataset_json(&d);
+	/* the worker's report, as it wrote it (null until inspected) */
+	cJSON *rep = cJSON_Parse(d.report_json);
+	cJSON_AddItemToObject(ds, "report", rep ? rep : cJSON_CreateNull());
+	dsrow_free(&d);
 	api_reply_as(r, status, "dataset", ds);
 }
 

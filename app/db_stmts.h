@@ -47,9 +47,13 @@ DB_STMT(DATASET_INSERT,
     "INSERT INTO datasets (project_id, filename, path, bytes, sha256, "
     "created_at) VALUES (?, ?, '', ?, ?, ?)")
 DB_STMT(DATASET_SET_PATH, "UPDATE datasets SET path = ? WHERE id = ?")
+/* a whole datasets row, read by dsrow_read (dsrow.c) in this order */
+#define DATASET_COLS                                                      \
+	"id, project_id, filename, bytes, sha256, status, created_at, "   \
+	"coalesce(report_json, ''), coalesce(error, ''), path, "          \
+	"inspect_attempt "
 DB_STMT(DATASET_LIST,
-    "SELECT id, filename, bytes, sha256, status, created_at, "
-    "coalesce(error, '') FROM datasets WHERE project_id = ? "
+    "SELECT " DATASET_COLS "FROM datasets WHERE project_id = ? "
     "ORDER BY id DESC")
 DB_STMT(DATASET_BY_SHA,
     "SELECT id FROM datasets WHERE project_id = ? AND sha256 = ? "
@@ -72,11 +76,9 @@ DB_STMT(DATASET_OF_PROJECT,
     "SELECT count(*) FROM datasets WHERE id = ? AND project_id = ?")
 /* dataset inspection and health (inspect.c, page_dataset_health.c) */
 DB_STMT(DATASET_GET,
-    "SELECT id, filename, bytes, sha256, status, created_at, "
-    "coalesce(report_json, ''), coalesce(error, ''), path, inspect_attempt "
-    "FROM datasets WHERE id = ? AND project_id = ?")
+    "SELECT " DATASET_COLS "FROM datasets WHERE id = ? AND project_id = ?")
 DB_STMT(DATASET_PENDING,
-    "SELECT id, path, status, inspect_attempt FROM datasets "
+    "SELECT " DATASET_COLS "FROM datasets "
     "WHERE status IN ('uploaded', 'inspecting') ORDER BY id")
 DB_STMT(DATASET_REINSPECT,
     "UPDATE datasets SET status = 'uploaded', error = NULL, "

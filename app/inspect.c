@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "db.h"
+#include "dsrow.h"
 #include "follow.h"
 #include "jobs.h"
 
@@ -294,13 +295,17 @@ scan_once(void *arg)
 
 	st = db_stmt(w->db, DB_DATASET_PENDING, "");
 	while (db_step(w->db, st) == SQLITE_ROW) {
+		struct dsrow ds;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
 			p = xrealloc(p, cap * sizeof(*p));
 		}
-		p[n].did = sqlite3_column_int64(st, 0);
-		p[n].path = xstrdup(db_col_text(st, 1));
-		p[n].attempt = sqlite3_column_int64(st, 3);
+		dsrow_read(st, &ds);
+		p[n].did = ds.id;
+		p[n].path = ds.path; /* taken */
+		ds.path = NULL;
+		p[n].attempt = ds.inspect_attempt;
+		dsrow_free(&ds);
 		n++;
 	}
 	db_done(w->db, st);

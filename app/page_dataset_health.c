@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "inspect.h"
+#include "dsrow.h"
 #include "pages.h"
 #include "view.h"
 
@@ -188,19 +189,22 @@ page_dataset_health(struct req *r)
 	d = td_new();
 	st = db_stmt(db, DB_DATASET_GET, "ii", did, r->project.id);
 	if (db_step(db, st) == SQLITE_ROW) {
+		struct dsrow ds;
+		dsrow_read(st, &ds);
 		found = 1;
 		td_set_int(d, "did", did);
-		td_set(d, "filename", db_col_text(st, 1));
-		snprintf(title, sizeof(title), "%s · %s", db_col_text(st, 1),
+		td_set(d, "filename", ds.filename);
+		snprintf(title, sizeof(title), "%s · %s", ds.filename,
 		         r->project.name);
-		web_fmt_bytes(buf, sizeof(buf), sqlite3_column_int64(st, 2));
+		web_fmt_bytes(buf, sizeof(buf), ds.bytes);
 		td_set(d, "size", buf);
-		td_set(d, "sha256", db_col_text(st, 3));
-		status = xstrdup(db_col_text(st, 4));
-		web_fmt_time(buf, sizeof(buf), sqlite3_column_int64(st, 5));
+		td_set(d, "sha256", ds.sha256);
+		status = xstrdup(ds.status);
+		web_fmt_time(buf, sizeof(buf), ds.created_at);
 		td_set(d, "created", buf);
-		report = xstrdup(db_col_text(st, 6));
-		error = xstrdup(db_col_text(st, 7));
+		report = xstrdup(ds.report_json);
+		error = xstrdup(ds.error);
+		dsrow_free(&ds);
 	}
 	db_done(db, st);
 	if (!found) {

@@ -6,6 +6,7 @@
 
 #include "form.h"
 #include "page_run.h"
+#include "dsrow.h"
 #include "pages.h"
 #include "predict.h"
 #include "upload.h"
@@ -132,32 +133,34 @@ page_project(struct req *r)
 	st = db_stmt(db, DB_DATASET_LIST, "i", r->project.id);
 	while (db_step(db, st) == SQLITE_ROW) {
 		struct td *row = td_add_row(d, "datasets");
-		long long did = sqlite3_column_int64(st, 0);
-		const char *sha = db_col_text(st, 3);
+		struct dsrow ds;
+		long long did;
+		dsrow_read(st, &ds);
+		did = ds.id;
 		td_set_int(row, "id", did);
-		td_set(row, "filename", db_col_text(st, 1));
-		web_fmt_bytes(buf, sizeof(buf), sqlite3_column_int64(st, 2));
+		td_set(row, "filename", ds.filename);
+		web_fmt_bytes(buf, sizeof(buf), ds.bytes);
 		td_set(row, "size", buf);
-		td_set_int(row, "bytes", sqlite3_column_int64(st, 2));
-		td_set(row, "sha256", sha);
-		td_setf(row, "sha256_short", "%.12s", sha);
-		td_set(row, "status", db_col_text(st, 4));
+		td_set_int(row, "bytes", ds.bytes);
+		td_set(row, "sha256", ds.sha256);
+		td_setf(row, "sha256_short", "%.12s", ds.sha256);
+		td_set(row, "status", ds.status);
 		td_setf(row, "href", "/projects/%lld/datasets/%lld",
 		    r->project.id, did); /* health page_dataset_health.c */
-		web_fmt_time(buf, sizeof(buf), sqlite3_column_int64(st, 5));
+		web_fmt_time(buf, sizeof(buf), ds.created_at);
 		td_set(row, "created", buf);
-		td_set(row, "error", db_col_text(st, 6));
+		td_set(row, "error", ds.error);
 		if (did == just)
-			td_setf(d, "notice", "Uploaded %s.",
-			    db_col_text(st, 1));
+			td_setf(d, "notice", "Uploaded %s.", ds.filename);
 		if (did == dup) { /* offer the one the project has */
 			td_setf(d, "duplicate", "This archive is already in "
 			    "the project: %s, uploaded %s (same SHA-256). "
-			    "Nothing new was stored.", db_col_text(st, 1), buf);
+			    "Nothing new was stored.", ds.filename, buf);
 			td_setf(d, "duplicate_href",
 			    "/projects/%lld/datasets/%lld", r->project.id, did);
 			td_set_bool(row, "highlight", 1);
 		}
+		dsrow_free(&ds);
 	}
 	db_done(db, st);
 	page_runs_project_td(r, d); /* runs and models (page_runs.c) */
