@@ -255,6 +255,11 @@ runform_parse(const struct form *f, struct runform *rf,
 		    "convolution layer (e.g. 16,32).");
 		add_err(errs, &n, maxerrs, "conv", msg);
 	}
+	if (rf->arch == ARCH_LSTM && (rf->nhidden < 1 || rf->nhidden > 2)) {
+		snprintf(msg, sizeof(msg), "An lstm has 1 or 2 layers: give "
+		    "1 or 2 widths (e.g. 128).");
+		add_err(errs, &n, maxerrs, "hidden", msg);
+	}
 	/* Each conv layer halves the image: it must stay at least 1 pixel. */
 	if (params_arch_reads(rf->arch, "conv") && rf->nconv >= 1) {
 		int side = rf->width < rf->height ? rf->width : rf->height;

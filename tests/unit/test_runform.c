@@ -63,6 +63,12 @@ static const struct {
     {"dataset_id=1&arch=mlp", NULL},
     {"dataset_id=1&arch=linear", NULL},
     {"dataset_id=1&arch=CNN", "arch"},
+    {"dataset_id=1&arch=resnet&image_size=64x64x3", NULL},
+    {"dataset_id=1&arch=lstm&hidden=128", NULL},
+    {"dataset_id=1&arch=lstm&hidden=64,32", NULL},
+    {"dataset_id=1&arch=lstm&hidden=8,8,8", "hidden"},
+    {"dataset_id=1&arch=lstm&hidden=", "hidden"},
+    {"dataset_id=1&optimizer=adamw", NULL},
     {"dataset_id=1&arch=", NULL}, /* empty: the default */
     {"dataset_id=1&optimizer=sgd", NULL},
     {"dataset_id=1&optimizer=rmsprop", "optimizer"},
