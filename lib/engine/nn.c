@@ -418,8 +418,8 @@ ctx_plan(nn_ctx *c, char *base, size_t *off)
 		size_t a = op->aux ? op->aux(l, B, c->train) : 0;
 		if (a)
 			TAKE(c->aux[i], float, a);
-		if (c->train && op->scratch && op->scratch(l, B) > scratch)
-			scratch = op->scratch(l, B);
+		if (op->scratch && op->scratch(l, B, c->train) > scratch)
+			scratch = op->scratch(l, B, c->train);
 		if (c->train && l->acc && l->src >= 0 && B * isize(l) > dtmp)
 			dtmp = B * isize(l);
 	}

@@ -66,9 +66,16 @@ nn_batch_new(nn_net *net, struct nn_opt *opt, int threads, int maxbatch,
 	nn_ctx_free(probe);
 	b->chunk = (int)(chunk_bytes / (per ? per : 1));
 	b->chunk = b->chunk < 1 ? 1 : b->chunk > pb ? pb : b->chunk;
-	/* batch normalisation: each thread's whole share is one batch */
-	if (nn_batch_coupled(net))
-		b->chunk = pb;
+	/*
+	 * Batch normalisation normalises over each chunk (ghost batches,
+	 * Hoffer et al. 2017): at least NN_BATCH_BN_MIN images, so that the
+	 * statistics of a 64x64 resnet's last stage still see 8 x 256
+	 * positions a channel, while its context stays ~100 MB a thread
+	 * (its whole 32-image share took ~3x that). Same chunks, same
+	 * bytes: the result depends on the thread count only.
+	 */
+	if (nn_batch_coupled(net) && b->chunk < NN_BATCH_BN_MIN)
+		b->chunk = pb < NN_BATCH_BN_MIN ? pb : NN_BATCH_BN_MIN;
 	for (int i = 0; i < b->T; i++) {
 		struct part *pt = &b->parts[i];
 		pt->ctx = nn_ctx_new(net, b->chunk, 1);

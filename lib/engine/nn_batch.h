@@ -38,6 +38,9 @@ struct nn_batch_src {
 
 typedef struct nn_batch nn_batch;
 
+/* The fewest images a chunk of a net with batch normalisation has. */
+#define NN_BATCH_BN_MIN 8
+
 /*
  * threads (1..NN_MAX_THREADS, at most maxbatch) share batches of at most
  * maxbatch images of in_size floats; each thread forwards its images in

@@ -58,7 +58,7 @@ struct nn_ctx {
 	float **act;    /* act[i]: output of layer i */
 	float **gact;   /* gact[i]: d loss / d act[i] (train) */
 	float **aux;    /* per layer, what its op keeps (nn_op.aux) */
-	float *scratch; /* shared by the backward passes (nn_op.scratch) */
+	float *scratch; /* shared by the layers' passes (nn_op.scratch) */
 	float *dtmp;    /* d input of a layer that adds it (acc) */
 	float *grads;
 	const float *in;
@@ -88,10 +88,11 @@ struct nn_op {
 	/* Output shape and parameter counts of l from its input shape;
 	 * 0, or -1 when the spec does not fit. */
 	int (*shape)(const nn_net *net, struct layer *l);
-	/* Floats a context keeps for l (B samples) and shared backward
-	 * scratch; NULL: none. */
+	/* Floats a context keeps for l (B samples), and what l needs of
+	 * the scratch all layers share (used within one pass of l only);
+	 * NULL: none. */
 	size_t (*aux)(const struct layer *l, size_t B, int train);
-	size_t (*scratch)(const struct layer *l, size_t B);
+	size_t (*scratch)(const struct layer *l, size_t B, int train);
 	void (*fwd)(nn_ctx *c, const struct layer *l, int i, const float *x,
 	            int n, int train, struct nn_rng *rng);
 	/* dx (NULL: not wanted) is d loss / d input, assigned */

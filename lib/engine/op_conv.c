@@ -140,18 +140,34 @@ col_len(const struct layer *l, size_t B)
 	return B * l->oh * l->ow * (size_t)l->s.k * l->s.k * l->ic;
 }
 
-/* the im2col gradient, when there is an input gradient to make */
-static size_t
-dcol_len(const struct layer *l, size_t B)
+/* A 1x1 convolution with stride 1 reads its input as the matrix. */
+static int
+pointwise(const struct layer *l)
 {
-	return l->src >= 0 ? col_len(l, B) : 0;
+	return l->s.k == 1 && l->s.stride == 1 && l->s.pad == 0;
 }
 
+/*
+ * The im2col matrix, and its gradient when there is an input gradient to
+ * make, in the scratch every layer shares: the backward pass makes the
+ * matrix again rather than keeping one per layer (a pass over memory
+ * against a GEMM: cheap, and a 64x64 resnet's context shrank ~3x).
+ */
 static size_t
-aux(const struct layer *l, size_t B, int train)
+scratch(const struct layer *l, size_t B, int train)
 {
-	(void)train;
-	return col_len(l, B);
+	size_t n = pointwise(l) ? 0 : col_len(l, B);
+	return n + (train && l->src >= 0 ? col_len(l, B) : 0);
+}
+
+/* The matrix of x: im2col in the scratch, or x itself. */
+static const float *
+cols(nn_ctx *c, const struct layer *l, const float *x, int n)
+{
+	if (pointwise(l))
+		return x;
+	im2col(l, x, n, c->scratch);
+	return c->scratch;
 }
 
 static void
@@ -161,21 +177,22 @@ fwd(nn_ctx *c, const struct layer *l, int i, const float *x, int n, int train,
 	(void)train, (void)rng;
 	const float *W = c->net->params + l->woff;
 	int M = n * l->oh * l->ow, K = l->s.k * l->s.k * l->ic, N = l->oc;
-	im2col(l, x, n, c->aux[i]);
+	const float *a = cols(c, l, x, n);
 	float *y = c->act[i];
 	nn_fill_bias(y, c->net->params + l->boff, M, N);
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f,
-	            c->aux[i], K, W, N, 1.0f, y, N);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, a,
+	            K, W, N, 1.0f, y, N);
 }
 
 static void
 bwd(nn_ctx *c, const struct layer *l, int i, const float *x, float *dx, int n)
 {
-	(void)x;
 	int M = n * l->oh * l->ow, K = l->s.k * l->s.k * l->ic;
-	nn_gemm_bwd(c, l, c->aux[i], M, K, c->gact[i], dx ? c->scratch : NULL);
-	if (dx)
-		col2im(l, c->scratch, n, dx);
+	const float *a = cols(c, l, x, n);
+	float *dcol = pointwise(l) ? dx : c->scratch + col_len(l, (size_t)n);
+	nn_gemm_bwd(c, l, a, M, K, c->gact[i], dx ? dcol : NULL);
+	if (dx && !pointwise(l))
+		col2im(l, dcol, n, dx);
 }
 
 static double
@@ -189,8 +206,7 @@ const struct nn_op nn_op_conv = {
     .fields = NN_F_OUT | NN_F_K | NN_F_STRIDE | NN_F_PAD,
     .gemm = 1,
     .shape = shape,
-    .aux = aux,
-    .scratch = dcol_len,
+    .scratch = scratch,
     .fwd = fwd,
     .bwd = bwd,
     .flops = flops,

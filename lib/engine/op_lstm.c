@@ -52,8 +52,10 @@ aux(const struct layer *l, size_t B, int train)
 
 /* dG for all steps, h of the step before, and d h, d c of one step */
 static size_t
-scratch(const struct layer *l, size_t B)
+scratch(const struct layer *l, size_t B, int train)
 {
+	if (!train)
+		return 0;
 	return B * STEPS(l) * 5 * (size_t)l->oc + 2 * B * l->oc;
 }
 
