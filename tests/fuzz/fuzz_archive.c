@@ -2,7 +2,7 @@
  * fuzz_archive.c — libFuzzer harness over the bytes a user uploads: the
  * whole archive path (libarchive, names, IDX, decode, convert, resize,
  * report) and, selected by the first byte, the image decoder, the IDX
- * parser and the .tyd parser on their own.
+ * parser, the .tyd parser and the zip directory count on their own.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +12,7 @@
 
 #include "../../workers/preprocess/idx.h"
 #include "../../workers/preprocess/prep.h"
+#include "../../workers/preprocess/zipcount.h"
 #include "img.h"
 #include "tensor.h"
 
@@ -40,9 +41,12 @@ fuzz_archive(const uint8_t *data, size_t size)
 	o.archive = path;
 	s = prep_scan_run(&o);
 	for (uint32_t i = 0; i < s->count; i++) {
-		const uint8_t *px = prep_scan_pixels(s, i);
-		volatile uint8_t sink = px[0] ^ px[5 * 4 * 3 - 1];
+		uint8_t px[5 * 4 * 3];
+		volatile uint8_t sink;
 
+		if (prep_scan_copy(s, i, px))
+			abort();
+		sink = px[0] ^ px[sizeof px - 1];
 		(void)sink;
 		if (s->labels[i] >= s->nclasses)
 			abort();
@@ -83,6 +87,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    t.count && t.labels[t.count - 1] >= t.classes)
 			abort();
 		break;
+	case 'Z': {
+		struct zipcount_dir d;
+		uint64_t files, images;
+
+		/* the end records and the central directory walk */
+		if (zipcount_end(data + 1, size - 1, &d) == 0 &&
+		    d.zip64 && zipcount_end64(data + 1, size - 1, &d) < -1)
+			abort();
+		images = zipcount_walk(data + 1, size - 1, &files);
+		if (images > files || files > size / 46)
+			abort();
+		break;
+	}
 	default:
 		fuzz_archive(data, size);
 		break;

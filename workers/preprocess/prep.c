@@ -42,6 +42,9 @@ static const struct {
 	    offsetof(struct prep_limits, max_pixels)},
 	{"TRAINYARD_MAX_OUTPUT_MB", 8192, 1 << 20,
 	    offsetof(struct prep_limits, max_output)},
+	/* the rest of the pixels go to a file on the data volume (store.h) */
+	{"TRAINYARD_PREP_RAM_MB", 64, 1 << 20,
+	    offsetof(struct prep_limits, max_ram)},
 };
 
 void
@@ -401,10 +404,19 @@ write_split(const char *path, const struct prep_scan *s, const uint32_t *idx,
 	per = s->image_bytes < WRITE_RUN ? WRITE_RUN / s->image_bytes : 1;
 	run = xmalloc(per * s->image_bytes);
 	for (size_t i = 0; i < n; i += k) {
+		size_t j = 0;
+
 		k = n - i < per ? n - i : per;
-		for (size_t j = 0; j < k; j++)
-			memcpy(run + j * s->image_bytes,
-			    prep_scan_pixels(s, idx[i + j]), s->image_bytes);
+		while (j < k && prep_scan_copy(s, idx[i + j],
+		    run + j * s->image_bytes) == 0)
+			j++;
+		if (j < k) {
+			snprintf(err, errlen, "reading the pixel store: %s",
+			    strerror(errno));
+			tensor_abort(w);
+			free(run);
+			return -1;
+		}
 		if (tensor_write_pixels(w, run, k * s->image_bytes)) {
 			snprintf(err, errlen, "%s: write: %s", path,
 			    strerror(errno));
@@ -556,6 +568,24 @@ remove_leftovers(const char *outdir)
 	}
 }
 
+/* The directory path holds ("." for a bare name), to free. */
+static char *
+parent_dir(const char *path)
+{
+	char *p = xstrdup(path), *slash;
+	size_t n = strlen(p);
+
+	while (n > 1 && p[n - 1] == '/')
+		p[--n] = '\0';
+	slash = strrchr(p, '/');
+	if (!slash) {
+		free(p);
+		return xstrdup(".");
+	}
+	*slash = '\0';
+	return p;
+}
+
 int
 prep_prepare(const struct prep_opts *a, cJSON **result, char *err,
     size_t errlen)
@@ -566,13 +596,19 @@ prep_prepare(const struct prep_opts *a, cJSON **result, char *err,
 	size_t ntrain, nval;
 	const char *unusable;
 	cJSON *report, *meta = NULL, *x;
-	char *tmp = NULL, *path = NULL, *text;
+	char *tmp = NULL, *path = NULL, *text, *store_dir;
 	int rc = -1;
 
 	if (result)
 		*result = NULL;
 	o.mode = PREP_PREPARE;
+	/* The pixel store's file goes beside the output, on its volume. */
+	store_dir = parent_dir(a->outdir);
+	if (util_mkdirs(store_dir, 0755) < 0)
+		ty_log("cannot create %s: %s", store_dir, strerror(errno));
+	o.store_dir = store_dir;
 	s = prep_scan_run(&o);
+	free(store_dir);
 	report = prep_report(s);
 	cJSON_Delete(prep_warnings(s, &unusable));
 	if (unusable) {

@@ -23,6 +23,7 @@ struct prep_limits {
 	uint64_t max_entry;   /* TRAINYARD_MAX_ENTRY_MB, 64 MB per file */
 	uint64_t max_pixels;  /* TRAINYARD_MAX_PIXELS, 40000000 per image */
 	uint64_t max_output;  /* TRAINYARD_MAX_OUTPUT_MB, 8192 MB of tensors */
+	uint64_t max_ram;     /* TRAINYARD_PREP_RAM_MB, 64: pixels in memory */
 	double max_ratio;     /* TRAINYARD_MAX_RATIO, 100 (uncompressed/packed) */
 };
 
@@ -67,6 +68,9 @@ struct prep_opts {
 	const char *archive; /* file path */
 	const char *outdir;  /* prepare: the directory written */
 	const char *owner;   /* prepare: job id for outdir/.owner, or NULL */
+	/* prepare: where pixels beyond lim->max_ram go (store.h); NULL:
+	 * all in memory. prep_prepare sets it to outdir's parent. */
+	const char *store_dir;
 	enum prep_mode mode;
 	union {
 		struct params run;
@@ -106,7 +110,7 @@ struct prep_scan {
 	unsigned nclasses;
 
 	/* Usable images in archive order: labels[i] < nclasses; pixels of
-	 * image i (prepare) via prep_scan_pixels. */
+	 * image i (prepare) via prep_scan_copy. */
 	uint32_t count;
 	uint16_t *labels;
 	char **names; /* prepare: image i's path in the archive */
@@ -124,12 +128,10 @@ struct prep_scan {
 	unsigned nskipped;
 	uint64_t skipped_total;
 
-	/* private: pixel store */
+	/* private: pixel store (store.h) */
 	size_t image_bytes;
-	uint32_t chunk_images; /* images per chunk */
-	uint8_t **chunks; /* allocated once: decoders read it unlocked */
+	struct store *store;
 	uint32_t *slot; /* usable image -> store slot */
-	size_t nchunks, maxchunks;
 	/* per slot and channel: sum and sum of squares of the pixels */
 	int store_ch;
 	uint32_t *px_sum;
@@ -138,7 +140,9 @@ struct prep_scan {
 
 /* Reads the archive; never NULL. */
 struct prep_scan *prep_scan_run(const struct prep_opts *o);
-const uint8_t *prep_scan_pixels(const struct prep_scan *s, uint32_t i);
+/* Copies image i's pixels (image_bytes) to out; 0, or -1 (errno set). */
+int prep_scan_copy(const struct prep_scan *s, uint32_t i, uint8_t *out)
+    TY_WUR;
 /* Adds image i's per-channel pixel sums and sums of squares (prepare). */
 void prep_scan_sums(const struct prep_scan *s, uint32_t i, uint64_t *sum,
     uint64_t *sq);

@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +24,7 @@
 #include <archive_entry.h>
 
 #include "scan_int.h"
+#include "zipcount.h"
 
 enum skip_reason {
 	SKIP_HIDDEN,
@@ -127,31 +127,6 @@ scan_class_id(struct scan_ctx *c, const char *name, int idx_label)
 	return (int)c->ncls++;
 }
 
-/*
- * A chunk of the pixel store, asked for in 2 MB pages (transparent huge
- * pages in "madvise" mode). Decoders touch each byte of the store once:
- * with 4 KB pages that is a page fault per 5 images of 28x28, a third of
- * the CPU time of a prepare in a VM. Only whole 2 MB pages the chunk
- * (nearly) fills are advised, so RSS stays the output size; the store's
- * first 2 MB keep small pages, so a small dataset does not wait for a
- * whole huge page to be zeroed.
- */
-static uint8_t *
-chunk_new(size_t len, int first)
-{
-	size_t cap = (len + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
-	size_t from = first ? HUGE_PAGE : 0;
-	uint8_t *p;
-
-	if (posix_memalign((void **)&p, HUGE_PAGE, cap))
-		abort();
-	if (cap - len > len / 64)
-		cap = len & ~(size_t)(HUGE_PAGE - 1);
-	if (cap > from) /* a hint; may fail */
-		(void)madvise(p + from, cap - from, MADV_HUGEPAGE);
-	return p;
-}
-
 /* A new store slot for an image of class cls; -1 over the output limit. */
 int
 scan_slot_new(struct scan_ctx *c, uint16_t cls, const char *name,
@@ -185,14 +160,13 @@ scan_slot_new(struct scan_ctx *c, uint16_t cls, const char *name,
 			    s->store_ch * sizeof *s->px_sq);
 		}
 	}
-	if (s->image_bytes && c->nslots / s->chunk_images >= s->nchunks) {
-		if (s->nchunks == s->maxchunks) {
-			scan_set_fatal(s, "too many images");
+	if (s->store) {
+		char err[300];
+
+		if (store_reserve(s->store, c->nslots, err, sizeof err)) {
+			scan_set_fatal(s, "%s", err);
 			return -1;
 		}
-		s->chunks[s->nchunks] = chunk_new(s->chunk_images *
-		    s->image_bytes, s->nchunks == 0);
-		s->nchunks++;
 	}
 	c->slot_cls[c->nslots] = cls;
 	c->slot_ok[c->nslots] = 0;
@@ -205,14 +179,13 @@ scan_slot_new(struct scan_ctx *c, uint16_t cls, const char *name,
 uint8_t *
 scan_slot_pixels(const struct prep_scan *s, uint32_t slot)
 {
-	return s->chunks[slot / s->chunk_images] +
-	    (size_t)(slot % s->chunk_images) * s->image_bytes;
+	return store_at(s->store, slot);
 }
 
-const uint8_t *
-prep_scan_pixels(const struct prep_scan *s, uint32_t i)
+int
+prep_scan_copy(const struct prep_scan *s, uint32_t i, uint8_t *out)
 {
-	return scan_slot_pixels(s, s->slot[i]);
+	return store_read(s->store, s->slot[i], out);
 }
 
 /*
@@ -412,6 +385,9 @@ batch_collect(struct scan_ctx *c, struct batch *b)
 			s->channels[it->info.channels]++;
 		scan_size_stat(s, it->info.width, it->info.height);
 	}
+	/* Slots are given in reading order: all below this one are done. */
+	if (s->store && b->n)
+		store_written_below(s->store, b->items[b->n - 1].slot + 1);
 	b->n = 0;
 	b->used = 0;
 }
@@ -658,7 +634,8 @@ take_entry(struct scan_ctx *c, struct archive *a, struct archive_entry *e,
 			    (c->o->lim->max_total >> 20));
 		return b;
 	}
-	if (b->n == BATCH_ITEMS || (b->n && b->used + (declared > 0 ?
+	if (b->n == BATCH_ITEMS || (uint64_t)b->n * s->image_bytes >=
+	    BATCH_PIXELS || (b->n && b->used + (declared > 0 ?
 	    (size_t)declared : 65536) + sizeof clean > b->cap))
 		b = batch_flip(c, b);
 	len = read_data(c, a, b, declared, c->o->lim->max_entry);
@@ -796,6 +773,28 @@ read_archive(struct scan_ctx *c)
 	}
 }
 
+/*
+ * A zip says how many images it holds before any is read: refuse an
+ * output over the limit before decoding anything (a tar is checked
+ * image by image in scan_slot_new).
+ */
+static void
+check_estimate(struct scan_ctx *c)
+{
+	const struct prep_opts *o = c->o;
+	uint64_t n;
+
+	if (zipcount_images(o->archive, &n) != 0 || !c->s->image_bytes ||
+	    n <= o->lim->max_output / c->s->image_bytes)
+		return;
+	scan_set_fatal(c->s, "the archive holds %llu images: at %dx%dx%d "
+	    "that is %llu MB of tensors, over the limit of %llu MB "
+	    "(TRAINYARD_MAX_OUTPUT_MB); choose a smaller image size",
+	    (unsigned long long)n, o->width, o->height, o->channels,
+	    (unsigned long long)(n * c->s->image_bytes >> 20),
+	    (unsigned long long)(o->lim->max_output >> 20));
+}
+
 struct prep_scan *
 prep_scan_run(const struct prep_opts *o)
 {
@@ -806,19 +805,11 @@ prep_scan_run(const struct prep_opts *o)
 	c.o = o;
 	c.s = s;
 	c.ilim.max_pixels = o->lim->max_pixels;
-	s->chunk_images = 1;
 	if (o->mode == PREP_PREPARE) {
 		s->store_ch = o->channels;
 		s->image_bytes = (size_t)o->width * o->height * o->channels;
-		if (s->image_bytes < CHUNK_BYTES)
-			s->chunk_images = CHUNK_BYTES / s->image_bytes;
-		/* Room for every chunk the output limit allows, up front:
-		 * growing the table while decoders index it is a race. */
-		s->maxchunks = (size_t)((o->lim->max_output / s->image_bytes) /
-		    s->chunk_images + 1);
-		if (s->maxchunks > UINT32_MAX / s->chunk_images + 1)
-			s->maxchunks = UINT32_MAX / s->chunk_images + 1;
-		s->chunks = xcalloc(s->maxchunks, sizeof *s->chunks);
+		s->store = store_new(s->image_bytes, o->lim->max_output,
+		    o->lim->max_ram, o->store_dir);
 	}
 	if (stat(o->archive, &st) == 0)
 		c.raw_size = (uint64_t)st.st_size;
@@ -837,7 +828,10 @@ prep_scan_run(const struct prep_opts *o)
 		if (pthread_create(&c.threads[i], NULL, decoder, &c))
 			abort();
 
-	read_archive(&c);
+	if (o->mode == PREP_PREPARE)
+		check_estimate(&c);
+	if (!s->fatal)
+		read_archive(&c);
 
 	pthread_mutex_lock(&c.mu);
 	c.quit = 1;
@@ -885,9 +879,7 @@ prep_scan_free(struct prep_scan *s)
 		free(s->names[i]);
 	free(s->names);
 	free(s->slot);
-	for (size_t i = 0; i < s->nchunks; i++)
-		free(s->chunks[i]);
-	free(s->chunks);
+	store_free(s->store);
 	free(s->px_sum);
 	free(s->px_sq);
 	for (unsigned i = 0; i < s->nskipped; i++) {

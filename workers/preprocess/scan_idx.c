@@ -206,6 +206,9 @@ scan_idx_pairs(struct scan_ctx *c)
 				    s->px_sq + (size_t)slot * s->store_ch);
 			}
 			c->slot_ok[slot] = 1;
+			/* written on this thread: let go as it goes */
+			if (s->store && slot % 256 == 255)
+				store_written_below(s->store, slot + 1);
 			c->cls[id].count++;
 			s->idx_images++;
 			s->channels[1]++;

@@ -14,13 +14,13 @@
 
 #include "idx.h"
 #include "prep.h"
+#include "store.h"
 
 #define BATCH_ITEMS 2048
 #define BATCH_ARENA (1u << 20) /* grows for a large entry */
-/* The pixel store grows by chunks of about this many bytes, each in
- * 2 MB pages where the kernel gives them (scan.c, chunk_new). */
-#define CHUNK_BYTES (32u << 20)
-#define HUGE_PAGE (2u << 20)
+/* Pixels one batch may decode at once: with the other batch, what the
+ * pixel store holds in memory before store_written_below lets go. */
+#define BATCH_PIXELS (32u << 20)
 #define NAME_SHOW 256
 /* The ratio check starts after this much output: tiny archives of
  * blank images legitimately compress very well. */
