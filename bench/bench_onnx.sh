@@ -5,7 +5,9 @@
 # over threads as the infer worker does), on the same 256 test images as
 # uint8 pixels: images/s at batch 1 and batch 256. Each side takes its
 # best settings (onnxruntime: 1 or THREADS intra-op threads, all graph
-# optimisations). Target: trainyard >= 1x onnxruntime at batch 256.
+# optimisations), in interleaved rounds; images per second of wall time
+# and per CPU-second (the steadier figure on a busy machine). Target:
+# trainyard >= 1x onnxruntime at batch 256.
 # Not pass/fail. Run under flock /work/bench.lock on a shared machine.
 #   BENCH_QUICK=1 bench/bench_onnx.sh    shorter runs
 set -uo pipefail
@@ -13,8 +15,8 @@ ROOT=${ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 BIN=${BIN:-$ROOT/bin}
 THREADS=${THREADS:-2}
 PY=/usr/bin/python3
-secs=5
-[ -n "${BENCH_QUICK:-}" ] && secs=2
+secs=3
+[ -n "${BENCH_QUICK:-}" ] && secs=1
 work=$(mktemp -d /tmp/ty-bench-onnx-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
@@ -43,33 +45,43 @@ off = 32 + ((2 * n + 63) // 64) * 64
 open(sys.argv[2], "wb").write(b[off:off + 256 * h * w * c])
 PYEOF
 
-"$BIN/infer_speed" "$model" "$work/px.u8" 256 "$THREADS" "$secs" >"$work/ty.json" ||
-	{ echo "infer_speed failed"; exit 0; }
-node "$ROOT/bench/ort_bench.mjs" "$work/cnn.onnx" "$work/px.u8" 256 28 28 1 "$THREADS" "$secs" \
-	>"$work/ort.json" 2>"$work/ort.log" || { echo "onnxruntime failed:"; tail -3 "$work/ort.log"; exit 0; }
-# and trainyard once more, so a change of load shows as a spread
-"$BIN/infer_speed" "$model" "$work/px.u8" 256 "$THREADS" "$secs" >"$work/ty2.json" || true
+# Interleaved rounds (trainyard, onnxruntime, ...) so that a change of
+# load hits both; each side keeps its best round.
+rounds=${ROUNDS:-3}
+for r in $(seq "$rounds"); do
+	"$BIN/infer_speed" "$model" "$work/px.u8" 256 "$THREADS" "$secs" >"$work/ty$r.json" ||
+		{ echo "infer_speed failed"; exit 0; }
+	node "$ROOT/bench/ort_bench.mjs" "$work/cnn.onnx" "$work/px.u8" 256 28 28 1 "$THREADS" "$secs" \
+		>"$work/ort$r.json" 2>"$work/ort.log" || { echo "onnxruntime failed:"; tail -3 "$work/ort.log"; exit 0; }
+done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-"$PY" - "$work" <<'PYEOF'
+"$PY" - "$work" "$rounds" <<'PYEOF'
 import json, sys
-w = sys.argv[1]
-ty = json.load(open(w + "/ty.json"))
-ort = json.load(open(w + "/ort.json"))
-try:
-    ty2 = json.load(open(w + "/ty2.json"))
-except Exception:
-    ty2 = ty
-diff = max(abs(a - b) for a, b in zip(ty["first"], ort["first"]))
-print("model: CNN conv16-conv32-fc10, %d images, same exported weights; "
-      "max |p_trainyard - p_onnxruntime| on image 0: %.1e" % (ty["n"], diff))
-for s in ort["settings"]:
-    print("  onnxruntime intra-op threads %d: batch 1 %.0f images/s, batch %d %.0f images/s"
-          % (s["intra"], s["batch1"], ort["n"], s["batchN"]))
-print("trainyard (model_predict_u8, %d threads at batch %d): batch 1 %.0f / %.0f images/s, "
-      "batch %d %.0f / %.0f images/s (two runs, before and after onnxruntime)"
-      % (ty["threads"], ty["n"], ty["batch1"], ty2["batch1"], ty["n"], ty["batchN"], ty2["batchN"]))
-bt1, btn = max(ty["batch1"], ty2["batch1"]), max(ty["batchN"], ty2["batchN"])
-print("ratios: batch %d %.2fx onnxruntime at its best (target >= 1x); batch 1 %.2fx"
-      % (ty["n"], btn / ort["batchN"], bt1 / ort["batch1"]))
+w, rounds = sys.argv[1], int(sys.argv[2])
+ty = [json.load(open("%s/ty%d.json" % (w, r))) for r in range(1, rounds + 1)]
+ort = [json.load(open("%s/ort%d.json" % (w, r))) for r in range(1, rounds + 1)]
+n = ty[0]["n"]
+diff = max(abs(a - b) for a, b in zip(ty[0]["first"], ort[0]["first"]))
+print("model: CNN conv16-conv32-fc10, %d images, the same weights (trainyard "
+      ".tym vs its ONNX export); max |p_trainyard - p_onnxruntime| on image "
+      "0: %.1e" % (n, diff))
+def fig(runs, key):
+    return [r[key] for r in runs]
+for name, runs in (("onnxruntime", ort), ("trainyard", ty)):
+    for key, what in (("batch1", "batch 1"), ("batchN", "batch %d" % n)):
+        v, c = fig(runs, key), fig(runs, key + "_cpu")
+        print("%-11s %-9s images/s per round: %s; images per CPU-second: %s"
+              % (name, what, " ".join("%.0f" % x for x in v),
+                 " ".join("%.0f" % x for x in c)))
+for s in ort[0]["settings"]:
+    print("  (onnxruntime round 1, intra-op threads %d: batch 1 %.0f/s, "
+          "batch %d %.0f/s)" % (s["intra"], s["batch1"], n, s["batchN"]))
+best = lambda runs, key: max(r[key] for r in runs)
+print("ratios (best round each): batch %d %.2fx onnxruntime at its best "
+      "(target >= 1x), %.2fx per CPU-second; batch 1 %.2fx, %.2fx per "
+      "CPU-second" % (n, best(ty, "batchN") / best(ort, "batchN"),
+                      best(ty, "batchN_cpu") / best(ort, "batchN_cpu"),
+                      best(ty, "batch1") / best(ort, "batch1"),
+                      best(ty, "batch1_cpu") / best(ort, "batch1_cpu")))
 PYEOF

@@ -15,6 +15,7 @@
 struct model {
 	nn_net *net;
 	nn_net *infer; /* net with BN folded in (NULL: net itself) */
+	int chunk;     /* images per forward pass in model_predict_u8 */
 	struct model_meta meta;
 	cJSON *header;
 	float *state;
@@ -294,6 +295,23 @@ parse_meta(const cJSON *h, struct model_meta *mm, char *err, size_t errlen)
 	return MODEL_OK;
 }
 
+/*
+ * Images per forward pass: as many as keep one pass's activations and
+ * im2col buffers within about 256 KB (the L2 cache), 1..64. A CNN's take
+ * a few hundred KB an image: one at a time ran 18% more images per
+ * CPU-second than 16 (bench/bench_onnx.sh, conv16-conv32-fc10); an MLP's
+ * a few KB: 64 at a time ran 25% more than 16 (one GEMM reads the
+ * weights for more rows).
+ */
+static int
+predict_chunk(const nn_net *net)
+{
+	nn_ctx *c = nn_ctx_new(net, 1, 0);
+	size_t per = nn_ctx_bytes(c), k = ((size_t)256 << 10) / (per ? per : 1);
+	nn_ctx_free(c);
+	return k < 1 ? 1 : k > 64 ? 64 : (int)k;
+}
+
 model *
 model_parse(const void *buf, size_t len, enum model_err *why, char *err,
             size_t errlen)
@@ -381,6 +399,7 @@ model_parse(const void *buf, size_t len, enum model_err *why, char *err,
 				FAIL(MODEL_EHEADER, "%s", ferr);
 			break;
 		}
+	m->chunk = predict_chunk(m->infer ? m->infer : m->net);
 	m->nstate = ns;
 	m->state = xmalloc(ns ? 4 * ns : 1);
 	memcpy(m->state, p + 4 * np, 4 * ns);
@@ -493,12 +512,11 @@ model_normalize_u8(const struct model_meta *mm, const uint8_t *px,
 int
 model_predict_u8(const model *m, const uint8_t *px, int n, float *probs)
 {
-	/* 16 images: a CNN's activations stay a few MB per call */
-	enum { CHUNK = 16 };
+	const int chunk = m->chunk;
 	const struct model_meta *mm = &m->meta;
 	size_t isz = (size_t)mm->width * mm->height * mm->channels;
 	const nn_net *net = m->infer ? m->infer : m->net;
-	int k = nn_out_size(net), b = n < CHUNK ? n : CHUNK;
+	int k = nn_out_size(net), b = n < chunk ? n : chunk;
 	if (n <= 0)
 		return 0;
 	nn_ctx *c = nn_ctx_new(net, b, 0);
