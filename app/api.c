@@ -73,6 +73,20 @@ api_reply_as(struct req *r, int status, const char *key, cJSON *item)
 	api_reply(r, status, root);
 }
 
+void
+api_reply_rows(struct req *r, const char *key, enum db_stmt stmt, long long id,
+               api_row_fn row)
+{
+	struct db *db = r->w->db;
+	sqlite3_stmt *st = db_stmt(db, stmt, "i", id);
+	cJSON *list = cJSON_CreateArray();
+
+	while (db_step(db, st) == SQLITE_ROW)
+		cJSON_AddItemToArray(list, row(r, st));
+	db_done(db, st);
+	api_reply_as(r, 200, key, list);
+}
+
 int
 api_read_form(struct req *r, struct form *f)
 {

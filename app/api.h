@@ -65,6 +65,11 @@ char *api_read_body(struct req *r, long long max, size_t *len);
 void api_reply(struct req *r, int status, cJSON *j);
 /* Sends {key: item} (item taken). */
 void api_reply_as(struct req *r, int status, const char *key, cJSON *item);
+/* One list element from the current row of a statement. */
+typedef cJSON *(*api_row_fn)(struct req *r, sqlite3_stmt *st);
+/* Sends {key: [row(each row of stmt bound to id)]}. */
+void api_reply_rows(struct req *r, const char *key, enum db_stmt stmt,
+                    long long id, api_row_fn row);
 /* The JSON body of r as the form it stands for (api_form_from_json,
  * at most API_FORM_MAX bytes): 0, or -1 after answering 400/413. */
 int api_read_form(struct req *r, struct form *f) TY_WUR;

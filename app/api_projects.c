@@ -24,23 +24,23 @@ project_json(long long id, const char *name, const char *desc,
 	return j;
 }
 
+static cJSON *
+project_row(struct req *r, sqlite3_stmt *st)
+{
+	cJSON *p =
+	    project_json(sqlite3_column_int64(st, 0), db_col_text(st, 1),
+	                 db_col_text(st, 2), sqlite3_column_int64(st, 3));
+
+	(void)r;
+	cJSON_AddNumberToObject(p, "datasets",
+	                        (double)sqlite3_column_int64(st, 4));
+	return p;
+}
+
 void
 api_projects(struct req *r)
 {
-	struct db *db = r->w->db;
-	sqlite3_stmt *st = db_stmt(db, DB_PROJECT_LIST, "i", r->user_id);
-	cJSON *list = cJSON_CreateArray();
-
-	while (db_step(db, st) == SQLITE_ROW) {
-		cJSON *p = project_json(sqlite3_column_int64(st, 0),
-		                        db_col_text(st, 1), db_col_text(st, 2),
-		                        sqlite3_column_int64(st, 3));
-		cJSON_AddNumberToObject(p, "datasets",
-		                        (double)sqlite3_column_int64(st, 4));
-		cJSON_AddItemToArray(list, p);
-	}
-	db_done(db, st);
-	api_reply_as(r, 200, "projects", list);
+	api_reply_rows(r, "projects", DB_PROJECT_LIST, r->user_id, project_row);
 }
 
 void
@@ -93,21 +93,24 @@ dataset_json(const struct dsrow *d)
 	return j;
 }
 
+static cJSON *
+dataset_row(struct req *r, sqlite3_stmt *st)
+{
+	struct dsrow d;
+	cJSON *j;
+
+	(void)r;
+	dsrow_read(st, &d);
+	j = dataset_json(&d);
+	dsrow_free(&d);
+	return j;
+}
+
 void
 api_datasets(struct req *r)
 {
-	struct db *db = r->w->db;
-	sqlite3_stmt *st = db_stmt(db, DB_DATASET_LIST, "i", r->project.id);
-	cJSON *list = cJSON_CreateArray();
-
-	while (db_step(db, st) == SQLITE_ROW) {
-		struct dsrow d;
-		dsrow_read(st, &d);
-		cJSON_AddItemToArray(list, dataset_json(&d));
-		dsrow_free(&d);
-	}
-	db_done(db, st);
-	api_reply_as(r, 200, "datasets", list);
+	api_reply_rows(r, "datasets", DB_DATASET_LIST, r->project.id,
+	               dataset_row);
 }
 
 void

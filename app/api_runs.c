@@ -113,21 +113,22 @@ reply_run(struct req *r, int status, long long rid)
 	api_reply_as(r, status, "run", run);
 }
 
+static cJSON *
+run_row(struct req *r, sqlite3_stmt *st)
+{
+	struct runrow w;
+	cJSON *j;
+
+	runrow_read(st, &w);
+	j = run_json(r, &w, 0);
+	runrow_free(&w);
+	return j;
+}
+
 void
 api_runs(struct req *r)
 {
-	struct db *db = r->w->db;
-	sqlite3_stmt *st = db_stmt(db, DB_RUN_LIST, "i", r->project.id);
-	cJSON *list = cJSON_CreateArray();
-
-	while (db_step(db, st) == SQLITE_ROW) {
-		struct runrow w;
-		runrow_read(st, &w);
-		cJSON_AddItemToArray(list, run_json(r, &w, 0));
-		runrow_free(&w);
-	}
-	db_done(db, st);
-	api_reply_as(r, 200, "runs", list);
+	api_reply_rows(r, "runs", DB_RUN_LIST, r->project.id, run_row);
 }
 
 void
@@ -191,34 +192,33 @@ api_run_cancel(struct req *r)
 		reply_run(r, 202, r->ids[1]);
 }
 
+static cJSON *
+model_row(struct req *r, sqlite3_stmt *st)
+{
+	cJSON *m = cJSON_CreateObject();
+
+	(void)r;
+	cJSON_AddNumberToObject(m, "id", (double)sqlite3_column_int64(st, 0));
+	cJSON_AddNumberToObject(m, "run_id",
+	                        (double)sqlite3_column_int64(st, 1));
+	cJSON_AddStringToObject(m, "arch", db_col_text(st, 2));
+	if (sqlite3_column_type(st, 3) == SQLITE_NULL)
+		cJSON_AddNullToObject(m, "val_acc");
+	else
+		cJSON_AddNumberToObject(m, "val_acc",
+		                        sqlite3_column_double(st, 3));
+	cJSON_AddItemToObject(m, "classes", parsed(db_col_text(st, 4)));
+	cJSON_AddNumberToObject(m, "created_at",
+	                        (double)sqlite3_column_int64(st, 5));
+	cJSON_AddNumberToObject(m, "bytes",
+	                        (double)sqlite3_column_int64(st, 6));
+	return m;
+}
+
 void
 api_models(struct req *r)
 {
-	struct db *db = r->w->db;
-	sqlite3_stmt *st = db_stmt(db, DB_MODEL_LIST, "i", r->project.id);
-	cJSON *list = cJSON_CreateArray();
-
-	while (db_step(db, st) == SQLITE_ROW) {
-		cJSON *m = cJSON_CreateObject();
-		cJSON_AddNumberToObject(m, "id",
-		                        (double)sqlite3_column_int64(st, 0));
-		cJSON_AddNumberToObject(m, "run_id",
-		                        (double)sqlite3_column_int64(st, 1));
-		cJSON_AddStringToObject(m, "arch", db_col_text(st, 2));
-		if (sqlite3_column_type(st, 3) == SQLITE_NULL)
-			cJSON_AddNullToObject(m, "val_acc");
-		else
-			cJSON_AddNumberToObject(m, "val_acc",
-			                        sqlite3_column_double(st, 3));
-		cJSON_AddItemToObject(m, "classes", parsed(db_col_text(st, 4)));
-		cJSON_AddNumberToObject(m, "created_at",
-		                        (double)sqlite3_column_int64(st, 5));
-		cJSON_AddNumberToObject(m, "bytes",
-		                        (double)sqlite3_column_int64(st, 6));
-		cJSON_AddItemToArray(list, m);
-	}
-	db_done(db, st);
-	api_reply_as(r, 200, "models", list);
+	api_reply_rows(r, "models", DB_MODEL_LIST, r->project.id, model_row);
 }
 
 /*

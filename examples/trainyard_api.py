@@ -134,8 +134,10 @@ def main(argv):
     if run["status"] != "succeeded":
         raise ApiError("run %d %s: %s" % (run["id"], run["status"],
                                           run["error"] or run["message"]))
-    print("run %d: validation accuracy %.4f" % (
-        run["id"], run["metrics"]["val_acc"]), file=sys.stderr)
+    acc = (run.get("metrics") or {}).get("val_acc")
+    print("run %d: validation accuracy %s" % (
+        run["id"], "%.4f" % acc if acc is not None else "unknown"),
+        file=sys.stderr)
 
     images = []
     for path in a.images:
