@@ -173,7 +173,7 @@ decode_all(struct work *w, int threads)
 		pthread_join(tid[i], NULL);
 }
 
-/* Images per thread for the network: a 16-image chunk or two each. */
+/* Images per thread for the network, at least (starting a thread costs). */
 #define PREDICT_PER_THREAD 32
 
 struct part {
@@ -196,7 +196,7 @@ predict_part(void *arg)
  * The network over n packed images, split into contiguous parts on up to
  * `threads` threads (the caller's included), each with its own context
  * and single-threaded BLAS: OpenBLAS's own threads spent more time in
- * sched_yield than in the products of a 16-image chunk.
+ * sched_yield than in the products of a chunk of images.
  */
 static int
 predict_all(const model *m, const uint8_t *px, size_t isz, size_t n,

@@ -282,7 +282,7 @@ init(int argc, char **argv)
 	 */
 	openblas_set_num_threads(1);
 	/*
-	 * A request's buffers (a 16-image context is a few MB) come from
+	 * A request's buffers (a context is up to a few MB) come from
 	 * the heap and are reused, not mmapped fresh and faulted in page
 	 * by page every time: page faults in im2col were 5% of a 256-image
 	 * request. RSS keeps what the busiest moment needed.
