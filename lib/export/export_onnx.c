@@ -351,15 +351,29 @@ static const emit_fn emit[NN_KIND__MAX] = {
 };
 
 /* ---- graph inputs, outputs, metadata ---- */
+/* A float as the shortest decimal that reads back as it (0.15, not
+ * 0.15000000596046448). */
+static cJSON *
+json_float(float v)
+{
+	char buf[32];
+	for (int prec = 6; prec < 10; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, (double)v);
+		if (strtof(buf, NULL) == v)
+			break;
+	}
+	return cJSON_CreateNumber(strtod(buf, NULL));
+}
+
 static char *
 json_array_str(const struct model_meta *mm, int what)
 {
 	cJSON *a = cJSON_CreateArray();
 	for (int i = 0; i < (what ? mm->channels : mm->nclasses); i++)
-		cJSON_AddItemToArray(
-		    a, what == 0   ? cJSON_CreateString(mm->classes[i])
-		       : what == 1 ? cJSON_CreateNumber(mm->mean[i])
-		                   : cJSON_CreateNumber(mm->std[i]));
+		cJSON_AddItemToArray(a, what == 0
+		                            ? cJSON_CreateString(mm->classes[i])
+		                        : what == 1 ? json_float(mm->mean[i])
+		                                    : json_float(mm->std[i]));
 	char *s = cJSON_PrintUnformatted(a);
 	cJSON_Delete(a);
 	return s;
@@ -404,7 +418,8 @@ static const char onnx_contract[] =
     "input image: float32 NHWC [N, %d, %d, %d], pixel values 0..255 "
     "after the image is decoded, its alpha composited onto white, "
     "converted to %d channel(s) (gray = ITU-R 601 luma) and resized to "
-    "%dx%d (box filter when shrinking); the graph normalises with "
+    "%dx%d (box filter when shrinking, Catmull-Rom when growing); the "
+    "graph normalises with "
     "mean %s, std %s (on 0..1 values). Output probabilities [N, %d]: "
     "softmax over the classes in metadata_props 'classes'.";
 
