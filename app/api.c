@@ -1,6 +1,7 @@
 /* api.c — the API's shared answers and POST /api/v1/projects/{id}/predict;
  * see api.h. */
 #include "api.h"
+#include "modelrow.h"
 
 #include <civetweb.h>
 #include <stdio.h>
@@ -112,8 +113,12 @@ pick_model(struct db *db, long long pid, enum api_model_pick pick)
 	    pid);
 	long long id = 0;
 
-	if (db_step(db, st) == SQLITE_ROW)
-		id = sqlite3_column_int64(st, 0);
+	if (db_step(db, st) == SQLITE_ROW) {
+		struct modelrow m;
+		modelrow_read(st, &m);
+		id = m.id;
+		modelrow_free(&m);
+	}
 	db_done(db, st);
 	return id;
 }

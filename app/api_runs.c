@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "modelrow.h"
 #include "page_run.h"
 #include "pages.h"
 
@@ -196,22 +197,21 @@ static cJSON *
 model_row(struct req *r, sqlite3_stmt *st)
 {
 	cJSON *m = cJSON_CreateObject();
+	struct modelrow row;
 
 	(void)r;
-	cJSON_AddNumberToObject(m, "id", (double)sqlite3_column_int64(st, 0));
-	cJSON_AddNumberToObject(m, "run_id",
-	                        (double)sqlite3_column_int64(st, 1));
-	cJSON_AddStringToObject(m, "arch", db_col_text(st, 2));
-	if (sqlite3_column_type(st, 3) == SQLITE_NULL)
+	modelrow_read(st, &row);
+	cJSON_AddNumberToObject(m, "id", (double)row.id);
+	cJSON_AddNumberToObject(m, "run_id", (double)row.run_id);
+	cJSON_AddStringToObject(m, "arch", row.arch);
+	if (!row.has_acc)
 		cJSON_AddNullToObject(m, "val_acc");
 	else
-		cJSON_AddNumberToObject(m, "val_acc",
-		                        sqlite3_column_double(st, 3));
-	cJSON_AddItemToObject(m, "classes", parsed(db_col_text(st, 4)));
-	cJSON_AddNumberToObject(m, "created_at",
-	                        (double)sqlite3_column_int64(st, 5));
-	cJSON_AddNumberToObject(m, "bytes",
-	                        (double)sqlite3_column_int64(st, 6));
+		cJSON_AddNumberToObject(m, "val_acc", row.val_acc);
+	cJSON_AddItemToObject(m, "classes", parsed(row.classes_json));
+	cJSON_AddNumberToObject(m, "created_at", (double)row.created_at);
+	cJSON_AddNumberToObject(m, "bytes", (double)row.bytes);
+	modelrow_free(&row);
 	return m;
 }
 
@@ -252,11 +252,15 @@ api_model_download(struct req *r)
 	}
 	st = db_stmt(r->w->db, DB_MODEL_GET, "ii", r->ids[1], r->project.id);
 	if (db_step(r->w->db, st) == SQLITE_ROW) {
-		rid = sqlite3_column_int64(st, 1);
-		snprintf(arch, sizeof(arch), "%s", db_col_text(st, 2));
-		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
-			acc = sqlite3_column_double(st, 3);
-		path = xstrdup(db_col_text(st, 5));
+		struct modelrow m;
+		modelrow_read(st, &m);
+		rid = m.run_id;
+		snprintf(arch, sizeof(arch), "%s", m.arch);
+		if (m.has_acc)
+			acc = m.val_acc;
+		path = m.path; /* taken */
+		m.path = NULL;
+		modelrow_free(&m);
 	}
 	db_done(r->w->db, st);
 	if (!path) {

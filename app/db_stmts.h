@@ -91,14 +91,15 @@ DB_STMT(DATASET_SET_RESULT,
     "UPDATE datasets SET status = ?, report_json = ?, error = ? "
     "WHERE id = ? AND status IN ('uploaded', 'inspecting')")
 /* models, predictions (page_predict.c, api.c) */
+/* a whole models row, read by modelrow_read (modelrow.c) in this order */
+#define MODEL_COLS                                                        \
+	"id, project_id, run_id, arch, val_acc, classes_json, path, bytes, " \
+	"created_at, "                                                    \
+	"coalesce((SELECT number FROM runs WHERE runs.id = run_id), run_id) "
 DB_STMT(MODEL_LIST,
-    "SELECT id, run_id, arch, val_acc, classes_json, created_at, bytes, "
-    "coalesce((SELECT number FROM runs WHERE runs.id = run_id), run_id) "
-    "FROM models WHERE project_id = ? ORDER BY id DESC")
+    "SELECT " MODEL_COLS "FROM models WHERE project_id = ? ORDER BY id DESC")
 DB_STMT(MODEL_GET,
-    "SELECT id, run_id, arch, val_acc, classes_json, path, "
-    "coalesce((SELECT number FROM runs WHERE runs.id = run_id), run_id) "
-    "FROM models WHERE id = ? AND project_id = ?")
+    "SELECT " MODEL_COLS "FROM models WHERE id = ? AND project_id = ?")
 DB_STMT(PREDICTION_INSERT,
     "INSERT INTO predictions (project_id, model_id, user_id, source, "
     "images, results_json, ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
@@ -219,7 +220,5 @@ DB_STMT(RUN_MODEL_EXPORT,
     "SELECT path, arch, coalesce(val_acc, -1) FROM models "
     "WHERE run_id = ? AND project_id = ?")
 DB_STMT(RUN_MODEL_LIST,
-    "SELECT id, run_id, arch, coalesce(val_acc, -1), bytes, created_at, "
-    "coalesce((SELECT number FROM runs WHERE runs.id = run_id), run_id) "
-    "FROM models WHERE project_id = ? ORDER BY coalesce(val_acc, -1) DESC, "
-    "id DESC")
+    "SELECT " MODEL_COLS "FROM models WHERE project_id = ? "
+    "ORDER BY coalesce(val_acc, -1) DESC, id DESC")

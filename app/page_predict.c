@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "mp.h"
+#include "modelrow.h"
 #include "pages.h"
 #include "predict.h"
 #include "view.h"
@@ -191,19 +192,20 @@ render(struct req *r, int status, const char *error, long long chosen,
 	st = db_stmt(db, DB_MODEL_LIST, "i", r->project.id);
 	while (db_step(db, st) == SQLITE_ROW) {
 		struct td *row = td_add_row(d, "models");
-		long long mid = sqlite3_column_int64(st, 0);
+		struct modelrow m;
 
-		td_set_int(row, "model_id", mid);
-		td_set_int(row, "run_id", sqlite3_column_int64(st, 1));
-		td_set_int(row, "run_number", sqlite3_column_int64(st, 7));
-		td_set(row, "arch", db_col_text(st, 2));
-		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
-			td_setf(row, "acc", "%.1f%%",
-			        100 * sqlite3_column_double(st, 3));
-		web_fmt_time(when, sizeof(when), sqlite3_column_int64(st, 5));
+		modelrow_read(st, &m);
+		td_set_int(row, "model_id", m.id);
+		td_set_int(row, "run_id", m.run_id);
+		td_set_int(row, "run_number", m.run_number);
+		td_set(row, "arch", m.arch);
+		if (m.has_acc)
+			td_setf(row, "acc", "%.1f%%", 100 * m.val_acc);
+		web_fmt_time(when, sizeof(when), m.created_at);
 		td_set(row, "created", when);
 		/* newest first: the first is the default choice */
-		td_set_bool(row, "selected", chosen ? mid == chosen : n == 0);
+		td_set_bool(row, "selected", chosen ? m.id == chosen : n == 0);
+		modelrow_free(&m);
 		n++;
 	}
 	db_done(db, st);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "page_run.h"
+#include "modelrow.h"
 #include "pages.h"
 #include "pipeline.h"
 #include "runcharts.h"
@@ -474,17 +475,19 @@ models_td(struct req *r, struct td *d)
 
 	while (db_step(db, st) == SQLITE_ROW) {
 		struct td *row = td_add_row(d, "models");
-		double acc = sqlite3_column_double(st, 3);
-		td_set_int(row, "mid", sqlite3_column_int64(st, 0));
-		td_set_int(row, "rid", sqlite3_column_int64(st, 1));
-		td_set_int(row, "rnum", sqlite3_column_int64(st, 6));
-		td_set(row, "arch", db_col_text(st, 2));
-		if (acc >= 0)
-			td_setf(row, "acc", "%.4f", acc);
-		web_fmt_bytes(buf, sizeof(buf), sqlite3_column_int64(st, 4));
+		struct modelrow m;
+		modelrow_read(st, &m);
+		td_set_int(row, "mid", m.id);
+		td_set_int(row, "rid", m.run_id);
+		td_set_int(row, "rnum", m.run_number);
+		td_set(row, "arch", m.arch);
+		if (m.has_acc && m.val_acc >= 0)
+			td_setf(row, "acc", "%.4f", m.val_acc);
+		web_fmt_bytes(buf, sizeof(buf), m.bytes);
 		td_set(row, "size", buf);
-		web_fmt_time(buf, sizeof(buf), sqlite3_column_int64(st, 5));
+		web_fmt_time(buf, sizeof(buf), m.created_at);
 		td_set(row, "created", buf);
+		modelrow_free(&m);
 	}
 	db_done(db, st);
 }

@@ -1,5 +1,6 @@
 /* predict.c — model lookup, the infer call, history; see predict.h. */
 #include "predict.h"
+#include "modelrow.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,15 +22,17 @@ predict_model_get(struct db *db, long long pid, long long mid,
 
 	memset(m, 0, sizeof(*m));
 	if (db_step(db, st) == SQLITE_ROW) {
+		struct modelrow r;
 		found = 1;
-		m->id = sqlite3_column_int64(st, 0);
-		m->run_id = sqlite3_column_int64(st, 1);
-		m->arch = xstrdup(db_col_text(st, 2));
-		m->has_acc = sqlite3_column_type(st, 3) != SQLITE_NULL;
-		m->val_acc = sqlite3_column_double(st, 3);
-		m->classes_json = xstrdup(db_col_text(st, 4));
-		m->path = xstrdup(db_col_text(st, 5));
-		m->run_number = sqlite3_column_int64(st, 6);
+		modelrow_read(st, &r);
+		m->id = r.id;
+		m->run_id = r.run_id;
+		m->has_acc = r.has_acc;
+		m->val_acc = r.val_acc;
+		m->run_number = r.run_number;
+		/* taken from r */
+		m->arch = r.arch, m->classes_json = r.classes_json;
+		m->path = r.path;
 	}
 	db_done(db, st);
 	return found;
