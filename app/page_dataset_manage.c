@@ -6,7 +6,9 @@
  * those runs are deleted first, on purpose. Rename changes only the name
  * shown; the file on the volume keeps its path.
  */
+#include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pages.h"
@@ -115,4 +117,28 @@ page_dataset_rename(struct req *r)
 		return;
 	}
 	web_redirect(r, back);
+}
+
+void
+page_dataset_status(struct req *r)
+{
+	sqlite3_stmt *st = db_stmt(r->w->db, DB_DATASET_GET, "ii", r->ids[1],
+	                           r->project.id);
+	cJSON *o = NULL;
+	char *s;
+
+	if (db_step(r->w->db, st) == SQLITE_ROW) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "status", db_col_text(st, 4));
+		cJSON_AddStringToObject(o, "error", db_col_text(st, 7));
+	}
+	db_done(r->w->db, st);
+	if (!o) {
+		web_error(r, 404, "There is no such dataset in this project.");
+		return;
+	}
+	s = cJSON_PrintUnformatted(o);
+	web_json(r, 200, s);
+	free(s);
+	cJSON_Delete(o);
 }

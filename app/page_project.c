@@ -145,6 +145,12 @@ page_project(struct req *r)
 		td_set(row, "sha256", ds.sha256);
 		td_setf(row, "sha256_short", "%.12s", ds.sha256);
 		td_set(row, "status", ds.status);
+		/* the page follows an inspection until it is done */
+		if (!strcmp(ds.status, "uploaded") ||
+		    !strcmp(ds.status, "inspecting")) {
+			td_set_bool(row, "pending", 1);
+			td_set_bool(d, "any_pending", 1);
+		}
 		td_setf(row, "href", "/projects/%lld/datasets/%lld",
 		    r->project.id, did); /* health page_dataset_health.c */
 		web_fmt_time(buf, sizeof(buf), ds.created_at);

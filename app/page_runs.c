@@ -13,6 +13,7 @@
 #include "page_run.h"
 #include "modelrow.h"
 #include "pages.h"
+#include "params.h"
 #include "pipeline.h"
 #include "runcharts.h"
 #include "recipe.h"
@@ -73,6 +74,18 @@ form_values(struct td *d, const struct runform *rf, const struct form *raw)
 	}
 }
 
+/* Fields shown above the "Advanced" fold. */
+static int
+is_essential(const char *field)
+{
+	static const char *const ess[] = {"dataset_id", "arch", "epochs",
+	                                  "image_size"};
+	for (size_t i = 0; i < TY_ARRAY_LEN(ess); i++)
+		if (!strcmp(field, ess[i]))
+			return 1;
+	return 0;
+}
+
 /* Renders views/run_form.html; the caller frees. */
 static char *
 form_html(struct req *r, const struct runform *rf, const struct form *raw,
@@ -101,6 +114,12 @@ form_html(struct req *r, const struct runform *rf, const struct form *raw,
 	db_done(db, st);
 	td_set_bool(d, "has_ready", n > 0);
 	form_values(d, rf, raw);
+	/* one line of help per field, from the one parameter table */
+	for (size_t i = 0; i < PARAM__MAX; i++) {
+		char key[48];
+		snprintf(key, sizeof(key), "help_%s", params_table[i].name);
+		td_set(d, key, params_table[i].help);
+	}
 	for (size_t i = 0; i < nerr; i++) {
 		char key[48];
 		struct td *e = td_add_row(d, "errors");
@@ -108,6 +127,9 @@ form_html(struct req *r, const struct runform *rf, const struct form *raw,
 		td_set(e, "msg", errs[i].msg);
 		snprintf(key, sizeof(key), "err_%s", errs[i].field);
 		td_set(d, key, errs[i].msg);
+		/* a message inside the fold must not stay hidden */
+		if (!is_essential(errs[i].field))
+			td_set_bool(d, "adv_open", 1);
 	}
 	wb_init(&out, SECTION_MAX);
 	if (view_render("run_form", d, &out) < 0)

@@ -47,6 +47,8 @@ void page_dataset_reinspect(struct req *r);
 /* page_dataset_manage.c: delete (refused while runs use it), rename */
 void page_dataset_delete(struct req *r);
 void page_dataset_rename(struct req *r);
+/* {"status", "error"}: what the project page polls while inspecting */
+void page_dataset_status(struct req *r);
 /* page_confirm.c: the question before every destructive POST */
 void page_confirm(struct req *r);
 /* page_predict.c (multipart: checks its csrf field itself) */

@@ -117,6 +117,7 @@ try {
     await page.goto(projectUrl);
     const details = page.locator('details.run-new');
     if (!(await details.getAttribute('open') !== null)) await page.click('details.run-new > summary');
+    await page.click('#advanced > summary'); // the learning rate is under "Advanced"
     check(await page.inputValue('input[name=image_size]') === '28x28x1', 'image size default');
     check(await page.inputValue('select[name=arch]') === 'cnn', 'arch default');
     await page.fill('input[name=epochs]', '0');

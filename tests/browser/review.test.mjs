@@ -88,11 +88,31 @@ try {
     check(!(await page.textContent('#runs-table')).includes('form above'), 'empty text');
   });
 
-  await h.step('upload the archive and wait for its report', async () => {
+  await h.step('upload with a progress bar; the status turns ready without a reload', async () => {
+    const seen = [];
+    await page.exposeFunction('tyProgress', v => seen.push(Number(v)));
+    await page.evaluate(() => new MutationObserver(() => window.tyProgress(
+      document.getElementById('upload-progress').value)).observe(
+      document.getElementById('upload-progress'), { attributes: true }));
     await page.setInputFiles('input[name=file]', zipPath);
     await page.click('form.upload button[type=submit]');
     await page.waitForURL(/\?uploaded=\d+/);
-    datasetUrl = `${projectUrl}/datasets/${new URL(page.url()).searchParams.get('uploaded')}`;
+    check(seen.length > 0 && seen[seen.length - 1] === 1, `progress seen: ${seen}`);
+    const did = new URL(page.url()).searchParams.get('uploaded');
+    datasetUrl = `${projectUrl}/datasets/${did}`;
+    let loads = 0;
+    page.on('load', () => loads++);
+    const cell = page.locator(`#dataset-${did} td.ds-status .status`);
+    const end = Date.now() + 60000 * SLOW;
+    while (!/ready|unusable/.test(await cell.textContent())) {
+      check(Date.now() < end, 'the status did not change');
+      await sleep(250);
+    }
+    page.removeAllListeners('load');
+    check(loads === 0, `the page reloaded ${loads} times`);
+    check((await cell.textContent()) === 'ready', await cell.textContent());
+    check(await page.getAttribute(`#dataset-${did} a.health-link`, 'href') === new URL(datasetUrl).pathname,
+      'no link to the health page');
     await waitText(page, datasetUrl, '#dataset-status', /ready/, 60000, 'inspection');
   });
 
@@ -102,6 +122,9 @@ try {
       await page.click('details.run-new > summary');
       await page.selectOption('select[name=arch]', arch);
       await page.fill('input[name=epochs]', '4');
+      check(!(await page.isVisible('input[name=lr]')), 'the learning rate is not folded away');
+      await page.click('#advanced > summary');
+      check((await page.textContent('#advanced')).includes('step size'), 'no help from the parameter table');
       await page.uncheck('input[name=early_stopping]');
       await page.click('#run-form button[type=submit]');
       await page.waitForURL(/\/runs\/\d+$/);
