@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dsrow.h"
 #include "pages.h"
 #include "view.h"
 #include "upload.h"
@@ -128,9 +129,12 @@ page_dataset_status(struct req *r)
 	char *s;
 
 	if (db_step(r->w->db, st) == SQLITE_ROW) {
+		struct dsrow ds;
+		dsrow_read(st, &ds);
 		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "status", db_col_text(st, 4));
-		cJSON_AddStringToObject(o, "error", db_col_text(st, 7));
+		cJSON_AddStringToObject(o, "status", ds.status);
+		cJSON_AddStringToObject(o, "error", ds.error);
+		dsrow_free(&ds);
 	}
 	db_done(r->w->db, st);
 	if (!o) {
