@@ -23,7 +23,8 @@ jobs_inspect_id(long long did, long long attempt, char *out, size_t outlen)
 		snprintf(out, outlen, "ds-%lld-inspect", did);
 }
 
-void
+/* "prepared/<id>" or "runs/<id>": relative to the volume. */
+static void
 jobs_run_dir(long long run_id, enum jobs_stage s, char *out, size_t outlen)
 {
 	snprintf(out, outlen, "%s/%lld", dir[s], run_id);

@@ -22,13 +22,10 @@ void jobs_inspect_id(long long did, long long attempt, char *out,
                      size_t outlen);
 
 /*
- * A run's directory on its volume, relative: "prepared/<id>" (data
- * volume, the prep stage's output) or "runs/<id>" (models volume, the
- * train stage's). jobs_path puts volume before it and file (may be NULL)
- * after; the caller frees.
+ * A run's directory on its volume: <volume>/prepared/<id> (data volume,
+ * the prep stage's output) or <volume>/runs/<id> (models volume, the
+ * train stage's), then "/file" when file is not NULL; the caller frees.
  */
-void jobs_run_dir(long long run_id, enum jobs_stage s, char *out,
-                  size_t outlen);
 char *jobs_path(const char *volume, long long run_id, enum jobs_stage s,
                 const char *file);
 

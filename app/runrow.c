@@ -15,7 +15,7 @@ const char *const runrow_status_names[RUNROW_STATUS__MAX] = {
     [RUNROW_CANCELLED] = "cancelled",
 };
 
-enum runrow_status
+static enum runrow_status
 runrow_status_of(const char *s)
 {
 	for (int i = 0; i < RUNROW_STATUS__MAX; i++)

@@ -23,8 +23,6 @@ enum runrow_status {
 	RUNROW_STATUS__MAX
 };
 extern const char *const runrow_status_names[RUNROW_STATUS__MAX];
-/* The status named s; RUNROW_FAILED for a name that is not one. */
-enum runrow_status runrow_status_of(const char *s);
 
 struct runrow {
 	long long id, project_id, dataset_id;

@@ -61,7 +61,7 @@ static struct {
 	int stopping;
 } J = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
-const char *
+static const char *
 job_status_name(enum job_status s)
 {
 	return (unsigned)s < JOB__MAX ? status_names[s] : "unknown";

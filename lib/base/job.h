@@ -57,7 +57,6 @@ enum job_status {
 	JOB__MAX
 };
 
-const char *job_status_name(enum job_status s);
 
 /* fraction in 0..1; the message is optional (fmt may be NULL). */
 void job_progress(struct job *j, double fraction, const char *fmt, ...)

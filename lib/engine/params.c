@@ -68,7 +68,7 @@ params_group_name(enum param_group g)
 	return g == PARAM_MODEL ? "model" : g == PARAM_IMAGE ? "image" : NULL;
 }
 
-const char *
+static const char *
 params_choice_name(const struct param *r, int i)
 {
 	if (i < 0)

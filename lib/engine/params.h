@@ -155,7 +155,5 @@ void params_to_json(const struct params *p, unsigned flags, cJSON *j);
 int params_from_text(const struct param *r, const char *text,
     struct params *p, char *msg, size_t len) TY_WUR;
 
-/* Choice i of r's type (ARCH, OPT, SCHED); NULL past the last. */
-const char *params_choice_name(const struct param *r, int i);
 
 #endif
