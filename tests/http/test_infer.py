@@ -137,6 +137,23 @@ def formats_of(raw):
 
 
 @test
+def resnet_and_lstm_models_predict():
+    """The newer layers through the worker: BN (folded at load), residual
+    blocks, GAP, and an LSTM reading the rows, on 2 training threads."""
+    for out, model in (("runs/resnet", {"arch": "resnet", "widths": [4, 8]}),
+                       ("runs/lstm", {"arch": "lstm", "hidden": [16]})):
+        res = train_model(DATA, MODELS, {
+            "data": "bars", "output": out, "model": model, "epochs": 6,
+            "batch_size": 16, "optimizer": "adamw", "lr": 0.01,
+            "lr_schedule": "cosine", "seed": 3}, threads=2)
+        check(res["val_acc"] > 0.9, (model, res["val_acc"]))
+        preds = ok_predict([img(png(S, S, GRAY[c], 0), "c%d.png" % c)
+                            for c in range(3)], model=out + "/model.tym")
+        for c, p in enumerate(preds):
+            check(p["error"] is None and p["label"] == NAMES[c], (model, p))
+
+
+@test
 def every_format_same_answer():
     check(Image is not None, "python3-pil is needed (install-deps test)")
     for c in range(3):
