@@ -169,8 +169,9 @@ page_api_predict(struct req *r)
 		return;
 	}
 	if (status == 200) {
-		if (predict_record(r->w->db, r->ids[0], m.id, r->user_id, "api",
-		                   answer, nimages) < 0)
+		/* a row only when asked: a load test is not history */
+		if (p.store && predict_record(r->w, r->ids[0], m.id, r->user_id,
+		                              "api", answer, nimages) < 0)
 			ty_log("api: history not stored");
 		cJSON_AddItemToObject(answer, "model", predict_model_json(&m));
 	} else if (status != 400 && status != 413 && status != 422) {

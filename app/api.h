@@ -34,6 +34,7 @@ struct api_predict {
 	int top_k;     /* 1..PREDICT_TOPK_MAX, default PREDICT_TOPK_DEFAULT */
 	int thumbnail; /* 0 (none, the default) .. 256 */
 	int tta;       /* average with the mirror image (default off) */
+	int store;     /* keep a predictions row (default off) */
 	cJSON *images; /* [{name, data}] (only those keys), owned */
 	int nimages;
 };
@@ -41,7 +42,7 @@ struct api_predict {
 /*
  * Parses and checks body (len bytes, need not be NUL-terminated):
  * {"model_id": int | "latest" | "best", "top_k"?: int, "thumbnail"?: int,
- *  "tta"?: bool,
+ *  "tta"?: bool, "store"?: bool (a history row; default false),
  *  "images": [{"name": str, "data": base64 str}, ...]}.
  * Returns 0, or -1 with a message for the caller in err.
  */

@@ -26,6 +26,14 @@ bad(char *err, size_t errlen, const char *msg)
 	return -1;
 }
 
+/* An optional boolean member v: 0 (absent: *out = 0), or -1 not a bool. */
+static int
+bool_of(const cJSON *v, int *out)
+{
+	*out = cJSON_IsTrue(v);
+	return !v || cJSON_IsBool(v) ? 0 : -1;
+}
+
 int
 api_parse_predict(const char *body, size_t len, struct api_predict *out,
                   char *err, size_t errlen)
@@ -74,12 +82,12 @@ api_parse_predict(const char *body, size_t len, struct api_predict *out,
 		}
 		out->thumbnail = (int)n;
 	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "tta"))) {
-		if (!cJSON_IsBool(v)) {
-			cJSON_Delete(j);
-			return bad(err, errlen, "tta must be true or false");
-		}
-		out->tta = cJSON_IsTrue(v);
+	if (bool_of(cJSON_GetObjectItemCaseSensitive(j, "tta"), &out->tta) <
+	        0 ||
+	    bool_of(cJSON_GetObjectItemCaseSensitive(j, "store"), &out->store) <
+	        0) {
+		cJSON_Delete(j);
+		return bad(err, errlen, "tta and store must be true or false");
 	}
 	v = cJSON_GetObjectItemCaseSensitive(j, "images");
 	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) < 1) {

@@ -103,6 +103,11 @@ DB_STMT(MODEL_GET,
 DB_STMT(PREDICTION_INSERT,
     "INSERT INTO predictions (project_id, model_id, user_id, source, "
     "images, results_json, ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+/* keeps the newest ?2 rows of project ?1 */
+DB_STMT(PREDICTION_PRUNE,
+    "DELETE FROM predictions WHERE project_id = ?1 AND id <= (SELECT id "
+    "FROM predictions WHERE project_id = ?1 ORDER BY id DESC LIMIT 1 "
+    "OFFSET ?2)")
 DB_STMT(PREDICTION_RECENT,
     "SELECT id, model_id, source, images, results_json, ms, created_at "
     "FROM predictions WHERE project_id = ? ORDER BY id DESC LIMIT ?")
@@ -160,15 +165,20 @@ DB_STMT(RUN_COUNT_BY_STATUS, "SELECT status, count(*) FROM runs GROUP BY status"
 DB_STMT(RUN_ACTIVE_OLDEST,
     "SELECT coalesce(min(started_at), 0) FROM runs WHERE status IN "
     "('preprocessing', 'training')")
-DB_STMT(RUN_NEXT_QUEUED,
-    "SELECT id FROM runs WHERE status = 'queued' ORDER BY id LIMIT 1")
+/* the queue and its owners' load (runqueue.c) */
+DB_STMT(RUN_QUEUE,
+    "SELECT r.id, p.owner_id FROM runs r JOIN projects p ON p.id = "
+    "r.project_id WHERE r.status = 'queued' ORDER BY r.id")
+DB_STMT(RUN_OWNER_LOAD,
+    "SELECT p.owner_id, sum(r.status IN ('preprocessing', 'training')), "
+    "max(coalesce(r.started_at, 0)) FROM runs r JOIN projects p ON "
+    "p.id = r.project_id WHERE p.owner_id IN (SELECT q.owner_id FROM "
+    "runs s JOIN projects q ON q.id = s.project_id WHERE s.status = "
+    "'queued') GROUP BY p.owner_id")
 DB_STMT(RUN_QUEUED_CANCELLED,
     "UPDATE runs SET status = 'cancelled', message = 'cancelled before "
     "it started', finished_at = ? WHERE status = 'queued' AND "
     "cancel_requested = 1")
-DB_STMT(RUN_AHEAD,
-    "SELECT count(*) FROM runs WHERE status IN ('queued', "
-    "'preprocessing', 'training') AND id < ?")
 DB_STMT(RUN_START,
     "UPDATE runs SET status = 'preprocessing', started_at = ?, "
     "progress = 0, message = 'starting preprocessing' "

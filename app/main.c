@@ -113,7 +113,7 @@ main(int argc, char **argv)
 	const char *listen_addr;
 	static char *root;
 	const char *db_path, *admin, *admin_pw;
-	long p, grace;
+	long p, grace, nthreads;
 	struct sigaction sa;
 
 	ty_set_progname("trainyard-web");
@@ -139,6 +139,10 @@ main(int argc, char **argv)
 	w.cookie_secure = cfg_long(argc, argv, "TRAINYARD_COOKIE_SECURE", 0);
 	w.allow_signup = cfg_long(argc, argv, "TRAINYARD_ALLOW_SIGNUP", 1);
 	w.session_hours = cfg_long(argc, argv, "TRAINYARD_SESSION_HOURS", 336);
+	w.predictions_keep =
+	    cfg_long(argc, argv, "TRAINYARD_PREDICTIONS_KEEP", 1000);
+	if (w.predictions_keep < 1)
+		w.predictions_keep = 1000;
 	w.metrics_token = cfg_str(argc, argv, "TRAINYARD_METRICS_TOKEN", NULL);
 	if (w.metrics_token && !*w.metrics_token)
 		w.metrics_token = NULL;
@@ -210,8 +214,16 @@ main(int argc, char **argv)
 		snprintf(port, sizeof(port), "%.60s:%ld", listen_addr, p);
 	else
 		snprintf(port, sizeof(port), "%ld", p);
-	snprintf(threads, sizeof(threads), "%ld",
-	    cfg_long(argc, argv, "TRAINYARD_WEB_THREADS", 16));
+	nthreads = cfg_long(argc, argv, "TRAINYARD_WEB_THREADS", 16);
+	snprintf(threads, sizeof(threads), "%ld", nthreads);
+	/* A live view holds a request thread: at most half of them. */
+	w.sse_per_user = (int)cfg_long(argc, argv, "TRAINYARD_SSE_PER_USER", 3);
+	w.sse_max = (int)cfg_long(argc, argv, "TRAINYARD_SSE_MAX",
+	                          nthreads / 2 > 1 ? nthreads / 2 : 1);
+	if (w.sse_per_user < 1)
+		w.sse_per_user = 3;
+	if (w.sse_max < 1 || w.sse_max > 4096)
+		w.sse_max = 8;
 	grace = cfg_long(argc, argv, "TRAINYARD_SHUTDOWN_GRACE_S", 20);
 	/* How long one read or write on a connection may wait. */
 	snprintf(timeout, sizeof(timeout), "%ld",

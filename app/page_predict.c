@@ -433,7 +433,7 @@ page_predict(struct req *r)
 		fail(r, status >= 400 && status < 500 ? 400 : 502, msg, mid);
 		goto out;
 	}
-	if (predict_record(r->w->db, r->project.id, mid, r->user_id, "page",
+	if (predict_record(r->w, r->project.id, mid, r->user_id, "page",
 	                   answer, f->nimg) < 0)
 		ty_log("predict: history not stored");
 	d = td_new();

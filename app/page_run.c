@@ -21,6 +21,7 @@
 #include "pipeline.h"
 #include "runcharts.h"
 #include "runform.h"
+#include "runqueue.h"
 #include "runrow.h"
 #include "view.h"
 
@@ -245,13 +246,15 @@ status_td(struct req *r, struct td *d, const struct runrow *run)
 	td_set(d, "message", run->message);
 	td_set_bool(d, "active", runrow_active(run));
 	if (!strcmp(run->status, "queued")) {
-		/* every unfinished run before this one goes first */
-		long long ahead =
-		    db_int(r->w->db, DB_RUN_AHEAD, 0, "i", run->id);
+		/* its place in the queue, which takes turns between users */
+		size_t pos = runqueue_position(r->w->db, run->id);
+		long long active = db_int(r->w->db, DB_RUN_ACTIVE_COUNT, 0, "");
+
 		td_setf(d, "queued",
-		        "Queued behind %lld run%s (at most %d "
-		        "at once).",
-		        ahead, ahead == 1 ? "" : "s", pipeline_max_runs());
+		        "Position %zu in the queue: %lld run%s running (at "
+		        "most %d at once); users take turns.",
+		        pos ? pos : 1, active, active == 1 ? "" : "s",
+		        pipeline_max_runs());
 	}
 	runrow_best(run, &best_acc, &best_loss, &nep);
 	if (have_live && live.epochs > 0 && !strcmp(run->status, "training"))

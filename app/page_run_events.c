@@ -5,7 +5,8 @@
  *	event: epoch   one entry of epochs_json, once per new epoch
  *	event: done    when the run has finished (the page then reloads)
  * A stream holds one of CivetWeb's request threads, so there are at most
- * EVENTS_MAX_STREAMS at once and each ends after EVENTS_MAX_SECONDS; the
+ * TRAINYARD_SSE_PER_USER (3) per user and TRAINYARD_SSE_MAX (half the
+ * request threads) in all, and each ends after EVENTS_MAX_SECONDS; the
  * browser's EventSource reconnects by itself.
  */
 #include <civetweb.h>
@@ -20,32 +21,88 @@
 #include "pipeline.h"
 #include "runrow.h"
 
-#define EVENTS_MAX_STREAMS 6
 #define EVENTS_MAX_SECONDS 120
 #define EVENTS_TICK_US (400 * 1000)
+#define EVENTS_USERS_MAX 4096 /* >= TRAINYARD_SSE_MAX */
 
+/*
+ * Streams open, in all and per user: one user's many tabs must not take
+ * every live view (issue 13 §3). A user with no stream has no row.
+ */
 static pthread_mutex_t count_mu = PTHREAD_MUTEX_INITIALIZER;
 static int streams;
+static struct {
+	long long user;
+	int n;
+} per_user[EVENTS_USERS_MAX];
 
-static int
-take_slot(void)
+enum slot { SLOT_OK, SLOT_USER_FULL, SLOT_ALL_FULL };
+
+static enum slot
+take_slot(const struct web *w, long long user)
 {
-	int ok;
+	enum slot res = SLOT_OK;
+	int at = -1, free_at = -1;
 
 	pthread_mutex_lock(&count_mu);
-	ok = streams < EVENTS_MAX_STREAMS;
-	if (ok)
+	for (int i = 0; i < EVENTS_USERS_MAX && at < 0; i++) {
+		if (per_user[i].n && per_user[i].user == user)
+			at = i;
+		else if (!per_user[i].n && free_at < 0)
+			free_at = i;
+	}
+	if (at >= 0 && per_user[at].n >= w->sse_per_user)
+		res = SLOT_USER_FULL;
+	else if (streams >= w->sse_max || (at < 0 && free_at < 0))
+		res = SLOT_ALL_FULL;
+	if (res == SLOT_OK) {
+		if (at < 0)
+			per_user[at = free_at].user = user;
+		per_user[at].n++;
 		streams++;
+	}
 	pthread_mutex_unlock(&count_mu);
-	return ok;
+	return res;
 }
 
 static void
-give_slot(void)
+give_slot(long long user)
 {
 	pthread_mutex_lock(&count_mu);
+	for (int i = 0; i < EVENTS_USERS_MAX; i++) {
+		if (per_user[i].n && per_user[i].user == user) {
+			per_user[i].n--;
+			break;
+		}
+	}
 	streams--;
 	pthread_mutex_unlock(&count_mu);
+}
+
+/*
+ * Over a cap: 429 with a sentence a person can act on. The page's
+ * script sees the stream fail and falls back to reloading the page
+ * (static/run.js), so the run is still followed.
+ */
+static void
+refuse(struct req *r, enum slot why)
+{
+	char msg[300];
+	int n;
+
+	if (why == SLOT_USER_FULL)
+		n = snprintf(msg, sizeof(msg),
+		             "You have %d live views of runs open (at most %d "
+		             "per user): close a tab to get live updates here; "
+		             "this page refreshes itself meanwhile.\n",
+		             r->w->sse_per_user, r->w->sse_per_user);
+	else
+		n = snprintf(msg, sizeof(msg),
+		             "The server has %d live views of runs open, its "
+		             "limit: this page refreshes itself instead.\n",
+		             r->w->sse_max);
+	web_send(r, 429, "text/plain; charset=utf-8", "Retry-After: 10\r\n",
+	         msg, (size_t)n);
 }
 
 /* One event; -1 when the client has gone. JSON never holds a newline. */
@@ -89,6 +146,7 @@ page_run_events(struct req *r)
 	char *last = NULL;
 	double t0 = util_now(), ping = t0;
 	int sent = 0;
+	enum slot slot;
 	char q[16];
 
 	if (runrow_load(r->w->db, r->ids[1], r->project.id, &run) < 0) {
@@ -96,9 +154,8 @@ page_run_events(struct req *r)
 		return;
 	}
 	runrow_free(&run);
-	if (!take_slot()) {
-		web_send(r, 503, "text/plain; charset=utf-8",
-		         "Retry-After: 5\r\n", "too many live views\n", 20);
+	if ((slot = take_slot(r->w, r->user_id)) != SLOT_OK) {
+		refuse(r, slot);
 		return;
 	}
 	/* ?epochs=N: the page already shows N epochs */
@@ -142,5 +199,5 @@ page_run_events(struct req *r)
 		usleep(EVENTS_TICK_US);
 	}
 	free(last);
-	give_slot();
+	give_slot(r->user_id);
 }

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "db.h"
+#include "runqueue.h"
 #include "follow.h"
 #include "jobs.h"
 #include "runform.h"
@@ -454,20 +455,24 @@ static void
 start_queued(void)
 {
 	struct db *db = P.w->db;
-	long long active, id;
+	long long active, id, *order;
+	size_t n;
 
 	if (db_exec(db, DB_RUN_QUEUED_CANCELLED, "d", util_wall()) != DB_OK)
 		ty_log("pipeline: could not cancel queued runs");
 	active = db_int(db, DB_RUN_ACTIVE_COUNT, 0, "");
-	while (active < P.max_runs) {
-		id = db_int(db, DB_RUN_NEXT_QUEUED, 0, "");
-		if (id <= 0)
-			break;
+	if (active >= P.max_runs)
+		return;
+	/* turns between users, not first come first served */
+	n = runqueue_order(db, &order);
+	for (size_t i = 0; i < n && active < P.max_runs; i++) {
+		id = order[i];
 		if (db_exec(db, DB_RUN_START, "di", util_wall(), id) != DB_OK)
 			break;
 		ty_log("pipeline: run %lld started", id);
 		active++;
 	}
+	free(order);
 }
 
 /* The active runs, each with its stored form; unreadable ones fail. */

@@ -109,9 +109,10 @@ predict_call(struct web *w, long long uid, const char *model_path, int top_k,
 }
 
 long long
-predict_record(struct db *db, long long pid, long long mid, long long uid,
+predict_record(struct web *w, long long pid, long long mid, long long uid,
                const char *source, const cJSON *answer, int nimages)
 {
+	struct db *db = w->db;
 	const cJSON *preds =
 	                cJSON_GetObjectItemCaseSensitive(answer, "predictions"),
 	            *p, *ms;
@@ -155,6 +156,10 @@ predict_record(struct db *db, long long pid, long long mid, long long uid,
 	free(json);
 	if (id < 0)
 		ty_log("predict: the batch for project %lld was not recorded",
+		       pid);
+	else if (db_exec(db, DB_PREDICTION_PRUNE, "ii", pid,
+	                 (long long)w->predictions_keep) != DB_OK)
+		ty_log("predict: old rows of project %lld were not removed",
 		       pid);
 	return id;
 }

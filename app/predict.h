@@ -46,8 +46,11 @@ int predict_call(struct web *w, long long uid, const char *model_path,
                  int top_k, int thumbnail, int tta, cJSON *images, long *status,
                  cJSON **answer, char *err, size_t errlen) TY_WUR;
 
-/* Stores the batch (source "page" or "api"); the new id or < 0. */
-long long predict_record(struct db *db, long long pid, long long mid,
+/*
+ * Stores the batch (source "page" or "api") and drops the project's rows
+ * beyond the newest w->predictions_keep; the new id or < 0.
+ */
+long long predict_record(struct web *w, long long pid, long long mid,
                          long long uid, const char *source, const cJSON *answer,
                          int nimages);
 

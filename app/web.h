@@ -28,6 +28,8 @@ struct web {
 	int cookie_secure;  /* add Secure to cookies (behind TLS) */
 	int allow_signup;   /* public sign-up page on */
 	long session_hours; /* session lifetime */
+	long predictions_keep; /* newest predictions rows kept per project */
+	int sse_per_user, sse_max; /* live run views (page_run_events.c) */
 	/* when set, GET /metrics wants "Authorization: Bearer <this>" */
 	const char *metrics_token;
 	double started;     /* util_now() at start */

@@ -58,6 +58,19 @@
   src.addEventListener("epoch", function () {
     refreshCharts();
   });
+  /* A stream refused (too many live views: 429) or gone for good:
+   * say so and follow the run by reloading the page instead. While
+   * the browser is reconnecting by itself, readyState is CONNECTING. */
+  src.onerror = function () {
+    if (src.readyState !== EventSource.CLOSED) return;
+    var live = $("run-live");
+    if (live) {
+      live.textContent = "Live updates are paused: too many live views " +
+        "are open. This page refreshes every 10 seconds instead.";
+      live.hidden = false;
+    }
+    window.setTimeout(function () { window.location.reload(); }, 10000);
+  };
   src.addEventListener("done", function () {
     src.close();
     /* the results (confusion matrix, model) are on the full page */

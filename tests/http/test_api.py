@@ -92,7 +92,8 @@ def api_passes_tta_to_the_infer_worker():
 def api_predicts_with_a_token_and_records_it():
     c, pid, mid = setup()
     tok = new_token(c)
-    r = api(pid, {"model_id": mid, "top_k": 2,
+    # "store": a history row only when asked (issue 13 §3)
+    r = api(pid, {"model_id": mid, "top_k": 2, "store": True,
                   "images": [img(0, 1, "a.png"), img(1, 2, "b.png"),
                              {"name": "bad", "data": "!!!notbase64"}]},
             tok)
@@ -106,7 +107,7 @@ def api_predicts_with_a_token_and_records_it():
     check(j["model"]["id"] == mid and j["model"]["classes"] ==
           ["h", "v", "sq"], j["model"])
     check(not p[0].get("thumbnail"), "no thumbnails unless asked")
-    r = api(pid, {"model_id": mid, "thumbnail": 32,
+    r = api(pid, {"model_id": mid, "thumbnail": 32, "store": True,
                   "images": [img(2, 3)]}, tok)
     check(r.status == 200 and r.json()["predictions"][0]["thumbnail"], r)
     rows = S.rows("SELECT source, images, user_id FROM predictions WHERE "
