@@ -38,10 +38,11 @@ case_run() { # label, archive, side
 		TRAINYARD_THREADS=$THREADS "$BIN/trainyard-preprocess" 2>>"$W/log" &
 	PID=$!
 	for _ in $(seq 100); do curl -sf "localhost:$port/healthz" >/dev/null && break; sleep 0.1; done
-	curl -s -H "$AUTH" -XPOST "localhost:$port/jobs" -d "{\"job_id\":\"m$3$RANDOM\",\"kind\":\"prepare\",
-		\"dataset\":\"uploads/1/$2\",\"output\":\"prepared/m$3\",
+	id=m$3${2%%.*}$RANDOM # the output is named after the job (confine.h)
+	curl -s -H "$AUTH" -XPOST "localhost:$port/jobs" -d "{\"job_id\":\"$id\",\"kind\":\"prepare\",
+		\"dataset\":\"uploads/1/$2\",\"output\":\"prepared/$id\",
 		\"image\":{\"width\":$3,\"height\":$3,\"channels\":3}}" >"$W/post"
-	id=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["job_id"])' "$W/post")
+	grep -q '"job_id"' "$W/post" || { echo "POST /jobs: $(cat "$W/post")"; return 1; }
 	while :; do
 		j=$(curl -sf -H "$AUTH" "localhost:$port/jobs/$id")
 		case $j in *'"status":"succeeded"'* | *'"status":"failed"'*) break ;; esac
