@@ -9,6 +9,7 @@
 
 #include "api.h"
 #include "dsrow.h"
+#include "projrow.h"
 #include "pages.h"
 
 static cJSON *
@@ -27,13 +28,14 @@ project_json(long long id, const char *name, const char *desc,
 static cJSON *
 project_row(struct req *r, sqlite3_stmt *st)
 {
-	cJSON *p =
-	    project_json(sqlite3_column_int64(st, 0), db_col_text(st, 1),
-	                 db_col_text(st, 2), sqlite3_column_int64(st, 3));
+	struct projrow row;
+	cJSON *p;
 
 	(void)r;
-	cJSON_AddNumberToObject(p, "datasets",
-	                        (double)sqlite3_column_int64(st, 4));
+	projrow_read(st, &row);
+	p = project_json(row.id, row.name, row.description, row.created_at);
+	cJSON_AddNumberToObject(p, "datasets", (double)row.datasets);
+	projrow_free(&row);
 	return p;
 }
 

@@ -33,14 +33,18 @@ DB_STMT(LOGINFAIL_PURGE, "DELETE FROM login_failures WHERE at <= ?")
 DB_STMT(PROJECT_INSERT,
     "INSERT INTO projects (owner_id, name, description, created_at) "
     "VALUES (?, ?, ?, ?)")
+/* a whole projects row p with its dataset count, read by projrow_read
+ * (projrow.c) in this order */
+#define PROJECT_COLS                                                      \
+	"p.id, p.name, p.description, p.created_at, "                     \
+	"(SELECT count(*) FROM datasets d WHERE d.project_id = p.id), "   \
+	"p.owner_id "
 DB_STMT(PROJECT_LIST,
-    "SELECT p.id, p.name, p.description, p.created_at, "
-    "(SELECT count(*) FROM datasets d WHERE d.project_id = p.id) "
-    "FROM projects p WHERE p.owner_id = ? ORDER BY p.created_at DESC, "
-    "p.id DESC")
+    "SELECT " PROJECT_COLS "FROM projects p WHERE p.owner_id = ? "
+    "ORDER BY p.created_at DESC, p.id DESC")
 DB_STMT(PROJECT_GET,
-    "SELECT id, name, description, created_at FROM projects "
-    "WHERE id = ? AND owner_id = ?")
+    "SELECT " PROJECT_COLS "FROM projects p "
+    "WHERE p.id = ? AND p.owner_id = ?")
 DB_STMT(PROJECT_DELETE, "DELETE FROM projects WHERE id = ? AND owner_id = ?")
 /* datasets */
 DB_STMT(DATASET_INSERT,

@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "pages.h"
+#include "projrow.h"
 #include "tok.h"
 #include "view.h"
 
@@ -71,8 +72,11 @@ api_examples_td(struct req *r, struct td *d)
 	if (!pid) {
 		st = db_stmt(db, DB_PROJECT_LIST, "i", r->user_id);
 		if (db_step(db, st) == SQLITE_ROW) {
-			pid = sqlite3_column_int64(st, 0);
-			td_set(d, "ex_project", db_col_text(st, 1));
+			struct projrow p;
+			projrow_read(st, &p);
+			pid = p.id;
+			td_set(d, "ex_project", p.name);
+			projrow_free(&p);
 		}
 		db_done(db, st);
 	}

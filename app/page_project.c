@@ -8,6 +8,7 @@
 #include "page_run.h"
 #include "dsrow.h"
 #include "pages.h"
+#include "projrow.h"
 #include "predict.h"
 #include "upload.h"
 #include "view.h"
@@ -52,14 +53,16 @@ list_page(struct req *r, int status, const char *error)
 	st = db_stmt(db, DB_PROJECT_LIST, "i", r->user_id);
 	while (db_step(db, st) == SQLITE_ROW) {
 		struct td *row = td_add_row(d, "projects");
-		long long nds = sqlite3_column_int64(st, 4);
-		td_set_int(row, "id", sqlite3_column_int64(st, 0));
-		td_set(row, "name", db_col_text(st, 1));
-		td_set(row, "description", db_col_text(st, 2));
-		web_fmt_time(when, sizeof(when), sqlite3_column_int64(st, 3));
+		struct projrow p;
+		projrow_read(st, &p);
+		td_set_int(row, "id", p.id);
+		td_set(row, "name", p.name);
+		td_set(row, "description", p.description);
+		web_fmt_time(when, sizeof(when), p.created_at);
 		td_set(row, "created", when);
-		td_setf(row, "datasets", "%lld dataset%s", nds,
-		    nds == 1 ? "" : "s");
+		td_setf(row, "datasets", "%lld dataset%s", p.datasets,
+		    p.datasets == 1 ? "" : "s");
+		projrow_free(&p);
 	}
 	db_done(db, st);
 	if (error) {

@@ -10,6 +10,7 @@
 
 #include "metrics.h"
 #include "pages.h"
+#include "projrow.h"
 #include "view.h"
 #include "sess.h"
 #include "uri.h"
@@ -106,10 +107,12 @@ load_project(struct req *r)
 	int found = 0;
 
 	if (db_step(db, st) == SQLITE_ROW) {
-		r->project.id = sqlite3_column_int64(st, 0);
-		r->project.name = xstrdup(db_col_text(st, 1));
-		r->project.description = xstrdup(db_col_text(st, 2));
-		r->project.created_at = sqlite3_column_int64(st, 3);
+		struct projrow p;
+		projrow_read(st, &p);
+		r->project.id = p.id;
+		r->project.name = p.name; /* taken */
+		r->project.description = p.description;
+		r->project.created_at = p.created_at;
 		found = 1;
 	}
 	db_done(db, st);
