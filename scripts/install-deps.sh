@@ -15,7 +15,7 @@ pkgs=(gcc make pkg-config ca-certificates
 case $what in
 run) ;;
 test | bench)
-	pkgs+=(clang libclang-rt-14-dev python3 chromium zip unzip shellcheck tmux
+	pkgs+=(clang clang-format libclang-rt-14-dev python3 chromium zip unzip shellcheck tmux
 		dataset-fashion-mnist procps python3-pil python3-numpy python3-onnx python3-yaml)
 	command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 	command -v npm >/dev/null 2>&1 || pkgs+=(npm)
