@@ -4,8 +4,10 @@
 meta.json), at PyTorch's best (tensors preloaded, no DataLoader,
 torch.set_num_threads(THREADS), OPENBLAS_NUM_THREADS=1).
 
-The same net (3x3 pad-1 convs, ReLU, 2x2 max-pool per width, a dense
-hidden layer, the classes), Adam, batch size, epochs, early stopping on
+The same net (the cnn: 3x3 pad-1 convs, ReLU, 2x2 max-pool per width,
+dense layers; the resnet: stem, basic blocks with BN and 1x1
+projections, global average pooling), optimiser (Adam, or AdamW with a
+linear warm-up and cosine decay), batch size, epochs, early stopping on
 the validation loss (patience 3, the best epoch's weights kept) and the
 same augmentation as workers/train/augment.c: one affine map per image
 (random resized crop scale crop..1, aspect 3/4..4/3, rotation +-rotate,
@@ -14,9 +16,11 @@ horizontal flip) sampled bilinearly (grid_sample), colour jitter
 Prints one JSON line.
 
     torch_colour.py DATADIR CONFIG.json
-CONFIG: {"conv": [..], "hidden": [..], "epochs": n, "batch_size": b,
-         "lr": x, "patience": p, "augment": {"hflip", "crop", "rotate",
-         "jitter", "cutout"} or null}
+CONFIG: {"arch": "cnn"|"resnet", "conv": [..], "hidden": [..] (cnn),
+         "widths": [..] (resnet), "optimizer": "adam"|"adamw", "lr": x,
+         "weight_decay": x, "cosine": bool, "warmup": epochs, "epochs": n,
+         "batch_size": b, "patience": p, "augment": {"hflip", "crop",
+         "rotate", "jitter", "cutout"} or null}
 """
 import json
 import math
@@ -110,6 +114,48 @@ def augment(x, rng, a, mean, std):
     return img
 
 
+def cnn(C, H, k, conv, hidden):
+    layers, c, s = [], C, H
+    for w in conv:
+        layers += [nn.Conv2d(c, w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+        c, s = w, s // 2
+    layers.append(nn.Flatten())
+    d = c * s * s
+    for h in hidden:
+        layers += [nn.Linear(d, h), nn.ReLU()]
+        d = h
+    layers.append(nn.Linear(d, k))
+    return nn.Sequential(*layers)
+
+
+class Block(nn.Module):
+    """The train worker's basic block (workers/train/params.c)."""
+
+    def __init__(self, cin, w, stride):
+        super().__init__()
+        self.a = nn.Sequential(nn.Conv2d(cin, w, 3, stride, 1),
+                               nn.BatchNorm2d(w), nn.ReLU(),
+                               nn.Conv2d(w, w, 3, 1, 1), nn.BatchNorm2d(w))
+        self.p = None
+        if stride != 1 or cin != w:
+            self.p = nn.Sequential(nn.Conv2d(cin, w, 1, stride, 0),
+                                   nn.BatchNorm2d(w))
+
+    def forward(self, x):
+        return F.relu(self.a(x) + (self.p(x) if self.p else x))
+
+
+def resnet(C, k, widths):
+    layers = [nn.Conv2d(C, widths[0], 3, 1, 1), nn.BatchNorm2d(widths[0]),
+              nn.ReLU()]
+    cin = widths[0]
+    for i, w in enumerate(widths):
+        layers.append(Block(cin, w, 2 if i else 1))
+        cin = w
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, k)]
+    return nn.Sequential(*layers)
+
+
 def main():
     data, cfg = sys.argv[1], json.load(open(sys.argv[2]))
     threads = int(os.environ.get("THREADS", "2"))
@@ -124,21 +170,26 @@ def main():
     k = len(meta["classes"])
     mean = torch.tensor(meta["mean"]).view(1, C, 1, 1)
     std = torch.tensor(meta["std"]).view(1, C, 1, 1)
+    xva, xtr = xva.copy(), xtr.copy()
     xv = (torch.from_numpy(xva).permute(0, 3, 1, 2).float() / 255 - mean) / std
     yv, yt = torch.from_numpy(yva), torch.from_numpy(ytr)
     plain = (torch.from_numpy(xtr).permute(0, 3, 1, 2).float() / 255 - mean) / std
-    layers, c, s = [], C, H
-    for w in cfg["conv"]:
-        layers += [nn.Conv2d(c, w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
-        c, s = w, s // 2
-    layers.append(nn.Flatten())
-    d = c * s * s
-    for h in cfg["hidden"]:
-        layers += [nn.Linear(d, h), nn.ReLU()]
-        d = h
-    layers.append(nn.Linear(d, k))
-    net = nn.Sequential(*layers)
-    opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"])
+    net = resnet(C, k, cfg["widths"]) if cfg.get("arch") == "resnet" \
+        else cnn(C, H, k, cfg["conv"], cfg["hidden"])
+    if cfg.get("optimizer") == "adamw":
+        opt = torch.optim.AdamW(net.parameters(), lr=cfg["lr"],
+                                weight_decay=cfg.get("weight_decay", 0.01))
+    else:
+        opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"])
+    steps_per_epoch = (n + cfg["batch_size"] - 1) // cfg["batch_size"]
+    total = steps_per_epoch * cfg["epochs"]
+    warm = steps_per_epoch * cfg.get("warmup", 0)
+    sched = None
+    if cfg.get("cosine"):
+        # linear warm-up, then cosine to 0 at the last planned step
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: (
+            (t + 1) / warm if t < warm else
+            0.5 * (1 + math.cos(math.pi * (t - warm) / max(1, total - warm)))))
     lossf = nn.CrossEntropyLoss()
     B, a = cfg["batch_size"], cfg.get("augment")
     best, best_loss, bad, secs, cpu, epochs = None, None, 0, 0.0, 0.0, 0
@@ -153,6 +204,8 @@ def main():
             loss = lossf(net(xb), yt[j])
             loss.backward()
             opt.step()
+            if sched:
+                sched.step()
         secs += time.perf_counter() - t0
         cpu += time.process_time() - c0
         epochs += 1
