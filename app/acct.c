@@ -121,46 +121,86 @@ acct_create(struct web *w, const char *user, const char *pass, long long *id,
 	return ACCT_OK;
 }
 
-/* Failures in the window for key (a username or an address). */
+/* Attempts in the window (count, and the oldest or newest time). */
 static long
-failures(struct web *w, enum db_stmt s, const char *key, long long since,
-         long long *oldest)
+attempts(struct web *w, enum db_stmt s, const char *fmt, const char *a,
+         const char *b, long long since, long long *at)
 {
-	sqlite3_stmt *st = db_stmt(w->db, s, "ti", key, since);
+	sqlite3_stmt *st = b ? db_stmt(w->db, s, fmt, a, b, since)
+	                     : db_stmt(w->db, s, fmt, a, since);
 	long n = 0;
 
-	*oldest = 0;
+	*at = 0;
 	if (db_step(w->db, st) == SQLITE_ROW) {
 		n = (long)sqlite3_column_int64(st, 0);
-		*oldest = sqlite3_column_int64(st, 1);
+		*at = sqlite3_column_int64(st, 1);
 	}
 	db_done(w->db, st);
 	return n;
+}
+
+/*
+ * Checks the limits of acct.h and records this attempt, as one step under
+ * one lock: concurrent attempts cannot all pass the check before any of
+ * them is counted. Returns ACCT_OK (recorded), ACCT_THROTTLED with
+ * *retry_s, or ACCT_ERROR.
+ */
+static enum acct_result
+admit(struct web *w, const char *user, const char *ip, long long now,
+      long *retry_s)
+{
+	static pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER;
+	long long since = now - ACCT_FAIL_WINDOW, t, wait = 0;
+	enum acct_result rc = ACCT_OK;
+	long n;
+
+	pthread_mutex_lock(&gate);
+	if (db_exec(w->db, DB_LOGINFAIL_PURGE, "i", since) != DB_OK) {
+		rc = ACCT_ERROR;
+		goto out;
+	}
+	if (attempts(w, DB_LOGINFAIL_COUNT_PAIR, "tti", user, ip, since, &t) >=
+	    ACCT_FAIL_MAX_USER)
+		wait = t + ACCT_FAIL_WINDOW - now;
+	else if (attempts(w, DB_LOGINFAIL_COUNT_IP, "ti", ip, NULL, since,
+	                  &t) >= ACCT_FAIL_MAX_IP)
+		wait = t + ACCT_FAIL_WINDOW - now;
+	else if ((n = attempts(w, DB_LOGINFAIL_LAST_USER, "ti", user, NULL,
+	                       since, &t)) >= ACCT_USER_SLOW) {
+		long long gap = 1LL << (n - ACCT_USER_SLOW < 6
+		                            ? n - ACCT_USER_SLOW : 6);
+		if (gap > ACCT_USER_SLOW_MAX)
+			gap = ACCT_USER_SLOW_MAX;
+		if (now - t < gap)
+			wait = gap - (now - t);
+	}
+	if (wait > 0) {
+		*retry_s = (long)wait;
+		rc = ACCT_THROTTLED;
+	} else if (db_exec(w->db, DB_LOGINFAIL_INSERT, "tti", user, ip, now) !=
+	           DB_OK) {
+		rc = ACCT_ERROR;
+	}
+out:
+	pthread_mutex_unlock(&gate);
+	return rc;
 }
 
 enum acct_result
 acct_login(struct web *w, const char *user, const char *pass, const char *ip,
            long long *id, char name[WEB_NAME_MAX + 1], long *retry_s)
 {
-	long long now = (long long)util_wall(), since = now - ACCT_FAIL_WINDOW;
-	long long oldest_u, oldest_ip;
+	long long now = (long long)util_wall();
 	char hash[crypto_pwhash_STRBYTES] = "";
+	enum acct_result rc;
 	sqlite3_stmt *st;
 	long long uid = 0;
 
 	*retry_s = 0;
 	if (strlen(user) > ACCT_USER_MAX || strlen(pass) > ACCT_PASS_MAX)
 		return ACCT_WRONG;
-	if (failures(w, DB_LOGINFAIL_COUNT_USER, user, since, &oldest_u) >=
-	        ACCT_FAIL_MAX_USER ||
-	    failures(w, DB_LOGINFAIL_COUNT_IP, ip, since, &oldest_ip) >=
-	        ACCT_FAIL_MAX_IP) {
-		long long oldest = oldest_u ? oldest_u : oldest_ip;
-		*retry_s = (long)(oldest + ACCT_FAIL_WINDOW - now);
-		if (*retry_s < 1)
-			*retry_s = 1;
-		return ACCT_THROTTLED;
-	}
+	if ((rc = admit(w, user, ip, now, retry_s)) != ACCT_OK)
+		return rc;
 	st = db_stmt(w->db, DB_USER_BY_NAME, "t", user);
 	if (db_step(w->db, st) == SQLITE_ROW) {
 		uid = sqlite3_column_int64(st, 0);
@@ -172,14 +212,10 @@ acct_login(struct web *w, const char *user, const char *pass, const char *ip,
 		pthread_once(&hash_once, hash_init);
 		(void)pw_verify(dummy_hash, pass);
 	}
-	if (uid == 0 || pw_verify(hash, pass) != 0) {
-		if (db_exec(w->db, DB_LOGINFAIL_PURGE, "i", since) != DB_OK ||
-		    db_exec(w->db, DB_LOGINFAIL_INSERT, "tti", user, ip, now) !=
-		        DB_OK)
-			return ACCT_ERROR;
+	/* a failure stays recorded: admit() counted it already */
+	if (uid == 0 || pw_verify(hash, pass) != 0)
 		return ACCT_WRONG;
-	}
-	if (db_exec(w->db, DB_LOGINFAIL_CLEAR_USER, "t", user) != DB_OK)
+	if (db_exec(w->db, DB_LOGINFAIL_CLEAR_PAIR, "tt", user, ip) != DB_OK)
 		ty_log("acct: could not clear failures of %s", name);
 	*id = uid;
 	return ACCT_OK;

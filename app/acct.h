@@ -14,11 +14,25 @@
 #define ACCT_USER_MAX 32
 #define ACCT_PASS_MIN 8
 #define ACCT_PASS_MAX 128
+/*
+ * Throttling (docs/web.md). Every attempt is recorded, atomically with
+ * the check, before the password is hashed; a success removes the
+ * attempts of that username from that address. Within the window:
+ * - ACCT_FAIL_MAX_USER attempts for one username from one address lock
+ *   that pair (the same username from another address is not locked);
+ * - ACCT_FAIL_MAX_IP attempts from one address, any usernames, lock that
+ *   address (the client address: X-Forwarded-For only from a trusted
+ *   proxy, clientip.h);
+ * - from ACCT_USER_SLOW attempts on one username from all addresses
+ *   together, each further attempt waits 2^k seconds after the last one,
+ *   at most ACCT_USER_SLOW_MAX: a guessing botnet slows to a crawl, the
+ *   owner is never walled off.
+ */
 #define ACCT_FAIL_WINDOW 900 /* seconds looked back for failures */
-#define ACCT_FAIL_MAX_USER 5 /* failures per username in the window */
-/* Per client address: high, since behind a proxy or an ingress every
- * client has the proxy's address. */
-#define ACCT_FAIL_MAX_IP 100
+#define ACCT_FAIL_MAX_USER 5 /* per username and address */
+#define ACCT_FAIL_MAX_IP 100 /* per address */
+#define ACCT_USER_SLOW 20      /* per username, all addresses */
+#define ACCT_USER_SLOW_MAX 60  /* longest wait between those, seconds */
 #define ACCT_HASH_PARALLEL 2
 
 
@@ -33,7 +47,10 @@ enum acct_result {
 
 enum acct_result acct_create(struct web *w, const char *user, const char *pass,
                              long long *id, const char **msg) TY_WUR;
-/* On ACCT_OK fills id and the stored spelling of the name. */
+/*
+ * ip is the client address (clientip_of). On ACCT_OK fills id and the
+ * stored spelling of the name.
+ */
 enum acct_result acct_login(struct web *w, const char *user, const char *pass,
                             const char *ip, long long *id,
                             char name[WEB_NAME_MAX + 1], long *retry_s) TY_WUR;

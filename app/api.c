@@ -39,10 +39,15 @@ api_read_body(struct req *r, long long max, size_t *len)
 			cap *= 2;
 			b = xrealloc(b, cap);
 		}
-		got = mg_read(r->conn, b + n, cap - 1 - n);
+		got = web_read(r, b + n, cap - 1 - n);
 		if (got <= 0)
 			break;
 		n += (size_t)got;
+	}
+	if (r->too_slow) {
+		free(b);
+		web_error(r, 408, web_too_slow);
+		return NULL;
 	}
 	if (cl >= 0 && (long long)n < cl) {
 		free(b);

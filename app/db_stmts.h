@@ -21,13 +21,17 @@ DB_STMT(SESSION_DELETE, "DELETE FROM sessions WHERE token_hash = ?")
 DB_STMT(SESSION_PURGE, "DELETE FROM sessions WHERE expires_at <= ?")
 DB_STMT(LOGINFAIL_INSERT,
     "INSERT INTO login_failures (username, ip, at) VALUES (?, ?, ?)")
-DB_STMT(LOGINFAIL_COUNT_USER,
+DB_STMT(LOGINFAIL_COUNT_PAIR,
     "SELECT count(*), coalesce(min(at), 0) FROM login_failures "
+    "WHERE username = ? AND ip = ? AND at > ?")
+DB_STMT(LOGINFAIL_LAST_USER,
+    "SELECT count(*), coalesce(max(at), 0) FROM login_failures "
     "WHERE username = ? AND at > ?")
 DB_STMT(LOGINFAIL_COUNT_IP,
     "SELECT count(*), coalesce(min(at), 0) FROM login_failures "
     "WHERE ip = ? AND at > ?")
-DB_STMT(LOGINFAIL_CLEAR_USER, "DELETE FROM login_failures WHERE username = ?")
+DB_STMT(LOGINFAIL_CLEAR_PAIR,
+    "DELETE FROM login_failures WHERE username = ? AND ip = ?")
 DB_STMT(LOGINFAIL_PURGE, "DELETE FROM login_failures WHERE at <= ?")
 /* projects */
 DB_STMT(PROJECT_INSERT,

@@ -146,6 +146,13 @@ main(int argc, char **argv)
 	w.metrics_token = cfg_str(argc, argv, "TRAINYARD_METRICS_TOKEN", NULL);
 	if (w.metrics_token && !*w.metrics_token)
 		w.metrics_token = NULL;
+	pace_config(argc, argv, &w.body_min_rate, &w.body_window_s);
+	if (clientip_parse(cfg_str(argc, argv, "TRAINYARD_TRUSTED_PROXIES",
+	                           NULL),
+	                   &w.trusted_proxies, err, sizeof(err)) < 0) {
+		ty_log("bad TRAINYARD_TRUSTED_PROXIES: %s", err);
+		return 2;
+	}
 	/* Sent on every call to a worker (workers.c); they require it. */
 	auth_set_service_token(cfg_str(argc, argv, "TRAINYARD_SERVICE_TOKEN",
 	    NULL));
@@ -214,7 +221,14 @@ main(int argc, char **argv)
 		snprintf(port, sizeof(port), "%.60s:%ld", listen_addr, p);
 	else
 		snprintf(port, sizeof(port), "%ld", p);
-	nthreads = cfg_long(argc, argv, "TRAINYARD_WEB_THREADS", 16);
+	/*
+	 * Slow clients (docs/web.md): a thread waits for a request's headers
+	 * at most TRAINYARD_REQUEST_TIMEOUT_MS in all (CivetWeb's deadline
+	 * counts from the first byte), and as long for each read of a body,
+	 * whose rate web_read() watches. With 64 threads, 16 slow
+	 * connections leave /healthz and everyone else plenty.
+	 */
+	nthreads = cfg_long(argc, argv, "TRAINYARD_WEB_THREADS", 64);
 	snprintf(threads, sizeof(threads), "%ld", nthreads);
 	/* A live view holds a request thread: at most half of them. */
 	w.sse_per_user = (int)cfg_long(argc, argv, "TRAINYARD_SSE_PER_USER", 3);
@@ -225,9 +239,8 @@ main(int argc, char **argv)
 	if (w.sse_max < 1 || w.sse_max > 4096)
 		w.sse_max = 8;
 	grace = cfg_long(argc, argv, "TRAINYARD_SHUTDOWN_GRACE_S", 20);
-	/* How long one read or write on a connection may wait. */
 	snprintf(timeout, sizeof(timeout), "%ld",
-	    cfg_long(argc, argv, "TRAINYARD_REQUEST_TIMEOUT_MS", 60000));
+	    cfg_long(argc, argv, "TRAINYARD_REQUEST_TIMEOUT_MS", 20000));
 	const char *opts[] = {
 		"listening_ports", port,
 		"num_threads", threads,

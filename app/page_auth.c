@@ -122,7 +122,7 @@ page_login(struct req *r)
 {
 	const char *user = form_get(&r->form, "username");
 	const char *pass = form_get(&r->form, "password");
-	char name[WEB_NAME_MAX + 1], msg[128];
+	char name[WEB_NAME_MAX + 1], msg[128], ip[CLIENTIP_LEN];
 	long long id = 0;
 	long retry = 0;
 
@@ -131,8 +131,9 @@ page_login(struct req *r)
 		          "Enter your username and password.", user);
 		return;
 	}
-	switch (acct_login(r->w, user, pass, r->ri->remote_addr, &id, name,
-	                   &retry)) {
+	clientip_of(&r->w->trusted_proxies, r->ri->remote_addr,
+	            mg_get_header(r->conn, "X-Forwarded-For"), ip, sizeof(ip));
+	switch (acct_login(r->w, user, pass, ip, &id, name, &retry)) {
 	case ACCT_OK:
 		break;
 	case ACCT_THROTTLED:

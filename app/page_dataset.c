@@ -163,10 +163,18 @@ receive(struct req *r, struct upload_req *u, long long *did)
 	}
 	m = mp_new(boundary, &callbacks, u);
 	buf = xmalloc(64 * 1024);
-	while ((n = mg_read(r->conn, buf, 64 * 1024)) > 0) {
+	while ((n = web_read(r, buf, 64 * 1024)) > 0) {
 		total += n;
 		if ((e = mp_feed(m, buf, (size_t)n)) != MP_OK)
 			break;
+	}
+	if (r->too_slow) {
+		mp_free(m);
+		free(buf);
+		if (u->sink_open)
+			upload_sink_abort(&u->sink);
+		u->msg = web_too_slow;
+		return 408;
 	}
 	if (e == MP_OK)
 		e = mp_finish(m);
@@ -176,7 +184,7 @@ receive(struct req *r, struct upload_req *u, long long *did)
 	if (e != MP_OK && (cl < 0 || cl - total > DRAIN_MAX)) {
 		r->close = 1;
 	} else if (e != MP_OK) {
-		while (mg_read(r->conn, buf, 64 * 1024) > 0)
+		while (web_read(r, buf, 64 * 1024) > 0)
 			;
 	}
 	free(buf);

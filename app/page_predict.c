@@ -268,10 +268,16 @@ read_body(struct req *r, struct form_in *f)
 	}
 	m = mp_new(boundary, &callbacks, f);
 	buf = xmalloc(64 * 1024);
-	while ((n = mg_read(r->conn, buf, 64 * 1024)) > 0) {
+	while ((n = web_read(r, buf, 64 * 1024)) > 0) {
 		total += n;
 		if ((e = mp_feed(m, buf, (size_t)n)) != MP_OK)
 			break;
+	}
+	if (r->too_slow) {
+		mp_free(m);
+		free(buf);
+		fail(r, 408, web_too_slow, 0);
+		return -1;
 	}
 	if (e == MP_OK)
 		e = mp_finish(m);

@@ -75,7 +75,7 @@ read_form(struct req *r)
 	}
 	body = xmalloc(ROUTE_FORM_MAX + 1);
 	for (;;) {
-		int n = mg_read(r->conn, body + len, ROUTE_FORM_MAX + 1 - len);
+		int n = web_read(r, body + len, ROUTE_FORM_MAX + 1 - len);
 		if (n <= 0)
 			break;
 		len += (size_t)n;
@@ -85,6 +85,11 @@ read_form(struct req *r)
 			web_error(r, 413, "The form is too large.");
 			return -1;
 		}
+	}
+	if (r->too_slow) {
+		free(body);
+		web_error(r, 408, web_too_slow);
+		return -1;
 	}
 	fe = form_parse(&r->form, body, len);
 	free(body);
@@ -262,6 +267,8 @@ route_handle(struct mg_connection *conn)
 	ty_log("%s %s %s %d %zu %.1fms%s%s", r.ri->remote_addr, method, path,
 	    r.status, r.bytes_out, (util_now() - t0) * 1000.0,
 	    r.user_id ? " user=" : "", r.user_id ? r.username : "");
+	if (r.pace_on)
+		pace_stop(&r.pace);
 	form_free(&r.form);
 	free(r.project.name);
 	free(r.project.description);

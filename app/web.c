@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "connfd.h"
 #include "wb.h"
 
 /*
@@ -37,6 +38,7 @@ static const struct {
 	{ 403, "Forbidden" },
 	{ 404, "Not Found" },
 	{ 405, "Method Not Allowed" },
+	{ 408, "Request Timeout" },
 	{ 409, "Conflict" },
 	{ 413, "Payload Too Large" },
 	{ 415, "Unsupported Media Type" },
@@ -172,6 +174,32 @@ web_add_cookie(struct req *r, const char *cookie)
 {
 	if (r->ncookies < WEB_COOKIES_MAX)
 		r->cookies[r->ncookies++] = xstrdup(cookie);
+}
+
+const char web_too_slow[] =
+    "The request body arrived too slowly and was cut off. Nothing was "
+    "saved; try again on a better connection.";
+
+int
+web_read(struct req *r, void *buf, size_t len)
+{
+	int n;
+
+	if (!r->pace_on) {
+		pace_start(&r->pace, r->w->body_min_rate, r->w->body_window_s,
+		           connfd_find(r->conn));
+		r->pace_on = 1;
+	}
+	n = mg_read(r->conn, buf, pace_chunk(&r->pace, len));
+	if ((n > 0 && pace_add(&r->pace, (size_t)n) < 0) ||
+	    (n <= 0 && pace_cut(&r->pace))) {
+		ty_log("web: body slower than %.0f bytes/s over %.0f s: cut",
+		       r->w->body_min_rate, r->w->body_window_s);
+		r->too_slow = 1;
+		r->close = 1;
+		return -1;
+	}
+	return n;
 }
 
 const char web_csrf_expired[] =

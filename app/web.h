@@ -12,6 +12,8 @@
 #include "db.h"
 #include "form.h"
 #include "tmpl.h"
+#include "clientip.h"
+#include "pace.h"
 #include "util.h"
 
 struct mg_connection;
@@ -32,6 +34,9 @@ struct web {
 	int sse_per_user, sse_max; /* live run views (page_run_events.c) */
 	/* when set, GET /metrics wants "Authorization: Bearer <this>" */
 	const char *metrics_token;
+	double body_min_rate, body_window_s; /* pace.h */
+	/* whose X-Forwarded-For names the client (clientip.h) */
+	struct clientip_nets trusted_proxies;
 	double started;     /* util_now() at start */
 };
 
@@ -70,7 +75,19 @@ struct req {
 	size_t ncookies;
 	int close; /* the body was not read: close the connection after */
 	char extra_headers[128]; /* "Name: value\r\n" lines for any answer */
+	struct pace pace;        /* the body's minimum rate (web_read) */
+	int pace_on;             /* pace started: route_handle stops it */
+	int too_slow;            /* web_read cut the body: answer 408 */
 };
+
+/*
+ * mg_read with the body's minimum rate (pace.h, TRAINYARD_BODY_MIN_RATE
+ * over TRAINYARD_BODY_RATE_WINDOW_S): -1 and r->too_slow once a client
+ * sends slower than that; the handler then answers 408 with
+ * web_too_slow.
+ */
+int web_read(struct req *r, void *buf, size_t len);
+extern const char web_too_slow[];
 
 /* Sends a complete response; extra_headers: "Name: value\r\n"... or NULL. */
 void web_send(struct req *r, int status, const char *ctype,

@@ -117,13 +117,14 @@ char *svc_volume_path(const char *volume, const char *rel, char *err,
 /*
  * Request helpers. svc_read_json reads a body of at most max bytes
  * (0: svc_max_body()) and parses it as a JSON object; returns 0, or the
- * HTTP status to answer (400, 411, 413) with a message in err.
+ * HTTP status to answer (400, 408, 411, 413) with a message in err.
  */
 int svc_read_json(struct mg_connection *c, size_t max, cJSON **out,
     char *err, size_t errlen) TY_WUR;
 /*
  * The raw body, at most max bytes (0: svc_max_body()), NUL-terminated,
- * for the caller to free; returns 0 or 413 with err. For handlers that
+ * for the caller to free; returns 0, or 413, or 408 when it came slower
+ * than TRAINYARD_BODY_MIN_RATE (pace.h), with err. For handlers that
  * parse elsewhere (e.g. on a thread with a larger stack than CivetWeb's).
  */
 int svc_read_body(struct mg_connection *c, size_t max, char **out,

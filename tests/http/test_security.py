@@ -383,5 +383,255 @@ def foreign_ids_answer_404():
         check(r.status == 404, (path, r))
 
 
+def login_as(port, user, password, xff=None):
+    """One sign-in as a browser does it (the form's CSRF token first),
+    through a proxy that says X-Forwarded-For: xff."""
+    import urllib.parse
+    c = Client(port)
+    c.get("/login")
+    h = c._headers({"Content-Type": "application/x-www-form-urlencoded"})
+    if xff:
+        h["X-Forwarded-For"] = xff
+    body = urllib.parse.urlencode({"username": user, "password": password,
+                                   "csrf": c.csrf})
+    return request(port, "POST", "/login", body, headers=h)
+
+
+def parallel(fn, args, workers=4):
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(workers) as ex:
+        return list(ex.map(lambda a: fn(*a), args))
+
+
+@test
+def random_usernames_do_not_lock_out_everyone():
+    """104 failed logins with random usernames from one address locked
+    every user out for 15 min (behind the ingress all share one)."""
+    port = web("proxy", TRAINYARD_TRUSTED_PROXIES="127.0.0.1, ::1").port
+    victim = new_user(port, "v")
+    rs = parallel(login_as, [(port, "nobody%d" % i, "wrong password",
+                              "203.0.113.9") for i in range(104)])
+    codes = [r.status for r in rs]
+    check(codes.count(401) == 100 and codes.count(429) == 4, codes)
+    # the attacker's address is throttled...
+    r = login_as(port, victim.name, PW, "203.0.113.9")
+    check(r.status == 429, r)
+    # ...everyone else signs in
+    r = login_as(port, victim.name, PW, "198.51.100.7")
+    check(r.status == 303, r)
+
+
+@test
+def locked_username_signs_in_from_another_address():
+    port = web("proxy", TRAINYARD_TRUSTED_PROXIES="127.0.0.1, ::1").port
+    v = new_user(port, "lock")
+    for i in range(5):
+        r = login_as(port, v.name, "wrong %d" % i, "192.0.2.1")
+        check(r.status == 401, r)
+    r = login_as(port, v.name, PW, "192.0.2.1")
+    check(r.status == 429 and int(r.header("Retry-After")) > 0, r)
+    r = login_as(port, v.name, PW, "192.0.2.2")
+    check(r.status == 303, r)
+    # a spoofed entry left of the proxy's own is not believed
+    for i in range(5):
+        r = login_as(port, v.name, "wrong", "10.%d.0.1, 192.0.2.3" % i)
+        check(r.status == 401, r)
+    r = login_as(port, v.name, PW, "10.99.0.1, 192.0.2.3")
+    check(r.status == 429, r)
+
+
+@test
+def forwarded_for_is_ignored_without_trusted_proxies():
+    port = web().port
+    v = new_user(port, "xff")
+    for i in range(5):
+        r = login_as(port, v.name, "wrong %d" % i, "192.0.2.%d" % (10 + i))
+        check(r.status == 401, r)
+    r = login_as(port, v.name, PW, "192.0.2.99")
+    check(r.status == 429, r)
+
+
+@test
+def concurrent_wrong_logins_count_before_hashing():
+    """30 concurrent wrong logins for one user gave 20 attempts, not 5."""
+    port = web().port
+    v = new_user(port, "race")
+    rs = parallel(login_as, [(port, v.name, "wrong password %d" % i)
+                             for i in range(30)], workers=30)
+    codes = [r.status for r in rs]
+    check(codes.count(401) <= 5 and codes.count(401) + codes.count(429) ==
+          30, codes)
+
+
+# ---- §2 slow clients ---------------------------------------------------------
+
+class Drip:
+    """n connections that each send one header byte every `every` s (a
+    slowloris); close() stops them. `closed` counts those the server
+    ended (EOF, reset, or an error answer)."""
+
+    def __init__(self, port, n, every=1.0, head=None):
+        self.stop = threading.Event()
+        self.closed = 0
+        self.lock = threading.Lock()
+        self.head = head or (b"GET /healthz HTTP/1.1\r\nHost: x\r\n" +
+                             b"X-Pad: " + b"a" * 200)
+        self.socks = [socket.create_connection(("127.0.0.1", port),
+                                               timeout=5) for _ in range(n)]
+        self.th = threading.Thread(target=self.run, args=(every,),
+                                   daemon=True)
+        self.th.start()
+
+    def run(self, every):
+        i = 0
+        live = list(self.socks)
+        while live and not self.stop.is_set() and i < len(self.head):
+            for k in list(live):
+                try:
+                    k.send(self.head[i:i + 1])
+                    k.setblocking(False)
+                    try:
+                        if k.recv(100) is not None:
+                            raise ConnectionResetError  # EOF or answer
+                    except BlockingIOError:
+                        pass
+                    k.setblocking(True)
+                except OSError:
+                    live.remove(k)
+                    with self.lock:
+                        self.closed += 1
+            i += 1
+            self.stop.wait(every)
+
+    def close(self):
+        self.stop.set()
+        self.th.join(10)
+        for k in self.socks:
+            k.close()
+
+
+def quick_healthz(port, tries=3, limit=1.5):
+    for _ in range(tries):
+        t0 = time.time()
+        r = request(port, "GET", "/healthz", timeout=limit, auth=False)
+        check(r.status == 200, r)
+        check(time.time() - t0 < limit, "healthz took %.1fs" %
+              (time.time() - t0))
+        time.sleep(0.3)
+
+
+@test
+def slowloris_leaves_web_healthz_answering():
+    """16 connections sending 1 byte every 4 s held every CivetWeb thread;
+    /healthz timed out. Now: more threads, and a header deadline."""
+    s = web("slow", TRAINYARD_REQUEST_TIMEOUT_MS=5000)
+    d = Drip(s.port, 20)
+    try:
+        time.sleep(1.0)
+        quick_healthz(s.port)
+        # the header deadline ends every one of them
+        wait_for(lambda: d.closed == 20, timeout=20,
+                 what="the server to drop the slow connections")
+    finally:
+        d.close()
+
+
+@test
+def slowloris_leaves_worker_healthz_answering():
+    """The workers failed at 60 slow connections (16 threads)."""
+    data, models = volumes("slowworker")
+    s = Service("trainyard-infer", env={
+        "TRAINYARD_DATA_DIR": data, "TRAINYARD_MODELS_DIR": models,
+        "TRAINYARD_REQUEST_TIMEOUT_MS": "5000"}).start()
+    d = Drip(s.port, 40)
+    try:
+        time.sleep(1.0)
+        quick_healthz(s.port)
+        wait_for(lambda: d.closed == 40, timeout=20,
+                 what="the worker to drop the slow connections")
+    finally:
+        d.close()
+        s.stop()
+
+
+def slow_body(port, head, body, rate, seconds):
+    """Sends head, then body at `rate` bytes/s for at most `seconds`;
+    returns the status line's code the server answered with (or None)."""
+    k = socket.create_connection(("127.0.0.1", port), timeout=5)
+    k.sendall(head)
+    got, t0, i = b"", time.time(), 0
+    try:
+        while time.time() - t0 < seconds and i < len(body):
+            k.sendall(body[i:i + max(1, rate // 4)])
+            i += max(1, rate // 4)
+            k.setblocking(False)
+            try:
+                got += k.recv(4096)
+            except BlockingIOError:
+                pass
+            k.setblocking(True)
+            if got:
+                break
+            time.sleep(0.25)
+        k.settimeout(5)
+        while b"\r\n" not in got:
+            b = k.recv(4096)
+            if not b:
+                break
+            got += b
+    except OSError:
+        pass
+    finally:
+        k.close()
+    return int(got.split(b" ")[1]) if got.startswith(b"HTTP/") else None
+
+
+@test
+def slow_upload_is_cut_with_408():
+    s = web("pace", TRAINYARD_BODY_MIN_RATE=1024,
+            TRAINYARD_BODY_RATE_WINDOW_S=2)
+    u = new_user(s.port, "pace")
+    _, pid = u.create_project("slow")
+    u.get("/projects/%d" % pid)
+    from tylib import multipart
+    body, ctype = multipart({"csrf": u.csrf},
+                            [("file", "d.zip", b"PK" + b"x" * 20000,
+                              "application/zip")])
+    head = ("POST /projects/%d/datasets HTTP/1.1\r\nHost: x\r\n"
+            "Content-Type: %s\r\nContent-Length: %d\r\n%s\r\n" % (
+                pid, ctype, len(body), "".join(
+                    "%s: %s\r\n" % kv for kv in u._headers().items())))
+    t0 = time.time()
+    st = slow_body(s.port, head.encode(), body, 200, 12)
+    check(st == 408, (st, "after %.1fs" % (time.time() - t0)))
+    check(time.time() - t0 < 8, "cut after %.1fs" % (time.time() - t0))
+    # nothing was kept
+    page = u.get("/projects/%d" % pid).text
+    check("d.zip" not in page, "the cut upload is listed")
+    # a normal upload right after is fine
+    quick_healthz(s.port, tries=1)
+
+
+@test
+def slow_worker_body_is_cut_with_408():
+    data, models = volumes("paceworker")
+    s = Service("trainyard-infer", env={
+        "TRAINYARD_DATA_DIR": data, "TRAINYARD_MODELS_DIR": models,
+        "TRAINYARD_BODY_MIN_RATE": "1024",
+        "TRAINYARD_BODY_RATE_WINDOW_S": "2"}).start()
+    try:
+        body = b'{"model": "runs/1/model.tym", "images": [{"data": "' + \
+            b"A" * 20000 + b'"}]}'
+        head = ("POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                "application/json\r\nAuthorization: Bearer %s\r\n"
+                "Content-Length: %d\r\n\r\n" % (SERVICE_TOKEN, len(body)))
+        t0 = time.time()
+        st = slow_body(s.port, head.encode(), body, 200, 12)
+        check(st == 408, (st, "after %.1fs" % (time.time() - t0)))
+        quick_healthz(s.port, tries=1)
+    finally:
+        s.stop()
+
+
 if __name__ == "__main__":
     run_all()

@@ -18,6 +18,7 @@
 
 #include <civetweb.h>
 
+#include "connfd.h"
 #include "lane.h"
 #include "metrics.h"
 
@@ -26,8 +27,6 @@
 #define LARGE_NICE 10
 /* How often a waiting request looks at its peer. */
 #define WAIT_POLL_MS 100
-/* Sockets looked at to find a connection's (fds are small numbers). */
-#define PEER_SCAN_FDS 4096
 #define MAX_SLOTS 1024
 /* Stack of a large request's thread: decoders, BLAS and cJSON. */
 #define RUN_STACK (4u << 20)
@@ -339,55 +338,11 @@ infer_lane_run(enum infer_lane l, const char *user, int peer_fd,
 	return r.rc;
 }
 
-/* The port and text address of a socket address; -1 if not IP. */
-static int
-addr_text(const struct sockaddr_storage *sa, char *buf, size_t len)
-{
-	if (sa->ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const void *)sa;
-
-		inet_ntop(AF_INET, &a->sin_addr, buf, (socklen_t)len);
-		return ntohs(a->sin_port);
-	}
-	if (sa->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const void *)sa;
-
-		inet_ntop(AF_INET6, &a->sin6_addr, buf, (socklen_t)len);
-		return ntohs(a->sin6_port);
-	}
-	return -1;
-}
-
-/*
- * CivetWeb does not hand out a connection's socket, but its peer address
- * and port name it: the one socket of this process connected from there
- * to our port. A scan of getpeername() over the open fds costs a
- * fraction of a millisecond, so only large requests do it.
- */
+/* The lookup lives in lib/base (connfd.h): the web app needs it too. */
 int
 infer_peer_fd(struct mg_connection *c)
 {
-	const struct mg_request_info *ri = mg_get_request_info(c);
-	char got[INET6_ADDRSTRLEN];
-
-	if (!ri || !ri->remote_addr[0])
-		return -1;
-	for (int fd = 3; fd < PEER_SCAN_FDS; fd++) {
-		struct sockaddr_storage sa;
-		socklen_t sl = sizeof sa;
-
-		if (getpeername(fd, (struct sockaddr *)&sa, &sl) < 0)
-			continue;
-		if (addr_text(&sa, got, sizeof got) != ri->remote_port ||
-		    strcmp(got, ri->remote_addr))
-			continue;
-		sl = sizeof sa;
-		if (getsockname(fd, (struct sockaddr *)&sa, &sl) < 0 ||
-		    addr_text(&sa, got, sizeof got) != ri->server_port)
-			continue;
-		return fd;
-	}
-	return -1;
+	return connfd_find(c);
 }
 
 int
