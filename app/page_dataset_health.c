@@ -58,6 +58,42 @@ add_size(struct td *d, const char *key, const cJSON *a)
 		        cJSON_GetArrayItem(a, 1)->valueint);
 }
 
+/* The report's "duplicates" (preprocess dups.c): groups of copies. */
+static void
+dups_td(struct td *d, const cJSON *dup)
+{
+	const cJSON *g, *n = cJSON_GetObjectItemCaseSensitive(dup, "groups");
+	const cJSON *imgs = cJSON_GetObjectItemCaseSensitive(dup, "images");
+
+	if (!cJSON_IsNumber(n) || n->valuedouble < 1)
+		return;
+	td_setf(d, "dup_text", "%lld image%s in %lld group%s of copies",
+	        cJSON_IsNumber(imgs) ? (long long)imgs->valuedouble : 0,
+	        cJSON_IsNumber(imgs) && imgs->valuedouble == 1 ? "" : "s",
+	        (long long)n->valuedouble, n->valuedouble == 1 ? "" : "s");
+	cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(dup, "list"))
+	{
+		const cJSON *f, *cls = cJSON_GetObjectItemCaseSensitive(g, "classes");
+		const char *kind = cJSON_GetStringValue(
+		    cJSON_GetObjectItemCaseSensitive(g, "kind"));
+		struct td *row = td_add_row(d, "dup_groups");
+		int i = 0;
+
+		td_set(row, "kind", kind ? kind : "");
+		cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(g, "files"))
+		{
+			const char *c = cJSON_GetStringValue(
+			    cJSON_GetArrayItem(cls, i++));
+			struct td *fr;
+			if (!cJSON_IsString(f))
+				continue;
+			fr = td_add_row(row, "files");
+			td_set(fr, "file", f->valuestring);
+			td_set(fr, "class", c ? c : "");
+		}
+	}
+}
+
 void
 page_dataset_health_report(struct td *d, const char *json)
 {
@@ -168,6 +204,7 @@ page_dataset_health_report(struct td *d, const char *json)
 	td_set_bool(d, "has_skipped", listed > 0);
 	if (total > listed)
 		td_set_int(d, "skipped_more", total - listed);
+	dups_td(d, cJSON_GetObjectItemCaseSensitive(r, "duplicates"));
 	warnings = cJSON_GetObjectItemCaseSensitive(r, "warnings");
 	cJSON_ArrayForEach(it, warnings) if (cJSON_IsString(it))
 	    td_set(td_add_row(d, "warnings"), "text", it->valuestring);

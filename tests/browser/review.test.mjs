@@ -59,7 +59,9 @@ try {
   page.on('pageerror', e => problems.push(String(e)));
   const imgs = fashion('train', 30, CLASSES);
   const zipPath = path.join(tmp, 'clothes.zip');
-  fs.writeFileSync(zipPath, zip(imgs.map(x => ({ name: `clothes/${NAMES[x.cls]}/${x.i}.png`, data: x.png }))));
+  // a planted copy: the same picture twice in one class folder
+  const planted = { name: `clothes/${NAMES[imgs[0].cls]}/copy of ${imgs[0].i}.png`, data: imgs[0].png };
+  fs.writeFileSync(zipPath, zip([...imgs.map(x => ({ name: `clothes/${NAMES[x.cls]}/${x.i}.png`, data: x.png })), planted]));
   let projectUrl, datasetUrl;
   const runs = []; // [{url, model}] oldest first
 
@@ -114,6 +116,15 @@ try {
     check(await page.getAttribute(`#dataset-${did} a.health-link`, 'href') === new URL(datasetUrl).pathname,
       'no link to the health page');
     await waitText(page, datasetUrl, '#dataset-status', /ready/, 60000, 'inspection');
+  });
+
+  await h.step('the health report finds the planted copy and warns of the leak', async () => {
+    await page.goto(datasetUrl);
+    const dup = await page.textContent('#duplicates');
+    check(dup.includes(planted.name) && dup.includes(`clothes/${NAMES[imgs[0].cls]}/${imgs[0].i}.png`), dup);
+    check(/identical/.test(dup), dup);
+    check(/leakage/.test(await page.textContent('#warnings')), 'no leakage warning');
+    await shot(page, 'health');
   });
 
   for (const [label, arch] of [['older', 'cnn'], ['newer', 'mlp']]) {

@@ -140,6 +140,33 @@ def words_read_right_for_odd_uploads():
 
 
 @test
+def planted_copies_and_the_leak_they_would_cause():
+    import random
+    c = S.user()
+    _, pid = c.create_project("copies")
+
+    def noise(seed):
+        r = random.Random(seed)
+        return png(10, 10, 1, bytes(r.randrange(256) for _ in range(100)))
+    files = {"set/cats/c%02d.png" % i: noise(i) for i in range(12)}
+    files.update({"set/dogs/d%02d.png" % i: noise(50 + i) for i in range(12)})
+    files["set/cats/c00 copy.png"] = files["set/cats/c00.png"]  # the pair
+    files["set/dogs/same as c05.png"] = files["set/cats/c05.png"]  # 2 labels
+    did = upload(c, pid, zip_of(files))
+    check(wait_inspected(S, did) == "ready")
+    t = page(c, pid, did).text
+    sec = re.search(r'id="duplicates".*?</section>', t, re.S)
+    check(sec, "no copies section")
+    sec = html.unescape(sec.group(0))
+    check("set/cats/c00.png" in sec and "set/cats/c00 copy.png" in sec, sec)
+    check("set/dogs/same as c05.png" in sec and "identical" in sec, sec)
+    check("4 images in 2 groups" in sec, sec)
+    w = html.unescape(re.search(r'id="warnings".*?</section>', t,
+                                re.S).group(0))
+    check("leakage" in w and "two labels" in w, w)
+
+
+@test
 def other_users_and_other_projects_get_404():
     a, b = S.user("a"), S.user("b")
     _, pa = a.create_project("mine")

@@ -7,6 +7,7 @@ import gzip
 import io
 import json
 import os
+import random
 import shutil
 import struct
 import sys
@@ -226,6 +227,49 @@ def prepare_known_pixels_after_resize():
             check(name.startswith("d/b/"), name)
         else:
             check(name == "d/a/%d.png" % (px[0] // 10), (name, px[0]))
+
+
+def noise_png(seed, w=12, h=10):
+    r = random.Random(seed)
+    return png(w, h, 1, bytes(r.randrange(256) for _ in range(w * h)))
+
+
+@test
+def copies_are_reported_and_kept_on_one_side_of_the_split():
+    files, groups = [], []
+    for c, cls in enumerate(("a", "b")):
+        for i in range(20):
+            files.append(("d/%s/%02d.png" % (cls, i), noise_png(100 * c + i)))
+        # three identical files and a near-copy (one pixel changed)
+        same = noise_png(1000 + c)
+        names = ["d/%s/copy%d.png" % (cls, k) for k in range(3)]
+        files += [(n, same) for n in names]
+        r = random.Random(1000 + c)
+        px = bytearray(r.randrange(256) for _ in range(120))
+        px[5] = (px[5] + 3) % 256
+        files.append(("d/%s/near.png" % cls, png(12, 10, 1, bytes(px))))
+        groups.append(names + ["d/%s/near.png" % cls])
+    name = make_zip("copies.zip", files)
+    j = run_job("inspect", name)
+    check(j["status"] == "succeeded", j)
+    dup = j["result"]["duplicates"]
+    check(dup["groups"] == 2 and dup["images"] == 8, dup)
+    check(dup["exact_groups"] == 0 and dup["cross_class_groups"] == 0, dup)
+    listed = sorted(sorted(g["files"]) for g in dup["list"])
+    check(listed == sorted(sorted(g) for g in groups), listed)
+    check(any("leakage" in w for w in j["result"]["warnings"]),
+          j["result"]["warnings"])
+    for seed in range(1, 7):
+        j = run_job("prepare", name, seed=seed, val_fraction=0.5,
+                    image={"width": 6, "height": 5, "channels": 1})
+        check(j["status"] == "succeeded", j)
+        out = os.path.join(DATA, j["result"]["output"])
+        with open(os.path.join(out, "names.json")) as f:
+            names = json.load(f)
+        for g in groups:
+            sides = {("val" if n in names["val"] else "train") for n in g}
+            check(len(sides) == 1, (seed, g, names["val"]))
+        check(len(names["val"]) > 0 and len(names["train"]) > 0, names)
 
 
 @test

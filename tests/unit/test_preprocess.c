@@ -365,8 +365,13 @@ test_threads(void)
 	for (int i = 0; i < 5000; i++) {
 		char name[64];
 
-		for (size_t k = 0; k < sizeof img; k++)
-			img[k] = (unsigned char)(k * 7 + i * 13);
+		/* every image its own noise: a pattern that repeats would
+		 * make copies, which the split keeps on one side (dups.c) */
+		uint32_t x = 2463534242u + (uint32_t)i * 2654435761u;
+		for (size_t k = 0; k < sizeof img; k++) {
+			x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+			img[k] = (unsigned char)(x >> 24);
+		}
 		snprintf(name, sizeof name, "set/%s/%05d.png", cls[i % 4], i);
 		add_png(a, name, 20, 17, 3, img);
 	}

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dups.h"
 #include "job.h"
 #include "confine.h"
 #include "prep.h"
@@ -106,6 +107,21 @@ prep_warnings(const struct prep_scan *s, const char **unusable)
 		    "the loss by class by default)", hi, lo);
 		cJSON_AddItemToArray(w, cJSON_CreateString(msg));
 	}
+	if (s->ngroups > 0) {
+		snprintf(msg, sizeof msg, "%u images are copies or near-copies "
+		    "of another (%u group%s): split at random, copies would "
+		    "land in both train and validation (leakage) and overstate "
+		    "validation accuracy; each group is kept on one side",
+		    s->dup_images, s->ngroups, s->ngroups == 1 ? "" : "s");
+		cJSON_AddItemToArray(w, cJSON_CreateString(msg));
+	}
+	if (s->cross_groups > 0) {
+		snprintf(msg, sizeof msg, "%u group%s of copies sit in "
+		    "different class folders: the same picture has two "
+		    "labels; check them", s->cross_groups,
+		    s->cross_groups == 1 ? "" : "s");
+		cJSON_AddItemToArray(w, cJSON_CreateString(msg));
+	}
 	if (s->skipped_total > 0) {
 		snprintf(msg, sizeof msg, "%llu file%s skipped",
 		    (unsigned long long)s->skipped_total,
@@ -170,6 +186,7 @@ prep_report(const struct prep_scan *s)
 		cJSON_AddItemToArray(a, o);
 	}
 	cJSON_AddNumberToObject(r, "skipped_total", (double)s->skipped_total);
+	cJSON_AddItemToObject(r, "duplicates", dups_report(s));
 	cJSON_AddItemToObject(r, "warnings", prep_warnings(s, &unusable));
 	cJSON_AddBoolToObject(r, "usable", unusable == NULL);
 	if (unusable)
@@ -619,6 +636,10 @@ prep_prepare(const struct prep_opts *a, cJSON **result, char *err,
 	val = xmalloc((s->count + 1) * sizeof *val);
 	split_stratified(s->labels, s->count, s->nclasses, a->val_fraction,
 	    a->seed, train, &ntrain, val, &nval);
+	/* copies of one picture on one side: no leakage */
+	if (s->group)
+		split_keep_groups(s->group, s->count, train, &ntrain, val,
+		    &nval);
 	if (a->progress)
 		a->progress(a->ctx, 0.92);
 

@@ -113,7 +113,12 @@ struct prep_scan {
 	 * image i (prepare) via prep_scan_copy. */
 	uint32_t count;
 	uint16_t *labels;
-	char **names; /* prepare: image i's path in the archive */
+	char **names; /* image i's path in the archive */
+	/* copies (dups.c): fingerprints of image i, its group or
+	 * DUPS_NONE, and the counts */
+	uint64_t *hash, *dhash;
+	uint32_t *group;
+	uint32_t ngroups, exact_groups, cross_groups, dup_images;
 
 	/* Statistics over usable images. */
 	uint64_t formats[IMG_FMT__MAX], idx_images;

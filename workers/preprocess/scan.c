@@ -23,6 +23,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "dups.h"
 #include "scan_int.h"
 #include "zipcount.h"
 
@@ -150,9 +151,12 @@ scan_slot_new(struct scan_ctx *c, uint16_t cls, const char *name,
 		c->slot_cls = xrealloc(c->slot_cls, c->capslots *
 		    sizeof *c->slot_cls);
 		c->slot_ok = xrealloc(c->slot_ok, c->capslots);
-		if (c->o->mode == PREP_PREPARE)
-			c->slot_name = xrealloc(c->slot_name, c->capslots *
-			    sizeof *c->slot_name);
+		c->slot_name = xrealloc(c->slot_name, c->capslots *
+		    sizeof *c->slot_name);
+		c->slot_hash = xrealloc(c->slot_hash, c->capslots *
+		    sizeof *c->slot_hash);
+		c->slot_dhash = xrealloc(c->slot_dhash, c->capslots *
+		    sizeof *c->slot_dhash);
 		if (s->store_ch) {
 			s->px_sum = xrealloc(s->px_sum, c->capslots *
 			    s->store_ch * sizeof *s->px_sum);
@@ -170,8 +174,8 @@ scan_slot_new(struct scan_ctx *c, uint16_t cls, const char *name,
 	}
 	c->slot_cls[c->nslots] = cls;
 	c->slot_ok[c->nslots] = 0;
-	if (c->slot_name)
-		c->slot_name[c->nslots] = xstrdup(name);
+	c->slot_name[c->nslots] = xstrdup(name);
+	c->slot_hash[c->nslots] = c->slot_dhash[c->nslots] = 0;
 	*slot = c->nslots++;
 	return 0;
 }
@@ -231,18 +235,25 @@ decode_item(struct scan_ctx *c, struct batch *b, struct item *it)
 {
 	const struct prep_opts *o = c->o;
 	const uint8_t *data = b->arena + it->off;
+	uint8_t *src = NULL;
 
+	/* img_load's two halves, so copies are found on the source */
+	it->status = (int8_t)img_decode(data, it->len, &c->ilim, &it->info,
+	    &src, it->err, sizeof it->err);
+	if (it->status != IMG_OK)
+		return;
+	dups_hash(src, it->info.width, it->info.height, it->info.channels,
+	    &it->hash, &it->dhash);
 	if (o->mode == PREP_PREPARE) {
 		uint8_t *px = scan_slot_pixels(c->s, it->slot);
 
-		it->status = (int8_t)img_load(data, it->len, &c->ilim,
-		    o->width, o->height, o->channels, px, &it->info, it->err,
-		    sizeof it->err);
+		it->status = (int8_t)img_fit(src, it->info.width,
+		    it->info.height, it->info.channels, o->width, o->height,
+		    o->channels, px, it->err, sizeof it->err);
 		if (it->status == IMG_OK)
 			scan_pixel_sums(c->s, px, it->sum, it->sq);
-	} else
-		it->status = (int8_t)img_verify(data, it->len, &c->ilim,
-		    &it->info, it->err, sizeof it->err);
+	}
+	img_free(src);
 }
 
 /* Decoders poll for cancellation too: one batch can take long. */
@@ -373,6 +384,8 @@ batch_collect(struct scan_ctx *c, struct batch *b)
 			continue;
 		}
 		c->slot_ok[it->slot] = 1;
+		c->slot_hash[it->slot] = it->hash;
+		c->slot_dhash[it->slot] = it->dhash;
 		if (s->store_ch) {
 			memcpy(s->px_sum + (size_t)it->slot * s->store_ch,
 			    it->sum, (size_t)s->store_ch * sizeof *it->sum);
@@ -534,23 +547,25 @@ finish(struct scan_ctx *c)
 	}
 	s->nclasses = n;
 	s->labels = xmalloc((c->nslots + 1) * sizeof *s->labels);
-	if (c->slot_name)
-		s->names = xcalloc(c->nslots + 1, sizeof *s->names);
+	s->names = xcalloc(c->nslots + 1, sizeof *s->names);
+	s->hash = xcalloc(c->nslots + 1, sizeof *s->hash);
+	s->dhash = xcalloc(c->nslots + 1, sizeof *s->dhash);
 	s->slot = xmalloc((c->nslots + 1) * sizeof *s->slot);
 	s->count = 0;
 	for (uint32_t i = 0; i < c->nslots; i++) {
 		if (!c->slot_ok[i]) {
-			if (c->slot_name)
-				free(c->slot_name[i]);
+			free(c->slot_name[i]);
 			continue;
 		}
-		if (c->slot_name) /* handed over */
-			s->names[s->count] = c->slot_name[i];
+		s->names[s->count] = c->slot_name[i]; /* handed over */
+		s->hash[s->count] = c->slot_hash[i];
+		s->dhash[s->count] = c->slot_dhash[i];
 		s->labels[s->count] = (uint16_t)remap[c->slot_cls[i]];
 		s->slot[s->count++] = i;
 	}
 	free(order);
 	free(remap);
+	dups_find(s);
 }
 
 /* Handles one regular file entry of the archive. */
@@ -859,6 +874,8 @@ prep_scan_run(const struct prep_opts *o)
 	free(c.slot_cls);
 	free(c.slot_ok);
 	free(c.slot_name); /* the strings went to s->names */
+	free(c.slot_hash);
+	free(c.slot_dhash);
 	pthread_mutex_destroy(&c.mu);
 	pthread_cond_destroy(&c.go);
 	pthread_cond_destroy(&c.done);
@@ -878,6 +895,9 @@ prep_scan_free(struct prep_scan *s)
 	for (uint32_t i = 0; s->names && i < s->count; i++)
 		free(s->names[i]);
 	free(s->names);
+	free(s->hash);
+	free(s->dhash);
+	free(s->group);
 	free(s->slot);
 	store_free(s->store);
 	free(s->px_sum);

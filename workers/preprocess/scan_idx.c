@@ -11,6 +11,7 @@
 
 #include <archive_entry.h>
 
+#include "dups.h"
 #include "scan_int.h"
 
 /* Gunzips an in-memory .gz with libarchive's raw format, bounded. */
@@ -205,6 +206,9 @@ scan_idx_pairs(struct scan_ctx *c)
 				    s->px_sum + (size_t)slot * s->store_ch,
 				    s->px_sq + (size_t)slot * s->store_ch);
 			}
+			dups_hash(im->idx.data + (size_t)k * rows * cols,
+			    (int)cols, (int)rows, 1, &c->slot_hash[slot],
+			    &c->slot_dhash[slot]);
 			c->slot_ok[slot] = 1;
 			/* written on this thread: let go as it goes */
 			if (s->store && slot % 256 == 255)

@@ -35,6 +35,7 @@ struct item {
 	int8_t status;     /* enum img_err */
 	struct img_info info;
 	uint32_t sum[3];   /* per channel, of the stored pixels */
+	uint64_t hash, dhash; /* dups_hash of the decoded source */
 	uint64_t sq[3];
 	char err[120];
 };
@@ -69,7 +70,8 @@ struct scan_ctx {
 	/* per slot */
 	uint16_t *slot_cls;
 	uint8_t *slot_ok;
-	char **slot_name; /* prepare: the image's path in the archive */
+	char **slot_name; /* the image's path in the archive */
+	uint64_t *slot_hash, *slot_dhash; /* dups_hash of its pixels */
 	uint32_t nslots, capslots;
 	/* pool */
 	pthread_mutex_t mu;
