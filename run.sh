@@ -19,6 +19,8 @@
 # only; the web app on every interface unless TRAINYARD_WEB_LISTEN says
 # otherwise. The service token the four share is var/service-token
 # (generated, mode 0600) unless TRAINYARD_SERVICE_TOKEN is set.
+# deploy: TRAINYARD_TLS=1 when the app is reached over TLS (keeps the
+# cookies' Secure flag of k8s/configmap.yaml; off for minikube's HTTP).
 set -euo pipefail
 
 cd "$(dirname "$0")"
@@ -356,6 +358,22 @@ write_overlay() { # tag
 		  - name: $IMAGE
 		    newTag: "$1"
 	EOF
+	# Secure cookies need TLS; minikube's NodePort is plain HTTP.
+	if [ "${TRAINYARD_TLS:-0}" != 1 ]; then
+		cat >>"$dir/kustomization.yaml" <<-EOF
+			patches:
+			  - target:
+			      kind: ConfigMap
+			      name: trainyard-config
+			    patch: |-
+			      apiVersion: v1
+			      kind: ConfigMap
+			      metadata:
+			        name: trainyard-config
+			      data:
+			        TRAINYARD_COOKIE_SECURE: "0"
+		EOF
+	fi
 	say "$dir"
 }
 

@@ -463,6 +463,24 @@ def concurrent_wrong_logins_count_before_hashing():
           30, codes)
 
 
+@test
+def cookies_are_secure_when_told_so():
+    """TRAINYARD_COOKIE_SECURE=1 (the k8s ConfigMap): Secure on every
+    cookie; unset (a local run over http): not."""
+    for key, env, want in (("secure", {"TRAINYARD_COOKIE_SECURE": 1}, True),
+                           ("main", {}, False)):
+        port = web(key, **env).port
+        c = Client(port)
+        r = c.get("/login")
+        cookies = r.headers_all("Set-Cookie")
+        r = c.post_form("/signup", {"username": "ck%s%d" % (key, os.getpid()
+                                                          % 1000),
+                                    "password": PW})
+        cookies += r.headers_all("Set-Cookie")
+        check(len(cookies) >= 2, cookies)
+        check(all(("; Secure" in h) == want for h in cookies), cookies)
+
+
 # ---- §2 slow clients ---------------------------------------------------------
 
 class Drip:

@@ -1,7 +1,9 @@
 // The podman overlay of k8s/ for `podman kube play` (tests/k8s/test_k8s.sh).
 // podman plays Pods, Deployments, PVCs, ConfigMaps and Secrets; it has no
 // Services, kube-dns, HPA or Ingress. This changes only that:
-//   - Namespace, Service, HorizontalPodAutoscaler and Ingress are left out;
+//   - Namespace, Service, HorizontalPodAutoscaler, Ingress and
+//     NetworkPolicy are left out (test_k8s.sh checks instead that a worker
+//     refuses a caller without the service token);
 //   - the StatefulSet train-peer (parallel-run replicas) is played as a
 //     Deployment with the same pod template: podman 4.3 plays no
 //     StatefulSets, and these pods use no identity or claim templates;
@@ -40,7 +42,8 @@ if (!serviceToken) {
 const objs = render(dir);
 const notes = [];
 const dropped = objs.filter((o) =>
-	["Namespace", "Service", "HorizontalPodAutoscaler", "Ingress"].includes(o.kind));
+	["Namespace", "Service", "HorizontalPodAutoscaler", "Ingress",
+		"NetworkPolicy"].includes(o.kind));
 notes.push(`left out (podman kube play has no such thing): ${dropped.map((o) =>
 	`${o.kind}/${o.metadata.name}`).join(", ")}`);
 for (const o of objs.filter((o) => o.kind === "StatefulSet")) {

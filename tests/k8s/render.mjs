@@ -1,6 +1,7 @@
 // A small kustomize: renders a kustomization directory into a list of
 // objects, with the features k8s/ and its overlays use (resources as files
-// or directories, namespace, images). The test machines have no kustomize;
+// or directories, namespace, images, and patches whose patch is a
+// strategic-merge YAML of maps, aimed by target kind and name). The test machines have no kustomize;
 // where kubectl is installed, validate.mjs checks that this renders exactly
 // what `kubectl kustomize` does.
 //   node tests/k8s/render.mjs DIR      prints the rendered YAML
@@ -14,7 +15,7 @@ const CLUSTER_SCOPED = new Set([
 	"PriorityClass",
 ]);
 const KNOWN = new Set(["apiVersion", "kind", "metadata", "namespace",
-	"resources", "images"]);
+	"resources", "images", "patches"]);
 
 export function parseYaml(text, where) {
 	return parseAllDocuments(text).map((d) => {
@@ -37,6 +38,30 @@ function setImages(obj, images) {
 	}
 }
 
+/* Maps merge key by key; anything else is replaced (the cases used here). */
+function merge(into, patch) {
+	for (const [k, v] of Object.entries(patch)) {
+		if (v && typeof v === "object" && !Array.isArray(v) &&
+		    into[k] && typeof into[k] === "object" && !Array.isArray(into[k]))
+			merge(into[k], v);
+		else
+			into[k] = v;
+	}
+}
+
+function applyPatch(objs, p, where) {
+	const [patch] = parseYaml(p.patch ?? "", where);
+	const t = p.target ?? {};
+	const hits = objs.filter((o) => (!t.kind || o.kind === t.kind) &&
+		(!t.name || o.metadata.name === t.name));
+	if (!patch || !hits.length)
+		throw new Error(`${where}: a patch that matches nothing`);
+	for (const o of hits) {
+		const { apiVersion, kind, metadata, ...rest } = patch;
+		merge(o, rest);
+	}
+}
+
 export function render(dir) {
 	const kfile = path.join(dir, "kustomization.yaml");
 	const [k] = parseYaml(fs.readFileSync(kfile, "utf8"), kfile);
@@ -49,6 +74,8 @@ export function render(dir) {
 		if (fs.statSync(p).isDirectory()) objs.push(...render(p));
 		else objs.push(...parseYaml(fs.readFileSync(p, "utf8"), p));
 	}
+	for (const p of k.patches ?? [])
+		applyPatch(objs, p, kfile);
 	for (const o of objs) {
 		if (k.namespace && !CLUSTER_SCOPED.has(o.kind))
 			o.metadata.namespace = k.namespace;

@@ -314,6 +314,38 @@ check("Ingress: nginx class, body size = TRAINYARD_MAX_UPLOAD_MB, routes to web"
 	`${cm.data.TRAINYARD_MAX_UPLOAD_MB}m` &&
 	ing.spec.rules[0].http.paths[0].backend.service.name === "web");
 
+// Issue 13 §1: only the web app reaches the workers.
+check("Ingress routes every path to web only, request buffering on",
+	ing && ing.spec.rules.every((r) => r.http.paths.every((p) =>
+		p.backend.service.name === "web")) &&
+	ing.metadata.annotations["nginx.ingress.kubernetes.io/proxy-request-buffering"] !== "off");
+check("ConfigMap: TRAINYARD_COOKIE_SECURE=1 (cookies only over TLS)",
+	cm.data.TRAINYARD_COOKIE_SECURE === "1");
+const policies = byKind("NetworkPolicy");
+const npSelects = (np, labels) => Object.entries(np.spec.podSelector.matchLabels ?? {})
+	.every(([k, v]) => labels[k] === v);
+const fromNames = (rule) => (rule.from ?? []).map((f) =>
+	f.podSelector?.matchLabels?.["app.kubernetes.io/name"]);
+for (const d of workloads.filter((d) => d.metadata.name !== "web")) {
+	const n = d.metadata.name;
+	const labels = d.spec.template.metadata.labels;
+	const nps = policies.filter((np) => npSelects(np, labels));
+	const rules = nps.flatMap((np) => np.spec.ingress ?? []);
+	const allowed = new Set(rules.flatMap(fromNames));
+	const want = labels["app.kubernetes.io/name"] === "train" ? ["web", "train"] : ["web"];
+	check(`${n}: a NetworkPolicy admits only ${want.join(" and ")} pods, on port ${PORTS[n]}`,
+		nps.length > 0 && nps.every((np) => np.spec.policyTypes.includes("Ingress")) &&
+		rules.length > 0 &&
+		rules.every((r) => (r.from ?? []).length > 0 && r.from.every((f) =>
+			f.podSelector && !f.namespaceSelector && !f.ipBlock)) &&
+		allowed.size === want.length && want.every((w) => allowed.has(w)) &&
+		rules.every((r) => (r.ports ?? []).length > 0 &&
+			r.ports.every((p) => p.port === PORTS[n])),
+		JSON.stringify(rules));
+}
+check("web: no NetworkPolicy closes it (the Ingress and NodePort reach it)",
+	!policies.some((np) => npSelects(np, web.spec.template.metadata.labels)));
+
 // The image sets the same paths and user the manifests expect.
 const dockerfile = fs.readFileSync(path.join(dir, "..", "Dockerfile"), "utf8");
 check("Dockerfile runs as the uid of runAsUser",

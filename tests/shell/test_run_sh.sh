@@ -76,6 +76,8 @@ check "deploy: applies the overlay" called "kubectl apply -k $R/build/deploy"
 check "deploy: overlay pins the built tag" grep -q 'newTag: "1.2.3"' "$R/build/deploy/kustomization.yaml"
 check "deploy: overlay builds on k8s/" grep -qx '  - ../../k8s' "$R/build/deploy/kustomization.yaml"
 check "deploy: the overlay renders" node "$REPO/tests/k8s/render.mjs" "$R/build/deploy" >/dev/null
+check "deploy: plain HTTP turns the cookies' Secure off in the overlay" \
+	bash -c 'node "$1/tests/k8s/render.mjs" "$2/build/deploy" | grep -q "TRAINYARD_COOKIE_SECURE: \"0\""' _ "$REPO" "$R"
 check "deploy: shows a rollout progress line" says "rollout"
 check "deploy: prints the URL" says "trainyard: http://192.168.49.2:31234/"
 in_order() { # patterns...: each first matches a later line than the one before
@@ -99,6 +101,9 @@ run FAKE_HOST=Stopped -- deploy
 check "deploy with podman only: minikube uses the podman driver" called "minikube start --driver=podman"
 fake_install
 
+run FAKE_SECRET=1 TRAINYARD_TLS=1 -- deploy
+check "deploy TRAINYARD_TLS=1: cookies keep Secure (the ConfigMap's 1)" \
+	bash -c 'node "$1/tests/k8s/render.mjs" "$2/build/deploy" | grep -q "TRAINYARD_COOKIE_SECURE: \"1\""' _ "$REPO" "$R"
 run FAKE_SECRET=1 TRAINYARD_INGRESS=1 -- deploy
 check "deploy TRAINYARD_INGRESS=1: enables the ingress addon" called "minikube addons enable ingress"
 
