@@ -58,6 +58,33 @@ add_size(struct td *d, const char *key, const cJSON *a)
 		        cJSON_GetArrayItem(a, 1)->valueint);
 }
 
+#define SAMPLES_SHOWN 8 /* per class on the health page */
+
+/* Rows "thumbs" of d: up to max of the class's base64 PNG samples (their
+ * alphabet checked: they go into a data: URL); "more" when there are
+ * more. */
+static void
+samples_td(struct td *d, const cJSON *samples, int max)
+{
+	const cJSON *s;
+	int n = 0;
+
+	cJSON_ArrayForEach(s, samples)
+	{
+		const char *v = cJSON_GetStringValue(s);
+		if (!v || !*v ||
+		    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		              "abcdefghijklmnopqrstuvwxyz0123456789+/=") !=
+		        strlen(v))
+			continue;
+		if (n++ == max) {
+			td_set_bool(d, "more", 1);
+			break;
+		}
+		td_set(td_add_row(d, "thumbs"), "png", v);
+	}
+}
+
 /* The report's "duplicates" (preprocess dups.c): groups of copies. */
 static void
 dups_td(struct td *d, const cJSON *dup)
@@ -100,6 +127,7 @@ page_dataset_health_report(struct td *d, const char *json)
 	cJSON *r = cJSON_Parse(json), *it;
 	const cJSON *classes, *skipped, *warnings;
 	const char *fmt;
+	int ci = 0;
 	double max = 0;
 	long long listed = 0, folders = 0, total;
 
@@ -143,11 +171,15 @@ page_dataset_health_report(struct td *d, const char *json)
 		    cJSON_GetObjectItemCaseSensitive(it, "name"));
 		double n = cJSON_IsNumber(c) ? c->valuedouble : 0;
 		struct td *row;
+		int index = ci++; /* its place in the report */
 
 		if (!name)
 			continue;
 		row = td_add_row(d, "classes");
 		td_set(row, "name", name);
+		td_set_int(row, "ci", index);
+		samples_td(row, cJSON_GetObjectItemCaseSensitive(it, "samples"),
+		           SAMPLES_SHOWN);
 		td_set_int(row, "count", (long long)n);
 		td_set_count(row, "count_text", (long long)n, "image",
 		             "images");
@@ -333,4 +365,46 @@ page_dataset_reinspect(struct req *r)
 fail:
 	view_error_page(r, 500, "The inspection could not be restarted; try "
 	               "again.", loc, "Back to the dataset");
+}
+
+void
+page_dataset_samples(struct req *r)
+{
+	sqlite3_stmt *st = db_stmt(r->w->db, DB_DATASET_GET, "ii", r->ids[1],
+	                           r->project.id);
+	cJSON *rep = NULL;
+	const cJSON *cls;
+	char q[16], back[96];
+	struct td *d;
+	int ci = -1;
+
+	if (web_query(r, "class", q, sizeof(q)) == 0)
+		ci = atoi(q);
+	if (db_step(r->w->db, st) == SQLITE_ROW) {
+		struct dsrow ds;
+		dsrow_read(st, &ds);
+		rep = cJSON_Parse(ds.report_json);
+		dsrow_free(&ds);
+	}
+	db_done(r->w->db, st);
+	cls = ci >= 0 ? cJSON_GetArrayItem(
+	                    cJSON_GetObjectItemCaseSensitive(rep, "classes"), ci)
+	              : NULL;
+	if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(cls, "name"))) {
+		cJSON_Delete(rep);
+		web_error(r, 404, "This dataset has no such class.");
+		return;
+	}
+	snprintf(back, sizeof(back), "/projects/%lld/datasets/%lld",
+	         r->project.id, r->ids[1]);
+	d = td_new();
+	td_set(d, "back", back);
+	td_set(d, "project_name", r->project.name);
+	td_set_int(d, "id", r->project.id);
+	td_set(d, "name",
+	       cJSON_GetObjectItemCaseSensitive(cls, "name")->valuestring);
+	samples_td(d, cJSON_GetObjectItemCaseSensitive(cls, "samples"), 1000);
+	view_page(r, 200, "samples", "Samples", d);
+	td_free(d);
+	cJSON_Delete(rep);
 }

@@ -44,6 +44,8 @@ void page_dataset_health(struct req *r);
 /* Fills d from an inspection report; its shape is checked, not trusted. */
 void page_dataset_health_report(struct td *d, const char *json);
 void page_dataset_reinspect(struct req *r);
+/* every sample thumbnail of one class (?class=i) of the report */
+void page_dataset_samples(struct req *r);
 /* page_dataset_manage.c: delete (refused while runs use it), rename */
 void page_dataset_delete(struct req *r);
 void page_dataset_rename(struct req *r);

@@ -47,6 +47,8 @@ ROUTE(DATASET, "GET", "/projects/{id}/datasets/{did}", R_AUTH | R_PROJECT,
     page_dataset_health)
 ROUTE(DATASET_REINSPECT, "POST", "/projects/{id}/datasets/{did}/inspect",
     R_AUTH | R_FORM | R_CSRF | R_PROJECT, page_dataset_reinspect)
+ROUTE(DATASET_SAMPLES, "GET", "/projects/{id}/datasets/{did}/samples",
+    R_AUTH | R_PROJECT, page_dataset_samples)
 ROUTE(DATASET_STATUS, "GET", "/projects/{id}/datasets/{did}/status",
     R_AUTH | R_PROJECT, page_dataset_status)
 ROUTE(DATASET_DELETE, "POST", "/projects/{id}/datasets/{did}/delete",

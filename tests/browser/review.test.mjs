@@ -124,7 +124,14 @@ try {
     check(dup.includes(planted.name) && dup.includes(`clothes/${NAMES[imgs[0].cls]}/${imgs[0].i}.png`), dup);
     check(/identical/.test(dup), dup);
     check(/leakage/.test(await page.textContent('#warnings')), 'no leakage warning');
+    // what each folder holds: 8 thumbnails per class, then "show more"
+    const per = await page.$$eval('#classes .samples', ss => ss.map(s => ({
+      n: s.querySelectorAll('img').length, ok: [...s.querySelectorAll('img')].every(i => i.naturalWidth === 28),
+      more: !!s.querySelector('a.more') })));
+    check(per.length === CLASSES.length && per.every(p => p.n === 8 && p.ok && p.more), JSON.stringify(per));
     await shot(page, 'health');
+    await page.click('#classes .samples a.more');
+    check(await page.locator('#samples img').count() === 24, 'show more');
   });
 
   for (const [label, arch] of [['older', 'cnn'], ['newer', 'mlp']]) {

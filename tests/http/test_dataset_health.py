@@ -164,6 +164,15 @@ def planted_copies_and_the_leak_they_would_cause():
     w = html.unescape(re.search(r'id="warnings".*?</section>', t,
                                 re.S).group(0))
     check("leakage" in w and "two labels" in w, w)
+    # per-class samples: 8 on the page, all 13 cats behind "show more"
+    rows = re.findall(r'<div class="samples"[^>]*>(.*?)</div>', t, re.S)
+    check(len(rows) == 2 and all(r.count("<img ") == 8 for r in rows), rows)
+    more = re.search(r'href="([^"]*/samples\?class=0)"', t)
+    check(more, "no show more link")
+    m = c.get(html.unescape(more.group(1))).text
+    check(m.count('<img src="data:image/png;base64,') == 13, m[:2000])
+    check(c.get("/projects/%d/datasets/%d/samples?class=9" % (pid, did)).status
+          == 404, "no such class")
 
 
 @test

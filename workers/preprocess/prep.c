@@ -147,6 +147,10 @@ prep_report(const struct prep_scan *s)
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "name", s->classes[i].name);
 		cJSON_AddNumberToObject(o, "count", s->classes[i].count);
+		if (s->classes[i].nsamples)
+			cJSON_AddItemToObject(o, "samples",
+			    cJSON_CreateStringArray((const char *const *)
+			    s->classes[i].samples, (int)s->classes[i].nsamples));
 		cJSON_AddItemToArray(a, o);
 	}
 	o = cJSON_AddObjectToObject(r, "formats");

@@ -94,6 +94,9 @@ struct prep_class {
 	char *name;
 	uint32_t count; /* usable images */
 	int idx_label;  /* label value for IDX classes, else -1 */
+	/* inspect: base64 PNG thumbnails of its first images (samples.h) */
+	char **samples;
+	unsigned nsamples, sampled; /* sampled: asked for so far */
 };
 
 /* The outcome of reading an archive. */

@@ -24,6 +24,7 @@
 #include <archive_entry.h>
 
 #include "dups.h"
+#include "samples.h"
 #include "scan_int.h"
 #include "zipcount.h"
 
@@ -123,7 +124,8 @@ scan_class_id(struct scan_ctx *c, const char *name, int idx_label)
 		c->capcls = c->capcls ? c->capcls * 2 : 16;
 		c->cls = xrealloc(c->cls, c->capcls * sizeof *c->cls);
 	}
-	c->cls[c->ncls] = (struct prep_class){xstrdup(name), 0, idx_label};
+	c->cls[c->ncls] = (struct prep_class){.name = xstrdup(name),
+	    .idx_label = idx_label};
 	c->hash[i] = c->ncls + 1;
 	return (int)c->ncls++;
 }
@@ -244,6 +246,9 @@ decode_item(struct scan_ctx *c, struct batch *b, struct item *it)
 		return;
 	dups_hash(src, it->info.width, it->info.height, it->info.channels,
 	    &it->hash, &it->dhash);
+	if (it->want_sample)
+		it->thumb = samples_thumb(src, it->info.width, it->info.height,
+		    it->info.channels);
 	if (o->mode == PREP_PREPARE) {
 		uint8_t *px = scan_slot_pixels(c->s, it->slot);
 
@@ -380,8 +385,16 @@ batch_collect(struct scan_ctx *c, struct batch *b)
 		const char *name = (const char *)b->arena + it->name_off;
 
 		if (it->status != IMG_OK) {
+			free(it->thumb);
 			scan_add_skip(s, name, "%s", it->err);
 			continue;
+		}
+		if (it->thumb) { /* the class's sample, in archive order */
+			struct prep_class *k = &c->cls[it->cls];
+			k->samples = xrealloc(k->samples, (k->nsamples + 1) *
+			    sizeof *k->samples);
+			k->samples[k->nsamples++] = it->thumb;
+			it->thumb = NULL;
 		}
 		c->slot_ok[it->slot] = 1;
 		c->slot_hash[it->slot] = it->hash;
@@ -532,6 +545,7 @@ finish(struct scan_ctx *c)
 
 			snprintf(name, sizeof name, "%s/", c->cls[i].name);
 			scan_add_skip(s, name, "empty class: no usable images");
+			free(c->cls[i].samples); /* none: no usable image */
 			continue;
 		}
 		order[n++] = &c->cls[i];
@@ -686,6 +700,12 @@ take_entry(struct scan_ctx *c, struct archive *a, struct archive_entry *e,
 	it = &b->items[b->n];
 	memset(it, 0, offsetof(struct item, err));
 	it->err[0] = '\0';
+	if (c->o->mode == PREP_INSPECT && c->nsampled < SAMPLES_MAX &&
+	    c->cls[id].sampled < SAMPLES_PER_CLASS) {
+		it->want_sample = 1;
+		c->cls[id].sampled++;
+		c->nsampled++;
+	}
 	/* Inspect stores no pixels but uses the slot for its verdict. */
 	if (scan_slot_new(c, (uint16_t)id, clean, &it->slot) < 0)
 		return b;
@@ -868,7 +888,7 @@ prep_scan_run(const struct prep_opts *o)
 	free(c.idx);
 	free(c.labels_txt);
 	for (unsigned i = 0; i < c.ncls; i++)
-		free(c.cls[i].name);
+		free(c.cls[i].name); /* samples: moved to s->classes, or freed */
 	free(c.cls);
 	free(c.hash);
 	free(c.slot_cls);
@@ -888,8 +908,12 @@ prep_scan_free(struct prep_scan *s)
 	if (!s)
 		return;
 	free(s->fatal);
-	for (unsigned i = 0; i < s->nclasses; i++)
+	for (unsigned i = 0; i < s->nclasses; i++) {
 		free(s->classes[i].name);
+		for (unsigned k = 0; k < s->classes[i].nsamples; k++)
+			free(s->classes[i].samples[k]);
+		free(s->classes[i].samples);
+	}
 	free(s->classes);
 	free(s->labels);
 	for (uint32_t i = 0; s->names && i < s->count; i++)

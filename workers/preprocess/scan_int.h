@@ -36,6 +36,8 @@ struct item {
 	struct img_info info;
 	uint32_t sum[3];   /* per channel, of the stored pixels */
 	uint64_t hash, dhash; /* dups_hash of the decoded source */
+	int want_sample;      /* inspect: make a thumbnail of it */
+	char *thumb;          /* that thumbnail (samples_thumb) */
 	uint64_t sq[3];
 	char err[120];
 };
@@ -60,6 +62,7 @@ struct idxfile {
 
 struct scan_ctx {
 	const struct prep_opts *o;
+	unsigned nsampled; /* thumbnails asked for (SAMPLES_MAX) */
 	struct prep_scan *s;
 	struct img_limits ilim;
 	/* provisional classes, hashed by name */
