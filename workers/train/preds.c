@@ -60,8 +60,15 @@ train_write_predictions(const char *dir, const struct train_summary *s,
 	const struct tensor *t = d->va.count ? &d->va : &d->tr;
 	int k = nn_out_size(s->net), isz = nn_in_size(s->net);
 	uint32_t idx[PREDS_BATCH];
-	float *x = xmalloc(sizeof(float) * (size_t)isz * PREDS_BATCH);
-	nn_ctx *c = nn_ctx_new(s->net, PREDS_BATCH, 0);
+	/* as many images a pass as keep the context within ~16 MB: a
+	 * 64x64 resnet's 64-image context took ~400 MB, more than its
+	 * training */
+	nn_ctx *probe = nn_ctx_new(s->net, 1, 0);
+	size_t per = nn_ctx_bytes(probe), fit = ((size_t)16 << 20) / per;
+	nn_ctx_free(probe);
+	int B = fit < 1 ? 1 : fit > PREDS_BATCH ? PREDS_BATCH : (int)fit;
+	float *x = xmalloc(sizeof(float) * (size_t)isz * (size_t)B);
+	nn_ctx *c = nn_ctx_new(s->net, B, 0);
 	struct wbuf out;
 	int rc = 0;
 
@@ -69,14 +76,12 @@ train_write_predictions(const char *dir, const struct train_summary *s,
 	(void)!wb_printf(&out, "{\"split\":\"%s\",\"top\":%d,\"rows\":[\n",
 	                 d->va.count ? "val" : "train",
 	                 k < PREDS_TOP ? k : PREDS_TOP);
-	for (uint32_t i = 0; i < t->count && !out.toobig;
-	     i += PREDS_BATCH) {
-		int n = (int)(t->count - i < PREDS_BATCH ? t->count - i
-		                                         : PREDS_BATCH);
+	for (uint32_t i = 0; i < t->count && !out.toobig; i += (uint32_t)B) {
+		int n = (int)(t->count - i < (uint32_t)B ? t->count - i
+		                                         : (uint32_t)B);
 		for (int b = 0; b < n; b++)
 			idx[b] = i + (uint32_t)b;
-		train_make_rows(d, t, idx, n, NULL, x, NULL, 0,
-		                t->image_bytes);
+		train_make_rows(d, t, idx, n, NULL, x, NULL, 0, t->image_bytes);
 		add_rows(&out, t, i, n, nn_predict(c, x, n), k);
 	}
 	(void)!wb_adds(&out, "]}\n");
@@ -87,8 +92,7 @@ train_write_predictions(const char *dir, const struct train_summary *s,
 	} else {
 		char *path = xasprintf("%s/predictions.json", dir);
 		if (util_write_atomic(path, out.data, out.len) != 0) {
-			snprintf(err, errlen, "%s: %s", path,
-			         strerror(errno));
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 			rc = -1;
 		}
 		free(path);
