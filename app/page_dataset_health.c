@@ -178,7 +178,9 @@ page_dataset_health_report(struct td *d, const char *json)
 		row = td_add_row(d, "classes");
 		td_set(row, "name", name);
 		td_set_int(row, "ci", index);
-		samples_td(row, cJSON_GetObjectItemCaseSensitive(it, "samples"),
+		samples_td(row,
+		           cJSON_GetArrayItem(
+		               cJSON_GetObjectItemCaseSensitive(r, "samples"), index),
 		           SAMPLES_SHOWN);
 		td_set_int(row, "count", (long long)n);
 		td_set_count(row, "count_text", (long long)n, "image",
@@ -403,7 +405,10 @@ page_dataset_samples(struct req *r)
 	td_set_int(d, "id", r->project.id);
 	td_set(d, "name",
 	       cJSON_GetObjectItemCaseSensitive(cls, "name")->valuestring);
-	samples_td(d, cJSON_GetObjectItemCaseSensitive(cls, "samples"), 1000);
+	samples_td(d,
+	           cJSON_GetArrayItem(
+	               cJSON_GetObjectItemCaseSensitive(rep, "samples"), ci),
+	           1000);
 	view_page(r, 200, "samples", "Samples", d);
 	td_free(d);
 	cJSON_Delete(rep);

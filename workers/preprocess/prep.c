@@ -147,11 +147,20 @@ prep_report(const struct prep_scan *s)
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "name", s->classes[i].name);
 		cJSON_AddNumberToObject(o, "count", s->classes[i].count);
-		if (s->classes[i].nsamples)
-			cJSON_AddItemToObject(o, "samples",
-			    cJSON_CreateStringArray((const char *const *)
-			    s->classes[i].samples, (int)s->classes[i].nsamples));
 		cJSON_AddItemToArray(a, o);
+	}
+	/* inspect: "samples"[class] = base64 PNG thumbnails (samples.c) */
+	for (unsigned i = 0; i < s->nclasses; i++) {
+		if (!s->classes[i].nsamples)
+			continue;
+		if (!(a = cJSON_GetObjectItemCaseSensitive(r, "samples"))) {
+			a = cJSON_AddArrayToObject(r, "samples");
+			for (unsigned k = 0; k < s->nclasses; k++)
+				cJSON_AddItemToArray(a, cJSON_CreateArray());
+		}
+		cJSON_ReplaceItemInArray(a, (int)i, cJSON_CreateStringArray(
+		    (const char *const *)s->classes[i].samples,
+		    (int)s->classes[i].nsamples));
 	}
 	o = cJSON_AddObjectToObject(r, "formats");
 	for (int f = 0; f < IMG_FMT__MAX; f++)
