@@ -193,6 +193,9 @@ cmd_local() {
 			TRAINYARD_TRAIN_PEERS+=,http://127.0.0.1:$((rport + i))
 		done
 		export TRAINYARD_TRAIN_PEERS
+		# The web app places each run on the least busy replica
+		# (docs/deploy.md, Placement): every replica is a train URL.
+		export TRAINYARD_TRAIN_URL=$TRAINYARD_TRAIN_PEERS
 	fi
 	export TRAINYARD_ADMIN_USER=${TRAINYARD_ADMIN_USER:-admin}
 	local pwfile=$var/admin-password
@@ -244,17 +247,18 @@ cmd_local() {
 		fi
 		say "  $svc  ready on 127.0.0.1:${port[$svc]}"
 	done
-	# Replicas keep their own models dir: they serve /fed/round only and
-	# must never resume the first train worker's jobs.
+	# Replicas share the models volume (models and checkpoints) but keep
+	# their job records apart (TRAINYARD_REPLICA: models/jobs/<name>/), so
+	# each resumes only its own jobs; the first keeps models/jobs/.
 	for ((i = 1; i < replicas; i++)); do
 		[ -x "$bin/trainyard-train" ] || break
-		mkdir -p "$var/train-replica-$i"
-		TRAINYARD_LISTEN=127.0.0.1 TRAINYARD_PORT=$((rport + i)) TRAINYARD_MODELS_DIR=$var/train-replica-$i \
+		TRAINYARD_LISTEN=127.0.0.1 TRAINYARD_PORT=$((rport + i)) TRAINYARD_REPLICA=train-replica-$i \
 			"$bin/trainyard-train" >>"$var/log/train-replica-$i.log" 2>&1 &
 		LOCAL_PIDS+=("$!")
 		LOCAL_NAMES+=("train-replica-$i")
 		say "  train replica $i on 127.0.0.1:$((rport + i))"
 	done
+	[ "$replicas" -le 1 ] || say "  runs are placed on the least busy of $replicas train replicas: $TRAINYARD_TRAIN_URL"
 	for svc in "${SERVICES[@]}"; do
 		[[ " ${found[*]} " == *" $svc "* ]] || say "  $svc  not built yet, not started"
 	done

@@ -154,7 +154,8 @@ DB_STMT(TOKEN_TOUCH,
 	"coalesce(epochs_json, ''), coalesce(metrics_json, ''), "        \
 	"cancel_requested, created_at, coalesce(started_at, 0), "        \
 	"coalesce(prep_seconds, -1), coalesce(train_seconds, -1), "      \
-	"coalesce(finished_at, 0), coalesce(number, id), name, note "
+	"coalesce(finished_at, 0), coalesce(number, id), name, note, "   \
+	"owner "
 DB_STMT(RUN_INSERT,
     "INSERT INTO runs (id, project_id, dataset_id, params_json, created_at, "
     "message) VALUES ((SELECT n + 1 FROM run_seq), ?, ?, ?, ?, "
@@ -197,6 +198,9 @@ DB_STMT(RUN_PREP_DONE,
     "progress = 0, message = 'starting training' "
     "WHERE id = ? AND status = 'preprocessing'")
 DB_STMT(RUN_EPOCHS, "UPDATE runs SET epochs_json = ? WHERE id = ?")
+/* the train replica the run was placed on (app/place.c) */
+DB_STMT(RUN_SET_OWNER,
+    "UPDATE runs SET owner = ?, placed_at = ? WHERE id = ?")
 DB_STMT(RUN_SUCCEED,
     "UPDATE runs SET status = 'succeeded', progress = 1, message = 'done', "
     "metrics_json = ?, epochs_json = ?, train_seconds = ?, finished_at = ? "

@@ -13,6 +13,7 @@
 #include "runqueue.h"
 #include "follow.h"
 #include "jobs.h"
+#include "place.h"
 #include "runform.h"
 #include "runrow.h"
 
@@ -40,6 +41,7 @@ struct track {
 static struct {
 	struct web *w;
 	int max_runs;
+	int replicas; /* train replicas found at the last start */
 	double retry_seconds, poll_seconds, run_timeout;
 	struct follow_loop loop;
 	pthread_mutex_t mu; /* guards follows */
@@ -110,7 +112,9 @@ pipeline_stopping(void)
 int
 pipeline_max_runs(void)
 {
-	return P.max_runs ? P.max_runs : 1;
+	int n = __atomic_load_n(&P.replicas, __ATOMIC_RELAXED);
+
+	return (P.max_runs ? P.max_runs : 1) * (n ? n : 1);
 }
 
 /* ---- run state changes ---- */
@@ -193,10 +197,39 @@ answered(struct track *f)
 
 /* ---- talking to the workers ---- */
 
+/* Where the run's current job lives: the train job at its owner. */
 static const char *
-base_of(enum jobs_stage s)
+base_of(const struct run *r)
 {
-	return s == JOBS_PREP ? P.w->preprocess_url : P.w->train_url;
+	return r->stage == JOBS_PREP ? P.w->preprocess_url : r->row.owner;
+}
+
+/*
+ * A train stage without an owner yet: choose the replica (place.c) and
+ * record it before the job is posted there. 0, or -1 when no replica
+ * answered (the caller backs off as for any unanswered call).
+ */
+static int
+place_run(struct run *r, struct track *f)
+{
+	char owner[257], err[400];
+
+	if (r->stage != JOBS_TRAIN || *r->row.owner)
+		return 0;
+	if (place_choose(P.w->train_url, owner, sizeof(owner), NULL, err,
+	                 sizeof(err))) {
+		unanswered(r, f, WK_UNREACHABLE, err);
+		return -1;
+	}
+	if (db_exec(P.w->db, DB_RUN_SET_OWNER, "tdi", owner, util_wall(),
+	            r->id) != DB_OK) {
+		unanswered(r, f, WK_FAILED, "could not record the placement");
+		return -1;
+	}
+	ty_log("pipeline: run %lld placed on %s", r->id, owner);
+	free(r->row.owner);
+	r->row.owner = xstrdup(owner);
+	return 0;
 }
 
 static const char *
@@ -300,8 +333,8 @@ train_done(struct run *r, struct runform *rf, const cJSON *result)
 	if (*model && stat(path, &sb) == 0)
 		bytes = (long long)sb.st_size;
 	free(path);
-	secs =
-	    now - (r->row.started_at + (r->row.prep_seconds > 0 ? r->row.prep_seconds : 0));
+	secs = now - (r->row.started_at +
+	              (r->row.prep_seconds > 0 ? r->row.prep_seconds : 0));
 	if (db_tx_begin(db) != DB_OK)
 		goto out;
 	if (db_exec(db, DB_RUN_SUCCEED, "ttddi", metrics, epochs, secs, now,
@@ -387,12 +420,27 @@ static void
 follow_run(struct run *r, struct track *f)
 {
 	char id[64], msg[600];
-	struct follow_job job = {stages[r->stage].service, base_of(r->stage),
-	                         id, job_body, r};
+	struct follow_job job = {stages[r->stage].service, NULL, id, job_body,
+	                         r};
 	struct follow_answer a;
 
 	jobs_run_id(r->id, r->stage, id, sizeof(id));
 	wk_set_request_id(id);
+	if (r->stage == JOBS_TRAIN && !*r->row.owner &&
+	    (r->row.cancel_requested ||
+	     (P.run_timeout > 0 &&
+	      util_wall() - r->row.started_at > P.run_timeout))) {
+		/* not placed yet: no train job to tell */
+		if (r->row.cancel_requested)
+			run_cancelled(r, "cancelled");
+		else
+			run_fail(r, "the run took longer than the limit "
+			            "(TRAINYARD_RUN_TIMEOUT)");
+		return;
+	}
+	if (!r->row.cancel_requested && place_run(r, f))
+		return;
+	job.base = base_of(r);
 	if (r->row.cancel_requested) {
 		/* An unreachable worker is not waited for: the run is over
 		 * for the person either way, and the message says so. */
@@ -429,10 +477,9 @@ follow_run(struct run *r, struct track *f)
 		         stages[r->stage].service, a.status);
 		unanswered(r, f, WK_FAILED, a.err);
 	} else if (a.posted && a.status >= 400) {
-		snprintf(msg, sizeof(msg),
-		         "the %s service refused the job: %s",
+		snprintf(msg, sizeof(msg), "the %s service refused the job: %s",
 		         stages[r->stage].service,
-		         a.status == 410 ? a.err
+		         a.status == 410             ? a.err
 		         : *json_str(a.rec, "error") ? json_str(a.rec, "error")
 		                                     : "no reason given");
 		run_fail(r, msg);
@@ -455,17 +502,22 @@ static void
 start_queued(void)
 {
 	struct db *db = P.w->db;
-	long long active, id, *order;
+	long long active, id, *order, limit;
 	size_t n;
 
 	if (db_exec(db, DB_RUN_QUEUED_CANCELLED, "d", util_wall()) != DB_OK)
 		ty_log("pipeline: could not cancel queued runs");
-	active = db_int(db, DB_RUN_ACTIVE_COUNT, 0, "");
-	if (active >= P.max_runs)
-		return;
 	/* turns between users, not first come first served */
 	n = runqueue_order(db, &order);
-	for (size_t i = 0; i < n && active < P.max_runs; i++) {
+	if (!n)
+		return;
+	/* TRAINYARD_MAX_RUNS is per train replica: N replicas, N times as
+	 * many runs at once (the list is resolved again every time). */
+	__atomic_store_n(&P.replicas, place_count(P.w->train_url),
+	                 __ATOMIC_RELAXED);
+	limit = (long long)P.max_runs * P.replicas;
+	active = db_int(db, DB_RUN_ACTIVE_COUNT, 0, "");
+	for (size_t i = 0; i < n && active < limit; i++) {
 		id = order[i];
 		if (db_exec(db, DB_RUN_START, "di", util_wall(), id) != DB_OK)
 			break;
@@ -522,7 +574,8 @@ tick(void *arg)
 		if (f->next_try > util_now() && !r->row.cancel_requested)
 			continue;
 		if (runform_from_json(r->row.params_json, &r->rf) < 0) {
-			run_fail(r, "the run's stored parameters are unreadable");
+			run_fail(r,
+			         "the run's stored parameters are unreadable");
 			continue;
 		}
 		copy = *f;

@@ -36,7 +36,7 @@ void pipeline_kick(void);
 int pipeline_live_get(long long run_id, struct pipeline_live *out) TY_WUR;
 /* Non-zero once pipeline_stop() began: long requests should end. */
 int pipeline_stopping(void);
-/* The configured number of runs at once. */
+/* Runs at once: TRAINYARD_MAX_RUNS per train replica. */
 int pipeline_max_runs(void);
 
 #endif

@@ -49,6 +49,7 @@ runrow_read(sqlite3_stmt *st, struct runrow *r)
 	r->number = sqlite3_column_int64(st, 17);
 	r->name = xstrdup(db_col_text(st, 18));
 	r->note = xstrdup(db_col_text(st, 19));
+	r->owner = xstrdup(db_col_text(st, 20));
 }
 
 void
@@ -57,6 +58,7 @@ runrow_free(struct runrow *r)
 	free(r->params_json);
 	free(r->name);
 	free(r->note);
+	free(r->owner);
 	free(r->message);
 	free(r->error);
 	free(r->prep_json);

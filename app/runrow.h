@@ -35,6 +35,7 @@ struct runrow {
 	double created_at, started_at, prep_seconds, train_seconds, finished_at;
 	long long number; /* within its project: what people see as "#n" */
 	char *name, *note; /* set by the person; "" when not */
+	char *owner;       /* train replica's base URL; "" until placed */
 };
 
 /* Copies the current row of a RUN_COLS statement; free with runrow_free. */

@@ -52,6 +52,8 @@ static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	char *dir;
+	char replica[101]; /* TRAINYARD_REPLICA, "" when unset */
+	char url[257];     /* TRAINYARD_REPLICA_URL: its stable address */
 	const struct job_kind *kinds;
 	size_t nkinds;
 	struct job *all;
@@ -519,7 +521,10 @@ static int
 job_init(const char *models_dir, const struct job_kind *kinds, size_t nkinds,
     int max_running)
 {
-	J.dir = xasprintf("%s/jobs", models_dir);
+	/* Replicas sharing one models volume keep their records apart: each
+	 * resumes only its own jobs (docs/deploy.md, Placement). */
+	J.dir = J.replica[0] ? xasprintf("%s/jobs/%s", models_dir, J.replica)
+	                     : xasprintf("%s/jobs", models_dir);
 	if (util_mkdirs(J.dir, 0755))
 		return -1;
 	J.kinds = kinds;
@@ -674,7 +679,36 @@ job_http_item(struct mg_connection *c, void *arg)
 	return reply_job_locked(c, 200, j);
 }
 
+/*
+ * GET /capacity: what the web app places runs by. slots is
+ * TRAINYARD_MAX_JOBS, free the slots neither running nor promised to a
+ * queued job.
+ */
+static int
+job_http_capacity(struct mg_connection *c, void *arg)
+{
+	size_t counts[JOB__MAX];
+	cJSON *o = cJSON_CreateObject();
+	long busy, free_slots;
+
+	(void)arg;
+	job_counts(counts);
+	busy = (long)(counts[JOB_RUNNING] + counts[JOB_QUEUED]);
+	free_slots = J.nthreads > busy ? J.nthreads - busy : 0;
+	cJSON_AddStringToObject(o, "replica", J.replica);
+	cJSON_AddStringToObject(o, "url", J.url);
+	cJSON_AddNumberToObject(o, "slots", J.nthreads);
+	cJSON_AddNumberToObject(o, "running", (double)counts[JOB_RUNNING]);
+	cJSON_AddNumberToObject(o, "queued", (double)counts[JOB_QUEUED]);
+	cJSON_AddNumberToObject(o, "free", (double)free_slots);
+	cJSON_AddBoolToObject(o, "stopping", J.stopping || svc_stopping());
+	svc_reply_json(c, 200, o);
+	cJSON_Delete(o);
+	return 200;
+}
+
 const struct svc_route job_routes[JOB_NROUTES] = {
+	{"GET", "/capacity", job_http_capacity, NULL, SVC_TOKEN},
 	{"POST", "/jobs", job_http_post, NULL, SVC_TOKEN},
 	{"GET", "/jobs/*", job_http_item, NULL, SVC_TOKEN},
 	{"DELETE", "/jobs/*", job_http_item, NULL, SVC_TOKEN},
@@ -686,8 +720,18 @@ job_start(const void *kinds, int argc, char **argv)
 	const struct job_kinds *k = kinds;
 	long max = cfg_long(argc, argv, "TRAINYARD_MAX_JOBS", 1);
 
+	const char *rep = cfg_str(argc, argv, "TRAINYARD_REPLICA", "");
+
 	if (max < 1 || max > 64)
 		max = 1;
+	if (*rep && !job_id_valid(rep)) {
+		ty_log("TRAINYARD_REPLICA must be 1 to %d of A-Z a-z 0-9 . _ -",
+		    JOB_ID_MAX);
+		return -1;
+	}
+	snprintf(J.replica, sizeof J.replica, "%s", rep);
+	snprintf(J.url, sizeof J.url, "%s",
+	    cfg_str(argc, argv, "TRAINYARD_REPLICA_URL", ""));
 	if (job_init(svc_models_dir(), k->kinds, k->n, (int)max)) {
 		ty_log("cannot start the job system in %s/jobs",
 		    svc_models_dir());

@@ -6,7 +6,9 @@
  *	POST /jobs {"job_id", "kind"?, ...params}   202 new / 200 existing
  *	GET /jobs/{id}                              the record, 404 unknown
  *	DELETE /jobs/{id}                           cancel
- * Records live in <models>/jobs/<id>.json, written atomically on every
+ *	GET /capacity       {"replica", "slots", "running", "queued", "free"}
+ * Records live in <models>/jobs/<id>.json (<models>/jobs/<replica>/ when
+ * TRAINYARD_REPLICA names this replica of several sharing the volume), written atomically on every
  * state change and at most about once a second on progress. At start the
  * records are loaded: finished ones answer GET, queued/running ones are
  * queued again and their run function is called again with the same
@@ -85,7 +87,7 @@ struct job_kinds {
 	const struct job_kind *kinds;
 	size_t n;
 };
-#define JOB_NROUTES 3
+#define JOB_NROUTES 4
 extern const struct svc_route job_routes[JOB_NROUTES];
 int job_start(const void *kinds, int argc, char **argv) TY_WUR;
 void job_stop(const void *kinds);

@@ -67,7 +67,8 @@ check "workers=2 job succeeds" [ "$(field 'r["status"]')" = succeeded ]
 check "it ran on 2 workers without faults" [ "$(field 'r["result"]["workers"], r["result"].get("messages", [])')" = "(2, [])" ]
 rounds=$(curl -fs "http://127.0.0.1:$rp/fed/hello" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["rounds"])')
 check "the replica trained shard 1 of both rounds" [ "$rounds" = 2 ]
-check "the replica kept its own models dir" [ -d "$tmp/var/train-replica-1" ]
+check "the replica keeps its own job records on the shared volume" [ -d "$tmp/var/models/jobs/train-replica-1" ]
+check "the web app is given every replica to place runs on" grep -q "least busy of 2 train replicas: http://127.0.0.1:$tp,http://127.0.0.1:$rp" "$tmp/out"
 
 kill "$pid"
 wait "$pid" 2>/dev/null
