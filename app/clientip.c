@@ -34,7 +34,7 @@ parse_addr(const char *s, size_t n, int *family, unsigned char addr[16])
 
 int
 clientip_parse(const char *spec, struct clientip_nets *out, char *err,
-    size_t errlen)
+               size_t errlen)
 {
 	memset(out, 0, sizeof *out);
 	for (const char *p = spec; p && *p;) {
@@ -45,13 +45,13 @@ clientip_parse(const char *spec, struct clientip_nets *out, char *err,
 			a = n;
 		if (out->n == CLIENTIP_NETS_MAX) {
 			snprintf(err, errlen, "more than %d trusted proxies",
-			    CLIENTIP_NETS_MAX);
+			         CLIENTIP_NETS_MAX);
 			return -1;
 		}
 		if (parse_addr(p, a, &out->net[out->n].family,
-		    out->net[out->n].addr)) {
+		               out->net[out->n].addr)) {
 			snprintf(err, errlen, "\"%.*s\" is not an address",
-			    (int)(a > 60 ? 60 : a), p);
+			         (int)(a > 60 ? 60 : a), p);
 			return -1;
 		}
 		max = out->net[out->n].family == AF_INET ? 32 : 128;
@@ -62,8 +62,10 @@ clientip_parse(const char *spec, struct clientip_nets *out, char *err,
 
 			if (end == p + a + 1 || end != p + n || b < 0 ||
 			    b > max) {
-				snprintf(err, errlen, "bad prefix length in "
-				    "\"%.*s\"", (int)(n > 60 ? 60 : n), p);
+				snprintf(err, errlen,
+				         "bad prefix length in "
+				         "\"%.*s\"",
+				         (int)(n > 60 ? 60 : n), p);
 				return -1;
 			}
 			bits = (int)b;
@@ -87,8 +89,7 @@ in_net(const unsigned char *a, const unsigned char *net, int bits)
 }
 
 static int
-trusted_bytes(const struct clientip_nets *n, int family,
-    const unsigned char *a)
+trusted_bytes(const struct clientip_nets *n, int family, const unsigned char *a)
 {
 	for (size_t i = 0; i < n->n; i++)
 		if (n->net[i].family == family &&
@@ -108,8 +109,8 @@ clientip_trusted(const struct clientip_nets *n, const char *addr)
 }
 
 void
-clientip_of(const struct clientip_nets *n, const char *peer,
-    const char *xff, char *out, size_t outlen)
+clientip_of(const struct clientip_nets *n, const char *peer, const char *xff,
+            char *out, size_t outlen)
 {
 	unsigned char a[16];
 	int family;

@@ -28,11 +28,11 @@ struct clientip_nets {
 
 /* Parses spec (NULL or "": none); 0, or -1 with the reason in err. */
 int clientip_parse(const char *spec, struct clientip_nets *out, char *err,
-    size_t errlen) TY_WUR;
+                   size_t errlen) TY_WUR;
 /* Whether addr (text) is inside one of the blocks. */
 int clientip_trusted(const struct clientip_nets *n, const char *addr);
 /* The client's address into out (at least CLIENTIP_LEN bytes). */
 void clientip_of(const struct clientip_nets *n, const char *peer,
-    const char *xff, char *out, size_t outlen);
+                 const char *xff, char *out, size_t outlen);
 
 #endif

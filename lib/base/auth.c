@@ -21,10 +21,10 @@ same_secret(const char *a, size_t alen, const char *b, size_t blen)
 
 	if (sodium_init() < 0)
 		return 0;
-	crypto_generichash(ha, sizeof ha, (const unsigned char *)a, alen,
-	    NULL, 0);
-	crypto_generichash(hb, sizeof hb, (const unsigned char *)b, blen,
-	    NULL, 0);
+	crypto_generichash(ha, sizeof ha, (const unsigned char *)a, alen, NULL,
+	                   0);
+	crypto_generichash(hb, sizeof hb, (const unsigned char *)b, blen, NULL,
+	                   0);
 	return sodium_memcmp(ha, hb, sizeof ha) == 0;
 }
 

@@ -27,14 +27,11 @@ static const struct rule {
 	const char *last; /* the last component, or NULL for any file */
 	const char *shape;
 } rules[CONFINE__MAX] = {
-	[CONFINE_UPLOAD] = {"uploads", 3, 16, 0, NULL,
-	    "uploads/<dataset>/<file>"},
-	[CONFINE_PREPARED_IN] = {"prepared", 2, 2, 0, NULL, "prepared/<run>"},
-	[CONFINE_MODEL] = {"runs", 3, 3, 0, "model.tym",
-	    "runs/<run>/model.tym"},
-	[CONFINE_PREPARED_OUT] = {"prepared", 2, 2, 1, NULL,
-	    "prepared/<run>"},
-	[CONFINE_RUNS_OUT] = {"runs", 2, 2, 1, NULL, "runs/<run>"},
+    [CONFINE_UPLOAD] = {"uploads", 3, 16, 0, NULL, "uploads/<dataset>/<file>"},
+    [CONFINE_PREPARED_IN] = {"prepared", 2, 2, 0, NULL, "prepared/<run>"},
+    [CONFINE_MODEL] = {"runs", 3, 3, 0, "model.tym", "runs/<run>/model.tym"},
+    [CONFINE_PREPARED_OUT] = {"prepared", 2, 2, 1, NULL, "prepared/<run>"},
+    [CONFINE_RUNS_OUT] = {"runs", 2, 2, 1, NULL, "runs/<run>"},
 };
 
 static int
@@ -99,7 +96,7 @@ confine_run_name(const char *job_id, char *out, size_t outlen)
 
 int
 confine_path(enum confine_kind kind, const char *job_id, const char *rel,
-    char *err, size_t errlen)
+             char *err, size_t errlen)
 {
 	const struct rule *r;
 	char run[NAME_MAX_LEN + 1];
@@ -113,8 +110,9 @@ confine_path(enum confine_kind kind, const char *job_id, const char *rel,
 	}
 	r = &rules[kind];
 	if (r->from_job && confine_run_name(job_id, run, sizeof run)) {
-		snprintf(err, errlen, "no valid job id to derive the output "
-		    "directory from");
+		snprintf(err, errlen,
+		         "no valid job id to derive the output "
+		         "directory from");
 		return -1;
 	}
 	if (!rel || !*rel || strlen(rel) > PATH_MAX_LEN)
@@ -133,20 +131,22 @@ confine_path(enum confine_kind kind, const char *job_id, const char *rel,
 	if (n < r->min || len[0] != strlen(r->top) ||
 	    memcmp(comp[0], r->top, len[0]) || !dir_name_ok(comp[1], len[1]))
 		goto bad;
-	if (r->from_job && (len[1] != strlen(run) ||
-	    memcmp(comp[1], run, len[1])))
+	if (r->from_job &&
+	    (len[1] != strlen(run) || memcmp(comp[1], run, len[1])))
 		goto bad;
 	for (int i = 2; i < n; i++)
 		if (!file_name_ok(comp[i], len[i]))
 			goto bad;
 	if (r->last && (len[n - 1] != strlen(r->last) ||
-	    memcmp(comp[n - 1], r->last, len[n - 1])))
+	                memcmp(comp[n - 1], r->last, len[n - 1])))
 		goto bad;
 	return 0;
 bad:
 	if (r->from_job)
-		snprintf(err, errlen, "must be %s/%s: job \"%s\" writes only "
-		    "there", r->top, run, job_id);
+		snprintf(err, errlen,
+		         "must be %s/%s: job \"%s\" writes only "
+		         "there",
+		         r->top, run, job_id);
 	else
 		snprintf(err, errlen, "must have the form %s", r->shape);
 	return -1;
@@ -154,7 +154,7 @@ bad:
 
 int
 confine_owner_ok(const char *volume, const char *rel, const char *job_id,
-    char *err, size_t errlen)
+                 char *err, size_t errlen)
 {
 	char *dir = xasprintf("%s/%s", volume, rel), *own = NULL, *s = NULL;
 	struct stat st;
@@ -168,15 +168,19 @@ confine_owner_ok(const char *volume, const char *rel, const char *job_id,
 		goto out;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "output %s exists and is not a directory this "
-		    "job created", rel);
+		snprintf(err, errlen,
+		         "output %s exists and is not a directory this "
+		         "job created",
+		         rel);
 		goto out;
 	}
 	own = xasprintf("%s/%s", dir, CONFINE_OWNER);
 	s = util_read_file(own, 256, &n);
 	if (!s || n != strlen(job_id) || memcmp(s, job_id, n)) {
-		snprintf(err, errlen, "output %s exists and was not created by job "
-		    "\"%s\"", rel, job_id);
+		snprintf(err, errlen,
+		         "output %s exists and was not created by job "
+		         "\"%s\"",
+		         rel, job_id);
 		goto out;
 	}
 	rc = 0;
@@ -199,7 +203,7 @@ confine_mark(const char *dir, const char *job_id)
 
 int
 confine_claim(const char *volume, const char *rel, const char *job_id,
-    char *err, size_t errlen)
+              char *err, size_t errlen)
 {
 	char *dir;
 	int rc = 0;
@@ -217,7 +221,7 @@ confine_claim(const char *volume, const char *rel, const char *job_id,
 
 int
 confine_params(const cJSON *params, const struct confine_field *f, size_t n,
-    char *err, size_t errlen)
+               char *err, size_t errlen)
 {
 	const char *job = cJSON_GetStringValue(
 	    cJSON_GetObjectItemCaseSensitive(params, "job_id"));
@@ -229,7 +233,7 @@ confine_params(const cJSON *params, const struct confine_field *f, size_t n,
 
 		if (v && confine_path(f[i].kind, job, v, why, sizeof why)) {
 			snprintf(err, errlen, "%s \"%.200s\" refused: %s",
-			    f[i].name, v, why);
+			         f[i].name, v, why);
 			return -1;
 		}
 	}

@@ -44,23 +44,23 @@ int confine_run_name(const char *job_id, char *out, size_t outlen) TY_WUR;
  * Whether rel (relative to its volume) has the shape of kind; outputs
  * need the job id. Pure: no file system. 0, or -1 with the reason.
  */
-int confine_path(enum confine_kind kind, const char *job_id,
-    const char *rel, char *err, size_t errlen) TY_WUR;
+int confine_path(enum confine_kind kind, const char *job_id, const char *rel,
+                 char *err, size_t errlen) TY_WUR;
 
 /*
  * For an output already shaped right: volume/rel either does not exist,
  * or is a real directory (not a symlink) whose .owner names job_id.
  * 0, or -1 with the reason.
  */
-int confine_owner_ok(const char *volume, const char *rel,
-    const char *job_id, char *err, size_t errlen) TY_WUR;
+int confine_owner_ok(const char *volume, const char *rel, const char *job_id,
+                     char *err, size_t errlen) TY_WUR;
 
 /*
  * confine_owner_ok, then creates volume/rel (and its parent) if missing
  * and writes its .owner. 0, or -1 with the reason.
  */
 int confine_claim(const char *volume, const char *rel, const char *job_id,
-    char *err, size_t errlen) TY_WUR;
+                  char *err, size_t errlen) TY_WUR;
 
 /* A path field of a job's params and the shape it must have. */
 struct confine_field {
@@ -74,9 +74,8 @@ struct confine_field {
  * is left to the kind's own parser. 0, or -1 with a reason naming the
  * field and the value.
  */
-int confine_params(const cJSON *params,
-    const struct confine_field *f, size_t n, char *err, size_t errlen)
-    TY_WUR;
+int confine_params(const cJSON *params, const struct confine_field *f, size_t n,
+                   char *err, size_t errlen) TY_WUR;
 
 /* Writes dir/.owner = job_id (for a directory about to replace rel). */
 int confine_mark(const char *dir, const char *job_id) TY_WUR;

@@ -128,8 +128,8 @@ pace_cut(const struct pace *p)
 void
 pace_config(int argc, char **argv, double *min_rate, double *window_s)
 {
-	*min_rate = (double)cfg_long(argc, argv, "TRAINYARD_BODY_MIN_RATE",
-	    1024);
-	*window_s = (double)cfg_long(argc, argv,
-	    "TRAINYARD_BODY_RATE_WINDOW_S", 30);
+	*min_rate =
+	    (double)cfg_long(argc, argv, "TRAINYARD_BODY_MIN_RATE", 1024);
+	*window_s =
+	    (double)cfg_long(argc, argv, "TRAINYARD_BODY_RATE_WINDOW_S", 30);
 }

@@ -25,8 +25,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	spec = s;
 	xff = s + strlen(s) + 1;
 	if (clientip_parse(spec, &n, err, sizeof err) < 0 &&
-	    clientip_parse("127.0.0.1, 10.0.0.0/8, ::1", &n, err,
-	    sizeof err) < 0)
+	    clientip_parse("127.0.0.1, 10.0.0.0/8, ::1", &n, err, sizeof err) <
+	        0)
 		abort();
 	clientip_of(&n, "127.0.0.1", xff, out, sizeof out);
 	if (strcmp(out, "127.0.0.1") && inet_pton(AF_INET, out, a) != 1 &&

@@ -15,7 +15,7 @@
 #include "util.h"
 
 static const char *const tops[CONFINE__MAX] = {
-	"uploads/", "prepared/", "runs/", "prepared/", "runs/",
+    "uploads/", "prepared/", "runs/", "prepared/", "runs/",
 };
 
 int
@@ -32,8 +32,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data + 1, size - 1);
 	s[size - 1] = '\0';
 	job = s;
-	path = memchr(s, '\0', size - 1) && strlen(s) + 1 < size ?
-	    s + strlen(s) + 1 : s;
+	path = memchr(s, '\0', size - 1) && strlen(s) + 1 < size
+	           ? s + strlen(s) + 1
+	           : s;
 	if (confine_path(k, job, path, err, sizeof err) == 0) {
 		if (strncmp(path, tops[k], strlen(tops[k])))
 			abort();

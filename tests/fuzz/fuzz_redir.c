@@ -26,8 +26,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 1; i < n; i++) {
 			unsigned char c = (unsigned char)s[i];
 
-			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			    (c >= '0' && c <= '9') || strchr("-._~/?=&", c)))
+			if (!((c >= 'a' && c <= 'z') ||
+			      (c >= 'A' && c <= 'Z') ||
+			      (c >= '0' && c <= '9') || strchr("-._~/?=&", c)))
 				abort();
 		}
 	}

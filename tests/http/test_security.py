@@ -538,20 +538,24 @@ def quick_healthz(port, tries=3, limit=1.5):
         time.sleep(0.3)
 
 
+def survive_drip(port, n):
+    """n dripping connections: /healthz still answers at once, and the
+    head deadline ends every one of them."""
+    d = Drip(port, n)
+    try:
+        time.sleep(1.0)
+        quick_healthz(port)
+        wait_for(lambda: d.closed == n, timeout=20,
+                 what="the server to drop the slow connections")
+    finally:
+        d.close()
+
+
 @test
 def slowloris_leaves_web_healthz_answering():
     """16 connections sending 1 byte every 4 s held every CivetWeb thread;
     /healthz timed out. Now: more threads, and a header deadline."""
-    s = web("slow", TRAINYARD_REQUEST_TIMEOUT_MS=5000)
-    d = Drip(s.port, 20)
-    try:
-        time.sleep(1.0)
-        quick_healthz(s.port)
-        # the header deadline ends every one of them
-        wait_for(lambda: d.closed == 20, timeout=20,
-                 what="the server to drop the slow connections")
-    finally:
-        d.close()
+    survive_drip(web("slow", TRAINYARD_REQUEST_TIMEOUT_MS=5000).port, 20)
 
 
 @test
@@ -561,14 +565,9 @@ def slowloris_leaves_worker_healthz_answering():
     s = Service("trainyard-infer", env={
         "TRAINYARD_DATA_DIR": data, "TRAINYARD_MODELS_DIR": models,
         "TRAINYARD_REQUEST_TIMEOUT_MS": "5000"}).start()
-    d = Drip(s.port, 40)
     try:
-        time.sleep(1.0)
-        quick_healthz(s.port)
-        wait_for(lambda: d.closed == 40, timeout=20,
-                 what="the worker to drop the slow connections")
+        survive_drip(s.port, 40)
     finally:
-        d.close()
         s.stop()
 
 

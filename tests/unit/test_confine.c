@@ -79,18 +79,18 @@ main(void)
 		{
 			err[0] = '\0';
 			int rc = confine_path(rows[i].kind, rows[i].job,
-			    rows[i].path, err, sizeof err);
+			                      rows[i].path, err, sizeof err);
 			CHECK(rc == rows[i].want);
 			CHECK(rc == 0 || err[0] != '\0');
 			if (rc != rows[i].want)
 				fprintf(stderr, "  row %zu: %s (%s)\n", i,
-				    rows[i].path, err);
+				        rows[i].path, err);
 		}
 	}
 	TH_TEST("the reason names the only place the job may write")
 	{
 		CHECK(confine_path(CONFINE_PREPARED_OUT, "w", "uploads", err,
-		    sizeof err) == -1);
+		                   sizeof err) == -1);
 		CHECK(strstr(err, "prepared/w") != NULL);
 	}
 	TH_TEST("run names of job ids")
@@ -108,23 +108,23 @@ main(void)
 	TH_TEST("an output is claimed once, by its job id")
 	{
 		CHECK(confine_claim(dir, "runs/42", "run-42-train", err,
-		    sizeof err) == 0);
+		                    sizeof err) == 0);
 		/* the same job again (a resume): fine */
 		CHECK(confine_claim(dir, "runs/42", "run-42-train", err,
-		    sizeof err) == 0);
+		                    sizeof err) == 0);
 		/* another job id: refused, the directory untouched */
 		CHECK(confine_owner_ok(dir, "runs/42", "run-42-other", err,
-		    sizeof err) == -1);
+		                       sizeof err) == -1);
 		CHECK(strstr(err, "not created by") != NULL);
 		CHECK(confine_claim(dir, "runs/42", "x", err, sizeof err) ==
-		    -1);
+		      -1);
 	}
 	TH_TEST("an existing directory without an owner is refused")
 	{
 		char *p = xasprintf("%s/prepared/9", dir);
 		CHECK(util_mkdirs(p, 0755) == 0);
 		CHECK(confine_owner_ok(dir, "prepared/9", "run-9-prep", err,
-		    sizeof err) == -1);
+		                       sizeof err) == -1);
 		free(p);
 	}
 	TH_TEST("a symlink is not a directory this job created")
@@ -135,14 +135,14 @@ main(void)
 		/* the target has an owner file naming this very id */
 		CHECK(confine_mark(t, "run-7-prep") == 0);
 		CHECK(confine_owner_ok(dir, "prepared/7", "run-7-prep", err,
-		    sizeof err) == -1);
+		                       sizeof err) == -1);
 		free(p);
 		free(t);
 	}
 	TH_TEST("a missing output is fine")
 	{
 		CHECK(confine_owner_ok(dir, "prepared/1", "run-1-prep", err,
-		    sizeof err) == 0);
+		                       sizeof err) == 0);
 	}
 	CHECK(util_rmtree(dir) == 0);
 	return th_done();

@@ -43,27 +43,28 @@ main(void)
 		TH_TEST(rows[i].want)
 		{
 			CHECK(clientip_parse(rows[i].trusted, &n, err,
-			    sizeof err) == 0);
+			                     sizeof err) == 0);
 			clientip_of(&n, rows[i].peer, rows[i].xff, out,
-			    sizeof out);
+			            sizeof out);
 			CHECK_STR(out, rows[i].want);
 		}
 	}
 	TH_TEST("bad TRAINYARD_TRUSTED_PROXIES are refused with a reason")
 	{
-		static const char *const bad[] = {"10.0.0.0/33", "x", "10.0.0.1/",
-		    "10.0.0.1/a", "::1/129", ",,", "10.0.0.1,,"};
+		static const char *const bad[] = {
+		    "10.0.0.0/33", "x",  "10.0.0.1/", "10.0.0.1/a",
+		    "::1/129",     ",,", "10.0.0.1,,"};
 		for (size_t i = 0; i < TY_ARRAY_LEN(bad); i++) {
 			err[0] = '\0';
 			CHECK(clientip_parse(bad[i], &n, err, sizeof err) ==
-			    -1);
+			      -1);
 			CHECK(err[0] != '\0');
 		}
 	}
 	TH_TEST("trusted")
 	{
 		CHECK(clientip_parse("127.0.0.1, ::1", &n, err, sizeof err) ==
-		    0);
+		      0);
 		CHECK(n.n == 2);
 		CHECK(clientip_trusted(&n, "127.0.0.1"));
 		CHECK(clientip_trusted(&n, "::1"));

@@ -32,7 +32,7 @@ static const struct {
     {"/a/\\b", 0},
     {"/ /evil.example", 0},
     {"/\x7f", 0},
-    {"/\xc2\xa0/evil.example", 0}, /* no-break space */
+    {"/\xc2\xa0/evil.example", 0},     /* no-break space */
     {"/\xef\xbc\x8f/evil.example", 0}, /* fullwidth solidus */
     {"https://evil.example/", 0},
     {"javascript:alert(1)", 0},
@@ -52,7 +52,10 @@ main(void)
 			CHECK(redir_local(rows[i].next) == rows[i].ok);
 		}
 	}
-	TH_TEST("NULL is refused") { CHECK(redir_local(NULL) == 0); }
+	TH_TEST("NULL is refused")
+	{
+		CHECK(redir_local(NULL) == 0);
+	}
 	TH_TEST("at most REDIR_MAX bytes")
 	{
 		memset(longp, 'a', sizeof longp);
