@@ -71,7 +71,6 @@ struct fed_stats {
 	double loss; /* summed over samples */
 };
 
-
 /* A weights body for net's params; *out is the caller's to free. */
 void fed_wire_encode(const nn_net *net, const struct fed_stats *st,
                      uint8_t **out, size_t *outlen);

@@ -82,10 +82,10 @@ step(struct fit *f, void *arg, struct fit_epoch *ep)
 		uint64_t seed = nn_rng_next(&r->rng);
 		int correct;
 		if (p->lr_schedule == SCHED_COSINE)
-			r->opt.lr =
-			    nn_lr_cosine(p->lr, (long)f->epoch * nb + b,
-			                 (long)p->epochs * nb,
-			                 (long)(p->warmup_epochs * (float)nb + 0.5f));
+			r->opt.lr = nn_lr_cosine(
+			    p->lr, (long)f->epoch * nb + b,
+			    (long)p->epochs * nb,
+			    (long)(p->warmup_epochs * (float)nb + 0.5f));
 		lsum += nn_batch_train(r->nb, &r->tb.src, n, seed, &correct);
 		ok += (uint64_t)correct;
 		double now = util_now();
