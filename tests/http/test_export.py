@@ -182,6 +182,16 @@ def compare(label, theirs, ours):
 
 
 @test
+def every_architecture_the_engine_trains_is_covered_here():
+    # the architectures are rows ARCH(id, "name", ...) of params.h: a new
+    # one fails here until it is trained and exported above
+    with open(os.path.join(ROOT, "lib", "engine", "params.h")) as f:
+        names = set(re.findall(r'ARCH\(\w+, "(\w+)"', f.read()))
+    check(len(names) >= 5, names)
+    check(names <= {a for a, _, _ in ARCHS}, names - {a for a, _, _ in ARCHS})
+
+
+@test
 def onnx_of_every_arch_matches_the_worker_in_onnxruntime():
     import onnx
     ensure_ort()
