@@ -1,25 +1,13 @@
 // Shared by the browser tests: PNG and zip writers (no dependencies),
-// Fashion-MNIST images from /usr/share/datasets/fashion-mnist, free ports,
-// the trainyard services started on them, and the step/check harness that
-// ends every suite with "N passed, N failed".
-import { spawn } from 'node:child_process';
-import crypto from 'node:crypto';
+// Fashion-MNIST images from /usr/share/datasets/fashion-mnist, and steps
+// that do not depend on each other; the services and the browser are
+// stack.mjs's (re-exported here for the suites that start their own).
 import fs from 'node:fs';
-import net from 'node:net';
-import path from 'node:path';
 import zlib from 'node:zlib';
+import { ART, BIN, LOGS, ROOT, SLOW, check, freePort, sleep, waitHealthy } from './stack.mjs';
 
-export const ROOT = process.env.ROOT || path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
-export const BIN = process.env.BIN || path.join(ROOT, 'bin');
-export const LOGS = process.env.TEST_LOGS || path.join(ROOT, 'build', 'test-logs');
-export const ART = path.join(ROOT, 'build', 'test-artifacts'); // screenshots
+export { ART, BIN, LOGS, ROOT, SLOW, check, freePort, sleep, waitHealthy };
 export const FMNIST = '/usr/share/datasets/fashion-mnist';
-export const SLOW = process.env.SAN === '1' ? 3 : 1;
-export const sleep = ms => new Promise(r => setTimeout(r, ms));
-fs.mkdirSync(ART, { recursive: true });
-fs.mkdirSync(LOGS, { recursive: true });
-
-export function check(cond, msg) { if (!cond) throw new Error(msg); }
 
 const CRC = new Uint32Array(256).map((_, n) => {
   let c = n;
@@ -87,65 +75,6 @@ export function fashion(split, perClass, classes = null) {
     out.push({ cls: c, i, px, png: png(28, 28, px) });
   }
   return out;
-}
-
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-    s.on('error', reject);
-  });
-}
-export async function waitHealthy(url, proc, name, ms = 20000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (proc.exitCode !== null) throw new Error(`${name} exited ${proc.exitCode}`);
-    try { const r = await fetch(url + '/healthz'); if (r.ok) return; } catch { /* not yet */ }
-    await sleep(100);
-  }
-  throw new Error(`${name} did not become healthy`);
-}
-
-// Services sharing the volumes of dir; stop() checks each exits cleanly.
-export class Services {
-  constructor(dir, tag) {
-    this.tag = tag;
-    this.procs = [];
-    // the service token the four share (docs/jobs.md): workers refuse to run without one
-    this.vol = { TRAINYARD_DATA_DIR: path.join(dir, 'data'), TRAINYARD_MODELS_DIR: path.join(dir, 'models'),
-      TRAINYARD_SERVICE_TOKEN: process.env.TRAINYARD_SERVICE_TOKEN || crypto.randomBytes(32).toString('hex') };
-    for (const d of [this.vol.TRAINYARD_DATA_DIR, this.vol.TRAINYARD_MODELS_DIR]) fs.mkdirSync(d, { recursive: true });
-  }
-  async start(name, env = {}) {
-    const port = await freePort();
-    const log = fs.openSync(path.join(LOGS, `${this.tag}-${name}-${port}.log`), 'a');
-    const p = spawn(path.join(BIN, name), [], {
-      cwd: ROOT, stdio: ['ignore', log, log],
-      env: { ...process.env, ...this.vol, TRAINYARD_PORT: String(port), ...env },
-    });
-    this.procs.push(p);
-    const url = `http://127.0.0.1:${port}`;
-    await waitHealthy(url, p, name);
-    return url;
-  }
-  // null when all exited 0 within 30 s, else what went wrong
-  async stop() {
-    const exits = this.procs.map(p => p.exitCode !== null ? Promise.resolve(p.exitCode)
-      : new Promise(res => p.on('exit', (code, sig) => res(code === null ? sig : code))));
-    for (const p of this.procs) p.kill('SIGTERM');
-    const codes = await Promise.race([Promise.all(exits), sleep(30000).then(() => null)]);
-    if (!codes) { this.procs.forEach(p => p.kill('SIGKILL')); return 'services did not stop within 30 s'; }
-    if (codes.some(c => c !== 0)) return `a service exited with ${codes}`;
-    return null;
-  }
-}
-
-export function launchChromium(chromium) {
-  return chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
 }
 
 // step(name, fn): runs fn, counts it; with sequence=true a failure fails

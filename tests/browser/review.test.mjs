@@ -5,16 +5,13 @@
 // its images, one of them larger with its path in the archive; the run
 // form's toggle and disabled button. Screenshots go to
 // build/test-artifacts/review-*.png. Ends with "N passed, N failed".
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { ART, NAMES, SLOW, Services, check, fashion, harness, launchChromium, sleep, zip } from './lib.mjs';
+import { ART, NAMES, SLOW, check, fashion, harness, sleep, zip } from './lib.mjs';
+import { startStack, stopStack } from './stack.mjs';
 
 const h = harness();
 const CLASSES = [0, 2, 4, 6]; // T-shirt_top, Pullover, Coat, Shirt: often confused
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ty-review-'));
-const svc = new Services(tmp, 'review');
 const shot = (page, name) => page.screenshot({ path: path.join(ART, `review-${name}.png`), fullPage: true });
 
 // Polls url until the text of sel matches re.
@@ -40,16 +37,10 @@ async function loaded(page, sel, ms = 10000) {
   }
 }
 
-let browser;
+let stack;
 try {
-  const pre = await svc.start('trainyard-preprocess');
-  const train = await svc.start('trainyard-train');
-  const infer = await svc.start('trainyard-infer');
-  const base = await svc.start('trainyard-web', {
-    TRAINYARD_DB: path.join(tmp, 'db', 'ty.db'), TRAINYARD_PREPROCESS_URL: pre,
-    TRAINYARD_TRAIN_URL: train, TRAINYARD_INFER_URL: infer, TRAINYARD_POLL_MS: '150',
-  });
-  browser = await launchChromium(chromium);
+  stack = await startStack('review');
+  const { base, browser, tmp } = stack;
   const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
   const problems = [];
   // the 409 of the dataset in use is meant; anything else (CSP, script) is not
@@ -147,7 +138,12 @@ try {
       await page.click('#run-form button[type=submit]');
       await page.waitForURL(/\/runs\/\d+$/);
       const url = page.url();
-      await waitText(page, url, '#run-status', /succeeded|failed|cancelled/, 180000, `${label} run`);
+      // polled on the project page: every load of a running run's page
+      // opens an event stream, and the server caps those per user
+      const rid = url.split('/').pop();
+      await waitText(page, projectUrl, `#runs-table tr[data-run="${rid}"] .status`,
+        /succeeded|failed|cancelled/, 180000, `${label} run`);
+      await page.goto(url);
       check((await page.textContent('#run-status')).trim() === 'succeeded',
         `run ${label}: ${await page.textContent('body')}`);
       const href = await page.getAttribute('a:has-text("Predict with this model")', 'href');
@@ -349,10 +345,7 @@ try {
   h.failed++;
   console.log(`FAIL setup\n${e && e.stack || e}`);
 } finally {
-  if (browser) await browser.close();
-  const bad = await svc.stop();
-  if (bad) { h.failed++; console.log(`FAIL ${bad}`); }
-  fs.rmSync(tmp, { recursive: true, force: true });
+  h.failed += await stopStack(stack);
 }
 console.log(`${h.passed} passed, ${h.failed} failed`);
 process.exit(h.failed ? 1 : 0);

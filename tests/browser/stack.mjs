@@ -39,7 +39,7 @@ export function steps() {
   return t;
 }
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
@@ -47,7 +47,7 @@ function freePort() {
   });
 }
 
-async function waitHealthy(url, proc, name, ms = 20000) {
+export async function waitHealthy(url, proc, name, ms = 20000) {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (proc.exitCode !== null) throw new Error(`${name} exited ${proc.exitCode}`);
