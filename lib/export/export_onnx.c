@@ -101,6 +101,14 @@ to_map(struct og *b, struct st *s)
 	s->lay = L_NHWC;
 }
 
+/* A map in NCHW, for ONNX's spatial ops. */
+static void
+to_map_nchw(struct og *b, struct st *s)
+{
+	to_map(b, s);
+	to_nchw(b, s);
+}
+
 /* ---- one row per layer kind ---- */
 struct lctx {
 	const nn_net *net;
@@ -149,8 +157,7 @@ emit_conv(struct og *b, const struct lctx *l, struct st *s)
 {
 	size_t woff, wn, boff, bn;
 	nn_layer_params(l->net, l->i, &woff, &wn, &boff, &bn);
-	to_map(b, s);
-	to_nchw(b, s);
+	to_map_nchw(b, s);
 	int k = l->spec->k, ic = s->c, oc = l->oc;
 	if ((size_t)k * k * ic * oc != wn || bn != (size_t)oc)
 		return og_fail(b, "layer %d: conv weights do not match", l->i);
@@ -187,8 +194,7 @@ emit_maxpool(struct og *b, const struct lctx *l, struct st *s)
 	    {"kernel_shape", 2, 0, {2, 2}},
 	    {"strides", 2, 0, {2, 2}},
 	};
-	to_map(b, s);
-	to_nchw(b, s);
+	to_map_nchw(b, s);
 	s->x = og_node(b, "MaxPool", NULL, OG_IN(s->x), a, 2);
 	return 0;
 }
@@ -196,8 +202,7 @@ emit_maxpool(struct og *b, const struct lctx *l, struct st *s)
 static int
 emit_gap(struct og *b, const struct lctx *l, struct st *s)
 {
-	to_map(b, s);
-	to_nchw(b, s);
+	to_map_nchw(b, s);
 	s->x = og_node(b, "GlobalAveragePool", NULL, OG_IN(s->x), NULL, 0);
 	return 0;
 }
@@ -238,8 +243,8 @@ emit_add(struct og *b, const struct lctx *l, struct st *s)
 {
 	struct st *o = l->other;
 	if (s->h * s->w > 1) {
-		to_map(b, s), to_nchw(b, s);
-		to_map(b, o), to_nchw(b, o);
+		to_map_nchw(b, s);
+		to_map_nchw(b, o);
 	} else {
 		to_flat_hwc(b, s);
 		to_flat_hwc(b, o);
