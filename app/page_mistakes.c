@@ -11,7 +11,11 @@
  *   GET …/runs/{rid}/mistakes/{n}     one image larger, its archive path
  *   GET …/runs/{rid}/images/{n}       image n (1-based) as a PNG, from the
  *       prepared .tyd (what the model saw)
+ *   GET …/runs/{rid}/images/{n}/original  the file itself, read from the
+ *       uploaded archive by its name (PNG, JPEG, GIF, BMP or WebP)
  */
+#include <archive.h>
+#include <archive_entry.h>
 #include <civetweb.h>
 #include <cjson/cJSON.h>
 #include <stb/stb_image_write.h>
@@ -358,4 +362,126 @@ page_run_image(struct req *r)
 		web_send(r, 200, "image/png", NULL, o.b.data, o.b.len);
 	wb_free(&o.b);
 	tensor_close(&t);
+}
+
+#define ORIGINAL_MAX (16LL << 20)
+
+/* The archive entry's name as preprocess shows it ("./a/b" is "a/b"). */
+static int
+same_name(const char *raw, const char *clean)
+{
+	while (raw[0] == '.' && raw[1] == '/')
+		raw += 2;
+	while (*raw == '/')
+		raw++;
+	return !strcmp(raw, clean);
+}
+
+static const char *
+image_type(const unsigned char *p, size_t n)
+{
+	static const struct {
+		const char *magic, *type;
+		size_t len, off;
+	} t[] = {
+	    {"\x89PNG", "image/png", 4, 0}, {"\xff\xd8\xff", "image/jpeg", 3, 0},
+	    {"GIF8", "image/gif", 4, 0},    {"BM", "image/bmp", 2, 0},
+	    {"WEBP", "image/webp", 4, 8},
+	};
+	for (size_t i = 0; i < TY_ARRAY_LEN(t); i++)
+		if (n >= t[i].off + t[i].len &&
+		    !memcmp(p + t[i].off, t[i].magic, t[i].len))
+			return t[i].type;
+	return NULL;
+}
+
+/* Reads entry `name` of the archive at path into *buf (*len bytes);
+ * 0, or -1 with why set. */
+static int
+read_entry(const char *path, const char *name, unsigned char **buf,
+           size_t *len, const char **why)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	int rc = -1;
+
+	*buf = NULL, *len = 0;
+	*why = "The file is not in the uploaded archive any more.";
+	archive_read_support_filter_all(a);
+	archive_read_support_format_all(a);
+	if (archive_read_open_filename(a, path, 64 * 1024) != ARCHIVE_OK) {
+		*why = "The uploaded archive is gone.";
+		goto out;
+	}
+	while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+		const char *p = archive_entry_pathname(e);
+		size_t cap = 64 * 1024;
+		la_ssize_t n;
+
+		if (!p || !same_name(p, name))
+			continue;
+		*buf = xmalloc(cap);
+		while ((n = archive_read_data(a, *buf + *len, cap - *len)) > 0) {
+			*len += (size_t)n;
+			if ((long long)*len >= ORIGINAL_MAX) {
+				*why = "The file is larger than 16 MB.";
+				goto out;
+			}
+			if (*len == cap)
+				*buf = xrealloc(*buf, cap *= 2);
+		}
+		rc = n < 0 ? -1 : 0;
+		break;
+	}
+out:
+	archive_read_free(a);
+	if (rc < 0) {
+		free(*buf);
+		*buf = NULL;
+	}
+	return rc;
+}
+
+void
+page_run_original(struct req *r)
+{
+	struct runrow run;
+	struct gallery g;
+	sqlite3_stmt *st;
+	char *path = NULL;
+	const char *name, *why = "This run has no such image.", *type;
+	unsigned char *buf = NULL;
+	size_t len;
+
+	if (runrow_load(r->w->db, r->ids[1], r->project.id, &run) < 0) {
+		web_error(r, 404, "There is no such run in this project.");
+		return;
+	}
+	if (gallery_load(r->w, run.id, &g) < 0) {
+		no_predictions(r, &run);
+		runrow_free(&run);
+		return;
+	}
+	name = cJSON_GetStringValue(cJSON_GetArrayItem(g.names,
+	                                               (int)r->ids[2] - 1));
+	st = db_stmt(r->w->db, DB_RUN_DATASET_GET, "ii", run.dataset_id,
+	             r->project.id);
+	if (db_step(r->w->db, st) == SQLITE_ROW)
+		path = xasprintf("%s/%s", r->w->data_dir, db_col_text(st, 0));
+	db_done(r->w->db, st);
+	if (name && *name && path &&
+	    read_entry(path, name, &buf, &len, &why) == 0) {
+		if ((type = image_type(buf, len)))
+			web_send(r, 200, type, NULL, buf, len);
+		else
+			web_error(r, 415,
+			          "This file's format cannot be shown in a "
+			          "browser; open it from your folders.");
+	} else {
+		web_error(r, 404, why);
+	}
+	free(buf);
+	free(path);
+	gallery_free(&g);
+	runrow_free(&run);
 }

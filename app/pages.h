@@ -94,6 +94,7 @@ void page_run_describe(struct req *r);
 void page_run_mistakes(struct req *r);
 void page_run_mistake(struct req *r);
 void page_run_image(struct req *r);
+void page_run_original(struct req *r);
 void page_run_model(struct req *r);
 /* page_export.c: the run's model exported (lib/export/export.h) */
 void page_run_model_onnx(struct req *r);

@@ -91,6 +91,8 @@ ROUTE(RUN_MISTAKE, "GET", "/projects/{id}/runs/{rid}/mistakes/{n}",
     R_AUTH | R_PROJECT, page_run_mistake)
 ROUTE(RUN_IMAGE, "GET", "/projects/{id}/runs/{rid}/images/{n}",
     R_AUTH | R_PROJECT, page_run_image)
+ROUTE(RUN_ORIGINAL, "GET", "/projects/{id}/runs/{rid}/images/{n}/original",
+    R_AUTH | R_PROJECT, page_run_original)
 /* the run's model as ONNX / one C file (page_export.c, lib/export) */
 ROUTE(RUN_MODEL_ONNX, "GET", "/projects/{id}/runs/{rid}/model.onnx",
     R_AUTH | R_PROJECT, page_run_model_onnx)

@@ -220,6 +220,12 @@ try {
     check((await page.textContent('h1')).startsWith(folder), 'the label is the folder');
     const w = await page.$eval('#big-image', i => i.complete && i.getBoundingClientRect().width);
     check(w >= 200, `image not shown larger (${w}px)`);
+    // the original file, from the uploaded archive, byte for byte
+    check((await loaded(page, '#original-image'))[0] === 28, 'original not shown');
+    const orig = await page.request.get(new URL(await page.getAttribute('#original-link', 'href'), page.url()).href);
+    const want = imgs.find(x => p.endsWith(`/${x.i}.png`) && p.includes(`/${NAMES[x.cls]}/`));
+    check(orig.headers()['content-type'] === 'image/png' && want &&
+      Buffer.compare(await orig.body(), want.png) === 0, 'not the original bytes');
     await shot(page, 'mistake');
   });
 
