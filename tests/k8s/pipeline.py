@@ -50,8 +50,15 @@ def skip(name, why):
     print("SKIP", name, "(" + why + ")", flush=True)
 
 
+TOKEN = None  # the service token of Secret trainyard-service
+
+
 def hreq(method, url, body=None, headers=None, opener=None, timeout=30):
-    """(status, headers, bytes); never raises for an HTTP status."""
+    """(status, headers, bytes); never raises for an HTTP status. Without
+    an opener (a call straight to a worker) it carries the service token."""
+    if TOKEN and opener is None:
+        headers = dict(headers or {},
+                       **{"Authorization": "Bearer " + TOKEN})
     if isinstance(body, (dict, list)):
         body = json.dumps(body).encode()
         headers = dict(headers or {}, **{"Content-Type": "application/json"})
@@ -149,54 +156,54 @@ def workers_pipeline(pods, data_dir, models_dir):
 
     rec = {}
     st, _, b = hreq("POST", url["preprocess"] + "/jobs", {
-        "job_id": "k8s-prepare", "kind": "prepare",
-        "dataset": "uploads/k8s-test/shapes.zip", "output": "prepared/k8s-test",
+        "job_id": "run-9000-prep", "kind": "prepare",
+        "dataset": "uploads/k8s-test/shapes.zip", "output": "prepared/9000",
         "image": {"width": S, "height": S, "channels": 1},
         "val_fraction": 0.2, "seed": 1})
     if check("preprocess accepts the prepare job (202)", st == 202, b):
-        rec = wait_job(url["preprocess"], "k8s-prepare")
+        rec = wait_job(url["preprocess"], "run-9000-prep")
         check("preprocess job succeeded", rec.get("status") == "succeeded", rec)
-    prepared = os.path.join(data_dir, "prepared", "k8s-test")
+    prepared = os.path.join(data_dir, "prepared", "9000")
     check("prepared tensors are on the data volume",
           all(os.path.isfile(os.path.join(prepared, f))
               for f in ("train.tyd", "val.tyd", "meta.json")),
           os.listdir(prepared) if os.path.isdir(prepared) else "no dir")
 
     st, _, b = hreq("POST", url["train"] + "/jobs", {
-        "job_id": "k8s-train", "data": "prepared/k8s-test",
-        "output": "runs/k8s-test", "model": {"arch": "mlp", "hidden": [32]},
+        "job_id": "run-9000-train", "data": "prepared/9000",
+        "output": "runs/9000", "model": {"arch": "mlp", "hidden": [32]},
         "epochs": 4, "batch_size": 16, "optimizer": "adam", "lr": 0.01,
         "seed": 1})
     rec = {}
     if check("train accepts the job (202)", st == 202, b):
-        rec = wait_job(url["train"], "k8s-train")
+        rec = wait_job(url["train"], "run-9000-train")
         check("train job succeeded", rec.get("status") == "succeeded", rec)
-    model = os.path.join(models_dir, "runs", "k8s-test", "model.tym")
+    model = os.path.join(models_dir, "runs", "9000", "model.tym")
     ok = os.path.isfile(model)
     if ok:
         with open(model, "rb") as f:
             ok = f.read(4) == b"TYM1"
     check("model.tym (magic TYM1) is on the models volume", ok, model)
     check("job records are on the models volume",
-          os.path.isfile(os.path.join(models_dir, "jobs", "k8s-train.json")))
+          os.path.isfile(os.path.join(models_dir, "jobs", "run-9000-train.json")))
 
     if "train-peer" in pods:
         # A parallel run: train finds the peer through train-peers.
         st, _, b = hreq("POST", url["train"] + "/jobs", {
-            "job_id": "k8s-train-2", "data": "prepared/k8s-test",
-            "output": "runs/k8s-test-2", "model": {"arch": "mlp", "hidden": [32]},
+            "job_id": "run-9001-train", "data": "prepared/9000",
+            "output": "runs/9001", "model": {"arch": "mlp", "hidden": [32]},
             "epochs": 3, "batch_size": 16, "optimizer": "adam", "lr": 0.01,
             "seed": 1, "workers": 2})
         rec = {}
         if check("train accepts a workers=2 job (202)", st == 202, b):
-            rec = wait_job(url["train"], "k8s-train-2")
+            rec = wait_job(url["train"], "run-9001-train")
             check("workers=2 job succeeded", rec.get("status") == "succeeded", rec)
         res = rec.get("result") or {}
         check("workers=2: weights travelled to the train-peer pod and back",
               res.get("workers") == 2 and res.get("rounds", 0) > 0 and
               res.get("bytes_per_round", 0) > 0, res.get("messages"))
         check("workers=2: its model is on the models volume",
-              os.path.isfile(os.path.join(models_dir, "runs", "k8s-test-2",
+              os.path.isfile(os.path.join(models_dir, "runs", "9001",
                                           "model.tym")))
 
     if "infer" not in pods:
@@ -204,7 +211,7 @@ def workers_pipeline(pods, data_dir, models_dir):
     rnd = random.Random(7)
     imgs = test_images(rnd)
     st, _, b = hreq("POST", url["infer"] + "/predict", {
-        "model": "runs/k8s-test/model.tym", "top_k": 2,
+        "model": "runs/9000/model.tym", "top_k": 2,
         "images": [{"name": i["name"], "data": base64.b64encode(i["png"]).decode()}
                    for i in imgs]})
     if not check("infer answers /predict (200)", st == 200, b):
@@ -350,7 +357,9 @@ def web_pipeline(pods, models_dir, password):
 
 
 def main():
+    global TOKEN
     pods_file, data_dir, models_dir, password = sys.argv[1:5]
+    TOKEN = sys.argv[5] if len(sys.argv) > 5 else None
     pods = {}
     with open(pods_file) as f:
         for line in f:

@@ -20,6 +20,8 @@
 //   - emptyDir volumes get a name per Deployment (podman 4.3 makes a named
 //     volume of them, which would otherwise be shared by all pods);
 //   - the image is the one the test just built;
+//   - TRAINYARD_COOKIE_SECURE is 0: the test reaches the web over plain
+//     HTTP, as run.sh deploy's overlay does for minikube's NodePort;
 //   - the admin Secret that run.sh deploy would create is written to
 //     OUT.secret.json for `podman secret create`, as podman 4.3 reads it for
 //     secretKeyRef: the Secret's data map in JSON. (A Secret played from the
@@ -73,7 +75,7 @@ const hostAliases = [...aliases].map(([ip, hostnames]) => ({ ip, hostnames }));
 notes.push(`Services as hostAliases: ${hostAliases.map((h) =>
 	`${h.hostnames.join("/")}=${h.ip}`).join(" ")}`);
 
-notes.push("envFrom written out as env (a container's own env wins, as on Kubernetes)");
+notes.push("envFrom written out as env (a container's own env wins, as on Kubernetes); TRAINYARD_COOKIE_SECURE=0 (plain HTTP)");
 notes.push("container ports left out (podman would publish them on the host); probes use port numbers");
 const lines = [];
 for (const d of deployments) {
@@ -103,6 +105,9 @@ for (const d of deployments) {
 				if (!own.has(name)) (k.env ??= []).push({ name, value: String(value) });
 		}
 		delete k.envFrom;
+		// reached over plain HTTP, as run.sh deploy's overlay says
+		for (const e of k.env ?? [])
+			if (e.name === "TRAINYARD_COOKIE_SECURE") e.value = "0";
 		for (const pr of [k.readinessProbe, k.livenessProbe, k.startupProbe]) {
 			if (!pr?.httpGet || typeof pr.httpGet.port === "number") continue;
 			pr.httpGet.port = k.ports.find((p) => p.name === pr.httpGet.port).containerPort;

@@ -136,7 +136,7 @@ check "web: the models volume is read-only for it" \
 step "pods ready, then the pipeline through them"
 data=$(podman volume inspect data --format '{{.Mountpoint}}')
 models=$(podman volume inspect models --format '{{.Mountpoint}}')
-/usr/bin/python3 tests/k8s/pipeline.py "$out/pods.txt" "$data" "$models" "$pw" | tee "$out/pipeline.log"
+/usr/bin/python3 tests/k8s/pipeline.py "$out/pods.txt" "$data" "$models" "$pw" "$token" | tee "$out/pipeline.log"
 line=$(tail -n 1 "$out/pipeline.log")
 if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
 	pass=$((pass + BASH_REMATCH[1]))
@@ -148,7 +148,9 @@ fi
 # refuses a request without the service token, and serves one with it.
 status_from_web() { # host port path [token]
 	podman exec "$(ctr web)" bash -c 'exec 3<>"/dev/tcp/$1/$2" || exit 1
-		printf "GET %s HTTP/1.0\r\nHost: x\r\n%s\r\n" "$3" "${4:+Authorization: Bearer $4\r\n}" >&3
+		printf "GET %s HTTP/1.0\r\nHost: x\r\n" "$3" >&3
+		[ -z "${4:-}" ] || printf "Authorization: Bearer %s\r\n" "$4" >&3
+		printf "\r\n" >&3
 		head -n 1 <&3 | cut -d" " -f2' _ "$@"
 }
 for w in preprocess:8081 train:8082 infer:8083; do
