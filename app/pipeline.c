@@ -43,6 +43,7 @@ static struct {
 	int max_runs;
 	int replicas; /* train replicas found at the last start */
 	double retry_seconds, poll_seconds, run_timeout;
+	double replace_after; /* TRAINYARD_REPLACE_AFTER_S */
 	struct follow_loop loop;
 	pthread_mutex_t mu; /* guards follows */
 	struct track follows[LIVE_MAX];
@@ -150,6 +151,40 @@ run_progress(struct run *r, double progress, const char *msg)
 }
 
 /*
+ * The run's train replica has not answered for TRAINYARD_REPLACE_AFTER_S:
+ * place the run on another one, which resumes the job from the last
+ * checkpoint on the shared volume once the lost replica's lease has
+ * expired (lib/base/lease.h). 1 when re-placed.
+ */
+static int
+replace_run(struct run *r, struct track *f, double now)
+{
+	char owner[257], err[400], msg[800];
+
+	if (place_choose(P.w->train_url, r->row.owner, owner, sizeof(owner),
+	                 err, sizeof(err))) {
+		ty_log("pipeline: run %lld: cannot re-place: %s", r->id, err);
+		return 0;
+	}
+	if (db_exec(P.w->db, DB_RUN_SET_OWNER, "tdi", owner, util_wall(),
+	            r->id) != DB_OK)
+		return 0;
+	snprintf(msg, sizeof(msg),
+	         "train replica %s did not answer for %.0f s; continuing on "
+	         "%s from the last checkpoint",
+	         r->row.owner, now - f->fail_since, owner);
+	ty_log("pipeline: run %lld: %s", r->id, msg);
+	run_progress(r, 0, msg);
+	free(r->row.owner);
+	r->row.owner = xstrdup(owner);
+	f->fail_since = 0;
+	f->tries = 0;
+	f->next_try = 0;
+	f->live.retrying = 0;
+	return 1;
+}
+
+/*
  * A worker did not answer (or answered 5xx): back off, and once the retry
  * window has passed, fail the run naming the service.
  */
@@ -161,6 +196,9 @@ unanswered(struct run *r, struct track *f, enum wk_err e, const char *err)
 
 	if (!f->fail_since)
 		f->fail_since = now;
+	if (r->stage == JOBS_TRAIN && *r->row.owner && e == WK_UNREACHABLE &&
+	    now - f->fail_since >= P.replace_after && replace_run(r, f, now))
+		return;
 	if (now - f->fail_since >= P.retry_seconds) {
 		if (e == WK_UNREACHABLE)
 			snprintf(msg, sizeof(msg),
@@ -216,7 +254,7 @@ place_run(struct run *r, struct track *f)
 
 	if (r->stage != JOBS_TRAIN || *r->row.owner)
 		return 0;
-	if (place_choose(P.w->train_url, owner, sizeof(owner), NULL, err,
+	if (place_choose(P.w->train_url, NULL, owner, sizeof(owner), err,
 	                 sizeof(err))) {
 		unanswered(r, f, WK_UNREACHABLE, err);
 		return -1;
@@ -602,6 +640,8 @@ pipeline_start(struct web *w, int argc, char **argv)
 	    (double)cfg_long(argc, argv, "TRAINYARD_POLL_MS", 500) / 1000.0;
 	P.run_timeout =
 	    (double)cfg_long(argc, argv, "TRAINYARD_RUN_TIMEOUT", 6 * 3600);
+	P.replace_after =
+	    (double)cfg_long(argc, argv, "TRAINYARD_REPLACE_AFTER_S", 60);
 	if (P.max_runs < 1 || P.max_runs > LIVE_MAX || P.retry_seconds < 0 ||
 	    P.poll_seconds < 0.01) {
 		ty_log("pipeline: TRAINYARD_MAX_RUNS must be 1-%d, "

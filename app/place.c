@@ -86,8 +86,8 @@ better(const struct place_replica *a, const struct place_replica *b)
 }
 
 int
-place_choose(const char *spec, char *owner, size_t ownerlen, int *nreplicas,
-             char *err, size_t errlen)
+place_choose(const char *spec, const char *exclude, char *owner,
+             size_t ownerlen, char *err, size_t errlen)
 {
 	struct place_replica *v, *best = NULL;
 	char **urls;
@@ -96,9 +96,7 @@ place_choose(const char *spec, char *owner, size_t ownerlen, int *nreplicas,
 	if (urls_parse("TRAINYARD_TRAIN_URL", spec, 8082, &urls, &n, err,
 	               errlen))
 		return -1;
-	if (nreplicas)
-		*nreplicas = n;
-	if (n == 1) {
+	if (n == 1 && !exclude) {
 		snprintf(owner, ownerlen, "%s", urls[0]);
 		urls_free(urls, n);
 		return 0;
@@ -107,15 +105,18 @@ place_choose(const char *spec, char *owner, size_t ownerlen, int *nreplicas,
 	if (place_survey(spec, &v, &n, err, errlen))
 		return -1;
 	for (int i = 0; i < n; i++)
-		if (v[i].answered && (!best || better(&v[i], best)))
+		if (v[i].answered &&
+		    (!exclude || (strcmp(v[i].owner, exclude) &&
+		                  strcmp(v[i].url, exclude))) &&
+		    (!best || better(&v[i], best)))
 			best = &v[i];
 	if (best)
 		snprintf(owner, ownerlen, "%s", best->owner);
 	else
 		snprintf(err, errlen,
-		         "no train replica answered (%d listed in "
+		         "no %strain replica answered (%d listed in "
 		         "TRAINYARD_TRAIN_URL)",
-		         n);
+		         exclude ? "other " : "", n);
 	free(v);
 	return best ? 0 : -1;
 }

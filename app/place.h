@@ -30,13 +30,14 @@ int place_survey(const char *spec, struct place_replica **out, int *n,
                  char *err, size_t errlen) TY_WUR;
 
 /*
- * Chooses the replica for a new train job: 0 with its owner address in
- * owner, or -1 with err (none answered, or spec is bad). One listed
- * replica is chosen without asking (as before placement existed).
- * *nreplicas (may be NULL) is how many spec lists.
+ * Chooses the replica for a train job: 0 with its owner address in
+ * owner, or -1 with err (none answered, or spec is bad). exclude (may be
+ * NULL) is an owner not to choose: the lost one a run leaves. One listed
+ * replica and nothing excluded: chosen without asking (as before
+ * placement existed).
  */
-int place_choose(const char *spec, char *owner, size_t ownerlen, int *nreplicas,
-                 char *err, size_t errlen) TY_WUR;
+int place_choose(const char *spec, const char *exclude, char *owner,
+                 size_t ownerlen, char *err, size_t errlen) TY_WUR;
 
 /* How many replicas spec lists now (at least 1). */
 int place_count(const char *spec);

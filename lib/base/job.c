@@ -13,11 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <civetweb.h>
 
 #include "job.h"
+#include "lease.h"
 #include "metrics.h"
 #include "svc.h"
 
@@ -60,8 +62,13 @@ static struct {
 	struct job *qhead, *qtail;
 	pthread_t *threads;
 	int nthreads;
+	char *root;          /* <models>/jobs: every replica's records */
+	double lease_s;      /* TRAINYARD_LEASE_S */
+	pthread_cond_t lease_cv; /* the renewer's and claim waits' sleep */
+	pthread_t renewer;
 	int stopping;
-} J = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+} J = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
+     .lease_cv = PTHREAD_COND_INITIALIZER};
 
 static const char *
 job_status_name(enum job_status s)
@@ -163,6 +170,8 @@ to_json(const struct job *j)
 	add_time(o, "finished", j->finished);
 	cJSON_AddNumberToObject(o, "attempts", j->attempts);
 	cJSON_AddNumberToObject(o, "crashes", j->crashes);
+	if (j->status == JOB_QUEUED || j->status == JOB_RUNNING)
+		lease_add(o, J.replica, util_wall() + J.lease_s);
 	return o;
 }
 
@@ -285,11 +294,103 @@ job_fail(struct job *j, const char *fmt, ...)
 	pthread_mutex_unlock(&J.mu);
 }
 
+/* Sleeps at most s seconds on lease_cv (J.mu held). */
+static void
+lease_sleep(double s)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)s;
+	ts.tv_nsec += (long)((s - (double)(time_t)s) * 1e9);
+	if (ts.tv_nsec >= 1000000000L)
+		ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+	pthread_cond_timedwait(&J.lease_cv, &J.mu, &ts);
+}
+
+#define WHO(name) (*(name) ? (name) : "(unnamed)")
+
+/* Ends a job without running it, saying why (taken); J.mu held. */
+static void
+settle_locked(struct job *j, enum job_status st, char *why)
+{
+	j->status = st;
+	j->finished = util_wall();
+	free(j->message);
+	j->message = why;
+	persist_locked(j);
+	ty_log("job %s: %s", j->id, j->message);
+}
+
+/*
+ * Claims job j against the other replicas sharing the volume (lease.h):
+ * writes our lease, then looks. 0: run it now; 1: settled without
+ * running (yielded, ended elsewhere, cancelled, or shutting down). J.mu
+ * held.
+ */
+static int
+claim_locked(struct job *j)
+{
+	struct lease_look l;
+
+	for (;;) {
+		persist_locked(j);
+		pthread_mutex_unlock(&J.mu);
+		lease_look(J.root, J.dir, j->id, j->created, util_wall(), &l);
+		pthread_mutex_lock(&J.mu);
+		if (l.v == LEASE_FREE)
+			return 0;
+		if (l.v == LEASE_YIELD) {
+			free(j->error);
+			j->error = xstrdup("re-placed on another replica");
+			settle_locked(j, JOB_CANCELLED, xasprintf("re-placed "
+			    "on replica %s; not run here", WHO(l.other)));
+			return 1;
+		}
+		if (l.v == LEASE_ENDED) {
+			const cJSON *r = cJSON_GetObjectItemCaseSensitive(
+			    l.record, "result");
+			const char *e = cJSON_GetStringValue(
+			    cJSON_GetObjectItemCaseSensitive(l.record, "error"));
+			int ok = !strcmp(cJSON_GetStringValue(
+			    cJSON_GetObjectItemCaseSensitive(l.record,
+			    "status")) ?: "", "succeeded");
+			if (cJSON_IsObject(r)) {
+				cJSON_Delete(j->result);
+				j->result = cJSON_Duplicate(r, 1);
+			}
+			free(j->error);
+			j->error = e ? xstrdup(e) : NULL;
+			j->progress = ok ? 1 : j->progress;
+			settle_locked(j, ok ? JOB_SUCCEEDED : JOB_FAILED,
+			    xasprintf("ended on replica %s", WHO(l.other)));
+			cJSON_Delete(l.record);
+			return 1;
+		}
+		if (j->cancel || j->status == JOB_CANCELLED) {
+			if (j->status != JOB_CANCELLED)
+				settle_locked(j, JOB_CANCELLED, xasprintf(
+				    "cancelled while waiting for replica %s",
+				    WHO(l.other)));
+			return 1;
+		}
+		if (J.stopping || svc_stopping())
+			return 1; /* stays queued: looked at again at start */
+		free(j->message);
+		j->message = xasprintf("waiting for replica %s: its lease on "
+		    "this job ends in %.0f s", WHO(l.other), l.wait_s);
+		lease_sleep(l.wait_s < 1 ? l.wait_s + 0.05 : 1);
+	}
+}
+
 static void
 run_one(struct job *j)
 {
 	const struct job_kind *k = j->kind;
 	int interrupted;
+
+	if (claim_locked(j))
+		return;
 
 	j->status = JOB_RUNNING;
 	j->started = util_wall();
@@ -517,14 +618,37 @@ load_all(void)
 	free(v);
 }
 
+/*
+ * Renews the lease of every queued and running job by rewriting its
+ * record a third of a lease after the last write, so a live replica's
+ * leases never expire and a dead one's do within TRAINYARD_LEASE_S.
+ */
+static void *
+renewer(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&J.mu);
+	while (!J.stopping) {
+		lease_sleep(J.lease_s / 6);
+		for (struct job *j = J.all; j && !J.stopping; j = j->next)
+			if ((j->status == JOB_QUEUED ||
+			    j->status == JOB_RUNNING) &&
+			    util_now() - j->last_write >= J.lease_s / 3)
+				persist_locked(j);
+	}
+	pthread_mutex_unlock(&J.mu);
+	return NULL;
+}
+
 static int
 job_init(const char *models_dir, const struct job_kind *kinds, size_t nkinds,
     int max_running)
 {
 	/* Replicas sharing one models volume keep their records apart: each
 	 * resumes only its own jobs (docs/deploy.md, Placement). */
-	J.dir = J.replica[0] ? xasprintf("%s/jobs/%s", models_dir, J.replica)
-	                     : xasprintf("%s/jobs", models_dir);
+	J.root = xasprintf("%s/jobs", models_dir);
+	J.dir = J.replica[0] ? xasprintf("%s/%s", J.root, J.replica)
+	                     : xstrdup(J.root);
 	if (util_mkdirs(J.dir, 0755))
 		return -1;
 	J.kinds = kinds;
@@ -536,6 +660,8 @@ job_init(const char *models_dir, const struct job_kind *kinds, size_t nkinds,
 	for (int i = 0; i < J.nthreads; i++)
 		if (pthread_create(&J.threads[i], NULL, runner, NULL))
 			abort();
+	if (pthread_create(&J.renewer, NULL, renewer, NULL))
+		abort();
 	return 0;
 }
 
@@ -547,9 +673,11 @@ job_shutdown(void)
 	pthread_mutex_lock(&J.mu);
 	J.stopping = 1;
 	pthread_cond_broadcast(&J.cv);
+	pthread_cond_broadcast(&J.lease_cv);
 	pthread_mutex_unlock(&J.mu);
 	for (int i = 0; i < J.nthreads; i++)
 		pthread_join(J.threads[i], NULL);
+	pthread_join(J.renewer, NULL);
 	free(J.threads);
 	J.threads = NULL;
 	J.nthreads = 0;
@@ -559,7 +687,8 @@ job_shutdown(void)
 	}
 	J.all = J.qhead = J.qtail = NULL;
 	free(J.dir);
-	J.dir = NULL;
+	free(J.root);
+	J.dir = J.root = NULL;
 }
 
 static void
@@ -730,6 +859,9 @@ job_start(const void *kinds, int argc, char **argv)
 		return -1;
 	}
 	snprintf(J.replica, sizeof J.replica, "%s", rep);
+	J.lease_s = (double)cfg_long(argc, argv, "TRAINYARD_LEASE_S", 30);
+	if (J.lease_s < 1)
+		J.lease_s = 30;
 	snprintf(J.url, sizeof J.url, "%s",
 	    cfg_str(argc, argv, "TRAINYARD_REPLICA_URL", ""));
 	if (job_init(svc_models_dir(), k->kinds, k->n, (int)max)) {

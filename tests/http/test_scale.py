@@ -5,6 +5,7 @@ on the least busy replica (GET /capacity), the owner is recorded in the
 run row, and TRAINYARD_MAX_RUNS counts per replica."""
 import json
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -39,7 +40,8 @@ class Stack(tp.Stack):
         self.trains = []
         for i in range(replicas):
             self.trains.append(Service("trainyard-train", env=dict(
-                vol, TRAINYARD_REPLICA="r%d" % i)).start())
+                vol, TRAINYARD_REPLICA="r%d" % i,
+                TRAINYARD_LEASE_S="2")).start())
         self.web_env = dict(vol)
         self.web_env.update({
             "TRAINYARD_DB": self.db,
@@ -48,7 +50,8 @@ class Stack(tp.Stack):
                 "http://127.0.0.1:%d" % t.port for t in self.trains),
             "TRAINYARD_INFER_URL": "http://127.0.0.1:9",
             "TRAINYARD_MAX_RUNS": "1",
-            "TRAINYARD_RETRY_SECONDS": "30",
+            "TRAINYARD_RETRY_SECONDS": "60",
+            "TRAINYARD_REPLACE_AFTER_S": "3",
             "TRAINYARD_POLL_MS": "150",
         })
         self.web = None
@@ -62,6 +65,11 @@ def stack():
     if tp.S is None:
         tp.S = Stack()
     return tp.S
+
+
+def brief(rec):
+    return {k: rec.get(k) for k in ("status", "message", "attempts",
+                                    "crashes", "lease")}
 
 
 def job_record(replica, rid):
@@ -130,6 +138,50 @@ def a_third_run_waits_for_a_free_replica():
     (_, s1, f1), (_, s2, f2), (_, s3, f3) = rows
     check(s2 < f1, "the first two did not start together: %r" % rows)
     check(s3 >= min(f1, f2) - 0.5, "a third ran at once: %r" % rows)
+
+
+@test
+def a_lost_replica_s_run_continues_on_the_other():
+    s = stack()
+    c = tp.user_with_dataset(tp.dataset_tgz(per_class=150, seed=7))
+    rid = tp.start_run(c, epochs=40, early_stopping="0")
+    tp.wait_for(lambda: tp.epochs_of(rid) >= 3, timeout=90 * SLOW,
+                interval=0.05, what="three epochs")
+    (owner,), = s.sql("SELECT owner FROM runs WHERE id = ?", rid)
+    lost = [s.url(0), s.url(1)].index(owner)
+    keep = 1 - lost
+    s.trains[lost].kill()  # SIGKILL, mid-run; it stays down
+    row = tp.wait_status(rid, ("succeeded", "failed"), timeout=240)
+    check(row[0] == "succeeded", "run: %r" % (row,))
+    (owner2,), = s.sql("SELECT owner FROM runs WHERE id = ?", rid)
+    check(owner2 == s.url(keep), "not re-placed: %r" % owner2)
+    # the survivor resumed from the checkpoint, not from scratch
+    log = s.trains[keep].log_text()
+    m = re.search(r"resuming \S*runs/%d/checkpoint.tym after epoch (\d+)"
+                  % rid, log)
+    check(m and int(m.group(1)) >= 2, "no resume from the checkpoint")
+    eps = json.loads(tp.run_row(rid)[2])
+    check(len(eps) == 40, "epochs %d" % len(eps))
+    rec_keep = job_record("r%d" % keep, rid)
+    check(rec_keep["status"] == "succeeded" and rec_keep["attempts"] == 1,
+          brief(rec_keep))
+    # the lost replica comes back: it resumes nothing that ran elsewhere
+    rec_lost = job_record("r%d" % lost, rid)
+    check(rec_lost["status"] == "running", brief(rec_lost))  # as the kill left it
+    attempts = rec_lost["attempts"]
+    t = s.trains[lost]
+    logged = len(t.log_text())
+    s.trains[lost] = Service(t.name, env=t.env, port=t.port).start()
+    tp.wait_for(lambda: job_record("r%d" % lost, rid)["status"]
+                not in ("queued", "running"), timeout=30 * SLOW,
+                what="the old copy to be settled")
+    rec_lost = job_record("r%d" % lost, rid)
+    check(rec_lost["status"] == "cancelled" and "re-placed on replica r%d"
+          % keep in rec_lost["message"], brief(rec_lost))
+    check(rec_lost["attempts"] == attempts, "it ran again: %r" % brief(rec_lost))
+    check("runs/%d/checkpoint" % rid not in
+          s.trains[lost].log_text()[logged:], "it resumed the run")
+    check(tp.run_row(rid)[0] == "succeeded", "run changed after the return")
 
 
 if __name__ == "__main__":
