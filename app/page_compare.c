@@ -62,8 +62,9 @@ page_run_describe(struct req *r)
 	}
 	if (db_exec(r->w->db, DB_RUN_DESCRIBE, "ttii", name ? name : "",
 	            note ? note : "", r->ids[1], r->project.id) != DB_OK) {
-		view_error_page(r, 500, "The name could not be saved; try again.",
-		                back, "Back to the run");
+		view_error_page(r, 500,
+		                "The name could not be saved; try again.", back,
+		                "Back to the run");
 		return;
 	}
 	if (db_changes(r->w->db) != 1) {
@@ -103,7 +104,8 @@ static char *
 param_text(const cJSON *params, const struct param *p)
 {
 	const char *g = params_group_name(p->group);
-	const cJSON *o = g ? cJSON_GetObjectItemCaseSensitive(params, g) : params;
+	const cJSON *o =
+	    g ? cJSON_GetObjectItemCaseSensitive(params, g) : params;
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, p->name);
 
 	if (cJSON_IsString(v))
@@ -164,10 +166,9 @@ charts_td(struct td *d, const struct runrow *v, size_t n,
 		eps[k] = v[k].epochs_json;
 	wb_init(&out, CHART_MAX);
 	for (size_t i = 0; i < TY_ARRAY_LEN(charts); i++)
-		if (runcharts_compare_field(&out, names, eps, n,
-		                            charts[i].field, charts[i].title,
-		                            charts[i].ylabel, charts[i].id,
-		                            charts[i].unit) < 0)
+		if (runcharts_compare_field(
+		        &out, names, eps, n, charts[i].field, charts[i].title,
+		        charts[i].ylabel, charts[i].id, charts[i].unit) < 0)
 			wb_reset(&out);
 	if (out.data)
 		td_set_html_UNESCAPED(d, "charts", out.data);

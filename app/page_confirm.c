@@ -31,46 +31,39 @@ ask_project(struct req *r, char *q, size_t len)
 static int
 run_label(struct req *r, char *out, size_t len)
 {
-	long long n = db_int(r->w->db, DB_RUN_NUMBER, 0, "ii", r->ids[1],
-	                     r->project.id);
+	long long n =
+	    db_int(r->w->db, DB_RUN_NUMBER, 0, "ii", r->ids[1], r->project.id);
 
 	snprintf(out, len, "run #%lld", n);
 	return n > 0 ? 0 : -1;
 }
 
+/* Delete or cancel, by the route asked for. */
 static int
-ask_run_delete(struct req *r, char *q, size_t len)
+ask_run(struct req *r, char *q, size_t len)
 {
 	char run[48];
 
 	if (run_label(r, run, sizeof(run)) < 0)
 		return -1;
-	snprintf(q, len,
-	         "Delete %s, its charts, prepared data and model? "
-	         "This cannot be undone.",
-	         run);
-	return 0;
-}
-
-static int
-ask_run_cancel(struct req *r, char *q, size_t len)
-{
-	char run[48];
-
-	if (run_label(r, run, sizeof(run)) < 0)
-		return -1;
-	snprintf(q, len,
-	         "Cancel %s? It stops at its next batch and leaves no "
-	         "model.",
-	         run);
+	if (r->route == ROUTE_RUN_CANCEL_ASK)
+		snprintf(q, len,
+		         "Cancel %s? It stops at its next batch and leaves no "
+		         "model.",
+		         run);
+	else
+		snprintf(q, len,
+		         "Delete %s, its charts, prepared data and model? "
+		         "This cannot be undone.",
+		         run);
 	return 0;
 }
 
 static int
 ask_dataset(struct req *r, char *q, size_t len)
 {
-	sqlite3_stmt *st = db_stmt(r->w->db, DB_DATASET_NAME, "ii", r->ids[1],
-	                           r->project.id);
+	sqlite3_stmt *st =
+	    db_stmt(r->w->db, DB_DATASET_NAME, "ii", r->ids[1], r->project.id);
 	int rc = -1;
 
 	if (db_step(r->w->db, st) == SQLITE_ROW) {
@@ -110,10 +103,8 @@ static const struct ask {
 } asks[] = {
     {ROUTE_PROJECT_DELETE_ASK, "Delete project", "Delete the project",
      ask_project, NULL},
-    {ROUTE_RUN_DELETE_ASK, "Delete run", "Delete the run", ask_run_delete,
-     NULL},
-    {ROUTE_RUN_CANCEL_ASK, "Cancel run", "Cancel the run", ask_run_cancel,
-     NULL},
+    {ROUTE_RUN_DELETE_ASK, "Delete run", "Delete the run", ask_run, NULL},
+    {ROUTE_RUN_CANCEL_ASK, "Cancel run", "Cancel the run", ask_run, NULL},
     {ROUTE_DATASET_DELETE_ASK, "Delete dataset", "Delete the dataset",
      ask_dataset, NULL},
     {ROUTE_TOKEN_REVOKE_ASK, "Revoke token", "Revoke the token", ask_token,

@@ -65,7 +65,8 @@ page_dataset_delete(struct req *r)
 			         "This dataset cannot be deleted: run%s %s %s "
 			         "trained on it. Delete %s first (their models "
 			         "go with them).",
-			         n == 1 ? "" : "s", runs, n == 1 ? "was" : "were",
+			         n == 1 ? "" : "s", runs,
+			         n == 1 ? "was" : "were",
 			         n == 1 ? "that run" : "those runs");
 		view_error_page(r, 409, msg, back, "Back to the dataset");
 		return;
@@ -73,8 +74,8 @@ page_dataset_delete(struct req *r)
 	if (db_exec(r->w->db, DB_DATASET_DELETE, "ii", did, r->project.id) !=
 	    DB_OK) {
 		view_error_page(r, 500,
-		               "The dataset could not be deleted; try again.",
-		               back, "Back to the dataset");
+		                "The dataset could not be deleted; try again.",
+		                back, "Back to the dataset");
 		return;
 	}
 	if (db_changes(r->w->db) != 1) {
@@ -109,8 +110,9 @@ page_dataset_rename(struct req *r)
 	}
 	if (db_exec(r->w->db, DB_DATASET_RENAME, "tii", name, r->ids[1],
 	            r->project.id) != DB_OK) {
-		view_error_page(r, 500, "The name could not be saved; try again.",
-		               back, "Back to the dataset");
+		view_error_page(r, 500,
+		                "The name could not be saved; try again.", back,
+		                "Back to the dataset");
 		return;
 	}
 	if (db_changes(r->w->db) != 1) {
@@ -123,8 +125,8 @@ page_dataset_rename(struct req *r)
 void
 page_dataset_status(struct req *r)
 {
-	sqlite3_stmt *st = db_stmt(r->w->db, DB_DATASET_GET, "ii", r->ids[1],
-	                           r->project.id);
+	sqlite3_stmt *st =
+	    db_stmt(r->w->db, DB_DATASET_GET, "ii", r->ids[1], r->project.id);
 	cJSON *o = NULL;
 	char *s;
 

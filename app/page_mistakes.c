@@ -66,7 +66,8 @@ gallery_free(struct gallery *g)
 static int
 gallery_load(struct web *w, long long rid, struct gallery *g)
 {
-	char *p = xasprintf("%s/runs/%lld/predictions.json", w->models_dir, rid);
+	char *p =
+	    xasprintf("%s/runs/%lld/predictions.json", w->models_dir, rid);
 	cJSON *meta, *names;
 	const cJSON *s;
 
@@ -76,7 +77,8 @@ gallery_load(struct web *w, long long rid, struct gallery *g)
 	g->rows = cJSON_GetObjectItemCaseSensitive(g->preds, "rows");
 	s = cJSON_GetObjectItemCaseSensitive(g->preds, "split");
 	if (!cJSON_IsArray(g->rows) || !cJSON_IsString(s) ||
-	    (strcmp(s->valuestring, "val") && strcmp(s->valuestring, "train"))) {
+	    (strcmp(s->valuestring, "val") &&
+	     strcmp(s->valuestring, "train"))) {
 		gallery_free(g);
 		return -1;
 	}
@@ -154,10 +156,26 @@ no_predictions(struct req *r, const struct runrow *run)
 	snprintf(back, sizeof(back), "/projects/%lld/runs/%lld", r->project.id,
 	         run->id);
 	view_error_page(r, 404,
-	               "This run has no per-image predictions: it has not "
-	               "finished, or it was trained before trainyard kept "
-	               "them. Train it again to see its images.",
-	               back, "Back to the run");
+	                "This run has no per-image predictions: it has not "
+	                "finished, or it was trained before trainyard kept "
+	                "them. Train it again to see its images.",
+	                back, "Back to the run");
+}
+
+/* The run of ids[1] and its gallery data; -1 after answering 404. */
+static int
+load_both(struct req *r, struct runrow *run, struct gallery *g)
+{
+	if (runrow_load(r->w->db, r->ids[1], r->project.id, run) < 0) {
+		web_error(r, 404, "There is no such run in this project.");
+		return -1;
+	}
+	if (gallery_load(r->w, run->id, g) < 0) {
+		no_predictions(r, run);
+		runrow_free(run);
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -171,15 +189,8 @@ page_run_mistakes(struct req *r)
 	int page = query_int(r, "page", 1), n = 0, pages;
 	char title[160];
 
-	if (runrow_load(r->w->db, r->ids[1], r->project.id, &run) < 0) {
-		web_error(r, 404, "There is no such run in this project.");
+	if (load_both(r, &run, &g) < 0)
 		return;
-	}
-	if (gallery_load(r->w, run.id, &g) < 0) {
-		no_predictions(r, &run);
-		runrow_free(&run);
-		return;
-	}
 	v = xcalloc((size_t)g.nrows + 1, sizeof(*v));
 	for (int i = 0; i < g.nrows; i++) {
 		struct pred p;
@@ -206,8 +217,7 @@ page_run_mistakes(struct req *r)
 		td_set_bool(d, "cell_diag", truth == pred);
 		td_setf(d, "cell_q", "true=%d&pred=%d&", truth, pred);
 	}
-	for (int i = (page - 1) * PER_PAGE; i < n && i < page * PER_PAGE;
-	     i++) {
+	for (int i = (page - 1) * PER_PAGE; i < n && i < page * PER_PAGE; i++) {
 		struct td *row = td_add_row(d, "items");
 		td_set_int(row, "n", v[i].index + 1);
 		td_set(row, "true_name", class_name(&g, v[i].truth));
@@ -257,15 +267,8 @@ page_run_mistake(struct req *r)
 	struct td *d;
 	char title[160];
 
-	if (runrow_load(r->w->db, r->ids[1], r->project.id, &run) < 0) {
-		web_error(r, 404, "There is no such run in this project.");
+	if (load_both(r, &run, &g) < 0)
 		return;
-	}
-	if (gallery_load(r->w, run.id, &g) < 0) {
-		no_predictions(r, &run);
-		runrow_free(&run);
-		return;
-	}
 	if (find(&g, r->ids[2], &p) < 0) {
 		web_error(r, 404, "This run has no such image.");
 		goto out;
@@ -352,10 +355,10 @@ page_run_image(struct req *r)
 		return;
 	}
 	wb_init(&o.b, 64u << 20);
-	if (!stbi_write_png_to_func(
-	        png_write, &o, (int)t.width, (int)t.height, (int)t.channels,
-	        t.pixels + (size_t)(n - 1) * t.image_bytes,
-	        (int)(t.width * t.channels)) ||
+	if (!stbi_write_png_to_func(png_write, &o, (int)t.width, (int)t.height,
+	                            (int)t.channels,
+	                            t.pixels + (size_t)(n - 1) * t.image_bytes,
+	                            (int)(t.width * t.channels)) ||
 	    o.b.toobig)
 		web_error(r, 500, "The image could not be encoded.");
 	else
@@ -384,8 +387,10 @@ image_type(const unsigned char *p, size_t n)
 		const char *magic, *type;
 		size_t len, off;
 	} t[] = {
-	    {"\x89PNG", "image/png", 4, 0}, {"\xff\xd8\xff", "image/jpeg", 3, 0},
-	    {"GIF8", "image/gif", 4, 0},    {"BM", "image/bmp", 2, 0},
+	    {"\x89PNG", "image/png", 4, 0},
+	    {"\xff\xd8\xff", "image/jpeg", 3, 0},
+	    {"GIF8", "image/gif", 4, 0},
+	    {"BM", "image/bmp", 2, 0},
 	    {"WEBP", "image/webp", 4, 8},
 	};
 	for (size_t i = 0; i < TY_ARRAY_LEN(t); i++)
@@ -398,8 +403,8 @@ image_type(const unsigned char *p, size_t n)
 /* Reads entry `name` of the archive at path into *buf (*len bytes);
  * 0, or -1 with why set. */
 static int
-read_entry(const char *path, const char *name, unsigned char **buf,
-           size_t *len, const char **why)
+read_entry(const char *path, const char *name, unsigned char **buf, size_t *len,
+           const char **why)
 {
 	struct archive *a = archive_read_new();
 	struct archive_entry *e;
@@ -421,7 +426,8 @@ read_entry(const char *path, const char *name, unsigned char **buf,
 		if (!p || !same_name(p, name))
 			continue;
 		*buf = xmalloc(cap);
-		while ((n = archive_read_data(a, *buf + *len, cap - *len)) > 0) {
+		while ((n = archive_read_data(a, *buf + *len, cap - *len)) >
+		       0) {
 			*len += (size_t)n;
 			if ((long long)*len >= ORIGINAL_MAX) {
 				*why = "The file is larger than 16 MB.";
@@ -453,17 +459,10 @@ page_run_original(struct req *r)
 	unsigned char *buf = NULL;
 	size_t len;
 
-	if (runrow_load(r->w->db, r->ids[1], r->project.id, &run) < 0) {
-		web_error(r, 404, "There is no such run in this project.");
+	if (load_both(r, &run, &g) < 0)
 		return;
-	}
-	if (gallery_load(r->w, run.id, &g) < 0) {
-		no_predictions(r, &run);
-		runrow_free(&run);
-		return;
-	}
-	name = cJSON_GetStringValue(cJSON_GetArrayItem(g.names,
-	                                               (int)r->ids[2] - 1));
+	name = cJSON_GetStringValue(
+	    cJSON_GetArrayItem(g.names, (int)r->ids[2] - 1));
 	st = db_stmt(r->w->db, DB_RUN_DATASET_GET, "ii", run.dataset_id,
 	             r->project.id);
 	if (db_step(r->w->db, st) == SQLITE_ROW)

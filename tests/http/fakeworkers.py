@@ -3,8 +3,13 @@ DESIGN.md (tests/http/test_pipeline_fake.py, test_runs_fake.py): jobs
 finish after two GETs; `mode` makes the next train job fail, be cancelled,
 be refused (400), answer 500 or garbage. No real training."""
 import json
+import os
+import sqlite3
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tylib import Service, check, tempdir
+from webclient import Client
 
 EPOCH = {"epoch": 1, "train_loss": 0.9, "train_acc": 0.5, "val_loss": 0.8,
          "val_acc": 0.6, "seconds": 0.1}
@@ -129,3 +134,31 @@ class Fake:
                 "messages": ["train worker <b>peer-1</b> left out after "
                              "round 1: timed out"]})
         return rec
+
+
+def start_web(prefix, user):
+    """The web app wired to two fresh fakes, and a signed-in client:
+    {pre, train, env, web, c}."""
+    pre, train = Fake("preprocess"), Fake("train")
+    d = tempdir(prefix)
+    env = {"TRAINYARD_DATA_DIR": os.path.join(d, "data"),
+           "TRAINYARD_MODELS_DIR": os.path.join(d, "models"),
+           "TRAINYARD_DB": os.path.join(d, "db", "ty.db"),
+           "TRAINYARD_PREPROCESS_URL": pre.url,
+           "TRAINYARD_TRAIN_URL": train.url,
+           "TRAINYARD_RETRY_SECONDS": "2", "TRAINYARD_POLL_MS": "100"}
+    web = Service("trainyard-web", env=env).start()
+    c = Client(web.port)
+    check(c.signup(user, "a long enough password").status == 303, "")
+    c.get("/projects")
+    return {"pre": pre, "train": train, "env": env, "web": web, "c": c}
+
+
+def db_rows(env, q, *a):
+    """Rows of q on the web app's database (committed)."""
+    con = sqlite3.connect(env["TRAINYARD_DB"], timeout=10)
+    try:
+        with con:
+            return con.execute(q, a).fetchall()
+    finally:
+        con.close()

@@ -10,10 +10,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tylib import Service, check, run_all, tempdir, test, wait_for  # noqa: E402
-from webclient import Client  # noqa: E402
-import sqlite3  # noqa: E402
-from fakeworkers import Fake  # noqa: E402
+from tylib import check, run_all, test, wait_for  # noqa: E402
+from fakeworkers import db_rows, start_web  # noqa: E402
 
 SAN = os.environ.get("SAN") == "1"
 SLOW = 3 if SAN else 1
@@ -25,23 +23,13 @@ S = {}
 def setup():
     if S:
         return S
-    pre, train = Fake("preprocess"), Fake("train")
-    d = tempdir("ty-pipefake-")
-    env = {"TRAINYARD_DATA_DIR": os.path.join(d, "data"),
-           "TRAINYARD_MODELS_DIR": os.path.join(d, "models"),
-           "TRAINYARD_DB": os.path.join(d, "db", "ty.db"),
-           "TRAINYARD_PREPROCESS_URL": pre.url,
-           "TRAINYARD_TRAIN_URL": train.url,
-           "TRAINYARD_RETRY_SECONDS": "2", "TRAINYARD_POLL_MS": "100"}
-    web = Service("trainyard-web", env=env).start()
-    c = Client(web.port)
-    check(c.signup("fakeuser", "a long enough password").status == 303, "")
-    c.get("/projects")
+    S.update(start_web("ty-pipefake-", "fakeuser"))
+    c = S["c"]
     _, pid = c.create_project("fake")
     c.get("/projects/%d" % pid)
     r = c.upload("/projects/%d/datasets" % pid, b"\x1f\x8b fake archive")
     did = int(r.header("Location").rsplit("=", 1)[1])
-    S.update(pre=pre, train=train, web=web, c=c, pid=pid, did=did, env=env)
+    S.update(pid=pid, did=did)
     wait_for(lambda: sql("SELECT status FROM datasets WHERE id = ?",
                          did)[0][0] == "ready", timeout=20, what="inspection")
     c.get("/projects/%d" % pid)
@@ -49,11 +37,7 @@ def setup():
 
 
 def sql(q, *a):
-    con = sqlite3.connect(S["env"]["TRAINYARD_DB"], timeout=10)
-    try:
-        return con.execute(q, a).fetchall()
-    finally:
-        con.close()
+    return db_rows(S["env"], q, *a)
 
 
 def run_with(mode, **fields):

@@ -7,44 +7,24 @@ import html
 import json
 import os
 import re
-import sqlite3
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tylib import Service, check, run_all, tempdir, test, wait_for  # noqa: E402
+from tylib import check, run_all, test, wait_for  # noqa: E402
 from webclient import Client  # noqa: E402
-from fakeworkers import Fake  # noqa: E402
+from fakeworkers import db_rows, start_web  # noqa: E402
 
 SLOW = 3 if os.environ.get("SAN") == "1" else 1
 S = {}
 
 
 def sql(q, *a):
-    con = sqlite3.connect(S["env"]["TRAINYARD_DB"], timeout=10)
-    try:
-        with con:
-            return con.execute(q, a).fetchall()
-    finally:
-        con.close()
+    return db_rows(S["env"], q, *a)
 
 
 def setup():
-    if S:
-        return S
-    pre, train = Fake("preprocess"), Fake("train")
-    d = tempdir("ty-runsfake-")
-    env = {"TRAINYARD_DATA_DIR": os.path.join(d, "data"),
-           "TRAINYARD_MODELS_DIR": os.path.join(d, "models"),
-           "TRAINYARD_DB": os.path.join(d, "db", "ty.db"),
-           "TRAINYARD_PREPROCESS_URL": pre.url,
-           "TRAINYARD_TRAIN_URL": train.url,
-           "TRAINYARD_RETRY_SECONDS": "2", "TRAINYARD_POLL_MS": "100"}
-    S.update(pre=pre, train=train, env=env)
-    S["web"] = Service("trainyard-web", env=env).start()
-    c = Client(S["web"].port)
-    check(c.signup("runsuser", "a long enough password").status == 303, "")
-    c.get("/projects")
-    S["c"] = c
+    if not S:
+        S.update(start_web("ty-runsfake-", "runsuser"))
     return S
 
 

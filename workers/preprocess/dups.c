@@ -22,7 +22,7 @@
 
 void
 dups_hash(const uint8_t *px, int w, int h, int c, uint64_t *exact,
-    uint64_t *dhash)
+          uint64_t *dhash)
 {
 	uint64_t x = 1469598103934665603ULL;
 	size_t n = (size_t)w * h * c;
@@ -45,7 +45,7 @@ dups_hash(const uint8_t *px, int w, int h, int c, uint64_t *exact,
 	for (int y = 0; y < 8; y++)
 		for (int k = 0; k < 8; k++)
 			*dhash = *dhash << 1 |
-			    (small[y * 9 + k] > small[y * 9 + k + 1]);
+			         (small[y * 9 + k] > small[y * 9 + k + 1]);
 }
 
 static const struct prep_scan *sort_s;
@@ -79,8 +79,8 @@ dups_find(struct prep_scan *s)
 	for (uint32_t a = 0, b; a < n; a = b) {
 		int exact = 1, cross = 0;
 
-		for (b = a + 1; b < n && s->dhash[order[b]] ==
-		    s->dhash[order[a]]; b++) {
+		for (b = a + 1;
+		     b < n && s->dhash[order[b]] == s->dhash[order[a]]; b++) {
 			exact &= s->hash[order[b]] == s->hash[order[a]];
 			cross |= s->labels[order[b]] != s->labels[order[a]];
 		}
@@ -123,13 +123,15 @@ dups_report(const struct prep_scan *s)
 			exact &= s->hash[i] == s->hash[first];
 			if (n++ >= FILES_LISTED)
 				continue;
-			cJSON_AddItemToArray(files, cJSON_CreateString(
-			    s->names ? s->names[i] : ""));
-			cJSON_AddItemToArray(classes, cJSON_CreateString(
-			    s->classes[s->labels[i]].name));
+			cJSON_AddItemToArray(
+			    files,
+			    cJSON_CreateString(s->names ? s->names[i] : ""));
+			cJSON_AddItemToArray(
+			    classes,
+			    cJSON_CreateString(s->classes[s->labels[i]].name));
 		}
-		cJSON_AddStringToObject(o, "kind", exact ? "identical" :
-		    "near-identical");
+		cJSON_AddStringToObject(o, "kind",
+		                        exact ? "identical" : "near-identical");
 		cJSON_AddNumberToObject(o, "count", n);
 		cJSON_AddItemToArray(groups, o);
 		listed++;
@@ -139,7 +141,7 @@ dups_report(const struct prep_scan *s)
 
 void
 split_keep_groups(const uint32_t *group, size_t n, uint32_t *train,
-    size_t *ntrain, uint32_t *val, size_t *nval)
+                  size_t *ntrain, uint32_t *val, size_t *nval)
 {
 	/* side of each image, then of each group: its first image's */
 	uint8_t *side = xcalloc(n + 1, 1);
@@ -167,8 +169,8 @@ split_keep_groups(const uint32_t *group, size_t n, uint32_t *train,
 
 		for (size_t i = 0; i < nf; i++) {
 			uint32_t x = from[i];
-			int to = group[x] == DUPS_NONE ? side[x] :
-			    gside[group[x]];
+			int to =
+			    group[x] == DUPS_NONE ? side[x] : gside[group[x]];
 
 			if (to)
 				v2[nv++] = x;

@@ -18,7 +18,7 @@
 
 /* Exact fingerprint and 64-bit difference hash of w x h x c pixels. */
 void dups_hash(const uint8_t *px, int w, int h, int c, uint64_t *exact,
-    uint64_t *dhash);
+               uint64_t *dhash);
 /* s->group[] and the counts, from s->hash/s->dhash (after the scan). */
 void dups_find(struct prep_scan *s);
 /* {"groups", "exact_groups", "images", "cross_class_groups", "list":
@@ -26,6 +26,6 @@ void dups_find(struct prep_scan *s);
 cJSON *dups_report(const struct prep_scan *s);
 /* Moves every image of a group to the side of its first image. */
 void split_keep_groups(const uint32_t *group, size_t n, uint32_t *train,
-    size_t *ntrain, uint32_t *val, size_t *nval);
+                       size_t *ntrain, uint32_t *val, size_t *nval);
 
 #endif

@@ -43,11 +43,11 @@ samples_thumb(const uint8_t *px, int w, int h, int c)
 	wb_init(&out, 64 * 1024);
 	if (stbi_write_png_to_func(png_out, &out, tw, th, tc, t, tw * tc) &&
 	    !out.toobig) {
-		size_t n = sodium_base64_ENCODED_LEN(out.len,
-		    sodium_base64_VARIANT_ORIGINAL);
+		size_t n = sodium_base64_ENCODED_LEN(
+		    out.len, sodium_base64_VARIANT_ORIGINAL);
 		b64 = xmalloc(n);
 		sodium_bin2base64(b64, n, (const unsigned char *)out.data,
-		    out.len, sodium_base64_VARIANT_ORIGINAL);
+		                  out.len, sodium_base64_VARIANT_ORIGINAL);
 	}
 	wb_free(&out);
 	return b64;
