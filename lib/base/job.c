@@ -1,6 +1,6 @@
 /*
  * job.c — job records, the queue, the runner threads, persistence and
- * the /jobs routes.
+ * leases between replicas (lease.h); the routes are in job_http.c.
  *
  * One mutex guards every job's fields. Persisting builds the JSON under
  * it and writes the file outside it, under the job's own write lock, so
@@ -16,61 +16,23 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <civetweb.h>
-
-#include "job.h"
+#include "job_int.h"
 #include "lease.h"
 #include "metrics.h"
 #include "svc.h"
 
-#define JOB_ID_MAX 100
 /* A job whose worker died this often while running it is failed. */
 #define JOB_MAX_ATTEMPTS 3
-
-struct job {
-	char id[JOB_ID_MAX + 1];
-	char *kind_name;
-	const struct job_kind *kind; /* NULL: kind unknown to this build */
-	enum job_status status;
-	double progress;
-	char *message, *error;
-	cJSON *params, *result;
-	double created, started, finished, last_write;
-	int attempts;
-	int crashes;    /* starts that ended with the process dying */
-	int cancel;     /* DELETE asked for it */
-	int saw_cancel; /* run saw job_cancelled() return true */
-	int failed;     /* run called job_fail */
-	pthread_mutex_t write_mu;
-	struct job *next;       /* all jobs */
-	struct job *queue_next; /* queued jobs, FIFO */
-};
 
 static const char *const status_names[JOB__MAX] = {
 	"queued", "running", "succeeded", "failed", "cancelled",
 };
 
-static struct {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	char *dir;
-	char replica[101]; /* TRAINYARD_REPLICA, "" when unset */
-	char url[257];     /* TRAINYARD_REPLICA_URL: its stable address */
-	const struct job_kind *kinds;
-	size_t nkinds;
-	struct job *all;
-	struct job *qhead, *qtail;
-	pthread_t *threads;
-	int nthreads;
-	char *root;          /* <models>/jobs: every replica's records */
-	double lease_s;      /* TRAINYARD_LEASE_S */
-	pthread_cond_t lease_cv; /* the renewer's and claim waits' sleep */
-	pthread_t renewer;
-	int stopping;
-} J = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
-     .lease_cv = PTHREAD_COND_INITIALIZER};
+struct job_state job_g = {.mu = PTHREAD_MUTEX_INITIALIZER,
+    .cv = PTHREAD_COND_INITIALIZER, .lease_cv = PTHREAD_COND_INITIALIZER};
+#define J job_g
 
-static const char *
+const char *
 job_status_name(enum job_status s)
 {
 	return (unsigned)s < JOB__MAX ? status_names[s] : "unknown";
@@ -85,7 +47,7 @@ status_parse(const char *s)
 	return -1;
 }
 
-static int
+int
 job_id_valid(const char *id)
 {
 	size_t n = 0;
@@ -103,8 +65,8 @@ job_id_valid(const char *id)
 	return n >= 1 && n <= JOB_ID_MAX && strcmp(id, ".") && strcmp(id, "..");
 }
 
-static const struct job_kind *
-kind_find(const char *name)
+const struct job_kind *
+job_kind_find(const char *name)
 {
 	for (size_t i = 0; i < J.nkinds; i++)
 		if (!strcmp(J.kinds[i].name, name))
@@ -112,8 +74,8 @@ kind_find(const char *name)
 	return NULL;
 }
 
-static struct job *
-find(const char *id)
+struct job *
+job_find(const char *id)
 {
 	for (struct job *j = J.all; j; j = j->next)
 		if (!strcmp(j->id, id))
@@ -152,8 +114,8 @@ add_str(cJSON *o, const char *k, const char *v)
 }
 
 /* The record as JSON; under J.mu. */
-static cJSON *
-to_json(const struct job *j)
+cJSON *
+job_to_json(const struct job *j)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -176,13 +138,13 @@ to_json(const struct job *j)
 }
 
 /* Called with J.mu held; returns with it held. */
-static void
-persist_locked(struct job *j)
+void
+job_persist_locked(struct job *j)
 {
 	char *path, *text;
 	cJSON *o;
 
-	o = to_json(j);
+	o = job_to_json(j);
 	j->last_write = util_now();
 	pthread_mutex_unlock(&J.mu);
 	pthread_mutex_lock(&j->write_mu);
@@ -198,8 +160,8 @@ persist_locked(struct job *j)
 	pthread_mutex_lock(&J.mu);
 }
 
-static void
-enqueue_locked(struct job *j)
+void
+job_enqueue_locked(struct job *j)
 {
 	j->queue_next = NULL;
 	if (J.qtail)
@@ -210,8 +172,8 @@ enqueue_locked(struct job *j)
 	pthread_cond_signal(&J.cv);
 }
 
-static void
-dequeue_locked(struct job *j)
+void
+job_dequeue_locked(struct job *j)
 {
 	struct job **pp, *prev = NULL;
 
@@ -260,7 +222,7 @@ job_progress(struct job *j, double fraction, const char *fmt, ...)
 	}
 	/* GET sees every update; the disk at most about once a second. */
 	if (util_now() - j->last_write >= 1.0)
-		persist_locked(j);
+		job_persist_locked(j);
 	pthread_mutex_unlock(&J.mu);
 }
 
@@ -275,7 +237,7 @@ void
 job_result_unlock(struct job *j, int persist)
 {
 	if (persist)
-		persist_locked(j);
+		job_persist_locked(j);
 	pthread_mutex_unlock(&J.mu);
 }
 
@@ -318,7 +280,7 @@ settle_locked(struct job *j, enum job_status st, char *why)
 	j->finished = util_wall();
 	free(j->message);
 	j->message = why;
-	persist_locked(j);
+	job_persist_locked(j);
 	ty_log("job %s: %s", j->id, j->message);
 }
 
@@ -334,7 +296,7 @@ claim_locked(struct job *j)
 	struct lease_look l;
 
 	for (;;) {
-		persist_locked(j);
+		job_persist_locked(j);
 		pthread_mutex_unlock(&J.mu);
 		lease_look(J.root, J.dir, j->id, j->created, util_wall(), &l);
 		pthread_mutex_lock(&J.mu);
@@ -397,7 +359,7 @@ run_one(struct job *j)
 	j->attempts++;
 	j->saw_cancel = 0;
 	j->failed = 0;
-	persist_locked(j);
+	job_persist_locked(j);
 	pthread_mutex_unlock(&J.mu);
 	ty_log("job %s (%s) started, attempt %d", j->id, k->name,
 	    j->attempts);
@@ -416,7 +378,7 @@ run_one(struct job *j)
 		free(j->message);
 		j->message = xstrdup("interrupted by a worker shutdown; "
 		    "resumes at restart");
-		persist_locked(j);
+		job_persist_locked(j);
 		ty_log("job %s interrupted by shutdown; resumes at restart",
 		    j->id);
 		return;
@@ -430,7 +392,7 @@ run_one(struct job *j)
 		j->progress = 1;
 	}
 	j->finished = util_wall();
-	persist_locked(j);
+	job_persist_locked(j);
 	ty_log("job %s %s%s%s", j->id, status_names[j->status],
 	    j->error ? ": " : "", j->error ? j->error : "");
 }
@@ -447,14 +409,14 @@ runner(void *arg)
 		if (J.stopping || svc_stopping())
 			break;
 		j = J.qhead;
-		dequeue_locked(j);
+		job_dequeue_locked(j);
 		run_one(j);
 	}
 	pthread_mutex_unlock(&J.mu);
 	return NULL;
 }
 
-static struct job *
+struct job *
 job_new(const char *id, const struct job_kind *k, const char *kind_name,
     cJSON *params)
 {
@@ -516,7 +478,7 @@ load_one(const char *path, const char *id)
 		return NULL;
 	}
 	params = cJSON_DetachItemFromObjectCaseSensitive(o, "params");
-	j = job_new(id, kind_find(kn->valuestring), kn->valuestring, params);
+	j = job_new(id, job_kind_find(kn->valuestring), kn->valuestring, params);
 	result = cJSON_DetachItemFromObjectCaseSensitive(o, "result");
 	if (cJSON_IsObject(result)) {
 		cJSON_Delete(j->result);
@@ -607,12 +569,12 @@ load_all(void)
 			ty_log("job %s was %s: queued again", j->id,
 			    status_names[j->status]);
 			j->status = JOB_QUEUED;
-			persist_locked(j);
-			enqueue_locked(j);
+			job_persist_locked(j);
+			job_enqueue_locked(j);
 			continue;
 		}
 		j->finished = util_wall();
-		persist_locked(j);
+		job_persist_locked(j);
 	}
 	pthread_mutex_unlock(&J.mu);
 	free(v);
@@ -634,13 +596,13 @@ renewer(void *arg)
 			if ((j->status == JOB_QUEUED ||
 			    j->status == JOB_RUNNING) &&
 			    util_now() - j->last_write >= J.lease_s / 3)
-				persist_locked(j);
+				job_persist_locked(j);
 	}
 	pthread_mutex_unlock(&J.mu);
 	return NULL;
 }
 
-static int
+int
 job_init(const char *models_dir, const struct job_kind *kinds, size_t nkinds,
     int max_running)
 {
@@ -665,7 +627,7 @@ job_init(const char *models_dir, const struct job_kind *kinds, size_t nkinds,
 	return 0;
 }
 
-static void
+void
 job_shutdown(void)
 {
 	struct job *j, *next;
@@ -691,7 +653,7 @@ job_shutdown(void)
 	J.dir = J.root = NULL;
 }
 
-static void
+void
 job_counts(size_t counts[JOB__MAX])
 {
 	memset(counts, 0, JOB__MAX * sizeof counts[0]);
@@ -701,193 +663,3 @@ job_counts(size_t counts[JOB__MAX])
 	pthread_mutex_unlock(&J.mu);
 }
 
-static int
-reply_job_locked(struct mg_connection *c, int status, const struct job *j)
-{
-	cJSON *o = to_json(j);
-
-	pthread_mutex_unlock(&J.mu);
-	svc_reply_json(c, status, o);
-	cJSON_Delete(o);
-	return status;
-}
-
-static int
-job_http_post(struct mg_connection *c, void *arg)
-{
-	char err[512];
-	const struct job_kind *k;
-	const char *id, *kn;
-	struct job *j;
-	cJSON *body;
-	int st;
-
-	if ((st = svc_read_json(c, 0, &body, err, sizeof err)))
-		return svc_reply_error(c, st, "%s", err);
-	id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body,
-	    "job_id"));
-	if (!job_id_valid(id)) {
-		cJSON_Delete(body);
-		return svc_reply_error(c, 400, "job_id must be 1 to %d of "
-		    "A-Z a-z 0-9 . _ -", JOB_ID_MAX);
-	}
-	pthread_mutex_lock(&J.mu);
-	if ((j = find(id))) {
-		cJSON_Delete(body);
-		return reply_job_locked(c, 200, j);
-	}
-	pthread_mutex_unlock(&J.mu);
-
-	kn = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body,
-	    "kind"));
-	if (cJSON_HasObjectItem(body, "kind") && !kn) {
-		cJSON_Delete(body);
-		return svc_reply_error(c, 400, "kind must be a string");
-	}
-	k = kn ? kind_find(kn) : &J.kinds[0];
-	if (!k) {
-		/* kn points into body: answer before freeing it. */
-		st = svc_reply_error(c, 400, "unknown kind \"%.100s\"", kn);
-		cJSON_Delete(body);
-		return st;
-	}
-	err[0] = '\0';
-	if (k->validate && k->validate(body, err, sizeof err)) {
-		cJSON_Delete(body);
-		return svc_reply_error(c, 400, "%s", err[0] ? err :
-		    "invalid parameters");
-	}
-
-	pthread_mutex_lock(&J.mu);
-	if (J.stopping || svc_stopping()) {
-		pthread_mutex_unlock(&J.mu);
-		cJSON_Delete(body);
-		return svc_reply_error(c, 503, "shutting down");
-	}
-	/* Another request may have created it meanwhile. */
-	if ((j = find(id))) {
-		cJSON_Delete(body);
-		return reply_job_locked(c, 200, j);
-	}
-	j = job_new(id, k, k->name, body);
-	j->status = JOB_QUEUED;
-	j->created = util_wall();
-	j->next = J.all;
-	J.all = j;
-	/* On disk before anyone is told it exists. */
-	persist_locked(j);
-	enqueue_locked(j);
-	return reply_job_locked(c, 202, j);
-}
-
-static int
-job_http_item(struct mg_connection *c, void *arg)
-{
-	const char *id = svc_path_tail(c, "/jobs/*");
-	const char *method = mg_get_request_info(c)->request_method;
-	struct job *j;
-
-	if (!job_id_valid(id))
-		return svc_reply_error(c, 404, "no such job");
-	pthread_mutex_lock(&J.mu);
-	if (!(j = find(id))) {
-		pthread_mutex_unlock(&J.mu);
-		return svc_reply_error(c, 404, "no such job: %s", id);
-	}
-	if (!strcmp(method, "DELETE")) {
-		if (j->status == JOB_QUEUED) {
-			dequeue_locked(j);
-			j->status = JOB_CANCELLED;
-			j->cancel = 1;
-			j->finished = util_wall();
-			persist_locked(j);
-		} else if (j->status == JOB_RUNNING) {
-			j->cancel = 1;
-		}
-	}
-	return reply_job_locked(c, 200, j);
-}
-
-/*
- * GET /capacity: what the web app places runs by. slots is
- * TRAINYARD_MAX_JOBS, free the slots neither running nor promised to a
- * queued job.
- */
-static int
-job_http_capacity(struct mg_connection *c, void *arg)
-{
-	size_t counts[JOB__MAX];
-	cJSON *o = cJSON_CreateObject();
-	long busy, free_slots;
-
-	(void)arg;
-	job_counts(counts);
-	busy = (long)(counts[JOB_RUNNING] + counts[JOB_QUEUED]);
-	free_slots = J.nthreads > busy ? J.nthreads - busy : 0;
-	cJSON_AddStringToObject(o, "replica", J.replica);
-	cJSON_AddStringToObject(o, "url", J.url);
-	cJSON_AddNumberToObject(o, "slots", J.nthreads);
-	cJSON_AddNumberToObject(o, "running", (double)counts[JOB_RUNNING]);
-	cJSON_AddNumberToObject(o, "queued", (double)counts[JOB_QUEUED]);
-	cJSON_AddNumberToObject(o, "free", (double)free_slots);
-	cJSON_AddBoolToObject(o, "stopping", J.stopping || svc_stopping());
-	svc_reply_json(c, 200, o);
-	cJSON_Delete(o);
-	return 200;
-}
-
-const struct svc_route job_routes[JOB_NROUTES] = {
-	{"GET", "/capacity", job_http_capacity, NULL, SVC_TOKEN},
-	{"POST", "/jobs", job_http_post, NULL, SVC_TOKEN},
-	{"GET", "/jobs/*", job_http_item, NULL, SVC_TOKEN},
-	{"DELETE", "/jobs/*", job_http_item, NULL, SVC_TOKEN},
-};
-
-int
-job_start(const void *kinds, int argc, char **argv)
-{
-	const struct job_kinds *k = kinds;
-	long max = cfg_long(argc, argv, "TRAINYARD_MAX_JOBS", 1);
-
-	const char *rep = cfg_str(argc, argv, "TRAINYARD_REPLICA", "");
-
-	if (max < 1 || max > 64)
-		max = 1;
-	if (*rep && !job_id_valid(rep)) {
-		ty_log("TRAINYARD_REPLICA must be 1 to %d of A-Z a-z 0-9 . _ -",
-		    JOB_ID_MAX);
-		return -1;
-	}
-	snprintf(J.replica, sizeof J.replica, "%s", rep);
-	J.lease_s = (double)cfg_long(argc, argv, "TRAINYARD_LEASE_S", 30);
-	if (J.lease_s < 1)
-		J.lease_s = 30;
-	snprintf(J.url, sizeof J.url, "%s",
-	    cfg_str(argc, argv, "TRAINYARD_REPLICA_URL", ""));
-	if (job_init(svc_models_dir(), k->kinds, k->n, (int)max)) {
-		ty_log("cannot start the job system in %s/jobs",
-		    svc_models_dir());
-		return -1;
-	}
-	return 0;
-}
-
-void
-job_stop(const void *kinds)
-{
-	job_shutdown();
-}
-
-void
-job_metrics(const void *kinds)
-{
-	size_t counts[JOB__MAX];
-	char name[96];
-
-	job_counts(counts);
-	for (int i = 0; i < JOB__MAX; i++) {
-		snprintf(name, sizeof name, "trainyard_jobs{status=\"%s\"}",
-		    job_status_name((enum job_status)i));
-		metrics_gauge_set(name, (double)counts[i]);
-	}
-}
