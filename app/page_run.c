@@ -250,11 +250,14 @@ status_td(struct req *r, struct td *d, const struct runrow *run)
 		size_t pos = runqueue_position(r->w->db, run->id);
 		long long active = db_int(r->w->db, DB_RUN_ACTIVE_COUNT, 0, "");
 
+		long long ahead = active + (long long)(pos ? pos - 1 : 0);
+
 		td_setf(d, "queued",
-		        "Position %zu in the queue: %lld run%s running (at "
-		        "most %d at once); users take turns.",
-		        pos ? pos : 1, active, active == 1 ? "" : "s",
-		        pipeline_max_runs());
+		        "Queued behind %lld run%s (%lld running, at most %d at "
+		        "once): position %zu in the queue, where users take "
+		        "turns.",
+		        ahead, ahead == 1 ? "" : "s", active,
+		        pipeline_max_runs(), pos ? pos : 1);
 	}
 	runrow_best(run, &best_acc, &best_loss, &nep);
 	if (have_live && live.epochs > 0 && !strcmp(run->status, "training"))

@@ -198,9 +198,12 @@ def the_queue_takes_turns_between_users():
     a1, a2, a3, b1 = mine
     # b's run, made last, is next: a already has one running
     t = b.get("/projects/%d/runs/%d" % (pb, b1)).text
-    check("Position 1 in the queue" in t, re.findall(r'run-queued">[^<]*', t))
+    check("Queued behind 1 run (1 running" in t and
+          "position 1 in the queue" in t,
+          re.findall(r'run-queued">[^<]*', t))
     t = a.get("/projects/%d/runs/%d" % (pa, a3)).text
-    check("Position 4 in the queue" in t, re.findall(r'run-queued">[^<]*', t))
+    check("Queued behind 4 runs" in t and "position 4 in the queue" in t,
+          re.findall(r'run-queued">[^<]*', t))
     # the slot frees: runs start b1, a1, a2, a3 (each then holds it, so
     # free it again each time)
     started = []
