@@ -65,27 +65,6 @@ infer_lane_name(enum infer_lane l)
 	return (unsigned)l < INFER_LANE__MAX ? lane_names[l] : "?";
 }
 
-void
-infer_lane_init(enum infer_lane l, int slots)
-{
-	if (slots < 1)
-		slots = 1;
-	if (slots > MAX_SLOTS)
-		slots = MAX_SLOTS;
-	pthread_cond_init(&lanes[l].cv, NULL);
-	lanes[l].max = slots;
-}
-
-static uint64_t
-user_key(const char *user)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (; *user; user++)
-		h = (h ^ (unsigned char)*user) * 0x100000001b3ull;
-	return h;
-}
-
 /* The lane's figures on /metrics (called with mu held). */
 static void
 publish(const struct lane *ln)
@@ -99,6 +78,28 @@ publish(const struct lane *ln)
 	snprintf(name, sizeof name,
 	    "trainyard_infer_lane_waiting{lane=\"%s\"}", lane_names[l]);
 	metrics_gauge_set(name, ln->waiting);
+}
+
+void
+infer_lane_init(enum infer_lane l, int slots)
+{
+	if (slots < 1)
+		slots = 1;
+	if (slots > MAX_SLOTS)
+		slots = MAX_SLOTS;
+	pthread_cond_init(&lanes[l].cv, NULL);
+	lanes[l].max = slots;
+	publish(&lanes[l]); /* on /metrics from the start, at 0 */
+}
+
+static uint64_t
+user_key(const char *user)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (; *user; user++)
+		h = (h ^ (unsigned char)*user) * 0x100000001b3ull;
+	return h;
 }
 
 static int
