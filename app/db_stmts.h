@@ -116,9 +116,12 @@ DB_STMT(PREDICTION_PRUNE,
     "DELETE FROM predictions WHERE project_id = ?1 AND id <= (SELECT id "
     "FROM predictions WHERE project_id = ?1 ORDER BY id DESC LIMIT 1 "
     "OFFSET ?2)")
+/* a predictions row, read by history_row (predict.c) in this order */
+#define PREDICTION_COLS                                                   \
+	"id, model_id, source, images, results_json, ms, created_at "
 DB_STMT(PREDICTION_RECENT,
-    "SELECT id, model_id, source, images, results_json, ms, created_at "
-    "FROM predictions WHERE project_id = ? ORDER BY id DESC LIMIT ?")
+    "SELECT " PREDICTION_COLS "FROM predictions WHERE project_id = ? "
+    "ORDER BY id DESC LIMIT ?")
 /* the account page's API examples: the user's newest model */
 DB_STMT(MODEL_NEWEST_OF_USER,
     "SELECT m.id, p.id, p.name FROM models m JOIN projects p "
@@ -127,10 +130,14 @@ DB_STMT(MODEL_NEWEST_OF_USER,
 DB_STMT(TOKEN_INSERT,
     "INSERT INTO api_tokens (user_id, name, token_hash, prefix, "
     "created_at) VALUES (?, ?, ?, ?, ?)")
+/* a whole api_tokens row t with its owner's name, read by tokrow_read
+ * (tokrow.c) in this order */
+#define TOKEN_COLS                                                        \
+	"t.id, t.user_id, t.name, t.prefix, t.created_at, "               \
+	"coalesce(t.last_used_at, 0), coalesce(t.revoked_at, 0), "        \
+	"u.username FROM api_tokens t JOIN users u ON u.id = t.user_id "
 DB_STMT(TOKEN_LIST,
-    "SELECT id, name, prefix, created_at, coalesce(last_used_at, 0), "
-    "coalesce(revoked_at, 0) FROM api_tokens WHERE user_id = ? "
-    "ORDER BY id DESC")
+    "SELECT " TOKEN_COLS "WHERE t.user_id = ? ORDER BY t.id DESC")
 DB_STMT(TOKEN_NAME,
     "SELECT name FROM api_tokens WHERE id = ? AND user_id = ? "
     "AND revoked_at IS NULL")
@@ -139,10 +146,7 @@ DB_STMT(TOKEN_OWNED,
 DB_STMT(TOKEN_REVOKE,
     "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? "
     "AND revoked_at IS NULL")
-DB_STMT(TOKEN_LOOKUP,
-    "SELECT t.id, t.user_id, u.username, coalesce(t.revoked_at, 0) "
-    "FROM api_tokens t JOIN users u ON u.id = t.user_id "
-    "WHERE t.token_hash = ?")
+DB_STMT(TOKEN_LOOKUP, "SELECT " TOKEN_COLS "WHERE t.token_hash = ?")
 /* at most one write a minute per token: "last used" needs no more */
 DB_STMT(TOKEN_TOUCH,
     "UPDATE api_tokens SET last_used_at = ?1 WHERE id = ?2 "

@@ -12,6 +12,7 @@
 
 #include "pages.h"
 #include "projrow.h"
+#include "tokrow.h"
 #include "tok.h"
 #include "view.h"
 
@@ -102,22 +103,23 @@ account_page(struct req *r, int status, const char *error,
 	st = db_stmt(db, DB_TOKEN_LIST, "i", r->user_id);
 	while (db_step(db, st) == SQLITE_ROW) {
 		struct td *row = td_add_row(d, "tokens");
-		long long used = sqlite3_column_int64(st, 4);
-		long long revoked = sqlite3_column_int64(st, 5);
+		struct tokrow t;
 
-		td_set_int(row, "tid", sqlite3_column_int64(st, 0));
-		td_set(row, "name", db_col_text(st, 1));
-		td_set(row, "prefix", db_col_text(st, 2));
-		web_fmt_time(when, sizeof(when), sqlite3_column_int64(st, 3));
+		tokrow_read(st, &t);
+		td_set_int(row, "tid", t.id);
+		td_set(row, "name", t.name);
+		td_set(row, "prefix", t.prefix);
+		web_fmt_time(when, sizeof(when), t.created_at);
 		td_set(row, "created", when);
-		if (used) {
-			web_fmt_time(when, sizeof(when), used);
+		if (t.last_used_at) {
+			web_fmt_time(when, sizeof(when), t.last_used_at);
 			td_set(row, "last_used", when);
 		}
-		if (revoked) {
-			web_fmt_time(when, sizeof(when), revoked);
+		if (t.revoked_at) {
+			web_fmt_time(when, sizeof(when), t.revoked_at);
 			td_set(row, "revoked", when);
 		}
+		tokrow_free(&t);
 	}
 	db_done(db, st);
 	td_set(d, "account", r->username);

@@ -214,29 +214,38 @@ summary(const char *json, char *out, size_t outlen)
 	cJSON_Delete(a);
 }
 
+/* One PREDICTION_COLS row into the page's row (sum: scratch). */
+static void
+history_row(sqlite3_stmt *st, struct td *row, char *sum, size_t sumlen)
+{
+	char when[32];
+	int c = 0; /* the order of PREDICTION_COLS */
+
+	td_set_int(row, "pred_id", sqlite3_column_int64(st, c++));
+	if (sqlite3_column_type(st, c) != SQLITE_NULL)
+		td_set_int(row, "model_id", sqlite3_column_int64(st, c));
+	c++;
+	td_set(row, "source", db_col_text(st, c++));
+	td_set_int(row, "images", sqlite3_column_int64(st, c++));
+	summary(db_col_text(st, c++), sum, sumlen);
+	td_set(row, "summary", sum);
+	td_setf(row, "ms", "%.1f", sqlite3_column_double(st, c++));
+	web_fmt_time(when, sizeof(when), sqlite3_column_int64(st, c++));
+	td_set(row, "when", when);
+}
+
 void
 predict_history(struct db *db, long long pid, struct td *d)
 {
 	sqlite3_stmt *st;
-	char when[32], sum[256];
+	char sum[256];
 	int n = 0;
 
 	st = db_stmt(db, DB_PREDICTION_RECENT, "ii", pid,
 	             (long long)PREDICT_HISTORY_ROWS);
 	while (db_step(db, st) == SQLITE_ROW) {
-		struct td *row = td_add_row(d, "predictions");
-
-		td_set_int(row, "pred_id", sqlite3_column_int64(st, 0));
-		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
-			td_set_int(row, "model_id",
-			           sqlite3_column_int64(st, 1));
-		td_set(row, "source", db_col_text(st, 2));
-		td_set_int(row, "images", sqlite3_column_int64(st, 3));
-		summary(db_col_text(st, 4), sum, sizeof(sum));
-		td_set(row, "summary", sum);
-		td_setf(row, "ms", "%.1f", sqlite3_column_double(st, 5));
-		web_fmt_time(when, sizeof(when), sqlite3_column_int64(st, 6));
-		td_set(row, "when", when);
+		history_row(st, td_add_row(d, "predictions"), sum,
+		            sizeof(sum));
 		n++;
 	}
 	db_done(db, st);

@@ -1,5 +1,6 @@
 /* tok.c — API tokens; see tok.h. */
 #include "tok.h"
+#include "tokrow.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -113,10 +114,13 @@ tok_authenticate(struct db *db, const char *hdr, long long *user_id,
 	st = db_stmt(db, DB_TOKEN_LOOKUP, "b", h, 32);
 	rc = db_step(db, st);
 	if (rc == SQLITE_ROW) {
-		id = sqlite3_column_int64(st, 0);
-		*user_id = sqlite3_column_int64(st, 1);
-		snprintf(username, ulen, "%s", db_col_text(st, 2));
-		revoked = sqlite3_column_int64(st, 3);
+		struct tokrow t;
+		tokrow_read(st, &t);
+		id = t.id;
+		*user_id = t.user_id;
+		snprintf(username, ulen, "%s", t.username);
+		revoked = t.revoked_at;
+		tokrow_free(&t);
 	}
 	db_done(db, st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
