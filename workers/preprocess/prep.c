@@ -347,6 +347,18 @@ set_result(struct job *j, cJSON *src)
 	cJSON_Delete(src);
 }
 
+/* How a job runs a scan: its threads, limits, cancel and progress. */
+static void
+job_opts(struct prep_opts *o, struct job *j)
+{
+	o->threads = svc_threads();
+	o->lim = limits();
+	o->cancelled = job_cancel_cb;
+	o->progress = job_progress_cb;
+	o->ctx = j;
+	job_progress(j, 0, "reading the archive");
+}
+
 void
 prep_run_inspect(struct job *j, const cJSON *params, void *arg)
 {
@@ -365,12 +377,7 @@ prep_run_inspect(struct job *j, const cJSON *params, void *arg)
 	}
 	o.archive = path;
 	o.mode = PREP_INSPECT;
-	o.threads = svc_threads();
-	o.lim = limits();
-	o.cancelled = job_cancel_cb;
-	o.progress = job_progress_cb;
-	o.ctx = j;
-	job_progress(j, 0, "reading the archive");
+	job_opts(&o, j);
 	s = prep_scan_run(&o);
 	free(path);
 	if (s->cancelled) {
@@ -764,12 +771,7 @@ prep_run_prepare(struct job *j, const cJSON *params, void *arg)
 	a.archive = archive;
 	a.outdir = outdir;
 	a.owner = id;
-	a.threads = svc_threads();
-	a.lim = limits();
-	a.cancelled = job_cancel_cb;
-	a.progress = job_progress_cb;
-	a.ctx = j;
-	job_progress(j, 0, "reading the archive");
+	job_opts(&a, j);
 	if (prep_prepare(&a, &result, err, sizeof err) < 0) {
 		/* A cancelled/stopping job just returns: the job layer
 		 * decides between cancelled and resume-at-restart. */
