@@ -1,6 +1,9 @@
 /*
- * nn.h — the neural-network engine: a sequential stack of layers on
- * float32 tensors in NHWC order, matrix products on OpenBLAS.
+ * nn.h — the neural-network engine: a list of layers on float32 tensors
+ * in NHWC order, matrix products on OpenBLAS. Each layer reads the one
+ * before it unless its spec names another (spec.in; NN_ADD sums two), so
+ * residual nets are lists too. Each kind is a row of one op table
+ * (nn_int.h, op_*.c).
  *
  * Two objects keep weights and scratch apart:
  *
