@@ -37,6 +37,10 @@
   var bar = document.getElementById("upload-progress");
   var text = document.getElementById("upload-text");
   form.addEventListener("submit", function (e) {
+    var file = form.querySelector("input[type=file]").files[0];
+    var max = Number(form.getAttribute("data-max-mb")) * 1024 * 1024;
+    /* over the limit: the plain form, so the server's page says why */
+    if (!file || (max > 0 && file.size > max)) return;
     e.preventDefault();
     var xhr = new XMLHttpRequest();
     var button = form.querySelector("button[type=submit]");
@@ -51,12 +55,10 @@
         window.location.href = xhr.responseURL;
         return;
       }
-      /* the error page's message, as text */
-      var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
-      var m = doc.querySelector(".message");
-      text.textContent = m ? m.textContent : "The upload failed (HTTP " + xhr.status + ").";
-      text.className = "alert error";
-      button.disabled = false;
+      /* the server's error page, as a plain post would have shown it */
+      document.open();
+      document.write(xhr.responseText);
+      document.close();
     });
     xhr.addEventListener("error", function () {
       text.textContent = "The upload was cut off: check the connection and try again.";

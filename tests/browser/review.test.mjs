@@ -262,15 +262,18 @@ try {
   });
 
   await h.step('every destructive button asks first: a dialog with JS, a page without', async () => {
+    await page.goto(base + '/account');
+    await page.fill('input[name=name]', 'laptop');
+    await Promise.all([page.waitForNavigation(), page.click('form.inline-form button')]);
     const buttons = [[runs[1].url, '#run-delete'], [datasetUrl, '#dataset-delete'],
-      [projectUrl, '#project-delete']];
+      [projectUrl, '#project-delete'], [base + '/account', 'form.confirm[action*="/revoke"] button']];
     for (const [url, sel] of buttons) {
       await page.goto(url);
       let asked = null;
       page.once('dialog', d => { asked = d.message(); d.dismiss(); });
       await page.click(sel);
       await sleep(300);
-      check(asked && /cannot be undone/.test(asked), `${sel}: no dialog (${asked})`);
+      check(asked && /cannot be undone|refused from now on/.test(asked), `${sel}: no dialog (${asked})`);
       check(page.url() === url, `${sel}: dismissing still left the page`);
     }
     const nojs = await browser.newContext({ javaScriptEnabled: false });
@@ -285,7 +288,7 @@ try {
     await shot(p2, 'confirm');
     // "No, keep it" changes nothing
     await p2.click('#confirm-no');
-    check(p2.url() === projectUrl, p2.url());
+    check(p2.url() === base + '/account', p2.url());
     await nojs.close();
   });
 
