@@ -382,7 +382,7 @@ write_overlay() { # tag
 }
 
 # One progress line, rewritten in place, until every Deployment and
-# StatefulSet (train-peer) is ready.
+# StatefulSet (train) is ready.
 wait_rollout() {
 	local timeout=${TRAINYARD_ROLLOUT_TIMEOUT:-600} t0=$SECONDS line pending
 	while :; do
@@ -438,8 +438,17 @@ cmd_watch() {
 }
 
 cmd_status() {
+	local ready want pods
 	need_k8s || return 1
 	kubectl -n "$NS" get deployments,statefulsets,pods,pvc,hpa -o wide
+	# The train tier: runs are placed on its replicas (docs/deploy.md).
+	read -r ready want < <(kubectl -n "$NS" get statefulset train -o \
+		jsonpath='{.status.readyReplicas} {.spec.replicas}' 2>/dev/null || true)
+	pods=$(kubectl -n "$NS" get pods -l app.kubernetes.io/name=train -o \
+		jsonpath='{range .items[*]}{.metadata.name}={.status.phase} {end}' 2>/dev/null || true)
+	say ""
+	say "train replicas: ${ready:-0} of ${want:-0} ready: ${pods:-none}"
+	say "  more or fewer: kubectl -n $NS scale statefulset train --replicas=N"
 }
 
 web_ready() {
@@ -525,7 +534,7 @@ menu() {
 			trainyard
 			  1) Deploy / redeploy to minikube
 			  2) Pod overwatch (Ctrl+C returns here)
-			  3) Pod status
+			  3) Pod status and train replicas
 			  4) Application URL
 			  5) Logs of one service
 			  6) Tear down

@@ -51,6 +51,7 @@ def skip(name, why):
 
 
 TOKEN = None  # the service token of Secret trainyard-service
+TRAIN0 = "train-0"  # the StatefulSet's first replica (tests/k8s/podman.mjs)
 
 
 def hreq(method, url, body=None, headers=None, opener=None, timeout=30):
@@ -145,6 +146,7 @@ def pods_ready(pods, timeout=120):
 
 def workers_pipeline(pods, data_dir, models_dir):
     url = {n: "http://%s:%s" % (ip, port) for n, (ip, port, _) in pods.items()}
+    url["train"] = url[TRAIN0]  # jobs posted straight to one replica
     up = os.path.join(data_dir, "uploads", "k8s-test")
     os.makedirs(up, exist_ok=True)
     with open(os.path.join(up, "shapes.zip"), "wb") as f:
@@ -184,11 +186,13 @@ def workers_pipeline(pods, data_dir, models_dir):
         with open(model, "rb") as f:
             ok = f.read(4) == b"TYM1"
     check("model.tym (magic TYM1) is on the models volume", ok, model)
-    check("job records are on the models volume",
-          os.path.isfile(os.path.join(models_dir, "jobs", "run-9000-train.json")))
+    check("job records are on the models volume, under the replica's name",
+          os.path.isfile(os.path.join(models_dir, "jobs", TRAIN0,
+                                      "run-9000-train.json")))
 
-    if "train-peer" in pods:
-        # A parallel run: train finds the peer through train-peers.
+    if "train-1" in pods:
+        # A parallel run: train-0 coordinates, train-1 (found through the
+        # headless Service train) trains the other shard.
         st, _, b = hreq("POST", url["train"] + "/jobs", {
             "job_id": "run-9001-train", "data": "prepared/9000",
             "output": "runs/9001", "model": {"arch": "mlp", "hidden": [32]},
@@ -199,7 +203,7 @@ def workers_pipeline(pods, data_dir, models_dir):
             rec = wait_job(url["train"], "run-9001-train")
             check("workers=2 job succeeded", rec.get("status") == "succeeded", rec)
         res = rec.get("result") or {}
-        check("workers=2: weights travelled to the train-peer pod and back",
+        check("workers=2: weights travelled to the train-1 pod and back",
               res.get("workers") == 2 and res.get("rounds", 0) > 0 and
               res.get("bytes_per_round", 0) > 0, res.get("messages"))
         check("workers=2: its model is on the models volume",
@@ -329,14 +333,30 @@ def web_pipeline(pods, models_dir, password):
     if not check("web: starts a run", st == 200 and m, (st, w.last_url)):
         return
     rid = m.group(1)
-    t0, text = time.time(), b""
-    while time.time() - t0 < 300:
-        st, _, text = w.get("/projects/%s/runs/%s" % (pid, rid))
-        if re.search(rb"succeeded|failed|cancelled", text):
-            break
-        time.sleep(2)
-    check("web: the run succeeds (preprocess and train pods via their Services)",
-          b"succeeded" in text, text[-300:])
+    # a second run at once: the web app places it on the other replica
+    w.get("/projects/%s" % pid)
+    st, _, b = w.form("/projects/%s/runs" % pid, {
+        "dataset_id": did, "arch": "mlp", "epochs": "3",
+        "image_size": "%dx%dx1" % (S, S), "seed": "2"})
+    m2 = re.search(r"/runs/(\d+)", w.last_url or "")
+    check("web: starts a second run", st == 200 and m2, (st, w.last_url))
+    rids = [rid] + ([m2.group(1)] if m2 else [])
+    for r in rids:
+        t0, text = time.time(), b""
+        while time.time() - t0 < 300:
+            st, _, text = w.get("/projects/%s/runs/%s" % (pid, r))
+            if re.search(rb"succeeded|failed|cancelled", text):
+                break
+            time.sleep(2)
+        check("web: run %s succeeds (preprocess and train pods via their "
+              "Services)" % r, b"succeeded" in text, text[-300:])
+    homes = {r: [p for p in sorted(pods) if p.startswith("train-") and
+                 os.path.isfile(os.path.join(models_dir, "jobs", p,
+                                             "run-%s-train.json" % r))]
+             for r in rids}
+    check("web: the two runs were placed on different train replicas",
+          len(rids) == 2 and all(len(h) == 1 for h in homes.values()) and
+          homes[rids[0]] != homes[rids[1]], homes)
     st, h, body = w.get("/projects/%s/runs/%s/model" % (pid, rid))
     check("web: the model downloads from the models volume",
           st == 200 and body[:4] == b"TYM1", (st, body[:20]))

@@ -4,19 +4,22 @@
 //   - Namespace, Service, HorizontalPodAutoscaler, Ingress and
 //     NetworkPolicy are left out (test_k8s.sh checks instead that a worker
 //     refuses a caller without the service token);
-//   - the StatefulSet train-peer (parallel-run replicas) is played as a
-//     Deployment with the same pod template: podman 4.3 plays no
-//     StatefulSets, and these pods use no identity or claim templates;
+//   - a StatefulSet of N replicas (train) is played as N Deployments
+//     <name>-0 .. <name>-N-1 of one pod each, with the same pod template:
+//     podman 4.3 plays no StatefulSets. What a StatefulSet gives its pods
+//     is written in: the pod name for a metadata.name fieldRef, $(VAR)
+//     references expanded, and a hostAlias <name>-<i>.<serviceName> (the
+//     stable name kube-dns would give);
 //   - each pod gets a fixed IP on the test network, and every pod gets
 //     hostAliases naming each Service after the IPs of the pods it selects
-//     (several for the headless train-peers), standing in for kube-dns: the
+//     (several for the headless train), standing in for kube-dns: the
 //     ConfigMap's worker URLs stay unchanged;
 //   - envFrom ConfigMaps are written out as env entries, a container's own
 //     env winning as on Kubernetes (podman 4.3 lets envFrom win, so
-//     train-peer's own TRAINYARD_MODELS_DIR would be lost);
+//     a container's own settings would be lost);
 //   - container ports are left out, and probes name their port by number:
-//     podman 4.3 publishes every containerPort on the host, where train and
-//     train-peer would both claim 8082 (and a local run 8080-8083);
+//     podman 4.3 publishes every containerPort on the host, where
+//     train-0 and train-1 would both claim 8082 (and a local run 8080-8083);
 //   - emptyDir volumes get a name per Deployment (podman 4.3 makes a named
 //     volume of them, which would otherwise be shared by all pods);
 //   - the image is the one the test just built;
@@ -48,11 +51,37 @@ const dropped = objs.filter((o) =>
 		"NetworkPolicy"].includes(o.kind));
 notes.push(`left out (podman kube play has no such thing): ${dropped.map((o) =>
 	`${o.kind}/${o.metadata.name}`).join(", ")}`);
+const stable = []; // [pod name, its stable host name]
 for (const o of objs.filter((o) => o.kind === "StatefulSet")) {
-	o.kind = "Deployment";
-	delete o.spec.serviceName;
-	delete o.spec.podManagementPolicy;
-	notes.push(`StatefulSet/${o.metadata.name} played as a Deployment`);
+	const n = o.spec.replicas ?? 1;
+	const at = objs.indexOf(o);
+	const pods = [];
+	for (let i = 0; i < n; i++) {
+		const d = structuredClone(o);
+		const name = `${o.metadata.name}-${i}`;
+		d.kind = "Deployment";
+		d.metadata.name = name;
+		d.spec.replicas = 1;
+		delete d.spec.serviceName;
+		delete d.spec.podManagementPolicy;
+		for (const c of d.spec.template.spec.containers) {
+			const vals = {};
+			for (const e of c.env ?? []) {
+				if (e.valueFrom?.fieldRef?.fieldPath === "metadata.name") {
+					delete e.valueFrom;
+					e.value = name;
+				}
+				if (typeof e.value === "string")
+					e.value = e.value.replace(/\$\(([A-Z0-9_]+)\)/g,
+						(m, v) => vals[v] ?? m);
+				vals[e.name] = e.value;
+			}
+		}
+		stable.push([name, `${name}.${o.spec.serviceName}`]);
+		pods.push(d);
+	}
+	objs.splice(at, 1, ...pods);
+	notes.push(`StatefulSet/${o.metadata.name} played as ${n} Deployments ${pods.map((d) => d.metadata.name).join(", ")}`);
 }
 
 const deployments = objs.filter((o) => o.kind === "Deployment");
@@ -70,6 +99,11 @@ for (const s of objs.filter((o) => o.kind === "Service")) {
 		if (!aliases.has(ip)) aliases.set(ip, []);
 		aliases.get(ip).push(s.metadata.name);
 	}
+}
+for (const [pod, host] of stable) {
+	const ip = ips.get(pod);
+	if (!aliases.has(ip)) aliases.set(ip, []);
+	aliases.get(ip).push(host);
 }
 const hostAliases = [...aliases].map(([ip, hostnames]) => ({ ip, hostnames }));
 notes.push(`Services as hostAliases: ${hostAliases.map((h) =>

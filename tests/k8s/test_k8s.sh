@@ -14,11 +14,12 @@ mkdir -p "$out"
 IMAGE=localhost/trainyard:k8s-test
 NET=trainyard-k8s-test
 PREFIX=10.89.77
-PODS=(web preprocess train train-peer infer)
-VOLUMES=(data models db web-tmp preprocess-tmp train-tmp infer-tmp
-	train-peer-tmp train-peer-peer-models)
-# the container of pod $1-pod-0 (train-peer's container is "train")
-ctr() { echo "$1-pod-0-${1/#train-peer/train}"; }
+# the StatefulSet train is played as train-0, train-1 (tests/k8s/podman.mjs)
+PODS=(web preprocess train-0 train-1 infer)
+VOLUMES=(data models db web-tmp preprocess-tmp train-0-tmp train-1-tmp
+	infer-tmp)
+# the container of pod $1-pod-0 (train-<i>'s container is "train")
+ctr() { echo "$1-pod-0-${1%-[0-9]*}"; }
 pass=0 fail=0
 
 check() { # name, command...
@@ -161,8 +162,8 @@ check "preprocess: the token from the Secret is accepted" \
 	test "$(status_from_web preprocess 8081 /jobs/x "$token")" = 404
 check "preprocess: its /healthz stays open for the probes" \
 	test "$(status_from_web preprocess 8081 /healthz)" = 200
-check "train-peer pod answered the rounds of the workers=2 job" \
-	bash -c 'podman logs "$1" 2>&1 | grep -q "POST /fed/round\" 200"' _ "$(ctr train-peer)"
+check "train-1 answered the rounds of the workers=2 job train-0 coordinated" \
+	bash -c 'podman logs "$1" 2>&1 | grep -q "POST /fed/round\" 200"' _ "$(ctr train-1)"
 if [ "$fail" -gt 0 ]; then
 	for p in "${PODS[@]}"; do
 		echo "--- last log lines of $p"

@@ -142,9 +142,10 @@ const cm = find("ConfigMap", "trainyard-config");
 check("no Secret is committed in k8s/", byKind("Secret").length === 0);
 check("namespace trainyard", find("Namespace", "trainyard") &&
 	objs.every((o) => o.kind === "Namespace" || o.metadata.namespace === "trainyard"));
-check("four Deployments web, preprocess, train, infer",
-	["web", "preprocess", "train", "infer"].every((n) => find("Deployment", n)) &&
-	deployments.length === 4);
+check("three Deployments web, preprocess, infer and the StatefulSet train",
+	["web", "preprocess", "infer"].every((n) => find("Deployment", n)) &&
+	deployments.length === 3 && find("StatefulSet", "train") &&
+	byKind("StatefulSet").length === 1);
 
 for (const o of objs) {
 	const l = o.metadata.labels ?? {};
@@ -159,10 +160,8 @@ check("ConfigMap holds every shared TRAINYARD_* setting of DESIGN.md",
 	cm && DESIGN_VARS.every((v) => v in cm.data),
 	cm ? DESIGN_VARS.filter((v) => !(v in cm.data)).join(" ") : "no ConfigMap");
 
-const PORTS = { web: 8080, preprocess: 8081, train: 8082, infer: 8083,
-	"train-peer": 8082 };
-// train-peer: the extra train replicas of parallel runs (docs/parallel.md)
-const BINARY = { "train-peer": "train" };
+const PORTS = { web: 8080, preprocess: 8081, train: 8082, infer: 8083 };
+const BINARY = {};
 const workloads = [...deployments, ...byKind("StatefulSet")];
 for (const d of workloads) {
 	const n = d.metadata.name;
@@ -217,17 +216,14 @@ for (const d of workloads) {
 	check(`${n}: /tmp is an emptyDir (the root is read-only)`,
 		at("/tmp") && vols[at("/tmp").name].emptyDir);
 	// Workers' /readyz writes to both volumes; the web writes uploads and db.
-	// A train-peer's models dir is its own emptyDir: it must never see (and
-	// resume) the coordinator's job records.
-	if (n === "train-peer") {
-		const md = env.TRAINYARD_MODELS_DIR?.value;
-		check(`${n}: its models dir is its own emptyDir`,
-			md && at(md) && vols[at(md).name].emptyDir &&
-			md !== cm.data.TRAINYARD_MODELS_DIR);
-		const m = at(cm.data.TRAINYARD_DATA_DIR);
-		check(`${n}: ${cm.data.TRAINYARD_DATA_DIR} is PVC data, writable`,
-			m && vols[m.name].persistentVolumeClaim?.claimName === "data" && !m.readOnly);
-		continue;
+	// Train replicas share the models volume and keep their job records
+	// apart by name (docs/deploy.md, Placement and Leases).
+	if (n === "train") {
+		check(`${n}: TRAINYARD_REPLICA is the pod name`,
+			env.TRAINYARD_REPLICA?.valueFrom?.fieldRef?.fieldPath === "metadata.name");
+		check(`${n}: TRAINYARD_REPLICA_URL is its stable name in Service ${d.spec.serviceName}`,
+			env.TRAINYARD_REPLICA_URL?.value ===
+			`http://$(TRAINYARD_REPLICA).${d.spec.serviceName}:${PORTS[n]}`);
 	}
 	const need = n === "web"
 		? [[cm.data.TRAINYARD_DATA_DIR, "data", true],
@@ -268,27 +264,47 @@ for (const d of workloads) {
 const web = find("Deployment", "web");
 check("web: 1 replica with the Recreate strategy (SQLite has one writer)",
 	web && web.spec.replicas === 1 && web.spec.strategy?.type === "Recreate");
-for (const n of ["preprocess", "train"])
-	check(`${n}: Recreate (a new pod resumes the old one's jobs)`,
-		find("Deployment", n)?.spec.strategy?.type === "Recreate");
+check("preprocess: Recreate (a new pod resumes the old one's jobs)",
+	find("Deployment", "preprocess")?.spec.strategy?.type === "Recreate");
+{
+	const t = find("StatefulSet", "train");
+	const ts = find("Service", t?.spec.serviceName);
+	check("train: StatefulSet of 2+ replicas with stable names from a headless Service",
+		t && t.spec.replicas >= 2 && ts && ts.spec.clusterIP === "None" &&
+		t.spec.podManagementPolicy === "Parallel");
+}
 check("infer: no fixed replica count (the HPA owns it)",
 	find("Deployment", "infer")?.spec.replicas === undefined);
 
-for (const v of ["PREPROCESS", "TRAIN", "INFER"]) {
+for (const v of ["PREPROCESS", "INFER"]) {
 	const u = new URL(cm.data[`TRAINYARD_${v}_URL`]);
 	const svc = find("Service", u.hostname);
 	check(`TRAINYARD_${v}_URL names a Service and its port`,
 		svc && svc.spec.ports.some((p) => p.port === Number(u.port)));
 }
-const peers = find("Service", cm.data.TRAINYARD_TRAIN_PEERS);
 const selects = (svc, w) => w && Object.entries(svc.spec.selector).every(
 	([k, v]) => w.spec.template.metadata.labels[k] === v);
-check("TRAINYARD_TRAIN_PEERS is a headless Service over the train pods",
-	peers && peers.spec.clusterIP === "None" &&
-	selects(peers, find("Deployment", "train")) &&
-	(!find("StatefulSet", "train-peer") || selects(peers, find("StatefulSet", "train-peer"))));
-check("Service train selects only the coordinator (jobs never land on a peer)",
-	!selects(find("Service", "train"), find("StatefulSet", "train-peer")));
+for (const v of ["TRAINYARD_TRAIN_URL", "TRAINYARD_TRAIN_PEERS"]) {
+	// a DNS name[:port] resolving to every replica (lib/base/urls.c)
+	const [host, port] = String(cm.data[v]).split(":");
+	const svc = find("Service", host);
+	check(`${v} is the headless Service over every train replica, port 8082`,
+		svc && svc.spec.clusterIP === "None" && (port ?? "8082") === "8082" &&
+		selects(svc, find("StatefulSet", "train")) &&
+		svc.spec.ports.some((p) => p.port === 8082));
+}
+{
+	// optional, not in kustomization.yaml: off by default (docs/deploy.md)
+	const f = path.join(dir, "train-hpa.yaml");
+	const h = fs.existsSync(f) ? parseYaml(fs.readFileSync(f, "utf8"))[0] : null;
+	const kz = fs.readFileSync(path.join(dir, "kustomization.yaml"), "utf8");
+	check("train-hpa.yaml scales StatefulSet train on CPU and is off by default",
+		h && h.kind === "HorizontalPodAutoscaler" &&
+		h.spec.scaleTargetRef.kind === "StatefulSet" &&
+		h.spec.scaleTargetRef.name === "train" &&
+		h.spec.metrics[0].resource.name === "cpu" && !kz.includes("train-hpa.yaml") &&
+		!find("HorizontalPodAutoscaler", "train"));
+}
 
 const pvc = (n) => find("PersistentVolumeClaim", n);
 check("PVCs data and models are ReadWriteMany (several pods mount them)",

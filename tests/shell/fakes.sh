@@ -67,8 +67,13 @@ fake_install() {
 			echo "$n" >"$FAKE_LOG.polls"
 			r=0
 			if [ "${FAKE_NEVER_READY:-0}" != 1 ] && [ "$n" -ge "${FAKE_READY_AFTER:-1}" ]; then r=1; fi
-			for d in infer preprocess train web train-peer; do echo "$d 1 $r 1"; done
+			for d in infer preprocess web; do echo "$d 1 $r 1"; done
+			echo "train 2 $((2 * r)) 2"
 			;;
+		"-n trainyard get statefulset train -o jsonpath="*)
+			echo "2 2" ;;
+		"-n trainyard get pods -l app.kubernetes.io/name=train -o jsonpath="*)
+			echo "train-0=Running train-1=Running " ;;
 		"-n trainyard get deployment web -o jsonpath={.status.readyReplicas}")
 			echo "${FAKE_WEB_READY-1}" ;;
 		"get pods -n trainyard -w")

@@ -111,7 +111,7 @@ run FAKE_SECRET=1 FAKE_READY_AFTER=3 -- deploy
 check "deploy: waits until every deployment is ready" rc_is 0
 check "deploy: polls until ready" test "$(cat "$FAKE_LOG.polls")" -eq 3
 check "deploy: progress shows pods not ready, then ready" \
-	bash -c 'grep -q "web 0/1" <<<"$1" && grep -q "web 1/1" <<<"$1" && grep -q "train-peer 1/1" <<<"$1"' _ "$OUT"
+	bash -c 'grep -q "web 0/1" <<<"$1" && grep -q "web 1/1" <<<"$1" && grep -q "train 0/2" <<<"$1" && grep -q "train 2/2" <<<"$1"' _ "$OUT"
 
 run FAKE_SECRET=1 FAKE_NEVER_READY=1 TRAINYARD_ROLLOUT_TIMEOUT=1 -- deploy
 check "deploy: gives up after TRAINYARD_ROLLOUT_TIMEOUT" rc_is 1
@@ -122,6 +122,7 @@ check "deploy: no URL when not ready" not_called_like "^minikube service"
 run -- status
 check "status: one snapshot" called "kubectl -n trainyard get deployments,statefulsets,pods,pvc,hpa -o wide"
 check "status: shows it" says "status snapshot"
+check "status: names the train replicas and how to scale them" bash -c 'grep -qF "train replicas: 2 of 2 ready: train-0=Running train-1=Running" <<<"$1" && grep -qF "kubectl -n trainyard scale statefulset train --replicas=N" <<<"$1"' _ "$OUT"
 
 run -- watch
 check "watch: kubectl get pods -n trainyard -w" called "kubectl get pods -n trainyard -w"
@@ -165,6 +166,7 @@ menu() { # input, [env...]
 }
 menu $'3\n0\n'
 check "menu 3: pod status" called "kubectl -n trainyard get deployments,statefulsets,pods,pvc,hpa -o wide"
+check "menu 3: shows the train replicas" says "train replicas: 2 of 2 ready"
 check "menu: lists every action" bash -c 'for w in "1) Deploy" "2) Pod overwatch" "3) Pod status" "4) Application URL" "5) Logs" "6) Tear down" "7) Run locally" "0) Exit"; do grep -qF "$w" <<<"$1" || exit 1; done' _ "$OUT"
 check "menu 0: exits 0" rc_is 0
 menu $'1\n0\n' FAKE_SECRET=1
