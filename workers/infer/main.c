@@ -192,8 +192,8 @@ answer(struct call *k, char *err, size_t errlen)
 	return st;
 }
 
-/* svc calls this on a thread with a roomy stack (stack.h): decoders,
- * BLAS and cJSON fit there. */
+/* Reads the body and answers it, on the caller's thread or a
+ * low-priority one (BIG_BODY). */
 static void
 answer_call(void *arg)
 {
@@ -205,6 +205,8 @@ answer_call(void *arg)
 	k->status = answer(k, k->err, sizeof k->err);
 }
 
+/* svc calls this on a thread with a roomy stack (stack.h): decoders,
+ * BLAS and cJSON fit there. */
 static int
 predict(struct mg_connection *c, void *arg)
 {
