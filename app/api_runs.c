@@ -16,6 +16,8 @@
 #include "modelrow.h"
 #include "page_run.h"
 #include "pages.h"
+#include "runrow.h"
+#include "sweep.h"
 
 /* The parsed JSON of a column, or null when it is empty or not JSON. */
 static cJSON *
@@ -138,20 +140,121 @@ api_run(struct req *r)
 	reply_run(r, 200, r->ids[1]);
 }
 
+static void reply_started(struct req *r, long long id,
+                          const struct runform_err *errs, size_t nerr,
+                          long long sid);
+
+/* Whether a sweepable field holds a list (sweep.h). */
+static int
+has_lists(const struct form *f)
+{
+	for (size_t i = 0; i < sweep_nfields; i++) {
+		const char *v = form_get(f, sweep_fields[i]);
+		if (v && strchr(v, ','))
+			return 1;
+	}
+	return 0;
+}
+
+/* {"sweep": {"id", "spec", "runs": [...], "best_run_id", "finished"}} */
+static void
+reply_sweep(struct req *r, int status, long long sid)
+{
+	struct runrow v[SWEEP_MAX];
+	long long ids[SWEEP_MAX];
+	char spec[512];
+	int n = sweep_runs(r->w->db, sid, r->project.id, ids, SWEEP_MAX, spec,
+	                   sizeof(spec));
+	size_t m = 0, done = 0;
+	cJSON *j, *runs;
+	int best;
+
+	if (n < 0) {
+		web_error(r, 404, "no such sweep in this project");
+		return;
+	}
+	for (int k = 0; k < n; k++)
+		if (runrow_load(r->w->db, ids[k], r->project.id, &v[m]) == 0)
+			m++;
+	best = sweep_best(v, m);
+	j = cJSON_CreateObject();
+	cJSON_AddNumberToObject(j, "id", (double)sid);
+	cJSON_AddStringToObject(j, "spec", spec);
+	runs = cJSON_AddArrayToObject(j, "runs");
+	for (size_t k = 0; k < m; k++) {
+		cJSON_AddItemToArray(runs, run_json(r, &v[k], 0));
+		done += !runrow_active(&v[k]);
+	}
+	cJSON_AddNumberToObject(j, "finished", (double)done);
+	if (best >= 0)
+		cJSON_AddNumberToObject(j, "best_run_id", (double)v[best].id);
+	else
+		cJSON_AddNullToObject(j, "best_run_id");
+	for (size_t k = 0; k < m; k++)
+		runrow_free(&v[k]);
+	api_reply_as(r, status, "sweep", j);
+}
+
+void
+api_sweep_create(struct req *r)
+{
+	struct runform rf;
+	struct runform_err errs[RUNFORM_ERRS_MAX];
+	struct form f;
+	size_t nerr = 0;
+	long long id, sid = 0;
+
+	if (api_read_form(r, &f) < 0)
+		return;
+	id = page_runs_start(r, &f, &rf, errs, &nerr, &sid);
+	form_free(&f);
+	if (id > 0 && sid <= 0) {
+		/* one combination is a run, not a sweep: say where it is */
+		reply_run(r, 201, id);
+		return;
+	}
+	reply_started(r, id, errs, nerr, sid);
+}
+
+void
+api_sweep(struct req *r)
+{
+	reply_sweep(r, 200, r->ids[1]);
+}
+
 void
 api_run_create(struct req *r)
 {
 	struct runform rf;
 	struct runform_err errs[RUNFORM_ERRS_MAX];
 	struct form f;
-	char err[240];
 	size_t nerr = 0;
 	long long id;
 
 	if (api_read_form(r, &f) < 0)
 		return;
-	id = page_runs_start(r, &f, &rf, errs, &nerr);
+	if (has_lists(&f)) {
+		char msg[120];
+		form_free(&f);
+		snprintf(msg, sizeof(msg),
+		         "lists of values start a sweep: POST "
+		         "/api/v1/projects/%lld/sweeps",
+		         r->project.id);
+		web_error(r, 400, msg);
+		return;
+	}
+	id = page_runs_start(r, &f, &rf, errs, &nerr, NULL);
 	form_free(&f);
+	reply_started(r, id, errs, nerr, 0);
+}
+
+/* The answer to a create: the run (or sweep), or every message. */
+static void
+reply_started(struct req *r, long long id, const struct runform_err *errs,
+              size_t nerr, long long sid)
+{
+	char err[240];
+
 	if (id < 0) {
 		web_error(r, 500, "The run could not be created; try again.");
 	} else if (id == 0) {
@@ -168,6 +271,8 @@ api_run_create(struct req *r)
 		         errs[0].msg);
 		cJSON_AddStringToObject(root, "error", err);
 		api_reply(r, 400, root);
+	} else if (sid > 0) {
+		reply_sweep(r, 201, sid);
 	} else {
 		reply_run(r, 201, id);
 	}

@@ -165,6 +165,14 @@ DB_STMT(RUN_INSERT,
     "message) VALUES ((SELECT n + 1 FROM run_seq), ?, ?, ?, ?, "
     "'waiting for its turn')")
 DB_STMT(RUN_GET, "SELECT " RUN_COLS "FROM runs WHERE id = ? AND project_id = ?")
+/* sweeps: runs made by one submit with lists (app/sweep.c) */
+DB_STMT(SWEEP_INSERT,
+    "INSERT INTO sweeps (project_id, spec, created_at) VALUES (?, ?, ?)")
+DB_STMT(RUN_SET_SWEEP, "UPDATE runs SET sweep_id = ? WHERE id = ?")
+DB_STMT(SWEEP_GET, "SELECT spec, created_at FROM sweeps "
+    "WHERE id = ? AND project_id = ?")
+DB_STMT(SWEEP_RUN_IDS, "SELECT id FROM runs WHERE sweep_id = ? "
+    "AND project_id = ? ORDER BY id")
 DB_STMT(RUN_LIST,
     "SELECT " RUN_COLS "FROM runs WHERE project_id = ? ORDER BY id DESC")
 DB_STMT(RUN_ACTIVE,

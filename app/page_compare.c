@@ -5,6 +5,8 @@
  *        project): validation loss and accuracy of each on one chart
  *        each, the parameters that differ (only those), and the first two
  *        runs' confusion matrices next to each other
+ *   GET  /projects/{id}/sweeps/{sid}: the same view of a sweep's runs
+ *        (sweep.h), with each run's progress and the best one marked
  *   POST /projects/{id}/runs/{rid}/describe  name, note
  */
 #include <civetweb.h>
@@ -17,6 +19,7 @@
 #include "pages.h"
 #include "params.h"
 #include "runcharts.h"
+#include "sweep.h"
 #include "view.h"
 
 #define COMPARE_MAX 8
@@ -175,14 +178,87 @@ charts_td(struct td *d, const struct runrow *v, size_t n,
 	wb_free(&out);
 }
 
+/* The page of runs v (n of them); sweep_spec NULL: a comparison. */
+static void
+render(struct req *r, struct runrow *v, size_t n, long long sid,
+       const char *sweep_spec)
+{
+	char label[COMPARE_MAX][RUN_NAME_MAX + 32], title[64];
+	const char *names[COMPARE_MAX];
+	int best = sweep_spec ? sweep_best(v, n) : -1;
+	size_t done = 0;
+	struct td *d;
+
+	d = td_new();
+	td_set_int(d, "pid", r->project.id);
+	td_set(d, "project", r->project.name);
+	if (sweep_spec) {
+		struct td *sw = td_add_row(d, "sweep");
+		td_set_int(sw, "sid", sid);
+		td_set(sw, "spec", sweep_spec);
+		td_set_int(sw, "n", (long long)n);
+		for (size_t k = 0; k < n; k++)
+			done += !runrow_active(&v[k]);
+		td_set_int(sw, "done", (long long)done);
+		td_set_bool(sw, "has_best", best >= 0);
+	}
+	for (size_t k = 0; k < n; k++) {
+		struct td *row = td_add_row(d, "runs");
+		snprintf(label[k], sizeof(label[k]), "run #%lld%s%s",
+		         v[k].number, *v[k].name ? " · " : "", v[k].name);
+		names[k] = label[k];
+		td_set(row, "label", label[k]);
+		td_set_int(row, "rid", v[k].id);
+		td_set(row, "note", v[k].note);
+		td_set(row, "status", v[k].status);
+		if (sweep_spec) {
+			td_setf(row, "percent", "%.0f", 100 * v[k].progress);
+			td_set_bool(row, "best", (int)k == best);
+		}
+		if (k < 2) { /* two matrices fit side by side */
+			struct td *m = td_add_row(d, "matrices");
+			td_set(m, "label", label[k]);
+			page_run_results_td(m, &v[k]);
+		}
+	}
+	charts_td(d, v, n, names);
+	diff_td(d, v, n);
+	if (sweep_spec)
+		snprintf(title, sizeof(title), "Sweep %lld", sid);
+	else
+		snprintf(title, sizeof(title), "Compare runs");
+	td_set(d, "title", title);
+	view_page(r, 200, "compare", title, d);
+	td_free(d);
+}
+
+void
+page_sweep(struct req *r)
+{
+	struct runrow v[COMPARE_MAX];
+	long long ids[COMPARE_MAX];
+	char spec[512];
+	int n = sweep_runs(r->w->db, r->ids[1], r->project.id, ids, COMPARE_MAX,
+	                   spec, sizeof(spec));
+	size_t m = 0;
+
+	if (n < 0) {
+		web_error(r, 404, "No such sweep in this project.");
+		return;
+	}
+	for (int k = 0; k < n; k++)
+		if (runrow_load(r->w->db, ids[k], r->project.id, &v[m]) == 0)
+			m++;
+	render(r, v, m, r->ids[1], spec);
+	for (size_t k = 0; k < m; k++)
+		runrow_free(&v[k]);
+}
+
 void
 page_compare(struct req *r)
 {
 	struct runrow v[COMPARE_MAX];
-	char label[COMPARE_MAX][RUN_NAME_MAX + 32];
-	const char *names[COMPARE_MAX];
 	size_t n = load_runs(r, v);
-	struct td *d;
 
 	if (n < 2) {
 		char back[64];
@@ -196,28 +272,7 @@ page_compare(struct req *r)
 		                back, "Back to the runs");
 		return;
 	}
-	d = td_new();
-	td_set_int(d, "pid", r->project.id);
-	td_set(d, "project", r->project.name);
-	for (size_t k = 0; k < n; k++) {
-		struct td *row = td_add_row(d, "runs");
-		snprintf(label[k], sizeof(label[k]), "run #%lld%s%s",
-		         v[k].number, *v[k].name ? " · " : "", v[k].name);
-		names[k] = label[k];
-		td_set(row, "label", label[k]);
-		td_set_int(row, "rid", v[k].id);
-		td_set(row, "note", v[k].note);
-		td_set(row, "status", v[k].status);
-		if (k < 2) { /* two matrices fit side by side */
-			struct td *m = td_add_row(d, "matrices");
-			td_set(m, "label", label[k]);
-			page_run_results_td(m, &v[k]);
-		}
-	}
-	charts_td(d, v, n, names);
-	diff_td(d, v, n);
-	view_page(r, 200, "compare", "Compare runs", d);
-	td_free(d);
+	render(r, v, n, 0, NULL);
 	for (size_t k = 0; k < n; k++)
 		runrow_free(&v[k]);
 }

@@ -26,11 +26,13 @@ long long *page_run_ids_of_project(struct db *db, long long project_id,
 /*
  * Checks the run form f (page_runs.c; the API sends the same fields) and
  * queues the run: its id; 0 with *nerr messages in errs (at most
- * RUNFORM_ERRS_MAX) and rf as parsed; -1 when the database failed.
+ * RUNFORM_ERRS_MAX) and rf as parsed; -1 when the database failed. A
+ * form with lists (sweep.h) queues one run per combination: the first
+ * one's id, and the sweep's in *sweep_id (may be NULL; 0 for one run).
  */
 long long page_runs_start(struct req *r, const struct form *f,
                           struct runform *rf, struct runform_err *errs,
-                          size_t *nerr) TY_WUR;
+                          size_t *nerr, long long *sweep_id) TY_WUR;
 /* Asks to cancel run rid of r->project: 1 asked, 0 it has finished
  * already (or is not there), -1 the database failed. */
 int page_run_cancel_req(struct req *r, long long rid) TY_WUR;

@@ -18,6 +18,7 @@
 #include "runcharts.h"
 #include "recipe.h"
 #include "runform.h"
+#include "sweep.h"
 #include "runrow.h"
 #include "view.h"
 
@@ -42,10 +43,9 @@ set_sel(struct td *d, const char *prefix, const char *value)
 static void
 form_values(struct td *d, const struct runform *rf, const struct form *raw)
 {
-	static const char *const echo[] = {"hidden",       "conv", "epochs",
-	                                   "batch_size",   "lr",   "image_size",
-	                                   "val_fraction", "seed", "workers",
-	                                   "local_steps"};
+	static const char *const echo[] = {
+	    "hidden",       "conv", "epochs",  "batch_size", "lr", "image_size",
+	    "val_fraction", "seed", "workers", "local_steps"};
 	char buf[64];
 
 	runform_widths(rf->hidden, rf->nhidden, buf, sizeof(buf));
@@ -221,40 +221,124 @@ dataset_refusal(struct req *r, long long did, char **report, char *buf,
 	return msg;
 }
 
-long long
-page_runs_start(struct req *r, const struct form *f, struct runform *rf,
-                struct runform_err *errs, size_t *nerr)
+/* Checks one combination's form into rf; the number of messages. */
+static size_t
+check_one(struct req *r, const struct form *f, struct runform *rf,
+          struct runform_err *errs)
 {
 	const char *ds = form_get(f, "dataset_id");
 	long long did = ds ? atoll(ds) : 0;
-	char *report = NULL, *params, why[150];
+	char *report = NULL, why[150];
 	const char *refusal = NULL;
-	int64_t id;
+	size_t nerr;
 
 	if (did > 0)
 		refusal = dataset_refusal(r, did, &report, why, sizeof(why));
 	runform_defaults(rf, report);
 	free(report);
 	struct runform want = *rf;
-	*nerr = runform_parse(f, rf, errs, RUNFORM_ERRS_MAX);
+	nerr = runform_parse(f, rf, errs, RUNFORM_ERRS_MAX);
 	recipe_note_changes(rf, &want);
-	if (refusal && *nerr < RUNFORM_ERRS_MAX) {
-		errs[*nerr].field = "dataset_id";
-		snprintf(errs[*nerr].msg, sizeof(errs[*nerr].msg), "%s",
-		         refusal);
-		(*nerr)++;
+	if (refusal && nerr < RUNFORM_ERRS_MAX) {
+		errs[nerr].field = "dataset_id";
+		snprintf(errs[nerr].msg, sizeof(errs[nerr].msg), "%s", refusal);
+		nerr++;
+	}
+	return nerr;
+}
+
+static long long
+insert_run(struct req *r, const struct runform *rf, long long sweep_id)
+{
+	char *params = runform_to_json(rf);
+	int64_t id = db_insert(r->w->db, DB_RUN_INSERT, "iitd", r->project.id,
+	                       rf->dataset_id, params, util_wall());
+
+	free(params);
+	if (id > 0 && sweep_id > 0 &&
+	    db_exec(r->w->db, DB_RUN_SET_SWEEP, "ii", sweep_id,
+	            (long long)id) != DB_OK)
+		id = -1;
+	if (id > 0)
+		ty_log("run %lld created in project %lld", (long long)id,
+		       r->project.id);
+	return id;
+}
+
+/*
+ * One run, or a sweep: a form with lists (sweep.h) makes one run per
+ * combination, all checked before any is created, all created in one
+ * transaction. Returns the (first) run id, 0 with errs, -1 on a database
+ * failure; *sweep_id (may be NULL) is the sweep's id or 0.
+ */
+long long
+page_runs_start(struct req *r, const struct form *f, struct runform *rf,
+                struct runform_err *errs, size_t *nerr, long long *sweep_id)
+{
+	struct form *combos = xcalloc(SWEEP_MAX, sizeof(*combos));
+	char spec[512], err[160], label[200];
+	size_t k = sweep_expand(f, combos, SWEEP_MAX, spec, sizeof(spec), err,
+	                        sizeof(err));
+	long long id = 0, first = 0, sid = 0;
+
+	if (sweep_id)
+		*sweep_id = 0;
+	*nerr = 0;
+	if (k == 0) {
+		runform_defaults(rf, NULL);
+		errs[0].field = "sweep";
+		snprintf(errs[0].msg, sizeof(errs[0].msg), "%s", err);
+		*nerr = 1;
+		goto out;
+	}
+	for (size_t c = 0; c < k && !*nerr; c++) {
+		*nerr = check_one(r, &combos[c], rf, errs);
+		if (*nerr && k > 1) {
+			/* say which combination, on the first message */
+			sweep_label(f, &combos[c], label, sizeof(label));
+			char m[sizeof(errs[0].msg) + sizeof(label) + 32];
+			snprintf(m, sizeof(m), "%s (in the sweep's run %s)",
+			         errs[0].msg, label);
+			memcpy(errs[0].msg, m, sizeof(errs[0].msg) - 1);
+			errs[0].msg[sizeof(errs[0].msg) - 1] = '\0';
+		}
 	}
 	if (*nerr)
-		return 0;
-	params = runform_to_json(rf);
-	id = db_insert(r->w->db, DB_RUN_INSERT, "iitd", r->project.id,
-	               rf->dataset_id, params, util_wall());
-	free(params);
-	if (id < 0)
-		return -1;
-	ty_log("run %lld created in project %lld", (long long)id,
-	       r->project.id);
-	pipeline_kick();
+		goto out;
+	if (k == 1) {
+		first = insert_run(r, rf, 0);
+		id = first < 0 ? -1 : first;
+		goto out;
+	}
+	if (db_tx_begin(r->w->db) != DB_OK) {
+		id = -1;
+		goto out;
+	}
+	sid = db_insert(r->w->db, DB_SWEEP_INSERT, "itd", r->project.id, spec,
+	                util_wall());
+	for (size_t c = 0; c < k && sid > 0; c++) {
+		size_t n = check_one(r, &combos[c], rf, errs);
+		long long one = n ? -1 : insert_run(r, rf, sid);
+		if (one < 0)
+			sid = -1;
+		else if (!first)
+			first = one;
+	}
+	if (db_tx_end(r->w->db, sid > 0) != DB_OK || sid <= 0) {
+		id = -1;
+		goto out;
+	}
+	ty_log("sweep %lld: %zu runs in project %lld (%s)", sid, k,
+	       r->project.id, spec);
+	if (sweep_id)
+		*sweep_id = sid;
+	id = first;
+out:
+	for (size_t c = 0; c < SWEEP_MAX; c++)
+		form_free(&combos[c]);
+	free(combos);
+	if (id > 0)
+		pipeline_kick();
 	return id;
 }
 
@@ -266,7 +350,8 @@ page_run_create(struct req *r)
 	const char *ds = form_get(&r->form, "dataset_id");
 	size_t nerr;
 	char loc[96];
-	long long id = page_runs_start(r, &r->form, &rf, errs, &nerr);
+	long long sid;
+	long long id = page_runs_start(r, &r->form, &rf, errs, &nerr, &sid);
 
 	if (id == 0) {
 		new_page(r, 400, &rf, &r->form, errs, nerr, ds ? atoll(ds) : 0);
@@ -276,8 +361,12 @@ page_run_create(struct req *r)
 		web_error(r, 500, "The run could not be created; try again.");
 		return;
 	}
-	snprintf(loc, sizeof(loc), "/projects/%lld/runs/%lld", r->project.id,
-	         id);
+	if (sid > 0)
+		snprintf(loc, sizeof(loc), "/projects/%lld/sweeps/%lld",
+		         r->project.id, sid);
+	else
+		snprintf(loc, sizeof(loc), "/projects/%lld/runs/%lld",
+		         r->project.id, id);
 	web_redirect(r, loc);
 }
 
@@ -436,10 +525,10 @@ runs_td(struct req *r, struct td *d)
 		if (runform_from_json(w->params_json, &rf) == 0) {
 			td_set(row, "arch", params_archs[rf.arch].name);
 			runform_widths(rf.arch == ARCH_CNN ? rf.conv
-			                                      : rf.hidden,
+			                                   : rf.hidden,
 			               rf.arch == ARCH_CNN   ? rf.nconv
 			               : rf.arch == ARCH_MLP ? rf.nhidden
-			                                        : 0,
+			                                     : 0,
 			               buf, sizeof(buf));
 			td_set(row, "size", buf);
 			td_setf(row, "key",
@@ -457,8 +546,9 @@ runs_td(struct req *r, struct td *d)
 		td_set_bool(row, "best", w->id == best_id);
 		td_set_bool(row, "checked", is_in(cmp, ncmp, w->id));
 		if (is_in(cmp, ncmp, w->id) && nc < COMPARE_MAX) {
-			snprintf(label[nc], sizeof(label[nc]), "run #%lld%s%.30s",
-			         w->number, *w->name ? " · " : "", w->name);
+			snprintf(label[nc], sizeof(label[nc]),
+			         "run #%lld%s%.30s", w->number,
+			         *w->name ? " · " : "", w->name);
 			names[nc] = label[nc];
 			cids[nc] = w->id;
 			eps[nc] = w->epochs_json;

@@ -72,6 +72,9 @@ void api_dataset(struct req *r);
 /* {"dataset": ...} of dataset did of r->project with status (201/200) */
 void api_dataset_reply(struct req *r, int status, long long did);
 void api_run_create(struct req *r);
+/* api_runs.c: sweeps (sweep.h) */
+void api_sweep_create(struct req *r);
+void api_sweep(struct req *r);
 void api_runs(struct req *r);
 void api_run(struct req *r);
 void api_run_cancel(struct req *r);
@@ -89,6 +92,8 @@ void page_run_cancel(struct req *r);
 void page_run_delete(struct req *r);
 /* page_compare.c: runs side by side; a run's name and note */
 void page_compare(struct req *r);
+/* the same view of a sweep's runs, the best marked (sweep.h) */
+void page_sweep(struct req *r);
 void page_run_describe(struct req *r);
 /* page_mistakes.c: the gallery, one image, one image's pixels */
 void page_run_mistakes(struct req *r);

@@ -67,6 +67,8 @@ ROUTE(TOKEN_REVOKE, "POST", "/account/tokens/{tid}/revoke",
 /* runs: the pipeline (page_runs.c, page_run.c, page_run_events.c) */
 ROUTE(COMPARE, "GET", "/projects/{id}/compare", R_AUTH | R_PROJECT,
     page_compare)
+ROUTE(SWEEP, "GET", "/projects/{id}/sweeps/{sid}", R_AUTH | R_PROJECT,
+    page_sweep)
 ROUTE(RUN_DESCRIBE, "POST", "/projects/{id}/runs/{rid}/describe",
     R_AUTH | R_FORM | R_CSRF | R_PROJECT, page_run_describe)
 ROUTE(RUN_NEW, "GET", "/projects/{id}/runs/new", R_AUTH | R_PROJECT,
@@ -116,6 +118,10 @@ ROUTE(API_RUN_CREATE, "POST", "/api/v1/projects/{id}/runs",
     R_TOKEN | R_PROJECT, api_run_create)
 ROUTE(API_RUNS, "GET", "/api/v1/projects/{id}/runs", R_TOKEN | R_PROJECT,
     api_runs)
+ROUTE(API_SWEEP_CREATE, "POST", "/api/v1/projects/{id}/sweeps",
+    R_TOKEN | R_PROJECT, api_sweep_create)
+ROUTE(API_SWEEP, "GET", "/api/v1/projects/{id}/sweeps/{sid}",
+    R_TOKEN | R_PROJECT, api_sweep)
 ROUTE(API_RUN, "GET", "/api/v1/projects/{id}/runs/{rid}",
     R_TOKEN | R_PROJECT, api_run)
 ROUTE(API_RUN_CANCEL, "POST", "/api/v1/projects/{id}/runs/{rid}/cancel",

@@ -121,9 +121,14 @@ class Fake:
         elif mode == "cancelled":
             rec.update(status="cancelled")
         else:
-            e2 = dict(EPOCH, epoch=2, val_acc=0.75)
+            # mode "by_lr": the accuracy follows lr, so a sweep's runs
+            # differ (test_sweeps.py)
+            acc = 0.75
+            if mode == "by_lr":
+                acc = round(min(0.99, 0.5 + 20 * float(p["lr"])), 4)
+            e2 = dict(EPOCH, epoch=2, val_acc=acc)
             rec.update(status="succeeded", progress=1, result={
-                "epochs": [EPOCH, e2], "val_acc": 0.75, "val_loss": 0.5,
+                "epochs": [EPOCH, e2], "val_acc": acc, "val_loss": 0.5,
                 "confusion": [[1, 0], [1, 1]],
                 "per_class": [{"class": "a", "precision": 0.5, "recall": 1,
                                "f1": 0.667, "support": 1},

@@ -371,7 +371,9 @@ def every_route(pid, did, rid, mid):
             ("GET", p + "/models", None),
             ("GET", p + "/models/%d/download" % mid, None),
             ("POST", p + "/predict", {"model_id": mid, "images": [
-                {"data": "AA=="}]})]
+                {"data": "AA=="}]}),
+            ("POST", p + "/sweeps", {}),
+            ("GET", p + "/sweeps/1", None)]
 
 
 @test

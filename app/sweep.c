@@ -1,0 +1,167 @@
+/* sweep.c — run forms with lists; see sweep.h. */
+#include "sweep.h"
+
+#include "db.h"
+#include "runrow.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Not hidden/conv: their values hold commas of their own ("128,64"). */
+const char *const sweep_fields[] = {
+    "lr", "arch", "epochs", "optimizer", "batch_size", "augment", "seed"};
+const size_t sweep_nfields = TY_ARRAY_LEN(sweep_fields);
+
+static int
+is_sweep_field(const char *name)
+{
+	for (size_t i = 0; i < sweep_nfields; i++)
+		if (!strcmp(name, sweep_fields[i]))
+			return 1;
+	return 0;
+}
+
+/* Items of a list: up to max, trimmed; -1 when one is empty. */
+static int
+split(const char *v, char items[][64], int max)
+{
+	int n = 0;
+	const char *p = v;
+
+	for (;;) {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		while (len && (*p == ' ' || *p == '\t'))
+			p++, len--;
+		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (!len || len >= 64 || n >= max)
+			return -1;
+		memcpy(items[n], p, len);
+		items[n++][len] = '\0';
+		if (!e)
+			return n;
+		p = e + 1;
+	}
+}
+
+static void
+copy_form(const struct form *f, struct form *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < f->n; i++) {
+		out->f[i].name = xstrdup(f->f[i].name);
+		out->f[i].value = xstrdup(f->f[i].value);
+	}
+	out->n = f->n;
+}
+
+size_t
+sweep_expand(const struct form *f, struct form *out, size_t max, char *spec,
+             size_t speclen, char *err, size_t errlen)
+{
+	char(*items)[SWEEP_MAX][64] = xcalloc(FORM_FIELDS_MAX, sizeof(*items));
+	int nitems[FORM_FIELDS_MAX] = {0};
+	size_t k = 1, len = 0;
+
+	if (spec && speclen)
+		spec[0] = '\0';
+	for (size_t i = 0; i < f->n; i++) {
+		if (!is_sweep_field(f->f[i].name) ||
+		    !strchr(f->f[i].value, ','))
+			continue;
+		nitems[i] = split(f->f[i].value, items[i], SWEEP_MAX);
+		if (nitems[i] < 0) {
+			snprintf(err, errlen,
+			         "%s: a list is up to %d values separated by "
+			         "commas, none empty",
+			         f->f[i].name, SWEEP_MAX);
+			free(items);
+			return 0;
+		}
+		k *= (size_t)nitems[i];
+		if (k > max) {
+			snprintf(err, errlen,
+			         "these lists make more than %zu runs; a sweep "
+			         "is at most %zu",
+			         max, max);
+			free(items);
+			return 0;
+		}
+		if (spec && len < speclen)
+			len += (size_t)snprintf(spec + len, speclen - len,
+			                        "%s%s=%s", len ? " " : "",
+			                        f->f[i].name, f->f[i].value);
+	}
+	for (size_t c = 0; c < k; c++) {
+		size_t rest = c;
+		copy_form(f, &out[c]);
+		/* combination c: mixed-radix digits over the lists */
+		for (size_t i = 0; i < f->n; i++) {
+			if (nitems[i] <= 0)
+				continue;
+			free(out[c].f[i].value);
+			out[c].f[i].value =
+			    xstrdup(items[i][rest % (size_t)nitems[i]]);
+			rest /= (size_t)nitems[i];
+		}
+	}
+	free(items);
+	return k;
+}
+
+void
+sweep_label(const struct form *f, const struct form *combo, char *out,
+            size_t outlen)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < f->n && i < combo->n && len < outlen; i++)
+		if (strcmp(f->f[i].value, combo->f[i].value))
+			len += (size_t)snprintf(
+			    out + len, outlen - len, "%s%s=%s", len ? ", " : "",
+			    combo->f[i].name, combo->f[i].value);
+}
+
+int
+sweep_runs(struct db *db, long long sid, long long pid, long long *ids,
+           size_t max, char *spec, size_t speclen)
+{
+	sqlite3_stmt *st = db_stmt(db, DB_SWEEP_GET, "ii", sid, pid);
+	int n = -1;
+
+	if (db_step(db, st) == SQLITE_ROW) {
+		snprintf(spec, speclen, "%s", db_col_text(st, 0));
+		n = 0;
+	}
+	db_done(db, st);
+	if (n < 0)
+		return -1;
+	st = db_stmt(db, DB_SWEEP_RUN_IDS, "ii", sid, pid);
+	while ((size_t)n < max && db_step(db, st) == SQLITE_ROW)
+		ids[n++] = sqlite3_column_int64(st, 0);
+	db_done(db, st);
+	return n;
+}
+
+int
+sweep_best(const struct runrow *v, size_t n)
+{
+	int best = -1;
+	double acc, loss, bacc = -1, bloss = 0;
+	int ep;
+
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].st != RUNROW_SUCCEEDED ||
+		    runrow_kept(&v[i], &acc, &loss, &ep) < 0)
+			continue;
+		if (best < 0 || acc > bacc || (acc == bacc && loss < bloss)) {
+			best = (int)i;
+			bacc = acc;
+			bloss = loss;
+		}
+	}
+	return best;
+}
