@@ -348,6 +348,10 @@ params_to_json(const struct params *p, unsigned flags, cJSON *j)
 		if (r->type != PARAM_WIDTHS && (r->flags & F_NONZERO) &&
 		    load(p, r) == 0)
 			continue;
+		/* still -1: to be chosen from other rows, nothing to say */
+		if (r->type != PARAM_WIDTHS && r->def == -1 &&
+		    load(p, r) < r->min)
+			continue;
 		if (g && !(o = cJSON_GetObjectItemCaseSensitive(j, g)))
 			o = cJSON_AddObjectToObject(j, g);
 		switch (r->type) {

@@ -143,7 +143,7 @@ int params_from_json(const cJSON *j, unsigned flags, int form,
 /*
  * Adds the rows with all of flags to j (groups become objects). A
  * WIDTHS row the architecture does not read is left out; an F_NONZERO
- * row only when not 0.
+ * row only when not 0; a row still at its -1 default (not chosen yet).
  */
 void params_to_json(const struct params *p, unsigned flags, cJSON *j);
 
