@@ -54,6 +54,9 @@ double util_wall(void);
 /* Number of online CPUs (at least 1). */
 int util_ncpu(void);
 
+/* FNV-1a of a NUL-terminated string: for hash tables, not security. */
+uint64_t util_hash_str(const char *s);
+
 /*
  * Configuration: the value of flag "--name=value" / "--name value" on the
  * command line if given, else of the environment variable, else def.

@@ -92,16 +92,6 @@ infer_lane_init(enum infer_lane l, int slots)
 	publish(&lanes[l]); /* on /metrics from the start, at 0 */
 }
 
-static uint64_t
-user_key(const char *user)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (; *user; user++)
-		h = (h ^ (unsigned char)*user) * 0x100000001b3ull;
-	return h;
-}
-
 static int
 running_of(const struct lane *ln, uint64_t user)
 {
@@ -206,7 +196,7 @@ static int
 enter(enum infer_lane l, const char *user, int peer_fd)
 {
 	struct lane *ln = &lanes[l];
-	struct waiter me = {.user = user_key(user)};
+	struct waiter me = {.user = util_hash_str(user)};
 	struct timespec until;
 
 	pthread_mutex_lock(&mu);
@@ -243,7 +233,7 @@ static void
 leave(enum infer_lane l, const char *user)
 {
 	struct lane *ln = &lanes[l];
-	uint64_t key = user_key(user);
+	uint64_t key = util_hash_str(user);
 
 	pthread_mutex_lock(&mu);
 	for (int i = 0; i < ln->busy; i++) {

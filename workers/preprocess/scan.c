@@ -84,16 +84,6 @@ scan_set_fatal(struct prep_scan *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-static uint64_t
-fnv(const char *p)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (; *p; p++)
-		h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
-	return h;
-}
-
 /* The provisional id of a (clean) class name; -1 over the class limit. */
 int
 scan_class_id(struct scan_ctx *c, const char *name, int idx_label)
@@ -105,8 +95,8 @@ scan_class_id(struct scan_ctx *c, const char *name, int idx_label)
 		uint32_t *h = xcalloc(cap, sizeof *h);
 
 		for (unsigned k = 0; k < c->ncls; k++) {
-			for (i = fnv(c->cls[k].name) & (cap - 1); h[i];
-			    i = (i + 1) & (cap - 1))
+			for (i = util_hash_str(c->cls[k].name) & (cap - 1);
+			    h[i]; i = (i + 1) & (cap - 1))
 				;
 			h[i] = k + 1;
 		}
@@ -114,7 +104,7 @@ scan_class_id(struct scan_ctx *c, const char *name, int idx_label)
 		c->hash = h;
 		c->hashcap = cap;
 	}
-	for (i = fnv(name) & (c->hashcap - 1); c->hash[i];
+	for (i = util_hash_str(name) & (c->hashcap - 1); c->hash[i];
 	    i = (i + 1) & (c->hashcap - 1))
 		if (!strcmp(c->cls[c->hash[i] - 1].name, name))
 			return (int)c->hash[i] - 1;
