@@ -198,6 +198,7 @@ end_epoch(struct fit *f, const struct fit_ops *ops, void *arg,
 {
 	double t0 = util_now(), vl, va;
 	ops->evaluate(f, arg, fit_val_split(f), &vl, &va);
+	f->evaluated = 1, f->last_vl = vl, f->last_va = va;
 	f->epoch++;
 	double ns = ep->samples > 0 ? ep->samples : 1;
 	cJSON *e = epoch_entry(f->epoch, ep->loss / ns, ep->correct / ns, vl,
@@ -222,8 +223,10 @@ finish(struct fit *f, const struct fit_ops *ops, void *arg, char *err,
        size_t errlen)
 {
 	/* early stopping keeps the weights of the best epoch */
-	if (f->best && f->best_epoch > 0)
+	if (f->best && f->best_epoch > 0 && f->best_epoch != f->epoch) {
 		memcpy(nn_params(f->net), f->best, f->np * sizeof(float));
+		f->evaluated = 0;
+	}
 	struct train_summary s = {
 	    .p = f->p,
 	    .params_json = f->params_json,
@@ -237,7 +240,13 @@ finish(struct fit *f, const struct fit_ops *ops, void *arg, char *err,
 	    .seconds = f->train_secs,
 	    .images = f->images,
 	};
-	ops->evaluate(f, arg, fit_val_split(f), &s.val_loss, &s.val_acc);
+	/* the last epoch's pass measured these very weights (and filled cm):
+	 * a second pass over the split would give the same figures */
+	if (f->evaluated)
+		s.val_loss = f->last_vl, s.val_acc = f->last_va;
+	else
+		ops->evaluate(f, arg, fit_val_split(f), &s.val_loss,
+		              &s.val_acc);
 	return train_write_result(f->dir, &s, ops->more(f, arg), err, errlen);
 }
 
@@ -261,6 +270,7 @@ fit_loop(struct fit *f, const struct fit_ops *ops, void *arg, cJSON **result,
 	*result = NULL;
 	while (f->epoch < f->p->epochs && !f->stopped) {
 		struct fit_epoch ep = {0};
+		f->evaluated = 0;
 		if (ops->step(f, arg, &ep))
 			return TRAIN_CANCELLED;
 		count_images(&ep);

@@ -36,6 +36,10 @@ struct fit {
 	int epoch; /* epochs finished */
 	int best_epoch, bad_epochs, stopped;
 	double best_val, train_secs, images;
+	/* 1 while the weights are the ones the last end of epoch measured:
+	 * the result reuses val_loss/val_acc and cm instead of another pass */
+	int evaluated;
+	double last_vl, last_va;
 };
 
 /* What a step says when it finished an epoch's training. */
