@@ -59,18 +59,16 @@ ask_run(struct req *r, char *q, size_t len)
 	return 0;
 }
 
+/* "<before>“name”<after>" with the one name stmt (two ids) finds. */
 static int
-ask_dataset(struct req *r, char *q, size_t len)
+ask_named(struct req *r, enum db_stmt stmt, long long a, long long b,
+          const char *before, const char *after, char *q, size_t len)
 {
-	sqlite3_stmt *st =
-	    db_stmt(r->w->db, DB_DATASET_NAME, "ii", r->ids[1], r->project.id);
+	sqlite3_stmt *st = db_stmt(r->w->db, stmt, "ii", a, b);
 	int rc = -1;
 
 	if (db_step(r->w->db, st) == SQLITE_ROW) {
-		snprintf(q, len,
-		         "Delete the dataset “%s” and its uploaded archive? "
-		         "This cannot be undone.",
-		         db_col_text(st, 0));
+		snprintf(q, len, "%s“%s”%s", before, db_col_text(st, 0), after);
 		rc = 0;
 	}
 	db_done(r->w->db, st);
@@ -78,21 +76,21 @@ ask_dataset(struct req *r, char *q, size_t len)
 }
 
 static int
+ask_dataset(struct req *r, char *q, size_t len)
+{
+	return ask_named(r, DB_DATASET_NAME, r->ids[1], r->project.id,
+	                 "Delete the dataset ",
+	                 " and its uploaded archive? This cannot be undone.",
+	                 q, len);
+}
+
+static int
 ask_token(struct req *r, char *q, size_t len)
 {
-	sqlite3_stmt *st =
-	    db_stmt(r->w->db, DB_TOKEN_NAME, "ii", r->ids[0], r->user_id);
-	int rc = -1;
-
-	if (db_step(r->w->db, st) == SQLITE_ROW) {
-		snprintf(q, len,
-		         "Revoke the token “%s”? Programs that use it are "
-		         "refused from now on.",
-		         db_col_text(st, 0));
-		rc = 0;
-	}
-	db_done(r->w->db, st);
-	return rc;
+	return ask_named(r, DB_TOKEN_NAME, r->ids[0], r->user_id,
+	                 "Revoke the token ",
+	                 "? Programs that use it are refused from now on.", q,
+	                 len);
 }
 
 static const struct ask {

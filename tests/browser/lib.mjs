@@ -1,12 +1,14 @@
 // Shared by the browser tests: PNG and zip writers (no dependencies),
-// Fashion-MNIST images from /usr/share/datasets/fashion-mnist, and steps
-// that do not depend on each other; the services and the browser are
-// stack.mjs's (re-exported here for the suites that start their own).
+// Fashion-MNIST images from /usr/share/datasets/fashion-mnist; the steps,
+// services and browser are stack.mjs's (re-exported for the suites that
+// start their own).
 import fs from 'node:fs';
 import zlib from 'node:zlib';
-import { ART, BIN, LOGS, ROOT, SLOW, check, freePort, sleep, waitHealthy } from './stack.mjs';
+import { ART, BIN, LOGS, ROOT, SLOW, check, freePort, sleep, steps, waitHealthy } from './stack.mjs';
 
 export { ART, BIN, LOGS, ROOT, SLOW, check, freePort, sleep, waitHealthy };
+// steps that do not need each other: every one runs
+export const harness = () => steps({ sequence: false });
 export const FMNIST = '/usr/share/datasets/fashion-mnist';
 
 const CRC = new Uint32Array(256).map((_, n) => {
@@ -75,23 +77,4 @@ export function fashion(split, perClass, classes = null) {
     out.push({ cls: c, i, px, png: png(28, 28, px) });
   }
   return out;
-}
-
-// step(name, fn): runs fn, counts it; with sequence=true a failure fails
-// the steps after it too (each needs the one before).
-export function harness({ sequence = false } = {}) {
-  const h = { passed: 0, failed: 0, broken: false };
-  h.step = async (name, fn) => {
-    if (sequence && h.broken) { h.failed++; console.log(`FAIL ${name} (an earlier step failed)`); return; }
-    try {
-      await fn();
-      h.passed++;
-      console.log(`ok   ${name}`);
-    } catch (e) {
-      h.failed++;
-      h.broken = true;
-      console.log(`FAIL ${name}\n${e && e.stack || e}`);
-    }
-  };
-  return h;
 }

@@ -21,8 +21,9 @@ fs.mkdirSync(LOGS, { recursive: true });
 export const sleep = ms => new Promise(r => setTimeout(r, ms));
 export function check(cond, msg) { if (!cond) throw new Error(msg); }
 
-// Steps of a sequence: after a failure the rest count as failed.
-export function steps() {
+// Steps of a sequence: after a failure the rest count as failed
+// (sequence=false: steps that do not need each other all run).
+export function steps({ sequence = true } = {}) {
   const t = { passed: 0, failed: 0, skipped: false };
   t.step = async (name, fn) => {
     if (t.skipped) { t.failed++; console.log(`FAIL ${name} (an earlier step failed)`); return; }
@@ -32,7 +33,7 @@ export function steps() {
       console.log(`ok   ${name}`);
     } catch (e) {
       t.failed++;
-      t.skipped = true;
+      t.skipped = sequence;
       console.log(`FAIL ${name}\n${e && e.stack || e}`);
     }
   };
