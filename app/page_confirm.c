@@ -78,19 +78,17 @@ ask_named(struct req *r, enum db_stmt stmt, long long a, long long b,
 static int
 ask_dataset(struct req *r, char *q, size_t len)
 {
-	return ask_named(r, DB_DATASET_NAME, r->ids[1], r->project.id,
-	                 "Delete the dataset ",
-	                 " and its uploaded archive? This cannot be undone.",
-	                 q, len);
+	return ask_named(
+	    r, DB_DATASET_NAME, r->ids[1], r->project.id, "Delete the dataset ",
+	    " and its uploaded archive? This cannot be undone.", q, len);
 }
 
 static int
 ask_token(struct req *r, char *q, size_t len)
 {
-	return ask_named(r, DB_TOKEN_NAME, r->ids[0], r->user_id,
-	                 "Revoke the token ",
-	                 "? Programs that use it are refused from now on.", q,
-	                 len);
+	return ask_named(
+	    r, DB_TOKEN_NAME, r->ids[0], r->user_id, "Revoke the token ",
+	    "? Programs that use it are refused from now on.", q, len);
 }
 
 static const struct ask {
