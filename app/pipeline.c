@@ -425,6 +425,8 @@ on_record(struct run *r, struct track *f, struct runform *rf, const cJSON *rec)
 			free(prep);
 			ty_log("pipeline: run %lld preprocessed in %.1f s",
 			       r->id, secs);
+			/* post the train job now, not a poll interval later */
+			pipeline_kick();
 		} else {
 			train_done(r, rf, result);
 		}
@@ -637,7 +639,7 @@ pipeline_start(struct web *w, int argc, char **argv)
 	P.retry_seconds =
 	    (double)cfg_long(argc, argv, "TRAINYARD_RETRY_SECONDS", 120);
 	P.poll_seconds =
-	    (double)cfg_long(argc, argv, "TRAINYARD_POLL_MS", 500) / 1000.0;
+	    (double)cfg_long(argc, argv, "TRAINYARD_POLL_MS", 200) / 1000.0;
 	P.run_timeout =
 	    (double)cfg_long(argc, argv, "TRAINYARD_RUN_TIMEOUT", 6 * 3600);
 	P.replace_after =
