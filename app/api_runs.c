@@ -161,11 +161,10 @@ static void
 reply_sweep(struct req *r, int status, long long sid)
 {
 	struct runrow v[SWEEP_MAX];
-	long long ids[SWEEP_MAX];
 	char spec[512];
-	int n = sweep_runs(r->w->db, sid, r->project.id, ids, SWEEP_MAX, spec,
+	int n = sweep_runs(r->w->db, sid, r->project.id, v, SWEEP_MAX, spec,
 	                   sizeof(spec));
-	size_t m = 0, done = 0;
+	size_t m = n > 0 ? (size_t)n : 0, done = 0;
 	cJSON *j, *runs;
 	int best;
 
@@ -173,9 +172,6 @@ reply_sweep(struct req *r, int status, long long sid)
 		web_error(r, 404, "no such sweep in this project");
 		return;
 	}
-	for (int k = 0; k < n; k++)
-		if (runrow_load(r->w->db, ids[k], r->project.id, &v[m]) == 0)
-			m++;
 	best = sweep_best(v, m);
 	j = cJSON_CreateObject();
 	cJSON_AddNumberToObject(j, "id", (double)sid);

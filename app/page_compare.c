@@ -236,19 +236,15 @@ void
 page_sweep(struct req *r)
 {
 	struct runrow v[COMPARE_MAX];
-	long long ids[COMPARE_MAX];
 	char spec[512];
-	int n = sweep_runs(r->w->db, r->ids[1], r->project.id, ids, COMPARE_MAX,
+	int n = sweep_runs(r->w->db, r->ids[1], r->project.id, v, COMPARE_MAX,
 	                   spec, sizeof(spec));
-	size_t m = 0;
+	size_t m = n > 0 ? (size_t)n : 0;
 
 	if (n < 0) {
 		web_error(r, 404, "No such sweep in this project.");
 		return;
 	}
-	for (int k = 0; k < n; k++)
-		if (runrow_load(r->w->db, ids[k], r->project.id, &v[m]) == 0)
-			m++;
 	render(r, v, m, r->ids[1], spec);
 	for (size_t k = 0; k < m; k++)
 		runrow_free(&v[k]);

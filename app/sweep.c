@@ -13,8 +13,8 @@ const char *const sweep_fields[] = {
     "lr", "arch", "epochs", "optimizer", "batch_size", "augment", "seed"};
 const size_t sweep_nfields = TY_ARRAY_LEN(sweep_fields);
 
-static int
-is_sweep_field(const char *name)
+int
+sweep_is_field(const char *name)
 {
 	for (size_t i = 0; i < sweep_nfields; i++)
 		if (!strcmp(name, sweep_fields[i]))
@@ -68,7 +68,7 @@ sweep_expand(const struct form *f, struct form *out, size_t max, char *spec,
 	if (spec && speclen)
 		spec[0] = '\0';
 	for (size_t i = 0; i < f->n; i++) {
-		if (!is_sweep_field(f->f[i].name) ||
+		if (!sweep_is_field(f->f[i].name) ||
 		    !strchr(f->f[i].value, ','))
 			continue;
 		nitems[i] = split(f->f[i].value, items[i], SWEEP_MAX);
@@ -126,24 +126,29 @@ sweep_label(const struct form *f, const struct form *combo, char *out,
 }
 
 int
-sweep_runs(struct db *db, long long sid, long long pid, long long *ids,
+sweep_runs(struct db *db, long long sid, long long pid, struct runrow *v,
            size_t max, char *spec, size_t speclen)
 {
 	sqlite3_stmt *st = db_stmt(db, DB_SWEEP_GET, "ii", sid, pid);
-	int n = -1;
+	long long ids[SWEEP_MAX];
+	size_t n = 0, m = 0;
+	int found = 0;
 
 	if (db_step(db, st) == SQLITE_ROW) {
 		snprintf(spec, speclen, "%s", db_col_text(st, 0));
-		n = 0;
+		found = 1;
 	}
 	db_done(db, st);
-	if (n < 0)
+	if (!found)
 		return -1;
 	st = db_stmt(db, DB_SWEEP_RUN_IDS, "ii", sid, pid);
-	while ((size_t)n < max && db_step(db, st) == SQLITE_ROW)
+	while (n < max && n < SWEEP_MAX && db_step(db, st) == SQLITE_ROW)
 		ids[n++] = sqlite3_column_int64(st, 0);
 	db_done(db, st);
-	return n;
+	for (size_t k = 0; k < n; k++)
+		if (runrow_load(db, ids[k], pid, &v[m]) == 0)
+			m++;
+	return (int)m;
 }
 
 int

@@ -19,6 +19,8 @@
 /* The fields that may hold a list. */
 extern const char *const sweep_fields[];
 extern const size_t sweep_nfields;
+/* Non-zero when field name may hold a list. */
+int sweep_is_field(const char *name);
 
 /*
  * The combinations of f's lists: fills out[0..k-1] (free each with
@@ -38,9 +40,10 @@ void sweep_label(const struct form *f, const struct form *combo, char *out,
 struct db;
 struct runrow;
 
-/* The run ids of sweep sid in project pid (at most max, in id order);
- * their number, or -1 when there is no such sweep. spec gets its lists. */
-int sweep_runs(struct db *db, long long sid, long long pid, long long *ids,
+/* The runs of sweep sid in project pid (at most max, in id order) into
+ * v (free each with runrow_free); their number, or -1 when there is no
+ * such sweep. spec gets its lists. */
+int sweep_runs(struct db *db, long long sid, long long pid, struct runrow *v,
                size_t max, char *spec, size_t speclen) TY_WUR;
 
 /* The index of the best of v (the finished run whose model has the

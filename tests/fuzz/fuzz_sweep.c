@@ -14,15 +14,6 @@
 #include "sweep.h"
 #include "util.h"
 
-static int
-listed(const char *name)
-{
-	for (size_t i = 0; i < sweep_nfields; i++)
-		if (!strcmp(name, sweep_fields[i]))
-			return 1;
-	return 0;
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -47,7 +38,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			const char *v = out[c].f[i].value;
 			if (strcmp(out[c].f[i].name, f.f[i].name))
 				abort();
-			if (listed(f.f[i].name) && strchr(f.f[i].value, ',')) {
+			if (sweep_is_field(f.f[i].name) && strchr(f.f[i].value, ',')) {
 				if (!*v || strchr(v, ',') || strlen(v) >= 64)
 					abort();
 			} else if (strcmp(v, f.f[i].value)) {

@@ -8,7 +8,7 @@ import sqlite3
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from tylib import Service, check, tempdir
+from tylib import Service, check, tempdir, wait_for
 from webclient import Client
 
 EPOCH = {"epoch": 1, "train_loss": 0.9, "train_acc": 0.5, "val_loss": 0.8,
@@ -167,3 +167,18 @@ def db_rows(env, q, *a):
             return con.execute(q, a).fetchall()
     finally:
         con.close()
+
+
+def ready_project(s, name):
+    """A project of client s["c"] with one ready (fake) dataset:
+    (pid, did)."""
+    c = s["c"]
+    _, pid = c.create_project(name)
+    c.get("/projects/%d" % pid)
+    r = c.upload("/projects/%d/datasets" % pid, b"\x1f\x8b fake archive")
+    did = int(r.header("Location").rsplit("=", 1)[1])
+    wait_for(lambda: db_rows(s["env"], "SELECT status FROM datasets WHERE "
+                             "id = ?", did)[0][0] == "ready", timeout=20,
+             what="inspection")
+    c.get("/projects/%d" % pid)
+    return pid, did

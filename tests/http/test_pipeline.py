@@ -86,8 +86,14 @@ def junk_tgz():
 # ---- the services -----------------------------------------------------
 
 class Stack:
-    def __init__(self):
-        d = tempdir("ty-pipe-")
+    """The services on temporary volumes. replicas > 0: that many train
+    replicas sharing the models volume (TRAINYARD_REPLICA r0, r1, ...),
+    all given to the web app (test_scale.py); train_env and web_extra
+    are added to their environments."""
+
+    def __init__(self, replicas=0, train_env=None, web_extra=None,
+                 prefix="ty-pipe-"):
+        d = tempdir(prefix)
         self.dir = d
         self.data = os.path.join(d, "data")
         self.models = os.path.join(d, "models")
@@ -98,17 +104,25 @@ class Stack:
                "TRAINYARD_MODELS_DIR": self.models,
                "TRAINYARD_THREADS": "1"}
         self.vol = vol
-        self.pre = Service("trainyard-preprocess", env=vol).start()
-        self.train = Service("trainyard-train", env=vol).start()
+        self.pre = Service("trainyard-preprocess", env=dict(
+            vol, **({"TRAINYARD_MAX_JOBS": "2"} if replicas else {}))).start()
+        self.trains = [Service("trainyard-train", env=dict(
+            vol, TRAINYARD_REPLICA="r%d" % i, **(train_env or {}))).start()
+            for i in range(replicas)]
+        if not replicas:
+            self.train = Service("trainyard-train", env=vol).start()
+        urls = [t.port for t in self.trains] or [self.train.port]
         self.web_env = dict(vol)
         self.web_env.update({
             "TRAINYARD_DB": self.db,
             "TRAINYARD_PREPROCESS_URL": "http://127.0.0.1:%d" % self.pre.port,
-            "TRAINYARD_TRAIN_URL": "http://127.0.0.1:%d" % self.train.port,
+            "TRAINYARD_TRAIN_URL": ",".join("http://127.0.0.1:%d" % p
+                                            for p in urls),
             "TRAINYARD_INFER_URL": "http://127.0.0.1:9",
             "TRAINYARD_RETRY_SECONDS": "3",
             "TRAINYARD_POLL_MS": "150",
         })
+        self.web_env.update(web_extra or {})
         self.web = None
         self.start_web()
 

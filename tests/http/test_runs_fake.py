@@ -12,7 +12,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tylib import check, run_all, test, wait_for  # noqa: E402
 from webclient import Client  # noqa: E402
-from fakeworkers import db_rows, start_web  # noqa: E402
+from fakeworkers import db_rows, ready_project, start_web  # noqa: E402
 
 SLOW = 3 if os.environ.get("SAN") == "1" else 1
 S = {}
@@ -30,15 +30,7 @@ def setup():
 
 def project(name):
     """A project with one ready (fake) dataset: (pid, did)."""
-    c = setup()["c"]
-    _, pid = c.create_project(name)
-    c.get("/projects/%d" % pid)
-    r = c.upload("/projects/%d/datasets" % pid, b"\x1f\x8b fake archive")
-    did = int(r.header("Location").rsplit("=", 1)[1])
-    wait_for(lambda: sql("SELECT status FROM datasets WHERE id = ?",
-                         did)[0][0] == "ready", timeout=20, what="inspection")
-    c.get("/projects/%d" % pid)
-    return pid, did
+    return ready_project(setup(), name)
 
 
 def run(pid, did, mode="ok"):

@@ -10,7 +10,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tylib  # noqa: E402
-from tylib import Service, check, request, run_all, tempdir, test, wait_for  # noqa: E402
+from tylib import Service, check, request, run_all, test  # noqa: E402
 from webclient import Client  # noqa: E402
 
 _ntests = len(tylib._tests)
@@ -21,41 +21,14 @@ SLOW = tp.SLOW
 
 
 class Stack(tp.Stack):
-    """tp.Stack's volumes and web app, with two train replicas."""
+    """tp.Stack with two train replicas, short leases and re-placement."""
 
-    def __init__(self, replicas=2):
-        d = tempdir("ty-scale-")
-        self.dir = d
-        self.data = os.path.join(d, "data")
-        self.models = os.path.join(d, "models")
-        self.db = os.path.join(d, "db", "trainyard.db")
-        os.makedirs(self.data)
-        os.makedirs(self.models)
-        vol = {"TRAINYARD_DATA_DIR": self.data,
-               "TRAINYARD_MODELS_DIR": self.models,
-               "TRAINYARD_THREADS": "1"}
-        self.vol = vol
-        self.pre = Service("trainyard-preprocess",
-                           env=dict(vol, TRAINYARD_MAX_JOBS="2")).start()
-        self.trains = []
-        for i in range(replicas):
-            self.trains.append(Service("trainyard-train", env=dict(
-                vol, TRAINYARD_REPLICA="r%d" % i,
-                TRAINYARD_LEASE_S="2")).start())
-        self.web_env = dict(vol)
-        self.web_env.update({
-            "TRAINYARD_DB": self.db,
-            "TRAINYARD_PREPROCESS_URL": "http://127.0.0.1:%d" % self.pre.port,
-            "TRAINYARD_TRAIN_URL": ",".join(
-                "http://127.0.0.1:%d" % t.port for t in self.trains),
-            "TRAINYARD_INFER_URL": "http://127.0.0.1:9",
-            "TRAINYARD_MAX_RUNS": "1",
-            "TRAINYARD_RETRY_SECONDS": "60",
-            "TRAINYARD_REPLACE_AFTER_S": "3",
-            "TRAINYARD_POLL_MS": "150",
-        })
-        self.web = None
-        self.start_web()
+    def __init__(self):
+        super().__init__(replicas=2, train_env={"TRAINYARD_LEASE_S": "2"},
+                         web_extra={"TRAINYARD_MAX_RUNS": "1",
+                                    "TRAINYARD_RETRY_SECONDS": "60",
+                                    "TRAINYARD_REPLACE_AFTER_S": "3"},
+                         prefix="ty-scale-")
 
     def url(self, i):
         return "http://127.0.0.1:%d" % self.trains[i].port
