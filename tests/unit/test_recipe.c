@@ -67,7 +67,9 @@ main(void)
 		runform_defaults(&rf, rows[0].report);
 		CHECK(rf.nconv == 2 && rf.conv[0] == 16 && rf.conv[1] == 32);
 		CHECK(rf.nhidden == 1 && rf.hidden[0] == 64);
-		CHECK(rf.optimizer == NN_OPT_ADAM && rf.lr == 0.002);
+		/* time to model (issue 18): 2 epochs of Adam + cosine */
+		CHECK(rf.optimizer == NN_OPT_ADAM && rf.lr == 0.003 &&
+		      rf.lr_schedule == SCHED_COSINE);
 	}
 	TH_TEST("colour: resnet, AdamW, cosine in the job")
 	{
