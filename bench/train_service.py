@@ -157,6 +157,13 @@ def main():
                                       se(pa), d, dse))
             print("%s: %.1f GFLOP/s = %.0f%% of the %.0f GFLOP/s sgemm peak" % (
                 n, gf, 100 * gf / peak["gflops"], peak["gflops"]))
+            # every training FLOP is a product: at the peak the net could
+            # train peak / flops-per-image images/s (its FLOP-bound limit)
+            if r[0][0]["flops"]:
+                lim = peak["gflops"] * 1e9 / r[0][0]["flops"]
+                print("%s: FLOP-bound limit %.0f images/s; trainyard's median "
+                      "is %.0f%% of it (target >= 50%%)" % (
+                          n, lim, 100 * statistics.median(tys) / lim))
         print("RSS: train service peak %.1f MB (all jobs), pytorch %.1f MB: %.2f "
               "(target <= 0.25)" % (rss / 1024, max(q["peak_rss_kb"] for r in rows.values()
                                                     for _, q in r) / 1024,
