@@ -20,5 +20,11 @@ export BENCH_CACHE=${BENCH_CACHE:-$ROOT/build/bench}
 mkdir -p "$BENCH_CACHE"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ -n "${OPENBLAS_CORETYPE:-}" ]; then
+	# a deployment leaves it unset and the workers pick the kernel for
+	# the CPU (docs/engine.md); a shell's Haswell would halve the CNN
+	echo "note: OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE unset for this benchmark"
+	unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
+fi
 /usr/bin/python3 "$ROOT/bench/pipeline_bench.py" "$work" "$per_class"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
