@@ -25,8 +25,8 @@ _n = len(tylib._tests)
 import test_pipeline as tp  # noqa: E402  (its dataset generator)
 del tylib._tests[_n:]
 
-PER_CLASS = int(os.environ.get("PER_CLASS", "300"))
-EPOCHS = os.environ.get("EPOCHS", "6")
+PER_CLASS = int(os.environ.get("PER_CLASS", "1000"))
+EPOCHS = os.environ.get("EPOCHS", "8")
 LRS = "0.001,0.002,0.003,0.004"
 
 
