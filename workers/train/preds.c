@@ -12,6 +12,7 @@
  * probable classes, most probable first.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,14 +53,46 @@ add_rows(struct wbuf *out, const struct tensor *t, uint32_t i0, int n,
 	}
 }
 
+/* One thread's share of the split: rows [lo, hi) into its own buffer. */
+struct share {
+	const struct train_summary *s;
+	const struct tensor *t;
+	uint32_t lo, hi;
+	int B;
+	struct wbuf out;
+};
+
+static void *
+predict_share(void *arg)
+{
+	struct share *sh = arg;
+	const struct train_data *d = sh->s->d;
+	int k = nn_out_size(sh->s->net), isz = nn_in_size(sh->s->net);
+	uint32_t idx[PREDS_BATCH];
+	float *x = xmalloc(sizeof(float) * (size_t)isz * (size_t)sh->B);
+	nn_ctx *c = nn_ctx_new(sh->s->net, sh->B, 0);
+	for (uint32_t i = sh->lo; i < sh->hi && !sh->out.toobig;
+	     i += (uint32_t)sh->B) {
+		int n = (int)(sh->hi - i < (uint32_t)sh->B ? sh->hi - i
+		                                           : (uint32_t)sh->B);
+		for (int b = 0; b < n; b++)
+			idx[b] = i + (uint32_t)b;
+		train_make_rows(d, sh->t, idx, n, NULL, x, NULL, 0,
+		                sh->t->image_bytes);
+		add_rows(&sh->out, sh->t, i, n, nn_predict(c, x, n), k);
+	}
+	nn_ctx_free(c);
+	free(x);
+	return NULL;
+}
+
 int
 train_write_predictions(const char *dir, const struct train_summary *s,
                         char *err, size_t errlen)
 {
 	const struct train_data *d = s->d;
 	const struct tensor *t = d->va.count ? &d->va : &d->tr;
-	int k = nn_out_size(s->net), isz = nn_in_size(s->net);
-	uint32_t idx[PREDS_BATCH];
+	int k = nn_out_size(s->net);
 	/* as many images a pass as keep the context within ~16 MB: a
 	 * 64x64 resnet's 64-image context took ~400 MB, more than its
 	 * training */
@@ -67,8 +100,29 @@ train_write_predictions(const char *dir, const struct train_summary *s,
 	size_t per = nn_ctx_bytes(probe), fit = ((size_t)16 << 20) / per;
 	nn_ctx_free(probe);
 	int B = fit < 1 ? 1 : fit > PREDS_BATCH ? PREDS_BATCH : (int)fit;
-	float *x = xmalloc(sizeof(float) * (size_t)isz * (size_t)B);
-	nn_ctx *c = nn_ctx_new(s->net, B, 0);
+	/* Two halves on two threads when there are two cores (BLAS is
+	 * single-threaded here): this pass is on the way from the last
+	 * epoch to the job's end, so to the user's time to model. */
+	int T = util_ncpu() > 1 && t->count >= 2u * (uint32_t)B ? 2 : 1;
+	struct share sh[2];
+	pthread_t th;
+	for (int i = 0; i < T; i++) {
+		sh[i] = (struct share){
+		    .s = s,
+		    .t = t,
+		    .lo = (uint32_t)((uint64_t)t->count * i / T),
+		    .hi = (uint32_t)((uint64_t)t->count * (i + 1) / T),
+		    .B = B,
+		};
+		wb_init(&sh[i].out, PREDS_MAX);
+	}
+	if (T > 1 && pthread_create(&th, NULL, predict_share, &sh[1]) != 0) {
+		wb_free(&sh[1].out);
+		T = 1, sh[0].hi = t->count;
+	}
+	predict_share(&sh[0]);
+	if (T > 1)
+		pthread_join(th, NULL);
 	struct wbuf out;
 	int rc = 0;
 
@@ -76,13 +130,12 @@ train_write_predictions(const char *dir, const struct train_summary *s,
 	(void)!wb_printf(&out, "{\"split\":\"%s\",\"top\":%d,\"rows\":[\n",
 	                 d->va.count ? "val" : "train",
 	                 k < PREDS_TOP ? k : PREDS_TOP);
-	for (uint32_t i = 0; i < t->count && !out.toobig; i += (uint32_t)B) {
-		int n = (int)(t->count - i < (uint32_t)B ? t->count - i
-		                                         : (uint32_t)B);
-		for (int b = 0; b < n; b++)
-			idx[b] = i + (uint32_t)b;
-		train_make_rows(d, t, idx, n, NULL, x, NULL, 0, t->image_bytes);
-		add_rows(&out, t, i, n, nn_predict(c, x, n), k);
+	for (int i = 0; i < T; i++) {
+		if (sh[i].out.toobig)
+			out.toobig = 1;
+		else
+			(void)!wb_add(&out, sh[i].out.data, sh[i].out.len);
+		wb_free(&sh[i].out);
 	}
 	(void)!wb_adds(&out, "]}\n");
 	if (out.toobig) {
@@ -98,7 +151,5 @@ train_write_predictions(const char *dir, const struct train_summary *s,
 		free(path);
 	}
 	wb_free(&out);
-	nn_ctx_free(c);
-	free(x);
 	return rc;
 }
