@@ -80,6 +80,10 @@ def one(replicas, threads, data):
             return rows and all(s in ("succeeded", "failed") for s, in rows)
         wait_for(done, timeout=3600, interval=0.2, what="the sweep")
         wall = time.time() - t0
+        prep, train = sql("SELECT sum(prep_seconds), sum(train_seconds) "
+                          "FROM runs WHERE sweep_id = ?", sid)[0]
+        print("    (summed over the 4 runs: preprocessing %.1f s, training "
+              "%.1f s)" % (prep or 0, train or 0), flush=True)
         rows = sql("SELECT status, owner FROM runs WHERE sweep_id = ?", sid)
         bad = [s for s, _ in rows if s != "succeeded"]
         owners = len(set(o for _, o in rows))
