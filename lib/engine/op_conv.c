@@ -148,26 +148,38 @@ pointwise(const struct layer *l)
 }
 
 /*
- * The im2col matrix, and its gradient when there is an input gradient to
- * make, in the scratch every layer shares: the backward pass makes the
- * matrix again rather than keeping one per layer (a pass over memory
- * against a GEMM: cheap, and a 64x64 resnet's context shrank ~3x).
+ * The im2col matrix of a training context is kept per layer for the
+ * backward pass while it is small (<= 512 KB an image: the Fashion-MNIST
+ * CNN's), made again in the scratch all layers share when it is not (a
+ * 64x64 resnet's 3x3 convs take 2.4 MB an image each; keeping them made
+ * its contexts ~3x bigger). Making it again cost the small CNN 7%.
  */
+static int
+keep(const struct layer *l)
+{
+	return !pointwise(l) && col_len(l, 1) <= ((size_t)128 << 10);
+}
+
+static size_t
+aux(const struct layer *l, size_t B, int train)
+{
+	return train && keep(l) ? col_len(l, B) : 0;
+}
+
+/* the matrix (when not kept) and its gradient (when there is an input
+ * gradient to make) */
 static size_t
 scratch(const struct layer *l, size_t B, int train)
 {
-	size_t n = pointwise(l) ? 0 : col_len(l, B);
+	size_t n = pointwise(l) || (train && keep(l)) ? 0 : col_len(l, B);
 	return n + (train && l->src >= 0 ? col_len(l, B) : 0);
 }
 
-/* The matrix of x: im2col in the scratch, or x itself. */
-static const float *
-cols(nn_ctx *c, const struct layer *l, const float *x, int n)
+/* Where the matrix of layer i goes. */
+static float *
+col_buf(nn_ctx *c, const struct layer *l, int i)
 {
-	if (pointwise(l))
-		return x;
-	im2col(l, x, n, c->scratch);
-	return c->scratch;
+	return c->train && keep(l) ? c->aux[i] : c->scratch;
 }
 
 static void
@@ -177,7 +189,9 @@ fwd(nn_ctx *c, const struct layer *l, int i, const float *x, int n, int train,
 	(void)train, (void)rng;
 	const float *W = c->net->params + l->woff;
 	int M = n * l->oh * l->ow, K = l->s.k * l->s.k * l->ic, N = l->oc;
-	const float *a = cols(c, l, x, n);
+	const float *a = x;
+	if (!pointwise(l))
+		im2col(l, x, n, (float *)(a = col_buf(c, l, i)));
 	float *y = c->act[i];
 	nn_fill_bias(y, c->net->params + l->boff, M, N);
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, a,
@@ -188,8 +202,14 @@ static void
 bwd(nn_ctx *c, const struct layer *l, int i, const float *x, float *dx, int n)
 {
 	int M = n * l->oh * l->ow, K = l->s.k * l->s.k * l->ic;
-	const float *a = cols(c, l, x, n);
-	float *dcol = pointwise(l) ? dx : c->scratch + col_len(l, (size_t)n);
+	const float *a = x;
+	float *dcol = dx;
+	if (keep(l)) {
+		a = c->aux[i], dcol = c->scratch; /* made by the forward */
+	} else if (!pointwise(l)) {
+		im2col(l, x, n, c->scratch);
+		a = c->scratch, dcol = c->scratch + col_len(l, (size_t)n);
+	}
 	nn_gemm_bwd(c, l, a, M, K, c->gact[i], dx ? dcol : NULL);
 	if (dx && !pointwise(l))
 		col2im(l, dcol, n, dx);
@@ -206,6 +226,7 @@ const struct nn_op nn_op_conv = {
     .fields = NN_F_OUT | NN_F_K | NN_F_STRIDE | NN_F_PAD,
     .gemm = 1,
     .shape = shape,
+    .aux = aux,
     .scratch = scratch,
     .fwd = fwd,
     .bwd = bwd,

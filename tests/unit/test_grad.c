@@ -145,6 +145,15 @@ static const struct row rows[] = {
      NN_LOSS_XENT,
      3,
      {LSTM(4, 1), LSTM(3, 0), D(3)}},
+    /* im2col over 512 KB an image: made again in the backward pass */
+    {"conv big",
+     41,
+     41,
+     9,
+     1,
+     NN_LOSS_XENT,
+     4,
+     {C(9, 3, 1, 1), C(2, 3, 1, 1), GAP, D(3)}},
 };
 
 static int
