@@ -114,6 +114,8 @@ form_html(struct req *r, const struct runform *rf, const struct form *raw,
 	db_done(db, st);
 	td_set_bool(d, "has_ready", n > 0);
 	form_values(d, rf, raw);
+	if (raw && form_get(raw, "sweep"))
+		td_set(d, "sweep_value", form_get(raw, "sweep"));
 	/* one line of help per field, from the one parameter table */
 	for (size_t i = 0; i < PARAM__MAX; i++) {
 		char key[48];

@@ -57,16 +57,87 @@ copy_form(const struct form *f, struct form *out)
 	out->n = f->n;
 }
 
+/*
+ * The form's "sweep" field ("arch=cnn,mlp lr=0.001,0.003", pairs split
+ * by spaces or ';'): each pair sets (or adds) that field's value in g, a
+ * copy of f. 0, or -1 with err.
+ */
+static int
+apply_sweep_field(const struct form *f, struct form *g, char *err,
+                  size_t errlen)
+{
+	const char *v = form_get(f, "sweep");
+	char *copy, *save = NULL;
+	int rc = 0;
+
+	copy_form(f, g);
+	if (!v || !*v)
+		return 0;
+	copy = xstrdup(v);
+	for (char *t = strtok_r(copy, " ;\t\r\n", &save); t && !rc;
+	     t = strtok_r(NULL, " ;\t\r\n", &save)) {
+		char *eq = strchr(t, '=');
+		size_t i;
+		if (eq)
+			*eq = '\0';
+		if (!eq || !sweep_is_field(t) || !eq[1]) {
+			snprintf(err, errlen,
+			         "sweep: write name=values for lr, arch, "
+			         "epochs, optimizer, batch_size, augment or "
+			         "seed (\"%.40s\" is not one)",
+			         t);
+			rc = -1;
+			break;
+		}
+		for (i = 0; i < g->n && strcmp(g->f[i].name, t); i++)
+			;
+		if (i == g->n) {
+			if (g->n >= FORM_FIELDS_MAX) {
+				snprintf(err, errlen, "sweep: too many fields");
+				rc = -1;
+				break;
+			}
+			g->f[i].name = xstrdup(t);
+			g->f[i].value = NULL;
+			g->n++;
+		}
+		free(g->f[i].value);
+		g->f[i].value = xstrdup(eq + 1);
+	}
+	free(copy);
+	return rc;
+}
+
+static size_t expand(const struct form *f0, struct form *g, struct form *out,
+                     size_t max, char *spec, size_t speclen, char *err,
+                     size_t errlen);
+
 size_t
-sweep_expand(const struct form *f, struct form *out, size_t max, char *spec,
+sweep_expand(const struct form *f0, struct form *out, size_t max, char *spec,
              size_t speclen, char *err, size_t errlen)
 {
+	struct form g;
+	size_t k = expand(f0, &g, out, max, spec, speclen, err, errlen);
+
+	form_free(&g);
+	return k;
+}
+
+static size_t
+expand(const struct form *f0, struct form *g, struct form *out, size_t max,
+       char *spec, size_t speclen, char *err, size_t errlen)
+{
+	const struct form *f = g;
 	char(*items)[SWEEP_MAX][64] = xcalloc(FORM_FIELDS_MAX, sizeof(*items));
 	int nitems[FORM_FIELDS_MAX] = {0};
 	size_t k = 1, len = 0;
 
 	if (spec && speclen)
 		spec[0] = '\0';
+	if (apply_sweep_field(f0, g, err, errlen)) {
+		free(items);
+		return 0;
+	}
 	for (size_t i = 0; i < f->n; i++) {
 		if (!sweep_is_field(f->f[i].name) ||
 		    !strchr(f->f[i].value, ','))
@@ -118,11 +189,15 @@ sweep_label(const struct form *f, const struct form *combo, char *out,
 	size_t len = 0;
 
 	out[0] = '\0';
-	for (size_t i = 0; i < f->n && i < combo->n && len < outlen; i++)
-		if (strcmp(f->f[i].value, combo->f[i].value))
-			len += (size_t)snprintf(
-			    out + len, outlen - len, "%s%s=%s", len ? ", " : "",
-			    combo->f[i].name, combo->f[i].value);
+	for (size_t i = 0; i < combo->n && len < outlen; i++) {
+		const char *was = form_get(f, combo->f[i].name);
+		if (!strcmp(combo->f[i].name, "sweep") ||
+		    (was && !strcmp(was, combo->f[i].value)))
+			continue;
+		len += (size_t)snprintf(out + len, outlen - len, "%s%s=%s",
+		                        len ? ", " : "", combo->f[i].name,
+		                        combo->f[i].value);
+	}
 }
 
 int

@@ -74,6 +74,29 @@ def form_lists_make_one_run_per_combination():
 
 
 @test
+def the_sweep_field_lists_choices_of_selects_and_boxes():
+    c = setup()["c"]
+    pid, did = project("sweep field")
+    page = c.get("/projects/%d" % pid).text
+    check('name="sweep"' in page, "the form has no sweep field")
+    r = c.post_form("/projects/%d/runs" % pid, {
+        "dataset_id": did, "arch": "cnn",
+        "sweep": "arch=cnn,mlp; augment=0,1"})
+    check(r.status == 303 and "/sweeps/" in r.header("Location"), r)
+    sid = int(r.header("Location").rsplit("/", 1)[1])
+    import json
+    got = sorted((json.loads(p)["model"]["arch"], json.loads(p)["augment"])
+                 for p, in sql("SELECT params_json FROM runs WHERE "
+                               "sweep_id = ?", sid))
+    check(got == [("cnn", False), ("cnn", True), ("mlp", False),
+                  ("mlp", True)], got)
+    r = c.post_form("/projects/%d/runs" % pid, {
+        "dataset_id": did, "sweep": "hidden=1,2"})
+    check(r.status == 400 and "is not one" in html.unescape(r.text) and
+          'value="hidden=1,2"' in r.text, "bad sweep field not shown")
+
+
+@test
 def a_bad_combination_creates_nothing():
     c = setup()["c"]
     pid, did = project("sweep bad")
