@@ -167,8 +167,8 @@ admit(struct web *w, const char *user, const char *ip, long long now,
 		wait = t + ACCT_FAIL_WINDOW - now;
 	else if ((n = attempts(w, DB_LOGINFAIL_LAST_USER, "ti", user, NULL,
 	                       since, &t)) >= ACCT_USER_SLOW) {
-		long long gap = 1LL << (n - ACCT_USER_SLOW < 6
-		                            ? n - ACCT_USER_SLOW : 6);
+		long long gap =
+		    1LL << (n - ACCT_USER_SLOW < 6 ? n - ACCT_USER_SLOW : 6);
 		if (gap > ACCT_USER_SLOW_MAX)
 			gap = ACCT_USER_SLOW_MAX;
 		if (now - t < gap)

@@ -28,13 +28,12 @@
  *   at most ACCT_USER_SLOW_MAX: a guessing botnet slows to a crawl, the
  *   owner is never walled off.
  */
-#define ACCT_FAIL_WINDOW 900 /* seconds looked back for failures */
-#define ACCT_FAIL_MAX_USER 5 /* per username and address */
-#define ACCT_FAIL_MAX_IP 100 /* per address */
-#define ACCT_USER_SLOW 20      /* per username, all addresses */
-#define ACCT_USER_SLOW_MAX 60  /* longest wait between those, seconds */
+#define ACCT_FAIL_WINDOW 900  /* seconds looked back for failures */
+#define ACCT_FAIL_MAX_USER 5  /* per username and address */
+#define ACCT_FAIL_MAX_IP 100  /* per address */
+#define ACCT_USER_SLOW 20     /* per username, all addresses */
+#define ACCT_USER_SLOW_MAX 60 /* longest wait between those, seconds */
 #define ACCT_HASH_PARALLEL 2
-
 
 enum acct_result {
 	ACCT_OK = 0,

@@ -19,8 +19,9 @@
 
 #define API_BODY_MAX (64LL << 20)
 #define API_NAME_MAX 255
-#define API_IMAGES_MAX 256 /* per request (the page takes PREDICT_IMAGES_MAX)  \
-	                    */
+#define API_IMAGES_MAX                                                         \
+	256 /* per request (the page takes PREDICT_IMAGES_MAX)                 \
+	     */
 
 #define API_FORM_MAX (64 * 1024) /* a JSON body of parameters */
 
@@ -57,8 +58,8 @@ void api_predict_free(struct api_predict *p);
  * as "1"/"0", a list of numbers as "128,64"; null is left out. Returns
  * 0, or -1 with a message naming the key in err.
  */
-int api_form_from_json(const char *body, size_t len, struct form *f,
-                       char *err, size_t errlen) TY_WUR;
+int api_form_from_json(const char *body, size_t len, struct form *f, char *err,
+                       size_t errlen) TY_WUR;
 
 /* The body of r, at most max bytes; NULL after answering 400/413. */
 char *api_read_body(struct req *r, long long max, size_t *len);

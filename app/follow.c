@@ -104,8 +104,8 @@ call(const struct follow_job *j, const char *method, const char *path,
 	out->text = r.body;
 	out->len = r.len;
 	snprintf(out->err, sizeof(out->err), "%s", r.err);
-	out->rec = out->e == WK_OK ? cJSON_ParseWithLength(r.body, r.len)
-	                           : NULL;
+	out->rec =
+	    out->e == WK_OK ? cJSON_ParseWithLength(r.body, r.len) : NULL;
 }
 
 void

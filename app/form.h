@@ -35,7 +35,6 @@ const char *form_strerror(enum form_err e);
 /* The first value of name, or NULL. */
 const char *form_get(const struct form *f, const char *name);
 
-
 /*
  * A validator returns NULL when v is acceptable, else a message for the
  * person filling the form ("Name must be 1 to 100 characters.").

@@ -15,8 +15,7 @@
 enum jobs_stage { JOBS_PREP, JOBS_TRAIN, JOBS_STAGE__MAX };
 
 /* "run-<id>-prep" / "run-<id>-train". */
-void jobs_run_id(long long run_id, enum jobs_stage s, char *out,
-                 size_t outlen);
+void jobs_run_id(long long run_id, enum jobs_stage s, char *out, size_t outlen);
 /* "ds-<id>-inspect" for attempt 0, "ds-<id>-inspect-<n>" after. */
 void jobs_inspect_id(long long did, long long attempt, char *out,
                      size_t outlen);

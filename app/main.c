@@ -126,15 +126,15 @@ main(int argc, char **argv)
 	root = find_root(argc, argv);
 	w.root = root;
 	w.data_dir = cfg_str(argc, argv, "TRAINYARD_DATA_DIR", "./var/data");
-	w.models_dir = cfg_str(argc, argv, "TRAINYARD_MODELS_DIR",
-	    "./var/models");
+	w.models_dir =
+	    cfg_str(argc, argv, "TRAINYARD_MODELS_DIR", "./var/models");
 	db_path = cfg_str(argc, argv, "TRAINYARD_DB", "./var/db/trainyard.db");
 	w.preprocess_url = cfg_str(argc, argv, "TRAINYARD_PREPROCESS_URL",
-	    "http://127.0.0.1:8081");
-	w.train_url = cfg_str(argc, argv, "TRAINYARD_TRAIN_URL",
-	    "http://127.0.0.1:8082");
-	w.infer_url = cfg_str(argc, argv, "TRAINYARD_INFER_URL",
-	    "http://127.0.0.1:8083");
+	                           "http://127.0.0.1:8081");
+	w.train_url =
+	    cfg_str(argc, argv, "TRAINYARD_TRAIN_URL", "http://127.0.0.1:8082");
+	w.infer_url =
+	    cfg_str(argc, argv, "TRAINYARD_INFER_URL", "http://127.0.0.1:8083");
 	w.max_upload_mb = cfg_long(argc, argv, "TRAINYARD_MAX_UPLOAD_MB", 512);
 	w.cookie_secure = cfg_long(argc, argv, "TRAINYARD_COOKIE_SECURE", 0);
 	w.allow_signup = cfg_long(argc, argv, "TRAINYARD_ALLOW_SIGNUP", 1);
@@ -147,23 +147,23 @@ main(int argc, char **argv)
 	if (w.metrics_token && !*w.metrics_token)
 		w.metrics_token = NULL;
 	pace_config(argc, argv, &w.body_min_rate, &w.body_window_s);
-	if (clientip_parse(cfg_str(argc, argv, "TRAINYARD_TRUSTED_PROXIES",
-	                           NULL),
-	                   &w.trusted_proxies, err, sizeof(err)) < 0) {
+	if (clientip_parse(
+	        cfg_str(argc, argv, "TRAINYARD_TRUSTED_PROXIES", NULL),
+	        &w.trusted_proxies, err, sizeof(err)) < 0) {
 		ty_log("bad TRAINYARD_TRUSTED_PROXIES: %s", err);
 		return 2;
 	}
 	/* Sent on every call to a worker (workers.c); they require it. */
-	auth_set_service_token(cfg_str(argc, argv, "TRAINYARD_SERVICE_TOKEN",
-	    NULL));
+	auth_set_service_token(
+	    cfg_str(argc, argv, "TRAINYARD_SERVICE_TOKEN", NULL));
 	if (!auth_service_token())
 		ty_log("no TRAINYARD_SERVICE_TOKEN: workers that require one "
-		    "will refuse this app's calls");
+		       "will refuse this app's calls");
 	p = cfg_long(argc, argv, "TRAINYARD_PORT", 8080);
 	if (w.max_upload_mb < 1 || w.max_upload_mb > 1024 * 1024 || p < 1 ||
 	    p > 65535 || w.session_hours < 1) {
 		ty_log("bad configuration: port must be 1-65535, "
-		    "max upload MB and session hours positive");
+		       "max upload MB and session hours positive");
 		return 2;
 	}
 	w.max_upload_bytes = (long long)w.max_upload_mb * 1024 * 1024;
@@ -173,7 +173,7 @@ main(int argc, char **argv)
 	if (util_mkdirs(dbdir, 0755) < 0 || util_mkdirs(path, 0755) < 0 ||
 	    util_mkdirs(w.models_dir, 0755) < 0) {
 		ty_log("cannot create %s, %s or %s: %s", dbdir, path,
-		    w.models_dir, strerror(errno));
+		       w.models_dir, strerror(errno));
 		return 1;
 	}
 	free(dbdir);
@@ -204,7 +204,7 @@ main(int argc, char **argv)
 	if (admin && *admin) {
 		if (!admin_pw || acct_bootstrap(&w, admin, admin_pw) < 0) {
 			ty_log("TRAINYARD_ADMIN_USER needs a valid "
-			    "TRAINYARD_ADMIN_PASSWORD");
+			       "TRAINYARD_ADMIN_PASSWORD");
 			return 2;
 		}
 	}
@@ -240,18 +240,24 @@ main(int argc, char **argv)
 		w.sse_max = 8;
 	grace = cfg_long(argc, argv, "TRAINYARD_SHUTDOWN_GRACE_S", 20);
 	snprintf(timeout, sizeof(timeout), "%ld",
-	    cfg_long(argc, argv, "TRAINYARD_REQUEST_TIMEOUT_MS", 20000));
+	         cfg_long(argc, argv, "TRAINYARD_REQUEST_TIMEOUT_MS", 20000));
 	const char *opts[] = {
-		"listening_ports", port,
-		"num_threads", threads,
-		"request_timeout_ms", timeout,
-		"linger_timeout_ms", "2000",
-		"enable_keep_alive", "no",
-		/* CivetWeb's own error answers (malformed requests) too */
-		"additional_header", "X-Content-Type-Options: nosniff\r\n"
-		    "X-Frame-Options: DENY\r\nReferrer-Policy: same-origin\r\n"
-		    "Content-Security-Policy: default-src 'none'",
-		NULL,
+	    "listening_ports",
+	    port,
+	    "num_threads",
+	    threads,
+	    "request_timeout_ms",
+	    timeout,
+	    "linger_timeout_ms",
+	    "2000",
+	    "enable_keep_alive",
+	    "no",
+	    /* CivetWeb's own error answers (malformed requests) too */
+	    "additional_header",
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "X-Frame-Options: DENY\r\nReferrer-Policy: same-origin\r\n"
+	    "Content-Security-Policy: default-src 'none'",
+	    NULL,
 	};
 	memset(&cb, 0, sizeof(cb));
 	cb.begin_request = route_handle;
@@ -271,8 +277,8 @@ main(int argc, char **argv)
 		return 1;
 	ty_log("listening on %s (%s): http://127.0.0.1:%ld/ "
 	       "(root %s, data %s, db %s)",
-	    port, *listen_addr ? "one address" : "all interfaces", p, root,
-	    w.data_dir, db_path);
+	       port, *listen_addr ? "one address" : "all interfaces", p, root,
+	       w.data_dir, db_path);
 	while (!stop_signal)
 		usleep(100 * 1000);
 	ty_log("signal %d: finishing requests in flight", (int)stop_signal);
@@ -286,8 +292,9 @@ main(int argc, char **argv)
 	     route_inflight() > 0 && util_now() < end;)
 		usleep(50 * 1000);
 	if (route_inflight() > 0)
-		ty_log("%d request(s) still running after %lds: stopping anyway",
-		       route_inflight(), grace);
+		ty_log(
+		    "%d request(s) still running after %lds: stopping anyway",
+		    route_inflight(), grace);
 	mg_stop(ctx); /* waits for the worker threads */
 	inspect_stop();
 	mg_exit_library();

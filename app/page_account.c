@@ -174,15 +174,15 @@ page_token_revoke(struct req *r)
 
 	if (db_int(r->w->db, DB_TOKEN_OWNED, 0, "ii", tid, r->user_id) < 1) {
 		view_error_page(r, 404, "There is no such token.", "/account",
-		               "Your account");
+		                "Your account");
 		return;
 	}
 	if (db_exec(r->w->db, DB_TOKEN_REVOKE, "iii", (long long)util_wall(),
 	            tid, r->user_id) != DB_OK) {
 		view_error_page(r, 500,
-		               "The token could not be revoked; try "
-		               "again.",
-		               "/account", "Your account");
+		                "The token could not be revoked; try "
+		                "again.",
+		                "/account", "Your account");
 		return;
 	}
 	ty_log("tokens: user %lld revoked token %lld", r->user_id, tid);

@@ -55,9 +55,9 @@ page_signup_form(struct req *r)
 	}
 	if (!r->w->allow_signup) {
 		view_error_page(r, 404,
-		               "Sign-up is closed on this server. Ask "
-		               "its administrator for an account.",
-		               "/login", "Sign in");
+		                "Sign-up is closed on this server. Ask "
+		                "its administrator for an account.",
+		                "/login", "Sign in");
 		return;
 	}
 	auth_form(r, 200, "signup", "Create an account", NULL, NULL);
@@ -73,7 +73,7 @@ page_signup(struct req *r)
 
 	if (!r->w->allow_signup) {
 		view_error_page(r, 404, "Sign-up is closed on this server.",
-		               "/login", "Sign in");
+		                "/login", "Sign in");
 		return;
 	}
 	if (!user || !*user || !pass || !*pass) {
@@ -96,9 +96,9 @@ page_signup(struct req *r)
 	}
 	if (sess_create(r, id, user) < 0) {
 		view_error_page(r, 500,
-		               "Your account was created but you could "
-		               "not be signed in. Try signing in.",
-		               "/login", "Sign in");
+		                "Your account was created but you could "
+		                "not be signed in. Try signing in.",
+		                "/login", "Sign in");
 		return;
 	}
 	web_redirect(r, "/projects");

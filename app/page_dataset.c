@@ -209,8 +209,8 @@ receive(struct req *r, struct upload_req *u, long long *did)
 		return status;
 	}
 	u->sink_open = 0; /* commit closes or aborts it */
-	switch (upload_sink_commit(r->w, &u->sink, r->project.id, u->name,
-	                           did)) {
+	switch (
+	    upload_sink_commit(r->w, &u->sink, r->project.id, u->name, did)) {
 	case UPLOAD_OK:
 		break;
 	case UPLOAD_DUPLICATE:
@@ -240,10 +240,10 @@ page_dataset_upload(struct req *r)
 	if ((status = receive(r, &u, &did)) != 0) {
 		snprintf(back, sizeof(back), "/projects/%lld", r->project.id);
 		view_error_page(r, status,
-		               status == 413 && !u.msg
-		                   ? too_big(r, big, sizeof(big))
-		                   : u.msg,
-		               back, "Back to the project");
+		                status == 413 && !u.msg
+		                    ? too_big(r, big, sizeof(big))
+		                    : u.msg,
+		                back, "Back to the project");
 		return;
 	}
 	snprintf(loc, sizeof(loc), "/projects/%lld?%s=%lld", r->project.id,

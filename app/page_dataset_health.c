@@ -100,17 +100,19 @@ dups_td(struct td *d, const cJSON *dup)
 	        (long long)n->valuedouble, n->valuedouble == 1 ? "" : "s");
 	cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(dup, "list"))
 	{
-		const cJSON *f, *cls = cJSON_GetObjectItemCaseSensitive(g, "classes");
+		const cJSON *f,
+		    *cls = cJSON_GetObjectItemCaseSensitive(g, "classes");
 		const char *kind = cJSON_GetStringValue(
 		    cJSON_GetObjectItemCaseSensitive(g, "kind"));
 		struct td *row = td_add_row(d, "dup_groups");
 		int i = 0;
 
 		td_set(row, "kind", kind ? kind : "");
-		cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(g, "files"))
+		cJSON_ArrayForEach(f,
+		                   cJSON_GetObjectItemCaseSensitive(g, "files"))
 		{
-			const char *c = cJSON_GetStringValue(
-			    cJSON_GetArrayItem(cls, i++));
+			const char *c =
+			    cJSON_GetStringValue(cJSON_GetArrayItem(cls, i++));
 			struct td *fr;
 			if (!cJSON_IsString(f))
 				continue;
@@ -148,9 +150,10 @@ page_dataset_health_report(struct td *d, const char *json)
 	/* no format: libarchive could not read it at all */
 	if (fmt && *fmt) {
 		char n[40];
-		long long e = cJSON_IsNumber(it) ? (long long)it->valuedouble
-		                                 : 0;
-		snprintf(n, sizeof(n), "%lld %s", e, e == 1 ? "entry" : "entries");
+		long long e =
+		    cJSON_IsNumber(it) ? (long long)it->valuedouble : 0;
+		snprintf(n, sizeof(n), "%lld %s", e,
+		         e == 1 ? "entry" : "entries");
 		td_setf(d, "archive_text", "%s, %s", fmt, n);
 	} else {
 		td_set(d, "archive_text",
@@ -178,10 +181,11 @@ page_dataset_health_report(struct td *d, const char *json)
 		row = td_add_row(d, "classes");
 		td_set(row, "name", name);
 		td_set_int(row, "ci", index);
-		samples_td(row,
-		           cJSON_GetArrayItem(
-		               cJSON_GetObjectItemCaseSensitive(r, "samples"), index),
-		           SAMPLES_SHOWN);
+		samples_td(
+		    row,
+		    cJSON_GetArrayItem(
+		        cJSON_GetObjectItemCaseSensitive(r, "samples"), index),
+		    SAMPLES_SHOWN);
 		td_set_int(row, "count", (long long)n);
 		td_set_count(row, "count_text", (long long)n, "image",
 		             "images");
@@ -282,9 +286,9 @@ page_dataset_health(struct req *r)
 		td_free(d);
 		snprintf(buf, sizeof(buf), "/projects/%lld", r->project.id);
 		view_error_page(r, 404,
-		               "There is no such dataset in this "
-		               "project.",
-		               buf, "Back to the project");
+		                "There is no such dataset in this "
+		                "project.",
+		                buf, "Back to the project");
 		return;
 	}
 	td_set_int(d, "id", r->project.id);
@@ -355,9 +359,9 @@ page_dataset_reinspect(struct req *r)
 		goto fail;
 	if (!changed) {
 		view_error_page(r, 409,
-		               "This dataset is not waiting for an inspection "
-		               "that failed (or it is not in this project).",
-		               loc, "Back to the dataset");
+		                "This dataset is not waiting for an inspection "
+		                "that failed (or it is not in this project).",
+		                loc, "Back to the dataset");
 		return;
 	}
 	ty_log("inspect: dataset %lld asked for again", r->ids[1]);
@@ -365,15 +369,17 @@ page_dataset_reinspect(struct req *r)
 	web_redirect(r, loc);
 	return;
 fail:
-	view_error_page(r, 500, "The inspection could not be restarted; try "
-	               "again.", loc, "Back to the dataset");
+	view_error_page(r, 500,
+	                "The inspection could not be restarted; try "
+	                "again.",
+	                loc, "Back to the dataset");
 }
 
 void
 page_dataset_samples(struct req *r)
 {
-	sqlite3_stmt *st = db_stmt(r->w->db, DB_DATASET_GET, "ii", r->ids[1],
-	                           r->project.id);
+	sqlite3_stmt *st =
+	    db_stmt(r->w->db, DB_DATASET_GET, "ii", r->ids[1], r->project.id);
 	cJSON *rep = NULL;
 	const cJSON *cls;
 	char q[16], back[96];
@@ -389,9 +395,10 @@ page_dataset_samples(struct req *r)
 		dsrow_free(&ds);
 	}
 	db_done(r->w->db, st);
-	cls = ci >= 0 ? cJSON_GetArrayItem(
-	                    cJSON_GetObjectItemCaseSensitive(rep, "classes"), ci)
-	              : NULL;
+	cls = ci >= 0
+	          ? cJSON_GetArrayItem(
+	                cJSON_GetObjectItemCaseSensitive(rep, "classes"), ci)
+	          : NULL;
 	if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(cls, "name"))) {
 		cJSON_Delete(rep);
 		web_error(r, 404, "This dataset has no such class.");

@@ -142,10 +142,12 @@ page_readyz(struct req *r)
 
 	free(dir);
 	if (!db_ok)
-		web_json(r, 503, "{\"error\": \"the database does not answer\"}\n");
+		web_json(r, 503,
+		         "{\"error\": \"the database does not answer\"}\n");
 	else if (!dir_ok)
-		web_json(r, 503, "{\"error\": \"the data volume is not "
-		                 "writable\"}\n");
+		web_json(r, 503,
+		         "{\"error\": \"the data volume is not "
+		         "writable\"}\n");
 	else
 		web_json(r, 200, "{\"status\": \"ready\"}\n");
 }
@@ -204,8 +206,8 @@ page_metrics(struct req *r)
 
 	if (!metrics_allowed(r)) {
 		web_send(r, 401, "text/plain; charset=utf-8",
-		    "WWW-Authenticate: Bearer realm=\"metrics\"\r\n", deny,
-		    sizeof(deny) - 1);
+		         "WWW-Authenticate: Bearer realm=\"metrics\"\r\n", deny,
+		         sizeof(deny) - 1);
 		return;
 	}
 

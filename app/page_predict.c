@@ -439,8 +439,8 @@ page_predict(struct req *r)
 		fail(r, status >= 400 && status < 500 ? 400 : 502, msg, mid);
 		goto out;
 	}
-	if (predict_record(r->w, r->project.id, mid, r->user_id, "page",
-	                   answer, f->nimg) < 0)
+	if (predict_record(r->w, r->project.id, mid, r->user_id, "page", answer,
+	                   f->nimg) < 0)
 		ty_log("predict: history not stored");
 	d = td_new();
 	td_set_bool(d, "has_results", 1);

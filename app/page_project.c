@@ -38,8 +38,8 @@ valid_desc(const char *v)
 }
 
 static const struct form_rule project_rules[] = {
-	{ "name", valid_name, 0 },
-	{ "description", valid_desc, 1 },
+    {"name", valid_name, 0},
+    {"description", valid_desc, 1},
 };
 
 static void
@@ -61,7 +61,7 @@ list_page(struct req *r, int status, const char *error)
 		web_fmt_time(when, sizeof(when), p.created_at);
 		td_set(row, "created", when);
 		td_setf(row, "datasets", "%lld dataset%s", p.datasets,
-		    p.datasets == 1 ? "" : "s");
+		        p.datasets == 1 ? "" : "s");
 		projrow_free(&p);
 	}
 	db_done(db, st);
@@ -91,7 +91,8 @@ page_project_add(struct req *r, const struct form *f, const char **msg)
 		return 0;
 	desc = form_get(f, "description");
 	id = db_insert(r->w->db, DB_PROJECT_INSERT, "itti", r->user_id,
-	    form_get(f, "name"), desc ? desc : "", (long long)util_wall());
+	               form_get(f, "name"), desc ? desc : "",
+	               (long long)util_wall());
 	if (id < 0) {
 		*msg = "The project could not be created; try again.";
 		return -1;
@@ -155,18 +156,21 @@ page_project(struct req *r)
 			td_set_bool(d, "any_pending", 1);
 		}
 		td_setf(row, "href", "/projects/%lld/datasets/%lld",
-		    r->project.id, did); /* health page_dataset_health.c */
+		        r->project.id, did); /* health page_dataset_health.c */
 		web_fmt_time(buf, sizeof(buf), ds.created_at);
 		td_set(row, "created", buf);
 		td_set(row, "error", ds.error);
 		if (did == just)
 			td_setf(d, "notice", "Uploaded %s.", ds.filename);
 		if (did == dup) { /* offer the one the project has */
-			td_setf(d, "duplicate", "This archive is already in "
-			    "the project: %s, uploaded %s (same SHA-256). "
-			    "Nothing new was stored.", ds.filename, buf);
+			td_setf(d, "duplicate",
+			        "This archive is already in "
+			        "the project: %s, uploaded %s (same SHA-256). "
+			        "Nothing new was stored.",
+			        ds.filename, buf);
 			td_setf(d, "duplicate_href",
-			    "/projects/%lld/datasets/%lld", r->project.id, did);
+			        "/projects/%lld/datasets/%lld", r->project.id,
+			        did);
 			td_set_bool(row, "highlight", 1);
 		}
 		dsrow_free(&ds);
@@ -219,5 +223,5 @@ fail:
 	free(ids);
 	free(runs);
 	view_error_page(r, 500, "The project could not be deleted; try again.",
-	    "/projects", "Your projects");
+	                "/projects", "Your projects");
 }

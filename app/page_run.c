@@ -78,10 +78,7 @@ params_td(struct td *d, const struct runrow *run)
 	if (rf.recipe[0])
 		td_set(p, "recipe", rf.recipe);
 	runform_widths(rf.hidden, rf.nhidden, buf, sizeof(buf));
-	td_set(p, "hidden",
-	       rf.arch == ARCH_LINEAR ? "–"
-	       : *buf                    ? buf
-	                                 : "none");
+	td_set(p, "hidden", rf.arch == ARCH_LINEAR ? "–" : *buf ? buf : "none");
 	runform_widths(rf.conv, rf.nconv, buf, sizeof(buf));
 	td_set(p, "conv", rf.arch == ARCH_CNN ? buf : "–");
 	td_set_int(p, "epochs", rf.epochs);
@@ -94,7 +91,8 @@ params_td(struct td *d, const struct runrow *run)
 	td_set(p, "augment", rf.augment ? "yes" : "no");
 	td_set(p, "early_stopping", rf.early_stopping ? "yes" : "no");
 	td_set(p, "schedule",
-	       rf.lr_schedule == SCHED_COSINE ? "cosine, with warm-up" : "constant");
+	       rf.lr_schedule == SCHED_COSINE ? "cosine, with warm-up"
+	                                      : "constant");
 	td_set(p, "class_weights", rf.class_weights ? "yes" : "no");
 	td_set_int(p, "dataset_id", rf.dataset_id);
 	td_set_int(p, "workers", rf.workers);
@@ -419,9 +417,9 @@ page_run_cancel(struct req *r)
 	}
 	if (page_run_cancel_req(r, r->ids[1]) < 0) {
 		view_error_page(r, 500,
-		               "The run could not be cancelled; try "
-		               "again.",
-		               loc, "Back to the run");
+		                "The run could not be cancelled; try "
+		                "again.",
+		                loc, "Back to the run");
 		return;
 	}
 	web_redirect(r, loc);
@@ -458,9 +456,9 @@ page_run_delete(struct req *r)
 	        DB_OK ||
 	    db_changes(r->w->db) != 1) {
 		view_error_page(r, 409,
-		               "Only a finished run can be deleted; "
-		               "cancel it first.",
-		               loc, "Back to the run");
+		                "Only a finished run can be deleted; "
+		                "cancel it first.",
+		                loc, "Back to the run");
 		return;
 	}
 	page_run_remove_files(r->w, r->ids[1]);

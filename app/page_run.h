@@ -40,7 +40,6 @@ int page_run_cancel_req(struct req *r, long long rid) TY_WUR;
 int page_run_in_project(struct req *r);
 /* Streams a model file of the models volume (path relative to it) as an
  * attachment named filename; 404/410 JSON or page when it is missing. */
-void page_run_send_model(struct req *r, const char *rel,
-                         const char *filename);
+void page_run_send_model(struct req *r, const char *rel, const char *filename);
 
 #endif

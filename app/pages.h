@@ -35,7 +35,7 @@ void page_project_delete(struct req *r);
 /* Checks f (name, description) and adds the project: its id; 0 with the
  * person's mistake in *msg, -1 with the server's. */
 long long page_project_add(struct req *r, const struct form *f,
-    const char **msg);
+                           const char **msg);
 /* page_dataset.c */
 void page_dataset_upload(struct req *r);
 
@@ -111,7 +111,7 @@ void page_run_model_c(struct req *r);
  * unknown format, 410 for a missing file, 422 when it cannot be exported.
  */
 void page_export_send(struct req *r, const char *relpath, const char *format,
-    const char *arch, double val_acc, const char *base);
+                      const char *arch, double val_acc, const char *base);
 /* The project page's runs and models sections (runs_section,
  * models_section: rendered HTML) into d. */
 void page_runs_project_td(struct req *r, struct td *d);

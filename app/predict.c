@@ -244,8 +244,7 @@ predict_history(struct db *db, long long pid, struct td *d)
 	st = db_stmt(db, DB_PREDICTION_RECENT, "ii", pid,
 	             (long long)PREDICT_HISTORY_ROWS);
 	while (db_step(db, st) == SQLITE_ROW) {
-		history_row(st, td_add_row(d, "predictions"), sum,
-		            sizeof(sum));
+		history_row(st, td_add_row(d, "predictions"), sum, sizeof(sum));
 		n++;
 	}
 	db_done(db, st);

@@ -25,8 +25,8 @@ struct route_row {
 };
 
 static const struct route_row routes[ROUTE__MAX] = {
-#define ROUTE(name, method, pattern, flags, handler) \
-	[ROUTE_##name] = { method, pattern, flags, handler, method " " pattern },
+#define ROUTE(name, method, pattern, flags, handler)                           \
+	[ROUTE_##name] = {method, pattern, flags, handler, method " " pattern},
 #include "routes.h"
 #undef ROUTE
 };
@@ -64,8 +64,9 @@ read_form(struct req *r)
 	enum form_err fe;
 
 	if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33)) {
-		web_error(r, 415, "This form must be sent as "
-		    "application/x-www-form-urlencoded.");
+		web_error(r, 415,
+		          "This form must be sent as "
+		          "application/x-www-form-urlencoded.");
 		return -1;
 	}
 	if (cl > ROUTE_FORM_MAX) {
@@ -96,7 +97,7 @@ read_form(struct req *r)
 	if (fe != FORM_OK) {
 		char msg[96];
 		snprintf(msg, sizeof(msg), "The form could not be read: %s.",
-		    form_strerror(fe));
+		         form_strerror(fe));
 		web_error(r, 400, msg);
 		return -1;
 	}
@@ -107,8 +108,8 @@ static int
 load_project(struct req *r)
 {
 	struct db *db = r->w->db;
-	sqlite3_stmt *st = db_stmt(db, DB_PROJECT_GET, "ii", r->ids[0],
-	    r->user_id);
+	sqlite3_stmt *st =
+	    db_stmt(db, DB_PROJECT_GET, "ii", r->ids[0], r->user_id);
 	int found = 0;
 
 	if (db_step(db, st) == SQLITE_ROW) {
@@ -131,8 +132,7 @@ redirect_to_login(struct req *r)
 	char enc[1024], loc[1100];
 	const char *path = r->ri->local_uri ? r->ri->local_uri : "/";
 
-	if (mg_url_encode(path, enc, sizeof(enc)) < 0 ||
-	    strlen(path) > 512) {
+	if (mg_url_encode(path, enc, sizeof(enc)) < 0 || strlen(path) > 512) {
 		web_redirect(r, "/login");
 		return;
 	}
@@ -144,9 +144,9 @@ redirect_to_login(struct req *r)
 static int
 token_auth(struct req *r)
 {
-	enum tok_err e = tok_authenticate(
-	    r->w->db, mg_get_header(r->conn, "Authorization"), &r->user_id,
-	    r->username, sizeof(r->username));
+	enum tok_err e =
+	    tok_authenticate(r->w->db, mg_get_header(r->conn, "Authorization"),
+	                     &r->user_id, r->username, sizeof(r->username));
 
 	if (e == TOK_OK)
 		return 0;
@@ -168,14 +168,16 @@ run_route(struct req *r, const struct route_row *rt)
 		if (r->is_api)
 			web_error(r, 401, "Authentication required.");
 		else if (strcmp(method, "GET") == 0 ||
-		    strcmp(method, "HEAD") == 0)
+		         strcmp(method, "HEAD") == 0)
 			redirect_to_login(r);
 		else
-			view_error_page(r, 401, r->expired
-			    ? "Your session has expired. Sign in again, "
-			      "then repeat what you were doing."
-			    : "You need to sign in first.", "/login",
-			    "Sign in");
+			view_error_page(
+			    r, 401,
+			    r->expired
+			        ? "Your session has expired. Sign in again, "
+			          "then repeat what you were doing."
+			        : "You need to sign in first.",
+			    "/login", "Sign in");
 		return;
 	}
 	if ((rt->flags & R_FORM) && read_form(r) < 0)
@@ -191,7 +193,7 @@ run_route(struct req *r, const struct route_row *rt)
 			web_error(r, 404, "no such project");
 		} else {
 			view_error_page(r, 404, "There is no such project.",
-			    "/projects", "Your projects");
+			                "/projects", "Your projects");
 		}
 		return;
 	}
@@ -221,12 +223,12 @@ route_handle(struct mg_connection *conn)
 	r.is_api = strncmp(path, "/api/", 5) == 0;
 	for (int i = 0; i < ROUTE__MAX; i++) {
 		if (!uri_match(routes[i].pattern, path, r.ids, WEB_IDS_MAX,
-		    &r.nids))
+		               &r.nids))
 			continue;
 		path_hit = 1;
 		if (strcmp(routes[i].method, method) == 0 ||
 		    (strcmp(method, "HEAD") == 0 &&
-		    strcmp(routes[i].method, "GET") == 0)) {
+		     strcmp(routes[i].method, "GET") == 0)) {
 			found = i;
 			break;
 		}
@@ -247,17 +249,20 @@ route_handle(struct mg_connection *conn)
 		         "Retry-After: 5\r\n");
 		if (found >= 0)
 			r.route = found;
-		web_error(&r, 503, "The server is restarting. Try again in a "
-		                   "moment.");
+		web_error(&r, 503,
+		          "The server is restarting. Try again in a "
+		          "moment.");
 	} else if (found >= 0) {
 		r.route = found;
 		run_route(&r, &routes[found]);
 	} else if (path_hit) {
 		char msg[128];
 		snprintf(r.extra_headers, sizeof(r.extra_headers),
-		    "Allow: %s\r\n", allow);
-		snprintf(msg, sizeof(msg), "This address does not accept %.16s "
-		    "(allowed: %s).", method, allow);
+		         "Allow: %s\r\n", allow);
+		snprintf(msg, sizeof(msg),
+		         "This address does not accept %.16s "
+		         "(allowed: %s).",
+		         method, allow);
 		web_error(&r, 405, msg);
 	} else {
 		web_error(&r, 404, "There is no page at this address.");
@@ -265,8 +270,8 @@ route_handle(struct mg_connection *conn)
 	atomic_fetch_sub(&inflight, 1);
 	metrics_http(route_label(r.route), NULL, r.status, util_now() - t0);
 	ty_log("%s %s %s %d %zu %.1fms%s%s", r.ri->remote_addr, method, path,
-	    r.status, r.bytes_out, (util_now() - t0) * 1000.0,
-	    r.user_id ? " user=" : "", r.user_id ? r.username : "");
+	       r.status, r.bytes_out, (util_now() - t0) * 1000.0,
+	       r.user_id ? " user=" : "", r.user_id ? r.username : "");
 	if (r.pace_on)
 		pace_stop(&r.pace);
 	form_free(&r.form);

@@ -17,7 +17,8 @@ enum route_flag {
 	R_FORM = 1 << 1,
 	R_CSRF = 1 << 2,
 	R_PROJECT = 1 << 3,
-	R_BARE = 1 << 4, /* no session, no cookies: ops endpoints, static files */
+	R_BARE =
+	    1 << 4, /* no session, no cookies: ops endpoints, static files */
 	/* the JSON API: "Authorization: Bearer <token>" (tokens.h) is the
 	 * credential, never a cookie; no session is read, so no CSRF */
 	R_TOKEN = 1 << 5,

@@ -53,9 +53,8 @@ runcharts_run(struct wbuf *out, const char *epochs_json, int kept_epoch)
 	struct svg_chart loss = {"Loss", "epoch", "cross-entropy loss", s,
 	                         2,      0,       "chart-loss",         1,
 	                         0,      NULL};
-	struct svg_chart acc = {"Accuracy", "epoch", "accuracy",  s + 2,
-	                        2,          1,       "chart-acc", 1,
-	                        0,          NULL};
+	struct svg_chart acc = {"Accuracy",  "epoch", "accuracy", s + 2, 2, 1,
+	                        "chart-acc", 1,       0,          NULL};
 	char mark[48];
 	if (kept_epoch > 0) {
 		snprintf(mark, sizeof(mark), "model: epoch %d", kept_epoch);
@@ -90,8 +89,8 @@ runcharts_compare_field(struct wbuf *out, const char *const *names,
 		s[i].n = cJSON_IsArray(eps) ? column(eps, field, x, y) : 0;
 		cJSON_Delete(eps);
 	}
-	struct svg_chart c = {title, "epoch", ylabel, s, n, y_unit, id, 1, 0,
-	                      NULL};
+	struct svg_chart c = {title,  "epoch", ylabel, s, n,
+	                      y_unit, id,      1,      0, NULL};
 	rc = svg_line_chart(out, &c);
 	free(s);
 	free(buf);
@@ -102,8 +101,7 @@ int
 runcharts_compare(struct wbuf *out, const char *const *names,
                   const char *const *epochs_json, size_t n)
 {
-	return runcharts_compare_field(out, names, epochs_json, n, "val_acc",
-	                               "Validation accuracy by run",
-	                               "validation accuracy", "chart-compare",
-	                               1);
+	return runcharts_compare_field(
+	    out, names, epochs_json, n, "val_acc", "Validation accuracy by run",
+	    "validation accuracy", "chart-compare", 1);
 }

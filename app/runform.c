@@ -197,8 +197,8 @@ box(const char *v, int *out, const char *what, char *msg, size_t len)
 }
 
 static void
-add_err(struct runform_err *errs, size_t *n, size_t maxerrs,
-    const char *field, const char *msg)
+add_err(struct runform_err *errs, size_t *n, size_t maxerrs, const char *field,
+        const char *msg)
 {
 	if (*n >= maxerrs)
 		return;
@@ -255,20 +255,23 @@ runform_parse(const struct form *f, struct runform *rf,
 	    box(v, &rf->early_stopping, "Early stopping", msg, sizeof(msg)) < 0)
 		add_err(errs, &n, maxerrs, "early_stopping", msg);
 	if (params_arch_reads(rf->arch, "conv") && rf->nconv < 1) {
-		snprintf(msg, sizeof(msg), "A cnn needs at least one "
-		    "convolution layer (e.g. 16,32).");
+		snprintf(msg, sizeof(msg),
+		         "A cnn needs at least one "
+		         "convolution layer (e.g. 16,32).");
 		add_err(errs, &n, maxerrs, "conv", msg);
 	}
 	if (rf->arch == ARCH_LSTM && (rf->nhidden < 1 || rf->nhidden > 2)) {
-		snprintf(msg, sizeof(msg), "An lstm has 1 or 2 layers: give "
-		    "1 or 2 widths (e.g. 128).");
+		snprintf(msg, sizeof(msg),
+		         "An lstm has 1 or 2 layers: give "
+		         "1 or 2 widths (e.g. 128).");
 		add_err(errs, &n, maxerrs, "hidden", msg);
 	}
 	/* Each conv layer halves the image: it must stay at least 1 pixel. */
 	if (params_arch_reads(rf->arch, "conv") && rf->nconv >= 1) {
 		int side = rf->width < rf->height ? rf->width : rf->height;
 		if ((side >> rf->nconv) < 1) {
-			snprintf(msg, sizeof(msg),
+			snprintf(
+			    msg, sizeof(msg),
 			    "%d convolution layers halve the image %d times; "
 			    "a %dx%d image needs fewer layers or a larger "
 			    "size.",

@@ -7,12 +7,9 @@
 #include <string.h>
 
 const char *const runrow_status_names[RUNROW_STATUS__MAX] = {
-    [RUNROW_QUEUED] = "queued",
-    [RUNROW_PREPROCESSING] = "preprocessing",
-    [RUNROW_TRAINING] = "training",
-    [RUNROW_SUCCEEDED] = "succeeded",
-    [RUNROW_FAILED] = "failed",
-    [RUNROW_CANCELLED] = "cancelled",
+    [RUNROW_QUEUED] = "queued",     [RUNROW_PREPROCESSING] = "preprocessing",
+    [RUNROW_TRAINING] = "training", [RUNROW_SUCCEEDED] = "succeeded",
+    [RUNROW_FAILED] = "failed",     [RUNROW_CANCELLED] = "cancelled",
 };
 
 static enum runrow_status
@@ -120,10 +117,10 @@ runrow_kept(const struct runrow *r, double *acc, double *loss, int *epoch)
 
 	*acc = rc == 0 ? a->valuedouble : -1;
 	*loss = rc == 0 && cJSON_IsNumber(l) ? l->valuedouble : -1;
-	*epoch = rc < 0                                     ? 0
+	*epoch = rc < 0                                    ? 0
 	         : cJSON_IsNumber(b) && b->valuedouble > 0 ? (int)b->valuedouble
-	         : cJSON_IsNumber(n)                        ? (int)n->valuedouble
-	                                                    : 0;
+	         : cJSON_IsNumber(n)                       ? (int)n->valuedouble
+	                                                   : 0;
 	cJSON_Delete(m);
 	return rc;
 }

@@ -33,7 +33,7 @@ struct runrow {
 	double progress;
 	int cancel_requested;
 	double created_at, started_at, prep_seconds, train_seconds, finished_at;
-	long long number; /* within its project: what people see as "#n" */
+	long long number;  /* within its project: what people see as "#n" */
 	char *name, *note; /* set by the person; "" when not */
 	char *owner;       /* train replica's base URL; "" until placed */
 };
@@ -51,8 +51,7 @@ int runrow_active(const struct runrow *r);
  * val_loss, and the epoch whose weights it kept (the best-loss epoch with
  * early stopping, else the last). 0, or -1 when the run has no model.
  */
-int runrow_kept(const struct runrow *r, double *acc, double *loss,
-                int *epoch);
+int runrow_kept(const struct runrow *r, double *acc, double *loss, int *epoch);
 /* Best val_acc / its val_loss over the epochs so far; -1 when none. */
 void runrow_best(const struct runrow *r, double *acc, double *loss,
                  int *epochs);

@@ -185,8 +185,8 @@ svg_line_chart(struct wbuf *out, const struct svg_chart *c)
 		    "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" "
 		    "text-anchor=\"%s\" fill=\"#047857\">",
 		    PX(c->mark_x), PX(c->mark_x), MT, H - MB,
-		    PX(c->mark_x) + (PX(c->mark_x) > W / 2 ? -4 : 4), H - MB - 6,
-		    PX(c->mark_x) > W / 2 ? "end" : "start");
+		    PX(c->mark_x) + (PX(c->mark_x) > W / 2 ? -4 : 4),
+		    H - MB - 6, PX(c->mark_x) > W / 2 ? "end" : "start");
 		text(out, c->mark_label);
 		ADD("</text></g>");
 	}

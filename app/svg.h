@@ -45,5 +45,4 @@ size_t svg_ticks(double lo, double hi, int target, double *ticks, size_t cap);
 /* Appends the chart to out; -1 when out reached its maximum. */
 int svg_line_chart(struct wbuf *out, const struct svg_chart *c) TY_WUR;
 
-
 #endif

@@ -44,8 +44,8 @@ void td_setf(struct td *d, const char *key, const char *fmt, ...)
 void td_set_int(struct td *d, const char *key, long long v);
 void td_set_bool(struct td *d, const char *key, int v);
 /* "1 class", "3 classes": n and the noun in the right number. */
-void td_set_count(struct td *d, const char *key, long long n,
-                  const char *one, const char *many);
+void td_set_count(struct td *d, const char *key, long long n, const char *one,
+                  const char *many);
 /* Appends an empty row to list key (created on first use); returns it. */
 struct td *td_add_row(struct td *d, const char *key);
 /*

@@ -24,8 +24,8 @@ view_load_all(const char *dir, char *err, size_t errlen)
 	struct dirent *e;
 
 	if (!d) {
-		snprintf(err, errlen, "cannot open views directory %s: %s",
-		    dir, strerror(errno));
+		snprintf(err, errlen, "cannot open views directory %s: %s", dir,
+		         strerror(errno));
 		return -1;
 	}
 	while ((e = readdir(d)) != NULL) {
@@ -45,7 +45,7 @@ view_load_all(const char *dir, char *err, size_t errlen)
 		src = util_read_file(path, VIEW_FILE_MAX, &srclen);
 		if (!src) {
 			snprintf(err, errlen, "cannot read %s: %s", path,
-			    strerror(errno));
+			         strerror(errno));
 			free(path);
 			goto fail;
 		}
@@ -105,7 +105,7 @@ view_render(const char *name, const struct td *d, struct wbuf *out)
 
 void
 view_page(struct req *r, int status, const char *view, const char *title,
-    struct td *d)
+          struct td *d)
 {
 	struct wbuf body, page;
 	struct td *lay = td_new();
@@ -123,7 +123,7 @@ view_page(struct req *r, int status, const char *view, const char *title,
 		wb_free(&body);
 		td_free(lay);
 		web_send(r, 500, "text/plain; charset=utf-8", NULL,
-		    "page could not be rendered\n", 27);
+		         "page could not be rendered\n", 27);
 		return;
 	}
 	td_set(lay, "title", title);
@@ -138,7 +138,7 @@ view_page(struct req *r, int status, const char *view, const char *title,
 		td_free(lay);
 		wb_free(&page);
 		web_send(r, 500, "text/plain; charset=utf-8", NULL,
-		    "page could not be rendered\n", 27);
+		         "page could not be rendered\n", 27);
 		return;
 	}
 	td_free(lay);
@@ -150,13 +150,13 @@ view_page(struct req *r, int status, const char *view, const char *title,
 
 void
 view_error_page(struct req *r, int status, const char *msg,
-    const char *back_href, const char *back_label)
+                const char *back_href, const char *back_label)
 {
 	struct td *d = td_new();
 	char title[64];
 
 	snprintf(title, sizeof(title), "%d %s", status,
-	    web_status_text(status));
+	         web_status_text(status));
 	td_set_int(d, "status", status);
 	td_set(d, "status_text", web_status_text(status));
 	td_set(d, "message", msg);

@@ -27,27 +27,27 @@ static const struct {
 	int status;
 	const char *text;
 } status_texts[] = {
-	{ 200, "OK" },
-	{ 201, "Created" },
-	{ 202, "Accepted" },
-	{ 204, "No Content" },
-	{ 303, "See Other" },
-	{ 304, "Not Modified" },
-	{ 400, "Bad Request" },
-	{ 401, "Unauthorized" },
-	{ 403, "Forbidden" },
-	{ 404, "Not Found" },
-	{ 405, "Method Not Allowed" },
-	{ 408, "Request Timeout" },
-	{ 409, "Conflict" },
-	{ 413, "Payload Too Large" },
-	{ 415, "Unsupported Media Type" },
-	{ 422, "Unprocessable Content" },
-	{ 429, "Too Many Requests" },
-	{ 500, "Internal Server Error" },
-	{ 502, "Bad Gateway" },
-	{ 503, "Service Unavailable" },
-	{ 504, "Gateway Timeout" },
+    {200, "OK"},
+    {201, "Created"},
+    {202, "Accepted"},
+    {204, "No Content"},
+    {303, "See Other"},
+    {304, "Not Modified"},
+    {400, "Bad Request"},
+    {401, "Unauthorized"},
+    {403, "Forbidden"},
+    {404, "Not Found"},
+    {405, "Method Not Allowed"},
+    {408, "Request Timeout"},
+    {409, "Conflict"},
+    {413, "Payload Too Large"},
+    {415, "Unsupported Media Type"},
+    {422, "Unprocessable Content"},
+    {429, "Too Many Requests"},
+    {500, "Internal Server Error"},
+    {502, "Bad Gateway"},
+    {503, "Service Unavailable"},
+    {504, "Gateway Timeout"},
 };
 
 /* The HTML error page: view.c registers it (web must not call view). */
@@ -64,7 +64,7 @@ web_status_text(int status)
 
 void
 web_send(struct req *r, int status, const char *ctype,
-    const char *extra_headers, const void *body, size_t len)
+         const char *extra_headers, const void *body, size_t len)
 {
 	struct wbuf h;
 	int head = strcmp(r->ri->request_method, "HEAD") == 0;
@@ -75,10 +75,10 @@ web_send(struct req *r, int status, const char *ctype,
 	}
 	wb_init(&h, 16 * 1024);
 	if (wb_printf(&h, "HTTP/1.1 %d %s\r\n", status,
-	        web_status_text(status)) < 0 ||
+	              web_status_text(status)) < 0 ||
 	    wb_adds(&h, security_headers) < 0 ||
-	    wb_printf(&h, "Content-Type: %s\r\nContent-Length: %zu\r\n",
-	        ctype, len) < 0 ||
+	    wb_printf(&h, "Content-Type: %s\r\nContent-Length: %zu\r\n", ctype,
+	              len) < 0 ||
 	    wb_adds(&h, extra_headers ? extra_headers : "") < 0 ||
 	    wb_adds(&h, r->extra_headers) < 0)
 		abort(); /* our own fixed-size headers cannot overflow 16K */
@@ -141,9 +141,10 @@ web_error(struct req *r, int status, const char *msg)
 			for (const char *p = msg; *p; p++) {
 				unsigned char c = (unsigned char)*p;
 				int rc = c == '"' || c == '\\'
-				    ? wb_printf(&b, "\\%c", c)
-				    : c < 0x20 ? wb_printf(&b, "\\u%04x", c)
-				               : wb_add(&b, p, 1);
+				             ? wb_printf(&b, "\\%c", c)
+				         : c < 0x20
+				             ? wb_printf(&b, "\\u%04x", c)
+				             : wb_add(&b, p, 1);
 				if (rc < 0)
 					break;
 			}
@@ -219,7 +220,7 @@ web_csrf_ok(const struct req *r, const char *submitted)
 void
 web_fmt_bytes(char *out, size_t outlen, long long n)
 {
-	static const char *const units[] = { "bytes", "KB", "MB", "GB", "TB" };
+	static const char *const units[] = {"bytes", "KB", "MB", "GB", "TB"};
 	double v = (double)n;
 	size_t u = 0;
 

@@ -27,9 +27,9 @@ struct web {
 	const char *preprocess_url, *train_url, *infer_url;
 	long long max_upload_bytes;
 	long max_upload_mb;
-	int cookie_secure;  /* add Secure to cookies (behind TLS) */
-	int allow_signup;   /* public sign-up page on */
-	long session_hours; /* session lifetime */
+	int cookie_secure;     /* add Secure to cookies (behind TLS) */
+	int allow_signup;      /* public sign-up page on */
+	long session_hours;    /* session lifetime */
 	long predictions_keep; /* newest predictions rows kept per project */
 	int sse_per_user, sse_max; /* live run views (page_run_events.c) */
 	/* when set, GET /metrics wants "Authorization: Bearer <this>" */
@@ -37,7 +37,7 @@ struct web {
 	double body_min_rate, body_window_s; /* pace.h */
 	/* whose X-Forwarded-For names the client (clientip.h) */
 	struct clientip_nets trusted_proxies;
-	double started;     /* util_now() at start */
+	double started; /* util_now() at start */
 };
 
 #define WEB_IDS_MAX 4
@@ -57,17 +57,17 @@ struct req {
 	struct mg_connection *conn;
 	const struct mg_request_info *ri;
 	struct web *w;
-	int route;                      /* enum route */
-	long long ids[WEB_IDS_MAX];     /* the {..} of the path, in order */
+	int route;                  /* enum route */
+	long long ids[WEB_IDS_MAX]; /* the {..} of the path, in order */
 	size_t nids;
-	int is_api;                     /* path under /api/: JSON errors */
+	int is_api; /* path under /api/: JSON errors */
 	/* who is asking (user_id 0: nobody signed in) */
 	long long user_id;
 	char username[WEB_NAME_MAX + 1];
-	char csrf[WEB_TOKEN_HEX + 1];   /* the token forms must carry */
-	int expired;                    /* a session cookie came but is dead */
-	struct form form;               /* urlencoded body (R_FORM routes) */
-	struct web_project project;     /* R_PROJECT routes */
+	char csrf[WEB_TOKEN_HEX + 1]; /* the token forms must carry */
+	int expired;                  /* a session cookie came but is dead */
+	struct form form;             /* urlencoded body (R_FORM routes) */
+	struct web_project project;   /* R_PROJECT routes */
 	/* the answer */
 	int status;
 	size_t bytes_out;
@@ -91,7 +91,7 @@ extern const char web_too_slow[];
 
 /* Sends a complete response; extra_headers: "Name: value\r\n"... or NULL. */
 void web_send(struct req *r, int status, const char *ctype,
-    const char *extra_headers, const void *body, size_t len);
+              const char *extra_headers, const void *body, size_t len);
 /* 303 See Other to a local path. */
 void web_redirect(struct req *r, const char *location);
 /* JSON {"error": msg} for /api/ paths, else the HTML error page. */
@@ -100,8 +100,9 @@ void web_error(struct req *r, int status, const char *msg);
  * The HTML error page web_error answers with (view.c's view_error_page,
  * registered by view_load_all: web is below view and must not call it).
  */
-typedef void (*web_error_page_fn)(struct req *r, int status,
-    const char *msg, const char *back_href, const char *back_label);
+typedef void (*web_error_page_fn)(struct req *r, int status, const char *msg,
+                                  const char *back_href,
+                                  const char *back_label);
 void web_set_error_page(web_error_page_fn fn);
 /* The reason phrase of an HTTP status. */
 const char *web_status_text(int status);
@@ -117,6 +118,6 @@ void web_fmt_bytes(char *out, size_t outlen, long long n);
 void web_fmt_time(char *out, size_t outlen, long long epoch);
 /* The decoded query-string variable name; 0, or -1 if absent/too long. */
 int web_query(const struct req *r, const char *name, char *out,
-    size_t outlen) TY_WUR;
+              size_t outlen) TY_WUR;
 
 #endif

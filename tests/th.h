@@ -40,31 +40,32 @@ th_begin(const char *name)
 }
 
 /* TH_TEST runs its block once; the for-loop trick closes the test after. */
-#define TH_TEST(name) \
-	for (int th_once_ = th_begin(name); th_once_; th_once_ = 0, th_end_test())
+#define TH_TEST(name)                                                          \
+	for (int th_once_ = th_begin(name); th_once_;                          \
+	     th_once_ = 0, th_end_test())
 
-#define CHECK(cond)                                                        \
-	do {                                                               \
-		if (!(cond)) {                                             \
-			th_cur_failed = 1;                                 \
-			fprintf(stderr, "FAIL %s: %s:%d: %s\n",            \
-			    th_cur_name ? th_cur_name : "?", __FILE__,     \
-			    __LINE__, #cond);                              \
-		}                                                          \
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			th_cur_failed = 1;                                     \
+			fprintf(stderr, "FAIL %s: %s:%d: %s\n",                \
+			        th_cur_name ? th_cur_name : "?", __FILE__,     \
+			        __LINE__, #cond);                              \
+		}                                                              \
 	} while (0)
 
-#define CHECK_STR(a, b)                                                    \
-	do {                                                               \
-		const char *th_a_ = (a), *th_b_ = (b);                     \
-		if (!th_a_ || !th_b_ || strcmp(th_a_, th_b_) != 0) {       \
-			th_cur_failed = 1;                                 \
-			fprintf(stderr,                                    \
-			    "FAIL %s: %s:%d: %s == %s\n  got  \"%s\"\n"    \
-			    "  want \"%s\"\n",                             \
-			    th_cur_name ? th_cur_name : "?", __FILE__,     \
-			    __LINE__, #a, #b, th_a_ ? th_a_ : "(null)",    \
-			    th_b_ ? th_b_ : "(null)");                     \
-		}                                                          \
+#define CHECK_STR(a, b)                                                        \
+	do {                                                                   \
+		const char *th_a_ = (a), *th_b_ = (b);                         \
+		if (!th_a_ || !th_b_ || strcmp(th_a_, th_b_) != 0) {           \
+			th_cur_failed = 1;                                     \
+			fprintf(stderr,                                        \
+			        "FAIL %s: %s:%d: %s == %s\n  got  \"%s\"\n"    \
+			        "  want \"%s\"\n",                             \
+			        th_cur_name ? th_cur_name : "?", __FILE__,     \
+			        __LINE__, #a, #b, th_a_ ? th_a_ : "(null)",    \
+			        th_b_ ? th_b_ : "(null)");                     \
+		}                                                              \
 	} while (0)
 
 static int

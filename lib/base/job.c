@@ -25,11 +25,12 @@
 #define JOB_MAX_ATTEMPTS 3
 
 static const char *const status_names[JOB__MAX] = {
-	"queued", "running", "succeeded", "failed", "cancelled",
+    "queued", "running", "succeeded", "failed", "cancelled",
 };
 
 struct job_state job_g = {.mu = PTHREAD_MUTEX_INITIALIZER,
-    .cv = PTHREAD_COND_INITIALIZER, .lease_cv = PTHREAD_COND_INITIALIZER};
+                          .cv = PTHREAD_COND_INITIALIZER,
+                          .lease_cv = PTHREAD_COND_INITIALIZER};
 #define J job_g
 
 const char *
@@ -58,8 +59,8 @@ job_id_valid(const char *id)
 		char ch = *p;
 
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
-		    ch == '-'))
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+		      ch == '-'))
 			return 0;
 	}
 	return n >= 1 && n <= JOB_ID_MAX && strcmp(id, ".") && strcmp(id, "..");
@@ -153,7 +154,7 @@ job_persist_locked(struct job *j)
 	path = xasprintf("%s/%s.json", J.dir, j->id);
 	if (util_write_atomic(path, text, strlen(text)))
 		ty_log("job %s: cannot write %s: %s", j->id, path,
-		    strerror(errno));
+		       strerror(errno));
 	free(path);
 	cJSON_free(text);
 	pthread_mutex_unlock(&j->write_mu);
@@ -305,18 +306,23 @@ claim_locked(struct job *j)
 		if (l.v == LEASE_YIELD) {
 			free(j->error);
 			j->error = xstrdup("re-placed on another replica");
-			settle_locked(j, JOB_CANCELLED, xasprintf("re-placed "
-			    "on replica %s; not run here", WHO(l.other)));
+			settle_locked(j, JOB_CANCELLED,
+			              xasprintf("re-placed "
+			                        "on replica %s; not run here",
+			                        WHO(l.other)));
 			return 1;
 		}
 		if (l.v == LEASE_ENDED) {
 			const cJSON *r = cJSON_GetObjectItemCaseSensitive(
 			    l.record, "result");
 			const char *e = cJSON_GetStringValue(
-			    cJSON_GetObjectItemCaseSensitive(l.record, "error"));
-			int ok = !strcmp(cJSON_GetStringValue(
 			    cJSON_GetObjectItemCaseSensitive(l.record,
-			    "status")) ?: "", "succeeded");
+			                                     "error"));
+			int ok = !strcmp(cJSON_GetStringValue(
+			                     cJSON_GetObjectItemCaseSensitive(
+			                         l.record, "status"))
+			                     ?: "",
+			                 "succeeded");
 			if (cJSON_IsObject(r)) {
 				cJSON_Delete(j->result);
 				j->result = cJSON_Duplicate(r, 1);
@@ -324,23 +330,27 @@ claim_locked(struct job *j)
 			free(j->error);
 			j->error = e ? xstrdup(e) : NULL;
 			j->progress = ok ? 1 : j->progress;
-			settle_locked(j, ok ? JOB_SUCCEEDED : JOB_FAILED,
+			settle_locked(
+			    j, ok ? JOB_SUCCEEDED : JOB_FAILED,
 			    xasprintf("ended on replica %s", WHO(l.other)));
 			cJSON_Delete(l.record);
 			return 1;
 		}
 		if (j->cancel || j->status == JOB_CANCELLED) {
 			if (j->status != JOB_CANCELLED)
-				settle_locked(j, JOB_CANCELLED, xasprintf(
-				    "cancelled while waiting for replica %s",
-				    WHO(l.other)));
+				settle_locked(
+				    j, JOB_CANCELLED,
+				    xasprintf("cancelled while waiting for "
+				              "replica %s",
+				              WHO(l.other)));
 			return 1;
 		}
 		if (J.stopping || svc_stopping())
 			return 1; /* stays queued: looked at again at start */
 		free(j->message);
 		j->message = xasprintf("waiting for replica %s: its lease on "
-		    "this job ends in %.0f s", WHO(l.other), l.wait_s);
+		                       "this job ends in %.0f s",
+		                       WHO(l.other), l.wait_s);
 		lease_sleep(l.wait_s < 1 ? l.wait_s + 0.05 : 1);
 	}
 }
@@ -361,8 +371,7 @@ run_one(struct job *j)
 	j->failed = 0;
 	job_persist_locked(j);
 	pthread_mutex_unlock(&J.mu);
-	ty_log("job %s (%s) started, attempt %d", j->id, k->name,
-	    j->attempts);
+	ty_log("job %s (%s) started, attempt %d", j->id, k->name, j->attempts);
 
 	k->run(j, j->params, k->arg);
 
@@ -377,10 +386,10 @@ run_one(struct job *j)
 		j->status = JOB_QUEUED;
 		free(j->message);
 		j->message = xstrdup("interrupted by a worker shutdown; "
-		    "resumes at restart");
+		                     "resumes at restart");
 		job_persist_locked(j);
 		ty_log("job %s interrupted by shutdown; resumes at restart",
-		    j->id);
+		       j->id);
 		return;
 	}
 	if (j->failed)
@@ -394,7 +403,7 @@ run_one(struct job *j)
 	j->finished = util_wall();
 	job_persist_locked(j);
 	ty_log("job %s %s%s%s", j->id, status_names[j->status],
-	    j->error ? ": " : "", j->error ? j->error : "");
+	       j->error ? ": " : "", j->error ? j->error : "");
 }
 
 static void *
@@ -418,7 +427,7 @@ runner(void *arg)
 
 struct job *
 job_new(const char *id, const struct job_kind *k, const char *kind_name,
-    cJSON *params)
+        cJSON *params)
 {
 	struct job *j = xcalloc(1, sizeof *j);
 
@@ -471,14 +480,17 @@ load_one(const char *path, const char *id)
 	params = cJSON_GetObjectItemCaseSensitive(o, "params");
 	if (!cJSON_IsObject(o) || !cJSON_IsString(kn) || st < 0 ||
 	    !cJSON_IsObject(params) ||
-	    strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o,
-	    "job_id")) ?: "", id)) {
+	    strcmp(cJSON_GetStringValue(
+	               cJSON_GetObjectItemCaseSensitive(o, "job_id"))
+	               ?: "",
+	           id)) {
 		ty_log("ignoring corrupt job record %s", path);
 		cJSON_Delete(o);
 		return NULL;
 	}
 	params = cJSON_DetachItemFromObjectCaseSensitive(o, "params");
-	j = job_new(id, job_kind_find(kn->valuestring), kn->valuestring, params);
+	j = job_new(id, job_kind_find(kn->valuestring), kn->valuestring,
+	            params);
 	result = cJSON_DetachItemFromObjectCaseSensitive(o, "result");
 	if (cJSON_IsObject(result)) {
 		cJSON_Delete(j->result);
@@ -557,17 +569,19 @@ load_all(void)
 			j->status = JOB_FAILED;
 			free(j->error);
 			j->error = xasprintf("kind \"%s\" is not supported by "
-			    "this worker", j->kind_name);
+			                     "this worker",
+			                     j->kind_name);
 		} else if (j->status == JOB_RUNNING &&
-		    ++j->crashes >= JOB_MAX_ATTEMPTS) {
+		           ++j->crashes >= JOB_MAX_ATTEMPTS) {
 			/* Probably this job kills the worker: stop retrying. */
 			j->status = JOB_FAILED;
 			free(j->error);
 			j->error = xasprintf("the worker died %d times while "
-			    "running this job; giving up", j->crashes);
+			                     "running this job; giving up",
+			                     j->crashes);
 		} else {
 			ty_log("job %s was %s: queued again", j->id,
-			    status_names[j->status]);
+			       status_names[j->status]);
 			j->status = JOB_QUEUED;
 			job_persist_locked(j);
 			job_enqueue_locked(j);
@@ -594,7 +608,7 @@ renewer(void *arg)
 		lease_sleep(J.lease_s / 6);
 		for (struct job *j = J.all; j && !J.stopping; j = j->next)
 			if ((j->status == JOB_QUEUED ||
-			    j->status == JOB_RUNNING) &&
+			     j->status == JOB_RUNNING) &&
 			    util_now() - j->last_write >= J.lease_s / 3)
 				job_persist_locked(j);
 	}
@@ -604,7 +618,7 @@ renewer(void *arg)
 
 int
 job_init(const char *models_dir, const struct job_kind *kinds, size_t nkinds,
-    int max_running)
+         int max_running)
 {
 	/* Replicas sharing one models volume keep their records apart: each
 	 * resumes only its own jobs (docs/deploy.md, Placement). */
@@ -662,4 +676,3 @@ job_counts(size_t counts[JOB__MAX])
 		counts[j->status]++;
 	pthread_mutex_unlock(&J.mu);
 }
-

@@ -8,16 +8,17 @@
  *	DELETE /jobs/{id}                           cancel
  *	GET /capacity       {"replica", "slots", "running", "queued", "free"}
  * Records live in <models>/jobs/<id>.json (<models>/jobs/<replica>/ when
- * TRAINYARD_REPLICA names this replica of several sharing the volume), written atomically on every
- * state change and at most about once a second on progress. At start the
- * records are loaded: finished ones answer GET, queued/running ones are
- * queued again and their run function is called again with the same
- * params (a kind resumes from its own checkpoint if it has one).
+ * TRAINYARD_REPLICA names this replica of several sharing the volume), written
+ *atomically on every state change and at most about once a second on progress.
+ *At start the records are loaded: finished ones answer GET, queued/running ones
+ *are queued again and their run function is called again with the same params
+ *(a kind resumes from its own checkpoint if it has one).
  *
  * A record:
- *	{"job_id", "kind", "status": "queued|running|succeeded|failed|cancelled",
- *	 "progress": 0..1, "message", "params", "result": {...}, "error",
- *	 "created", "started", "finished", "attempts"}
+ *	{"job_id", "kind", "status":
+ *"queued|running|succeeded|failed|cancelled", "progress": 0..1, "message",
+ *"params", "result": {...}, "error", "created", "started", "finished",
+ *"attempts"}
  */
 #ifndef TY_JOB_H
 #define TY_JOB_H
@@ -59,7 +60,6 @@ enum job_status {
 	JOB__MAX
 };
 
-
 /* fraction in 0..1; the message is optional (fmt may be NULL). */
 void job_progress(struct job *j, double fraction, const char *fmt, ...)
     TY_PRINTF(3, 4);
@@ -76,7 +76,6 @@ int job_cancelled(const struct job *j);
 /* Marks the job failed with a message; the run function should return. */
 void job_fail(struct job *j, const char *fmt, ...) TY_PRINTF(2, 3);
 
-
 /*
  * The svc_mount of the job system: the /jobs routes; start loads the
  * records under <models>/jobs and starts TRAINYARD_MAX_JOBS (1..64,
@@ -92,11 +91,11 @@ extern const struct svc_route job_routes[JOB_NROUTES];
 int job_start(const void *kinds, int argc, char **argv) TY_WUR;
 void job_stop(const void *kinds);
 void job_metrics(const void *kinds);
-#define JOB_MOUNT(k)                                                         \
-	{                                                                    \
-		job_routes, JOB_NROUTES,                                     \
-		    &(const struct job_kinds){(k), TY_ARRAY_LEN(k)}, job_start, \
-		    job_stop, job_metrics                                      \
+#define JOB_MOUNT(k)                                                           \
+	{                                                                      \
+		job_routes, JOB_NROUTES,                                       \
+		    &(const struct job_kinds){(k), TY_ARRAY_LEN(k)},           \
+		    job_start, job_stop, job_metrics                           \
 	}
 
 #endif

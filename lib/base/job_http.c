@@ -36,12 +36,14 @@ job_http_post(struct mg_connection *c, void *arg)
 
 	if ((st = svc_read_json(c, 0, &body, err, sizeof err)))
 		return svc_reply_error(c, st, "%s", err);
-	id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body,
-	    "job_id"));
+	id = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(body, "job_id"));
 	if (!job_id_valid(id)) {
 		cJSON_Delete(body);
-		return svc_reply_error(c, 400, "job_id must be 1 to %d of "
-		    "A-Z a-z 0-9 . _ -", JOB_ID_MAX);
+		return svc_reply_error(c, 400,
+		                       "job_id must be 1 to %d of "
+		                       "A-Z a-z 0-9 . _ -",
+		                       JOB_ID_MAX);
 	}
 	pthread_mutex_lock(&J.mu);
 	if ((j = job_find(id))) {
@@ -50,8 +52,8 @@ job_http_post(struct mg_connection *c, void *arg)
 	}
 	pthread_mutex_unlock(&J.mu);
 
-	kn = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body,
-	    "kind"));
+	kn = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(body, "kind"));
 	if (cJSON_HasObjectItem(body, "kind") && !kn) {
 		cJSON_Delete(body);
 		return svc_reply_error(c, 400, "kind must be a string");
@@ -66,8 +68,8 @@ job_http_post(struct mg_connection *c, void *arg)
 	err[0] = '\0';
 	if (k->validate && k->validate(body, err, sizeof err)) {
 		cJSON_Delete(body);
-		return svc_reply_error(c, 400, "%s", err[0] ? err :
-		    "invalid parameters");
+		return svc_reply_error(c, 400, "%s",
+		                       err[0] ? err : "invalid parameters");
 	}
 
 	pthread_mutex_lock(&J.mu);
@@ -149,10 +151,10 @@ job_http_capacity(struct mg_connection *c, void *arg)
 }
 
 const struct svc_route job_routes[JOB_NROUTES] = {
-	{"GET", "/capacity", job_http_capacity, NULL, SVC_TOKEN},
-	{"POST", "/jobs", job_http_post, NULL, SVC_TOKEN},
-	{"GET", "/jobs/*", job_http_item, NULL, SVC_TOKEN},
-	{"DELETE", "/jobs/*", job_http_item, NULL, SVC_TOKEN},
+    {"GET", "/capacity", job_http_capacity, NULL, SVC_TOKEN},
+    {"POST", "/jobs", job_http_post, NULL, SVC_TOKEN},
+    {"GET", "/jobs/*", job_http_item, NULL, SVC_TOKEN},
+    {"DELETE", "/jobs/*", job_http_item, NULL, SVC_TOKEN},
 };
 
 int
@@ -167,7 +169,7 @@ job_start(const void *kinds, int argc, char **argv)
 		max = 1;
 	if (*rep && !job_id_valid(rep)) {
 		ty_log("TRAINYARD_REPLICA must be 1 to %d of A-Z a-z 0-9 . _ -",
-		    JOB_ID_MAX);
+		       JOB_ID_MAX);
 		return -1;
 	}
 	snprintf(J.replica, sizeof J.replica, "%s", rep);
@@ -175,10 +177,10 @@ job_start(const void *kinds, int argc, char **argv)
 	if (J.lease_s < 1)
 		J.lease_s = 30;
 	snprintf(J.url, sizeof J.url, "%s",
-	    cfg_str(argc, argv, "TRAINYARD_REPLICA_URL", ""));
+	         cfg_str(argc, argv, "TRAINYARD_REPLICA_URL", ""));
 	if (job_init(svc_models_dir(), k->kinds, k->n, (int)max)) {
 		ty_log("cannot start the job system in %s/jobs",
-		    svc_models_dir());
+		       svc_models_dir());
 		return -1;
 	}
 	return 0;
@@ -199,7 +201,7 @@ job_metrics(const void *kinds)
 	job_counts(counts);
 	for (int i = 0; i < JOB__MAX; i++) {
 		snprintf(name, sizeof name, "trainyard_jobs{status=\"%s\"}",
-		    job_status_name((enum job_status)i));
+		         job_status_name((enum job_status)i));
 		metrics_gauge_set(name, (double)counts[i]);
 	}
 }

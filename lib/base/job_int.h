@@ -43,8 +43,8 @@ struct job_state {
 	struct job *qhead, *qtail;
 	pthread_t *threads;
 	int nthreads;
-	char *root;          /* <models>/jobs: every replica's records */
-	double lease_s;      /* TRAINYARD_LEASE_S */
+	char *root;              /* <models>/jobs: every replica's records */
+	double lease_s;          /* TRAINYARD_LEASE_S */
 	pthread_cond_t lease_cv; /* the renewer's and claim waits' sleep */
 	pthread_t renewer;
 	int stopping;
@@ -57,7 +57,7 @@ const struct job_kind *job_kind_find(const char *name);
 /* The job of id, or NULL; J.mu held. */
 struct job *job_find(const char *id);
 struct job *job_new(const char *id, const struct job_kind *k,
-    const char *kind_name, cJSON *params);
+                    const char *kind_name, cJSON *params);
 /* The record as JSON; J.mu held. */
 cJSON *job_to_json(const struct job *j);
 /* Writes the record (drops and retakes J.mu). */
@@ -66,7 +66,7 @@ void job_enqueue_locked(struct job *j);
 void job_dequeue_locked(struct job *j);
 void job_counts(size_t counts[JOB__MAX]);
 int job_init(const char *models_dir, const struct job_kind *kinds,
-    size_t nkinds, int max_running);
+             size_t nkinds, int max_running);
 void job_shutdown(void);
 
 #endif

@@ -21,9 +21,9 @@ static const char *const mtype_names[] = {"counter", "gauge", "histogram"};
 static const struct {
 	const char *name, *help;
 } helps[] = {
-	{"trainyard_http_requests_total", "HTTP requests by route and status."},
-	{"trainyard_http_request_duration_seconds", "Time to answer a request."},
-	{"trainyard_jobs", "Jobs by status."},
+    {"trainyard_http_requests_total", "HTTP requests by route and status."},
+    {"trainyard_http_request_duration_seconds", "Time to answer a request."},
+    {"trainyard_jobs", "Jobs by status."},
 };
 
 /*
@@ -31,8 +31,9 @@ static const struct {
  * s, pages) and the workers' (1 ms..10 min, jobs) former sets, so every
  * dashboard query still finds its bucket.
  */
-static const double buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
-	0.25, 0.5, 1, 2.5, 5, 10, 30, 120, 600};
+static const double buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05,
+                                 0.1,   0.25,  0.5,  1,     2.5,
+                                 5,     10,    30,   120,   600};
 #define NBUCKETS TY_ARRAY_LEN(buckets)
 
 struct series {
@@ -153,13 +154,15 @@ render_one(struct wbuf *o, const struct series *s)
 	sep = labels[0] ? "," : "";
 	for (size_t i = 0; i < NBUCKETS; i++)
 		rc |= wb_printf(o, "%.*s_bucket{%s%sle=\"%g\"} %llu\n", bl,
-		    s->name, labels, sep, buckets[i], s->bucket[i]);
-	rc |= wb_printf(o, "%.*s_bucket{%s%sle=\"+Inf\"} %llu\n", bl,
-	    s->name, labels, sep, s->count);
+		                s->name, labels, sep, buckets[i], s->bucket[i]);
+	rc |= wb_printf(o, "%.*s_bucket{%s%sle=\"+Inf\"} %llu\n", bl, s->name,
+	                labels, sep, s->count);
 	rc |= wb_printf(o, "%.*s_sum%s%s%s %.17g\n", bl, s->name,
-	    labels[0] ? "{" : "", labels, labels[0] ? "}" : "", s->sum);
+	                labels[0] ? "{" : "", labels, labels[0] ? "}" : "",
+	                s->sum);
 	rc |= wb_printf(o, "%.*s_count%s%s%s %llu\n", bl, s->name,
-	    labels[0] ? "{" : "", labels, labels[0] ? "}" : "", s->count);
+	                labels[0] ? "{" : "", labels, labels[0] ? "}" : "",
+	                s->count);
 	return rc;
 }
 
@@ -189,9 +192,9 @@ metrics_render(struct wbuf *o, double uptime_s)
 			continue;
 		if (help)
 			rc |= wb_printf(o, "# HELP %.*s %s\n", (int)bl,
-			    table[i].name, help);
+			                table[i].name, help);
 		rc |= wb_printf(o, "# TYPE %.*s %s\n", (int)bl, table[i].name,
-		    mtype_names[table[i].type]);
+		                mtype_names[table[i].type]);
 		for (size_t k = i; k < nseries; k++) {
 			if (done[k] || table[k].type != table[i].type ||
 			    base_len(table[k].name) != bl ||
@@ -202,24 +205,28 @@ metrics_render(struct wbuf *o, double uptime_s)
 		}
 	}
 	pthread_mutex_unlock(&mu);
-	rc |= wb_printf(o, "# HELP trainyard_uptime_seconds Seconds since "
+	rc |= wb_printf(
+	    o,
+	    "# HELP trainyard_uptime_seconds Seconds since "
 	    "the process started.\n# TYPE trainyard_uptime_seconds gauge\n"
-	    "trainyard_uptime_seconds %.3f\n", uptime_s);
+	    "trainyard_uptime_seconds %.3f\n",
+	    uptime_s);
 	return rc ? -1 : 0;
 }
 
 void
-metrics_http(const char *route, const char *method, int status,
-    double seconds)
+metrics_http(const char *route, const char *method, int status, double seconds)
 {
 	char name[NAME_MAX_LEN];
 
-	snprintf(name, sizeof name,
+	snprintf(
+	    name, sizeof name,
 	    "trainyard_http_requests_total{route=\"%s\"%s%s%s,status=\"%d\"}",
 	    route, method ? ",method=\"" : "", method ? method : "",
 	    method ? "\"" : "", status);
 	metrics_counter_add(name, 1);
 	snprintf(name, sizeof name,
-	    "trainyard_http_request_duration_seconds{route=\"%s\"}", route);
+	         "trainyard_http_request_duration_seconds{route=\"%s\"}",
+	         route);
 	metrics_observe(name, seconds);
 }

@@ -28,7 +28,7 @@ void metrics_observe(const char *name, double seconds);
  * series); method may be NULL (the web app's labels hold it).
  */
 void metrics_http(const char *route, const char *method, int status,
-    double seconds);
+                  double seconds);
 
 /*
  * metrics_sys.c: sets process_resident_memory_bytes and, for each of the
@@ -37,7 +37,7 @@ void metrics_http(const char *route, const char *method, int status,
  * render, so the figures are those of the scrape.
  */
 void metrics_sys_update(const char *const *names, const char *const *dirs,
-    size_t n);
+                        size_t n);
 
 /*
  * Appends every series, then trainyard_uptime_seconds; -1 when out

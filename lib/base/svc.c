@@ -40,15 +40,34 @@ static struct {
 	volatile sig_atomic_t stopping;
 } S;
 
-const char *svc_data_dir(void) { return S.data_dir; }
-const char *svc_models_dir(void) { return S.models_dir; }
-int svc_threads(void) { return S.threads; }
-size_t svc_max_body(void) { return S.max_body; }
-int svc_stopping(void) { return S.stopping; }
+const char *
+svc_data_dir(void)
+{
+	return S.data_dir;
+}
+const char *
+svc_models_dir(void)
+{
+	return S.models_dir;
+}
+int
+svc_threads(void)
+{
+	return S.threads;
+}
+size_t
+svc_max_body(void)
+{
+	return S.max_body;
+}
+int
+svc_stopping(void)
+{
+	return S.stopping;
+}
 
 char *
-svc_volume_path(const char *volume, const char *rel, char *err,
-    size_t errlen)
+svc_volume_path(const char *volume, const char *rel, char *err, size_t errlen)
 {
 	const char *p;
 
@@ -57,8 +76,10 @@ svc_volume_path(const char *volume, const char *rel, char *err,
 		return NULL;
 	}
 	if (rel[0] == '/') {
-		snprintf(err, errlen, "path \"%s\" must be relative to the "
-		    "volume", rel);
+		snprintf(err, errlen,
+		         "path \"%s\" must be relative to the "
+		         "volume",
+		         rel);
 		return NULL;
 	}
 	if (strlen(rel) > 1024) {
@@ -67,8 +88,9 @@ svc_volume_path(const char *volume, const char *rel, char *err,
 	}
 	for (p = rel; *p; p++) {
 		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '\\') {
-			snprintf(err, errlen, "path contains a control "
-			    "character or backslash");
+			snprintf(err, errlen,
+			         "path contains a control "
+			         "character or backslash");
 			return NULL;
 		}
 	}
@@ -78,8 +100,10 @@ svc_volume_path(const char *volume, const char *rel, char *err,
 
 		if ((n == 2 && !strncmp(p, "..", 2)) || (n == 1 && *p == '.') ||
 		    n == 0) {
-			snprintf(err, errlen, "path \"%s\" may not contain "
-			    "\".\", \"..\" or empty components", rel);
+			snprintf(err, errlen,
+			         "path \"%s\" may not contain "
+			         "\".\", \"..\" or empty components",
+			         rel);
 			return NULL;
 		}
 		p += n;
@@ -91,7 +115,7 @@ svc_volume_path(const char *volume, const char *rel, char *err,
 
 int
 svc_reply(struct mg_connection *c, int status, const char *ctype,
-    const void *body, size_t len)
+          const void *body, size_t len)
 {
 	char hdr[512];
 	int n;
@@ -102,15 +126,15 @@ svc_reply(struct mg_connection *c, int status, const char *ctype,
 	 * handler runs (an ASan build overflowed here).
 	 */
 	n = snprintf(hdr, sizeof hdr,
-	    "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: %.100s\r\n"
-	    "Content-Length: %zu\r\n"
-	    "Cache-Control: no-store\r\n"
-	    "Connection: close\r\n\r\n",
-	    status, mg_get_response_code_text(c, status), ctype, len);
+	             "HTTP/1.1 %d %s\r\n"
+	             "Content-Type: %.100s\r\n"
+	             "Content-Length: %zu\r\n"
+	             "Cache-Control: no-store\r\n"
+	             "Connection: close\r\n\r\n",
+	             status, mg_get_response_code_text(c, status), ctype, len);
 	if (n > 0)
-		mg_write(c, hdr, (size_t)n < sizeof hdr ? (size_t)n :
-		    sizeof hdr - 1);
+		mg_write(c, hdr,
+		         (size_t)n < sizeof hdr ? (size_t)n : sizeof hdr - 1);
 	if (len)
 		mg_write(c, body, len);
 	return status;
@@ -147,7 +171,7 @@ svc_reply_error(struct mg_connection *c, int status, const char *fmt, ...)
 
 int
 svc_read_body(struct mg_connection *c, size_t max, char **out, size_t *outlen,
-    char *err, size_t errlen)
+              char *err, size_t errlen)
 {
 	const struct mg_request_info *ri = mg_get_request_info(c);
 	size_t len = 0, cap;
@@ -160,8 +184,10 @@ svc_read_body(struct mg_connection *c, size_t max, char **out, size_t *outlen,
 	if (!max)
 		max = S.max_body;
 	if (ri->content_length > (long long)max) {
-		snprintf(err, errlen, "request body over the limit of %zu "
-		    "bytes", max);
+		snprintf(err, errlen,
+		         "request body over the limit of %zu "
+		         "bytes",
+		         max);
 		return 413;
 	}
 	cap = ri->content_length >= 0 ? (size_t)ri->content_length + 1 : 4096;
@@ -194,11 +220,15 @@ svc_read_body(struct mg_connection *c, size_t max, char **out, size_t *outlen,
 	if (st) {
 		free(buf);
 		if (st == 408)
-			snprintf(err, errlen, "request body slower than %.0f "
-			    "bytes/s: cut", S.body_min_rate);
+			snprintf(err, errlen,
+			         "request body slower than %.0f "
+			         "bytes/s: cut",
+			         S.body_min_rate);
 		else
-			snprintf(err, errlen, "request body over the limit of "
-			    "%zu bytes", max);
+			snprintf(err, errlen,
+			         "request body over the limit of "
+			         "%zu bytes",
+			         max);
 		return st;
 	}
 	buf[len] = '\0';
@@ -241,7 +271,7 @@ json_depth_ok(const char *p, size_t len, int max)
 
 int
 svc_read_json(struct mg_connection *c, size_t max, cJSON **out, char *err,
-    size_t errlen)
+              size_t errlen)
 {
 	size_t len;
 	char *buf;
@@ -258,7 +288,7 @@ svc_read_json(struct mg_connection *c, size_t max, cJSON **out, char *err,
 	if (!json_depth_ok(buf, len, SVC_JSON_MAX_DEPTH)) {
 		free(buf);
 		snprintf(err, errlen, "JSON nested deeper than %d levels",
-		    SVC_JSON_MAX_DEPTH);
+		         SVC_JSON_MAX_DEPTH);
 		return 400;
 	}
 	*out = cJSON_ParseWithLength(buf, len);
@@ -311,8 +341,10 @@ h_readyz(struct mg_connection *c, void *arg)
 
 	for (size_t i = 0; i < TY_ARRAY_LEN(vols); i++)
 		if (probe_dir(vols[i]))
-			return svc_reply_error(c, 503, "volume %s is not "
-			    "writable: %s", vols[i], strerror(errno));
+			return svc_reply_error(c, 503,
+			                       "volume %s is not "
+			                       "writable: %s",
+			                       vols[i], strerror(errno));
 	if (S.stopping)
 		return svc_reply_error(c, 503, "shutting down");
 	return svc_reply(c, 200, "text/plain", "ready\n", 6);
@@ -340,9 +372,9 @@ h_metrics(struct mg_connection *c, void *arg)
 }
 
 static const struct svc_route builtin_routes[] = {
-	{"GET", "/healthz", h_healthz, NULL, SVC_OPEN},
-	{"GET", "/readyz", h_readyz, NULL, SVC_OPEN},
-	{"GET", "/metrics", h_metrics, NULL, SVC_METRICS},
+    {"GET", "/healthz", h_healthz, NULL, SVC_OPEN},
+    {"GET", "/readyz", h_readyz, NULL, SVC_OPEN},
+    {"GET", "/metrics", h_metrics, NULL, SVC_METRICS},
 };
 
 static int
@@ -357,7 +389,8 @@ h_405(struct mg_connection *c, void *arg)
 	const struct mg_request_info *ri = mg_get_request_info(c);
 
 	return svc_reply_error(c, 405, "method %.20s not allowed on %.200s",
-	    ri->request_method, ri->local_uri ? ri->local_uri : "");
+	                       ri->request_method,
+	                       ri->local_uri ? ri->local_uri : "");
 }
 
 /* Not in any table: what dispatch answers when nothing matched. */
@@ -372,10 +405,10 @@ route_find(const char *method, const char *uri, int *path_ok)
 		const struct svc_route *r;
 		size_t n;
 	} tabs[] = {
-		{builtin_routes, TY_ARRAY_LEN(builtin_routes)},
-		{S.def->mount ? S.def->mount->routes : NULL,
-		    S.def->mount ? S.def->mount->nroutes : 0},
-		{S.def->routes, S.def->nroutes},
+	    {builtin_routes, TY_ARRAY_LEN(builtin_routes)},
+	    {S.def->mount ? S.def->mount->routes : NULL,
+	     S.def->mount ? S.def->mount->nroutes : 0},
+	    {S.def->routes, S.def->nroutes},
 	};
 
 	*path_ok = 0;
@@ -417,8 +450,8 @@ request_id(struct mg_connection *c, char *buf, size_t len)
 		return "";
 	n = (size_t)snprintf(buf, len, " id=");
 	for (; *h && n + 1 < len && n < 4 + 64; h++)
-		buf[n++] = isalnum((unsigned char)*h) || strchr("._:-", *h) ?
-		    *h : '_';
+		buf[n++] =
+		    isalnum((unsigned char)*h) || strchr("._:-", *h) ? *h : '_';
 	buf[n] = '\0';
 	return buf;
 }
@@ -426,7 +459,9 @@ request_id(struct mg_connection *c, char *buf, size_t len)
 static int
 h_401(struct mg_connection *c, void *arg)
 {
-	return svc_reply_error(c, 401, "this service needs "
+	return svc_reply_error(
+	    c, 401,
+	    "this service needs "
 	    "\"Authorization: Bearer <TRAINYARD_SERVICE_TOKEN>\"");
 }
 
@@ -469,8 +504,8 @@ dispatch(struct mg_connection *c)
 	/* The route pattern, not the path: ids would explode the series. */
 	metrics_http(r ? r->uri : "other", r ? r->method : "other", status, dt);
 	ty_log("%s \"%s %.200s\" %d %.1fms%s", ri->remote_addr,
-	    ri->request_method, uri, status, dt * 1e3,
-	    request_id(c, rid, sizeof rid));
+	       ri->request_method, uri, status, dt * 1e3,
+	       request_id(c, rid, sizeof rid));
 	return status;
 }
 
@@ -498,8 +533,9 @@ knock_thread(void *p)
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 
 	sa.sin_port = htons((uint16_t)S.port);
-	if (inet_pton(AF_INET, strcmp(k->addr, "0.0.0.0") ? k->addr :
-	    "127.0.0.1", &sa.sin_addr) != 1)
+	if (inet_pton(AF_INET,
+	              strcmp(k->addr, "0.0.0.0") ? k->addr : "127.0.0.1",
+	              &sa.sin_addr) != 1)
 		return NULL;
 	for (int i = 0; i < 100 && !k->done; i++) {
 		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -541,7 +577,8 @@ read_tokens(int argc, char **argv)
 	if (tok && *tok) {
 		if (strlen(tok) < AUTH_TOKEN_MIN) {
 			ty_log("TRAINYARD_SERVICE_TOKEN is too short: at "
-			    "least %d characters", AUTH_TOKEN_MIN);
+			       "least %d characters",
+			       AUTH_TOKEN_MIN);
 			return -1;
 		}
 		auth_set_service_token(tok);
@@ -549,12 +586,12 @@ read_tokens(int argc, char **argv)
 	}
 	if (cfg_long(argc, argv, "TRAINYARD_INSECURE_NO_TOKEN", 0) == 1) {
 		ty_log("WARNING: no TRAINYARD_SERVICE_TOKEN and "
-		    "TRAINYARD_INSECURE_NO_TOKEN=1: every route is open to "
-		    "anyone who can reach this port");
+		       "TRAINYARD_INSECURE_NO_TOKEN=1: every route is open to "
+		       "anyone who can reach this port");
 		return 0;
 	}
 	ty_log("refusing to start: TRAINYARD_SERVICE_TOKEN is not set (set "
-	    "TRAINYARD_INSECURE_NO_TOKEN=1 to run without one on purpose)");
+	       "TRAINYARD_INSECURE_NO_TOKEN=1 to run without one on purpose)");
 	return -1;
 }
 
@@ -574,16 +611,15 @@ svc_main(int argc, char **argv, const struct svc_def *def)
 	ty_set_progname(S.name);
 	S.started = util_now();
 	S.port = (int)cfg_long(argc, argv, "TRAINYARD_PORT", def->default_port);
-	S.data_dir = xstrdup(cfg_str(argc, argv, "TRAINYARD_DATA_DIR",
-	    "./var/data"));
-	S.models_dir = xstrdup(cfg_str(argc, argv, "TRAINYARD_MODELS_DIR",
-	    "./var/models"));
-	S.threads = (int)cfg_long(argc, argv, "TRAINYARD_THREADS",
-	    util_ncpu());
+	S.data_dir =
+	    xstrdup(cfg_str(argc, argv, "TRAINYARD_DATA_DIR", "./var/data"));
+	S.models_dir = xstrdup(
+	    cfg_str(argc, argv, "TRAINYARD_MODELS_DIR", "./var/models"));
+	S.threads = (int)cfg_long(argc, argv, "TRAINYARD_THREADS", util_ncpu());
 	if (S.threads < 1 || S.threads > 256)
 		S.threads = util_ncpu();
 	S.max_body = (size_t)cfg_long(argc, argv, "TRAINYARD_MAX_BODY_MB", 64) *
-	    1024 * 1024;
+	             1024 * 1024;
 	if (S.port <= 0 || S.port > 65535) {
 		ty_log("bad port %d", S.port);
 		return 1;
@@ -592,7 +628,7 @@ svc_main(int argc, char **argv, const struct svc_def *def)
 		return 1;
 	if (util_mkdirs(S.data_dir, 0755) || util_mkdirs(S.models_dir, 0755)) {
 		ty_log("cannot create volume directories %s, %s: %s",
-		    S.data_dir, S.models_dir, strerror(errno));
+		       S.data_dir, S.models_dir, strerror(errno));
 		return 1;
 	}
 
@@ -615,7 +651,7 @@ svc_main(int argc, char **argv, const struct svc_def *def)
 		return 1;
 
 	snprintf(listen_addr, sizeof listen_addr, "%s",
-	    cfg_str(argc, argv, "TRAINYARD_LISTEN", "0.0.0.0"));
+	         cfg_str(argc, argv, "TRAINYARD_LISTEN", "0.0.0.0"));
 	snprintf(port, sizeof port, "%s:%d", listen_addr, S.port);
 	opts[n++] = "listening_ports";
 	opts[n++] = port;
@@ -626,9 +662,9 @@ svc_main(int argc, char **argv, const struct svc_def *def)
 	 * threads leave the probes room while some connections dawdle.
 	 */
 	snprintf(threads, sizeof threads, "%ld",
-	    cfg_long(argc, argv, "TRAINYARD_HTTP_THREADS", 64));
+	         cfg_long(argc, argv, "TRAINYARD_HTTP_THREADS", 64));
 	snprintf(timeout, sizeof timeout, "%ld",
-	    cfg_long(argc, argv, "TRAINYARD_REQUEST_TIMEOUT_MS", 20000));
+	         cfg_long(argc, argv, "TRAINYARD_REQUEST_TIMEOUT_MS", 20000));
 	pace_config(argc, argv, &S.body_min_rate, &S.body_window_s);
 	opts[n++] = "num_threads";
 	opts[n++] = threads;
@@ -646,7 +682,7 @@ svc_main(int argc, char **argv, const struct svc_def *def)
 		goto out;
 	}
 	ty_log("listening on %s (data %s, models %s, threads %d)", port,
-	    S.data_dir, S.models_dir, S.threads);
+	       S.data_dir, S.models_dir, S.threads);
 
 	while (sigwait(&set, &sig) != 0)
 		;

@@ -83,7 +83,7 @@ struct svc_mount {
 struct svc_def {
 	const char *name; /* "preprocess": log prefix and metric prefix */
 	int default_port;
-	const struct svc_mount *mount; /* may be NULL (job.h: JOB_MOUNT) */
+	const struct svc_mount *mount;  /* may be NULL (job.h: JOB_MOUNT) */
 	const struct svc_route *routes; /* extra routes, may be NULL */
 	size_t nroutes;
 	/*
@@ -112,15 +112,15 @@ int svc_stopping(void);
  * free, or NULL with a reason in err.
  */
 char *svc_volume_path(const char *volume, const char *rel, char *err,
-    size_t errlen) TY_WUR;
+                      size_t errlen) TY_WUR;
 
 /*
  * Request helpers. svc_read_json reads a body of at most max bytes
  * (0: svc_max_body()) and parses it as a JSON object; returns 0, or the
  * HTTP status to answer (400, 408, 411, 413) with a message in err.
  */
-int svc_read_json(struct mg_connection *c, size_t max, cJSON **out,
-    char *err, size_t errlen) TY_WUR;
+int svc_read_json(struct mg_connection *c, size_t max, cJSON **out, char *err,
+                  size_t errlen) TY_WUR;
 /*
  * The raw body, at most max bytes (0: svc_max_body()), NUL-terminated,
  * for the caller to free; returns 0, or 413, or 408 when it came slower
@@ -128,15 +128,15 @@ int svc_read_json(struct mg_connection *c, size_t max, cJSON **out,
  * parse elsewhere (e.g. on a thread with a larger stack than CivetWeb's).
  */
 int svc_read_body(struct mg_connection *c, size_t max, char **out,
-    size_t *outlen, char *err, size_t errlen) TY_WUR;
+                  size_t *outlen, char *err, size_t errlen) TY_WUR;
 /* The request path after the route's '*' prefix ("" if none). */
 const char *svc_path_tail(struct mg_connection *c, const char *prefix);
 
 /* Replies; each returns status. svc_reply_json does not take body. */
 int svc_reply_json(struct mg_connection *c, int status, const cJSON *body);
-int svc_reply_error(struct mg_connection *c, int status, const char *fmt,
-    ...) TY_PRINTF(3, 4);
+int svc_reply_error(struct mg_connection *c, int status, const char *fmt, ...)
+    TY_PRINTF(3, 4);
 int svc_reply(struct mg_connection *c, int status, const char *ctype,
-    const void *body, size_t len);
+              const void *body, size_t len);
 
 #endif

@@ -5,7 +5,7 @@
 
 int
 uri_match(const char *pat, const char *path, long long *ids, size_t maxids,
-    size_t *nids)
+          size_t *nids)
 {
 	*nids = 0;
 	while (*pat) {

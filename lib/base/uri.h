@@ -16,6 +16,6 @@
  * ids[0..*nids); 0 when it does not or has more than maxids of them.
  */
 int uri_match(const char *pattern, const char *path, long long *ids,
-    size_t maxids, size_t *nids);
+              size_t maxids, size_t *nids);
 
 #endif

@@ -21,7 +21,7 @@ static void
 oom(size_t n)
 {
 	fprintf(stderr, "%s: out of memory allocating %zu bytes\n", progname,
-	    n);
+	        n);
 	abort();
 }
 
@@ -295,7 +295,8 @@ flag_name(const char *var, char *out, size_t outlen)
 	if (!strncmp(var, "TRAINYARD_", 10))
 		var += 10;
 	for (; *var && i + 1 < outlen; var++)
-		out[i++] = *var == '_' ? '-' : (char)tolower((unsigned char)*var);
+		out[i++] =
+		    *var == '_' ? '-' : (char)tolower((unsigned char)*var);
 	out[i] = '\0';
 }
 
@@ -334,7 +335,7 @@ cfg_long(int argc, char **argv, const char *var, long def)
 	v = strtol(s, &end, 10);
 	if (errno || end == s || *end) {
 		fprintf(stderr, "%s: %s=\"%s\" is not a number; using %ld\n",
-		    progname, var, s, def);
+		        progname, var, s, def);
 		return def;
 	}
 	return v;

@@ -122,9 +122,10 @@ wk_call(const struct wk_call *k, struct wk_resp *out)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
 	} else if (s.toobig) {
 		e = WK_TOO_BIG;
-		snprintf(out->err, sizeof(out->err),
-		         "%s service at %s sent an answer larger than %zu bytes",
-		         k->service, k->base, k->max_resp);
+		snprintf(
+		    out->err, sizeof(out->err),
+		    "%s service at %s sent an answer larger than %zu bytes",
+		    k->service, k->base, k->max_resp);
 	} else if (rc == CURLE_ABORTED_BY_CALLBACK) {
 		e = WK_CANCELLED;
 		snprintf(out->err, sizeof(out->err),
@@ -140,9 +141,10 @@ wk_call(const struct wk_call *k, struct wk_resp *out)
 		curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connected);
 		e = connected > 0 ? WK_TIMEOUT : WK_UNREACHABLE;
 		if (e == WK_TIMEOUT)
-			snprintf(out->err, sizeof(out->err),
-			         "%s service at %s did not answer within %ld ms",
-			         k->service, k->base, k->timeout_ms);
+			snprintf(
+			    out->err, sizeof(out->err),
+			    "%s service at %s did not answer within %ld ms",
+			    k->service, k->base, k->timeout_ms);
 		else
 			snprintf(out->err, sizeof(out->err),
 			         "%s service unreachable at %s (connect timed "

@@ -39,14 +39,14 @@ struct gemm_case {
 };
 
 static const struct gemm_case gemm_cases[] = {
-	{"sgemm NN 7x9x13", 0, 0, 7, 9, 13, 0.0f},
-	{"sgemm NT 16x33x40", 0, 1, 16, 33, 40, 0.0f},
-	{"sgemm TN 33x16x40", 1, 0, 33, 16, 40, 1.0f},
-	{"sgemm TT 5x6x17", 1, 1, 5, 6, 17, 0.5f},
-	{"sgemm NN 64x128x392", 0, 0, 64, 128, 392, 0.0f},
-	{"sgemm k=0 with beta", 0, 0, 4, 5, 0, 0.5f},
-	{"sgemm m=1", 0, 1, 1, 31, 20, 0.0f},
-	{"sgemm n=1", 1, 0, 29, 1, 18, 1.0f},
+    {"sgemm NN 7x9x13", 0, 0, 7, 9, 13, 0.0f},
+    {"sgemm NT 16x33x40", 0, 1, 16, 33, 40, 0.0f},
+    {"sgemm TN 33x16x40", 1, 0, 33, 16, 40, 1.0f},
+    {"sgemm TT 5x6x17", 1, 1, 5, 6, 17, 0.5f},
+    {"sgemm NN 64x128x392", 0, 0, 64, 128, 392, 0.0f},
+    {"sgemm k=0 with beta", 0, 0, 4, 5, 0, 0.5f},
+    {"sgemm m=1", 0, 1, 1, 31, 20, 0.0f},
+    {"sgemm n=1", 1, 0, 29, 1, 18, 1.0f},
 };
 
 struct gemv_case {
@@ -56,10 +56,10 @@ struct gemv_case {
 };
 
 static const struct gemv_case gemv_cases[] = {
-	{"sgemv N 37x19", 0, 37, 19, 0.0f},
-	{"sgemv T 37x19", 1, 37, 19, 1.0f},
-	{"sgemv N m=1", 0, 1, 23, 0.0f},
-	{"sgemv T n=1", 1, 17, 1, 0.5f},
+    {"sgemv N 37x19", 0, 37, 19, 0.0f},
+    {"sgemv T 37x19", 1, 37, 19, 1.0f},
+    {"sgemv N m=1", 0, 1, 23, 0.0f},
+    {"sgemv T n=1", 1, 17, 1, 0.5f},
 };
 
 /* Deterministic values with both signs and a spread of magnitudes. */
@@ -105,9 +105,10 @@ check_gemm(const struct blas_impl *b, const struct gemm_case *t,
 		for (int j = 0; j < t->n; j++) {
 			double s = 0;
 			for (int p = 0; p < t->k; p++) {
-				float x = t->ta ? a[p * lda + i] : a[i * lda + p];
-				float y = t->tb ? bb[j * ldb + p]
-				                : bb[p * ldb + j];
+				float x =
+				    t->ta ? a[p * lda + i] : a[i * lda + p];
+				float y =
+				    t->tb ? bb[j * ldb + p] : bb[p * ldb + j];
 				s += (double)x * y;
 			}
 			want[i * t->n + j] =
@@ -230,8 +231,8 @@ blas_select_core(char **argv)
 		            ? "TRAINYARD_BLAS_SELFCHECK=fail"
 		            : blas_selfcheck(NULL);
 	}
-	switch (blas_decide(user, again, best, openblas_get_corename(),
-	                    check)) {
+	switch (
+	    blas_decide(user, again, best, openblas_get_corename(), check)) {
 	case BLAS_KEEP:
 		return;
 	case BLAS_FORCE:
@@ -240,9 +241,10 @@ blas_select_core(char **argv)
 		reexec(argv, "for OPENBLAS_CORETYPE");
 		return;
 	case BLAS_FALLBACK:
-		ty_log("OpenBLAS kernel %s failed the start-up self-check (%s): "
-		       "falling back to OpenBLAS's own choice",
-		       user, check);
+		ty_log(
+		    "OpenBLAS kernel %s failed the start-up self-check (%s): "
+		    "falling back to OpenBLAS's own choice",
+		    user, check);
 		unsetenv("OPENBLAS_CORETYPE");
 		setenv("TRAINYARD_BLAS_REEXEC", "fallback", 1);
 		reexec(argv, "without OPENBLAS_CORETYPE");

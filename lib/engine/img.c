@@ -16,23 +16,19 @@
 #define IMG_DEFAULT_MAX_PIXELS (64ull * 1024 * 1024)
 
 static const char *const img_errs[] = {
-	"ok",
-	"not an image (unknown format)",
-	"image too large",
-	"corrupt or unsupported image data",
-	"empty file",
-	"bad target size or channel count",
+    "ok",
+    "not an image (unknown format)",
+    "image too large",
+    "corrupt or unsupported image data",
+    "empty file",
+    "bad target size or channel count",
 };
 
 static const char *const img_formats[IMG_FMT__MAX] = {
-	[IMG_FMT_UNKNOWN] = "unknown",
-	[IMG_FMT_JPEG] = "jpeg",
-	[IMG_FMT_PNG] = "png",
-	[IMG_FMT_GIF] = "gif",
-	[IMG_FMT_BMP] = "bmp",
-	[IMG_FMT_TGA] = "tga",
-	[IMG_FMT_PNM] = "pnm",
-	[IMG_FMT_OTHER] = "other",
+    [IMG_FMT_UNKNOWN] = "unknown", [IMG_FMT_JPEG] = "jpeg",
+    [IMG_FMT_PNG] = "png",         [IMG_FMT_GIF] = "gif",
+    [IMG_FMT_BMP] = "bmp",         [IMG_FMT_TGA] = "tga",
+    [IMG_FMT_PNM] = "pnm",         [IMG_FMT_OTHER] = "other",
 };
 
 const char *
@@ -59,17 +55,17 @@ static const struct {
 	size_t len;
 	enum img_format fmt;
 } img_magic[] = {
-	{"\xff\xd8\xff", 3, IMG_FMT_JPEG},
-	{"\x89PNG\r\n\x1a\n", 8, IMG_FMT_PNG},
-	{"GIF87a", 6, IMG_FMT_GIF},
-	{"GIF89a", 6, IMG_FMT_GIF},
-	{"BM", 2, IMG_FMT_BMP},
-	{"P5", 2, IMG_FMT_PNM},
-	{"P6", 2, IMG_FMT_PNM},
-	{"8BPS", 4, IMG_FMT_OTHER},
-	{"#?RADIANCE", 10, IMG_FMT_OTHER},
-	{"#?RGBE", 6, IMG_FMT_OTHER},
-	{"\x53\x80\xf6\x34", 4, IMG_FMT_OTHER},
+    {"\xff\xd8\xff", 3, IMG_FMT_JPEG},
+    {"\x89PNG\r\n\x1a\n", 8, IMG_FMT_PNG},
+    {"GIF87a", 6, IMG_FMT_GIF},
+    {"GIF89a", 6, IMG_FMT_GIF},
+    {"BM", 2, IMG_FMT_BMP},
+    {"P5", 2, IMG_FMT_PNM},
+    {"P6", 2, IMG_FMT_PNM},
+    {"8BPS", 4, IMG_FMT_OTHER},
+    {"#?RADIANCE", 10, IMG_FMT_OTHER},
+    {"#?RGBE", 6, IMG_FMT_OTHER},
+    {"\x53\x80\xf6\x34", 4, IMG_FMT_OTHER},
 };
 
 enum img_format
@@ -119,7 +115,7 @@ pnm_size(const uint8_t *b, size_t len, int64_t *w, int64_t *h)
 	for (int k = 0; k < 2; k++) {
 		for (;;) {
 			while (i < len && (b[i] == ' ' || b[i] == '\t' ||
-			    b[i] == '\n' || b[i] == '\r'))
+			                   b[i] == '\n' || b[i] == '\r'))
 				i++;
 			if (i < len && b[i] == '#') {
 				while (i < len && b[i] != '\n')
@@ -143,7 +139,7 @@ pnm_size(const uint8_t *b, size_t len, int64_t *w, int64_t *h)
  */
 static void
 header_size(const uint8_t *b, size_t len, enum img_format f, int64_t *w,
-    int64_t *h)
+            int64_t *h)
 {
 	*w = *h = -1;
 	switch (f) {
@@ -181,10 +177,10 @@ img_header_dims(const void *bytes, size_t len, int64_t *w, int64_t *h)
 
 enum img_err
 img_probe(const void *bytes, size_t len, const struct img_limits *lim,
-    struct img_info *info)
+          struct img_info *info)
 {
-	uint64_t max = lim && lim->max_pixels ? lim->max_pixels :
-	    IMG_DEFAULT_MAX_PIXELS;
+	uint64_t max =
+	    lim && lim->max_pixels ? lim->max_pixels : IMG_DEFAULT_MAX_PIXELS;
 	int64_t hw, hh;
 	int w, h, c;
 
@@ -202,8 +198,8 @@ img_probe(const void *bytes, size_t len, const struct img_limits *lim,
 	}
 	if (!stbi_info_from_memory(bytes, (int)len, &w, &h, &c)) {
 		/* stb recognises TGA by a plausible header only. */
-		return info->format == IMG_FMT_UNKNOWN ? IMG_ERR_NOT_IMAGE :
-		    IMG_ERR_CORRUPT;
+		return info->format == IMG_FMT_UNKNOWN ? IMG_ERR_NOT_IMAGE
+		                                       : IMG_ERR_CORRUPT;
 	}
 	if (info->format == IMG_FMT_UNKNOWN)
 		info->format = IMG_FMT_TGA;
@@ -286,7 +282,7 @@ img_convert(const uint8_t *in, int w, int h, int cin, uint8_t *out, int cout)
 
 int
 img_resize(const uint8_t *in, int iw, int ih, int c, uint8_t *out, int ow,
-    int oh)
+           int oh)
 {
 	stbir_filter fh, fv;
 
@@ -298,8 +294,9 @@ img_resize(const uint8_t *in, int iw, int ih, int c, uint8_t *out, int ow,
 	fh = ow < iw ? STBIR_FILTER_BOX : STBIR_FILTER_CATMULLROM;
 	fv = oh < ih ? STBIR_FILTER_BOX : STBIR_FILTER_CATMULLROM;
 	if (!stbir_resize(in, iw, ih, 0, out, ow, oh, 0, STBIR_TYPE_UINT8, c,
-	    STBIR_ALPHA_CHANNEL_NONE, 0, STBIR_EDGE_CLAMP, STBIR_EDGE_CLAMP,
-	    fh, fv, STBIR_COLORSPACE_LINEAR, NULL))
+	                  STBIR_ALPHA_CHANNEL_NONE, 0, STBIR_EDGE_CLAMP,
+	                  STBIR_EDGE_CLAMP, fh, fv, STBIR_COLORSPACE_LINEAR,
+	                  NULL))
 		return -1;
 	return 0;
 }
@@ -307,7 +304,7 @@ img_resize(const uint8_t *in, int iw, int ih, int c, uint8_t *out, int ow,
 /* Probes, then decodes with stb; the caller frees *px with stbi. */
 static enum img_err
 decode(const void *bytes, size_t len, const struct img_limits *lim,
-    struct img_info *info, uint8_t **px, char *err, size_t errlen)
+       struct img_info *info, uint8_t **px, char *err, size_t errlen)
 {
 	enum img_err e;
 	int sw, sh, sc;
@@ -315,10 +312,13 @@ decode(const void *bytes, size_t len, const struct img_limits *lim,
 	*px = NULL;
 	e = img_probe(bytes, len, lim, info);
 	if (e == IMG_ERR_TOO_LARGE) {
-		snprintf(err, errlen, "image too large: %dx%d pixels is over "
-		    "the limit of %llu", info->width, info->height,
-		    (unsigned long long)(lim && lim->max_pixels ?
-		    lim->max_pixels : IMG_DEFAULT_MAX_PIXELS));
+		snprintf(err, errlen,
+		         "image too large: %dx%d pixels is over "
+		         "the limit of %llu",
+		         info->width, info->height,
+		         (unsigned long long)(lim && lim->max_pixels
+		                                  ? lim->max_pixels
+		                                  : IMG_DEFAULT_MAX_PIXELS));
 		return e;
 	}
 	if (e != IMG_OK) {
@@ -328,7 +328,7 @@ decode(const void *bytes, size_t len, const struct img_limits *lim,
 	*px = stbi_load_from_memory(bytes, (int)len, &sw, &sh, &sc, 0);
 	if (!*px) {
 		snprintf(err, errlen, "cannot decode %s: %s",
-		    img_format_name(info->format), stbi_failure_reason());
+		         img_format_name(info->format), stbi_failure_reason());
 		return IMG_ERR_CORRUPT;
 	}
 	/* The header and the decoder must agree, or the limit was moot. */
@@ -345,7 +345,7 @@ decode(const void *bytes, size_t len, const struct img_limits *lim,
 
 enum img_err
 img_verify(const void *bytes, size_t len, const struct img_limits *lim,
-    struct img_info *info, char *err, size_t errlen)
+           struct img_info *info, char *err, size_t errlen)
 {
 	struct img_info tmp;
 	uint8_t *px;
@@ -358,7 +358,7 @@ img_verify(const void *bytes, size_t len, const struct img_limits *lim,
 
 enum img_err
 img_decode(const void *bytes, size_t len, const struct img_limits *lim,
-    struct img_info *info, uint8_t **px, char *err, size_t errlen)
+           struct img_info *info, uint8_t **px, char *err, size_t errlen)
 {
 	return decode(bytes, len, lim, info, px, err, errlen);
 }
@@ -377,7 +377,7 @@ fit_args_ok(int w, int h, int c)
 
 enum img_err
 img_fit(const uint8_t *px, int sw, int sh, int sc, int w, int h, int c,
-    uint8_t *out, char *err, size_t errlen)
+        uint8_t *out, char *err, size_t errlen)
 {
 	uint8_t *conv = NULL;
 
@@ -400,8 +400,8 @@ img_fit(const uint8_t *px, int sw, int sh, int sc, int w, int h, int c,
 
 enum img_err
 img_load(const void *bytes, size_t len, const struct img_limits *lim, int w,
-    int h, int c, uint8_t *out, struct img_info *info, char *err,
-    size_t errlen)
+         int h, int c, uint8_t *out, struct img_info *info, char *err,
+         size_t errlen)
 {
 	struct img_info tmp;
 	enum img_err e;
@@ -416,8 +416,8 @@ img_load(const void *bytes, size_t len, const struct img_limits *lim, int w,
 	e = decode(bytes, len, lim, info, &px, err, errlen);
 	if (e != IMG_OK)
 		return e;
-	e = img_fit(px, info->width, info->height, info->channels, w, h, c,
-	    out, err, errlen);
+	e = img_fit(px, info->width, info->height, info->channels, w, h, c, out,
+	            err, errlen);
 	stbi_image_free(px);
 	return e;
 }

@@ -64,22 +64,23 @@ enum img_format img_sniff(const void *bytes, size_t len);
  * vets the whole file.
  */
 int img_header_dims(const void *bytes, size_t len, int64_t *w,
-    int64_t *h) TY_WUR;
+                    int64_t *h) TY_WUR;
 
 /* Reads the header only. */
 enum img_err img_probe(const void *bytes, size_t len,
-    const struct img_limits *lim, struct img_info *info) TY_WUR;
+                       const struct img_limits *lim,
+                       struct img_info *info) TY_WUR;
 
 /*
  * Converts w*h pixels from cin to cout channels (each 1..4; cout 2 and 4
  * get an opaque alpha). in and out must not overlap.
  */
 void img_convert(const uint8_t *in, int w, int h, int cin, uint8_t *out,
-    int cout);
+                 int cout);
 
 /* Resizes c-channel uint8 HWC; 0 or -1. */
-int img_resize(const uint8_t *in, int iw, int ih, int c, uint8_t *out,
-    int ow, int oh) TY_WUR;
+int img_resize(const uint8_t *in, int iw, int ih, int c, uint8_t *out, int ow,
+               int oh) TY_WUR;
 
 /*
  * Decodes bytes, converts to c channels (1 or 3) and resizes to w x h
@@ -87,16 +88,17 @@ int img_resize(const uint8_t *in, int iw, int ih, int c, uint8_t *out,
  * size even when decoding then fails. err gets a message for a person.
  */
 enum img_err img_load(const void *bytes, size_t len,
-    const struct img_limits *lim, int w, int h, int c, uint8_t *out,
-    struct img_info *info, char *err, size_t errlen) TY_WUR;
+                      const struct img_limits *lim, int w, int h, int c,
+                      uint8_t *out, struct img_info *info, char *err,
+                      size_t errlen) TY_WUR;
 
 /*
  * Decodes fully and discards the pixels: the check a report needs (a
  * truncated PNG passes img_probe but not this). Same errors as img_load.
  */
 enum img_err img_verify(const void *bytes, size_t len,
-    const struct img_limits *lim, struct img_info *info, char *err,
-    size_t errlen) TY_WUR;
+                        const struct img_limits *lim, struct img_info *info,
+                        char *err, size_t errlen) TY_WUR;
 
 /*
  * The two halves of img_load, for a caller that also needs the source
@@ -106,10 +108,10 @@ enum img_err img_verify(const void *bytes, size_t len,
  * exactly the steps img_load takes after decoding.
  */
 enum img_err img_decode(const void *bytes, size_t len,
-    const struct img_limits *lim, struct img_info *info, uint8_t **px,
-    char *err, size_t errlen) TY_WUR;
+                        const struct img_limits *lim, struct img_info *info,
+                        uint8_t **px, char *err, size_t errlen) TY_WUR;
 void img_free(uint8_t *px);
 enum img_err img_fit(const uint8_t *px, int sw, int sh, int sc, int w, int h,
-    int c, uint8_t *out, char *err, size_t errlen) TY_WUR;
+                     int c, uint8_t *out, char *err, size_t errlen) TY_WUR;
 
 #endif

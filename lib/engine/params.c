@@ -55,9 +55,19 @@ params_arch_reads(enum arch_kind a, const char *list)
 #define NOFF_WIDTHS(f) offsetof(struct params, n##f)
 
 const struct param params_table[PARAM__MAX] = {
-#define PARAM(g, name, type, lo, hi, def, fmax, flags, label, help)           \
-	{PARAM_##g, #name, PARAM_##type, lo, hi, def, fmax, flags, label, help, \
-	 offsetof(struct params, name), NOFF_##type(name)},
+#define PARAM(g, name, type, lo, hi, def, fmax, flags, label, help)            \
+	{PARAM_##g,                                                            \
+	 #name,                                                                \
+	 PARAM_##type,                                                         \
+	 lo,                                                                   \
+	 hi,                                                                   \
+	 def,                                                                  \
+	 fmax,                                                                 \
+	 flags,                                                                \
+	 label,                                                                \
+	 help,                                                                 \
+	 offsetof(struct params, name),                                        \
+	 NOFF_##type(name)},
 #include "params_list.h"
 #undef PARAM
 };
@@ -187,8 +197,10 @@ choices_text(const struct param *r, char *out, size_t len)
 	out[0] = '\0';
 	for (int i = 0; i < k && n < len; i++) {
 		int w = snprintf(out + n, len - n, "%s%s",
-		    i == 0 ? "" : i == k - 1 ? " or " : ", ",
-		    (c = params_choice_name(r, i)));
+		                 i == 0       ? ""
+		                 : i == k - 1 ? " or "
+		                              : ", ",
+		                 (c = params_choice_name(r, i)));
 		if (w < 0)
 			break;
 		n += (size_t)w;
@@ -204,13 +216,13 @@ accepts(const struct param *r, int form, char *out, size_t len)
 	switch (r->type) {
 	case PARAM_INT:
 	case PARAM_SEED:
-		snprintf(out, len, "a whole number from %.17g to %.17g",
-		    r->min, upper(r, form));
+		snprintf(out, len, "a whole number from %.17g to %.17g", r->min,
+		         upper(r, form));
 		break;
 	case PARAM_NUM:
 	case PARAM_F32:
 		snprintf(out, len, "a number from %.17g to %.17g", r->min,
-		    upper(r, form));
+		         upper(r, form));
 		break;
 	case PARAM_BOOL:
 		snprintf(out, len, "true or false");
@@ -222,9 +234,11 @@ accepts(const struct param *r, int form, char *out, size_t len)
 		snprintf(out, len, "%s", names);
 		break;
 	case PARAM_WIDTHS:
-		snprintf(out, len, "a list of up to %d whole numbers from %.17g "
-		    "to %.17g", form ? FORM_MAX_WIDTHS : PARAMS_MAX_WIDTHS,
-		    r->min, upper(r, form));
+		snprintf(out, len,
+		         "a list of up to %d whole numbers from %.17g "
+		         "to %.17g",
+		         form ? FORM_MAX_WIDTHS : PARAMS_MAX_WIDTHS, r->min,
+		         upper(r, form));
 		break;
 	}
 }
@@ -233,16 +247,15 @@ static int
 in_range(const struct param *r, int form, double d)
 {
 	return isfinite(d) && d >= r->min && d <= upper(r, form) &&
-	    (!whole_type(r->type) || d == floor(d));
+	       (!whole_type(r->type) || d == floor(d));
 }
 
 static int widths_text(const struct param *r, const char *v, int form,
-    struct params *p);
+                       struct params *p);
 
 /* A width list: [256, 128], 256 or "256,128" (as a form sends it). */
 static int
-widths_json(const cJSON *v, const struct param *r, int form,
-    struct params *p)
+widths_json(const cJSON *v, const struct param *r, int form, struct params *p)
 {
 	int *out = AT(p, r, int), n = 0,
 	    most = form ? FORM_MAX_WIDTHS : PARAMS_MAX_WIDTHS;
@@ -299,7 +312,7 @@ row_json(const cJSON *v, const struct param *r, int form, struct params *p)
 
 int
 params_from_json(const cJSON *j, unsigned flags, int form, struct params *p,
-    char *err, size_t errlen)
+                 char *err, size_t errlen)
 {
 	char what[192];
 
@@ -325,7 +338,7 @@ params_from_json(const cJSON *j, unsigned flags, int form, struct params *p,
 		if (row_json(v, r, form, p) < 0) {
 			accepts(r, form, what, sizeof(what));
 			snprintf(err, errlen, "%s%s%s must be %s", g ? g : "",
-			    g ? "." : "", r->name, what);
+			         g ? "." : "", r->name, what);
 			return -1;
 		}
 	}
@@ -361,13 +374,15 @@ params_to_json(const struct params *p, unsigned flags, cJSON *j)
 		case PARAM_ARCH:
 		case PARAM_OPT:
 		case PARAM_SCHED:
-			cJSON_AddStringToObject(o, r->name,
-			    params_choice_name(r, (int)load(p, r)));
+			cJSON_AddStringToObject(
+			    o, r->name, params_choice_name(r, (int)load(p, r)));
 			break;
 		case PARAM_WIDTHS:
-			cJSON_AddItemToObject(o, r->name, cJSON_CreateIntArray(
-			    CAT(p, r, int),
-			    *(const int *)((const char *)p + r->noff)));
+			cJSON_AddItemToObject(
+			    o, r->name,
+			    cJSON_CreateIntArray(
+			        CAT(p, r, int),
+			        *(const int *)((const char *)p + r->noff)));
 			break;
 		default:
 			cJSON_AddNumberToObject(o, r->name, load(p, r));
@@ -422,8 +437,7 @@ num(const char *v, double *out)
 
 /* "128,64": up to the form's or the workers' count of widths. */
 static int
-widths_text(const struct param *r, const char *v, int form,
-    struct params *p)
+widths_text(const struct param *r, const char *v, int form, struct params *p)
 {
 	char buf[128], *tok, *save = NULL;
 	int w[PARAMS_MAX_WIDTHS], n = 0;
@@ -446,7 +460,7 @@ widths_text(const struct param *r, const char *v, int form,
 
 int
 params_from_text(const struct param *r, const char *v, struct params *p,
-    char *msg, size_t len)
+                 char *msg, size_t len)
 {
 	char what[192];
 	double d;

@@ -24,18 +24,18 @@
  * add one: a row here and its builder in the train worker
  * (train_arch_specs' table).
  */
-#define PARAMS_ARCHS(ARCH)                                                    \
-	ARCH(LINEAR, "linear", "")                                            \
-	ARCH(MLP, "mlp", "hidden")                                            \
-	ARCH(CNN, "cnn", "hidden,conv")                                       \
-	ARCH(RESNET, "resnet", "widths,blocks")                               \
+#define PARAMS_ARCHS(ARCH)                                                     \
+	ARCH(LINEAR, "linear", "")                                             \
+	ARCH(MLP, "mlp", "hidden")                                             \
+	ARCH(CNN, "cnn", "hidden,conv")                                        \
+	ARCH(RESNET, "resnet", "widths,blocks")                                \
 	ARCH(LSTM, "lstm", "hidden")
 
 enum arch_kind {
 #define ARCH_ENUM(id, name, lists) ARCH_##id,
 	PARAMS_ARCHS(ARCH_ENUM)
 #undef ARCH_ENUM
-	ARCH__MAX
+	    ARCH__MAX
 };
 
 struct arch_def {
@@ -97,7 +97,7 @@ enum param_flag {
  *		};
  *	};
  */
-#define PARAM_AS_FIELD(g, name, type, lo, hi, def, fmax, flags, label, help) \
+#define PARAM_AS_FIELD(g, name, type, lo, hi, def, fmax, flags, label, help)   \
 	PARAM_FIELD_##type(name)
 
 struct params {
@@ -107,7 +107,7 @@ struct params {
 };
 
 enum param_id {
-#define PARAM(g, name, type, lo, hi, def, fmax, flags, label, help)           \
+#define PARAM(g, name, type, lo, hi, def, fmax, flags, label, help)            \
 	PARAM_ID_##name,
 #include "params_list.h"
 #undef PARAM
@@ -137,8 +137,8 @@ void params_defaults(struct params *p);
  * form: check against the run form's bounds. F32 values are rounded to
  * float. 0, or -1 with a message naming the member in err.
  */
-int params_from_json(const cJSON *j, unsigned flags, int form,
-    struct params *p, char *err, size_t errlen) TY_WUR;
+int params_from_json(const cJSON *j, unsigned flags, int form, struct params *p,
+                     char *err, size_t errlen) TY_WUR;
 
 /*
  * Adds the rows with all of flags to j (groups become objects). A
@@ -152,8 +152,7 @@ void params_to_json(const struct params *p, unsigned flags, cJSON *j);
  * r of p, checked against the form's bounds; 0, or -1 with a message for
  * the person in msg.
  */
-int params_from_text(const struct param *r, const char *text,
-    struct params *p, char *msg, size_t len) TY_WUR;
-
+int params_from_text(const struct param *r, const char *text, struct params *p,
+                     char *msg, size_t len) TY_WUR;
 
 #endif

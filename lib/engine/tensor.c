@@ -29,21 +29,21 @@ tensor_pixel_offset(uint32_t count)
 
 static int
 shape_ok(uint32_t h, uint32_t w, uint32_t c, uint32_t classes, char *err,
-    size_t errlen)
+         size_t errlen)
 {
 	if (h == 0 || w == 0 || h > TENSOR_MAX_SIDE || w > TENSOR_MAX_SIDE) {
 		snprintf(err, errlen, "image size %ux%u out of range 1..%d", w,
-		    h, TENSOR_MAX_SIDE);
+		         h, TENSOR_MAX_SIDE);
 		return 0;
 	}
 	if (c == 0 || c > TENSOR_MAX_CHANNELS) {
 		snprintf(err, errlen, "channels %u out of range 1..%d", c,
-		    TENSOR_MAX_CHANNELS);
+		         TENSOR_MAX_CHANNELS);
 		return 0;
 	}
 	if (classes == 0 || classes > TENSOR_MAX_CLASSES) {
 		snprintf(err, errlen, "class count %u out of range 1..%d",
-		    classes, TENSOR_MAX_CLASSES);
+		         classes, TENSOR_MAX_CLASSES);
 		return 0;
 	}
 	return 1;
@@ -51,15 +51,17 @@ shape_ok(uint32_t h, uint32_t w, uint32_t c, uint32_t classes, char *err,
 
 int
 tensor_parse(const void *buf, size_t len, struct tensor *t, char *err,
-    size_t errlen)
+             size_t errlen)
 {
 	const uint8_t *p = buf;
 	uint64_t need;
 
 	memset(t, 0, sizeof *t);
 	if (len < TENSOR_HEADER_SIZE) {
-		snprintf(err, errlen, "not a .tyd file: %zu bytes is shorter "
-		    "than the header", len);
+		snprintf(err, errlen,
+		         "not a .tyd file: %zu bytes is shorter "
+		         "than the header",
+		         len);
 		return -1;
 	}
 	if (memcmp(p, TENSOR_MAGIC, 4)) {
@@ -67,8 +69,10 @@ tensor_parse(const void *buf, size_t len, struct tensor *t, char *err,
 		return -1;
 	}
 	if (byte_get_le32(p + 4) != TENSOR_VERSION) {
-		snprintf(err, errlen, ".tyd version %u is not supported "
-		    "(want %d)", byte_get_le32(p + 4), TENSOR_VERSION);
+		snprintf(err, errlen,
+		         ".tyd version %u is not supported "
+		         "(want %d)",
+		         byte_get_le32(p + 4), TENSOR_VERSION);
 		return -1;
 	}
 	t->count = byte_get_le32(p + 8);
@@ -77,25 +81,27 @@ tensor_parse(const void *buf, size_t len, struct tensor *t, char *err,
 	t->channels = byte_get_le32(p + 20);
 	t->classes = byte_get_le32(p + 24);
 	if (!shape_ok(t->height, t->width, t->channels, t->classes, err,
-	    errlen))
+	              errlen))
 		return -1;
 	t->image_bytes = (size_t)t->height * t->width * t->channels;
 	/* At most 2^32 * 2^28: fits in 64 bits without overflow. */
-	need = tensor_pixel_offset(t->count) +
-	    (uint64_t)t->count * t->image_bytes;
+	need =
+	    tensor_pixel_offset(t->count) + (uint64_t)t->count * t->image_bytes;
 	if (need != len) {
-		snprintf(err, errlen, ".tyd file is %zu bytes but its header "
-		    "says %llu (truncated or corrupt)", len,
-		    (unsigned long long)need);
+		snprintf(err, errlen,
+		         ".tyd file is %zu bytes but its header "
+		         "says %llu (truncated or corrupt)",
+		         len, (unsigned long long)need);
 		return -1;
 	}
 	t->labels = (const uint16_t *)(p + TENSOR_HEADER_SIZE);
 	t->pixels = p + tensor_pixel_offset(t->count);
 	for (uint32_t i = 0; i < t->count; i++) {
 		if (t->labels[i] >= t->classes) {
-			snprintf(err, errlen, ".tyd label %u of image %u is "
-			    "not below the class count %u", t->labels[i], i,
-			    t->classes);
+			snprintf(err, errlen,
+			         ".tyd label %u of image %u is "
+			         "not below the class count %u",
+			         t->labels[i], i, t->classes);
 			return -1;
 		}
 	}
@@ -122,7 +128,7 @@ tensor_open(const char *path, struct tensor *t, char *err, size_t errlen)
 	}
 	if (st.st_size < TENSOR_HEADER_SIZE) {
 		snprintf(err, errlen, "%s: not a .tyd file (%lld bytes)", path,
-		    (long long)st.st_size);
+		         (long long)st.st_size);
 		close(fd);
 		return -1;
 	}
@@ -151,9 +157,9 @@ tensor_close(struct tensor *t)
 }
 
 struct tensor_writer *
-tensor_create(const char *path, uint32_t count, uint32_t height,
-    uint32_t width, uint32_t channels, uint32_t classes,
-    const uint16_t *labels, char *err, size_t errlen)
+tensor_create(const char *path, uint32_t count, uint32_t height, uint32_t width,
+              uint32_t channels, uint32_t classes, const uint16_t *labels,
+              char *err, size_t errlen)
 {
 	struct tensor_writer *w;
 	uint8_t hdr[TENSOR_HEADER_SIZE] = {0};
@@ -165,8 +171,10 @@ tensor_create(const char *path, uint32_t count, uint32_t height,
 		return NULL;
 	for (uint32_t i = 0; i < count; i++) {
 		if (labels[i] >= classes) {
-			snprintf(err, errlen, "label %u of image %u is not "
-			    "below the class count %u", labels[i], i, classes);
+			snprintf(err, errlen,
+			         "label %u of image %u is not "
+			         "below the class count %u",
+			         labels[i], i, classes);
 			return NULL;
 		}
 	}
@@ -199,7 +207,8 @@ tensor_create(const char *path, uint32_t count, uint32_t height,
 		uint8_t b[2] = {(uint8_t)labels[i], (uint8_t)(labels[i] >> 8)};
 		fwrite(b, 1, 2, w->f);
 	}
-	pad = tensor_pixel_offset(count) - TENSOR_HEADER_SIZE - 2 * (size_t)count;
+	pad =
+	    tensor_pixel_offset(count) - TENSOR_HEADER_SIZE - 2 * (size_t)count;
 	fwrite(zeros, 1, pad, w->f);
 	if (ferror(w->f)) {
 		snprintf(err, errlen, "%s: write: %s", path, strerror(errno));
@@ -240,15 +249,14 @@ tensor_commit(struct tensor_writer *w, char *err, size_t errlen)
 
 	if (w->written != w->want) {
 		snprintf(err, errlen, "%s: %llu of %llu pixel bytes written",
-		    w->path, (unsigned long long)w->written,
-		    (unsigned long long)w->want);
+		         w->path, (unsigned long long)w->written,
+		         (unsigned long long)w->want);
 		tensor_abort(w);
 		return -1;
 	}
-	if (fflush(w->f) || fchmod(fileno(w->f), 0644) ||
-	    fsync(fileno(w->f))) {
+	if (fflush(w->f) || fchmod(fileno(w->f), 0644) || fsync(fileno(w->f))) {
 		snprintf(err, errlen, "%s: write: %s", w->path,
-		    strerror(errno));
+		         strerror(errno));
 		tensor_abort(w);
 		return -1;
 	}
@@ -266,18 +274,18 @@ tensor_commit(struct tensor_writer *w, char *err, size_t errlen)
 }
 
 int
-tensor_write(const char *path, uint32_t count, uint32_t height,
-    uint32_t width, uint32_t channels, uint32_t classes,
-    const uint16_t *labels, const uint8_t *pixels, char *err, size_t errlen)
+tensor_write(const char *path, uint32_t count, uint32_t height, uint32_t width,
+             uint32_t channels, uint32_t classes, const uint16_t *labels,
+             const uint8_t *pixels, char *err, size_t errlen)
 {
 	struct tensor_writer *w;
 
-	w = tensor_create(path, count, height, width, channels, classes,
-	    labels, err, errlen);
+	w = tensor_create(path, count, height, width, channels, classes, labels,
+	                  err, errlen);
 	if (!w)
 		return -1;
 	if (tensor_write_pixels(w, pixels,
-	    (size_t)count * height * width * channels)) {
+	                        (size_t)count * height * width * channels)) {
 		snprintf(err, errlen, "%s: write: %s", path, strerror(errno));
 		tensor_abort(w);
 		return -1;

@@ -50,11 +50,11 @@ size_t tensor_pixel_offset(uint32_t count);
  * against the file length, every label < classes). Returns 0, or -1 with
  * a message in err; on success tensor_close() must be called.
  */
-int tensor_open(const char *path, struct tensor *t, char *err, size_t errlen)
-    TY_WUR;
+int tensor_open(const char *path, struct tensor *t, char *err,
+                size_t errlen) TY_WUR;
 /* The same validation over a buffer the caller keeps alive (no copy). */
 int tensor_parse(const void *buf, size_t len, struct tensor *t, char *err,
-    size_t errlen) TY_WUR;
+                 size_t errlen) TY_WUR;
 void tensor_close(struct tensor *t);
 
 /*
@@ -65,10 +65,12 @@ void tensor_close(struct tensor *t);
  */
 struct tensor_writer;
 struct tensor_writer *tensor_create(const char *path, uint32_t count,
-    uint32_t height, uint32_t width, uint32_t channels, uint32_t classes,
-    const uint16_t *labels, char *err, size_t errlen) TY_WUR;
+                                    uint32_t height, uint32_t width,
+                                    uint32_t channels, uint32_t classes,
+                                    const uint16_t *labels, char *err,
+                                    size_t errlen) TY_WUR;
 int tensor_write_pixels(struct tensor_writer *w, const uint8_t *px,
-    size_t nbytes) TY_WUR;
+                        size_t nbytes) TY_WUR;
 /* Commits and frees w; 0 or -1 with err. */
 int tensor_commit(struct tensor_writer *w, char *err, size_t errlen) TY_WUR;
 /* Removes the temporary file and frees w. */
@@ -76,8 +78,8 @@ void tensor_abort(struct tensor_writer *w);
 
 /* The whole file in one call. */
 int tensor_write(const char *path, uint32_t count, uint32_t height,
-    uint32_t width, uint32_t channels, uint32_t classes,
-    const uint16_t *labels, const uint8_t *pixels, char *err, size_t errlen)
-    TY_WUR;
+                 uint32_t width, uint32_t channels, uint32_t classes,
+                 const uint16_t *labels, const uint8_t *pixels, char *err,
+                 size_t errlen) TY_WUR;
 
 #endif

@@ -20,13 +20,20 @@ static void
 fuzz_archive(const uint8_t *data, size_t size)
 {
 	static const struct prep_limits lim = {
-		.max_entries = 2000, .max_total = 16 << 20,
-		.max_entry = 4 << 20, .max_pixels = 1 << 20,
-		.max_output = 16 << 20, .max_ratio = 100,
+	    .max_entries = 2000,
+	    .max_total = 16 << 20,
+	    .max_entry = 4 << 20,
+	    .max_pixels = 1 << 20,
+	    .max_output = 16 << 20,
+	    .max_ratio = 100,
 	};
 	struct prep_opts o = {
-		.mode = PREP_PREPARE, .width = 5, .height = 4, .channels = 3,
-		.threads = 2, .lim = &lim,
+	    .mode = PREP_PREPARE,
+	    .width = 5,
+	    .height = 4,
+	    .channels = 3,
+	    .threads = 2,
+	    .lim = &lim,
 	};
 	char path[64];
 	struct prep_scan *s;
@@ -73,8 +80,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	switch (data[0]) {
 	case 'I':
 		if (img_load(data + 1, size - 1, &ilim, 7, 6,
-		    1 + (size & 1) * 2, out, &info, err, sizeof err) ==
-		    IMG_OK && info.width <= 0)
+		             1 + (size & 1) * 2, out, &info, err,
+		             sizeof err) == IMG_OK &&
+		    info.width <= 0)
 			abort();
 		break;
 	case 'X':
@@ -83,7 +91,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		break;
 	case 'T':
-		if (tensor_parse(data + 1, size - 1, &t, err, sizeof err) == 0 &&
+		if (tensor_parse(data + 1, size - 1, &t, err, sizeof err) ==
+		        0 &&
 		    t.count && t.labels[t.count - 1] >= t.classes)
 			abort();
 		break;
@@ -92,8 +101,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint64_t files, images;
 
 		/* the end records and the central directory walk */
-		if (zipcount_end(data + 1, size - 1, &d) == 0 &&
-		    d.zip64 && zipcount_end64(data + 1, size - 1, &d) < -1)
+		if (zipcount_end(data + 1, size - 1, &d) == 0 && d.zip64 &&
+		    zipcount_end64(data + 1, size - 1, &d) < -1)
 			abort();
 		images = zipcount_walk(data + 1, size - 1, &files);
 		if (images > files || files > size / 46)

@@ -2,8 +2,9 @@
  * libFuzzer harness for request parsing: the input is fed to the
  * streaming multipart parser (boundary "XX") in pieces whose sizes come
  * from the first byte, and the same bytes go through the urlencoded form
- * parser, the upload file-name sanitiser and the route matcher. Checks the invariants: a
- * parsed value has no NUL inside, a safe name has only safe characters.
+ * parser, the upload file-name sanitiser and the route matcher. Checks the
+ * invariants: a parsed value has no NUL inside, a safe name has only safe
+ * characters.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,7 +40,7 @@ on_end(void *ud)
 	return 0;
 }
 
-static const struct mp_callbacks cb = { on_begin, on_data, on_end };
+static const struct mp_callbacks cb = {on_begin, on_data, on_end};
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -76,13 +77,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	upload_safe_name(s, safe);
 	if (strlen(safe) == 0 || strlen(safe) > UPLOAD_NAME_MAX ||
 	    strspn(safe, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	        "0123456789._-") != strlen(safe) || safe[0] == '.' ||
-	    strchr(safe, '/'))
+	                 "0123456789._-") != strlen(safe) ||
+	    safe[0] == '.' || strchr(safe, '/'))
 		abort();
 	char bnd[MP_BOUNDARY_MAX + 1];
 	(void)mp_boundary(s, bnd, sizeof(bnd));
-	static const char *const pats[] = { "/projects/{id}",
-		"/projects/{id}/runs/{rid}/events", "/static/*", "/" };
+	static const char *const pats[] = {"/projects/{id}",
+	                                   "/projects/{id}/runs/{rid}/events",
+	                                   "/static/*", "/"};
 	for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++) {
 		long long ids[WEB_IDS_MAX];
 		size_t nids = 0;

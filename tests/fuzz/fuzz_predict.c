@@ -44,8 +44,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (strlen(r.images[i].name) > INFER_MAX_NAME)
 				abort();
 			if (infer_b64_decode(r.images[i].b64,
-			    r.images[i].b64len, &bin, &n, err,
-			    sizeof err) == 0) {
+			                     r.images[i].b64len, &bin, &n, err,
+			                     sizeof err) == 0) {
 				/* decoded size fits base64's 3/4 */
 				if (n > r.images[i].b64len / 4 * 3 + 2)
 					abort();

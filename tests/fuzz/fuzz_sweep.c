@@ -44,7 +44,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			const char *v = out[c].f[i].value;
 			if (strcmp(out[c].f[i].name, f.f[i].name))
 				abort();
-			if (sweep_is_field(f.f[i].name) && strchr(f.f[i].value, ',')) {
+			if (sweep_is_field(f.f[i].name) &&
+			    strchr(f.f[i].value, ',')) {
 				if (!*v || strchr(v, ',') || strlen(v) >= 64)
 					abort();
 			} else if (strcmp(v, f.f[i].value)) {

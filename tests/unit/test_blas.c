@@ -42,8 +42,8 @@ gemm_sigill(CBLAS_ORDER o, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, blasint m,
 /* Wrong for a single-row matrix-vector product only. */
 static void
 gemv_bad_m1(CBLAS_ORDER o, CBLAS_TRANSPOSE t, blasint m, blasint n, float al,
-            const float *a, blasint lda, const float *x, blasint incx,
-            float be, float *y, blasint incy)
+            const float *a, blasint lda, const float *x, blasint incx, float be,
+            float *y, blasint incy)
 {
 	cblas_sgemv(o, t, m, n, al, a, lda, x, incx, be, y, incy);
 	if (m == 1)
@@ -62,14 +62,16 @@ main(void)
 		struct blas_impl impl;
 		const char *want; /* the product named in the answer */
 	} bad[] = {
-	    {"sgemm wrong for k=0", {gemm_bad_k0, cblas_sgemv},
+	    {"sgemm wrong for k=0",
+	     {gemm_bad_k0, cblas_sgemv},
 	     "sgemm k=0 with beta"},
-	    {"sgemm off in one element", {gemm_off, cblas_sgemv},
+	    {"sgemm off in one element",
+	     {gemm_off, cblas_sgemv},
 	     "sgemm NN 7x9x13"},
-	    {"sgemm raises SIGILL", {gemm_sigill, cblas_sgemv},
+	    {"sgemm raises SIGILL",
+	     {gemm_sigill, cblas_sgemv},
 	     "crashed with SIGILL"},
-	    {"sgemv wrong for m=1", {cblas_sgemm, gemv_bad_m1},
-	     "sgemv N m=1"},
+	    {"sgemv wrong for m=1", {cblas_sgemm, gemv_bad_m1}, "sgemv N m=1"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		TH_TEST(bad[i].name)
@@ -95,8 +97,8 @@ main(void)
 	     BLAS_KEEP},
 	    {"better core: force it", NULL, NULL, "SKYLAKEX", "Haswell", NULL,
 	     BLAS_FORCE},
-	    {"already the best: keep", NULL, NULL, "SKYLAKEX", "SkylakeX",
-	     NULL, BLAS_KEEP},
+	    {"already the best: keep", NULL, NULL, "SKYLAKEX", "SkylakeX", NULL,
+	     BLAS_KEEP},
 	    {"user's OPENBLAS_CORETYPE: keep, unchecked", "Haswell", NULL,
 	     "SKYLAKEX", "Haswell", "sgemm m=1", BLAS_KEEP},
 	    {"forced by us and checked: keep", "SKYLAKEX", "1", "SKYLAKEX",

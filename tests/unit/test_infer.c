@@ -23,56 +23,55 @@
 
 static const struct {
 	const char *json;
-	int status;	  /* 0: accepted */
+	int status;       /* 0: accepted */
 	const char *want; /* in the error, or the model when accepted */
 } req_rows[] = {
-	{"{\"model\":\"runs/1/model.tym\",\"images\":[{\"data\":\"\"}]}", 0,
-	    "runs/1/model.tym"},
-	{"{\"model\":\"m.tym\",\"top_k\":5,\"thumbnail\":96,\"images\":"
-	    "[{\"name\":\"a\",\"data\":\"AA==\"},{\"data\":\"\"}]}", 0,
-	    "m.tym"},
-	{"{\"model\":\"m\",\"top_k\":null,\"thumbnail\":null,\"images\":"
-	    "[{\"name\":null,\"data\":\"\"}],\"extra\":1}", 0, "m"},
-	{"[]", 400, "object"},
-	{"{}", 400, "\"model\" is required"},
-	{"{\"model\":1,\"images\":[]}", 400, "\"model\" must be a string"},
-	{"{\"model\":\"\",\"images\":[{\"data\":\"\"}]}", 400, "empty"},
-	{"{\"model\":\"/etc/passwd\",\"images\":[{\"data\":\"\"}]}", 400,
-	    "relative"},
-	{"{\"model\":\"a/../../b\",\"images\":[{\"data\":\"\"}]}", 400, ".."},
-	{"{\"model\":\"a//b\",\"images\":[{\"data\":\"\"}]}", 400, "empty"},
-	{"{\"model\":\"a\\nb\",\"images\":[{\"data\":\"\"}]}", 400,
-	    "control"},
-	{"{\"model\":\"m\"}", 400, "\"images\" must be a list"},
-	{"{\"model\":\"m\",\"images\":{}}", 400, "\"images\" must be a list"},
-	{"{\"model\":\"m\",\"images\":[]}", 400, "empty"},
-	{"{\"model\":\"m\",\"images\":[1]}", 400, "images[0] must be an"},
-	{"{\"model\":\"m\",\"images\":[{\"data\":\"\"},[]]}", 400,
-	    "images[1] must be an"},
-	{"{\"model\":\"m\",\"images\":[{}]}", 400, "images[0].data"},
-	{"{\"model\":\"m\",\"images\":[{\"data\":true}]}", 400,
-	    "images[0].data"},
-	{"{\"model\":\"m\",\"images\":[{\"name\":[],\"data\":\"\"}]}", 400,
-	    "images[0].name"},
-	{"{\"model\":\"m\",\"top_k\":\"1\",\"images\":[{\"data\":\"\"}]}",
-	    400, "top_k"},
-	{"{\"model\":\"m\",\"top_k\":0,\"images\":[{\"data\":\"\"}]}", 400,
-	    "top_k"},
-	{"{\"model\":\"m\",\"top_k\":-1e400,\"images\":[{\"data\":\"\"}]}",
-	    400, "top_k"},
-	{"{\"model\":\"m\",\"top_k\":2.5,\"images\":[{\"data\":\"\"}]}", 400,
-	    "top_k"},
-	{"{\"model\":\"m\",\"top_k\":101,\"images\":[{\"data\":\"\"}]}", 400,
-	    "top_k"},
-	{"{\"model\":\"m\",\"thumbnail\":513,\"images\":[{\"data\":\"\"}]}",
-	    400, "thumbnail"},
-	{"{\"model\":\"m\",\"thumbnail\":-1,\"images\":[{\"data\":\"\"}]}",
-	    400, "thumbnail"},
-	{"{\"model\":\"m\",\"thumbnail\":false,\"images\":[{\"data\":\"\"}]}",
-	    400, "thumbnail"},
-	{"{\"model\":\"m\",\"images\":[{\"data\":\"\"},{\"data\":\"\"},"
-	    "{\"data\":\"\"},{\"data\":\"\"},{\"data\":\"\"}]}", 413,
-	    "too many images: 5, at most 4"},
+    {"{\"model\":\"runs/1/model.tym\",\"images\":[{\"data\":\"\"}]}", 0,
+     "runs/1/model.tym"},
+    {"{\"model\":\"m.tym\",\"top_k\":5,\"thumbnail\":96,\"images\":"
+     "[{\"name\":\"a\",\"data\":\"AA==\"},{\"data\":\"\"}]}",
+     0, "m.tym"},
+    {"{\"model\":\"m\",\"top_k\":null,\"thumbnail\":null,\"images\":"
+     "[{\"name\":null,\"data\":\"\"}],\"extra\":1}",
+     0, "m"},
+    {"[]", 400, "object"},
+    {"{}", 400, "\"model\" is required"},
+    {"{\"model\":1,\"images\":[]}", 400, "\"model\" must be a string"},
+    {"{\"model\":\"\",\"images\":[{\"data\":\"\"}]}", 400, "empty"},
+    {"{\"model\":\"/etc/passwd\",\"images\":[{\"data\":\"\"}]}", 400,
+     "relative"},
+    {"{\"model\":\"a/../../b\",\"images\":[{\"data\":\"\"}]}", 400, ".."},
+    {"{\"model\":\"a//b\",\"images\":[{\"data\":\"\"}]}", 400, "empty"},
+    {"{\"model\":\"a\\nb\",\"images\":[{\"data\":\"\"}]}", 400, "control"},
+    {"{\"model\":\"m\"}", 400, "\"images\" must be a list"},
+    {"{\"model\":\"m\",\"images\":{}}", 400, "\"images\" must be a list"},
+    {"{\"model\":\"m\",\"images\":[]}", 400, "empty"},
+    {"{\"model\":\"m\",\"images\":[1]}", 400, "images[0] must be an"},
+    {"{\"model\":\"m\",\"images\":[{\"data\":\"\"},[]]}", 400,
+     "images[1] must be an"},
+    {"{\"model\":\"m\",\"images\":[{}]}", 400, "images[0].data"},
+    {"{\"model\":\"m\",\"images\":[{\"data\":true}]}", 400, "images[0].data"},
+    {"{\"model\":\"m\",\"images\":[{\"name\":[],\"data\":\"\"}]}", 400,
+     "images[0].name"},
+    {"{\"model\":\"m\",\"top_k\":\"1\",\"images\":[{\"data\":\"\"}]}", 400,
+     "top_k"},
+    {"{\"model\":\"m\",\"top_k\":0,\"images\":[{\"data\":\"\"}]}", 400,
+     "top_k"},
+    {"{\"model\":\"m\",\"top_k\":-1e400,\"images\":[{\"data\":\"\"}]}", 400,
+     "top_k"},
+    {"{\"model\":\"m\",\"top_k\":2.5,\"images\":[{\"data\":\"\"}]}", 400,
+     "top_k"},
+    {"{\"model\":\"m\",\"top_k\":101,\"images\":[{\"data\":\"\"}]}", 400,
+     "top_k"},
+    {"{\"model\":\"m\",\"thumbnail\":513,\"images\":[{\"data\":\"\"}]}", 400,
+     "thumbnail"},
+    {"{\"model\":\"m\",\"thumbnail\":-1,\"images\":[{\"data\":\"\"}]}", 400,
+     "thumbnail"},
+    {"{\"model\":\"m\",\"thumbnail\":false,\"images\":[{\"data\":\"\"}]}", 400,
+     "thumbnail"},
+    {"{\"model\":\"m\",\"images\":[{\"data\":\"\"},{\"data\":\"\"},"
+     "{\"data\":\"\"},{\"data\":\"\"},{\"data\":\"\"}]}",
+     413, "too many images: 5, at most 4"},
 };
 
 static void
@@ -85,7 +84,8 @@ test_req_table(void)
 	lim.max_images = 4;
 	for (size_t i = 0; i < TY_ARRAY_LEN(req_rows); i++) {
 		snprintf(name, sizeof name, "request row %zu", i);
-		TH_TEST(name) {
+		TH_TEST(name)
+		{
 			cJSON *j = cJSON_Parse(req_rows[i].json);
 			struct infer_req r;
 			char err[512] = "";
@@ -107,8 +107,10 @@ test_req_table(void)
 			cJSON_Delete(j);
 		}
 	}
-	TH_TEST("request defaults and names") {
-		cJSON *j = cJSON_Parse("{\"model\":\"m\",\"images\":[{\"data\":"
+	TH_TEST("request defaults and names")
+	{
+		cJSON *j = cJSON_Parse(
+		    "{\"model\":\"m\",\"images\":[{\"data\":"
 		    "\"QUJD\"},{\"name\":\"b.png\",\"data\":\"\"}]}");
 		struct infer_req r;
 		char err[256];
@@ -119,7 +121,7 @@ test_req_table(void)
 		CHECK_STR(r.images[0].name, "image-1");
 		CHECK_STR(r.images[1].name, "b.png");
 		CHECK(r.images[0].b64len == 4 &&
-		    !memcmp(r.images[0].b64, "QUJD", 4));
+		      !memcmp(r.images[0].b64, "QUJD", 4));
 		infer_req_free(&r);
 		cJSON_Delete(j);
 	}
@@ -130,22 +132,22 @@ static const struct {
 	int ok;
 	const char *out;
 } b64_rows[] = {
-	{"", 1, ""},
-	{"QUJD", 1, "ABC"},
-	{"QUI=", 1, "AB"},
-	{"QUI", 1, "AB"},	     /* padding left out */
-	{"QQ==", 1, "A"},
-	{"QQ", 1, "A"},
-	{"QU\nJD\r\n", 1, "ABC"},    /* line breaks */
-	{" QUJD ", 1, "ABC"},
-	{"data:image/png;base64,QUJD", 1, "ABC"},
-	{"data:text/plain,QUJD", 0, NULL}, /* not base64 data URL */
-	{"QUJD!", 0, NULL},
-	{"Q", 0, NULL},
-	{"QUJD====", 0, NULL},
-	{"QU=D", 0, NULL},
-	{"QUJD-_", 0, NULL},	     /* URL-safe alphabet is not standard */
-	{"\xff\xfe", 0, NULL},
+    {"", 1, ""},
+    {"QUJD", 1, "ABC"},
+    {"QUI=", 1, "AB"},
+    {"QUI", 1, "AB"}, /* padding left out */
+    {"QQ==", 1, "A"},
+    {"QQ", 1, "A"},
+    {"QU\nJD\r\n", 1, "ABC"}, /* line breaks */
+    {" QUJD ", 1, "ABC"},
+    {"data:image/png;base64,QUJD", 1, "ABC"},
+    {"data:text/plain,QUJD", 0, NULL}, /* not base64 data URL */
+    {"QUJD!", 0, NULL},
+    {"Q", 0, NULL},
+    {"QUJD====", 0, NULL},
+    {"QU=D", 0, NULL},
+    {"QUJD-_", 0, NULL}, /* URL-safe alphabet is not standard */
+    {"\xff\xfe", 0, NULL},
 };
 
 static void
@@ -155,12 +157,14 @@ test_b64(void)
 
 	for (size_t i = 0; i < TY_ARRAY_LEN(b64_rows); i++) {
 		snprintf(name, sizeof name, "base64 row %zu", i);
-		TH_TEST(name) {
+		TH_TEST(name)
+		{
 			uint8_t *out = NULL;
 			size_t n = 99;
 			char err[128];
 			int rc = infer_b64_decode(b64_rows[i].in,
-			    strlen(b64_rows[i].in), &out, &n, err, sizeof err);
+			                          strlen(b64_rows[i].in), &out,
+			                          &n, err, sizeof err);
 
 			CHECK((rc == 0) == b64_rows[i].ok);
 			if (rc == 0) {
@@ -172,7 +176,8 @@ test_b64(void)
 			free(out);
 		}
 	}
-	TH_TEST("base64 round trip of every byte") {
+	TH_TEST("base64 round trip of every byte")
+	{
 		uint8_t bin[256], *back;
 		size_t n;
 		char err[64], *s;
@@ -183,7 +188,7 @@ test_b64(void)
 			s = infer_b64_encode(bin, len);
 			CHECK(strlen(s) == (len + 2) / 3 * 4);
 			CHECK(infer_b64_decode(s, strlen(s), &back, &n, err,
-			    sizeof err) == 0);
+			                       sizeof err) == 0);
 			CHECK(n == len && !memcmp(back, bin, len));
 			free(back);
 			free(s);
@@ -194,7 +199,8 @@ test_b64(void)
 static void
 test_top_k(void)
 {
-	TH_TEST("top-k order, ties to the lower class") {
+	TH_TEST("top-k order, ties to the lower class")
+	{
 		const float p[] = {0.1f, 0.4f, 0.05f, 0.4f, 0.05f};
 		int idx[5];
 
@@ -206,7 +212,8 @@ test_top_k(void)
 		infer_top_k(p, 5, 1, idx);
 		CHECK(idx[0] == 1);
 	}
-	TH_TEST("top-k of one class") {
+	TH_TEST("top-k of one class")
+	{
 		const float p[] = {1.0f};
 		int idx[1];
 
@@ -223,13 +230,10 @@ test_batch_check(void)
 		int w, h, c;
 		int status;
 	} rows[] = {
-		{1024, 28, 28, 1, 0},
-		{1024, 224, 224, 3, 0},	   /* 154 MB */
-		{1024, 1024, 1024, 1, 0},  /* exactly 1 GB */
-		{1025, 1024, 1024, 1, 413},
-		{2, 8192, 8192, 4, 0},	   /* 256 MB each */
-		{4, 8192, 8192, 4, 0},
-		{5, 8192, 8192, 4, 413},
+	    {1024, 28, 28, 1, 0},       {1024, 224, 224, 3, 0}, /* 154 MB */
+	    {1024, 1024, 1024, 1, 0}, /* exactly 1 GB */
+	    {1025, 1024, 1024, 1, 413}, {2, 8192, 8192, 4, 0}, /* 256 MB each */
+	    {4, 8192, 8192, 4, 0},      {5, 8192, 8192, 4, 413},
 	};
 	struct infer_limits lim;
 	char err[256], name[64];
@@ -238,9 +242,11 @@ test_batch_check(void)
 	lim.max_batch = (uint64_t)1 << 30;
 	for (size_t i = 0; i < TY_ARRAY_LEN(rows); i++) {
 		snprintf(name, sizeof name, "batch limit row %zu", i);
-		TH_TEST(name) {
+		TH_TEST(name)
+		{
 			int st = infer_batch_check(&lim, rows[i].n, rows[i].w,
-			    rows[i].h, rows[i].c, err, sizeof err);
+			                           rows[i].h, rows[i].c, err,
+			                           sizeof err);
 			CHECK(st == rows[i].status);
 			if (st)
 				CHECK(strstr(err, "batch limit") != NULL);
@@ -258,15 +264,15 @@ static void
 write_model(const char *path, uint64_t seed, const char *tag)
 {
 	const struct nn_spec s[] = {
-		{.kind = NN_CONV, .out = 2, .k = 3, .stride = 1, .pad = 1},
-		{.kind = NN_RELU},
-		{.kind = NN_MAXPOOL},
-		{.kind = NN_FLATTEN},
-		{.kind = NN_DENSE, .out = 3},
+	    {.kind = NN_CONV, .out = 2, .k = 3, .stride = 1, .pad = 1},
+	    {.kind = NN_RELU},
+	    {.kind = NN_MAXPOOL},
+	    {.kind = NN_FLATTEN},
+	    {.kind = NN_DENSE, .out = 3},
 	};
 	char err[256], *cls[3];
-	struct model_meta mm = {.width = 6, .height = 4, .channels = 1,
-		.nclasses = 3};
+	struct model_meta mm = {
+	    .width = 6, .height = 4, .channels = 1, .nclasses = 3};
 	nn_net *net = nn_new(4, 6, 1, s, 5, NN_LOSS_XENT, err, sizeof err);
 
 	nn_init(net, seed);
@@ -302,7 +308,8 @@ test_cache(void)
 	write_model(c, 3, "C");
 	infer_cache_init(2);
 
-	TH_TEST("cache: miss, then hit on the same entry") {
+	TH_TEST("cache: miss, then hit on the same entry")
+	{
 		m1 = infer_cache_get(a, &status, err, sizeof err);
 		m2 = infer_cache_get(a, &status, err, sizeof err);
 		CHECK(m1 && m1 == m2);
@@ -312,7 +319,8 @@ test_cache(void)
 		infer_cache_release(m1);
 		infer_cache_release(m2);
 	}
-	TH_TEST("cache: missing and corrupt files") {
+	TH_TEST("cache: missing and corrupt files")
+	{
 		char *missing = xasprintf("%s/none.tym", dir);
 		char *bad = xasprintf("%s/bad.tym", dir);
 		size_t len;
@@ -333,7 +341,8 @@ test_cache(void)
 		free(missing);
 		free(bad);
 	}
-	TH_TEST("cache: a replaced file is loaded again") {
+	TH_TEST("cache: a replaced file is loaded again")
+	{
 		m1 = infer_cache_get(a, &status, err, sizeof err);
 		write_model(a, 1, "Z"); /* atomic rename: a new inode */
 		m2 = infer_cache_get(a, &status, err, sizeof err);
@@ -344,13 +353,15 @@ test_cache(void)
 		infer_cache_release(m1);
 		infer_cache_release(m2);
 	}
-	TH_TEST("cache: LRU eviction, held models outlive it") {
+	TH_TEST("cache: LRU eviction, held models outlive it")
+	{
 		held = infer_cache_get(a, &status, err, sizeof err);
 		m1 = infer_cache_get(b, &status, err, sizeof err);
 		infer_cache_release(m1);
 		m2 = infer_cache_get(a, &status, err, sizeof err); /* a: MRU */
 		infer_cache_release(m2);
-		m1 = infer_cache_get(c, &status, err, sizeof err); /* evicts b */
+		m1 =
+		    infer_cache_get(c, &status, err, sizeof err); /* evicts b */
 		infer_cache_release(m1);
 		infer_cache_stats(&st);
 		CHECK(st.entries == 2 && st.evictions >= 1);
@@ -407,8 +418,11 @@ test_predict(void)
 	 * network to be split across threads (32 good images a part) */
 	enum { N = 100 };
 	struct infer_image ims[N];
-	struct infer_req r = {.model = "p.tym", .top_k = 3, .thumbnail = 12,
-		.nimages = N, .images = ims};
+	struct infer_req r = {.model = "p.tym",
+	                      .top_k = 3,
+	                      .thumbnail = 12,
+	                      .nimages = N,
+	                      .images = ims};
 	struct infer_tally t;
 	/* Which PNG image i is (i % 4); every fourth one is bad base64. */
 	static const int src[4] = {0, 1, -1, 2};
@@ -432,7 +446,9 @@ test_predict(void)
 	}
 	for (int threads = 1; threads <= 4; threads += 3) {
 		TH_TEST(threads == 1 ? "predict: PNG gives the model's own "
-		    "answer" : "predict: the same with threads") {
+		                       "answer"
+		                     : "predict: the same with threads")
+		{
 			res = infer_predict(&r, m, &lim, threads, &t);
 			cJSON *preds = cJSON_GetObjectItem(res, "predictions");
 			CHECK(cJSON_GetArraySize(preds) == N);
@@ -445,11 +461,12 @@ test_predict(void)
 				char nm[16];
 
 				snprintf(nm, sizeof nm, "im%d", i);
-				CHECK_STR(cJSON_GetObjectItem(p, "name")->
-				    valuestring, nm);
+				CHECK_STR(
+				    cJSON_GetObjectItem(p, "name")->valuestring,
+				    nm);
 				if (k < 0) {
 					CHECK(cJSON_IsString(e) &&
-					    strstr(e->valuestring, "base64"));
+					      strstr(e->valuestring, "base64"));
 					CHECK(cJSON_GetArraySize(top) == 0);
 					continue;
 				}
@@ -458,16 +475,19 @@ test_predict(void)
 				/* every class's p matches the model's */
 				for (int j = 0; j < 3; j++) {
 					cJSON *tj = cJSON_GetArrayItem(top, j);
-					const char *l = cJSON_GetObjectItem(tj,
-					    "label")->valuestring;
-					int c = l[0] == 'c' ? 0 :
-					    l[0] == 'd' ? 1 : 2;
-					double pv = cJSON_GetObjectItem(tj,
-					    "p")->valuedouble;
-					CHECK(fabs(pv - want[3 * k + c]) < 1e-6);
+					const char *l =
+					    cJSON_GetObjectItem(tj, "label")
+					        ->valuestring;
+					int c = l[0] == 'c'   ? 0
+					        : l[0] == 'd' ? 1
+					                      : 2;
+					double pv = cJSON_GetObjectItem(tj, "p")
+					                ->valuedouble;
+					CHECK(fabs(pv - want[3 * k + c]) <
+					      1e-6);
 				}
-				CHECK(cJSON_IsString(cJSON_GetObjectItem(p,
-				    "thumbnail")));
+				CHECK(cJSON_IsString(
+				    cJSON_GetObjectItem(p, "thumbnail")));
 			}
 			cJSON_Delete(res);
 		}

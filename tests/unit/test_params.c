@@ -165,8 +165,9 @@ main(void)
 		      strstr(b.data, "# TYPE t_total"));
 		const char *t = strstr(b.data, "# TYPE t_total counter");
 		CHECK(t && !strstr(t + 1, "# TYPE t_total "));
-		CHECK(strstr(b.data, "trainyard_http_requests_total{route=\"/x\","
-		                     "method=\"GET\",status=\"200\"} 1\n"));
+		CHECK(strstr(b.data,
+		             "trainyard_http_requests_total{route=\"/x\","
+		             "method=\"GET\",status=\"200\"} 1\n"));
 		CHECK(strstr(b.data, "trainyard_http_request_duration_seconds_"
 		                     "bucket{route=\"/x\",le=\"0.005\"} 1\n"));
 		wb_free(&b);

@@ -4,8 +4,8 @@
  * average pooling, and a two-layer LSTM; the loss with label smoothing
  * and class weights. Forward outputs (training and inference mode), the
  * loss, every parameter gradient and BN's running statistics after one
- * step are compared with parity_ref.h (and AdamW's steps), which parity_gen.py wrote with
- * PyTorch (in double) from the same formulas for weights and inputs.
+ * step are compared with parity_ref.h (and AdamW's steps), which parity_gen.py
+ * wrote with PyTorch (in double) from the same formulas for weights and inputs.
  *
  * Tolerance: |ours - torch| <= 1e-4 + 1e-3 |torch| (float32 against
  * float64; the worst seen is printed).

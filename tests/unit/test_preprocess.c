@@ -28,38 +28,40 @@ test_paths(void)
 		enum prep_path want;
 		const char *cls;
 	} rows[] = {
-		{"dataset/cats/x.jpg", PREP_PATH_IMAGE, "cats"},
-		{"cats/x.jpg", PREP_PATH_IMAGE, "cats"},
-		{"./cats/x.jpg", PREP_PATH_IMAGE, "cats"},
-		{"a/b/c/d/e/f/g/h/dogs/y.png", PREP_PATH_IMAGE, "dogs"},
-		{"x.jpg", PREP_PATH_NOCLASS, NULL},
-		{"/etc/passwd", PREP_PATH_UNSAFE, NULL},
-		{"../../etc/passwd", PREP_PATH_UNSAFE, NULL},
-		{"cats/../../x.png", PREP_PATH_UNSAFE, NULL},
-		{"__MACOSX/cats/._x.jpg", PREP_PATH_HIDDEN, NULL},
-		{"cats/.DS_Store", PREP_PATH_HIDDEN, NULL},
-		{"cats/Thumbs.db", PREP_PATH_HIDDEN, NULL},
-		{".git/cats/x.png", PREP_PATH_HIDDEN, NULL},
-		{"mnist/train-images-idx3-ubyte.gz", PREP_PATH_IDX, NULL},
-		{"t10k-labels-idx1-ubyte", PREP_PATH_IDX, NULL},
-		{"mnist/labels.txt", PREP_PATH_LABELS, NULL},
-		{"a//b/c.png", PREP_PATH_IMAGE, "b"},
+	    {"dataset/cats/x.jpg", PREP_PATH_IMAGE, "cats"},
+	    {"cats/x.jpg", PREP_PATH_IMAGE, "cats"},
+	    {"./cats/x.jpg", PREP_PATH_IMAGE, "cats"},
+	    {"a/b/c/d/e/f/g/h/dogs/y.png", PREP_PATH_IMAGE, "dogs"},
+	    {"x.jpg", PREP_PATH_NOCLASS, NULL},
+	    {"/etc/passwd", PREP_PATH_UNSAFE, NULL},
+	    {"../../etc/passwd", PREP_PATH_UNSAFE, NULL},
+	    {"cats/../../x.png", PREP_PATH_UNSAFE, NULL},
+	    {"__MACOSX/cats/._x.jpg", PREP_PATH_HIDDEN, NULL},
+	    {"cats/.DS_Store", PREP_PATH_HIDDEN, NULL},
+	    {"cats/Thumbs.db", PREP_PATH_HIDDEN, NULL},
+	    {".git/cats/x.png", PREP_PATH_HIDDEN, NULL},
+	    {"mnist/train-images-idx3-ubyte.gz", PREP_PATH_IDX, NULL},
+	    {"t10k-labels-idx1-ubyte", PREP_PATH_IDX, NULL},
+	    {"mnist/labels.txt", PREP_PATH_LABELS, NULL},
+	    {"a//b/c.png", PREP_PATH_IMAGE, "b"},
 	};
 
 	for (size_t i = 0; i < TY_ARRAY_LEN(rows); i++) {
-		TH_TEST(rows[i].name) {
+		TH_TEST(rows[i].name)
+		{
 			const char *c;
 			size_t n;
-			enum prep_path p = prep_path_classify(rows[i].name, &c,
-			    &n);
+			enum prep_path p =
+			    prep_path_classify(rows[i].name, &c, &n);
 
 			CHECK(p == rows[i].want);
 			if (rows[i].cls)
 				CHECK(c && n == strlen(rows[i].cls) &&
-				    !strncmp(c, rows[i].cls, n));
+				      !strncmp(c, rows[i].cls, n));
 		}
 	}
-	TH_TEST("very long path") {
+	TH_TEST("very long path")
+	{
 		char *long_name = malloc(5001);
 
 		memset(long_name, 'a', 5000);
@@ -70,7 +72,7 @@ test_paths(void)
 			size_t n;
 
 			CHECK(prep_path_classify(long_name, &c, &n) ==
-			    PREP_PATH_TOOLONG);
+			      PREP_PATH_TOOLONG);
 		}
 		free(long_name);
 	}
@@ -82,25 +84,28 @@ test_clean(void)
 	static const struct {
 		const char *name, *in, *want;
 	} rows[] = {
-		{"ascii kept", "cats/x.png", "cats/x.png"},
-		{"utf-8 kept", "chats/\xc3\xa9t\xc3\xa9.png", "chats/\xc3\xa9t\xc3\xa9.png"},
-		{"latin-1 byte replaced", "caf\xe9", "caf?"},
-		{"control char replaced", "a\nb\x01", "a?b?"},
-		{"overlong form replaced", "\xc0\xaf", "??"},
-		{"surrogate replaced", "\xed\xa0\x80", "???"},
-		{"truncated sequence", "x\xe2\x82", "x??"},
+	    {"ascii kept", "cats/x.png", "cats/x.png"},
+	    {"utf-8 kept", "chats/\xc3\xa9t\xc3\xa9.png",
+	     "chats/\xc3\xa9t\xc3\xa9.png"},
+	    {"latin-1 byte replaced", "caf\xe9", "caf?"},
+	    {"control char replaced", "a\nb\x01", "a?b?"},
+	    {"overlong form replaced", "\xc0\xaf", "??"},
+	    {"surrogate replaced", "\xed\xa0\x80", "???"},
+	    {"truncated sequence", "x\xe2\x82", "x??"},
 	};
 
 	for (size_t i = 0; i < TY_ARRAY_LEN(rows); i++) {
-		TH_TEST(rows[i].name) {
+		TH_TEST(rows[i].name)
+		{
 			char out[64];
 
 			prep_name_clean(rows[i].in, strlen(rows[i].in), out,
-			    sizeof out);
+			                sizeof out);
 			CHECK_STR(out, rows[i].want);
 		}
 	}
-	TH_TEST("clean never overflows") {
+	TH_TEST("clean never overflows")
+	{
 		char out[4];
 
 		prep_name_clean("\xc3\xa9\xc3\xa9\xc3\xa9", 6, out, sizeof out);
@@ -142,7 +147,7 @@ add_file(struct archive *a, const char *name, const void *data, size_t n)
 /* A PNG of w x h, c channels, every pixel v (alpha 255). */
 static void
 add_png(struct archive *a, const char *name, int w, int h, int c,
-    const unsigned char *px)
+        const unsigned char *px)
 {
 	struct membuf m = {0};
 
@@ -186,13 +191,19 @@ read_json(const char *path)
 }
 
 static int
-prepare(const char *archive, const char *out, int w, int h, int c,
-    int threads, double vf, cJSON **result, char *err, size_t errlen)
+prepare(const char *archive, const char *out, int w, int h, int c, int threads,
+        double vf, cJSON **result, char *err, size_t errlen)
 {
 	struct prep_opts a = {
-		.archive = archive, .outdir = out, .width = w, .height = h,
-		.channels = c, .threads = threads, .val_fraction = vf,
-		.seed = 3, .lim = &lim,
+	    .archive = archive,
+	    .outdir = out,
+	    .width = w,
+	    .height = h,
+	    .channels = c,
+	    .threads = threads,
+	    .val_fraction = vf,
+	    .seed = 3,
+	    .lim = &lim,
 	};
 
 	return prep_prepare(&a, result, err, errlen);
@@ -212,8 +223,9 @@ test_pixels(void)
 	for (int y = 0; y < 8; y++)
 		for (int x = 0; x < 8; x++)
 			for (int k = 0; k < 3; k++)
-				img[(y * 8 + x) * 3 + k] = (unsigned char)(
-				    (y / 2) * 40 + (x / 2) * 10 + k);
+				img[(y * 8 + x) * 3 + k] =
+				    (unsigned char)((y / 2) * 40 +
+				                    (x / 2) * 10 + k);
 	add_png(a, "data/bright/a.png", 8, 8, 3, img);
 	/* "clear": 4x4 RGBA fully transparent -> white. */
 	memset(img, 0, 4 * 4 * 4);
@@ -224,12 +236,13 @@ test_pixels(void)
 	add_file(a, "data/gray/notes.txt", "hello", 5);
 	close_archive(a);
 
-	TH_TEST("prepare: pixel values after resize and conversion") {
+	TH_TEST("prepare: pixel values after resize and conversion")
+	{
 		struct tensor t;
 		char *p;
 		cJSON *meta;
-		int rc = prepare(arc, out, 4, 4, 3, 2, 0.0, &res, err,
-		    sizeof err);
+		int rc =
+		    prepare(arc, out, 4, 4, 3, 2, 0.0, &res, err, sizeof err);
 
 		CHECK(rc == 0);
 		if (rc)
@@ -238,7 +251,7 @@ test_pixels(void)
 		CHECK(tensor_open(p, &t, err, sizeof err) == 0);
 		free(p);
 		CHECK(t.count == 3 && t.classes == 3 && t.width == 4 &&
-		    t.height == 4 && t.channels == 3);
+		      t.height == 4 && t.channels == 3);
 		for (uint32_t i = 0; i < t.count; i++) {
 			const uint8_t *px = t.pixels + i * t.image_bytes;
 			int bad = 0;
@@ -248,9 +261,11 @@ test_pixels(void)
 				for (int x = 0; x < 4; x++)
 					for (int k = 0; k < 3; k++) {
 						int v = px[(y * 4 + x) * 3 + k];
-						int want = t.labels[i] == 0 ?
-						    y * 40 + x * 10 + k :
-						    t.labels[i] == 1 ? 255 : 100;
+						int want =
+						    t.labels[i] == 0
+						        ? y * 40 + x * 10 + k
+						    : t.labels[i] == 1 ? 255
+						                       : 100;
 
 						bad += v != want;
 					}
@@ -262,22 +277,24 @@ test_pixels(void)
 		free(p);
 		CHECK(meta != NULL);
 		CHECK_STR(cJSON_GetStringValue(cJSON_GetArrayItem(
-		    cJSON_GetObjectItem(meta, "classes"), 1)), "clear");
+		              cJSON_GetObjectItem(meta, "classes"), 1)),
+		          "clear");
 		CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(meta, "mean")) ==
-		    3);
+		      3);
 		CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(
-		    cJSON_GetObjectItem(meta, "image"), "width")) == 4);
+		          cJSON_GetObjectItem(meta, "image"), "width")) == 4);
 		cJSON_Delete(meta);
-		CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(res,
-		    "skipped_total")) == 1);
+		CHECK(cJSON_GetNumberValue(
+		          cJSON_GetObjectItem(res, "skipped_total")) == 1);
 		cJSON_Delete(res);
 	}
-	TH_TEST("prepare: gray output of the RGB images") {
+	TH_TEST("prepare: gray output of the RGB images")
+	{
 		struct tensor t;
 		char *p;
 
 		CHECK(prepare(arc, out, 2, 2, 1, 1, 0.0, NULL, err,
-		    sizeof err) == 0);
+		              sizeof err) == 0);
 		p = xasprintf("%s/train.tyd", out);
 		CHECK(tensor_open(p, &t, err, sizeof err) == 0);
 		free(p);
@@ -296,8 +313,8 @@ test_pixels(void)
 static void
 test_chunks(void)
 {
-	char *arc = xasprintf("%s/big.zip", dir), *out = xasprintf("%s/big",
-	    dir);
+	char *arc = xasprintf("%s/big.zip", dir),
+	     *out = xasprintf("%s/big", dir);
 	char err[300];
 	struct archive *a = new_archive(arc, 1);
 	enum { N = 24, W = 1000, H = 1000 };
@@ -311,13 +328,14 @@ test_chunks(void)
 		add_png(a, name, 2, 2, 1, img);
 	}
 	close_archive(a);
-	TH_TEST("prepare: images across pixel store chunks") {
+	TH_TEST("prepare: images across pixel store chunks")
+	{
 		struct tensor t;
 		char *p;
 		cJSON *meta;
 		unsigned seen = 0;
-		int rc = prepare(arc, out, W, H, 3, 2, 0.0, NULL, err,
-		    sizeof err);
+		int rc =
+		    prepare(arc, out, W, H, 3, 2, 0.0, NULL, err, sizeof err);
 
 		CHECK(rc == 0);
 		if (rc)
@@ -332,7 +350,7 @@ test_chunks(void)
 
 			CHECK(k >= 0 && k < N && (v - 7) % 10 == 0);
 			CHECK(px[t.image_bytes / 2] == v &&
-			    px[t.image_bytes - 1] == v);
+			      px[t.image_bytes - 1] == v);
 			CHECK(t.labels[i] == (uint16_t)(k % 2));
 			seen |= 1u << k;
 		}
@@ -343,8 +361,8 @@ test_chunks(void)
 		free(p);
 		/* mean of 7, 17, ..., 237 */
 		CHECK(meta && fabs(cJSON_GetNumberValue(cJSON_GetArrayItem(
-		    cJSON_GetObjectItem(meta, "mean"), 2)) - 122 / 255.0) <
-		    1e-9);
+		                       cJSON_GetObjectItem(meta, "mean"), 2)) -
+		                   122 / 255.0) < 1e-9);
 		cJSON_Delete(meta);
 	}
 	free(arc);
@@ -376,14 +394,15 @@ test_threads(void)
 		add_png(a, name, 20, 17, 3, img);
 	}
 	close_archive(a);
-	TH_TEST("prepare: same output bytes with 1 and 3 threads") {
+	TH_TEST("prepare: same output bytes with 1 and 3 threads")
+	{
 		static const char *const files[] = {"train.tyd", "val.tyd",
-			"meta.json"};
+		                                    "meta.json"};
 
 		CHECK(prepare(arc, o1, 9, 9, 3, 1, 0.25, NULL, err,
-		    sizeof err) == 0);
+		              sizeof err) == 0);
 		CHECK(prepare(arc, o3, 9, 9, 3, 3, 0.25, NULL, err,
-		    sizeof err) == 0);
+		              sizeof err) == 0);
 		for (size_t i = 0; i < TY_ARRAY_LEN(files); i++) {
 			char *p1 = xasprintf("%s/%s", o1, files[i]);
 			char *p3 = xasprintf("%s/%s", o3, files[i]);
@@ -395,16 +414,19 @@ test_threads(void)
 			free(b1), free(b3), free(p1), free(p3);
 		}
 	}
-	TH_TEST("prepare: stratified counts in meta.json") {
+	TH_TEST("prepare: stratified counts in meta.json")
+	{
 		char *p = xasprintf("%s/meta.json", o1);
 		cJSON *m = read_json(p), *c;
 
 		c = cJSON_GetObjectItem(m, "counts");
 		for (int k = 0; k < 4; k++) {
-			CHECK(cJSON_GetArrayItem(cJSON_GetObjectItem(c, "val"),
-			    k)->valueint == 313);
-			CHECK(cJSON_GetArrayItem(cJSON_GetObjectItem(c,
-			    "train"), k)->valueint == 937);
+			CHECK(
+			    cJSON_GetArrayItem(cJSON_GetObjectItem(c, "val"), k)
+			        ->valueint == 313);
+			CHECK(cJSON_GetArrayItem(
+			          cJSON_GetObjectItem(c, "train"), k)
+			          ->valueint == 937);
 		}
 		cJSON_Delete(m);
 		free(p);
@@ -424,8 +446,8 @@ put_be32(unsigned char *p, uint32_t v)
 static void
 test_idx_archive(void)
 {
-	char *arc = xasprintf("%s/idx.zip", dir), *out = xasprintf("%s/io",
-	    dir);
+	char *arc = xasprintf("%s/idx.zip", dir),
+	     *out = xasprintf("%s/io", dir);
 	enum { N = 30 };
 	unsigned char im[16 + N * 4], lb[8 + N];
 	char err[300];
@@ -445,11 +467,12 @@ test_idx_archive(void)
 	add_file(a, "mnist/labels.txt", "zero\none\ntwo\n", 13);
 	add_file(a, "mnist/t10k-images-idx3-ubyte", im, 20);
 	close_archive(a);
-	TH_TEST("prepare: IDX pair with labels.txt names") {
+	TH_TEST("prepare: IDX pair with labels.txt names")
+	{
 		struct tensor t;
 		char *p;
-		int rc = prepare(arc, out, 2, 2, 1, 2, 0.0, &res, err,
-		    sizeof err);
+		int rc =
+		    prepare(arc, out, 2, 2, 1, 2, 0.0, &res, err, sizeof err);
 
 		CHECK(rc == 0);
 		if (rc)
@@ -462,11 +485,13 @@ test_idx_archive(void)
 			CHECK(t.pixels[i * 4] == 50 * t.labels[i]);
 		tensor_close(&t);
 		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(
-		    cJSON_GetArrayItem(cJSON_GetObjectItem(res, "classes"), 0),
-		    "name")), "zero");
+		              cJSON_GetArrayItem(
+		                  cJSON_GetObjectItem(res, "classes"), 0),
+		              "name")),
+		          "zero");
 		/* The broken t10k file is reported, not fatal. */
-		CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(res,
-		    "skipped_total")) == 1);
+		CHECK(cJSON_GetNumberValue(
+		          cJSON_GetObjectItem(res, "skipped_total")) == 1);
 		cJSON_Delete(res);
 	}
 	free(arc);
@@ -476,8 +501,8 @@ test_idx_archive(void)
 static void
 test_refusals(void)
 {
-	char *arc = xasprintf("%s/one.zip", dir), *out = xasprintf("%s/one",
-	    dir);
+	char *arc = xasprintf("%s/one.zip", dir),
+	     *out = xasprintf("%s/one", dir);
 	char err[300];
 	unsigned char img[4] = {1, 2, 3, 4};
 	struct archive *a = new_archive(arc, 1);
@@ -485,15 +510,17 @@ test_refusals(void)
 	add_png(a, "only/a.png", 2, 2, 1, img);
 	add_png(a, "only/b.png", 2, 2, 1, img);
 	close_archive(a);
-	TH_TEST("prepare: one class is refused, nothing written") {
+	TH_TEST("prepare: one class is refused, nothing written")
+	{
 		CHECK(prepare(arc, out, 2, 2, 1, 1, 0.2, NULL, err,
-		    sizeof err) < 0);
+		              sizeof err) < 0);
 		CHECK(strstr(err, "one class") != NULL);
 		CHECK(access(out, F_OK) < 0);
 	}
-	TH_TEST("prepare: missing archive") {
+	TH_TEST("prepare: missing archive")
+	{
 		CHECK(prepare("/nonexistent.zip", out, 2, 2, 1, 1, 0.2, NULL,
-		    err, sizeof err) < 0);
+		              err, sizeof err) < 0);
 		CHECK(strstr(err, "cannot open") != NULL);
 	}
 	free(arc);

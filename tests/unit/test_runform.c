@@ -296,8 +296,8 @@ main(void)
 		            errs) == 0);
 		t = jobs_train_body(&rf, 43);
 		tj = cJSON_Parse(t);
-		CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(tj, "workers")) ==
-		      2);
+		CHECK(cJSON_GetNumberValue(
+		          cJSON_GetObjectItem(tj, "workers")) == 2);
 		CHECK(cJSON_GetNumberValue(
 		          cJSON_GetObjectItem(tj, "local_steps")) == 100);
 		cJSON_Delete(tj);

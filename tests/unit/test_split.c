@@ -22,7 +22,7 @@ run(const uint16_t *lab, size_t n, unsigned nc, double vf, uint64_t seed)
 	r.train = malloc((n + 1) * sizeof *r.train);
 	r.val = malloc((n + 1) * sizeof *r.val);
 	split_stratified(lab, n, nc, vf, seed, r.train, &r.ntrain, r.val,
-	    &r.nval);
+	                 &r.nval);
 	return r;
 }
 
@@ -61,20 +61,22 @@ test_table(void)
 		double vf;
 		size_t want_val[4];
 	} rows[] = {
-		{"balanced 20%", {100, 100, 100}, 3, 0.2, {20, 20, 20}},
-		{"unbalanced 20%", {1000, 50, 7}, 3, 0.2, {200, 10, 1}},
-		{"rounding", {5, 3}, 2, 0.5, {3, 2}},
-		{"no validation", {10, 10}, 2, 0.0, {0, 0}},
-		{"single-image class stays in train", {1, 10}, 2, 0.5, {0, 5}},
-		{"two images: one each", {2, 2}, 2, 0.1, {1, 1}},
-		{"never all to validation", {3, 4}, 2, 0.9, {2, 3}},
-		{"empty class", {0, 4}, 2, 0.25, {0, 1}},
+	    {"balanced 20%", {100, 100, 100}, 3, 0.2, {20, 20, 20}},
+	    {"unbalanced 20%", {1000, 50, 7}, 3, 0.2, {200, 10, 1}},
+	    {"rounding", {5, 3}, 2, 0.5, {3, 2}},
+	    {"no validation", {10, 10}, 2, 0.0, {0, 0}},
+	    {"single-image class stays in train", {1, 10}, 2, 0.5, {0, 5}},
+	    {"two images: one each", {2, 2}, 2, 0.1, {1, 1}},
+	    {"never all to validation", {3, 4}, 2, 0.9, {2, 3}},
+	    {"empty class", {0, 4}, 2, 0.25, {0, 1}},
 	};
 
 	for (size_t i = 0; i < TY_ARRAY_LEN(rows); i++) {
-		TH_TEST(rows[i].name) {
+		TH_TEST(rows[i].name)
+		{
 			size_t n, cnt[4] = {0}, tcnt[4] = {0};
-			uint16_t *lab = labels_of(rows[i].sizes, rows[i].nc, &n);
+			uint16_t *lab =
+			    labels_of(rows[i].sizes, rows[i].nc, &n);
 			struct res r = run(lab, n, rows[i].nc, rows[i].vf, 7);
 			unsigned char *seen = calloc(n + 1, 1);
 			int dup = 0;
@@ -106,7 +108,8 @@ test_determinism(void)
 	size_t sizes[3] = {300, 200, 100}, n;
 	uint16_t *lab = labels_of(sizes, 3, &n);
 
-	TH_TEST("same seed, same split") {
+	TH_TEST("same seed, same split")
+	{
 		struct res a = run(lab, n, 3, 0.2, 1234);
 		struct res b = run(lab, n, 3, 0.2, 1234);
 
@@ -116,7 +119,8 @@ test_determinism(void)
 		res_free(&a);
 		res_free(&b);
 	}
-	TH_TEST("another seed, another split") {
+	TH_TEST("another seed, another split")
+	{
 		struct res a = run(lab, n, 3, 0.2, 1);
 		struct res b = run(lab, n, 3, 0.2, 2);
 
@@ -125,14 +129,16 @@ test_determinism(void)
 		res_free(&a);
 		res_free(&b);
 	}
-	TH_TEST("known values pin the PRNG across platforms") {
+	TH_TEST("known values pin the PRNG across platforms")
+	{
 		uint64_t s = 0;
 
 		/* splitmix64 reference outputs for seed 0. */
 		CHECK(split_rand(&s) == 0xe220a8397b1dcdafull);
 		CHECK(split_rand(&s) == 0x6e789e6aa1b965f4ull);
 	}
-	TH_TEST("the train order is shuffled, not grouped by class") {
+	TH_TEST("the train order is shuffled, not grouped by class")
+	{
 		struct res a = run(lab, n, 3, 0.2, 5);
 		size_t changes = 0;
 

@@ -93,7 +93,8 @@ main(void)
 	{
 		double x[] = {1, 2}, y[] = {0.5, 0.6};
 		struct svg_series s = {"v", x, y, 2, 0};
-		struct svg_chart c = {"t", "epoch", "y", &s, 1, 1, NULL, 1, 0, NULL};
+		struct svg_chart c = {"t", "epoch", "y", &s, 1,
+		                      1,   NULL,    1,   0,  NULL};
 		wb_init(&b, 1 << 20);
 		CHECK(svg_line_chart(&b, &c) == 0);
 		CHECK(strstr(b.data, ">1.5<") == NULL);
@@ -107,9 +108,8 @@ main(void)
 
 	TH_TEST("chart: empty says so")
 	{
-		struct svg_chart c = {"Loss", "epoch", "loss", NULL,
-		                      0,      0,       NULL,   0,
-		                      0,      NULL};
+		struct svg_chart c = {"Loss", "epoch", "loss", NULL, 0,
+		                      0,      NULL,    0,      0,    NULL};
 		wb_init(&b, 1 << 20);
 		CHECK(svg_line_chart(&b, &c) == 0);
 		CHECK(strstr(b.data, "no epochs yet") != NULL);
@@ -122,7 +122,8 @@ main(void)
 		for (int i = 0; i < 200; i++)
 			x[i] = i, y[i] = 1.0 / (i + 1);
 		struct svg_series s = {"s", x, y, 200, 1};
-		struct svg_chart c = {"t", "x", "y", &s, 1, 0, NULL, 0, 0, NULL};
+		struct svg_chart c = {"t", "x",  "y", &s, 1,
+		                      0,   NULL, 0,   0,  NULL};
 		wb_init(&b, 1000);
 		CHECK(svg_line_chart(&b, &c) == -1);
 		CHECK(b.len <= 1000);

@@ -38,13 +38,15 @@ make(uint32_t n, size_t *len)
 static void
 test_layout(void)
 {
-	TH_TEST("pixel offset rounds labels up to 64 bytes") {
+	TH_TEST("pixel offset rounds labels up to 64 bytes")
+	{
 		CHECK(tensor_pixel_offset(0) == 32);
 		CHECK(tensor_pixel_offset(1) == 96);
 		CHECK(tensor_pixel_offset(32) == 96);
 		CHECK(tensor_pixel_offset(33) == 160);
 	}
-	TH_TEST("writer produces the exact documented bytes") {
+	TH_TEST("writer produces the exact documented bytes")
+	{
 		uint16_t lab[3] = {2, 0, 1};
 		uint8_t px[3 * 6];
 		char err[200], *path;
@@ -57,7 +59,7 @@ test_layout(void)
 		want[32] = 2, want[34] = 0, want[36] = 1;
 		path = xasprintf("%s/a.tyd", dir);
 		CHECK(tensor_write(path, 3, 2, 3, 1, 4, lab, px, err,
-		    sizeof err) == 0);
+		                   sizeof err) == 0);
 		got = (uint8_t *)util_read_file(path, 1 << 20, &len);
 		CHECK(got && len == tensor_pixel_offset(3) + 18);
 		CHECK(got && memcmp(got, want, len) == 0);
@@ -70,7 +72,8 @@ test_layout(void)
 static void
 test_roundtrip(void)
 {
-	TH_TEST("streamed write, mmap read") {
+	TH_TEST("streamed write, mmap read")
+	{
 		enum { N = 100, H = 5, W = 7, C = 3 };
 		uint16_t lab[N];
 		uint8_t *px = malloc(N * H * W * C);
@@ -86,11 +89,11 @@ test_roundtrip(void)
 		CHECK(w != NULL);
 		for (int i = 0; w && i < N; i++)
 			CHECK(tensor_write_pixels(w, px + i * H * W * C,
-			    H * W * C) == 0);
+			                          H * W * C) == 0);
 		CHECK(w && tensor_commit(w, err, sizeof err) == 0);
 		CHECK(tensor_open(path, &t, err, sizeof err) == 0);
 		CHECK(t.count == N && t.height == H && t.width == W &&
-		    t.channels == C && t.classes == 10);
+		      t.channels == C && t.classes == 10);
 		CHECK(t.image_bytes == H * W * C);
 		CHECK(memcmp(t.labels, lab, sizeof lab) == 0);
 		CHECK(memcmp(t.pixels, px, N * H * W * C) == 0);
@@ -98,33 +101,36 @@ test_roundtrip(void)
 		free(px);
 		free(path);
 	}
-	TH_TEST("commit refuses a short write and leaves no file") {
+	TH_TEST("commit refuses a short write and leaves no file")
+	{
 		uint16_t lab[2] = {0, 1};
 		uint8_t px[4] = {0};
 		char err[200], *path = xasprintf("%s/c.tyd", dir);
-		struct tensor_writer *w = tensor_create(path, 2, 2, 2, 1, 2,
-		    lab, err, sizeof err);
+		struct tensor_writer *w =
+		    tensor_create(path, 2, 2, 2, 1, 2, lab, err, sizeof err);
 
 		CHECK(w && tensor_write_pixels(w, px, 4) == 0);
 		CHECK(w && tensor_commit(w, err, sizeof err) < 0);
 		CHECK(access(path, F_OK) < 0);
 		free(path);
 	}
-	TH_TEST("writer refuses labels over the class count") {
+	TH_TEST("writer refuses labels over the class count")
+	{
 		uint16_t lab[2] = {0, 5};
 		char err[200], *path = xasprintf("%s/d.tyd", dir);
 
 		CHECK(tensor_create(path, 2, 2, 2, 1, 2, lab, err,
-		    sizeof err) == NULL);
+		                    sizeof err) == NULL);
 		CHECK(access(path, F_OK) < 0);
 		free(path);
 	}
-	TH_TEST("open of a missing file says so") {
+	TH_TEST("open of a missing file says so")
+	{
 		struct tensor t;
 		char err[200];
 
-		CHECK(tensor_open("/nonexistent/x.tyd", &t, err,
-		    sizeof err) < 0);
+		CHECK(tensor_open("/nonexistent/x.tyd", &t, err, sizeof err) <
+		      0);
 		CHECK(strstr(err, "No such file") != NULL);
 	}
 }
@@ -134,28 +140,28 @@ test_hostile(void)
 {
 	static const struct {
 		const char *name;
-		size_t at;    /* byte to change, or SIZE_MAX */
-		uint32_t v;   /* u32 written there */
-		long trunc;   /* bytes to cut from the end (or -1 add one) */
+		size_t at;  /* byte to change, or SIZE_MAX */
+		uint32_t v; /* u32 written there */
+		long trunc; /* bytes to cut from the end (or -1 add one) */
 		const char *want;
 	} rows[] = {
-		{"bad magic", 0, 0x31445958, 0, "magic"},
-		{"bad version", 4, 2, 0, "version"},
-		{"count larger than the data", 8, 1000, 0, "truncated"},
-		{"count so large it would overflow", 8, 0xffffffff, 0,
-		    "truncated"},
-		{"zero height", 12, 0, 0, "size"},
-		{"huge width", 16, 100000, 0, "size"},
-		{"zero channels", 20, 0, 0, "channels"},
-		{"five channels", 20, 5, 0, "channels"},
-		{"zero classes", 24, 0, 0, "class count"},
-		{"label over class count", 32, 9, 0, "label"},
-		{"truncated by one byte", SIZE_MAX, 0, 1, "truncated"},
-		{"one trailing byte", SIZE_MAX, 0, -1, "truncated"},
+	    {"bad magic", 0, 0x31445958, 0, "magic"},
+	    {"bad version", 4, 2, 0, "version"},
+	    {"count larger than the data", 8, 1000, 0, "truncated"},
+	    {"count so large it would overflow", 8, 0xffffffff, 0, "truncated"},
+	    {"zero height", 12, 0, 0, "size"},
+	    {"huge width", 16, 100000, 0, "size"},
+	    {"zero channels", 20, 0, 0, "channels"},
+	    {"five channels", 20, 5, 0, "channels"},
+	    {"zero classes", 24, 0, 0, "class count"},
+	    {"label over class count", 32, 9, 0, "label"},
+	    {"truncated by one byte", SIZE_MAX, 0, 1, "truncated"},
+	    {"one trailing byte", SIZE_MAX, 0, -1, "truncated"},
 	};
 
 	for (size_t i = 0; i < TY_ARRAY_LEN(rows); i++) {
-		TH_TEST(rows[i].name) {
+		TH_TEST(rows[i].name)
+		{
 			size_t len;
 			uint8_t *b = make(10, &len);
 			struct tensor t;
@@ -171,7 +177,8 @@ test_hostile(void)
 			free(b);
 		}
 	}
-	TH_TEST("every truncation of a valid file is refused") {
+	TH_TEST("every truncation of a valid file is refused")
+	{
 		size_t len, bad = 0;
 		uint8_t *b = make(5, &len);
 		struct tensor t;

@@ -68,8 +68,8 @@ main(void)
 			else
 				unsetenv("TRAINYARD_DATA_DIR");
 			CHECK_STR(cfg_str(rows[i].argc, (char **)rows[i].argv,
-				      "TRAINYARD_DATA_DIR", "def"),
-			    rows[i].want);
+			                  "TRAINYARD_DATA_DIR", "def"),
+			          rows[i].want);
 		}
 	}
 	TH_TEST("cfg_long parses and falls back")

@@ -25,8 +25,9 @@ write_file(const char *dir, const char *name, const char *text)
 static const char *
 real_migrations(void)
 {
-	static const char *const tries[] = { "migrations", "../migrations",
-		"../../migrations", "../../../migrations" };
+	static const char *const tries[] = {"migrations", "../migrations",
+	                                    "../../migrations",
+	                                    "../../../migrations"};
 	const char *root = getenv("ROOT");
 	static char buf[4096];
 
@@ -55,48 +56,52 @@ main(void)
 
 	TH_TEST("real migrations on an empty database")
 	{
-		struct db *db = db_open(dbp, real_migrations(), err,
-		    sizeof(err));
+		struct db *db =
+		    db_open(dbp, real_migrations(), err, sizeof(err));
 		CHECK(db != NULL);
 		if (!db) {
 			fprintf(stderr, "  %s\n", err);
 		} else {
 			CHECK(db_version(db) >= 1);
 			int64_t uid = db_insert(db, DB_USER_INSERT, "tti",
-			    "ada", "hash", 1LL);
+			                        "ada", "hash", 1LL);
 			CHECK(uid > 0);
 			CHECK(db_insert(db, DB_USER_INSERT, "tti", "ADA", "h",
-			    1LL) == DB_CONSTRAINT);
+			                1LL) == DB_CONSTRAINT);
 			CHECK(db_int(db, DB_USER_COUNT, -1, "") == 1);
 			/* foreign keys are on */
 			CHECK(db_insert(db, DB_PROJECT_INSERT, "itti", 999LL,
-			    "p", "", 1LL) == DB_CONSTRAINT);
-			int64_t pid = db_insert(db, DB_PROJECT_INSERT, "itti",
-			    (long long)uid, "p'; DROP TABLE users;--", "", 1LL);
+			                "p", "", 1LL) == DB_CONSTRAINT);
+			int64_t pid = db_insert(
+			    db, DB_PROJECT_INSERT, "itti", (long long)uid,
+			    "p'; DROP TABLE users;--", "", 1LL);
 			CHECK(pid > 0);
 			CHECK(db_int(db, DB_USER_COUNT, -1, "") == 1);
-			sqlite3_stmt *st = db_stmt(db, DB_PROJECT_GET, "ii",
-			    (long long)pid, (long long)uid);
+			sqlite3_stmt *st =
+			    db_stmt(db, DB_PROJECT_GET, "ii", (long long)pid,
+			            (long long)uid);
 			CHECK(db_step(db, st) == SQLITE_ROW);
-			CHECK_STR(db_col_text(st, 1), "p'; DROP TABLE users;--");
+			CHECK_STR(db_col_text(st, 1),
+			          "p'; DROP TABLE users;--");
 			db_done(db, st);
 			/* another owner sees nothing */
 			st = db_stmt(db, DB_PROJECT_GET, "ii", (long long)pid,
-			    (long long)uid + 1);
+			             (long long)uid + 1);
 			CHECK(db_step(db, st) == SQLITE_DONE);
 			db_done(db, st);
 			/* datasets: the status CHECK and the cascade */
-			int64_t did = db_insert(db, DB_DATASET_INSERT, "ititi",
-			    (long long)pid, "f.zip", 10LL, "ab", 1LL);
+			int64_t did =
+			    db_insert(db, DB_DATASET_INSERT, "ititi",
+			              (long long)pid, "f.zip", 10LL, "ab", 1LL);
 			CHECK(did > 0);
 			CHECK(db_exec(db, DB_PROJECT_DELETE, "ii",
-			    (long long)pid, (long long)uid) == DB_OK);
+			              (long long)pid, (long long)uid) == DB_OK);
 			CHECK(db_int(db, DB_DATASET_IDS_OF_PROJECT, -1, "i",
-			    (long long)pid) == -1);
+			             (long long)pid) == -1);
 			/* a rolled-back transaction leaves nothing */
 			CHECK(db_tx_begin(db) == DB_OK);
 			CHECK(db_insert(db, DB_USER_INSERT, "tti", "bob", "h",
-			    1LL) > 0);
+			                1LL) > 0);
 			CHECK(db_tx_end(db, 0) == DB_OK);
 			CHECK(db_int(db, DB_USER_COUNT, -1, "") == 1);
 			db_close(db);
@@ -104,8 +109,8 @@ main(void)
 	}
 	TH_TEST("reopening an up-to-date database changes nothing")
 	{
-		struct db *db = db_open(dbp, real_migrations(), err,
-		    sizeof(err));
+		struct db *db =
+		    db_open(dbp, real_migrations(), err, sizeof(err));
 		CHECK(db != NULL);
 		if (db) {
 			CHECK(db_int(db, DB_USER_COUNT, -1, "") == 1);
@@ -124,8 +129,9 @@ main(void)
 	{
 		CHECK(db_migrate(db2, mig, &v, err, sizeof(err)) == 0);
 		CHECK(v == 1);
-		write_file(mig, "002_b.sql", "INSERT INTO a VALUES (1);"
-		    "CREATE TABLE b (y);");
+		write_file(mig, "002_b.sql",
+		           "INSERT INTO a VALUES (1);"
+		           "CREATE TABLE b (y);");
 		CHECK(db_migrate(db2, mig, &v, err, sizeof(err)) == 0);
 		CHECK(v == 2);
 		/* 001 did not run again: still one row would fail if a were
@@ -135,8 +141,9 @@ main(void)
 	}
 	TH_TEST("a failing migration is rolled back whole")
 	{
-		write_file(mig, "003_bad.sql", "CREATE TABLE c (z);"
-		    "INSERT INTO nosuch VALUES (1);");
+		write_file(mig, "003_bad.sql",
+		           "CREATE TABLE c (z);"
+		           "INSERT INTO nosuch VALUES (1);");
 		CHECK(db_migrate(db2, mig, &v, err, sizeof(err)) < 0);
 		CHECK(strstr(err, "003_bad.sql") != NULL);
 		/* version stayed 2 and table c was not kept: creating it
@@ -164,8 +171,8 @@ main(void)
 	}
 	TH_TEST("a missing migrations directory is an error")
 	{
-		CHECK(db_migrate(db2, "/nonexistent/ty", &v, err,
-		    sizeof(err)) < 0);
+		CHECK(db_migrate(db2, "/nonexistent/ty", &v, err, sizeof(err)) <
+		      0);
 		CHECK(strstr(err, "migrations") != NULL);
 	}
 	if (util_rmtree(tmp) < 0)

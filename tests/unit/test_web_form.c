@@ -42,12 +42,12 @@ c_end(void *ud)
 	return wb_adds(&c->out, ";");
 }
 
-static const struct mp_callbacks ccb = { c_begin, c_data, c_end };
+static const struct mp_callbacks ccb = {c_begin, c_data, c_end};
 
 /* Feeds body in pieces of `chunk` bytes (0: all at once). */
 static enum mp_err
 parse_mp(const char *boundary, const char *body, size_t len, size_t chunk,
-    struct collect *c)
+         struct collect *c)
 {
 	struct mp *m = mp_new(boundary, &ccb, c);
 	enum mp_err e = MP_OK;
@@ -76,29 +76,29 @@ main(void)
 		const char *key, *want; /* form_get(key) == want */
 		size_t n;
 	} forms[] = {
-		{ "a=1&b=2", FORM_OK, "b", "2", 2 },
-		{ "name=Ada+Lovelace", FORM_OK, "name", "Ada Lovelace", 1 },
-		{ "x=%3Cscript%3E%26%22", FORM_OK, "x", "<script>&\"", 1 },
-		{ "x=%c3%a9", FORM_OK, "x", "\xc3\xa9", 1 },
-		{ "a=1&&b=2&", FORM_OK, "a", "1", 2 },
-		{ "flag", FORM_OK, "flag", "", 1 },
-		{ "a=&b", FORM_OK, "a", "", 2 },
-		{ "a=1&a=2", FORM_OK, "a", "1", 2 },
-		{ "k%3D=v%26", FORM_OK, "k=", "v&", 1 },
-		{ "=v", FORM_OK, "", "v", 1 },
-		{ "", FORM_OK, "a", NULL, 0 },
-		{ "a=%zz", FORM_BAD_ESCAPE, "a", NULL, 0 },
-		{ "a=%4", FORM_BAD_ESCAPE, "a", NULL, 0 },
-		{ "a=%", FORM_BAD_ESCAPE, "a", NULL, 0 },
-		{ "a=%00", FORM_BAD_ESCAPE, "a", NULL, 0 },
-		{ "%zz=1", FORM_BAD_ESCAPE, "a", NULL, 0 },
+	    {"a=1&b=2", FORM_OK, "b", "2", 2},
+	    {"name=Ada+Lovelace", FORM_OK, "name", "Ada Lovelace", 1},
+	    {"x=%3Cscript%3E%26%22", FORM_OK, "x", "<script>&\"", 1},
+	    {"x=%c3%a9", FORM_OK, "x", "\xc3\xa9", 1},
+	    {"a=1&&b=2&", FORM_OK, "a", "1", 2},
+	    {"flag", FORM_OK, "flag", "", 1},
+	    {"a=&b", FORM_OK, "a", "", 2},
+	    {"a=1&a=2", FORM_OK, "a", "1", 2},
+	    {"k%3D=v%26", FORM_OK, "k=", "v&", 1},
+	    {"=v", FORM_OK, "", "v", 1},
+	    {"", FORM_OK, "a", NULL, 0},
+	    {"a=%zz", FORM_BAD_ESCAPE, "a", NULL, 0},
+	    {"a=%4", FORM_BAD_ESCAPE, "a", NULL, 0},
+	    {"a=%", FORM_BAD_ESCAPE, "a", NULL, 0},
+	    {"a=%00", FORM_BAD_ESCAPE, "a", NULL, 0},
+	    {"%zz=1", FORM_BAD_ESCAPE, "a", NULL, 0},
 	};
 	for (size_t i = 0; i < TY_ARRAY_LEN(forms); i++) {
 		TH_TEST(forms[i].body)
 		{
 			struct form f;
 			enum form_err e = form_parse(&f, forms[i].body,
-			    strlen(forms[i].body));
+			                             strlen(forms[i].body));
 			CHECK(e == forms[i].err);
 			if (e == FORM_OK) {
 				CHECK(f.n == forms[i].n);
@@ -130,8 +130,8 @@ main(void)
 	TH_TEST("form_check: required, optional, messages")
 	{
 		static const struct form_rule rules[] = {
-			{ "name", form_valid_utf8_line, 0 },
-			{ "opt", form_valid_utf8_line, 1 },
+		    {"name", form_valid_utf8_line, 0},
+		    {"opt", form_valid_utf8_line, 1},
 		};
 		struct form f;
 		const char *bad = NULL;
@@ -151,22 +151,22 @@ main(void)
 		const char *s;
 		int ok;
 	} utf8[] = {
-		{ "plain", 1 },
-		{ "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80", 1 },
-		{ "tab\there", 0 },
-		{ "del\x7f", 0 },
-		{ "\xc3", 0 },             /* truncated */
-		{ "\xc0\xaf", 0 },         /* overlong '/' */
-		{ "\xed\xa0\x80", 0 },     /* surrogate */
-		{ "\xf4\x90\x80\x80", 0 }, /* > U+10FFFF */
-		{ "\xc2\x85", 0 },         /* C1 control */
-		{ "\xff", 0 },
+	    {"plain", 1},
+	    {"caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80", 1},
+	    {"tab\there", 0},
+	    {"del\x7f", 0},
+	    {"\xc3", 0},             /* truncated */
+	    {"\xc0\xaf", 0},         /* overlong '/' */
+	    {"\xed\xa0\x80", 0},     /* surrogate */
+	    {"\xf4\x90\x80\x80", 0}, /* > U+10FFFF */
+	    {"\xc2\x85", 0},         /* C1 control */
+	    {"\xff", 0},
 	};
 	for (size_t i = 0; i < TY_ARRAY_LEN(utf8); i++) {
 		TH_TEST("utf8 line")
 		{
 			CHECK((form_valid_utf8_line(utf8[i].s) == NULL) ==
-			    utf8[i].ok);
+			      utf8[i].ok);
 		}
 	}
 
@@ -174,19 +174,20 @@ main(void)
 	static const struct {
 		const char *ct, *want;
 	} bounds[] = {
-		{ "multipart/form-data; boundary=abc", "abc" },
-		{ "Multipart/Form-Data;boundary=\"a b:c\"", "a b:c" },
-		{ "multipart/form-data; charset=x; boundary=q; x=y", "q" },
-		{ "multipart/form-data", NULL },
-		{ "multipart/form-data; boundary=", NULL },
-		{ "multipart/form-data; boundary=\"unterminated", NULL },
-		{ "multipart/form-data; boundary=bad<char", NULL },
-		{ "text/plain; boundary=abc", NULL },
-		{ "multipart/form-data;", NULL },     /* found by fuzz_multipart */
-		{ "multipart/form-data; ", NULL },
-		{ "multipart/form-data;;x", NULL },
-		{ "multipart/form-data; boundary=0123456789012345678901234567"
-		  "890123456789012345678901234567890123456789X", NULL },
+	    {"multipart/form-data; boundary=abc", "abc"},
+	    {"Multipart/Form-Data;boundary=\"a b:c\"", "a b:c"},
+	    {"multipart/form-data; charset=x; boundary=q; x=y", "q"},
+	    {"multipart/form-data", NULL},
+	    {"multipart/form-data; boundary=", NULL},
+	    {"multipart/form-data; boundary=\"unterminated", NULL},
+	    {"multipart/form-data; boundary=bad<char", NULL},
+	    {"text/plain; boundary=abc", NULL},
+	    {"multipart/form-data;", NULL}, /* found by fuzz_multipart */
+	    {"multipart/form-data; ", NULL},
+	    {"multipart/form-data;;x", NULL},
+	    {"multipart/form-data; boundary=0123456789012345678901234567"
+	     "890123456789012345678901234567890123456789X",
+	     NULL},
 	};
 	for (size_t i = 0; i < TY_ARRAY_LEN(bounds); i++) {
 		TH_TEST(bounds[i].ct)
@@ -213,59 +214,72 @@ main(void)
 		enum mp_err err;
 		const char *want;
 	} mps[] = {
-		{ "two parts",
-		    "--XX\r\nContent-Disposition: form-data; name=\"csrf\"\r\n"
-		    "\r\ntok\r\n--XX\r\nContent-Disposition: form-data; "
-		    "name=\"file\"; filename=\"a.zip\"\r\nContent-Type: x/y\r\n"
-		    "\r\nPK\r\n--X\r\n-\r\n--XX--\r\n",
-		    MP_OK, "csrf|-|tok;file|a.zip|PK\r\n--X\r\n-;" },
-		{ "preamble and epilogue",
-		    "junk\r\n--XX\r\ncontent-disposition: form-data; name=a\r\n"
-		    "\r\n1\r\n--XX--\r\nepilogue",
-		    MP_OK, "a|-|1;" },
-		{ "empty value, padding after boundary",
-		    "--XX  \r\nContent-Disposition: form-data; name=\"e\"\r\n"
-		    "\r\n\r\n--XX--", MP_OK, "e|-|;" },
-		{ "escaped quote in name",
-		    "--XX\r\nContent-Disposition: form-data; name=\"a\\\"b\"; "
-		    "filename=\"../../x\"\r\n\r\nv\r\n--XX--",
-		    MP_OK, "a\"b|../../x|v;" },
-		{ "no closing boundary", "--XX\r\nContent-Disposition: "
-		    "form-data; name=\"a\"\r\n\r\nabc", MP_TRUNCATED, NULL },
-		{ "empty body", "", MP_TRUNCATED, NULL },
-		{ "no disposition", "--XX\r\nContent-Type: a/b\r\n\r\nx\r\n"
-		    "--XX--", MP_BAD_DISPOSITION, NULL },
-		{ "disposition without name", "--XX\r\nContent-Disposition: "
-		    "form-data; filename=\"x\"\r\n\r\nx\r\n--XX--",
-		    MP_BAD_DISPOSITION, NULL },
-		{ "not form-data", "--XX\r\nContent-Disposition: attachment; "
-		    "name=\"x\"\r\n\r\nx\r\n--XX--", MP_BAD_DISPOSITION, NULL },
-		{ "two dispositions", "--XX\r\nContent-Disposition: form-data; "
-		    "name=a\r\nContent-Disposition: form-data; name=b\r\n\r\n"
-		    "x\r\n--XX--", MP_BAD_DISPOSITION, NULL },
-		{ "unterminated quote", "--XX\r\nContent-Disposition: "
-		    "form-data; name=\"abc\r\n\r\nx\r\n--XX--",
-		    MP_BAD_DISPOSITION, NULL },
-		{ "junk after boundary", "--XX junk\r\nContent-Disposition: "
-		    "form-data; name=a\r\n\r\nx\r\n--XX--", MP_BAD_FRAMING,
-		    NULL },
+	    {"two parts",
+	     "--XX\r\nContent-Disposition: form-data; name=\"csrf\"\r\n"
+	     "\r\ntok\r\n--XX\r\nContent-Disposition: form-data; "
+	     "name=\"file\"; filename=\"a.zip\"\r\nContent-Type: x/y\r\n"
+	     "\r\nPK\r\n--X\r\n-\r\n--XX--\r\n",
+	     MP_OK, "csrf|-|tok;file|a.zip|PK\r\n--X\r\n-;"},
+	    {"preamble and epilogue",
+	     "junk\r\n--XX\r\ncontent-disposition: form-data; name=a\r\n"
+	     "\r\n1\r\n--XX--\r\nepilogue",
+	     MP_OK, "a|-|1;"},
+	    {"empty value, padding after boundary",
+	     "--XX  \r\nContent-Disposition: form-data; name=\"e\"\r\n"
+	     "\r\n\r\n--XX--",
+	     MP_OK, "e|-|;"},
+	    {"escaped quote in name",
+	     "--XX\r\nContent-Disposition: form-data; name=\"a\\\"b\"; "
+	     "filename=\"../../x\"\r\n\r\nv\r\n--XX--",
+	     MP_OK, "a\"b|../../x|v;"},
+	    {"no closing boundary",
+	     "--XX\r\nContent-Disposition: "
+	     "form-data; name=\"a\"\r\n\r\nabc",
+	     MP_TRUNCATED, NULL},
+	    {"empty body", "", MP_TRUNCATED, NULL},
+	    {"no disposition",
+	     "--XX\r\nContent-Type: a/b\r\n\r\nx\r\n"
+	     "--XX--",
+	     MP_BAD_DISPOSITION, NULL},
+	    {"disposition without name",
+	     "--XX\r\nContent-Disposition: "
+	     "form-data; filename=\"x\"\r\n\r\nx\r\n--XX--",
+	     MP_BAD_DISPOSITION, NULL},
+	    {"not form-data",
+	     "--XX\r\nContent-Disposition: attachment; "
+	     "name=\"x\"\r\n\r\nx\r\n--XX--",
+	     MP_BAD_DISPOSITION, NULL},
+	    {"two dispositions",
+	     "--XX\r\nContent-Disposition: form-data; "
+	     "name=a\r\nContent-Disposition: form-data; name=b\r\n\r\n"
+	     "x\r\n--XX--",
+	     MP_BAD_DISPOSITION, NULL},
+	    {"unterminated quote",
+	     "--XX\r\nContent-Disposition: "
+	     "form-data; name=\"abc\r\n\r\nx\r\n--XX--",
+	     MP_BAD_DISPOSITION, NULL},
+	    {"junk after boundary",
+	     "--XX junk\r\nContent-Disposition: "
+	     "form-data; name=a\r\n\r\nx\r\n--XX--",
+	     MP_BAD_FRAMING, NULL},
 	};
-	static const size_t chunks[] = { 0, 1, 7 };
+	static const size_t chunks[] = {0, 1, 7};
 	for (size_t i = 0; i < TY_ARRAY_LEN(mps); i++) {
 		for (size_t k = 0; k < TY_ARRAY_LEN(chunks); k++) {
 			TH_TEST(mps[i].name)
 			{
-				struct collect c = { .abort_on_data = 0 };
+				struct collect c = {.abort_on_data = 0};
 				wb_init(&c.out, 1 << 16);
 				enum mp_err e = parse_mp("XX", mps[i].body,
-				    strlen(mps[i].body), chunks[k], &c);
+				                         strlen(mps[i].body),
+				                         chunks[k], &c);
 				CHECK(e == mps[i].err);
 				if (e != mps[i].err)
 					fprintf(stderr, "  chunk %zu: got %s\n",
-					    chunks[k], mp_strerror(e));
+					        chunks[k], mp_strerror(e));
 				if (mps[i].want)
 					CHECK_STR(c.out.data ? c.out.data : "",
-					    mps[i].want);
+					          mps[i].want);
 				wb_free(&c.out);
 			}
 		}
@@ -274,11 +288,12 @@ main(void)
 	{
 		size_t big = 3 * 1024 * 1024 + 17, len;
 		struct wbuf b;
-		struct collect c = { .abort_on_data = 0 };
+		struct collect c = {.abort_on_data = 0};
 		wb_init(&b, big + 4096);
 		wb_init(&c.out, big + 4096);
-		CHECK(wb_adds(&b, "--XX\r\nContent-Disposition: form-data; "
-		    "name=\"file\"; filename=\"f\"\r\n\r\n") == 0);
+		CHECK(wb_adds(&b,
+		              "--XX\r\nContent-Disposition: form-data; "
+		              "name=\"file\"; filename=\"f\"\r\n\r\n") == 0);
 		for (size_t j = 0; j < big; j++) {
 			char ch = (char)("\r\n-X"[j % 4]);
 			CHECK(wb_add(&b, &ch, 1) == 0);
@@ -292,9 +307,10 @@ main(void)
 	}
 	TH_TEST("multipart: a callback can stop the parse")
 	{
-		const char *body = "--XX\r\nContent-Disposition: form-data; "
+		const char *body =
+		    "--XX\r\nContent-Disposition: form-data; "
 		    "name=\"file\"; filename=\"f\"\r\n\r\n0123456789\r\n--XX--";
-		struct collect c = { .abort_on_data = 4 };
+		struct collect c = {.abort_on_data = 4};
 		wb_init(&c.out, 1024);
 		CHECK(parse_mp("XX", body, strlen(body), 1, &c) == MP_ABORTED);
 		wb_free(&c.out);
@@ -302,35 +318,36 @@ main(void)
 	TH_TEST("multipart: headers over 16 KiB")
 	{
 		struct wbuf b;
-		struct collect c = { .abort_on_data = 0 };
+		struct collect c = {.abort_on_data = 0};
 		wb_init(&b, 1 << 20);
 		wb_init(&c.out, 1024);
 		CHECK(wb_adds(&b, "--XX\r\nX-Pad: ") == 0);
 		for (int j = 0; j < 20000; j++)
 			CHECK(wb_add(&b, "a", 1) == 0);
 		CHECK(parse_mp("XX", b.data, b.len, 0, &c) ==
-		    MP_HEADERS_TOO_BIG);
+		      MP_HEADERS_TOO_BIG);
 		wb_free(&b);
 		wb_free(&c.out);
 	}
 	TH_TEST("multipart: too many parts")
 	{
 		struct wbuf b;
-		struct collect c = { .abort_on_data = 0 };
+		struct collect c = {.abort_on_data = 0};
 		wb_init(&b, 1 << 20);
 		wb_init(&c.out, 1 << 20);
 		for (int j = 0; j <= MP_PARTS_MAX; j++)
-			CHECK(wb_adds(&b, "--XX\r\nContent-Disposition: "
-			    "form-data; name=a\r\n\r\nv\r\n") == 0);
+			CHECK(wb_adds(&b,
+			              "--XX\r\nContent-Disposition: "
+			              "form-data; name=a\r\n\r\nv\r\n") == 0);
 		CHECK(wb_adds(&b, "--XX--") == 0);
 		CHECK(parse_mp("XX", b.data, b.len, 0, &c) ==
-		    MP_TOO_MANY_PARTS);
+		      MP_TOO_MANY_PARTS);
 		wb_free(&b);
 		wb_free(&c.out);
 	}
 	TH_TEST("multipart: bad boundary given to mp_new")
 	{
-		struct collect c = { .abort_on_data = 0 };
+		struct collect c = {.abort_on_data = 0};
 		wb_init(&c.out, 64);
 		CHECK(parse_mp("", "--\r\n", 4, 0, &c) == MP_BAD_BOUNDARY);
 		wb_free(&c.out);
@@ -340,21 +357,23 @@ main(void)
 	static const struct {
 		const char *in, *want;
 	} names[] = {
-		{ "data.zip", "data.zip" },
-		{ "my data (1).tar.gz", "my_data_1_.tar.gz" },
-		{ "../../etc/passwd", "passwd" },
-		{ "C:\\Users\\me\\cats.zip", "cats.zip" },
-		{ "..", "upload" },
-		{ ".hidden.zip", "hidden.zip" },
-		{ "", "upload" },
-		{ "/", "upload" },
-		{ "___", "upload" },
-		{ "<script>.zip", "script_.zip" },
-		{ "caf\xc3\xa9.zip", "caf_.zip" },
-		{ "a\r\nb.zip", "a_b.zip" },
-		{ "x%2F..%2Fy.zip", "x_2F.._2Fy.zip" },
-		{ "name.", "name" },
-		{ "nul\x01" "byte", "nul_byte" },
+	    {"data.zip", "data.zip"},
+	    {"my data (1).tar.gz", "my_data_1_.tar.gz"},
+	    {"../../etc/passwd", "passwd"},
+	    {"C:\\Users\\me\\cats.zip", "cats.zip"},
+	    {"..", "upload"},
+	    {".hidden.zip", "hidden.zip"},
+	    {"", "upload"},
+	    {"/", "upload"},
+	    {"___", "upload"},
+	    {"<script>.zip", "script_.zip"},
+	    {"caf\xc3\xa9.zip", "caf_.zip"},
+	    {"a\r\nb.zip", "a_b.zip"},
+	    {"x%2F..%2Fy.zip", "x_2F.._2Fy.zip"},
+	    {"name.", "name"},
+	    {"nul\x01"
+	     "byte",
+	     "nul_byte"},
 	};
 	for (size_t i = 0; i < TY_ARRAY_LEN(names); i++) {
 		TH_TEST(names[i].in)

@@ -24,39 +24,36 @@ main(void)
 		size_t nids;
 		long long id0, id1;
 	} rows[] = {
-		{ "/projects", "/projects", 1, 0, 0, 0 },
-		{ "/projects", "/projects/", 0, 0, 0, 0 },
-		{ "/projects", "/project", 0, 0, 0, 0 },
-		{ "/projects", "/projectsX", 0, 0, 0, 0 },
-		{ "/projects/{id}", "/projects/42", 1, 1, 42, 0 },
-		{ "/projects/{id}", "/projects/0", 0, 0, 0, 0 },
-		{ "/projects/{id}", "/projects/-1", 0, 0, 0, 0 },
-		{ "/projects/{id}", "/projects/1a", 0, 0, 0, 0 },
-		{ "/projects/{id}", "/projects/", 0, 0, 0, 0 },
-		{ "/projects/{id}", "/projects/007", 1, 1, 7, 0 },
-		{ "/projects/{id}", "/projects/999999999999999", 1, 1,
-		    999999999999999LL, 0 },
-		{ "/projects/{id}", "/projects/9999999999999999", 0, 0, 0, 0 },
-		{ "/projects/{id}", "/projects/99999999999999999999999", 0, 0,
-		    0, 0 },
-		{ "/projects/{id}/runs/{rid}", "/projects/3/runs/8", 1, 2, 3,
-		    8 },
-		{ "/projects/{id}/runs/{rid}", "/projects/3/runs/8/", 0, 0, 0,
-		    0 },
-		{ "/static/*", "/static/app.css", 1, 0, 0, 0 },
-		{ "/static/*", "/static/", 0, 0, 0, 0 },
-		{ "/static/*", "/static", 0, 0, 0, 0 },
-		{ "/", "/", 1, 0, 0, 0 },
-		{ "/", "", 0, 0, 0, 0 },
-		{ "/", "//", 0, 0, 0, 0 },
+	    {"/projects", "/projects", 1, 0, 0, 0},
+	    {"/projects", "/projects/", 0, 0, 0, 0},
+	    {"/projects", "/project", 0, 0, 0, 0},
+	    {"/projects", "/projectsX", 0, 0, 0, 0},
+	    {"/projects/{id}", "/projects/42", 1, 1, 42, 0},
+	    {"/projects/{id}", "/projects/0", 0, 0, 0, 0},
+	    {"/projects/{id}", "/projects/-1", 0, 0, 0, 0},
+	    {"/projects/{id}", "/projects/1a", 0, 0, 0, 0},
+	    {"/projects/{id}", "/projects/", 0, 0, 0, 0},
+	    {"/projects/{id}", "/projects/007", 1, 1, 7, 0},
+	    {"/projects/{id}", "/projects/999999999999999", 1, 1,
+	     999999999999999LL, 0},
+	    {"/projects/{id}", "/projects/9999999999999999", 0, 0, 0, 0},
+	    {"/projects/{id}", "/projects/99999999999999999999999", 0, 0, 0, 0},
+	    {"/projects/{id}/runs/{rid}", "/projects/3/runs/8", 1, 2, 3, 8},
+	    {"/projects/{id}/runs/{rid}", "/projects/3/runs/8/", 0, 0, 0, 0},
+	    {"/static/*", "/static/app.css", 1, 0, 0, 0},
+	    {"/static/*", "/static/", 0, 0, 0, 0},
+	    {"/static/*", "/static", 0, 0, 0, 0},
+	    {"/", "/", 1, 0, 0, 0},
+	    {"/", "", 0, 0, 0, 0},
+	    {"/", "//", 0, 0, 0, 0},
 	};
 	for (size_t i = 0; i < TY_ARRAY_LEN(rows); i++) {
 		TH_TEST(rows[i].path)
 		{
-			long long ids[WEB_IDS_MAX] = { 0 };
+			long long ids[WEB_IDS_MAX] = {0};
 			size_t n = 99;
 			int m = uri_match(rows[i].pat, rows[i].path, ids,
-			    WEB_IDS_MAX, &n);
+			                  WEB_IDS_MAX, &n);
 			CHECK(m == rows[i].match);
 			if (m) {
 				CHECK(n == rows[i].nids);
@@ -72,9 +69,9 @@ main(void)
 		long long ids[WEB_IDS_MAX];
 		size_t n;
 		CHECK(uri_match("/{a}/{b}/{c}/{d}/{e}", "/1/2/3/4/5", ids,
-		          WEB_IDS_MAX, &n) == 0);
-		CHECK(uri_match("/{a}/{b}/{c}/{d}", "/1/2/3/4", ids, WEB_IDS_MAX, &n) ==
-		      1);
+		                WEB_IDS_MAX, &n) == 0);
+		CHECK(uri_match("/{a}/{b}/{c}/{d}", "/1/2/3/4", ids,
+		                WEB_IDS_MAX, &n) == 1);
 		CHECK(n == 4 && ids[3] == 4);
 	}
 	TH_TEST("every route has a label; unknown is 'unmatched'")
@@ -93,10 +90,13 @@ main(void)
 		observe(12345, 404, 0.001); /* out of range: unmatched */
 		wb_init(&b, 1 << 20);
 		CHECK(metrics_render(&b, 12.5) == 0);
-		CHECK(strstr(b.data, "trainyard_http_requests_total{route=\"GET "
-		                     "/login\",status=\"200\"} 2\n") != NULL);
-		CHECK(strstr(b.data, "{route=\"GET /login\",status=\"429\"} 1\n"));
-		CHECK(strstr(b.data, "{route=\"unmatched\",status=\"404\"} 1\n"));
+		CHECK(strstr(b.data,
+		             "trainyard_http_requests_total{route=\"GET "
+		             "/login\",status=\"200\"} 2\n") != NULL);
+		CHECK(strstr(b.data,
+		             "{route=\"GET /login\",status=\"429\"} 1\n"));
+		CHECK(
+		    strstr(b.data, "{route=\"unmatched\",status=\"404\"} 1\n"));
 		CHECK(strstr(b.data, "seconds_bucket{route=\"GET /login\","
 		                     "le=\"0.005\"} 1\n"));
 		CHECK(strstr(b.data, "seconds_bucket{route=\"GET /login\","

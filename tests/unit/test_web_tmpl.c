@@ -51,31 +51,30 @@ main(void)
 	static const struct {
 		const char *src, *want;
 	} ok[] = {
-		{ "plain text", "plain text" },
-		{ "", "" },
-		{ "Hi {{name}}!", "Hi Ada!" },
-		{ "{{ name }}", "Ada" },
-		{ "{{evil}}", "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;" },
-		{ "{{missing}}|", "|" },
-		{ "{{n}}", "-42" },
-		{ "{{#yes}}Y{{/yes}}{{#no}}N{{/no}}", "Y" },
-		{ "{{^yes}}Y{{/yes}}{{^no}}N{{/no}}", "N" },
-		{ "{{#missing}}M{{/missing}}{{^missing}}not{{/missing}}", "not" },
-		{ "{{#empty}}E{{/empty}}{{^empty}}e{{/empty}}", "e" },
-		{ "{{#name}}[{{name}}]{{/name}}", "[Ada]" },
-		{ "{{#rows}}{{i}},{{/rows}}", "0,1,2," },
-		{ "{{#rows}}{{name}} {{/rows}}", "Ada inner&lt; Ada " },
-		{ "{{^rows}}none{{/rows}}", "" },
-		{ "{{#none}}x{{/none}}{{^none}}empty list{{/none}}",
-		    "empty list" },
-		{ "{{#rows}}{{#yes}}{{i}}{{/yes}}{{/rows}}", "012" },
-		{ "{{trusted}}", "&lt;b&gt;bold&lt;/b&gt;" },
-		{ "{{{trusted}}}", "<b>bold</b>" },
-		{ "{{{evil}}}", "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;" },
-		{ "{{! a comment }}x", "x" },
-		{ "{{yes}}", "true" },
-		{ "a { b } c {x}", "a { b } c {x}" },
-		{ "{{rows}}", "" },
+	    {"plain text", "plain text"},
+	    {"", ""},
+	    {"Hi {{name}}!", "Hi Ada!"},
+	    {"{{ name }}", "Ada"},
+	    {"{{evil}}", "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"},
+	    {"{{missing}}|", "|"},
+	    {"{{n}}", "-42"},
+	    {"{{#yes}}Y{{/yes}}{{#no}}N{{/no}}", "Y"},
+	    {"{{^yes}}Y{{/yes}}{{^no}}N{{/no}}", "N"},
+	    {"{{#missing}}M{{/missing}}{{^missing}}not{{/missing}}", "not"},
+	    {"{{#empty}}E{{/empty}}{{^empty}}e{{/empty}}", "e"},
+	    {"{{#name}}[{{name}}]{{/name}}", "[Ada]"},
+	    {"{{#rows}}{{i}},{{/rows}}", "0,1,2,"},
+	    {"{{#rows}}{{name}} {{/rows}}", "Ada inner&lt; Ada "},
+	    {"{{^rows}}none{{/rows}}", ""},
+	    {"{{#none}}x{{/none}}{{^none}}empty list{{/none}}", "empty list"},
+	    {"{{#rows}}{{#yes}}{{i}}{{/yes}}{{/rows}}", "012"},
+	    {"{{trusted}}", "&lt;b&gt;bold&lt;/b&gt;"},
+	    {"{{{trusted}}}", "<b>bold</b>"},
+	    {"{{{evil}}}", "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"},
+	    {"{{! a comment }}x", "x"},
+	    {"{{yes}}", "true"},
+	    {"a { b } c {x}", "a { b } c {x}"},
+	    {"{{rows}}", ""},
 	};
 	for (size_t i = 0; i < TY_ARRAY_LEN(ok); i++) {
 		TH_TEST(ok[i].src)
@@ -89,18 +88,18 @@ main(void)
 	static const struct {
 		const char *src, *err;
 	} bad[] = {
-		{ "{{name", "unclosed" },
-		{ "{{{name}}", "unclosed" },
-		{ "{{#a}}x", "never closed" },
-		{ "{{/a}}", "closes nothing" },
-		{ "{{#a}}{{/b}}", "closes nothing" },
-		{ "{{}}", "bad name" },
-		{ "{{a b}}", "bad name" },
-		{ "{{<script>}}", "bad name" },
-		{ "line1\nline2 {{#x}}\n{{/y}}", "line 3" },
-		{ "{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}"
-		  "{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}",
-		    "too deep" },
+	    {"{{name", "unclosed"},
+	    {"{{{name}}", "unclosed"},
+	    {"{{#a}}x", "never closed"},
+	    {"{{/a}}", "closes nothing"},
+	    {"{{#a}}{{/b}}", "closes nothing"},
+	    {"{{}}", "bad name"},
+	    {"{{a b}}", "bad name"},
+	    {"{{<script>}}", "bad name"},
+	    {"line1\nline2 {{#x}}\n{{/y}}", "line 3"},
+	    {"{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}"
+	     "{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}{{#a}}",
+	     "too deep"},
 	};
 	for (size_t i = 0; i < TY_ARRAY_LEN(bad); i++) {
 		TH_TEST(bad[i].src)
@@ -118,7 +117,7 @@ main(void)
 	TH_TEST("render stops at the buffer's maximum")
 	{
 		struct tmpl *t = tmpl_parse("{{#rows}}{{evil}}{{/rows}}", 26,
-		    err, sizeof(err));
+		                            err, sizeof(err));
 		struct wbuf b;
 		wb_init(&b, 40);
 		CHECK(t != NULL);

@@ -71,9 +71,9 @@ static int
 same_file(const struct infer_model *e, const struct stat *sb)
 {
 	return e->dev == sb->st_dev && e->ino == sb->st_ino &&
-	    e->size == sb->st_size &&
-	    e->mtime.tv_sec == sb->st_mtim.tv_sec &&
-	    e->mtime.tv_nsec == sb->st_mtim.tv_nsec;
+	       e->size == sb->st_size &&
+	       e->mtime.tv_sec == sb->st_mtim.tv_sec &&
+	       e->mtime.tv_nsec == sb->st_mtim.tv_nsec;
 }
 
 /* Takes e out of the table; returns it when nobody holds it. Under mu. */
@@ -128,8 +128,9 @@ load(const char *path, int *status, char *err, size_t errlen)
 	}
 	if (!S_ISREG(sb.st_mode) || (size_t)sb.st_size > MODEL_MAX_BYTES) {
 		*status = S_ISREG(sb.st_mode) ? 422 : 404;
-		snprintf(err, errlen, "%s", S_ISREG(sb.st_mode) ?
-		    model_strerror(MODEL_ETOOBIG) : "not a regular file");
+		snprintf(err, errlen, "%s",
+		         S_ISREG(sb.st_mode) ? model_strerror(MODEL_ETOOBIG)
+		                             : "not a regular file");
 		close(fd);
 		return NULL;
 	}
@@ -177,7 +178,8 @@ infer_cache_get(const char *path, int *status, char *err, size_t errlen)
 		e->used = ++C.clock;
 		C.st.hits++;
 		pthread_mutex_unlock(&C.mu);
-		metrics_counter_add("trainyard_infer_model_cache_hits_total", 1);
+		metrics_counter_add("trainyard_infer_model_cache_hits_total",
+		                    1);
 		return e;
 	}
 	if (e)
@@ -194,7 +196,8 @@ infer_cache_get(const char *path, int *status, char *err, size_t errlen)
 		pthread_mutex_lock(&C.mu);
 		C.st.loads_failed++;
 		pthread_mutex_unlock(&C.mu);
-		metrics_counter_add("trainyard_infer_model_load_failures_total", 1);
+		metrics_counter_add("trainyard_infer_model_load_failures_total",
+		                    1);
 		return NULL;
 	}
 	pthread_mutex_lock(&C.mu);
@@ -227,8 +230,8 @@ infer_cache_get(const char *path, int *status, char *err, size_t errlen)
 		if (!lru)
 			break;
 		C.st.evictions++;
-		metrics_counter_add("trainyard_infer_model_cache_evictions_total",
-		    1);
+		metrics_counter_add(
+		    "trainyard_infer_model_cache_evictions_total", 1);
 		if ((x = unlink_entry(lru)))
 			x->next = dead, dead = x;
 	}

@@ -33,8 +33,8 @@ void infer_cache_shutdown(void);
  * be used: *status is 404 (no such file) or 422 (not a valid model; err
  * starts with model_strerror's words, e.g. the checksum).
  */
-struct infer_model *infer_cache_get(const char *path, int *status,
-    char *err, size_t errlen) TY_WUR;
+struct infer_model *infer_cache_get(const char *path, int *status, char *err,
+                                    size_t errlen) TY_WUR;
 const model *infer_model_get(const struct infer_model *im);
 void infer_cache_release(struct infer_model *im);
 

@@ -59,8 +59,8 @@ png_write(void *ctx, void *data, int size)
  * become RGB with alpha composited onto white as the model saw them.
  */
 static char *
-thumbnail(const uint8_t *px, const struct img_info *info, int side,
-    char *err, size_t errlen)
+thumbnail(const uint8_t *px, const struct img_info *info, int side, char *err,
+          size_t errlen)
 {
 	int sw = info->width, sh = info->height, tc, tw, th;
 	struct png_buf b = {0};
@@ -78,8 +78,8 @@ thumbnail(const uint8_t *px, const struct img_info *info, int side,
 	tw = tw < 1 ? 1 : tw;
 	th = th < 1 ? 1 : th;
 	t = xmalloc((size_t)tw * th * tc);
-	if (img_fit(px, sw, sh, info->channels, tw, th, tc, t, err,
-	    errlen) != IMG_OK) {
+	if (img_fit(px, sw, sh, info->channels, tw, th, tc, t, err, errlen) !=
+	    IMG_OK) {
 		free(t);
 		return NULL;
 	}
@@ -107,7 +107,7 @@ decode_one(struct work *w, size_t i)
 	char why[200];
 
 	if (infer_b64_decode(im->b64, im->b64len, &bytes, &len, s->err,
-	    sizeof s->err))
+	                     sizeof s->err))
 		return;
 	if (img_decode(bytes, len, &lim, &info, &px, why, sizeof why)) {
 		free(bytes);
@@ -115,17 +115,17 @@ decode_one(struct work *w, size_t i)
 		return;
 	}
 	free(bytes);
-	if (img_fit(px, info.width, info.height, info.channels,
-	    w->mm->width, w->mm->height, w->mm->channels,
-	    w->batch + i * w->isz, why, sizeof why) != IMG_OK) {
+	if (img_fit(px, info.width, info.height, info.channels, w->mm->width,
+	            w->mm->height, w->mm->channels, w->batch + i * w->isz, why,
+	            sizeof why) != IMG_OK) {
 		img_free(px);
 		snprintf(s->err, sizeof s->err, "%s", why);
 		return;
 	}
 	s->ok = 1;
 	if (w->r->thumbnail > 0) {
-		s->thumb = thumbnail(px, &info, w->r->thumbnail, why,
-		    sizeof why);
+		s->thumb =
+		    thumbnail(px, &info, w->r->thumbnail, why, sizeof why);
 		/* A label without a picture is still an answer. (The
 		 * index, not the caller's name: no control bytes in logs.) */
 		if (!s->thumb)
@@ -145,7 +145,7 @@ decode_worker(void *arg)
 		if (atomic_load(&w->gone) || infer_peer_gone(w->r->peer_fd)) {
 			atomic_store(&w->gone, 1);
 			snprintf(w->slots[i].err, sizeof w->slots[i].err,
-			    "the client left");
+			         "the client left");
 			continue;
 		}
 		decode_one(w, i);
@@ -200,7 +200,7 @@ predict_part(void *arg)
  */
 static int
 predict_all(const model *m, const uint8_t *px, size_t isz, size_t n,
-    float *probs, int threads)
+            float *probs, int threads)
 {
 	struct part part[64];
 	pthread_t tid[64];
@@ -217,7 +217,7 @@ predict_all(const model *m, const uint8_t *px, size_t isz, size_t n,
 	for (size_t i = 0; i < want; i++) {
 		size_t hi = n * (i + 1) / want;
 		part[i] = (struct part){m, px + lo * isz, (int)(hi - lo), 0,
-		    probs + lo * k};
+		                        probs + lo * k};
 		lo = hi;
 	}
 	for (; nt + 1 < want; nt++)
@@ -241,7 +241,7 @@ predict_all(const model *m, const uint8_t *px, size_t isz, size_t n,
  */
 static int
 predict_tta(const model *m, const uint8_t *px, size_t isz, size_t n,
-    float *probs, int threads)
+            float *probs, int threads)
 {
 	const struct model_meta *mm = model_meta(m);
 	size_t k = (size_t)mm->nclasses, c = (size_t)mm->channels;
@@ -258,7 +258,7 @@ predict_tta(const model *m, const uint8_t *px, size_t isz, size_t n,
 				memcpy(out + x * c, row + (w - 1 - x) * c, c);
 		}
 	rc = predict_all(m, px, isz, n, probs, threads) |
-	    predict_all(m, fl, isz, n, p2, threads);
+	     predict_all(m, fl, isz, n, p2, threads);
 	for (size_t i = 0; i < n * k; i++)
 		probs[i] = 0.5f * (probs[i] + p2[i]);
 	free(p2);
@@ -267,16 +267,18 @@ predict_tta(const model *m, const uint8_t *px, size_t isz, size_t n,
 }
 
 int
-infer_batch_check(const struct infer_limits *lim, size_t n, int w, int h,
-    int c, char *err, size_t errlen)
+infer_batch_check(const struct infer_limits *lim, size_t n, int w, int h, int c,
+                  char *err, size_t errlen)
 {
 	uint64_t isz = (uint64_t)w * (uint64_t)h * (uint64_t)c;
 
 	if (isz && n > lim->max_batch / isz) {
-		snprintf(err, errlen, "%zu images of %dx%dx%d are over the "
+		snprintf(
+		    err, errlen,
+		    "%zu images of %dx%dx%d are over the "
 		    "batch limit of %llu MB for this model: send at most %llu "
-		    "per request", n, w, h, c,
-		    (unsigned long long)(lim->max_batch >> 20),
+		    "per request",
+		    n, w, h, c, (unsigned long long)(lim->max_batch >> 20),
 		    (unsigned long long)(lim->max_batch / isz));
 		return 413;
 	}
@@ -292,11 +294,13 @@ infer_top_k(const float *probs, int k, int n, int *idx)
 		int j = n;
 
 		/* Strictly greater moves up: ties keep the lower class. */
-		while (j > 0 && (idx[j - 1] < 0 || probs[c] > probs[idx[j - 1]]))
+		while (j > 0 &&
+		       (idx[j - 1] < 0 || probs[c] > probs[idx[j - 1]]))
 			j--;
 		if (j == n)
 			continue;
-		memmove(idx + j + 1, idx + j, (size_t)(n - j - 1) * sizeof *idx);
+		memmove(idx + j + 1, idx + j,
+		        (size_t)(n - j - 1) * sizeof *idx);
 		idx[j] = c;
 	}
 }
@@ -310,7 +314,7 @@ round6(float p)
 
 static cJSON *
 answer(const char *name, const struct model_meta *mm, const float *probs,
-    int top_k, struct slot *s)
+       int top_k, struct slot *s)
 {
 	cJSON *o = cJSON_CreateObject(), *top;
 	int idx[INFER_MAX_TOP_K];
@@ -348,7 +352,8 @@ answer(const char *name, const struct model_meta *mm, const float *probs,
 
 cJSON *
 infer_predict(const struct infer_req *r, const model *m,
-    const struct infer_limits *lim, int threads, struct infer_tally *t)
+              const struct infer_limits *lim, int threads,
+              struct infer_tally *t)
 {
 	const struct model_meta *mm = model_meta(m);
 	struct work w = {.r = r, .mm = mm, .lim = lim};
@@ -373,19 +378,19 @@ infer_predict(const struct infer_req *r, const model *m,
 			continue;
 		if (nok != i)
 			memcpy(w.batch + nok * w.isz, w.batch + i * w.isz,
-			    w.isz);
+			       w.isz);
 		nok++;
 	}
-	probs = xmalloc((nok ? nok : 1) * (size_t)mm->nclasses *
-	    sizeof *probs);
-	if (nok && (r->tta ? predict_tta(m, w.batch, w.isz, nok, probs,
-	    threads) : predict_all(m, w.batch, w.isz, nok, probs, threads))) {
+	probs = xmalloc((nok ? nok : 1) * (size_t)mm->nclasses * sizeof *probs);
+	if (nok &&
+	    (r->tta ? predict_tta(m, w.batch, w.isz, nok, probs, threads)
+	            : predict_all(m, w.batch, w.isz, nok, probs, threads))) {
 		/* The engine does not fail today; if it ever does, say so. */
 		for (size_t i = 0; i < n; i++) {
 			if (w.slots[i].ok) {
 				w.slots[i].ok = 0;
 				snprintf(w.slots[i].err, sizeof w.slots[i].err,
-				    "the network failed on this batch");
+				         "the network failed on this batch");
 			}
 		}
 	}
@@ -399,8 +404,10 @@ infer_predict(const struct infer_req *r, const model *m,
 		struct slot *s = &w.slots[i];
 		int ok = s->ok;
 
-		cJSON_AddItemToArray(preds, answer(r->images[i].name, mm,
-		    ok ? probs + k * (size_t)mm->nclasses : NULL, r->top_k, s));
+		cJSON_AddItemToArray(
+		    preds, answer(r->images[i].name, mm,
+		                  ok ? probs + k * (size_t)mm->nclasses : NULL,
+		                  r->top_k, s));
 		k += ok;
 		if (ok)
 			t->predicted++;

@@ -26,14 +26,15 @@ struct infer_tally {
  * run, and t->gone is set.
  */
 cJSON *infer_predict(const struct infer_req *r, const model *m,
-    const struct infer_limits *lim, int threads, struct infer_tally *t);
+                     const struct infer_limits *lim, int threads,
+                     struct infer_tally *t);
 
 /*
  * Whether n images fit the batch limit for a network input of w x h x c;
  * 0, or 413 with a message in err.
  */
 int infer_batch_check(const struct infer_limits *lim, size_t n, int w, int h,
-    int c, char *err, size_t errlen) TY_WUR;
+                      int c, char *err, size_t errlen) TY_WUR;
 
 /*
  * The n best of probs[0..k) in order, ties to the lower index; n <= k.

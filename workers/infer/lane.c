@@ -55,8 +55,8 @@ struct lane {
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct lane lanes[INFER_LANE__MAX];
 static const char *const lane_names[INFER_LANE__MAX] = {
-	[INFER_LANE_SMALL] = "small",
-	[INFER_LANE_LARGE] = "large",
+    [INFER_LANE_SMALL] = "small",
+    [INFER_LANE_LARGE] = "large",
 };
 
 const char *
@@ -73,10 +73,10 @@ publish(const struct lane *ln)
 	int l = (int)(ln - lanes);
 
 	snprintf(name, sizeof name, "trainyard_infer_lane_busy{lane=\"%s\"}",
-	    lane_names[l]);
+	         lane_names[l]);
 	metrics_gauge_set(name, ln->busy);
-	snprintf(name, sizeof name,
-	    "trainyard_infer_lane_waiting{lane=\"%s\"}", lane_names[l]);
+	snprintf(name, sizeof name, "trainyard_infer_lane_waiting{lane=\"%s\"}",
+	         lane_names[l]);
 	metrics_gauge_set(name, ln->waiting);
 }
 
@@ -152,7 +152,8 @@ dispatch(struct lane *ln)
 
 		for (struct waiter **w = &ln->q; *w; w = &(*w)->next) {
 			uint64_t key[3] = {(uint64_t)running_of(ln, (*w)->user),
-			    last_turn(ln, (*w)->user), (*w)->ticket};
+			                   last_turn(ln, (*w)->user),
+			                   (*w)->ticket};
 
 			if (!best || key_less(key, best_key)) {
 				best = w;
@@ -186,8 +187,8 @@ static void
 background(void)
 {
 	/* Per thread on Linux; raising niceness needs no privilege. */
-	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
-	    LARGE_NICE) < 0)
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), LARGE_NICE) <
+	    0)
 		ty_log("setpriority: %s", strerror(errno));
 }
 
@@ -318,7 +319,7 @@ run_turn_void(void *p)
 
 int
 infer_lane_run(enum infer_lane l, const char *user, int peer_fd,
-    void (*fn)(void *), void *arg)
+               void (*fn)(void *), void *arg)
 {
 	struct run r = {l, user, peer_fd, 0, fn, arg};
 

@@ -41,7 +41,7 @@ int infer_peer_gone(int fd);
  * core at once; CivetWeb's thread keeps its own priority.
  */
 int infer_lane_run(enum infer_lane l, const char *user, int peer_fd,
-    void (*fn)(void *), void *arg) TY_WUR;
+                   void (*fn)(void *), void *arg) TY_WUR;
 
 /*
  * Runs fn(arg) on a thread of its own at a lower CPU priority (inherited

@@ -77,7 +77,7 @@ error_json(const char *msg)
 /* Loads the model and answers r (holding a lane slot). */
 static int
 compute(struct call *k, struct infer_req *r, int threads, char *err,
-    size_t errlen)
+        size_t errlen)
 {
 	struct infer_model *im = NULL;
 	struct infer_tally t;
@@ -92,16 +92,20 @@ compute(struct call *k, struct infer_req *r, int threads, char *err,
 	free(path);
 	if (!im) {
 		if (st == 404)
-			snprintf(err, errlen, "model \"%.200s\" not found on "
-			    "the models volume", r->model);
+			snprintf(err, errlen,
+			         "model \"%.200s\" not found on "
+			         "the models volume",
+			         r->model);
 		else
-			snprintf(err, errlen, "model \"%.200s\" cannot be "
-			    "used: %s", r->model, why);
+			snprintf(err, errlen,
+			         "model \"%.200s\" cannot be "
+			         "used: %s",
+			         r->model, why);
 		return st;
 	}
 	mm = model_meta(infer_model_get(im));
 	if ((st = infer_batch_check(&limits, r->nimages, mm->width, mm->height,
-	    mm->channels, err, errlen))) {
+	                            mm->channels, err, errlen))) {
 		infer_cache_release(im);
 		return st;
 	}
@@ -112,12 +116,13 @@ compute(struct call *k, struct infer_req *r, int threads, char *err,
 		snprintf(err, errlen, "the client left");
 		return CLIENT_GONE;
 	}
-	metrics_counter_add("trainyard_infer_images_total{result=\"predicted\"}",
+	metrics_counter_add(
+	    "trainyard_infer_images_total{result=\"predicted\"}",
 	    (double)t.predicted);
 	metrics_counter_add("trainyard_infer_images_total{result=\"error\"}",
-	    (double)t.failed);
+	                    (double)t.failed);
 	cJSON_AddNumberToObject(res, "ms",
-	    round((util_now() - k->t0) * 1e6) / 1e3);
+	                        round((util_now() - k->t0) * 1e6) / 1e3);
 	k->reply = cJSON_PrintUnformatted(res);
 	cJSON_Delete(res);
 	return 200;
@@ -164,8 +169,9 @@ answer(struct call *k, char *err, size_t errlen)
 	}
 	/* Models are runs/<run>/model.tym only (confine.h). */
 	if (confine_path(CONFINE_MODEL, NULL, r.model, err, errlen)) {
-		snprintf(err, errlen, "\"model\" must have the form "
-		    "runs/<run>/model.tym");
+		snprintf(err, errlen,
+		         "\"model\" must have the form "
+		         "runs/<run>/model.tym");
 		infer_req_free(&r);
 		cJSON_Delete(body);
 		return 400;
@@ -176,12 +182,17 @@ answer(struct call *k, char *err, size_t errlen)
 		cJSON_Delete(body);
 		return st;
 	}
-	lane = r.pixels > limits.small_pixels ? INFER_LANE_LARGE :
-	    INFER_LANE_SMALL;
+	lane = r.pixels > limits.small_pixels ? INFER_LANE_LARGE
+	                                      : INFER_LANE_SMALL;
 	if (lane == INFER_LANE_LARGE)
 		r.peer_fd = infer_peer_fd(k->c);
-	tk = (struct turn){k, &r, lane == INFER_LANE_LARGE ? large_threads :
-	    svc_threads(), err, errlen, 0};
+	tk = (struct turn){
+	    k,
+	    &r,
+	    lane == INFER_LANE_LARGE ? large_threads : svc_threads(),
+	    err,
+	    errlen,
+	    0};
 	if (infer_lane_run(lane, r.user, r.peer_fd, turn, &tk)) {
 		snprintf(err, errlen, "the client left while waiting");
 		tk.status = CLIENT_GONE;
@@ -199,8 +210,8 @@ answer_call(void *arg)
 {
 	struct call *k = arg;
 
-	if ((k->status = svc_read_body(k->c, limits.max_body, &k->body,
-	    &k->len, k->err, sizeof k->err)))
+	if ((k->status = svc_read_body(k->c, limits.max_body, &k->body, &k->len,
+	                               k->err, sizeof k->err)))
 		return;
 	k->status = answer(k, k->err, sizeof k->err);
 }
@@ -224,14 +235,13 @@ predict(struct mg_connection *c, void *arg)
 		k.reply = error_json(k.err);
 	if (!k.reply)
 		abort(); /* cJSON fails only when out of memory */
-	svc_reply(c, k.status, "application/json", k.reply,
-	    strlen(k.reply));
+	svc_reply(c, k.status, "application/json", k.reply, strlen(k.reply));
 	cJSON_free(k.reply);
 	return k.status;
 }
 
 static const struct svc_route routes[] = {
-	{"POST", "/predict", predict, NULL, SVC_TOKEN},
+    {"POST", "/predict", predict, NULL, SVC_TOKEN},
 };
 
 static int
@@ -250,10 +260,10 @@ init(int argc, char **argv)
 	if (v > 0)
 		limits.max_body = (size_t)v << 20;
 	v = cfg_long(argc, argv, "TRAINYARD_INFER_MAX_IMAGES",
-	    (long)limits.max_images);
+	             (long)limits.max_images);
 	limits.max_images = v > 0 ? (size_t)v : limits.max_images;
 	v = cfg_long(argc, argv, "TRAINYARD_INFER_MAX_PIXELS",
-	    (long)limits.max_pixels);
+	             (long)limits.max_pixels);
 	limits.max_pixels = v > 0 ? (uint64_t)v : limits.max_pixels;
 	v = cfg_long(argc, argv, "TRAINYARD_INFER_MAX_BATCH_MB", 0);
 	if (v > 0)
@@ -264,13 +274,12 @@ init(int argc, char **argv)
 	v = cfg_long(argc, argv, "TRAINYARD_INFER_SMALL_MPX", 0);
 	if (v > 0 && v < 1000000)
 		limits.small_pixels = (uint64_t)v * 1000000;
-	v = cfg_long(argc, argv, "TRAINYARD_INFER_CONCURRENCY",
-	    svc_threads());
+	v = cfg_long(argc, argv, "TRAINYARD_INFER_CONCURRENCY", svc_threads());
 	slots = v > 0 && v <= 1024 ? (int)v : svc_threads();
 	infer_lane_init(INFER_LANE_SMALL, slots);
 	large_threads = svc_threads() > 1 ? svc_threads() - 1 : 1;
 	v = cfg_long(argc, argv, "TRAINYARD_INFER_LARGE_CONCURRENCY",
-	    slots > 1 ? slots - 1 : 1);
+	             slots > 1 ? slots - 1 : 1);
 	large_slots = v > 0 && v <= 1024 ? (int)v : 1;
 	infer_lane_init(INFER_LANE_LARGE, large_slots);
 	v = cfg_long(argc, argv, "TRAINYARD_INFER_CACHE", 4);
@@ -292,12 +301,13 @@ init(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 64 << 20);
 	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	ty_log("limits: %zu images, %zu bytes, %llu pixels per image, "
-	    "%llu per request; %d small requests at once (up to %llu "
-	    "pixels), %d large on %d threads each", limits.max_images,
-	    limits.max_body, (unsigned long long)limits.max_pixels,
-	    (unsigned long long)limits.max_request_pixels, slots,
-	    (unsigned long long)limits.small_pixels, large_slots,
-	    large_threads);
+	       "%llu per request; %d small requests at once (up to %llu "
+	       "pixels), %d large on %d threads each",
+	       limits.max_images, limits.max_body,
+	       (unsigned long long)limits.max_pixels,
+	       (unsigned long long)limits.max_request_pixels, slots,
+	       (unsigned long long)limits.small_pixels, large_slots,
+	       large_threads);
 	return 0;
 }
 
@@ -308,12 +318,12 @@ fini(void)
 }
 
 static const struct svc_def def = {
-	.name = "infer",
-	.default_port = 8083,
-	.routes = routes,
-	.nroutes = TY_ARRAY_LEN(routes),
-	.init = init,
-	.fini = fini,
+    .name = "infer",
+    .default_port = 8083,
+    .routes = routes,
+    .nroutes = TY_ARRAY_LEN(routes),
+    .init = init,
+    .fini = fini,
 };
 
 int

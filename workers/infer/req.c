@@ -32,8 +32,8 @@ infer_limits_default(struct infer_limits *lim)
 
 /* An optional integer member in [lo, hi]; 0, or 400 with err. */
 static int
-int_field(const cJSON *body, const char *key, int lo, int hi, int def,
-    int *out, char *err, size_t errlen)
+int_field(const cJSON *body, const char *key, int lo, int hi, int def, int *out,
+          char *err, size_t errlen)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
 
@@ -41,11 +41,11 @@ int_field(const cJSON *body, const char *key, int lo, int hi, int def,
 	if (!v || cJSON_IsNull(v))
 		return 0;
 	/* Range first: casting NaN or 1e300 to an integer is undefined. */
-	if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo &&
-	    v->valuedouble <= hi) ||
+	if (!cJSON_IsNumber(v) ||
+	    !(v->valuedouble >= lo && v->valuedouble <= hi) ||
 	    v->valuedouble != (double)(int)v->valuedouble) {
 		snprintf(err, errlen, "\"%s\" must be an integer from %d to %d",
-		    key, lo, hi);
+		         key, lo, hi);
 		return 400;
 	}
 	*out = (int)v->valuedouble;
@@ -55,7 +55,7 @@ int_field(const cJSON *body, const char *key, int lo, int hi, int def,
 /* An optional boolean member; 0, or 400 with err. */
 static int
 bool_field(const cJSON *body, const char *key, int *out, char *err,
-    size_t errlen)
+           size_t errlen)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
 
@@ -71,14 +71,15 @@ bool_field(const cJSON *body, const char *key, int *out, char *err,
 }
 
 static int
-model_field(const cJSON *body, struct infer_req *r, char *err,
-    size_t errlen)
+model_field(const cJSON *body, struct infer_req *r, char *err, size_t errlen)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, "model");
 	char why[256], *p;
 
 	if (!v) {
-		snprintf(err, errlen, "\"model\" is required: a model path "
+		snprintf(
+		    err, errlen,
+		    "\"model\" is required: a model path "
 		    "relative to the models volume, e.g. runs/7/model.tym");
 		return 400;
 	}
@@ -99,26 +100,32 @@ model_field(const cJSON *body, struct infer_req *r, char *err,
 
 static int
 image_item(const cJSON *it, size_t i, struct infer_image *im, char *err,
-    size_t errlen)
+           size_t errlen)
 {
 	const cJSON *name, *data;
 
 	if (!cJSON_IsObject(it)) {
-		snprintf(err, errlen, "images[%zu] must be an object "
-		    "{\"name\", \"data\"}", i);
+		snprintf(err, errlen,
+		         "images[%zu] must be an object "
+		         "{\"name\", \"data\"}",
+		         i);
 		return 400;
 	}
 	name = cJSON_GetObjectItemCaseSensitive(it, "name");
 	data = cJSON_GetObjectItemCaseSensitive(it, "data");
 	if (name && !cJSON_IsNull(name)) {
 		if (!cJSON_IsString(name)) {
-			snprintf(err, errlen, "images[%zu].name must be a "
-			    "string", i);
+			snprintf(err, errlen,
+			         "images[%zu].name must be a "
+			         "string",
+			         i);
 			return 400;
 		}
 		if (strlen(name->valuestring) > INFER_MAX_NAME) {
-			snprintf(err, errlen, "images[%zu].name is longer "
-			    "than %d bytes", i, INFER_MAX_NAME);
+			snprintf(err, errlen,
+			         "images[%zu].name is longer "
+			         "than %d bytes",
+			         i, INFER_MAX_NAME);
 			return 400;
 		}
 		snprintf(im->name, sizeof im->name, "%s", name->valuestring);
@@ -126,8 +133,10 @@ image_item(const cJSON *it, size_t i, struct infer_image *im, char *err,
 		snprintf(im->name, sizeof im->name, "image-%zu", i + 1);
 	}
 	if (!cJSON_IsString(data)) {
-		snprintf(err, errlen, "images[%zu].data must be a base64 "
-		    "string", i);
+		snprintf(err, errlen,
+		         "images[%zu].data must be a base64 "
+		         "string",
+		         i);
 		return 400;
 	}
 	im->b64 = data->valuestring;
@@ -137,7 +146,7 @@ image_item(const cJSON *it, size_t i, struct infer_image *im, char *err,
 
 static int
 images_field(const cJSON *body, const struct infer_limits *lim,
-    struct infer_req *r, char *err, size_t errlen)
+             struct infer_req *r, char *err, size_t errlen)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, "images");
 	const cJSON *it;
@@ -145,23 +154,28 @@ images_field(const cJSON *body, const struct infer_limits *lim,
 	int st;
 
 	if (!cJSON_IsArray(v)) {
-		snprintf(err, errlen, "\"images\" must be a list of "
-		    "{\"name\", \"data\"} objects");
+		snprintf(err, errlen,
+		         "\"images\" must be a list of "
+		         "{\"name\", \"data\"} objects");
 		return 400;
 	}
 	n = (size_t)cJSON_GetArraySize(v);
 	if (n == 0) {
-		snprintf(err, errlen, "\"images\" is empty: send at least "
-		    "one image");
+		snprintf(err, errlen,
+		         "\"images\" is empty: send at least "
+		         "one image");
 		return 400;
 	}
 	if (n > lim->max_images) {
-		snprintf(err, errlen, "too many images: %zu, at most %zu per "
-		    "request", n, lim->max_images);
+		snprintf(err, errlen,
+		         "too many images: %zu, at most %zu per "
+		         "request",
+		         n, lim->max_images);
 		return 413;
 	}
 	r->images = xcalloc(n, sizeof *r->images);
-	cJSON_ArrayForEach(it, v) {
+	cJSON_ArrayForEach(it, v)
+	{
 		if ((st = image_item(it, i, &r->images[i], err, errlen)))
 			return st;
 		i++;
@@ -183,19 +197,20 @@ user_field(const cJSON *body, struct infer_req *r, char *err, size_t errlen)
 		snprintf(r->user, sizeof r->user, "%s", v->valuestring);
 		return 0;
 	}
-	if (cJSON_IsNumber(v) && v->valuedouble >= 0 &&
-	    v->valuedouble < 1e15) {
+	if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e15) {
 		snprintf(r->user, sizeof r->user, "%.0f", v->valuedouble);
 		return 0;
 	}
-	snprintf(err, errlen, "\"user\" must be a string of at most %zu "
-	    "bytes or a non-negative number", sizeof r->user - 1);
+	snprintf(err, errlen,
+	         "\"user\" must be a string of at most %zu "
+	         "bytes or a non-negative number",
+	         sizeof r->user - 1);
 	return 400;
 }
 
 int
 infer_req_parse(const cJSON *body, const struct infer_limits *lim,
-    struct infer_req *r, char *err, size_t errlen)
+                struct infer_req *r, char *err, size_t errlen)
 {
 	int st;
 
@@ -207,9 +222,9 @@ infer_req_parse(const cJSON *body, const struct infer_limits *lim,
 	}
 	if ((st = model_field(body, r, err, errlen)) ||
 	    (st = int_field(body, "top_k", 1, INFER_MAX_TOP_K,
-	    INFER_DEFAULT_TOP_K, &r->top_k, err, errlen)) ||
+	                    INFER_DEFAULT_TOP_K, &r->top_k, err, errlen)) ||
 	    (st = int_field(body, "thumbnail", 0, lim->max_thumbnail, 0,
-	    &r->thumbnail, err, errlen)) ||
+	                    &r->thumbnail, err, errlen)) ||
 	    (st = bool_field(body, "tta", &r->tta, err, errlen)) ||
 	    (st = user_field(body, r, err, errlen)) ||
 	    (st = images_field(body, lim, r, err, errlen))) {
@@ -261,7 +276,7 @@ head_pixels(const struct infer_image *im, uint8_t *head, size_t cap)
 	/* With b64_end set, decoding stops at '=' or a cut instead of
 	 * failing; whitespace that misaligns the quads makes it fail. */
 	if (sodium_base642bin(head, cap, s, n, " \t\r\n", &hl, &end,
-	    sodium_base64_VARIANT_ORIGINAL_NO_PADDING) != 0)
+	                      sodium_base64_VARIANT_ORIGINAL_NO_PADDING) != 0)
 		return 0;
 	if (img_header_dims(head, hl, &w, &h) != 0)
 		return 0;
@@ -280,7 +295,7 @@ full_pixels(const struct infer_image *im)
 	uint64_t px = 0;
 
 	if (infer_b64_decode(im->b64, im->b64len, &bytes, &len, why,
-	    sizeof why))
+	                     sizeof why))
 		return 0;
 	if (img_probe(bytes, len, &il, &info) == IMG_OK)
 		px = (uint64_t)info.width * (uint64_t)info.height;
@@ -289,8 +304,8 @@ full_pixels(const struct infer_image *im)
 }
 
 int
-infer_req_pixels(struct infer_req *r, const struct infer_limits *lim,
-    char *err, size_t errlen)
+infer_req_pixels(struct infer_req *r, const struct infer_limits *lim, char *err,
+                 size_t errlen)
 {
 	size_t cap = HEAD_B64 / 4 * 3;
 	uint8_t *head = xmalloc(cap);
@@ -308,10 +323,12 @@ infer_req_pixels(struct infer_req *r, const struct infer_limits *lim,
 	}
 	free(head);
 	if (r->pixels > lim->max_request_pixels) {
-		snprintf(err, errlen, "the images hold %.1f million pixels, "
-		    "over the limit of %.1f million a request: send fewer "
-		    "or smaller images", (double)r->pixels / 1e6,
-		    (double)lim->max_request_pixels / 1e6);
+		snprintf(err, errlen,
+		         "the images hold %.1f million pixels, "
+		         "over the limit of %.1f million a request: send fewer "
+		         "or smaller images",
+		         (double)r->pixels / 1e6,
+		         (double)lim->max_request_pixels / 1e6);
 		return 413;
 	}
 	return 0;
@@ -319,10 +336,11 @@ infer_req_pixels(struct infer_req *r, const struct infer_limits *lim,
 
 int
 infer_b64_decode(const char *s, size_t len, uint8_t **out, size_t *outlen,
-    char *err, size_t errlen)
+                 char *err, size_t errlen)
 {
-	static const int variants[] = {sodium_base64_VARIANT_ORIGINAL,
-		sodium_base64_VARIANT_ORIGINAL_NO_PADDING};
+	static const int variants[] = {
+	    sodium_base64_VARIANT_ORIGINAL,
+	    sodium_base64_VARIANT_ORIGINAL_NO_PADDING};
 	const char *end;
 	size_t cap;
 
@@ -331,7 +349,8 @@ infer_b64_decode(const char *s, size_t len, uint8_t **out, size_t *outlen,
 	*out = xmalloc(cap);
 	for (size_t i = 0; i < TY_ARRAY_LEN(variants); i++) {
 		if (sodium_base642bin(*out, cap, s, len, " \t\r\n", outlen,
-		    &end, variants[i]) == 0 && end == s + len)
+		                      &end, variants[i]) == 0 &&
+		    end == s + len)
 			return 0;
 	}
 	free(*out);
@@ -344,8 +363,8 @@ infer_b64_decode(const char *s, size_t len, uint8_t **out, size_t *outlen,
 char *
 infer_b64_encode(const uint8_t *bin, size_t len)
 {
-	size_t n = sodium_base64_ENCODED_LEN(len,
-	    sodium_base64_VARIANT_ORIGINAL);
+	size_t n =
+	    sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
 	char *s = xmalloc(n);
 
 	sodium_bin2base64(s, n, bin, len, sodium_base64_VARIANT_ORIGINAL);

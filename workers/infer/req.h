@@ -24,13 +24,13 @@
 #define INFER_MAX_NAME 256
 
 struct infer_limits {
-	size_t max_images;     /* images per request */
-	size_t max_body;       /* bytes per request body */
-	uint64_t max_pixels;   /* width*height of one source image */
-	int max_thumbnail;     /* longest side of a thumbnail, px */
-	uint64_t max_batch;    /* bytes of uint8 network input per request */
+	size_t max_images;   /* images per request */
+	size_t max_body;     /* bytes per request body */
+	uint64_t max_pixels; /* width*height of one source image */
+	int max_thumbnail;   /* longest side of a thumbnail, px */
+	uint64_t max_batch;  /* bytes of uint8 network input per request */
 	uint64_t max_request_pixels; /* width*height of all images together */
-	uint64_t small_pixels; /* a request up to this many is "small" */
+	uint64_t small_pixels;       /* a request up to this many is "small" */
 };
 
 /* Defaults of the limits above (the service reads overrides). */
@@ -44,15 +44,16 @@ struct infer_image {
 };
 
 struct infer_req {
-	char *model;      /* relative to the models volume, checked */
-	int top_k;        /* 1..INFER_MAX_TOP_K */
-	int thumbnail;    /* 0 (none) .. max_thumbnail */
-	int tta;          /* 1: average with the mirrored image */
-	size_t nimages;   /* >= 1 */
+	char *model;    /* relative to the models volume, checked */
+	int top_k;      /* 1..INFER_MAX_TOP_K */
+	int thumbnail;  /* 0 (none) .. max_thumbnail */
+	int tta;        /* 1: average with the mirrored image */
+	size_t nimages; /* >= 1 */
 	struct infer_image *images;
 	/* Who asked (the web app's user id), for fair turns; "" unknown. */
 	char user[64];
-	/* Source pixels of the images, from their headers (infer_req_pixels). */
+	/* Source pixels of the images, from their headers (infer_req_pixels).
+	 */
 	uint64_t pixels;
 	/* The client's socket, polled to stop when it leaves; -1 unknown. */
 	int peer_fd;
@@ -65,7 +66,7 @@ struct infer_req {
  * deleting body. On failure r needs no freeing.
  */
 int infer_req_parse(const cJSON *body, const struct infer_limits *lim,
-    struct infer_req *r, char *err, size_t errlen) TY_WUR;
+                    struct infer_req *r, char *err, size_t errlen) TY_WUR;
 void infer_req_free(struct infer_req *r);
 
 /*
@@ -77,15 +78,15 @@ void infer_req_free(struct infer_req *r);
  * pixel budget.
  */
 int infer_req_pixels(struct infer_req *r, const struct infer_limits *lim,
-    char *err, size_t errlen) TY_WUR;
+                     char *err, size_t errlen) TY_WUR;
 
 /*
  * Base64 to bytes: standard alphabet, padding optional, whitespace and a
  * "data:...;base64," prefix ignored. Returns 0 and an xmalloc'd *out (at
  * least one byte allocated, even for empty input), or -1 with err.
  */
-int infer_b64_decode(const char *s, size_t len, uint8_t **out,
-    size_t *outlen, char *err, size_t errlen) TY_WUR;
+int infer_b64_decode(const char *s, size_t len, uint8_t **out, size_t *outlen,
+                     char *err, size_t errlen) TY_WUR;
 
 /* Standard base64 with padding, NUL-terminated, xmalloc'd. */
 char *infer_b64_encode(const uint8_t *bin, size_t len);

@@ -9,7 +9,7 @@
 
 int
 idx_parse(const void *buf, size_t len, struct idx *out, char *err,
-    size_t errlen)
+          size_t errlen)
 {
 	const uint8_t *p = buf;
 	uint64_t n = 1;
@@ -21,13 +21,17 @@ idx_parse(const void *buf, size_t len, struct idx *out, char *err,
 		return -1;
 	}
 	if (p[2] != 0x08) {
-		snprintf(err, errlen, "IDX data type 0x%02x is not supported "
-		    "(only unsigned bytes, 0x08)", p[2]);
+		snprintf(err, errlen,
+		         "IDX data type 0x%02x is not supported "
+		         "(only unsigned bytes, 0x08)",
+		         p[2]);
 		return -1;
 	}
 	if (p[3] != 1 && p[3] != 3) {
-		snprintf(err, errlen, "IDX with %d dimensions is not "
-		    "supported (want 1 for labels, 3 for images)", p[3]);
+		snprintf(err, errlen,
+		         "IDX with %d dimensions is not "
+		         "supported (want 1 for labels, 3 for images)",
+		         p[3]);
 		return -1;
 	}
 	out->ndims = p[3];
@@ -43,15 +47,16 @@ idx_parse(const void *buf, size_t len, struct idx *out, char *err,
 			n = UINT64_MAX;
 	}
 	if (out->ndims == 3 && (out->dims[1] == 0 || out->dims[2] == 0 ||
-	    out->dims[1] > 4096 || out->dims[2] > 4096)) {
+	                        out->dims[1] > 4096 || out->dims[2] > 4096)) {
 		snprintf(err, errlen, "IDX image size %ux%u out of range",
-		    out->dims[2], out->dims[1]);
+		         out->dims[2], out->dims[1]);
 		return -1;
 	}
 	if (n != len - hdr) {
-		snprintf(err, errlen, "IDX data is %zu bytes but the header "
-		    "says %llu (truncated or corrupt)", len - hdr,
-		    (unsigned long long)n);
+		snprintf(err, errlen,
+		         "IDX data is %zu bytes but the header "
+		         "says %llu (truncated or corrupt)",
+		         len - hdr, (unsigned long long)n);
 		return -1;
 	}
 	out->data = p + hdr;
@@ -63,10 +68,10 @@ static const struct {
 	const char *suffix;
 	enum idx_role role;
 } idx_names[] = {
-	{"-images", "-idx3-ubyte", IDX_IMAGES},
-	{"-images", ".idx3-ubyte", IDX_IMAGES},
-	{"-labels", "-idx1-ubyte", IDX_LABELS},
-	{"-labels", ".idx1-ubyte", IDX_LABELS},
+    {"-images", "-idx3-ubyte", IDX_IMAGES},
+    {"-images", ".idx3-ubyte", IDX_IMAGES},
+    {"-labels", "-idx1-ubyte", IDX_LABELS},
+    {"-labels", ".idx1-ubyte", IDX_LABELS},
 };
 
 enum idx_role

@@ -12,8 +12,8 @@
 #include "util.h"
 
 struct idx {
-	int ndims;         /* 1 or 3 */
-	uint32_t dims[3];  /* count, rows, cols (unused ones 0) */
+	int ndims;           /* 1 or 3 */
+	uint32_t dims[3];    /* count, rows, cols (unused ones 0) */
 	const uint8_t *data; /* into the caller's buffer */
 };
 
@@ -23,7 +23,7 @@ struct idx {
  * -1 with a message in err.
  */
 int idx_parse(const void *buf, size_t len, struct idx *out, char *err,
-    size_t errlen) TY_WUR;
+              size_t errlen) TY_WUR;
 
 /* Which IDX role a file name has (after any ".gz"). */
 enum idx_role { IDX_NONE, IDX_IMAGES, IDX_LABELS };

@@ -8,8 +8,8 @@
 #include "svc.h"
 
 static const struct job_kind kinds[] = {
-	{"inspect", prep_validate, prep_run_inspect, NULL},
-	{"prepare", prep_validate, prep_run_prepare, NULL},
+    {"inspect", prep_validate, prep_run_inspect, NULL},
+    {"prepare", prep_validate, prep_run_prepare, NULL},
 };
 
 static int
@@ -27,22 +27,22 @@ init(int argc, char **argv)
 	prep_limits_init(argc, argv, &l);
 	prep_limits_use(&l);
 	ty_log("limits: %llu entries, %llu MB total, %llu MB per file, "
-	    "%llu pixels per image, %llu MB of tensors, ratio %g",
-	    (unsigned long long)l.max_entries,
-	    (unsigned long long)(l.max_total >> 20),
-	    (unsigned long long)(l.max_entry >> 20),
-	    (unsigned long long)l.max_pixels,
-	    (unsigned long long)(l.max_output >> 20), l.max_ratio);
+	       "%llu pixels per image, %llu MB of tensors, ratio %g",
+	       (unsigned long long)l.max_entries,
+	       (unsigned long long)(l.max_total >> 20),
+	       (unsigned long long)(l.max_entry >> 20),
+	       (unsigned long long)l.max_pixels,
+	       (unsigned long long)(l.max_output >> 20), l.max_ratio);
 	return 0;
 }
 
 static const struct svc_mount jobs = JOB_MOUNT(kinds);
 
 static const struct svc_def def = {
-	.name = "preprocess",
-	.default_port = 8081,
-	.mount = &jobs,
-	.init = init,
+    .name = "preprocess",
+    .default_port = 8081,
+    .mount = &jobs,
+    .init = init,
 };
 
 int

@@ -12,7 +12,7 @@
 
 /* System litter that is never data. */
 static const char *const litter[] = {
-	"__MACOSX", "Thumbs.db", "desktop.ini", "Icon\r", "ehthumbs.db",
+    "__MACOSX", "Thumbs.db", "desktop.ini", "Icon\r", "ehthumbs.db",
 };
 
 static int

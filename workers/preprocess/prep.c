@@ -33,35 +33,34 @@ static const struct {
 	uint64_t mul;
 	size_t off;
 } limit_vars[] = {
-	{"TRAINYARD_MAX_ENTRIES", 1000000, 1,
-	    offsetof(struct prep_limits, max_entries)},
-	{"TRAINYARD_MAX_TOTAL_MB", 4096, 1 << 20,
-	    offsetof(struct prep_limits, max_total)},
-	{"TRAINYARD_MAX_ENTRY_MB", 64, 1 << 20,
-	    offsetof(struct prep_limits, max_entry)},
-	{"TRAINYARD_MAX_PIXELS", 40000000, 1,
-	    offsetof(struct prep_limits, max_pixels)},
-	{"TRAINYARD_MAX_OUTPUT_MB", 8192, 1 << 20,
-	    offsetof(struct prep_limits, max_output)},
-	/* the rest of the pixels go to a file on the data volume (store.h) */
-	{"TRAINYARD_PREP_RAM_MB", 64, 1 << 20,
-	    offsetof(struct prep_limits, max_ram)},
+    {"TRAINYARD_MAX_ENTRIES", 1000000, 1,
+     offsetof(struct prep_limits, max_entries)},
+    {"TRAINYARD_MAX_TOTAL_MB", 4096, 1 << 20,
+     offsetof(struct prep_limits, max_total)},
+    {"TRAINYARD_MAX_ENTRY_MB", 64, 1 << 20,
+     offsetof(struct prep_limits, max_entry)},
+    {"TRAINYARD_MAX_PIXELS", 40000000, 1,
+     offsetof(struct prep_limits, max_pixels)},
+    {"TRAINYARD_MAX_OUTPUT_MB", 8192, 1 << 20,
+     offsetof(struct prep_limits, max_output)},
+    /* the rest of the pixels go to a file on the data volume (store.h) */
+    {"TRAINYARD_PREP_RAM_MB", 64, 1 << 20,
+     offsetof(struct prep_limits, max_ram)},
 };
 
 void
 prep_limits_init(int argc, char **argv, struct prep_limits *l)
 {
 	for (size_t i = 0; i < TY_ARRAY_LEN(limit_vars); i++) {
-		long v = cfg_long(argc, argv, limit_vars[i].var,
-		    limit_vars[i].def);
+		long v =
+		    cfg_long(argc, argv, limit_vars[i].var, limit_vars[i].def);
 
 		if (v <= 0)
 			v = limit_vars[i].def;
 		*(uint64_t *)((char *)l + limit_vars[i].off) =
 		    (uint64_t)v * limit_vars[i].mul;
 	}
-	l->max_ratio = (double)cfg_long(argc, argv, "TRAINYARD_MAX_RATIO",
-	    100);
+	l->max_ratio = (double)cfg_long(argc, argv, "TRAINYARD_MAX_RATIO", 100);
 	if (l->max_ratio < 1)
 		l->max_ratio = 100;
 }
@@ -82,7 +81,7 @@ prep_warnings(const struct prep_scan *s, const char **unusable)
 		*unusable = "no usable images in the archive";
 	else if (s->nclasses == 1)
 		*unusable = "only one class: a classifier needs at least two "
-		    "class folders";
+		            "class folders";
 	for (unsigned i = 0; i < s->nclasses; i++) {
 		const struct prep_class *c = &s->classes[i];
 
@@ -91,9 +90,11 @@ prep_warnings(const struct prep_scan *s, const char **unusable)
 		if (c->count > hi)
 			hi = c->count;
 		if (c->count < FEW_IMAGES) {
-			snprintf(msg, sizeof msg, "class \"%s\" has only %u "
-			    "image%s (fewer than %d)", c->name, c->count,
-			    c->count == 1 ? "" : "s", FEW_IMAGES);
+			snprintf(msg, sizeof msg,
+			         "class \"%s\" has only %u "
+			         "image%s (fewer than %d)",
+			         c->name, c->count, c->count == 1 ? "" : "s",
+			         FEW_IMAGES);
 			cJSON_AddItemToArray(w, cJSON_CreateString(msg));
 		}
 	}
@@ -102,13 +103,18 @@ prep_warnings(const struct prep_scan *s, const char **unusable)
 	if (s->nclasses > 1 && lo > 0 && (double)hi / lo > IMBALANCE) {
 		/* the run form's recipe turns class weights on for this
 		 * warning (app/recipe.c) */
-		snprintf(msg, sizeof msg, "class imbalance: the largest class "
+		snprintf(
+		    msg, sizeof msg,
+		    "class imbalance: the largest class "
 		    "has %u images, the smallest %u (compensated: runs weight "
-		    "the loss by class by default)", hi, lo);
+		    "the loss by class by default)",
+		    hi, lo);
 		cJSON_AddItemToArray(w, cJSON_CreateString(msg));
 	}
 	if (s->ngroups > 0) {
-		snprintf(msg, sizeof msg, "%u images are copies or near-copies "
+		snprintf(
+		    msg, sizeof msg,
+		    "%u images are copies or near-copies "
 		    "of another (%u group%s): split at random, copies would "
 		    "land in both train and validation (leakage) and overstate "
 		    "validation accuracy; each group is kept on one side",
@@ -116,16 +122,17 @@ prep_warnings(const struct prep_scan *s, const char **unusable)
 		cJSON_AddItemToArray(w, cJSON_CreateString(msg));
 	}
 	if (s->cross_groups > 0) {
-		snprintf(msg, sizeof msg, "%u group%s of copies sit in "
-		    "different class folders: the same picture has two "
-		    "labels; check them", s->cross_groups,
-		    s->cross_groups == 1 ? "" : "s");
+		snprintf(msg, sizeof msg,
+		         "%u group%s of copies sit in "
+		         "different class folders: the same picture has two "
+		         "labels; check them",
+		         s->cross_groups, s->cross_groups == 1 ? "" : "s");
 		cJSON_AddItemToArray(w, cJSON_CreateString(msg));
 	}
 	if (s->skipped_total > 0) {
 		snprintf(msg, sizeof msg, "%llu file%s skipped",
-		    (unsigned long long)s->skipped_total,
-		    s->skipped_total == 1 ? "" : "s");
+		         (unsigned long long)s->skipped_total,
+		         s->skipped_total == 1 ? "" : "s");
 		cJSON_AddItemToArray(w, cJSON_CreateString(msg));
 	}
 	return w;
@@ -158,15 +165,17 @@ prep_report(const struct prep_scan *s)
 			for (unsigned k = 0; k < s->nclasses; k++)
 				cJSON_AddItemToArray(a, cJSON_CreateArray());
 		}
-		cJSON_ReplaceItemInArray(a, (int)i, cJSON_CreateStringArray(
-		    (const char *const *)s->classes[i].samples,
-		    (int)s->classes[i].nsamples));
+		cJSON_ReplaceItemInArray(
+		    a, (int)i,
+		    cJSON_CreateStringArray(
+		        (const char *const *)s->classes[i].samples,
+		        (int)s->classes[i].nsamples));
 	}
 	o = cJSON_AddObjectToObject(r, "formats");
 	for (int f = 0; f < IMG_FMT__MAX; f++)
 		if (s->formats[f])
 			cJSON_AddNumberToObject(o, img_format_name(f),
-			    (double)s->formats[f]);
+			                        (double)s->formats[f]);
 	if (s->idx_images)
 		cJSON_AddNumberToObject(o, "idx", (double)s->idx_images);
 	o = cJSON_AddObjectToObject(r, "channels");
@@ -178,7 +187,7 @@ prep_report(const struct prep_scan *s)
 	o = cJSON_AddObjectToObject(r, "sizes");
 	for (unsigned i = 0; i < s->nsizes; i++) {
 		snprintf(key, sizeof key, "%dx%d", s->sizes[i].w,
-		    s->sizes[i].h);
+		         s->sizes[i].h);
 		cJSON_AddNumberToObject(o, key, (double)s->sizes[i].n);
 	}
 	if (s->sizes_other)
@@ -186,10 +195,10 @@ prep_report(const struct prep_scan *s)
 	if (s->count) {
 		int mn[2] = {s->min_w, s->min_h}, mx[2] = {s->max_w, s->max_h};
 
-		cJSON_AddItemToObject(r, "min_size", cJSON_CreateIntArray(mn,
-		    2));
-		cJSON_AddItemToObject(r, "max_size", cJSON_CreateIntArray(mx,
-		    2));
+		cJSON_AddItemToObject(r, "min_size",
+		                      cJSON_CreateIntArray(mn, 2));
+		cJSON_AddItemToObject(r, "max_size",
+		                      cJSON_CreateIntArray(mx, 2));
 	}
 	a = cJSON_AddArrayToObject(r, "skipped");
 	for (unsigned i = 0; i < s->nskipped; i++) {
@@ -211,15 +220,17 @@ prep_report(const struct prep_scan *s)
 
 /* Member name of p, *out: what (a path...) relative to the data volume. */
 static int
-rel_path(const cJSON *p, const char *name, const char *what,
-    const char **out, char *err, size_t errlen)
+rel_path(const cJSON *p, const char *name, const char *what, const char **out,
+         char *err, size_t errlen)
 {
 	char *path;
 
 	*out = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, name));
 	if (!*out) {
-		snprintf(err, errlen, "%s (%s relative to the data volume) "
-		    "is required", name, what);
+		snprintf(err, errlen,
+		         "%s (%s relative to the data volume) "
+		         "is required",
+		         name, what);
 		return -1;
 	}
 	if (!(path = svc_volume_path(".", *out, err, errlen)))
@@ -234,14 +245,15 @@ rel_path(const cJSON *p, const char *name, const char *what,
  */
 static int
 params_parse(const cJSON *p, int need_output, struct prep_opts *o,
-    const char **dataset, const char **output, char *err, size_t errlen)
+             const char **dataset, const char **output, char *err,
+             size_t errlen)
 {
 	params_defaults(&o->run);
-	*output = cJSON_GetStringValue(
-	    cJSON_GetObjectItemCaseSensitive(p, "output"));
+	*output =
+	    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "output"));
 	if (rel_path(p, "dataset", "a path", dataset, err, errlen) ||
 	    (need_output &&
-	    rel_path(p, "output", "a directory", output, err, errlen)))
+	     rel_path(p, "output", "a directory", output, err, errlen)))
 		return -1;
 	if (params_from_json(p, F_PREP, 0, &o->run, err, errlen))
 		return -1;
@@ -254,8 +266,8 @@ params_parse(const cJSON *p, int need_output, struct prep_opts *o,
 
 /* The only paths a preprocess job reads and writes (confine.h). */
 static const struct confine_field paths[] = {
-	{"dataset", CONFINE_UPLOAD},
-	{"output", CONFINE_PREPARED_OUT},
+    {"dataset", CONFINE_UPLOAD},
+    {"output", CONFINE_PREPARED_OUT},
 };
 
 static int
@@ -278,13 +290,14 @@ prep_validate(const cJSON *params, char *err, size_t errlen)
 	int rc;
 
 	/* inspect reads only: its "output" is ignored, not checked */
-	if (params_parse(params, prepare, &o, &dataset, &output, err,
-	    errlen) ||
+	if (params_parse(params, prepare, &o, &dataset, &output, err, errlen) ||
 	    confine_params(params, paths, prepare ? 2 : 1, err, errlen))
 		return -1;
 	if (prepare && confine_owner_ok(svc_data_dir(), output,
-	    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(params,
-	    "job_id")), err, errlen))
+	                                cJSON_GetStringValue(
+	                                    cJSON_GetObjectItemCaseSensitive(
+	                                        params, "job_id")),
+	                                err, errlen))
 		return -1;
 	/* A missing upload is the caller's mistake: say so now, not later. */
 	path = svc_volume_path(svc_data_dir(), dataset, err, errlen);
@@ -293,8 +306,10 @@ prep_validate(const cJSON *params, char *err, size_t errlen)
 	rc = stat(path, &st);
 	free(path);
 	if (rc < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "dataset \"%s\" not found on the data "
-		    "volume", dataset);
+		snprintf(err, errlen,
+		         "dataset \"%s\" not found on the data "
+		         "volume",
+		         dataset);
 		return -1;
 	}
 	return 0;
@@ -370,8 +385,8 @@ prep_run_inspect(struct job *j, const cJSON *params, void *arg)
 
 	if (params_parse(params, 0, &o, &dataset, &output, err, sizeof err) ||
 	    confine_params(params, paths, 1, err, sizeof err) ||
-	    !(path = svc_volume_path(svc_data_dir(), dataset, err,
-	    sizeof err))) {
+	    !(path =
+	          svc_volume_path(svc_data_dir(), dataset, err, sizeof err))) {
 		job_fail(j, "%s", err);
 		return;
 	}
@@ -393,7 +408,7 @@ prep_run_inspect(struct job *j, const cJSON *params, void *arg)
 
 static void
 add_mean_std(cJSON *meta, const struct prep_scan *s, const uint32_t *idx,
-    size_t n, int channels)
+             size_t n, int channels)
 {
 	double mean[4], sd[4];
 	uint64_t sum[4] = {0}, sq[4] = {0};
@@ -410,15 +425,15 @@ add_mean_std(cJSON *meta, const struct prep_scan *s, const uint32_t *idx,
 		/* A constant channel would divide by zero in training. */
 		sd[c] = var > 1e-12 ? sqrt(var) / 255.0 : 1.0;
 	}
-	cJSON_AddItemToObject(meta, "mean", cJSON_CreateDoubleArray(mean,
-	    channels));
-	cJSON_AddItemToObject(meta, "std", cJSON_CreateDoubleArray(sd,
-	    channels));
+	cJSON_AddItemToObject(meta, "mean",
+	                      cJSON_CreateDoubleArray(mean, channels));
+	cJSON_AddItemToObject(meta, "std",
+	                      cJSON_CreateDoubleArray(sd, channels));
 }
 
 static int
 write_split(const char *path, const struct prep_scan *s, const uint32_t *idx,
-    size_t n, const struct prep_opts *a, char *err, size_t errlen)
+            size_t n, const struct prep_opts *a, char *err, size_t errlen)
 {
 	uint16_t *lab = xmalloc((n + 1) * sizeof *lab);
 	struct tensor_writer *w;
@@ -428,8 +443,8 @@ write_split(const char *path, const struct prep_scan *s, const uint32_t *idx,
 	for (size_t i = 0; i < n; i++)
 		lab[i] = s->labels[idx[i]];
 	w = tensor_create(path, (uint32_t)n, (uint32_t)a->height,
-	    (uint32_t)a->width, (uint32_t)a->channels, s->nclasses, lab, err,
-	    errlen);
+	                  (uint32_t)a->width, (uint32_t)a->channels,
+	                  s->nclasses, lab, err, errlen);
 	free(lab);
 	if (!w)
 		return -1;
@@ -445,18 +460,18 @@ write_split(const char *path, const struct prep_scan *s, const uint32_t *idx,
 
 		k = n - i < per ? n - i : per;
 		while (j < k && prep_scan_copy(s, idx[i + j],
-		    run + j * s->image_bytes) == 0)
+		                               run + j * s->image_bytes) == 0)
 			j++;
 		if (j < k) {
 			snprintf(err, errlen, "reading the pixel store: %s",
-			    strerror(errno));
+			         strerror(errno));
 			tensor_abort(w);
 			free(run);
 			return -1;
 		}
 		if (tensor_write_pixels(w, run, k * s->image_bytes)) {
 			snprintf(err, errlen, "%s: write: %s", path,
-			    strerror(errno));
+			         strerror(errno));
 			tensor_abort(w);
 			free(run);
 			return -1;
@@ -471,8 +486,8 @@ write_split(const char *path, const struct prep_scan *s, const uint32_t *idx,
  * order of their .tyd, so a prediction for row i names its file. */
 static int
 write_names(const char *dir, const struct prep_scan *s, const uint32_t *train,
-    size_t ntrain, const uint32_t *val, size_t nval, char *err,
-    size_t errlen)
+            size_t ntrain, const uint32_t *val, size_t nval, char *err,
+            size_t errlen)
 {
 	cJSON *o = cJSON_CreateObject();
 	const uint32_t *idx[2] = {train, val};
@@ -483,8 +498,9 @@ write_names(const char *dir, const struct prep_scan *s, const uint32_t *train,
 	for (int k = 0; k < 2; k++) {
 		cJSON *a = cJSON_AddArrayToObject(o, k ? "val" : "train");
 		for (size_t i = 0; i < n[k]; i++)
-			cJSON_AddItemToArray(a, cJSON_CreateString(s->names ?
-			    s->names[idx[k][i]] : ""));
+			cJSON_AddItemToArray(
+			    a, cJSON_CreateString(s->names ? s->names[idx[k][i]]
+			                                   : ""));
 	}
 	text = cJSON_PrintUnformatted(o);
 	path = xasprintf("%s/names.json", dir);
@@ -514,7 +530,7 @@ split_thread(void *arg)
 	struct split_job *j = arg;
 
 	j->rc = write_split(j->path, j->s, j->idx, j->n, j->a, j->err,
-	    sizeof j->err);
+	                    sizeof j->err);
 	return NULL;
 }
 
@@ -523,9 +539,9 @@ split_thread(void *arg)
  * an fsync, and on one thread val's copy waited for train's disk flush.
  */
 static int
-write_splits(const char *dir, const struct prep_scan *s,
-    const uint32_t *train, size_t ntrain, const uint32_t *val, size_t nval,
-    const struct prep_opts *a, char *err, size_t errlen)
+write_splits(const char *dir, const struct prep_scan *s, const uint32_t *train,
+             size_t ntrain, const uint32_t *val, size_t nval,
+             const struct prep_opts *a, char *err, size_t errlen)
 {
 	char *tpath = xasprintf("%s/train.tyd", dir);
 	char *vpath = xasprintf("%s/val.tyd", dir);
@@ -598,7 +614,7 @@ remove_leftovers(const char *outdir)
 			for (size_t k = 0; k < g.gl_pathc; k++)
 				if (util_rmtree(g.gl_pathv[k]) < 0)
 					ty_log("cannot remove %s: %s",
-					    g.gl_pathv[k], strerror(errno));
+					       g.gl_pathv[k], strerror(errno));
 			globfree(&g);
 		}
 		free(pat);
@@ -625,7 +641,7 @@ parent_dir(const char *path)
 
 int
 prep_prepare(const struct prep_opts *a, cJSON **result, char *err,
-    size_t errlen)
+             size_t errlen)
 {
 	struct prep_opts o = *a;
 	struct prep_scan *s;
@@ -655,19 +671,18 @@ prep_prepare(const struct prep_opts *a, cJSON **result, char *err,
 	train = xmalloc((s->count + 1) * sizeof *train);
 	val = xmalloc((s->count + 1) * sizeof *val);
 	split_stratified(s->labels, s->count, s->nclasses, a->val_fraction,
-	    a->seed, train, &ntrain, val, &nval);
+	                 a->seed, train, &ntrain, val, &nval);
 	/* copies of one picture on one side: no leakage */
 	if (s->group)
 		split_keep_groups(s->group, s->count, train, &ntrain, val,
-		    &nval);
+		                  &nval);
 	if (a->progress)
 		a->progress(a->ctx, 0.92);
 
 	meta = cJSON_CreateObject();
 	x = cJSON_AddArrayToObject(meta, "classes");
 	for (unsigned i = 0; i < s->nclasses; i++)
-		cJSON_AddItemToArray(x, cJSON_CreateString(
-		    s->classes[i].name));
+		cJSON_AddItemToArray(x, cJSON_CreateString(s->classes[i].name));
 	x = cJSON_AddObjectToObject(meta, "image");
 	cJSON_AddNumberToObject(x, "width", a->width);
 	cJSON_AddNumberToObject(x, "height", a->height);
@@ -720,14 +735,22 @@ prep_prepare(const struct prep_opts *a, cJSON **result, char *err,
 		report = NULL;
 		cJSON_AddNumberToObject(*result, "train", (double)ntrain);
 		cJSON_AddNumberToObject(*result, "val", (double)nval);
-		cJSON_AddItemToObject(*result, "counts", cJSON_Duplicate(
-		    cJSON_GetObjectItemCaseSensitive(meta, "counts"), 1));
-		cJSON_AddItemToObject(*result, "mean", cJSON_Duplicate(
-		    cJSON_GetObjectItemCaseSensitive(meta, "mean"), 1));
-		cJSON_AddItemToObject(*result, "std", cJSON_Duplicate(
-		    cJSON_GetObjectItemCaseSensitive(meta, "std"), 1));
-		cJSON_AddItemToObject(*result, "class_names", cJSON_Duplicate(
-		    cJSON_GetObjectItemCaseSensitive(meta, "classes"), 1));
+		cJSON_AddItemToObject(
+		    *result, "counts",
+		    cJSON_Duplicate(
+		        cJSON_GetObjectItemCaseSensitive(meta, "counts"), 1));
+		cJSON_AddItemToObject(
+		    *result, "mean",
+		    cJSON_Duplicate(
+		        cJSON_GetObjectItemCaseSensitive(meta, "mean"), 1));
+		cJSON_AddItemToObject(
+		    *result, "std",
+		    cJSON_Duplicate(
+		        cJSON_GetObjectItemCaseSensitive(meta, "std"), 1));
+		cJSON_AddItemToObject(
+		    *result, "class_names",
+		    cJSON_Duplicate(
+		        cJSON_GetObjectItemCaseSensitive(meta, "classes"), 1));
 	}
 	goto out;
 out_rm:
@@ -760,10 +783,10 @@ prep_run_prepare(struct job *j, const cJSON *params, void *arg)
 	if (params_parse(params, 1, &a, &dataset, &output, err, sizeof err) ||
 	    confine_params(params, paths, 2, err, sizeof err) ||
 	    confine_owner_ok(svc_data_dir(), output, id, err, sizeof err) ||
-	    !(archive = svc_volume_path(svc_data_dir(), dataset, err,
-	    sizeof err)) ||
-	    !(outdir = svc_volume_path(svc_data_dir(), output, err,
-	    sizeof err))) {
+	    !(archive =
+	          svc_volume_path(svc_data_dir(), dataset, err, sizeof err)) ||
+	    !(outdir =
+	          svc_volume_path(svc_data_dir(), output, err, sizeof err))) {
 		free(archive);
 		job_fail(j, "%s", err);
 		return;

@@ -24,7 +24,7 @@ struct prep_limits {
 	uint64_t max_pixels;  /* TRAINYARD_MAX_PIXELS, 40000000 per image */
 	uint64_t max_output;  /* TRAINYARD_MAX_OUTPUT_MB, 8192 MB of tensors */
 	uint64_t max_ram;     /* TRAINYARD_PREP_RAM_MB, 64: pixels in memory */
-	double max_ratio;     /* TRAINYARD_MAX_RATIO, 100 (uncompressed/packed) */
+	double max_ratio; /* TRAINYARD_MAX_RATIO, 100 (uncompressed/packed) */
 };
 
 void prep_limits_init(int argc, char **argv, struct prep_limits *l);
@@ -48,7 +48,7 @@ enum prep_path {
  * role come from idx_role_of on the base name.
  */
 enum prep_path prep_path_classify(const char *name, const char **cls,
-    size_t *clslen);
+                                  size_t *clslen);
 
 /*
  * Copies n bytes of a name to out (NUL-terminated, at most outlen-1
@@ -127,12 +127,17 @@ struct prep_scan {
 	uint64_t formats[IMG_FMT__MAX], idx_images;
 	uint64_t channels[5];
 	int min_w, min_h, max_w, max_h;
-	struct prep_size { int w, h; uint64_t n; } sizes[32];
+	struct prep_size {
+		int w, h;
+		uint64_t n;
+	} sizes[32];
 	unsigned nsizes;
 	uint64_t sizes_other;
 
 	/* Skipped files: the first PREP_SKIP_LIST_MAX, and the total. */
-	struct prep_skip { char *name, *reason; } skipped[PREP_SKIP_LIST_MAX];
+	struct prep_skip {
+		char *name, *reason;
+	} skipped[PREP_SKIP_LIST_MAX];
 	unsigned nskipped;
 	uint64_t skipped_total;
 
@@ -149,11 +154,10 @@ struct prep_scan {
 /* Reads the archive; never NULL. */
 struct prep_scan *prep_scan_run(const struct prep_opts *o);
 /* Copies image i's pixels (image_bytes) to out; 0, or -1 (errno set). */
-int prep_scan_copy(const struct prep_scan *s, uint32_t i, uint8_t *out)
-    TY_WUR;
+int prep_scan_copy(const struct prep_scan *s, uint32_t i, uint8_t *out) TY_WUR;
 /* Adds image i's per-channel pixel sums and sums of squares (prepare). */
 void prep_scan_sums(const struct prep_scan *s, uint32_t i, uint64_t *sum,
-    uint64_t *sq);
+                    uint64_t *sq);
 void prep_scan_free(struct prep_scan *s);
 
 /* The report shared by inspect and prepare results. */
@@ -170,7 +174,7 @@ void prep_run_prepare(struct job *j, const cJSON *params, void *arg);
  * whole). Returns 0, or -1 with a message in err. *result (may be NULL)
  * gets the result object.
  */
-int prep_prepare(const struct prep_opts *o, cJSON **result,
-    char *err, size_t errlen) TY_WUR;
+int prep_prepare(const struct prep_opts *o, cJSON **result, char *err,
+                 size_t errlen) TY_WUR;
 
 #endif

@@ -40,17 +40,16 @@ enum skip_reason {
 };
 
 static const char *const skip_text[SKIP__MAX] = {
-	[SKIP_HIDDEN] = "hidden or system file",
-	[SKIP_UNSAFE] = "unsafe path (absolute or with ..); ignored",
-	[SKIP_NOCLASS] = "not inside a class folder",
-	[SKIP_TOOLONG] = "path too long",
-	[SKIP_NOT_FILE] = "not a regular file (link, device or special)",
-	[SKIP_EMPTY] = "empty file (0 bytes)",
-	[SKIP_TOO_BIG] = "file too large",
+    [SKIP_HIDDEN] = "hidden or system file",
+    [SKIP_UNSAFE] = "unsafe path (absolute or with ..); ignored",
+    [SKIP_NOCLASS] = "not inside a class folder",
+    [SKIP_TOOLONG] = "path too long",
+    [SKIP_NOT_FILE] = "not a regular file (link, device or special)",
+    [SKIP_EMPTY] = "empty file (0 bytes)",
+    [SKIP_TOO_BIG] = "file too large",
 };
 
-void
-scan_add_skip(struct prep_scan *s, const char *name, const char *fmt, ...)
+void scan_add_skip(struct prep_scan *s, const char *name, const char *fmt, ...)
     TY_PRINTF(3, 4);
 
 void
@@ -69,7 +68,6 @@ scan_add_skip(struct prep_scan *s, const char *name, const char *fmt, ...)
 	s->skipped[s->nskipped].reason = xstrdup(r);
 	s->nskipped++;
 }
-
 
 void
 scan_set_fatal(struct prep_scan *s, const char *fmt, ...)
@@ -96,7 +94,7 @@ scan_class_id(struct scan_ctx *c, const char *name, int idx_label)
 
 		for (unsigned k = 0; k < c->ncls; k++) {
 			for (i = util_hash_str(c->cls[k].name) & (cap - 1);
-			    h[i]; i = (i + 1) & (cap - 1))
+			     h[i]; i = (i + 1) & (cap - 1))
 				;
 			h[i] = k + 1;
 		}
@@ -105,7 +103,7 @@ scan_class_id(struct scan_ctx *c, const char *name, int idx_label)
 		c->hashcap = cap;
 	}
 	for (i = util_hash_str(name) & (c->hashcap - 1); c->hash[i];
-	    i = (i + 1) & (c->hashcap - 1))
+	     i = (i + 1) & (c->hashcap - 1))
 		if (!strcmp(c->cls[c->hash[i] - 1].name, name))
 			return (int)c->hash[i] - 1;
 	if (c->ncls >= 65535)
@@ -114,8 +112,8 @@ scan_class_id(struct scan_ctx *c, const char *name, int idx_label)
 		c->capcls = c->capcls ? c->capcls * 2 : 16;
 		c->cls = xrealloc(c->cls, c->capcls * sizeof *c->cls);
 	}
-	c->cls[c->ncls] = (struct prep_class){.name = xstrdup(name),
-	    .idx_label = idx_label};
+	c->cls[c->ncls] =
+	    (struct prep_class){.name = xstrdup(name), .idx_label = idx_label};
 	c->hash[i] = c->ncls + 1;
 	return (int)c->ncls++;
 }
@@ -123,15 +121,18 @@ scan_class_id(struct scan_ctx *c, const char *name, int idx_label)
 /* A new store slot for an image of class cls; -1 over the output limit. */
 int
 scan_slot_new(struct scan_ctx *c, uint16_t cls, const char *name,
-    uint32_t *slot)
+              uint32_t *slot)
 {
 	struct prep_scan *s = c->s;
 
 	if (s->image_bytes && (uint64_t)(c->nslots + 1) * s->image_bytes >
-	    c->o->lim->max_output) {
-		scan_set_fatal(s, "the prepared tensors would be larger than %llu "
+	                          c->o->lim->max_output) {
+		scan_set_fatal(
+		    s,
+		    "the prepared tensors would be larger than %llu "
 		    "MB (TRAINYARD_MAX_OUTPUT_MB); choose a smaller image "
-		    "size", (unsigned long long)(c->o->lim->max_output >> 20));
+		    "size",
+		    (unsigned long long)(c->o->lim->max_output >> 20));
 		return -1;
 	}
 	if (c->nslots == UINT32_MAX - 1) {
@@ -140,20 +141,22 @@ scan_slot_new(struct scan_ctx *c, uint16_t cls, const char *name,
 	}
 	if (c->nslots == c->capslots) {
 		c->capslots = c->capslots ? c->capslots * 2 : 4096;
-		c->slot_cls = xrealloc(c->slot_cls, c->capslots *
-		    sizeof *c->slot_cls);
+		c->slot_cls =
+		    xrealloc(c->slot_cls, c->capslots * sizeof *c->slot_cls);
 		c->slot_ok = xrealloc(c->slot_ok, c->capslots);
-		c->slot_name = xrealloc(c->slot_name, c->capslots *
-		    sizeof *c->slot_name);
-		c->slot_hash = xrealloc(c->slot_hash, c->capslots *
-		    sizeof *c->slot_hash);
-		c->slot_dhash = xrealloc(c->slot_dhash, c->capslots *
-		    sizeof *c->slot_dhash);
+		c->slot_name =
+		    xrealloc(c->slot_name, c->capslots * sizeof *c->slot_name);
+		c->slot_hash =
+		    xrealloc(c->slot_hash, c->capslots * sizeof *c->slot_hash);
+		c->slot_dhash = xrealloc(c->slot_dhash,
+		                         c->capslots * sizeof *c->slot_dhash);
 		if (s->store_ch) {
-			s->px_sum = xrealloc(s->px_sum, c->capslots *
-			    s->store_ch * sizeof *s->px_sum);
-			s->px_sq = xrealloc(s->px_sq, c->capslots *
-			    s->store_ch * sizeof *s->px_sq);
+			s->px_sum =
+			    xrealloc(s->px_sum, c->capslots * s->store_ch *
+			                            sizeof *s->px_sum);
+			s->px_sq =
+			    xrealloc(s->px_sq, c->capslots * s->store_ch *
+			                           sizeof *s->px_sq);
 		}
 	}
 	if (s->store) {
@@ -191,8 +194,8 @@ prep_scan_copy(const struct prep_scan *s, uint32_t i, uint8_t *out)
  * depend on who added what.
  */
 void
-scan_pixel_sums(const struct prep_scan *s, const uint8_t *px,
-    uint32_t *sum, uint64_t *sq)
+scan_pixel_sums(const struct prep_scan *s, const uint8_t *px, uint32_t *sum,
+                uint64_t *sq)
 {
 	int ch = s->store_ch;
 
@@ -200,7 +203,8 @@ scan_pixel_sums(const struct prep_scan *s, const uint8_t *px,
 		uint32_t a = 0;
 		uint64_t q = 0;
 
-		for (size_t k = (size_t)c; k < s->image_bytes; k += (size_t)ch) {
+		for (size_t k = (size_t)c; k < s->image_bytes;
+		     k += (size_t)ch) {
 			a += px[k];
 			q += (uint32_t)px[k] * px[k];
 		}
@@ -211,7 +215,7 @@ scan_pixel_sums(const struct prep_scan *s, const uint8_t *px,
 
 void
 prep_scan_sums(const struct prep_scan *s, uint32_t i, uint64_t *sum,
-    uint64_t *sq)
+               uint64_t *sq)
 {
 	size_t at = (size_t)s->slot[i] * (size_t)s->store_ch;
 
@@ -231,20 +235,21 @@ decode_item(struct scan_ctx *c, struct batch *b, struct item *it)
 
 	/* img_load's two halves, so copies are found on the source */
 	it->status = (int8_t)img_decode(data, it->len, &c->ilim, &it->info,
-	    &src, it->err, sizeof it->err);
+	                                &src, it->err, sizeof it->err);
 	if (it->status != IMG_OK)
 		return;
 	dups_hash(src, it->info.width, it->info.height, it->info.channels,
-	    &it->hash, &it->dhash);
+	          &it->hash, &it->dhash);
 	if (it->want_sample)
 		it->thumb = samples_thumb(src, it->info.width, it->info.height,
-		    it->info.channels);
+		                          it->info.channels);
 	if (o->mode == PREP_PREPARE) {
 		uint8_t *px = scan_slot_pixels(c->s, it->slot);
 
-		it->status = (int8_t)img_fit(src, it->info.width,
-		    it->info.height, it->info.channels, o->width, o->height,
-		    o->channels, px, it->err, sizeof it->err);
+		it->status =
+		    (int8_t)img_fit(src, it->info.width, it->info.height,
+		                    it->info.channels, o->width, o->height,
+		                    o->channels, px, it->err, sizeof it->err);
 		if (it->status == IMG_OK)
 			scan_pixel_sums(c->s, px, it->sum, it->sq);
 	}
@@ -298,8 +303,8 @@ decoder(void *arg)
 				break;
 			if (poll_cancel(c, &last)) {
 				b->items[i].status = IMG_ERR_ARG;
-				snprintf(b->items[i].err, sizeof b->items[i].err,
-				    "cancelled");
+				snprintf(b->items[i].err,
+				         sizeof b->items[i].err, "cancelled");
 			} else {
 				decode_item(c, b, &b->items[i]);
 			}
@@ -381,8 +386,8 @@ batch_collect(struct scan_ctx *c, struct batch *b)
 		}
 		if (it->thumb) { /* the class's sample, in archive order */
 			struct prep_class *k = &c->cls[it->cls];
-			k->samples = xrealloc(k->samples, (k->nsamples + 1) *
-			    sizeof *k->samples);
+			k->samples = xrealloc(
+			    k->samples, (k->nsamples + 1) * sizeof *k->samples);
 			k->samples[k->nsamples++] = it->thumb;
 			it->thumb = NULL;
 		}
@@ -391,9 +396,9 @@ batch_collect(struct scan_ctx *c, struct batch *b)
 		c->slot_dhash[it->slot] = it->dhash;
 		if (s->store_ch) {
 			memcpy(s->px_sum + (size_t)it->slot * s->store_ch,
-			    it->sum, (size_t)s->store_ch * sizeof *it->sum);
+			       it->sum, (size_t)s->store_ch * sizeof *it->sum);
 			memcpy(s->px_sq + (size_t)it->slot * s->store_ch,
-			    it->sq, (size_t)s->store_ch * sizeof *it->sq);
+			       it->sq, (size_t)s->store_ch * sizeof *it->sq);
 		}
 		c->cls[it->cls].count++;
 		s->formats[it->info.format]++;
@@ -438,40 +443,46 @@ arena_reserve(struct batch *b, size_t need)
  */
 static long long
 read_data(struct scan_ctx *c, struct archive *a, struct batch *b,
-    int64_t declared, uint64_t max)
+          int64_t declared, uint64_t max)
 {
 	size_t len = 0;
 
-	arena_reserve(b, declared > 0 && (uint64_t)declared <= max ?
-	    (size_t)declared + 1 : 65536);
+	arena_reserve(b, declared > 0 && (uint64_t)declared <= max
+	                     ? (size_t)declared + 1
+	                     : 65536);
 	for (;;) {
 		la_ssize_t n;
 
 		if (b->used + len == b->cap)
 			arena_reserve(b, len + 65536);
 		n = archive_read_data(a, b->arena + b->used + len,
-		    b->cap - b->used - len);
+		                      b->cap - b->used - len);
 		if (n == 0)
 			break;
 		if (n < 0) {
-			scan_set_fatal(c->s, "archive is truncated or corrupt: %s",
-			    archive_error_string(a));
+			scan_set_fatal(c->s,
+			               "archive is truncated or corrupt: %s",
+			               archive_error_string(a));
 			return -2;
 		}
 		len += (size_t)n;
 		c->s->bytes += (uint64_t)n;
 		if (c->s->bytes > c->o->lim->max_total) {
-			scan_set_fatal(c->s, "archive expands to more than %llu MB "
-			    "(TRAINYARD_MAX_TOTAL_MB)", (unsigned long long)
-			    (c->o->lim->max_total >> 20));
+			scan_set_fatal(
+			    c->s,
+			    "archive expands to more than %llu MB "
+			    "(TRAINYARD_MAX_TOTAL_MB)",
+			    (unsigned long long)(c->o->lim->max_total >> 20));
 			return -2;
 		}
 		if (c->s->bytes > RATIO_MIN_BYTES) {
 			double raw = (double)archive_filter_bytes(a, -1);
 
-			if (raw > 0 && (double)c->s->bytes / raw >
-			    c->o->lim->max_ratio) {
-				scan_set_fatal(c->s, "archive expands more than "
+			if (raw > 0 &&
+			    (double)c->s->bytes / raw > c->o->lim->max_ratio) {
+				scan_set_fatal(
+				    c->s,
+				    "archive expands more than "
 				    "%g times its size: a decompression bomb? "
 				    "(TRAINYARD_MAX_RATIO)",
 				    c->o->lim->max_ratio);
@@ -487,7 +498,7 @@ read_data(struct scan_ctx *c, struct archive *a, struct batch *b,
 /* Whole entry into a new buffer (IDX files, labels.txt). */
 uint8_t *
 scan_read_whole(struct scan_ctx *c, struct archive *a, int64_t declared,
-    uint64_t max, size_t *lenp, int *too_big)
+                uint64_t max, size_t *lenp, int *too_big)
 {
 	struct batch tmp = {0};
 	long long n;
@@ -575,12 +586,12 @@ finish(struct scan_ctx *c)
 /* Handles one regular file entry of the archive. */
 static struct batch *
 take_entry(struct scan_ctx *c, struct archive *a, struct archive_entry *e,
-    struct batch *b)
+           struct batch *b)
 {
 	struct prep_scan *s = c->s;
 	const char *name = archive_entry_pathname(e);
-	int64_t declared = archive_entry_size_is_set(e) ?
-	    archive_entry_size(e) : -1;
+	int64_t declared =
+	    archive_entry_size_is_set(e) ? archive_entry_size(e) : -1;
 	char clean[NAME_SHOW], clsname[NAME_SHOW];
 	const char *cls;
 	size_t clslen, nlen;
@@ -591,8 +602,9 @@ take_entry(struct scan_ctx *c, struct archive *a, struct archive_entry *e,
 	if (!name)
 		name = archive_entry_pathname_utf8(e);
 	if (!name) {
-		scan_add_skip(s, "(unreadable name)", "the entry name cannot be "
-		    "read");
+		scan_add_skip(s, "(unreadable name)",
+		              "the entry name cannot be "
+		              "read");
 		return b;
 	}
 	prep_name_clean(name, strlen(name), clean, sizeof clean);
@@ -621,8 +633,8 @@ take_entry(struct scan_ctx *c, struct archive *a, struct archive_entry *e,
 			int too_big;
 			size_t l;
 
-			c->labels_txt = (char *)scan_read_whole(c, a, declared,
-			    LABELS_TXT_MAX, &l, &too_big);
+			c->labels_txt = (char *)scan_read_whole(
+			    c, a, declared, LABELS_TXT_MAX, &l, &too_big);
 			if (too_big)
 				scan_add_skip(s, clean, "labels.txt over 1 MB");
 		}
@@ -643,27 +655,32 @@ take_entry(struct scan_ctx *c, struct archive *a, struct archive_entry *e,
 		return b;
 	}
 	if (declared > 0 && (uint64_t)declared > c->o->lim->max_entry) {
-		scan_add_skip(s, clean, "%s: %lld MB is over the limit of %llu MB",
+		scan_add_skip(
+		    s, clean, "%s: %lld MB is over the limit of %llu MB",
 		    skip_text[SKIP_TOO_BIG], (long long)(declared >> 20),
 		    (unsigned long long)(c->o->lim->max_entry >> 20));
 		s->bytes += (uint64_t)declared; /* skipping still inflates */
 		if (s->bytes > c->o->lim->max_total)
-			scan_set_fatal(s, "archive expands to more than %llu MB "
-			    "(TRAINYARD_MAX_TOTAL_MB)", (unsigned long long)
-			    (c->o->lim->max_total >> 20));
+			scan_set_fatal(
+			    s,
+			    "archive expands to more than %llu MB "
+			    "(TRAINYARD_MAX_TOTAL_MB)",
+			    (unsigned long long)(c->o->lim->max_total >> 20));
 		return b;
 	}
-	if (b->n == BATCH_ITEMS || (uint64_t)b->n * s->image_bytes >=
-	    BATCH_PIXELS || (b->n && b->used + (declared > 0 ?
-	    (size_t)declared : 65536) + sizeof clean > b->cap))
+	if (b->n == BATCH_ITEMS ||
+	    (uint64_t)b->n * s->image_bytes >= BATCH_PIXELS ||
+	    (b->n && b->used + (declared > 0 ? (size_t)declared : 65536) +
+	                     sizeof clean >
+	                 b->cap))
 		b = batch_flip(c, b);
 	len = read_data(c, a, b, declared, c->o->lim->max_entry);
 	if (len == -2)
 		return b;
 	if (len == -1) {
 		scan_add_skip(s, clean, "%s: over the limit of %llu MB",
-		    skip_text[SKIP_TOO_BIG],
-		    (unsigned long long)(c->o->lim->max_entry >> 20));
+		              skip_text[SKIP_TOO_BIG],
+		              (unsigned long long)(c->o->lim->max_entry >> 20));
 		return b;
 	}
 	if (len == 0) {
@@ -673,13 +690,15 @@ take_entry(struct scan_ctx *c, struct archive *a, struct archive_entry *e,
 	/* A non-image is skipped here, without a slot or a decoder trip. */
 	{
 		struct img_info info;
-		enum img_err ie = img_probe(b->arena + b->used, (size_t)len,
-		    &c->ilim, &info);
+		enum img_err ie =
+		    img_probe(b->arena + b->used, (size_t)len, &c->ilim, &info);
 
 		if (ie == IMG_ERR_TOO_LARGE) {
-			scan_add_skip(s, clean, "image too large: %dx%d pixels is "
-			    "over the limit of %llu", info.width, info.height,
-			    (unsigned long long)c->ilim.max_pixels);
+			scan_add_skip(s, clean,
+			              "image too large: %dx%d pixels is "
+			              "over the limit of %llu",
+			              info.width, info.height,
+			              (unsigned long long)c->ilim.max_pixels);
 			return b;
 		}
 		if (ie != IMG_OK) {
@@ -732,10 +751,12 @@ read_archive(struct scan_ctx *c)
 		 * format: most failures are about the content, not I/O. */
 		if (access(o->archive, R_OK) < 0)
 			scan_set_fatal(s, "cannot open the archive: %s",
-			    strerror(errno));
+			               strerror(errno));
 		else
-			scan_set_fatal(s, "not a zip, tar or tar.gz archive, or "
-			    "truncated: %s", archive_error_string(a));
+			scan_set_fatal(s,
+			               "not a zip, tar or tar.gz archive, or "
+			               "truncated: %s",
+			               archive_error_string(a));
 		archive_read_free(a);
 		return;
 	}
@@ -745,11 +766,15 @@ read_archive(struct scan_ctx *c)
 			break;
 		if (r < ARCHIVE_WARN) {
 			if (s->entries == 0)
-				scan_set_fatal(s, "not a zip, tar or tar.gz archive, "
+				scan_set_fatal(
+				    s,
+				    "not a zip, tar or tar.gz archive, "
 				    "or unreadable: %s",
 				    archive_error_string(a));
 			else
-				scan_set_fatal(s, "archive is truncated or corrupt "
+				scan_set_fatal(
+				    s,
+				    "archive is truncated or corrupt "
 				    "after %llu entries: %s",
 				    (unsigned long long)s->entries,
 				    archive_error_string(a));
@@ -757,16 +782,18 @@ read_archive(struct scan_ctx *c)
 		}
 		if (s->entries == 0)
 			snprintf(s->archive_format, sizeof s->archive_format,
-			    "%s%s%s", archive_format_name(a),
-			    archive_filter_count(a) > 1 ? " + " : "",
-			    archive_filter_count(a) > 1 ?
-			    archive_filter_name(a, 0) : "");
+			         "%s%s%s", archive_format_name(a),
+			         archive_filter_count(a) > 1 ? " + " : "",
+			         archive_filter_count(a) > 1
+			             ? archive_filter_name(a, 0)
+			             : "");
 		if (archive_entry_filetype(e) == AE_IFDIR)
 			continue;
 		if (++s->entries > o->lim->max_entries) {
-			scan_set_fatal(s, "more than %llu files in the archive "
-			    "(TRAINYARD_MAX_ENTRIES)",
-			    (unsigned long long)o->lim->max_entries);
+			scan_set_fatal(s,
+			               "more than %llu files in the archive "
+			               "(TRAINYARD_MAX_ENTRIES)",
+			               (unsigned long long)o->lim->max_entries);
 			break;
 		}
 		b = take_entry(c, a, e, b);
@@ -780,9 +807,10 @@ read_archive(struct scan_ctx *c)
 				break;
 			}
 			if (o->progress && c->raw_size)
-				o->progress(o->ctx, 0.9 * (double)
-				    archive_filter_bytes(a, -1) /
-				    (double)c->raw_size);
+				o->progress(
+				    o->ctx,
+				    0.9 * (double)archive_filter_bytes(a, -1) /
+				        (double)c->raw_size);
 		}
 	}
 	/* Drain: decode what is left, collect both batches in order. */
@@ -812,12 +840,13 @@ check_estimate(struct scan_ctx *c)
 	if (zipcount_images(o->archive, &n) != 0 || !c->s->image_bytes ||
 	    n <= o->lim->max_output / c->s->image_bytes)
 		return;
-	scan_set_fatal(c->s, "the archive holds %llu images: at %dx%dx%d "
-	    "that is %llu MB of tensors, over the limit of %llu MB "
-	    "(TRAINYARD_MAX_OUTPUT_MB); choose a smaller image size",
-	    (unsigned long long)n, o->width, o->height, o->channels,
-	    (unsigned long long)(n * c->s->image_bytes >> 20),
-	    (unsigned long long)(o->lim->max_output >> 20));
+	scan_set_fatal(c->s,
+	               "the archive holds %llu images: at %dx%dx%d "
+	               "that is %llu MB of tensors, over the limit of %llu MB "
+	               "(TRAINYARD_MAX_OUTPUT_MB); choose a smaller image size",
+	               (unsigned long long)n, o->width, o->height, o->channels,
+	               (unsigned long long)(n * c->s->image_bytes >> 20),
+	               (unsigned long long)(o->lim->max_output >> 20));
 }
 
 struct prep_scan *
@@ -834,7 +863,7 @@ prep_scan_run(const struct prep_opts *o)
 		s->store_ch = o->channels;
 		s->image_bytes = (size_t)o->width * o->height * o->channels;
 		s->store = store_new(s->image_bytes, o->lim->max_output,
-		    o->lim->max_ram, o->store_dir);
+		                     o->lim->max_ram, o->store_dir);
 	}
 	if (stat(o->archive, &st) == 0)
 		c.raw_size = (uint64_t)st.st_size;
@@ -878,7 +907,8 @@ prep_scan_run(const struct prep_opts *o)
 	free(c.idx);
 	free(c.labels_txt);
 	for (unsigned i = 0; i < c.ncls; i++)
-		free(c.cls[i].name); /* samples: moved to s->classes, or freed */
+		free(
+		    c.cls[i].name); /* samples: moved to s->classes, or freed */
 	free(c.cls);
 	free(c.hash);
 	free(c.slot_cls);

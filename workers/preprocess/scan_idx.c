@@ -16,8 +16,8 @@
 
 /* Gunzips an in-memory .gz with libarchive's raw format, bounded. */
 static uint8_t *
-gunzip(const uint8_t *in, size_t len, uint64_t max, size_t *outlen,
-    char *err, size_t errlen)
+gunzip(const uint8_t *in, size_t len, uint64_t max, size_t *outlen, char *err,
+       size_t errlen)
 {
 	struct archive *a = archive_read_new();
 	struct archive_entry *e;
@@ -29,7 +29,7 @@ gunzip(const uint8_t *in, size_t len, uint64_t max, size_t *outlen,
 	if (archive_read_open_memory(a, in, len) != ARCHIVE_OK ||
 	    archive_read_next_header(a, &e) != ARCHIVE_OK) {
 		snprintf(err, errlen, "not a gzip file: %s",
-		    archive_error_string(a));
+		         archive_error_string(a));
 		goto fail;
 	}
 	out = xmalloc(cap);
@@ -38,8 +38,10 @@ gunzip(const uint8_t *in, size_t len, uint64_t max, size_t *outlen,
 
 		if (n == cap) {
 			if (cap > max) {
-				snprintf(err, errlen, "expands to more than "
-				    "%llu MB", (unsigned long long)(max >> 20));
+				snprintf(err, errlen,
+				         "expands to more than "
+				         "%llu MB",
+				         (unsigned long long)(max >> 20));
 				goto fail;
 			}
 			cap *= 2;
@@ -50,13 +52,13 @@ gunzip(const uint8_t *in, size_t len, uint64_t max, size_t *outlen,
 			break;
 		if (r < 0) {
 			snprintf(err, errlen, "corrupt gzip data: %s",
-			    archive_error_string(a));
+			         archive_error_string(a));
 			goto fail;
 		}
 		n += (size_t)r;
 		if (n > max) {
 			snprintf(err, errlen, "expands to more than %llu MB",
-			    (unsigned long long)(max >> 20));
+			         (unsigned long long)(max >> 20));
 			goto fail;
 		}
 	}
@@ -71,7 +73,7 @@ fail:
 
 void
 scan_idx_take(struct scan_ctx *c, struct archive *a, const char *name,
-    const char *clean, int64_t declared)
+              const char *clean, int64_t declared)
 {
 	const char *base = strrchr(name, '/');
 	struct idxfile f = {0};
@@ -84,16 +86,17 @@ scan_idx_take(struct scan_ctx *c, struct archive *a, const char *name,
 	f.role = idx_role_of(base, f.stem, sizeof f.stem);
 	snprintf(f.name, sizeof f.name, "%s", clean);
 	buf = scan_read_whole(c, a, declared, c->o->lim->max_entry, &len,
-	    &too_big);
+	                      &too_big);
 	if (!buf) {
 		if (too_big)
-			scan_add_skip(c->s, clean, "IDX file over %llu MB",
+			scan_add_skip(
+			    c->s, clean, "IDX file over %llu MB",
 			    (unsigned long long)(c->o->lim->max_entry >> 20));
 		return;
 	}
 	if (len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b) {
 		uint8_t *u = gunzip(buf, len, c->o->lim->max_entry, &len, err,
-		    sizeof err);
+		                    sizeof err);
 
 		free(buf);
 		if (!u) {
@@ -104,8 +107,10 @@ scan_idx_take(struct scan_ctx *c, struct archive *a, const char *name,
 	}
 	if (idx_parse(buf, len, &f.idx, err, sizeof err) < 0 ||
 	    f.idx.ndims != (f.role == IDX_IMAGES ? 3 : 1)) {
-		scan_add_skip(c->s, clean, "bad IDX file: %s", f.idx.ndims ?
-		    "wrong number of dimensions for its name" : err);
+		scan_add_skip(c->s, clean, "bad IDX file: %s",
+		              f.idx.ndims
+		                  ? "wrong number of dimensions for its name"
+		                  : err);
 		free(buf);
 		return;
 	}
@@ -156,24 +161,31 @@ scan_idx_pairs(struct scan_ctx *c)
 			    !strcmp(c->idx[k].stem, im->stem))
 				lb = &c->idx[k];
 		if (!lb) {
-			scan_add_skip(s, im->name, "IDX images without a matching "
-			    "%s-labels-idx1-ubyte file", im->stem);
+			scan_add_skip(s, im->name,
+			              "IDX images without a matching "
+			              "%s-labels-idx1-ubyte file",
+			              im->stem);
 			continue;
 		}
 		n = im->idx.dims[0], rows = im->idx.dims[1];
 		cols = im->idx.dims[2];
 		if (lb->idx.dims[0] != n) {
-			scan_add_skip(s, im->name, "IDX images (%u) and labels (%u) "
-			    "differ in count", n, lb->idx.dims[0]);
+			scan_add_skip(s, im->name,
+			              "IDX images (%u) and labels (%u) "
+			              "differ in count",
+			              n, lb->idx.dims[0]);
 			continue;
 		}
 		if ((uint64_t)rows * cols > c->ilim.max_pixels) {
-			scan_add_skip(s, im->name, "IDX images of %ux%u pixels are "
-			    "over the limit", cols, rows);
+			scan_add_skip(s, im->name,
+			              "IDX images of %ux%u pixels are "
+			              "over the limit",
+			              cols, rows);
 			continue;
 		}
 		if (o->mode == PREP_PREPARE && o->channels != 1)
-			conv = xrealloc(conv, (size_t)rows * cols * o->channels);
+			conv =
+			    xrealloc(conv, (size_t)rows * cols * o->channels);
 		for (uint32_t k = 0; k < n; k++) {
 			char name[64], src[NAME_SHOW + 16];
 			uint32_t slot;
@@ -189,26 +201,28 @@ scan_idx_pairs(struct scan_ctx *c)
 				break;
 			}
 			if (o->mode == PREP_PREPARE) {
-				const uint8_t *px = im->idx.data +
-				    (size_t)k * rows * cols;
+				const uint8_t *px =
+				    im->idx.data + (size_t)k * rows * cols;
 
 				if (conv)
 					img_convert(px, (int)cols, (int)rows, 1,
-					    conv, o->channels);
+					            conv, o->channels);
 				if (img_resize(conv ? conv : px, (int)cols,
-				    (int)rows, o->channels,
-				    scan_slot_pixels(s, slot), o->width,
-				    o->height)) {
-					scan_add_skip(s, im->name, "resize failed");
+				               (int)rows, o->channels,
+				               scan_slot_pixels(s, slot),
+				               o->width, o->height)) {
+					scan_add_skip(s, im->name,
+					              "resize failed");
 					continue;
 				}
-				scan_pixel_sums(s, scan_slot_pixels(s, slot),
+				scan_pixel_sums(
+				    s, scan_slot_pixels(s, slot),
 				    s->px_sum + (size_t)slot * s->store_ch,
 				    s->px_sq + (size_t)slot * s->store_ch);
 			}
 			dups_hash(im->idx.data + (size_t)k * rows * cols,
-			    (int)cols, (int)rows, 1, &c->slot_hash[slot],
-			    &c->slot_dhash[slot]);
+			          (int)cols, (int)rows, 1, &c->slot_hash[slot],
+			          &c->slot_dhash[slot]);
 			c->slot_ok[slot] = 1;
 			/* written on this thread: let go as it goes */
 			if (s->store && slot % 256 == 255)

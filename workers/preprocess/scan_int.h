@@ -28,13 +28,13 @@
 #define LABELS_TXT_MAX (1u << 20)
 
 struct item {
-	size_t off, len;   /* data in the arena */
-	size_t name_off;   /* NUL-terminated clean name in the arena */
-	uint32_t slot;     /* pixel store slot */
-	uint16_t cls;      /* provisional class id */
-	int8_t status;     /* enum img_err */
+	size_t off, len; /* data in the arena */
+	size_t name_off; /* NUL-terminated clean name in the arena */
+	uint32_t slot;   /* pixel store slot */
+	uint16_t cls;    /* provisional class id */
+	int8_t status;   /* enum img_err */
 	struct img_info info;
-	uint32_t sum[3];   /* per channel, of the stored pixels */
+	uint32_t sum[3];      /* per channel, of the stored pixels */
 	uint64_t hash, dhash; /* dups_hash of the decoded source */
 	int want_sample;      /* inspect: make a thumbnail of it */
 	char *thumb;          /* that thumbnail (samples_thumb) */
@@ -73,7 +73,7 @@ struct scan_ctx {
 	/* per slot */
 	uint16_t *slot_cls;
 	uint8_t *slot_ok;
-	char **slot_name; /* the image's path in the archive */
+	char **slot_name;                 /* the image's path in the archive */
 	uint64_t *slot_hash, *slot_dhash; /* dups_hash of its pixels */
 	uint32_t nslots, capslots;
 	/* pool */
@@ -93,29 +93,29 @@ struct scan_ctx {
 	uint64_t raw_size;
 };
 
-void scan_add_skip(struct prep_scan *s, const char *name, const char *fmt,
-    ...) TY_PRINTF(3, 4);
-void scan_set_fatal(struct prep_scan *s, const char *fmt, ...)
-    TY_PRINTF(2, 3);
+void scan_add_skip(struct prep_scan *s, const char *name, const char *fmt, ...)
+    TY_PRINTF(3, 4);
+void scan_set_fatal(struct prep_scan *s, const char *fmt, ...) TY_PRINTF(2, 3);
 /* The provisional id of a (clean) class name; -1 over the class limit. */
 int scan_class_id(struct scan_ctx *c, const char *name, int idx_label);
 /* A new pixel-store slot for an image of class cls named name (its path
  * in the archive, kept when preparing); -1 over a limit. */
 int scan_slot_new(struct scan_ctx *c, uint16_t cls, const char *name,
-    uint32_t *slot);
+                  uint32_t *slot);
 uint8_t *scan_slot_pixels(const struct prep_scan *s, uint32_t slot);
 /* Per-channel sum and sum of squares of a stored image's pixels. */
 void scan_pixel_sums(const struct prep_scan *s, const uint8_t *px,
-    uint32_t *sum, uint64_t *sq);
+                     uint32_t *sum, uint64_t *sq);
 void scan_size_stat(struct prep_scan *s, int w, int h);
 /* A whole entry into a new NUL-terminated buffer, at most max bytes. */
 uint8_t *scan_read_whole(struct scan_ctx *c, struct archive *a,
-    int64_t declared, uint64_t max, size_t *lenp, int *too_big);
+                         int64_t declared, uint64_t max, size_t *lenp,
+                         int *too_big);
 
 /* IDX (scan_idx.c): keep an IDX or labels.txt entry for later; once the
  * archive is read, pair images with labels by stem and store them. */
 void scan_idx_take(struct scan_ctx *c, struct archive *a, const char *name,
-    const char *clean, int64_t declared);
+                   const char *clean, int64_t declared);
 void scan_idx_pairs(struct scan_ctx *c);
 
 #endif

@@ -40,8 +40,8 @@ shuffle(uint32_t *v, size_t n, uint64_t *s)
 
 void
 split_stratified(const uint16_t *labels, size_t n, unsigned nclasses,
-    double val_fraction, uint64_t seed, uint32_t *train, size_t *ntrain,
-    uint32_t *val, size_t *nval)
+                 double val_fraction, uint64_t seed, uint32_t *train,
+                 size_t *ntrain, uint32_t *val, size_t *nval)
 {
 	uint32_t *bucket = xmalloc((n ? n : 1) * sizeof *bucket);
 	size_t *start = xcalloc(nclasses + 1, sizeof *start);
@@ -72,7 +72,7 @@ split_stratified(const uint16_t *labels, size_t n, unsigned nclasses,
 		memcpy(val + *nval, bucket + start[c], nv * sizeof *val);
 		*nval += nv;
 		memcpy(train + *ntrain, bucket + start[c] + nv,
-		    (m - nv) * sizeof *train);
+		       (m - nv) * sizeof *train);
 		*ntrain += m - nv;
 	}
 	{

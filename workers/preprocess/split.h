@@ -22,7 +22,7 @@ uint64_t split_rand(uint64_t *state);
  * labels and sets *ntrain, *nval (train and val need room for n).
  */
 void split_stratified(const uint16_t *labels, size_t n, unsigned nclasses,
-    double val_fraction, uint64_t seed, uint32_t *train, size_t *ntrain,
-    uint32_t *val, size_t *nval);
+                      double val_fraction, uint64_t seed, uint32_t *train,
+                      size_t *ntrain, uint32_t *val, size_t *nval);
 
 #endif

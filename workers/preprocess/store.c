@@ -23,11 +23,11 @@ struct store {
 	size_t chunk_cap;      /* bytes a chunk spans, 2 MB aligned */
 	uint8_t **chunks;      /* allocated once: decoders read it unlocked */
 	size_t nchunks, maxchunks;
-	size_t nram;           /* chunks in memory; the rest are in the file */
-	char *dir;             /* where the file goes; NULL: memory only */
+	size_t nram; /* chunks in memory; the rest are in the file */
+	char *dir;   /* where the file goes; NULL: memory only */
 	int fd;
-	uint64_t file_len;     /* bytes of the file mapped so far */
-	uint64_t released;     /* file bytes below this left our memory */
+	uint64_t file_len; /* bytes of the file mapped so far */
+	uint64_t released; /* file bytes below this left our memory */
 };
 
 /*
@@ -56,7 +56,7 @@ chunk_new(size_t len, int first)
 
 struct store *
 store_new(size_t image_bytes, uint64_t max_bytes, uint64_t ram_bytes,
-    const char *dir)
+          const char *dir)
 {
 	struct store *st = xcalloc(1, sizeof *st);
 
@@ -64,12 +64,13 @@ store_new(size_t image_bytes, uint64_t max_bytes, uint64_t ram_bytes,
 	st->chunk_images = 1;
 	if (st->image_bytes < CHUNK_BYTES)
 		st->chunk_images = (uint32_t)(CHUNK_BYTES / st->image_bytes);
-	st->chunk_cap = ((size_t)st->chunk_images * st->image_bytes +
-	    HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+	st->chunk_cap =
+	    ((size_t)st->chunk_images * st->image_bytes + HUGE_PAGE - 1) &
+	    ~(size_t)(HUGE_PAGE - 1);
 	/* Room for every chunk the limit allows, up front: growing the
 	 * table while decoders index it is a race. */
-	st->maxchunks = (size_t)((max_bytes / st->image_bytes) /
-	    st->chunk_images + 1);
+	st->maxchunks =
+	    (size_t)((max_bytes / st->image_bytes) / st->chunk_images + 1);
 	if (st->maxchunks > UINT32_MAX / st->chunk_images + 1)
 		st->maxchunks = UINT32_MAX / st->chunk_images + 1;
 	st->chunks = xcalloc(st->maxchunks, sizeof *st->chunks);
@@ -94,8 +95,10 @@ file_open(const char *dir, char *err, size_t errlen)
 	if (fd >= 0)
 		unlink(path);
 	else
-		snprintf(err, errlen, "cannot create the pixel store in %s: "
-		    "%s", dir, strerror(errno));
+		snprintf(err, errlen,
+		         "cannot create the pixel store in %s: "
+		         "%s",
+		         dir, strerror(errno));
 	free(path);
 	return fd;
 }
@@ -110,19 +113,22 @@ file_chunk(struct store *st, char *err, size_t errlen)
 
 	if (st->fd < 0 && (st->fd = file_open(st->dir, err, errlen)) < 0)
 		return NULL;
-	rc = posix_fallocate(st->fd, (off_t)st->file_len,
-	    (off_t)st->chunk_cap);
+	rc = posix_fallocate(st->fd, (off_t)st->file_len, (off_t)st->chunk_cap);
 	if (rc != 0) {
-		snprintf(err, errlen, "the pixel store in %s cannot grow to "
-		    "%llu MB: %s", st->dir, (unsigned long long)
-		    ((st->file_len + st->chunk_cap) >> 20), strerror(rc));
+		snprintf(
+		    err, errlen,
+		    "the pixel store in %s cannot grow to "
+		    "%llu MB: %s",
+		    st->dir,
+		    (unsigned long long)((st->file_len + st->chunk_cap) >> 20),
+		    strerror(rc));
 		return NULL;
 	}
 	p = mmap(NULL, st->chunk_cap, PROT_READ | PROT_WRITE, MAP_SHARED,
-	    st->fd, (off_t)st->file_len);
+	         st->fd, (off_t)st->file_len);
 	if (p == MAP_FAILED) {
 		snprintf(err, errlen, "cannot map the pixel store: %s",
-		    strerror(errno));
+		         strerror(errno));
 		return NULL;
 	}
 	st->file_len += st->chunk_cap;
@@ -141,8 +147,8 @@ store_reserve(struct store *st, uint32_t slot, char *err, size_t errlen)
 		return -1;
 	}
 	if (k < st->nram)
-		st->chunks[k] = chunk_new((size_t)st->chunk_images *
-		    st->image_bytes, k == 0);
+		st->chunks[k] = chunk_new(
+		    (size_t)st->chunk_images * st->image_bytes, k == 0);
 	else if (!(st->chunks[k] = file_chunk(st, err, errlen)))
 		return -1;
 	st->nchunks = k + 1;
@@ -153,7 +159,7 @@ uint8_t *
 store_at(const struct store *st, uint32_t slot)
 {
 	return st->chunks[slot / st->chunk_images] +
-	    (size_t)(slot % st->chunk_images) * st->image_bytes;
+	       (size_t)(slot % st->chunk_images) * st->image_bytes;
 }
 
 /* Where slot starts in the file; 0 for slots in memory. */
@@ -165,7 +171,7 @@ file_off(const struct store *st, uint32_t slot)
 	if (k < st->nram)
 		return 0;
 	return (uint64_t)(k - st->nram) * st->chunk_cap +
-	    (uint64_t)(slot % st->chunk_images) * st->image_bytes;
+	       (uint64_t)(slot % st->chunk_images) * st->image_bytes;
 }
 
 void
@@ -179,16 +185,17 @@ store_written_below(struct store *st, uint32_t end)
 		return;
 	/* start writing them back now: dirty pages count against a pod */
 	(void)sync_file_range(st->fd, (off_t)st->released,
-	    (off_t)(to - st->released), SYNC_FILE_RANGE_WRITE);
+	                      (off_t)(to - st->released),
+	                      SYNC_FILE_RANGE_WRITE);
 	while (st->released < to) {
 		size_t k = (size_t)(st->released / st->chunk_cap);
 		uint64_t start = (uint64_t)k * st->chunk_cap;
-		uint64_t upto = to < start + st->chunk_cap ? to :
-		    start + st->chunk_cap;
+		uint64_t upto =
+		    to < start + st->chunk_cap ? to : start + st->chunk_cap;
 
 		/* A shared mapping keeps the data in the file. */
 		(void)madvise(st->chunks[st->nram + k] + (st->released - start),
-		    (size_t)(upto - st->released), MADV_DONTNEED);
+		              (size_t)(upto - st->released), MADV_DONTNEED);
 		st->released = upto;
 	}
 }
@@ -207,7 +214,7 @@ store_read(const struct store *st, uint32_t slot, uint8_t *out)
 	off = (off_t)file_off(st, slot);
 	while (done < st->image_bytes) {
 		ssize_t n = pread(st->fd, out + done, st->image_bytes - done,
-		    off + (off_t)done);
+		                  off + (off_t)done);
 
 		if (n < 0 && errno == EINTR)
 			continue;

@@ -28,13 +28,13 @@ struct store;
  * in memory). Never NULL.
  */
 struct store *store_new(size_t image_bytes, uint64_t max_bytes,
-    uint64_t ram_bytes, const char *dir);
+                        uint64_t ram_bytes, const char *dir);
 /*
  * Makes slot (the next one, in order) writable; 0, or -1 with a message
  * in err (the file could not grow: disk full).
  */
 int store_reserve(struct store *st, uint32_t slot, char *err,
-    size_t errlen) TY_WUR;
+                  size_t errlen) TY_WUR;
 /* Where slot's pixels go (reserved slots; any thread). */
 uint8_t *store_at(const struct store *st, uint32_t slot);
 /* Every slot below end is written: their file pages may leave memory. */

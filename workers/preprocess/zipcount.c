@@ -40,8 +40,8 @@ zipcount_end(const uint8_t *tail, size_t len, struct zipcount_dir *d)
 		d->size = byte_get_le32(e + 12);
 		d->off = byte_get_le32(e + 16);
 		/* zip64: the locator just before names the real record */
-		if (i >= LOC64_LEN && byte_get_le32(e - LOC64_LEN) ==
-		    LOC64_SIG) {
+		if (i >= LOC64_LEN &&
+		    byte_get_le32(e - LOC64_LEN) == LOC64_SIG) {
 			d->zip64 = 1;
 			d->eocd64_off = byte_get_le64(e - LOC64_LEN + 8);
 		}
@@ -71,8 +71,8 @@ zipcount_walk(const uint8_t *cd, size_t len, uint64_t *files)
 	while (i + CDIR_LEN <= len && byte_get_le32(cd + i) == CDIR_SIG) {
 		const uint8_t *e = cd + i;
 		size_t nlen = byte_get_le16(e + 28);
-		size_t rest = nlen + byte_get_le16(e + 30) +
-		    byte_get_le16(e + 32);
+		size_t rest =
+		    nlen + byte_get_le16(e + 30) + byte_get_le16(e + 32);
 		const char *name = (const char *)e + CDIR_LEN;
 		const char *cls;
 		size_t clslen;
@@ -102,7 +102,7 @@ read_at(int fd, void *buf, size_t n, uint64_t off)
 
 	while (done < n) {
 		ssize_t r = pread(fd, (char *)buf + done, n - done,
-		    (off_t)(off + done));
+		                  (off_t)(off + done));
 
 		if (r <= 0)
 			return -1;
@@ -131,8 +131,8 @@ zipcount_images(const char *path, uint64_t *images)
 	    zipcount_end(buf, n, &d))
 		goto out;
 	if (d.zip64 && (d.eocd64_off > (uint64_t)st.st_size - EOCD64_LEN ||
-	    read_at(fd, rec, sizeof rec, d.eocd64_off) ||
-	    zipcount_end64(rec, sizeof rec, &d)))
+	                read_at(fd, rec, sizeof rec, d.eocd64_off) ||
+	                zipcount_end64(rec, sizeof rec, &d)))
 		goto out;
 	if (d.size > CDIR_MAX || d.off > (uint64_t)st.st_size ||
 	    d.size > (uint64_t)st.st_size - d.off)

@@ -23,13 +23,13 @@ struct zipcount_dir {
 
 /*
  * The parts, exposed for the fuzzer: the end record in the last len
- * bytes of a file; the zip64 end record; the images among the directory's entries (*files: entries that
- * are not directories). 0 / -1 when not found.
+ * bytes of a file; the zip64 end record; the images among the directory's
+ * entries (*files: entries that are not directories). 0 / -1 when not found.
  */
-int zipcount_end(const uint8_t *tail, size_t len, struct zipcount_dir *d)
-    TY_WUR;
-int zipcount_end64(const uint8_t *rec, size_t len, struct zipcount_dir *d)
-    TY_WUR;
+int zipcount_end(const uint8_t *tail, size_t len,
+                 struct zipcount_dir *d) TY_WUR;
+int zipcount_end64(const uint8_t *rec, size_t len,
+                   struct zipcount_dir *d) TY_WUR;
 uint64_t zipcount_walk(const uint8_t *cd, size_t len, uint64_t *files);
 
 /* 0 and the count, or -1 (not a zip, or a directory it cannot read). */

@@ -102,7 +102,8 @@ fed_wire_decode(const void *buf, size_t len, const nn_net *net, float *dst,
 	crypto_generichash(sum, sizeof(sum), b, body, NULL, 0);
 	if (sodium_memcmp(sum, b + body, FED_WIRE_SUMLEN) != 0)
 		return FED_ECHECKSUM;
-	if (np != nn_nparams(net) || byte_get_le64(b + 16) != fed_fingerprint(net))
+	if (np != nn_nparams(net) ||
+	    byte_get_le64(b + 16) != fed_fingerprint(net))
 		return FED_ESHAPE;
 	memcpy(dst, b + FED_WIRE_HEADER, np * sizeof(float));
 	if (st) {

@@ -21,8 +21,8 @@
 
 /* The only paths a train job reads and writes (confine.h). */
 static const struct confine_field paths[] = {
-	{"data", CONFINE_PREPARED_IN},
-	{"output", CONFINE_RUNS_OUT},
+    {"data", CONFINE_PREPARED_IN},
+    {"output", CONFINE_RUNS_OUT},
 };
 
 static const char *

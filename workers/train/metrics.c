@@ -51,8 +51,8 @@ train_metrics_json(const uint32_t *cm, int k, char **names)
 }
 
 cJSON *
-train_write_result(const char *dir, const struct train_summary *s,
-                   cJSON *more, char *err, size_t errlen)
+train_write_result(const char *dir, const struct train_summary *s, cJSON *more,
+                   char *err, size_t errlen)
 {
 	char *mp = xasprintf("%s/model.tym", dir);
 	char *jp = xasprintf("%s/metrics.json", dir);

@@ -71,12 +71,14 @@ arch_rules(const cJSON *m, struct train_params *p, char *err, size_t errlen)
 		return bad(err, errlen,
 		           "model.hidden of an lstm is 1 or 2 layer widths");
 	if (params_arch_reads(p->arch, "conv") && p->nconv < 1)
-		return bad(err, errlen, "model.conv must be a list of 1 to 8 "
-		                        "channel counts");
+		return bad(err, errlen,
+		           "model.conv must be a list of 1 to 8 "
+		           "channel counts");
 	if (params_arch_reads(p->arch, "widths") &&
 	    (p->nwidths < 1 || p->nwidths > 4))
-		return bad(err, errlen, "model.widths must be 1 to 4 channel "
-		                        "counts in 1..512");
+		return bad(err, errlen,
+		           "model.widths must be 1 to 4 channel "
+		           "counts in 1..512");
 	/* one block a stage unless given */
 	if (!cJSON_GetObjectItemCaseSensitive(m, "blocks")) {
 		for (int i = 0; i < p->nwidths; i++)
@@ -84,8 +86,9 @@ arch_rules(const cJSON *m, struct train_params *p, char *err, size_t errlen)
 		p->nblocks = p->nwidths;
 	}
 	if (params_arch_reads(p->arch, "blocks") && p->nblocks != p->nwidths)
-		return bad(err, errlen, "model.blocks must give 1..8 blocks "
-		                        "for each of model.widths");
+		return bad(err, errlen,
+		           "model.blocks must give 1..8 blocks "
+		           "for each of model.widths");
 	/* what the architecture does not read is not kept */
 	if (!params_arch_reads(p->arch, "hidden"))
 		p->nhidden = 0;
@@ -127,8 +130,9 @@ train_params_parse(const cJSON *j, struct train_params *p, char *err,
 		    p->lr_schedule == SCHED_COSINE && p->epochs >= 5 ? 1.0f
 		                                                     : 0.0f;
 	else if (p->warmup_epochs >= p->epochs)
-		return bad(err, errlen, "warmup_epochs must be at least 0 and "
-		                        "fewer than epochs");
+		return bad(err, errlen,
+		           "warmup_epochs must be at least 0 and "
+		           "fewer than epochs");
 
 	if (train_augment_parse(cJSON_GetObjectItemCaseSensitive(j, "augment"),
 	                        p, err, errlen))
@@ -293,7 +297,7 @@ build_lstm(const struct train_params *p, int classes, struct specs *b)
 #undef ADD
 
 static int (*const builders[ARCH__MAX])(const struct train_params *, int,
-                                              struct specs *) = {
+                                        struct specs *) = {
     [ARCH_LINEAR] = build_dense, [ARCH_MLP] = build_dense,
     [ARCH_CNN] = build_cnn,      [ARCH_RESNET] = build_resnet,
     [ARCH_LSTM] = build_lstm,
