@@ -149,8 +149,7 @@ def files_parse_and_the_kustomization_lists_them():
     # the PodMonitor's port is the containers' port name
     (pm,) = load_yaml("podmonitor.yaml")
     port = pm["spec"]["podMetricsEndpoints"][0]["port"]
-    for f in ("web.yaml", "preprocess.yaml", "train.yaml", "infer.yaml",
-              "train-peer.yaml"):
+    for f in ("web.yaml", "preprocess.yaml", "train.yaml", "infer.yaml"):
         with open(os.path.join(ROOT, "k8s", f)) as fh:
             check("- name: %s\n" % port in fh.read(), f)
 

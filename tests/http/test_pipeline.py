@@ -284,7 +284,10 @@ def full_run_with_defaults():
 @test
 def events_stream_while_training():
     c = user_with_dataset()
-    rid = start_run(c, epochs=6, early_stopping="0", boxes="1")
+    # 64x64 makes each epoch long enough that the stream's 0.4 s ticks see
+    # the run while it trains (at 28x28 six epochs can pass between two)
+    rid = start_run(c, epochs=6, early_stopping="0", boxes="1",
+                    image_size="64x64x1")
     r = c.get("/projects/%d/runs/%d/events" % (c.pid, rid))
     text = r.text
     check("event: status" in text, text[:300])
