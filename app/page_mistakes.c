@@ -328,10 +328,8 @@ page_run_image(struct req *r)
 	int rc;
 
 	/* R_PROJECT checked the project; the run must be in it */
-	if (!page_run_in_project(r)) {
-		web_error(r, 404, "There is no such run in this project.");
+	if (!page_run_in_project(r))
 		return;
-	}
 	/* the validation split, as the train worker judged the model on it
 	 * (on the training split when there are no validation images) */
 	path = xasprintf("%s/prepared/%lld/val.tyd", r->w->data_dir, r->ids[1]);

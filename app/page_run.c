@@ -388,8 +388,11 @@ page_run_charts(struct req *r)
 int
 page_run_in_project(struct req *r)
 {
-	return db_int(r->w->db, DB_RUN_OF_PROJECT, 0, "ii", r->ids[1],
-	              r->project.id) == 1;
+	if (db_int(r->w->db, DB_RUN_OF_PROJECT, 0, "ii", r->ids[1],
+	           r->project.id) == 1)
+		return 1;
+	web_error(r, 404, "There is no such run in this project.");
+	return 0;
 }
 
 int
@@ -411,10 +414,8 @@ page_run_cancel(struct req *r)
 
 	snprintf(loc, sizeof(loc), "/projects/%lld/runs/%lld", r->project.id,
 	         r->ids[1]);
-	if (!page_run_in_project(r)) {
-		web_error(r, 404, "There is no such run in this project.");
+	if (!page_run_in_project(r))
 		return;
-	}
 	if (page_run_cancel_req(r, r->ids[1]) < 0) {
 		view_error_page(r, 500,
 		                "The run could not be cancelled; try "
@@ -448,10 +449,8 @@ page_run_delete(struct req *r)
 
 	snprintf(loc, sizeof(loc), "/projects/%lld/runs/%lld", r->project.id,
 	         r->ids[1]);
-	if (!page_run_in_project(r)) {
-		web_error(r, 404, "There is no such run in this project.");
+	if (!page_run_in_project(r))
 		return;
-	}
 	if (db_exec(r->w->db, DB_RUN_DELETE, "ii", r->ids[1], r->project.id) !=
 	        DB_OK ||
 	    db_changes(r->w->db) != 1) {

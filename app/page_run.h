@@ -36,7 +36,8 @@ long long page_runs_start(struct req *r, const struct form *f,
 /* Asks to cancel run rid of r->project: 1 asked, 0 it has finished
  * already (or is not there), -1 the database failed. */
 int page_run_cancel_req(struct req *r, long long rid) TY_WUR;
-/* Whether run r->ids[1] is in project r->project (else pages answer 404). */
+/* Whether run r->ids[1] is in project r->project; when not, it has
+ * answered 404 (every caller's answer), and the caller just returns. */
 int page_run_in_project(struct req *r);
 /* Streams a model file of the models volume (path relative to it) as an
  * attachment named filename; 404/410 JSON or page when it is missing. */
