@@ -16,7 +16,7 @@ case $what in
 run) ;;
 test | bench)
 	pkgs+=(clang clang-format libclang-rt-14-dev python3 chromium zip unzip shellcheck tmux
-		dataset-fashion-mnist procps python3-pil python3-numpy python3-onnx python3-yaml)
+		dataset-fashion-mnist opencv-doc procps python3-pil python3-numpy python3-onnx python3-yaml)
 	command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 	command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 	;;&
