@@ -280,25 +280,97 @@ img_convert(const uint8_t *in, int w, int h, int cin, uint8_t *out, int cout)
 	}
 }
 
-int
-img_resize(const uint8_t *in, int iw, int ih, int c, uint8_t *out, int ow,
-           int oh)
+/* img_resize between rows that are istride and ostride bytes apart. */
+static int
+resize_rect(const uint8_t *in, size_t istride, int iw, int ih, int c,
+            uint8_t *out, size_t ostride, int ow, int oh)
 {
 	stbir_filter fh, fv;
 
 	if (iw == ow && ih == oh) {
-		memcpy(out, in, (size_t)iw * ih * c);
+		for (int y = 0; y < ih; y++)
+			memcpy(out + (size_t)y * ostride,
+			       in + (size_t)y * istride, (size_t)iw * c);
 		return 0;
 	}
 	/* Area averaging when shrinking keeps thin strokes; no ringing. */
 	fh = ow < iw ? STBIR_FILTER_BOX : STBIR_FILTER_CATMULLROM;
 	fv = oh < ih ? STBIR_FILTER_BOX : STBIR_FILTER_CATMULLROM;
-	if (!stbir_resize(in, iw, ih, 0, out, ow, oh, 0, STBIR_TYPE_UINT8, c,
-	                  STBIR_ALPHA_CHANNEL_NONE, 0, STBIR_EDGE_CLAMP,
-	                  STBIR_EDGE_CLAMP, fh, fv, STBIR_COLORSPACE_LINEAR,
-	                  NULL))
+	if (!stbir_resize(in, iw, ih, (int)istride, out, ow, oh, (int)ostride,
+	                  STBIR_TYPE_UINT8, c, STBIR_ALPHA_CHANNEL_NONE, 0,
+	                  STBIR_EDGE_CLAMP, STBIR_EDGE_CLAMP, fh, fv,
+	                  STBIR_COLORSPACE_LINEAR, NULL))
 		return -1;
 	return 0;
+}
+
+int
+img_resize(const uint8_t *in, int iw, int ih, int c, uint8_t *out, int ow,
+           int oh)
+{
+	return resize_rect(in, (size_t)iw * c, iw, ih, c, out, (size_t)ow * c,
+	                   ow, oh);
+}
+
+const char *const img_fit_names[IMG_FIT__MAX] = {
+    [IMG_FIT_STRETCH] = "stretch",
+    [IMG_FIT_LETTERBOX] = "letterbox",
+    [IMG_FIT_CROP] = "crop",
+};
+
+int
+img_fit_parse(const char *s)
+{
+	for (int i = 0; s && i < IMG_FIT__MAX; i++)
+		if (!strcmp(s, img_fit_names[i]))
+			return i;
+	return -1;
+}
+
+/* round(a * b / d) for positive values, in integers, at least 1, at most
+ * hi: the same on every machine. */
+static int
+scaled(int a, int b, int d, int hi)
+{
+	int64_t v = ((int64_t)a * b * 2 + d) / ((int64_t)d * 2);
+
+	return v < 1 ? 1 : v > hi ? hi : (int)v;
+}
+
+void
+img_fit_geometry(enum img_fit f, int sw, int sh, int w, int h,
+                 struct img_rect *src, struct img_rect *dst)
+{
+	/* wider than the target: sw/sh > w/h */
+	int wider = (int64_t)sw * h > (int64_t)sh * w;
+
+	*src = (struct img_rect){0, 0, sw, sh};
+	*dst = (struct img_rect){0, 0, w, h};
+	if (f == IMG_FIT_LETTERBOX) {
+		if (wider)
+			dst->h = scaled(sh, w, sw, h);
+		else
+			dst->w = scaled(sw, h, sh, w);
+		dst->x = (w - dst->w) / 2;
+		dst->y = (h - dst->h) / 2;
+	} else if (f == IMG_FIT_CROP) {
+		if (wider)
+			src->w = scaled(sh, w, h, sw);
+		else
+			src->h = scaled(sw, h, w, sh);
+		src->x = (sw - src->w) / 2;
+		src->y = (sh - src->h) / 2;
+	}
+}
+
+/* The letterbox bars: IMG_PAD gray, a transparent alpha. */
+static void
+pad(uint8_t *out, size_t npx, int c)
+{
+	memset(out, IMG_PAD, npx * (size_t)c);
+	if (c == 2 || c == 4)
+		for (size_t i = 0; i < npx; i++)
+			out[i * (size_t)c + (size_t)c - 1] = 0;
 }
 
 /* Probes, then decodes with stb; the caller frees *px with stbi. */
@@ -376,12 +448,15 @@ fit_args_ok(int w, int h, int c)
 }
 
 enum img_err
-img_fit(const uint8_t *px, int sw, int sh, int sc, int w, int h, int c,
-        uint8_t *out, char *err, size_t errlen)
+img_fit_as(const uint8_t *px, int sw, int sh, int sc, int w, int h, int c,
+           enum img_fit f, uint8_t *out, char *err, size_t errlen)
 {
 	uint8_t *conv = NULL;
+	const uint8_t *from;
+	struct img_rect s, d;
 
-	if (!fit_args_ok(w, h, c) || sw <= 0 || sh <= 0 || sc < 1 || sc > 4) {
+	if (!fit_args_ok(w, h, c) || sw <= 0 || sh <= 0 || sc < 1 || sc > 4 ||
+	    (unsigned)f >= IMG_FIT__MAX) {
 		snprintf(err, errlen, "%s", img_strerror(IMG_ERR_ARG));
 		return IMG_ERR_ARG;
 	}
@@ -389,13 +464,27 @@ img_fit(const uint8_t *px, int sw, int sh, int sc, int w, int h, int c,
 		conv = xmalloc((size_t)sw * sh * c);
 		img_convert(px, sw, sh, sc, conv, c);
 	}
-	if (img_resize(conv ? conv : px, sw, sh, c, out, w, h)) {
+	img_fit_geometry(f, sw, sh, w, h, &s, &d);
+	if (d.w != w || d.h != h)
+		pad(out, (size_t)w * h, c);
+	from = (conv ? conv : px) + ((size_t)s.y * sw + s.x) * c;
+	if (resize_rect(from, (size_t)sw * c, s.w, s.h, c,
+	                out + ((size_t)d.y * w + d.x) * c, (size_t)w * c, d.w,
+	                d.h)) {
 		free(conv);
 		snprintf(err, errlen, "resize failed");
 		return IMG_ERR_CORRUPT;
 	}
 	free(conv);
 	return IMG_OK;
+}
+
+enum img_err
+img_fit(const uint8_t *px, int sw, int sh, int sc, int w, int h, int c,
+        uint8_t *out, char *err, size_t errlen)
+{
+	return img_fit_as(px, sw, sh, sc, w, h, c, IMG_FIT_STRETCH, out, err,
+	                  errlen);
 }
 
 enum img_err

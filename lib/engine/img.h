@@ -10,7 +10,8 @@
  * 601 luma weights (as PIL's convert("L")); gray -> RGB replicates.
  * Resize: stb_image_resize, box (area) filter on an axis that shrinks,
  * Catmull-Rom on one that grows, edge clamp, linear colour space; an
- * image already at the target size is copied unchanged.
+ * image already at the target size is copied unchanged. A picture of
+ * another shape than the target is fitted by an enum img_fit policy.
  */
 #ifndef TY_IMG_H
 #define TY_IMG_H
@@ -83,6 +84,36 @@ int img_resize(const uint8_t *in, int iw, int ih, int c, uint8_t *out, int ow,
                int oh) TY_WUR;
 
 /*
+ * How a picture of another shape becomes w x h (docs/preprocess.md,
+ * "Square input"). Each keeps a picture already of the target's aspect
+ * exactly as stretch does (a 28x28 image at 28x28 is copied).
+ *	stretch    each axis scaled on its own: the aspect changes
+ *	letterbox  scaled by the smaller ratio so all of it fits, centred;
+ *	           the bars are IMG_PAD gray (an alpha channel: 0)
+ *	crop       scaled by the larger ratio, centred; what sticks out of
+ *	           the target is cut off
+ * The names are img_fit_names[], as stored in meta.json and the model.
+ */
+enum img_fit { IMG_FIT_STRETCH, IMG_FIT_LETTERBOX, IMG_FIT_CROP, IMG_FIT__MAX };
+extern const char *const img_fit_names[IMG_FIT__MAX];
+#define IMG_PAD 128
+
+/* The policy named s, or -1. */
+int img_fit_parse(const char *s);
+
+struct img_rect {
+	int x, y, w, h;
+};
+
+/*
+ * Where an sw x sh source goes in a w x h target under f: the part of the
+ * source used (src) is resized to the part of the target dst; the rest of
+ * the target is padding. Both rects are at least 1 x 1 and inside.
+ */
+void img_fit_geometry(enum img_fit f, int sw, int sh, int w, int h,
+                      struct img_rect *src, struct img_rect *dst);
+
+/*
  * Decodes bytes, converts to c channels (1 or 3) and resizes to w x h
  * into out (w*h*c bytes). info (may be NULL) gets the source's format and
  * size even when decoding then fails. err gets a message for a person.
@@ -113,5 +144,9 @@ enum img_err img_decode(const void *bytes, size_t len,
 void img_free(uint8_t *px);
 enum img_err img_fit(const uint8_t *px, int sw, int sh, int sc, int w, int h,
                      int c, uint8_t *out, char *err, size_t errlen) TY_WUR;
+/* img_fit under a policy (img_fit is img_fit_as with IMG_FIT_STRETCH). */
+enum img_err img_fit_as(const uint8_t *px, int sw, int sh, int sc, int w, int h,
+                        int c, enum img_fit f, uint8_t *out, char *err,
+                        size_t errlen) TY_WUR;
 
 #endif
