@@ -121,6 +121,9 @@ header_json(const nn_net *net, const struct model_meta *mm, const cJSON *extra)
 	cJSON_AddNumberToObject(in, "width", mm->width);
 	cJSON_AddNumberToObject(in, "height", mm->height);
 	cJSON_AddNumberToObject(in, "channels", mm->channels);
+	/* stretch is what a file without it means: those stay as they were */
+	if (mm->fit != IMG_FIT_STRETCH && (unsigned)mm->fit < IMG_FIT__MAX)
+		cJSON_AddStringToObject(in, "fit", img_fit_names[mm->fit]);
 	cJSON *mean = cJSON_AddArrayToObject(h, "mean");
 	cJSON *sd = cJSON_AddArrayToObject(h, "std");
 	for (int i = 0; i < mm->channels; i++) {
@@ -265,6 +268,12 @@ parse_meta(const cJSON *h, struct model_meta *mm, char *err, size_t errlen)
 	if (w < 0 || hh < 0 || c < 0)
 		return fail(MODEL_EHEADER, err, errlen, "input size");
 	mm->width = (int)w, mm->height = (int)hh, mm->channels = (int)c;
+	const cJSON *fit = cJSON_GetObjectItemCaseSensitive(in, "fit");
+	int f =
+	    fit ? img_fit_parse(cJSON_GetStringValue(fit)) : IMG_FIT_STRETCH;
+	if (f < 0)
+		return fail(MODEL_EHEADER, err, errlen, "input fit");
+	mm->fit = (enum img_fit)f;
 	const cJSON *mean = cJSON_GetObjectItemCaseSensitive(h, "mean");
 	const cJSON *sd = cJSON_GetObjectItemCaseSensitive(h, "std");
 	if (!cJSON_IsArray(mean) || !cJSON_IsArray(sd) ||

@@ -14,7 +14,8 @@
  *	    float32 state[nstate]
  *	    32-byte BLAKE2b (libsodium crypto_generichash) of all the above
  * The length must match exactly. The header holds "input" {width, height,
- * channels}, "mean"/"std" (per channel, 0..1 scale), "classes" (names),
+ * channels, fit (img_fit_names; absent: stretch, the files written before
+ * it existed)}, "mean"/"std" (per channel, 0..1 scale), "classes" (names),
  * "loss", "layers" [{type, out, k, stride, pad, p, shape}], and whatever
  * the writer adds ("train" params, "checkpoint" state).
  *
@@ -39,6 +40,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "img.h"
 #include "nn.h"
 #include "util.h"
 
@@ -66,6 +68,7 @@ const char *model_strerror(enum model_err e);
 
 struct model_meta {
 	int width, height, channels;
+	enum img_fit fit; /* how a new picture becomes width x height */
 	int nclasses;
 	char **classes; /* nclasses names */
 	float mean[MODEL_MAX_CHANNELS], std[MODEL_MAX_CHANNELS];

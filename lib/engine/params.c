@@ -52,6 +52,7 @@ params_arch_reads(enum arch_kind a, const char *list)
 #define NOFF_ARCH(n) 0
 #define NOFF_OPT(n) 0
 #define NOFF_SCHED(n) 0
+#define NOFF_FIT(n) 0
 #define NOFF_WIDTHS(f) offsetof(struct params, n##f)
 
 const struct param params_table[PARAM__MAX] = {
@@ -89,6 +90,8 @@ params_choice_name(const struct param *r, int i)
 		return i < NN_OPT__MAX ? params_opts[i] : NULL;
 	if (r->type == PARAM_SCHED)
 		return i < SCHED__MAX ? params_schedules[i] : NULL;
+	if (r->type == PARAM_FIT)
+		return i < IMG_FIT__MAX ? img_fit_names[i] : NULL;
 	return NULL;
 }
 
@@ -122,6 +125,9 @@ store(struct params *p, const struct param *r, double d)
 	case PARAM_SCHED:
 		*AT(p, r, enum lr_schedule) = (enum lr_schedule)d;
 		break;
+	case PARAM_FIT:
+		*AT(p, r, enum img_fit) = (enum img_fit)d;
+		break;
 	case PARAM_WIDTHS:
 		break;
 	}
@@ -146,6 +152,8 @@ load(const struct params *p, const struct param *r)
 		return *CAT(p, r, enum nn_opt_kind);
 	case PARAM_SCHED:
 		return *CAT(p, r, enum lr_schedule);
+	case PARAM_FIT:
+		return *CAT(p, r, enum img_fit);
 	case PARAM_WIDTHS:
 		break;
 	}
@@ -230,6 +238,7 @@ accepts(const struct param *r, int form, char *out, size_t len)
 	case PARAM_ARCH:
 	case PARAM_OPT:
 	case PARAM_SCHED:
+	case PARAM_FIT:
 		choices_text(r, names, sizeof(names));
 		snprintf(out, len, "%s", names);
 		break;
@@ -296,6 +305,7 @@ row_json(const cJSON *v, const struct param *r, int form, struct params *p)
 	case PARAM_ARCH:
 	case PARAM_OPT:
 	case PARAM_SCHED:
+	case PARAM_FIT:
 		if (!cJSON_IsString(v) || (i = choice(r, v->valuestring)) < 0)
 			return -1;
 		store(p, r, i);
@@ -374,6 +384,7 @@ params_to_json(const struct params *p, unsigned flags, cJSON *j)
 		case PARAM_ARCH:
 		case PARAM_OPT:
 		case PARAM_SCHED:
+		case PARAM_FIT:
 			cJSON_AddStringToObject(
 			    o, r->name, params_choice_name(r, (int)load(p, r)));
 			break;
@@ -489,6 +500,7 @@ params_from_text(const struct param *r, const char *v, struct params *p,
 	case PARAM_ARCH:
 	case PARAM_OPT:
 	case PARAM_SCHED:
+	case PARAM_FIT:
 		if ((i = choice(r, v)) >= 0) {
 			store(p, r, i);
 			rc = 0;

@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "img.h"
 #include "nn.h"
 #include "util.h"
 
@@ -62,6 +63,7 @@ enum param_type {
 	PARAM_ARCH,
 	PARAM_OPT,
 	PARAM_SCHED,
+	PARAM_FIT,
 	PARAM_WIDTHS,
 };
 
@@ -83,6 +85,7 @@ enum param_flag {
 #define PARAM_FIELD_ARCH(n) enum arch_kind n;
 #define PARAM_FIELD_OPT(n) enum nn_opt_kind n;
 #define PARAM_FIELD_SCHED(n) enum lr_schedule n;
+#define PARAM_FIELD_FIT(n) enum img_fit n;
 #define PARAM_FIELD_WIDTHS(f) int f[PARAMS_MAX_WIDTHS], n##f;
 
 /*

@@ -10,8 +10,9 @@
  * PARAM(group, name, type, min, max, def, form_max, flags, label, help)
  *   group    JSON object holding it: TOP (the params), MODEL, IMAGE
  *   type     INT int, NUM double, F32 float (engine-only values), BOOL,
- *            SEED (whole, 0..2^53, uint64_t), ARCH, OPT, SCHED (choices
- *            from the arch, optimiser and schedule tables), WIDTHS (up to
+ *            SEED (whole, 0..2^53, uint64_t), ARCH, OPT, SCHED, FIT
+ *            (choices from the arch, optimiser, schedule and img_fit_names
+ *            tables), WIDTHS (up to
  *            PARAMS_MAX_WIDTHS ints in min..max, count in n<name>; the
  *            arch table says which architectures read it)
  *   def      what a job that leaves it out gets (the run form starts
@@ -69,6 +70,10 @@ PARAM(IMAGE, height, INT, 1, 1024, 28, 256, F_FORM | F_PREP, "Height",
       "pixels; every image is resized to it")
 PARAM(IMAGE, channels, INT, 1, 3, 1, 0, F_FORM | F_PREP, "Channels",
       "1 (gray) or 3 (colour)")
+PARAM(IMAGE, fit, FIT, 0, 0, IMG_FIT_STRETCH, 0, F_FORM | F_PREP | F_NONZERO,
+      "Other shapes",
+      "how a picture of another shape than the size fits it: stretch, "
+      "letterbox (all of it, centred, gray bars) or crop (the centre)")
 PARAM(TOP, val_fraction, NUM, 0, 0.9, 0.2, 0.5, F_FORM | F_PREP,
       "Validation fraction",
       "share of the images kept aside to measure accuracy")

@@ -253,6 +253,44 @@ main(void)
 		free(c);
 		nn_free(n2);
 	}
+	TH_TEST("input fit: kept, absent means stretch, unknown refused")
+	{
+		struct model_meta lb = mm;
+		uint8_t *c;
+		size_t cl;
+		char err[256];
+		/* a file without the member (every older model) */
+		CHECK(memmem(b, len, "\"fit\"", 5) == NULL);
+		model *m = model_parse(b, len, NULL, err, sizeof(err));
+		CHECK(m && model_meta(m)->fit == IMG_FIT_STRETCH);
+		model_free(m);
+		lb.fit = IMG_FIT_LETTERBOX;
+		CHECK(model_serialize(net, &lb, NULL, NULL, 0, &c, &cl) ==
+		      MODEL_OK);
+		m = model_parse(c, cl, NULL, err, sizeof(err));
+		CHECK(m && model_meta(m)->fit == IMG_FIT_LETTERBOX);
+		model_free(m);
+		char *o = memmem(c, cl, "\"fit\":\"letterbox\"", 17);
+		CHECK(o != NULL);
+		if (o) {
+			static const char *const bad[] = {
+			    "\"fit\":\"Letterbox\"",
+			    "\"fit\":\"letterbo\\u0000\"",
+			    "\"fit\":17.00000000", "\"fit\":null       ",
+			    "\"fit\":[\"crop\"]   "};
+			for (size_t i = 0; i < TY_ARRAY_LEN(bad); i++) {
+				memcpy(o, bad[i], 17);
+				resum(c, cl);
+				CHECK(parse_code(c, cl) == MODEL_EHEADER);
+			}
+			memcpy(o, "\"fit\":\"crop\"     ", 17);
+			resum(c, cl);
+			m = model_parse(c, cl, NULL, err, sizeof(err));
+			CHECK(m && model_meta(m)->fit == IMG_FIT_CROP);
+			model_free(m);
+		}
+		free(c);
+	}
 	nn_net *(*const newer[])(void) = {small_resnet, small_lstm};
 	for (size_t ni = 0; ni < TY_ARRAY_LEN(newer); ni++)
 		TH_TEST(ni ? "lstm: round trip, damage refused"

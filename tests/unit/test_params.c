@@ -108,6 +108,41 @@ main(void)
 	    {"{\"class_weights\": 1}", "class_weights"},
 	    {"{\"seed\": -1}", "seed"},
 	};
+	static const struct {
+		const char *json;
+		int want; /* the policy, or -1: refused naming image.fit */
+	} fits[] = {
+	    {"{\"image\": {\"fit\": \"letterbox\"}}", IMG_FIT_LETTERBOX},
+	    {"{\"image\": {\"fit\": \"crop\"}}", IMG_FIT_CROP},
+	    {"{\"image\": {}}", IMG_FIT_STRETCH},
+	    {"{\"image\": {\"fit\": \"Crop\"}}", -1},
+	    {"{\"image\": {\"fit\": 1}}", -1},
+	    {"{\"image\": {\"fit\": true}}", -1},
+	    {"{\"image\": {\"fit\": [\"crop\"]}}", -1},
+	    {"{\"image\": {\"fit\": \"\"}}", -1},
+	    /* cJSON ends a string at an escaped NUL: what is kept and
+	     * echoed is the plain name */
+	    {"{\"image\": {\"fit\": \"letterbox\\u0000x\"}}",
+	     IMG_FIT_LETTERBOX},
+	};
+	for (size_t i = 0; i < TY_ARRAY_LEN(fits); i++) {
+		TH_TEST(fits[i].json)
+		{
+			struct params p;
+			cJSON *j = parse(fits[i].json);
+			params_defaults(&p);
+			err[0] = '\0';
+			int rc = params_from_json(j, F_PREP, 0, &p, err,
+			                          sizeof(err));
+			CHECK(fits[i].want < 0 ? rc < 0 : rc == 0);
+			if (fits[i].want < 0)
+				CHECK(strstr(err, "image.fit must be stretch, "
+				                  "letterbox or crop") != NULL);
+			else
+				CHECK((int)p.fit == fits[i].want);
+			cJSON_Delete(j);
+		}
+	}
 	for (size_t i = 0; i < TY_ARRAY_LEN(bad); i++) {
 		TH_TEST(bad[i].json)
 		{

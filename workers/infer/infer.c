@@ -115,9 +115,10 @@ decode_one(struct work *w, size_t i)
 		return;
 	}
 	free(bytes);
-	if (img_fit(px, info.width, info.height, info.channels, w->mm->width,
-	            w->mm->height, w->mm->channels, w->batch + i * w->isz, why,
-	            sizeof why) != IMG_OK) {
+	/* the model's own policy: the pixels its training saw (no skew) */
+	if (img_fit_as(px, info.width, info.height, info.channels, w->mm->width,
+	               w->mm->height, w->mm->channels, w->mm->fit,
+	               w->batch + i * w->isz, why, sizeof why) != IMG_OK) {
 		img_free(px);
 		snprintf(s->err, sizeof s->err, "%s", why);
 		return;

@@ -687,6 +687,11 @@ prep_prepare(const struct prep_opts *a, cJSON **result, char *err,
 	cJSON_AddNumberToObject(x, "width", a->width);
 	cJSON_AddNumberToObject(x, "height", a->height);
 	cJSON_AddNumberToObject(x, "channels", a->channels);
+	/* the train worker copies it into the model: infer fits new
+	 * pictures the same way (docs/preprocess.md, "Square input");
+	 * left out, stretch, as before it existed */
+	if (a->fit != IMG_FIT_STRETCH)
+		cJSON_AddStringToObject(x, "fit", img_fit_names[a->fit]);
 	x = cJSON_AddObjectToObject(meta, "counts");
 	cJSON_AddItemToObject(x, "train", counts_array(s, train, ntrain));
 	cJSON_AddItemToObject(x, "val", counts_array(s, val, nval));

@@ -246,10 +246,10 @@ decode_item(struct scan_ctx *c, struct batch *b, struct item *it)
 	if (o->mode == PREP_PREPARE) {
 		uint8_t *px = scan_slot_pixels(c->s, it->slot);
 
-		it->status =
-		    (int8_t)img_fit(src, it->info.width, it->info.height,
-		                    it->info.channels, o->width, o->height,
-		                    o->channels, px, it->err, sizeof it->err);
+		it->status = (int8_t)img_fit_as(
+		    src, it->info.width, it->info.height, it->info.channels,
+		    o->width, o->height, o->channels, o->fit, px, it->err,
+		    sizeof it->err);
 		if (it->status == IMG_OK)
 			scan_pixel_sums(c->s, px, it->sum, it->sq);
 	}

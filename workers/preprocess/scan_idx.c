@@ -187,7 +187,7 @@ scan_idx_pairs(struct scan_ctx *c)
 			conv =
 			    xrealloc(conv, (size_t)rows * cols * o->channels);
 		for (uint32_t k = 0; k < n; k++) {
-			char name[64], src[NAME_SHOW + 16];
+			char name[64], src[NAME_SHOW + 16], why[64];
 			uint32_t slot;
 			int id;
 
@@ -207,10 +207,11 @@ scan_idx_pairs(struct scan_ctx *c)
 				if (conv)
 					img_convert(px, (int)cols, (int)rows, 1,
 					            conv, o->channels);
-				if (img_resize(conv ? conv : px, (int)cols,
-				               (int)rows, o->channels,
-				               scan_slot_pixels(s, slot),
-				               o->width, o->height)) {
+				if (img_fit_as(conv ? conv : px, (int)cols,
+				               (int)rows, o->channels, o->width,
+				               o->height, o->channels, o->fit,
+				               scan_slot_pixels(s, slot), why,
+				               sizeof why) != IMG_OK) {
 					scan_add_skip(s, im->name,
 					              "resize failed");
 					continue;

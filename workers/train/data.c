@@ -47,6 +47,18 @@ read_meta(struct train_data *d, const char *dir, char *err, size_t errlen)
 		d->mm.classes[i] =
 		    xstrdup(cJSON_IsString(n) ? n->valuestring : "?");
 	}
+	/* the policy preprocess fitted the pictures with, for the model */
+	const cJSON *fit = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(j, "image"), "fit");
+	int f =
+	    fit ? img_fit_parse(cJSON_GetStringValue(fit)) : IMG_FIT_STRETCH;
+	if (f < 0) {
+		snprintf(err, errlen,
+		         "meta.json: image.fit must be %s, %s or %s",
+		         img_fit_names[0], img_fit_names[1], img_fit_names[2]);
+		goto out;
+	}
+	d->mm.fit = (enum img_fit)f;
 	const cJSON *mean = cJSON_GetObjectItemCaseSensitive(j, "mean");
 	const cJSON *sd = cJSON_GetObjectItemCaseSensitive(j, "std");
 	for (int c = 0; c < MODEL_MAX_CHANNELS; c++) {
