@@ -18,6 +18,7 @@
 #include "page_run.h"
 #include "jobs.h"
 #include "pages.h"
+#include "recipe.h"
 #include "pipeline.h"
 #include "runcharts.h"
 #include "runform.h"
@@ -86,6 +87,7 @@ params_td(struct td *d, const struct runrow *run)
 	td_set(p, "optimizer", params_opts[rf.optimizer]);
 	td_setf(p, "lr", "%g", rf.lr);
 	td_setf(p, "image_size", "%dx%dx%d", rf.width, rf.height, rf.channels);
+	td_set(p, "fit", recipe_fit_text(rf.fit));
 	td_setf(p, "val_fraction", "%g", rf.val_fraction);
 	td_set_int(p, "seed", rf.seed);
 	td_set(p, "augment", rf.augment ? "yes" : "no");

@@ -67,6 +67,7 @@ form_values(struct td *d, const struct runform *rf, const struct form *raw)
 	set_sel(d, "arch", params_archs[rf->arch].name);
 	set_sel(d, "opt", params_opts[rf->optimizer]);
 	set_sel(d, "sched", params_schedules[rf->lr_schedule]);
+	set_sel(d, "fit", img_fit_names[rf->fit]);
 	for (size_t i = 0; raw && i < TY_ARRAY_LEN(echo); i++) {
 		const char *v = form_get(raw, echo[i]);
 		if (v)

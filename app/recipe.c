@@ -1,7 +1,8 @@
 /*
  * recipe.c — default recipes (recipe.h). Gray data (Fashion-MNIST-like)
  * keep the fast CNN of runform.c: 0.91 in ~12 s. Colour pictures get a
- * square input (stretched; docs/pipeline.md), the residual net with
+ * square input, letterboxed so the aspect is kept and nothing is cut off
+ * (docs/preprocess.md, "Square input"), the residual net with
  * batch norm, colour augmentation (the train worker's "colour" preset:
  * random resized crop, flip, rotation, colour jitter), AdamW with a
  * cosine schedule, and early stopping on the validation loss. A health
@@ -74,6 +75,19 @@ common_min_side(const cJSON *rep)
 	return side;
 }
 
+/* How the run page and the recipe line name a policy. */
+static const char *const fit_texts[IMG_FIT__MAX] = {
+    [IMG_FIT_STRETCH] = "stretched to the size",
+    [IMG_FIT_LETTERBOX] = "letterbox: aspect kept, gray bars",
+    [IMG_FIT_CROP] = "centre crop: aspect kept, edges cut",
+};
+
+const char *
+recipe_fit_text(enum img_fit f)
+{
+	return (unsigned)f < IMG_FIT__MAX ? fit_texts[f] : "?";
+}
+
 void
 recipe_choose(struct runform *rf, const cJSON *rep)
 {
@@ -102,6 +116,7 @@ recipe_choose(struct runform *rf, const cJSON *rep)
 	    images >= RECIPE_BIG_MIN_IMAGES)
 		side = RECIPE_BIG;
 	rf->width = rf->height = side;
+	rf->fit = IMG_FIT_LETTERBOX;
 	rf->arch = ARCH_RESNET;
 	rf->nconv = rf->nhidden = 0;
 	rf->optimizer = NN_OPT_ADAMW;
@@ -110,9 +125,11 @@ recipe_choose(struct runform *rf, const cJSON *rep)
 	rf->augment = 1;
 	rf->early_stopping = 1;
 	snprintf(rf->recipe, sizeof(rf->recipe),
-	         "colour, %s images, %d classes → %s at %d×%d, augmentation "
-	         "on (crop, flip, rotation, colour jitter), AdamW + cosine%s",
-	         imgs, classes, colour_net.name, side, side, cw);
+	         "colour, %s images, %d classes → %s at %d×%d (%s), "
+	         "augmentation on (crop, flip, rotation, colour jitter), "
+	         "AdamW + cosine%s",
+	         imgs, classes, colour_net.name, side, side,
+	         recipe_fit_text(rf->fit), cw);
 }
 
 void
@@ -124,7 +141,8 @@ recipe_note_changes(struct runform *rf, const struct runform *want)
 	    rf->lr_schedule != want->lr_schedule ||
 	    rf->class_weights != want->class_weights ||
 	    rf->width != want->width || rf->height != want->height ||
-	    rf->augment != want->augment || rf->nconv != want->nconv ||
+	    rf->fit != want->fit || rf->augment != want->augment ||
+	    rf->nconv != want->nconv ||
 	    memcmp(rf->conv, want->conv, sizeof(int) * (size_t)rf->nconv)) {
 		size_t l = strlen(rf->recipe);
 		snprintf(rf->recipe + l, sizeof(rf->recipe) - l,

@@ -21,4 +21,7 @@ void recipe_choose(struct runform *rf, const cJSON *rep);
  * the recipe chosen for it (want: the defaults before parsing). */
 void recipe_note_changes(struct runform *rf, const struct runform *want);
 
+/* A policy for a person ("letterbox: aspect kept, gray bars"). */
+const char *recipe_fit_text(enum img_fit f);
+
 #endif

@@ -232,7 +232,7 @@ runform_parse(const struct form *f, struct runform *rf,
 
 		if (!(r->flags & F_FORM))
 			continue;
-		if (r->group == PARAM_IMAGE) {
+		if (r->group == PARAM_IMAGE && r->type != PARAM_FIT) {
 			/* the first image row stands for "image_size" */
 			if (r->off != offsetof(struct params, width))
 				continue;

@@ -38,7 +38,7 @@ struct runform {
 	int augment;        /* small random shifts (colour: the preset) */
 	int early_stopping; /* stop after 3 epochs without improvement */
 	/* which default recipe and why (recipe.c); "" when none */
-	char recipe[200];
+	char recipe[256];
 };
 
 struct runform_err {

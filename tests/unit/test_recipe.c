@@ -25,15 +25,17 @@ static const struct {
     {"{\"images\": 1264, \"sizes\": {\"640x480\": 1000, \"64x64\": 264}, "
      "\"channels\": {\"3\": 1200, \"4\": 64}, \"classes\": [{},{},{},{}]}",
      64, 3, ARCH_RESNET, 1,
-     "colour, 1,264 images, 4 classes → resnet 16-32-64 at 64×64, "
-     "augmentation on (crop, flip, rotation, colour jitter), AdamW + "
+     "colour, 1,264 images, 4 classes → resnet 16-32-64 at 64×64 "
+     "(letterbox: aspect kept, gray bars), augmentation on (crop, flip, "
+     "rotation, colour jitter), AdamW + "
      "cosine"},
     /* large and many: 96 px */
     {"{\"images\": 8000, \"sizes\": {\"1024x768\": 8000}, \"channels\": "
      "{\"3\": 8000}, \"classes\": [{},{}]}",
      96, 3, ARCH_RESNET, 1,
-     "colour, 8,000 images, 2 classes → resnet 16-32-64 at 96×96, "
-     "augmentation on (crop, flip, rotation, colour jitter), AdamW + "
+     "colour, 8,000 images, 2 classes → resnet 16-32-64 at 96×96 "
+     "(letterbox: aspect kept, gray bars), augmentation on (crop, flip, "
+     "rotation, colour jitter), AdamW + "
      "cosine"},
     /* large but few: 64 */
     {"{\"images\": 900, \"sizes\": {\"1024x768\": 900}, \"channels\": "
@@ -83,6 +85,22 @@ main(void)
 		CHECK(strstr(t, "\"optimizer\":\"adamw\"") != NULL);
 		CHECK(strstr(t, "\"lr_schedule\":\"cosine\"") != NULL);
 		CHECK(strstr(t, "class_weights") == NULL);
+		free(t);
+	}
+	TH_TEST(
+	    "colour: letterboxed in the prep job; gray: stretched, as before")
+	{
+		struct runform rf;
+		runform_defaults(&rf, rows[1].report);
+		CHECK(rf.fit == IMG_FIT_LETTERBOX);
+		char *t = jobs_prep_body(&rf, 9, "uploads/x.zip");
+		CHECK(strstr(t, "\"fit\":\"letterbox\"") != NULL);
+		free(t);
+		runform_defaults(&rf, rows[0].report);
+		CHECK(rf.fit == IMG_FIT_STRETCH);
+		t = jobs_prep_body(&rf, 9, "uploads/x.zip");
+		/* a gray job's body is byte for byte what it was */
+		CHECK(strstr(t, "fit") == NULL);
 		free(t);
 	}
 	TH_TEST("imbalance warned: class weights on, and said")
