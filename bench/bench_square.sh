@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The square-input policy of the colour recipe (docs/preprocess.md,
+# "Square input"): stretch, letterbox and crop side by side on
+# tests/data/colour_set.py's shapes (4 classes; files of 40..160 px a side,
+# so up to 4:1 wide or tall, the shape anywhere along the long side), each
+# prepared by the real trainyard-preprocess at 64x64 with that policy and
+# trained with the recipe (resnet 16-32-64, colour augmentation, AdamW
+# 0.003 + cosine, early stopping). Validation accuracy, mean of SEEDS with
+# standard errors: the evidence for the recipe's letterbox.
+# Not pass/fail; run under `flock /work/bench.lock`.
+#   PER_CLASS=150 SEEDS="1 2 3" EPOCHS=20 bench/bench_square.sh
+set -uo pipefail
+ROOT=${ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+# shellcheck source=bench/token.sh
+. "$ROOT/bench/token.sh"
+BIN=${BIN:-$ROOT/bin}
+THREADS=${THREADS:-2}
+SEEDS=${SEEDS:-1 2 3}
+EPOCHS=${EPOCHS:-20}
+PER_CLASS=${PER_CLASS:-150}
+PY=/usr/bin/python3
+work=$(mktemp -d /tmp/ty-bench-square-XXXXXX)
+pid=
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+unset OPENBLAS_CORETYPE
+for b in trainyard-preprocess trainyard-train; do
+	[ -x "$BIN/$b" ] || { echo "missing $BIN/$b (make first)"; exit 0; }
+done
+mkdir -p "$work/data/uploads/1" "$work/models"
+"$PY" "$ROOT/tests/data/colour_set.py" shapes "$work/img" --per-class "$PER_CLASS" &&
+	"$PY" "$ROOT/tests/data/colour_set.py" zip "$work/img" "$work/data/uploads/1/shapes.zip" ||
+	{ echo "cannot build the shapes set"; exit 0; }
+port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+TRAINYARD_PORT=$port TRAINYARD_DATA_DIR=$work/data TRAINYARD_MODELS_DIR=$work/models \
+	TRAINYARD_THREADS=$THREADS "$BIN/trainyard-preprocess" 2>"$work/pre.log" &
+pid=$!
+for _ in $(seq 100); do curl -sf "localhost:$port/healthz" >/dev/null && break; sleep 0.1; done
+for fit in stretch letterbox crop; do
+	curl -s -H "$AUTH" -XPOST "localhost:$port/jobs" -d "{\"job_id\":\"$fit\",\"kind\":\"prepare\",
+		\"dataset\":\"uploads/1/shapes.zip\",\"output\":\"prepared/$fit\",\"seed\":1,\"val_fraction\":0.2,
+		\"image\":{\"width\":64,\"height\":64,\"channels\":3,\"fit\":\"$fit\"}}" >/dev/null
+	while :; do
+		j=$(curl -sf -H "$AUTH" "localhost:$port/jobs/$fit") || { echo "GET failed"; exit 0; }
+		case $j in *'"status":"succeeded"'*) break ;; *'"status":"failed"'*) echo "$j"; exit 0 ;; esac
+		sleep 0.2
+	done
+done
+kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=
+for s in $SEEDS; do
+	for fit in stretch letterbox crop; do
+		echo "{\"data\":\"prepared/$fit\",\"output\":\"runs/$fit-$s\",\"model\":{\"arch\":\"resnet\",\"widths\":[16,32,64]},
+ \"epochs\":$EPOCHS,\"batch_size\":64,\"optimizer\":\"adamw\",\"lr\":0.003,\"lr_schedule\":\"cosine\",
+ \"seed\":$s,\"augment\":\"colour\",\"early_stopping\":true}" >"$work/$fit-$s.json"
+		TRAINYARD_DATA_DIR=$work/data TRAINYARD_MODELS_DIR=$work/models TRAINYARD_THREADS=$THREADS \
+			"$BIN/trainyard-train" --run "$work/$fit-$s.json" >"$work/ty-$fit-$s.json" 2>"$work/ty-$fit-$s.log" ||
+			{ echo "train $fit $s failed:"; tail -3 "$work/ty-$fit-$s.log"; }
+	done
+done
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+"$PY" - "$work" "$PER_CLASS" <<'PYEOF'
+import glob, json, sys
+work, per = sys.argv[1], int(sys.argv[2])
+def load(p):
+    try:
+        return json.load(open(p))
+    except Exception:
+        return None
+print("shapes, %d pictures (4 classes), 64x64, the colour recipe; val accuracy" % (4 * per))
+print("%-10s %8s %8s %7s  %s" % ("policy", "val acc", "+-se", "epochs", "per seed"))
+res = {}
+for fit in ("stretch", "letterbox", "crop"):
+    rs = [r for r in (load(p) for p in sorted(glob.glob("%s/ty-%s-*.json" % (work, fit)))) if r]
+    if not rs:
+        continue
+    a = [r["val_acc"] for r in rs]
+    m = sum(a) / len(a)
+    se = (sum((x - m) ** 2 for x in a) / (len(a) - 1) / len(a)) ** 0.5 if len(a) > 1 else float("nan")
+    res[fit] = (m, se)
+    print("%-10s %8.4f %8.4f %7.1f  %s" % (fit, m, se, sum(r["epochs_trained"] for r in rs) / len(rs),
+                                          " ".join("%.4f" % x for x in a)))
+if "letterbox" in res:
+    for o in ("stretch", "crop"):
+        if o in res:
+            print("letterbox vs %s: %+.1f pp (+- %.1f)" % (o, 100 * (res["letterbox"][0] - res[o][0]),
+                  100 * (res["letterbox"][1] ** 2 + res[o][1] ** 2) ** 0.5))
+PYEOF
