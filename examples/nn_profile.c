@@ -2,7 +2,12 @@
  * nn_profile.c — times each layer of a net on random data, forward and
  * backward, single-threaded: where a training step spends its time.
  *
- *	bin/nn_profile [mlp|cnn] [batch] [steps]
+ *	bin/nn_profile [mlp|cnn|resnet] [batch] [steps]
+ *
+ * cnn: the Fashion-MNIST CNN (28x28x1); resnet: the train worker's
+ * default colour resnet (64x64x3, widths 16,32,64, one basic block a
+ * stage, 4 classes). NN_CONV_PATH=gemm|direct forces the convolutions'
+ * path (default: the engine's per-shape rule) for before/after figures.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +17,7 @@
 
 #include "blas.h"
 #include "nn.h"
+#include "nn_int.h"
 
 int
 main(int argc, char **argv)
@@ -35,23 +41,95 @@ main(int argc, char **argv)
 	    {.kind = NN_RELU},
 	    {.kind = NN_DENSE, .out = 10},
 	};
-	int is_cnn = strcmp(arch, "cnn") == 0;
+#define RCONV(o, k_, s_, p_, in_)                                              \
+	{                                                                      \
+		.kind = NN_CONV, .out = (o), .k = (k_), .stride = (s_),        \
+		.pad = (p_), .in = (in_)                                       \
+	}
+#define RL(k_)                                                                 \
+	{                                                                      \
+		.kind = NN_##k_                                                \
+	}
+#define RADD(s_)                                                               \
+	{                                                                      \
+		.kind = NN_ADD, .skip = (s_)                                   \
+	}
+	/* build_resnet's layers (workers/train/params.c) */
+	const struct nn_spec resnet[] = {
+	    RCONV(16, 3, 1, 1, 0),
+	    RL(BN),
+	    RL(RELU),
+	    /* stage 1: 16 -> 16 */
+	    RCONV(16, 3, 1, 1, 0),
+	    RL(BN),
+	    RL(RELU),
+	    RCONV(16, 3, 1, 1, 0),
+	    RL(BN),
+	    RADD(6),
+	    RL(RELU),
+	    /* stage 2: 16 -> 32, stride 2, projection */
+	    RCONV(32, 3, 2, 1, 0),
+	    RL(BN),
+	    RL(RELU),
+	    RCONV(32, 3, 1, 1, 0),
+	    RL(BN),
+	    RCONV(32, 1, 2, 0, 6),
+	    RL(BN),
+	    RADD(3),
+	    RL(RELU),
+	    /* stage 3: 32 -> 64 */
+	    RCONV(64, 3, 2, 1, 0),
+	    RL(BN),
+	    RL(RELU),
+	    RCONV(64, 3, 1, 1, 0),
+	    RL(BN),
+	    RCONV(64, 1, 2, 0, 6),
+	    RL(BN),
+	    RADD(3),
+	    RL(RELU),
+	    RL(GAP),
+	    {.kind = NN_DENSE, .out = 4}};
+	const struct {
+		const char *name;
+		const struct nn_spec *specs;
+		int n, side, ch;
+	} archs[] = {
+	    {"cnn", cnn, (int)(sizeof(cnn) / sizeof(cnn[0])), 28, 1},
+	    {"mlp", mlp, (int)(sizeof(mlp) / sizeof(mlp[0])), 28, 1},
+	    {"resnet", resnet, (int)(sizeof(resnet) / sizeof(resnet[0])), 64,
+	     3},
+	};
+	int a = 0;
+	while (a < 3 && strcmp(arch, archs[a].name) != 0)
+		a++;
+	if (a == 3) {
+		fprintf(stderr, "nn_profile: cnn, mlp or resnet\n");
+		return 2;
+	}
+	const char *path = getenv("NN_CONV_PATH");
+	if (path)
+		nn_conv_path = strcmp(path, "gemm") == 0     ? NN_CONV_GEMM
+		               : strcmp(path, "direct") == 0 ? NN_CONV_DIRECT
+		                                             : NN_CONV_AUTO;
 	char err[128];
-	nn_net *net = nn_new(28, 28, 1, is_cnn ? cnn : mlp, is_cnn ? 8 : 3,
-	                     NN_LOSS_XENT, err, sizeof(err));
-	if (!net)
+	int side = archs[a].side, insz = side * side * archs[a].ch;
+	nn_net *net = nn_new(side, side, archs[a].ch, archs[a].specs,
+	                     archs[a].n, NN_LOSS_XENT, err, sizeof(err));
+	if (!net) {
+		fprintf(stderr, "nn_profile: %s\n", err);
 		return 1;
+	}
 	openblas_set_num_threads(1);
 	nn_init(net, 1);
 	nn_ctx *c = nn_ctx_new(net, B, 1);
 	struct nn_rng r;
 	nn_rng_seed(&r, 1);
-	float *x = xmalloc(sizeof(float) * 784 * B);
+	float *x = xmalloc(sizeof(float) * insz * B);
 	uint16_t *lab = xmalloc(sizeof(uint16_t) * B);
-	for (int i = 0; i < 784 * B; i++)
+	for (int i = 0; i < insz * B; i++)
 		x[i] = nn_rng_normal(&r);
 	for (int i = 0; i < B; i++)
-		lab[i] = (uint16_t)nn_rng_below(&r, 10);
+		lab[i] = (uint16_t)nn_rng_below(&r, (uint32_t)nn_out_size(net));
 	nn_forward(c, x, B, 1, &r);
 	nn_loss_backward(c, lab, NULL, B, NULL);
 	nn_ctx_timing(c, 1);

@@ -163,6 +163,32 @@ void nn_gemm_bwd(nn_ctx *c, const struct layer *l, const float *a, int M, int K,
 /* d[j] += s[j] */
 void nn_addf(float *d, const float *s, size_t n);
 
+/*
+ * Direct convolution (conv_kern.c) of n images zero-padded to hp x wp
+ * x c (the pad already applied: windows start at stride multiples),
+ * k x k windows, oh x ow outputs of oc channels.
+ */
+struct nn_conv_geo {
+	int n, hp, wp, c, k, st, oh, ow, oc;
+};
+/* Which path convolutions take: by the measured rule (op_conv.c), or
+ * forced (tests compare the two). */
+enum { NN_CONV_AUTO, NN_CONV_GEMM, NN_CONV_DIRECT };
+extern int nn_conv_path;
+/* Whether the kernels take oc output channels (16, 32, 48, 64). */
+int nn_conv_direct_fits(int oc);
+/* xp: the n images x (h x w x c) with p zeros around each. */
+void nn_conv_pad(const float *x, int n, int h, int w, int c, int p, float *xp);
+/* wt: the k x k x ic x oc weights w turned for the input gradient (the
+ * window flipped, in and out channels swapped). */
+void nn_conv_flip(const float *w, int k, int ic, int oc, float *wt);
+/* y = conv(xp, w) + bias (NULL: none), n x oh x ow x oc. */
+void nn_conv_fwd_direct(const struct nn_conv_geo *g, const float *xp,
+                        const float *w, const float *bias, float *y);
+/* dw += the weight gradient from xp and dy (n x oh x ow x oc). */
+void nn_conv_dw_direct(const struct nn_conv_geo *g, const float *xp,
+                       const float *dy, float *dw);
+
 /* Layer sizes are bounded so that every count below fits an int. */
 #define NN_MAX_DIM 65536
 #define NN_MAX_ELEMS (1 << 26)

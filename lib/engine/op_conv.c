@@ -147,6 +147,47 @@ pointwise(const struct layer *l)
 	return l->s.k == 1 && l->s.stride == 1 && l->s.pad == 0;
 }
 
+int nn_conv_path = NN_CONV_AUTO;
+
+/*
+ * Which layers the direct kernels (conv_kern.c) run instead of im2col +
+ * sgemm: those with 16, 32, 48 or 64 output channels. RULE (measured,
+ * docs/engine.md): every such shape of the resnet and the CNN ran faster
+ * direct.
+ */
+static int
+direct(const struct layer *l)
+{
+	if (nn_conv_path != NN_CONV_AUTO)
+		return nn_conv_path == NN_CONV_DIRECT &&
+		       nn_conv_direct_fits(l->oc);
+	return nn_conv_direct_fits(l->oc);
+}
+
+/* The input gradient as a direct convolution of dy: stride 1 and input
+ * channels the kernels take. */
+static int
+dx_direct(const struct layer *l)
+{
+	return direct(l) && l->s.stride == 1 && nn_conv_direct_fits(l->ic);
+}
+
+/* The input, zero-padded (direct path). */
+static size_t
+pad_len(const struct layer *l, size_t B)
+{
+	int p = l->s.pad;
+	return p ? B * (l->ih + 2 * p) * (l->iw + 2 * p) * (size_t)l->ic : 0;
+}
+
+/* d output padded by k - 1 - pad, and the turned weights (dx_direct). */
+static size_t
+dypad_len(const struct layer *l, size_t B)
+{
+	int q = l->s.k - 1 - l->s.pad;
+	return B * (l->oh + 2 * q) * (l->ow + 2 * q) * (size_t)l->oc + l->wn;
+}
+
 /*
  * The im2col matrix of a training context is kept per layer for the
  * backward pass while it is small (<= 512 KB an image: the Fashion-MNIST
@@ -157,7 +198,8 @@ pointwise(const struct layer *l)
 static int
 keep(const struct layer *l)
 {
-	return !pointwise(l) && col_len(l, 1) <= ((size_t)128 << 10);
+	return !direct(l) && !pointwise(l) &&
+	       col_len(l, 1) <= ((size_t)128 << 10);
 }
 
 static size_t
@@ -167,12 +209,18 @@ aux(const struct layer *l, size_t B, int train)
 }
 
 /* the matrix (when not kept) and its gradient (when there is an input
- * gradient to make) */
+ * gradient to make); direct: the padded input and what d input needs */
 static size_t
 scratch(const struct layer *l, size_t B, int train)
 {
+	int dx = train && l->src >= 0;
+	if (direct(l))
+		return pad_len(l, B) + (!dx             ? 0
+		                        : dx_direct(l)  ? dypad_len(l, B)
+		                        : !pointwise(l) ? col_len(l, B)
+		                                        : 0);
 	size_t n = pointwise(l) || (train && keep(l)) ? 0 : col_len(l, B);
-	return n + (train && l->src >= 0 ? col_len(l, B) : 0);
+	return n + (dx ? col_len(l, B) : 0);
 }
 
 /* Where the matrix of layer i goes. */
@@ -182,25 +230,94 @@ col_buf(nn_ctx *c, const struct layer *l, int i)
 	return c->train && keep(l) ? c->aux[i] : c->scratch;
 }
 
+/* The direct kernels' view of l's input (n images); padded into buf
+ * when l pads. */
+static const float *
+geo_in(const struct layer *l, const float *x, int n, float *buf,
+       struct nn_conv_geo *g)
+{
+	int p = l->s.pad;
+	*g = (struct nn_conv_geo){n,     l->ih + 2 * p, l->iw + 2 * p,
+	                          l->ic, l->s.k,        l->s.stride,
+	                          l->oh, l->ow,         l->oc};
+	if (!p)
+		return x;
+	nn_conv_pad(x, n, l->ih, l->iw, l->ic, p, buf);
+	return buf;
+}
+
 static void
 fwd(nn_ctx *c, const struct layer *l, int i, const float *x, int n, int train,
     struct nn_rng *rng)
 {
 	(void)train, (void)rng;
 	const float *W = c->net->params + l->woff;
+	const float *bias = c->net->params + l->boff;
+	float *y = c->act[i];
+	if (direct(l)) {
+		struct nn_conv_geo g;
+		const float *xp = geo_in(l, x, n, c->scratch, &g);
+		nn_conv_fwd_direct(&g, xp, W, bias, y);
+		return;
+	}
 	int M = n * l->oh * l->ow, K = l->s.k * l->s.k * l->ic, N = l->oc;
 	const float *a = x;
 	if (!pointwise(l))
 		im2col(l, x, n, (float *)(a = col_buf(c, l, i)));
-	float *y = c->act[i];
-	nn_fill_bias(y, c->net->params + l->boff, M, N);
+	nn_fill_bias(y, bias, M, N);
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, a,
 	            K, W, N, 1.0f, y, N);
+}
+
+/* d input = dy (k-1-pad padded) convolved with the turned weights */
+static void
+dx_by_conv(const struct layer *l, const float *W, const float *dy, int n,
+           float *buf, float *dx)
+{
+	int k = l->s.k, q = k - 1 - l->s.pad;
+	float *wt = buf, *dyp = buf + l->wn;
+	nn_conv_flip(W, k, l->ic, l->oc, wt);
+	struct nn_conv_geo g = {n, l->oh + 2 * q, l->ow + 2 * q, l->oc, k,
+	                        1, l->ih,         l->iw,         l->ic};
+	if (q)
+		nn_conv_pad(dy, n, l->oh, l->ow, l->oc, q, dyp);
+	nn_conv_fwd_direct(&g, q ? dyp : dy, wt, NULL, dx);
+}
+
+static void
+bwd_direct(nn_ctx *c, const struct layer *l, int i, const float *x, float *dx,
+           int n)
+{
+	int M = n * l->oh * l->ow, K = l->s.k * l->s.k * l->ic, N = l->oc;
+	const float *W = c->net->params + l->woff, *dy = c->gact[i];
+	float *dW = c->grads + l->woff;
+	struct nn_conv_geo g;
+	const float *xp = geo_in(l, x, n, c->scratch, &g);
+	float *rest = c->scratch + pad_len(l, (size_t)n);
+	if (!c->accumulate)
+		memset(dW, 0, sizeof(float) * l->wn);
+	nn_conv_dw_direct(&g, xp, dy, dW);
+	nn_bias_grad(c->grads + l->boff, dy, M, N, c->accumulate);
+	if (!dx)
+		return;
+	if (dx_direct(l)) {
+		dx_by_conv(l, W, dy, n, rest, dx);
+		return;
+	}
+	float *dcol = pointwise(l) ? dx : rest;
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, N, 1.0f, dy,
+	            N, W, N, 0.0f, dcol, K);
+	if (!pointwise(l))
+		col2im(l, dcol, n, dx);
 }
 
 static void
 bwd(nn_ctx *c, const struct layer *l, int i, const float *x, float *dx, int n)
 {
+	if (direct(l)) {
+		bwd_direct(c, l, i, x, dx, n);
+		return;
+	}
 	int M = n * l->oh * l->ow, K = l->s.k * l->s.k * l->ic;
 	const float *a = x;
 	float *dcol = dx;

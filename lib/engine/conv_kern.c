@@ -1,0 +1,287 @@
+/*
+ * conv_kern.c — direct convolution kernels for few output channels
+ * (16, 32, 48 or 64), the fast path of op_conv.c.
+ *
+ * The im2col + sgemm path multiplies an M x K matrix (M = pixels, K =
+ * k*k*ic) by a K x N one; with N = 16 OpenBLAS's kernel is starved (it
+ * packs the tall matrix for a product that has 16 columns) and ran the
+ * resnet's 3x3 convs at ~30 GFLOP/s of ~100 a core. Here the N output
+ * channels of a pixel are NV vectors of 16 floats held in registers for
+ * P pixels at once, and the input is read in place (NHWC, zero-padded
+ * once into a copy so no pixel needs a bounds check): each weight row of
+ * N floats is loaded once for P pixels, each input value is broadcast
+ * once for NV vectors. No im2col matrix is made.
+ *
+ *   forward  y[m] = b + sum_t x(m, t) W[t]          (t over k*k*ic)
+ *   dW       dW[t] += sum_m x(m, t) dy[m]           (register tile of
+ *            T rows of dW x NV vectors, summed over one image's pixels)
+ *   dX       stride 1: the forward kernel over dy padded by k-1-p with
+ *            the weights flipped and transposed (N in, ic out)
+ *
+ * The vectors are GCC vector extensions: one AVX-512 register, two AVX2
+ * ones or four SSE ones, whichever the clone chosen at load time
+ * (NN_SIMD) has; the same code is the portable fallback. The order of
+ * every sum is fixed by the shapes alone, so results are the same run to
+ * run on one machine.
+ */
+#include "nn_int.h"
+
+#include <string.h>
+
+#if defined(__GNUC__) && !defined(__clang__)
+/* a*b + c into one FMA instruction where the clone has FMA (-std=c11
+ * turns contraction off) */
+#pragma GCC optimize("O3", "fp-contract=fast")
+#endif
+
+typedef float vf __attribute__((vector_size(64)));
+/* the same, at any float's address */
+typedef float vfu __attribute__((vector_size(64), aligned(4), may_alias));
+
+#define VL 16   /* floats a vector */
+#define PMAX 8  /* pixels of a forward tile, at most */
+#define TMAX 16 /* rows of a dW tile, at most */
+
+#define INLINE static inline __attribute__((always_inline))
+
+/* (macros: a function returning a vector draws GCC's ABI notes) */
+#define ld(p) (*(const vfu *)(p))
+#define st(p, v) (*(vfu *)(p) = (v))
+
+int
+nn_conv_direct_fits(int oc)
+{
+	return oc % VL == 0 && oc <= 4 * VL;
+}
+
+void
+nn_conv_pad(const float *x, int n, int h, int w, int c, int p, float *xp)
+{
+	int hp = h + 2 * p, wp = w + 2 * p;
+	size_t row = (size_t)w * c, prow = (size_t)wp * c;
+	for (int b = 0; b < n; b++) {
+		float *d = xp + (size_t)b * hp * prow;
+		const float *s = x + (size_t)b * h * row;
+		memset(d, 0, sizeof(float) * p * prow);
+		d += p * prow;
+		for (int y = 0; y < h; y++, d += prow, s += row) {
+			memset(d, 0, sizeof(float) * p * c);
+			memcpy(d + (size_t)p * c, s, sizeof(float) * row);
+			memset(d + (size_t)(p + w) * c, 0,
+			       sizeof(float) * p * c);
+		}
+		memset(d, 0, sizeof(float) * p * prow);
+	}
+}
+
+void
+nn_conv_flip(const float *w, int k, int ic, int oc, float *wt)
+{
+	int kk = k * k;
+	for (int q = 0; q < kk; q++)
+		for (int c = 0; c < ic; c++)
+			for (int o = 0; o < oc; o++)
+				wt[((size_t)(kk - 1 - q) * oc + o) * ic + c] =
+				    w[((size_t)q * ic + c) * oc + o];
+}
+
+/*
+ * P pixels x NV vectors of output channels: x[j] is pixel j's first
+ * input (top left of its window in the padded map), rs the floats of a
+ * padded row, kic = k * ic the floats of a window row.
+ */
+INLINE void
+tile_fwd(const float *const *x, float *const *y, const int P, const int NV,
+         int k, int kic, size_t rs, const float *w, const float *bias)
+{
+	const int N = NV * VL;
+	vf acc[PMAX][4];
+#pragma GCC unroll 16
+	for (int j = 0; j < P; j++)
+#pragma GCC unroll 4
+		for (int v = 0; v < NV; v++)
+			acc[j][v] = bias ? (vf)ld(bias + v * VL) : (vf){0};
+	for (int ky = 0; ky < k; ky++) {
+		const float *wk = w + (size_t)ky * kic * N;
+		size_t off = ky * rs;
+		for (int t = 0; t < kic; t++) {
+			vf wv[4];
+#pragma GCC unroll 4
+			for (int v = 0; v < NV; v++)
+				wv[v] = ld(wk + (size_t)t * N + v * VL);
+#pragma GCC unroll 16
+			for (int j = 0; j < P; j++) {
+				float s = x[j][off + t];
+#pragma GCC unroll 4
+				for (int v = 0; v < NV; v++)
+					acc[j][v] += wv[v] * s;
+			}
+		}
+	}
+#pragma GCC unroll 16
+	for (int j = 0; j < P; j++)
+#pragma GCC unroll 4
+		for (int v = 0; v < NV; v++)
+			st(y[j] + v * VL, acc[j][v]);
+}
+
+/*
+ * One image: blocks of P output pixels in raster order (a block may
+ * span rows); the last block is moved back to end at the last pixel and
+ * computes a few pixels twice, to the same values, rather than running
+ * a slower narrow tile.
+ */
+INLINE void
+image_fwd(const struct nn_conv_geo *g, const float *xp, const float *w,
+          const float *bias, float *y, const int P, const int NV)
+{
+	int total = g->oh * g->ow, kic = g->k * g->c;
+	size_t rs = (size_t)g->wp * g->c;
+	const float *x[PMAX];
+	float *yo[PMAX];
+	if (total < P) {
+		for (int m = 0; m < total; m++) {
+			const float *x1 = xp + (m / g->ow) * g->st * rs +
+			                  (size_t)(m % g->ow) * g->st * g->c;
+			float *y1 = y + (size_t)m * NV * VL;
+			tile_fwd(&x1, &y1, 1, NV, g->k, kic, rs, w, bias);
+		}
+		return;
+	}
+	for (int m0 = 0; m0 < total; m0 += P) {
+		int m = m0 + P > total ? total - P : m0;
+		int oy = m / g->ow, ox = m % g->ow;
+		for (int j = 0; j < P; j++) {
+			x[j] = xp + (size_t)oy * g->st * rs +
+			       (size_t)ox * g->st * g->c;
+			yo[j] = y + (size_t)(m + j) * NV * VL;
+			if (++ox == g->ow)
+				ox = 0, oy++;
+		}
+		tile_fwd(x, yo, P, NV, g->k, kic, rs, w, bias);
+	}
+}
+
+/* The pixels of a block: as many as leave registers for the weights
+ * (32 vector registers with AVX-512). */
+#define FWD_FN(NV, P)                                                          \
+	static void fwd##NV(const struct nn_conv_geo *g, const float *xp,      \
+	                    const float *w, const float *bias, float *y)       \
+	{                                                                      \
+		size_t in = (size_t)g->hp * g->wp * g->c,                      \
+		       out = (size_t)g->oh * g->ow * NV * VL;                  \
+		for (int b = 0; b < g->n; b++)                                 \
+			image_fwd(g, xp + b * in, w, bias, y + b * out, P,     \
+			          NV);                                         \
+	}
+
+NN_SIMD FWD_FN(1, 8) NN_SIMD FWD_FN(2, 6) NN_SIMD FWD_FN(3, 4) NN_SIMD
+    FWD_FN(4, 4)
+
+        void nn_conv_fwd_direct(const struct nn_conv_geo *g, const float *xp,
+                                const float *w, const float *bias, float *y)
+{
+	static void (*const fn[])(const struct nn_conv_geo *, const float *,
+	                          const float *, const float *,
+	                          float *) = {NULL, fwd1, fwd2, fwd3, fwd4};
+	fn[g->oc / VL](g, xp, w, bias, y);
+}
+
+/*
+ * dW rows [t0, t0 + T) of window rows ky .. ky + KY - 1 (KY x T x NV
+ * vectors in registers) summed over one image's pixels, added to dw
+ * from row t0 + `from` of each window row on (a tile moved back to fit
+ * computes rows an earlier tile added).
+ */
+INLINE void
+tile_dw(const struct nn_conv_geo *g, const float *xp, const float *dy, int ky,
+        int t0, int from, float *dw, const int KY, const int T, const int NV)
+{
+	const int N = NV * VL;
+	int kic = g->k * g->c;
+	size_t rs = (size_t)g->wp * g->c, step = (size_t)g->st * g->c;
+	vf acc[TMAX][4];
+#pragma GCC unroll 32
+	for (int t = 0; t < KY * T; t++)
+#pragma GCC unroll 4
+		for (int v = 0; v < NV; v++)
+			acc[t][v] = (vf){0};
+	for (int oy = 0; oy < g->oh; oy++) {
+		const float *x =
+		    xp + ((size_t)oy * g->st + ky) * rs + (size_t)t0;
+		const float *d = dy + (size_t)oy * g->ow * N;
+		for (int ox = 0; ox < g->ow; ox++, x += step, d += N) {
+			vf dv[4];
+#pragma GCC unroll 4
+			for (int v = 0; v < NV; v++)
+				dv[v] = ld(d + v * VL);
+#pragma GCC unroll 4
+			for (int r = 0; r < KY; r++)
+#pragma GCC unroll 32
+				for (int t = 0; t < T; t++)
+#pragma GCC unroll 4
+					for (int v = 0; v < NV; v++)
+						acc[r * T + t][v] +=
+						    dv[v] * x[r * rs + t];
+		}
+	}
+	for (int r = 0; r < KY; r++) {
+		float *o = dw + ((size_t)(ky + r) * kic + t0) * N;
+		for (int t = from; t < T; t++)
+			for (int v = 0; v < NV; v++)
+				st(o + (size_t)t * N + v * VL,
+				   ld(o + (size_t)t * N + v * VL) +
+				       acc[r * T + t][v]);
+	}
+}
+
+/*
+ * A window row of kic floats in tiles of T; when kic is smaller (a
+ * colour or gray first layer) in tiles of 4, or the whole 3 x 3 window
+ * of a gray one: enough sums in flight to hide the FMA's latency.
+ */
+INLINE void
+image_dw(const struct nn_conv_geo *g, const float *xp, const float *dy,
+         float *dw, const int T, const int NV)
+{
+	int kic = g->k * g->c, tile = kic < T ? 4 : T;
+	if (kic == 3 && g->k == 3 && NV <= 2) {
+		tile_dw(g, xp, dy, 0, 0, 0, dw, 3, 3, NV);
+		return;
+	}
+	for (int ky = 0; ky < g->k; ky++) {
+		if (kic < 4) {
+			for (int t = 0; t < kic; t++)
+				tile_dw(g, xp, dy, ky, t, 0, dw, 1, 1, NV);
+			continue;
+		}
+		for (int t0 = 0; t0 < kic; t0 += tile) {
+			int s = t0 + tile > kic ? kic - tile : t0;
+			if (tile == 4)
+				tile_dw(g, xp, dy, ky, s, t0 - s, dw, 1, 4, NV);
+			else
+				tile_dw(g, xp, dy, ky, s, t0 - s, dw, 1, T, NV);
+		}
+	}
+}
+
+#define DW_FN(NV, T)                                                           \
+	static void dw##NV(const struct nn_conv_geo *g, const float *xp,       \
+	                   const float *dy, float *dw)                         \
+	{                                                                      \
+		size_t in = (size_t)g->hp * g->wp * g->c,                      \
+		       out = (size_t)g->oh * g->ow * NV * VL;                  \
+		for (int b = 0; b < g->n; b++)                                 \
+			image_dw(g, xp + b * in, dy + b * out, dw, T, NV);     \
+	}
+
+NN_SIMD DW_FN(1, 16) NN_SIMD DW_FN(2, 8) NN_SIMD DW_FN(3, 6) NN_SIMD DW_FN(4, 4)
+
+    void nn_conv_dw_direct(const struct nn_conv_geo *g, const float *xp,
+                           const float *dy, float *dw)
+{
+	static void (*const fn[])(const struct nn_conv_geo *, const float *,
+	                          const float *,
+	                          float *) = {NULL, dw1, dw2, dw3, dw4};
+	fn[g->oc / VL](g, xp, dy, dw);
+}
