@@ -75,6 +75,18 @@ nn_conv_pad(const float *x, int n, int h, int w, int c, int p, float *xp)
 }
 
 void
+nn_conv_crop(const float *xp, int n, int h, int w, int c, int p, float *x)
+{
+	size_t row = (size_t)w * c, prow = (size_t)(w + 2 * p) * c;
+	for (int b = 0; b < n; b++) {
+		const float *s = xp + (size_t)b * (h + 2 * p) * prow +
+		                 p * prow + (size_t)p * c;
+		for (int y = 0; y < h; y++, s += prow, x += row)
+			memcpy(x, s, sizeof(float) * row);
+	}
+}
+
+void
 nn_conv_flip(const float *w, int k, int ic, int oc, float *wt)
 {
 	int kk = k * k;
@@ -275,7 +287,12 @@ image_dw(const struct nn_conv_geo *g, const float *xp, const float *dy,
 			image_dw(g, xp + b * in, dy + b * out, dw, T, NV);     \
 	}
 
-NN_SIMD DW_FN(1, 16) NN_SIMD DW_FN(2, 8) NN_SIMD DW_FN(3, 6) NN_SIMD DW_FN(4, 4)
+/* clang-format off */
+NN_SIMD DW_FN(1, 16)
+NN_SIMD DW_FN(2, 8)
+NN_SIMD DW_FN(3, 6)
+NN_SIMD DW_FN(4, 4)
+    /* clang-format on */
 
     void nn_conv_dw_direct(const struct nn_conv_geo *g, const float *xp,
                            const float *dy, float *dw)
@@ -284,4 +301,99 @@ NN_SIMD DW_FN(1, 16) NN_SIMD DW_FN(2, 8) NN_SIMD DW_FN(3, 6) NN_SIMD DW_FN(4, 4)
 	                          const float *,
 	                          float *) = {NULL, dw1, dw2, dw3, dw4};
 	fn[g->oc / VL](g, xp, dy, dw);
+}
+
+void
+nn_conv_transpose(const float *w, int K, int N, float *wt)
+{
+	for (int t = 0; t < K; t++)
+		for (int o = 0; o < N; o++)
+			wt[(size_t)o * K + t] = w[(size_t)t * N + o];
+}
+
+/*
+ * d input of a strided layer, scattered: for P pixels of one output row
+ * and window row ky, each vector of 16 of the window row's kic floats
+ * of d padded input gets sum_n dy[m][n] W^T[n][t] added (kic a multiple
+ * of 16). Windows of pixels fewer than k / st apart overlap, so a tile
+ * takes every sg-th pixel (sg = ceil(k / st)) and its P windows are
+ * apart; the pixels' order is fixed, so the sums are too.
+ */
+INLINE void
+tile_dx(float *const *dst, const float *const *d, const float *wt, int N, int K,
+        int kic, const int P)
+{
+	for (int tv = 0; tv < kic; tv += VL) {
+		vf acc[PMAX];
+#pragma GCC unroll 16
+		for (int j = 0; j < P; j++)
+			acc[j] = ld(dst[j] + tv);
+		for (int n = 0; n < N; n++) {
+			vf w = ld(wt + (size_t)n * K + tv);
+#pragma GCC unroll 16
+			for (int j = 0; j < P; j++)
+				acc[j] += w * d[j][n];
+		}
+#pragma GCC unroll 16
+		for (int j = 0; j < P; j++)
+			st(dst[j] + tv, acc[j]);
+	}
+}
+
+/* Pixels ox0, ox0 + sg, ... (P of them) of an output row into the
+ * window row `row` of d padded input. */
+INLINE void
+run_dx(const struct nn_conv_geo *g, float *row, const float *dyrow,
+       const float *wt, int ox0, int sg, const int P)
+{
+	int kic = g->k * g->c, K = kic * g->k;
+	float *dst[PMAX];
+	const float *d[PMAX];
+	for (int j = 0; j < P; j++) {
+		int ox = ox0 + j * sg;
+		dst[j] = row + (size_t)ox * g->st * g->c;
+		d[j] = dyrow + (size_t)ox * g->oc;
+	}
+	tile_dx(dst, d, wt, g->oc, K, kic, P);
+}
+
+NN_SIMD static void
+dx_scatter(const struct nn_conv_geo *g, const float *dy, const float *wt,
+           float *dxp)
+{
+	int kic = g->k * g->c, sg = (g->k + g->st - 1) / g->st;
+	size_t rs = (size_t)g->wp * g->c, in = (size_t)g->hp * rs,
+	       out = (size_t)g->oh * g->ow * g->oc;
+	memset(dxp, 0, sizeof(float) * in * g->n);
+	for (int b = 0; b < g->n; b++)
+		for (int oy = 0; oy < g->oh; oy++)
+			for (int ky = 0; ky < g->k; ky++) {
+				float *row = dxp + b * in +
+				             ((size_t)oy * g->st + ky) * rs;
+				const float *dyrow =
+				    dy + b * out + (size_t)oy * g->ow * g->oc;
+				/* wt's rows for window row ky */
+				const float *w = wt + (size_t)ky * kic;
+				for (int ph = 0; ph < sg && ph < g->ow; ph++) {
+					int cnt = (g->ow - ph + sg - 1) / sg;
+					int j = 0;
+					for (; j + 8 <= cnt; j += 8)
+						run_dx(g, row, dyrow, w,
+						       ph + j * sg, sg, 8);
+					if (j + 4 <= cnt)
+						run_dx(g, row, dyrow, w,
+						       ph + j * sg, sg, 4),
+						    j += 4;
+					for (; j < cnt; j++)
+						run_dx(g, row, dyrow, w,
+						       ph + j * sg, sg, 1);
+				}
+			}
+}
+
+void
+nn_conv_dx_scatter(const struct nn_conv_geo *g, const float *dy,
+                   const float *wt, float *dxp)
+{
+	dx_scatter(g, dy, wt, dxp);
 }

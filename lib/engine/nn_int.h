@@ -179,12 +179,20 @@ extern int nn_conv_path;
 int nn_conv_direct_fits(int oc);
 /* xp: the n images x (h x w x c) with p zeros around each. */
 void nn_conv_pad(const float *x, int n, int h, int w, int c, int p, float *xp);
+/* x: the inside of the padded xp (the inverse of nn_conv_pad). */
+void nn_conv_crop(const float *xp, int n, int h, int w, int c, int p, float *x);
 /* wt: the k x k x ic x oc weights w turned for the input gradient (the
  * window flipped, in and out channels swapped). */
 void nn_conv_flip(const float *w, int k, int ic, int oc, float *wt);
 /* y = conv(xp, w) + bias (NULL: none), n x oh x ow x oc. */
 void nn_conv_fwd_direct(const struct nn_conv_geo *g, const float *xp,
                         const float *w, const float *bias, float *y);
+/* wt (N x K) = w (K x N) transposed. */
+void nn_conv_transpose(const float *w, int K, int N, float *wt);
+/* dxp (n padded inputs, assigned) = d input from dy, wt the weights
+ * transposed; any stride; c a multiple of 16. */
+void nn_conv_dx_scatter(const struct nn_conv_geo *g, const float *dy,
+                        const float *wt, float *dxp);
 /* dw += the weight gradient from xp and dy (n x oh x ow x oc). */
 void nn_conv_dw_direct(const struct nn_conv_geo *g, const float *xp,
                        const float *dy, float *dw);

@@ -164,12 +164,20 @@ direct(const struct layer *l)
 	return nn_conv_direct_fits(l->oc);
 }
 
-/* The input gradient as a direct convolution of dy: stride 1 and input
- * channels the kernels take. */
-static int
-dx_direct(const struct layer *l)
+/*
+ * How a direct layer makes d input: stride 1 as a direct convolution of
+ * dy (flipped weights); strided, scattered window by window into a
+ * padded map (both need input channels the kernels take); else dy W^T
+ * by sgemm and col2im.
+ */
+enum dx_way { DX_CONV, DX_SCATTER, DX_GEMM };
+
+static enum dx_way
+dx_way(const struct layer *l)
 {
-	return direct(l) && l->s.stride == 1 && nn_conv_direct_fits(l->ic);
+	if (!nn_conv_direct_fits(l->ic))
+		return DX_GEMM;
+	return l->s.stride == 1 ? DX_CONV : DX_SCATTER;
 }
 
 /* The input, zero-padded (direct path). */
@@ -180,7 +188,7 @@ pad_len(const struct layer *l, size_t B)
 	return p ? B * (l->ih + 2 * p) * (l->iw + 2 * p) * (size_t)l->ic : 0;
 }
 
-/* d output padded by k - 1 - pad, and the turned weights (dx_direct). */
+/* d output padded by k - 1 - pad, and the turned weights (DX_CONV). */
 static size_t
 dypad_len(const struct layer *l, size_t B)
 {
@@ -214,11 +222,12 @@ static size_t
 scratch(const struct layer *l, size_t B, int train)
 {
 	int dx = train && l->src >= 0;
-	if (direct(l))
-		return pad_len(l, B) + (!dx             ? 0
-		                        : dx_direct(l)  ? dypad_len(l, B)
-		                        : !pointwise(l) ? col_len(l, B)
-		                                        : 0);
+	if (direct(l)) {
+		size_t d[] = {[DX_CONV] = dypad_len(l, B),
+		              [DX_SCATTER] = l->wn,
+		              [DX_GEMM] = pointwise(l) ? 0 : col_len(l, B)};
+		return pad_len(l, B) + (dx ? d[dx_way(l)] : 0);
+	}
 	size_t n = pointwise(l) || (train && keep(l)) ? 0 : col_len(l, B);
 	return n + (dx ? col_len(l, B) : 0);
 }
@@ -300,9 +309,21 @@ bwd_direct(nn_ctx *c, const struct layer *l, int i, const float *x, float *dx,
 	nn_bias_grad(c->grads + l->boff, dy, M, N, c->accumulate);
 	if (!dx)
 		return;
-	if (dx_direct(l)) {
+	switch (dx_way(l)) {
+	case DX_CONV:
 		dx_by_conv(l, W, dy, n, rest, dx);
 		return;
+	case DX_SCATTER: {
+		/* the padded input is spent: its room takes the padded d */
+		float *dxp = l->s.pad ? c->scratch : dx;
+		nn_conv_transpose(W, K, N, rest);
+		nn_conv_dx_scatter(&g, dy, rest, dxp);
+		if (l->s.pad)
+			nn_conv_crop(dxp, n, l->ih, l->iw, l->ic, l->s.pad, dx);
+		return;
+	}
+	case DX_GEMM:
+		break;
 	}
 	float *dcol = pointwise(l) ? dx : rest;
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, N, 1.0f, dy,
