@@ -175,6 +175,8 @@ struct nn_conv_geo {
  * forced (tests compare the two). */
 enum { NN_CONV_AUTO, NN_CONV_GEMM, NN_CONV_DIRECT };
 extern int nn_conv_path;
+/* Whether conv layer l takes the direct kernels (the rule, or forced). */
+int nn_conv_is_direct(const struct layer *l);
 /* Whether the kernels take oc output channels (16, 32, 48, 64). */
 int nn_conv_direct_fits(int oc);
 /* xp: the n images x (h x w x c) with p zeros around each. */

@@ -155,13 +155,19 @@ int nn_conv_path = NN_CONV_AUTO;
  * docs/engine.md): every such shape of the resnet and the CNN ran faster
  * direct.
  */
-static int
-direct(const struct layer *l)
+int
+nn_conv_is_direct(const struct layer *l)
 {
 	if (nn_conv_path != NN_CONV_AUTO)
 		return nn_conv_path == NN_CONV_DIRECT &&
 		       nn_conv_direct_fits(l->oc);
 	return nn_conv_direct_fits(l->oc);
+}
+
+static int
+direct(const struct layer *l)
+{
+	return nn_conv_is_direct(l);
 }
 
 /*

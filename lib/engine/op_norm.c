@@ -78,6 +78,114 @@ init(nn_net *net, int i, struct nn_rng *r)
 	}
 }
 
+/*
+ * Per-channel sums over the M rows, in double, each channel's in row
+ * order: SUM_X  s += u;  SUM_SQ  s += (u - v[ch])^2 (the difference in
+ * float);  SUM_GRAD  s += u, s2 += u v.
+ */
+enum sum_kind { SUM_X, SUM_SQ, SUM_GRAD };
+
+typedef double vd __attribute__((vector_size(64)));
+typedef float vh __attribute__((vector_size(32), aligned(4), may_alias));
+#define WIDEN(p) __builtin_convertvector(*(const vh *)(p), vd)
+
+/* NB blocks of 8 channels held in registers for all rows (summed in
+ * memory, each row's sums waited for the last row's stores). */
+static inline __attribute__((always_inline)) void
+sums_in_regs(enum sum_kind k, const float *u, const float *v, size_t M, int C,
+             double *s, double *s2, const int NB)
+{
+	vd a[8], b[8];
+	for (int j = 0; j < NB; j++)
+		a[j] = b[j] = (vd){0};
+	for (size_t r = 0; r < M; r++, u += C)
+		for (int j = 0; j < NB; j++) {
+			if (k == SUM_SQ) {
+				vh d = *(const vh *)(u + 8 * j) -
+				       *(const vh *)(v + 8 * j);
+				vd w = __builtin_convertvector(d, vd);
+				a[j] += w * w;
+				continue;
+			}
+			a[j] += WIDEN(u + 8 * j);
+			if (k == SUM_GRAD)
+				b[j] +=
+				    WIDEN(u + 8 * j) * WIDEN(v + r * C + 8 * j);
+		}
+	for (int j = 0; j < NB; j++)
+		for (int e = 0; e < 8; e++) {
+			s[8 * j + e] = a[j][e];
+			if (k == SUM_GRAD)
+				s2[8 * j + e] = b[j][e];
+		}
+}
+
+NN_SIMD static void
+chan_sums(enum sum_kind k, const float *u, const float *v, size_t M, int C,
+          double *s, double *s2)
+{
+	switch (C) {
+	case 8:
+		sums_in_regs(k, u, v, M, C, s, s2, 1);
+		return;
+	case 16:
+		sums_in_regs(k, u, v, M, C, s, s2, 2);
+		return;
+	case 32:
+		sums_in_regs(k, u, v, M, C, s, s2, 4);
+		return;
+	case 64:
+		sums_in_regs(k, u, v, M, C, s, s2, 8);
+		return;
+	}
+	memset(s, 0, sizeof(double) * (size_t)C);
+	if (s2)
+		memset(s2, 0, sizeof(double) * (size_t)C);
+	for (size_t r = 0; r < M; r++, u += C)
+		for (int ch = 0; ch < C; ch++) {
+			if (k == SUM_SQ) {
+				double d = u[ch] - v[ch];
+				s[ch] += d * d;
+				continue;
+			}
+			s[ch] += u[ch];
+			if (k == SUM_GRAD)
+				s2[ch] += (double)u[ch] * v[r * C + ch];
+		}
+}
+
+/*
+ * The elementwise passes, apart so that their pointers are restrict:
+ * with xh, y and the per-channel arrays all float *, GCC assumed they
+ * might overlap and ran these loops one float at a time (60 % of the
+ * resnet's BN time). The same operations in the same order.
+ */
+NN_SIMD static void
+normalise(const float *restrict x, const float *restrict mean,
+          const float *restrict rs, const float *restrict gamma,
+          const float *restrict beta, size_t M, int C, float *restrict xh,
+          float *restrict y)
+{
+	for (size_t r = 0; r < M; r++, x += C, y += C, xh += C)
+		for (int ch = 0; ch < C; ch++) {
+			xh[ch] = (x[ch] - mean[ch]) * rs[ch];
+			y[ch] = xh[ch] * gamma[ch] + beta[ch];
+		}
+}
+
+NN_SIMD static void
+d_input(const float *restrict dy, const float *restrict xh,
+        const float *restrict gamma, const float *restrict rs,
+        const float *restrict sg, const float *restrict sb, size_t M, int C,
+        float *restrict dx)
+{
+	float invm = 1.0f / (float)M;
+	for (size_t r = 0; r < M; r++, dy += C, xh += C, dx += C)
+		for (int ch = 0; ch < C; ch++)
+			dx[ch] = gamma[ch] * rs[ch] *
+			         (dy[ch] - (sb[ch] + xh[ch] * sg[ch]) * invm);
+}
+
 NN_SIMD static void
 fwd(nn_ctx *c, const struct layer *l, int i, const float *x, int n, int train,
     struct nn_rng *rng)
@@ -103,28 +211,16 @@ fwd(nn_ctx *c, const struct layer *l, int i, const float *x, int n, int train,
 	struct bn_aux a = aux_of(c, l, i);
 	float *xh = a.xh, *mean = a.mean, *rs = a.rs, *var = a.var;
 	double *s = a.s, *q = a.q;
-	memset(s, 0, sizeof(double) * (size_t)C);
-	memset(q, 0, sizeof(double) * (size_t)C);
-	for (size_t r = 0; r < M; r++)
-		for (int ch = 0; ch < C; ch++)
-			s[ch] += x[r * C + ch];
+	chan_sums(SUM_X, x, NULL, M, C, s, NULL);
 	for (int ch = 0; ch < C; ch++)
 		mean[ch] = (float)(s[ch] / (double)M);
-	for (size_t r = 0; r < M; r++)
-		for (int ch = 0; ch < C; ch++) {
-			double d = x[r * C + ch] - mean[ch];
-			q[ch] += d * d;
-		}
+	chan_sums(SUM_SQ, x, mean, M, C, q, NULL);
 	for (int ch = 0; ch < C; ch++) {
 		double v = q[ch] / (double)M;
 		rs[ch] = (float)(1.0 / sqrt(v + NN_BN_EPS));
 		var[ch] = (float)(M > 1 ? q[ch] / (double)(M - 1) : v);
 	}
-	for (size_t r = 0; r < M; r++, x += C, y += C, xh += C)
-		for (int ch = 0; ch < C; ch++) {
-			xh[ch] = (x[ch] - mean[ch]) * rs[ch];
-			y[ch] = xh[ch] * gamma[ch] + beta[ch];
-		}
+	normalise(x, mean, rs, gamma, beta, M, C, xh, y);
 }
 
 NN_SIMD static void
@@ -138,13 +234,7 @@ bwd(nn_ctx *c, const struct layer *l, int i, const float *x, float *dx, int n)
 	const float *xh = a.xh, *dy = c->gact[i];
 	float *mean = a.mean, *rs = a.rs, *var = a.var, *sg = a.sg, *sb = a.sb;
 	double *dg = a.s, *db = a.q;
-	memset(dg, 0, sizeof(double) * (size_t)C);
-	memset(db, 0, sizeof(double) * (size_t)C);
-	for (size_t r = 0; r < M; r++)
-		for (int ch = 0; ch < C; ch++) {
-			dg[ch] += (double)dy[r * C + ch] * xh[r * C + ch];
-			db[ch] += dy[r * C + ch];
-		}
+	chan_sums(SUM_GRAD, dy, xh, M, C, db, dg);
 	float *gg = c->grads + l->boff, *gb = gg + C, *gs = c->grads + l->soff;
 	float w = (float)n / (float)c->total_n;
 	for (int ch = 0; ch < C; ch++) {
@@ -156,11 +246,7 @@ bwd(nn_ctx *c, const struct layer *l, int i, const float *x, float *dx, int n)
 	}
 	if (!dx)
 		return;
-	float invm = 1.0f / (float)M;
-	for (size_t r = 0; r < M; r++, dy += C, xh += C, dx += C)
-		for (int ch = 0; ch < C; ch++)
-			dx[ch] = gamma[ch] * rs[ch] *
-			         (dy[ch] - (sb[ch] + xh[ch] * sg[ch]) * invm);
+	d_input(dy, xh, gamma, rs, sg, sb, M, C, dx);
 }
 
 static double
