@@ -154,6 +154,25 @@ static const struct row rows[] = {
      NN_LOSS_XENT,
      4,
      {C(9, 3, 1, 1), C(2, 3, 1, 1), GAP, D(3)}},
+    /* 16-64 output channels take the direct kernels (conv_kern.c): d
+     * input by a convolution of dy (stride 1) and by scatter (stride 2,
+     * 1x1 stride 2); BN over 16 and 32 channels sums in registers */
+    {"direct convs: dX by conv and by scatter",
+     7,
+     6,
+     3,
+     2,
+     NN_LOSS_XENT,
+     7,
+     {C(16, 3, 1, 1), R, C(16, 3, 1, 1), R, C(32, 3, 2, 1), GAP, D(3)}},
+    {"direct conv-bn, 1x1 stride 2, 48 and 64 channels",
+     6,
+     5,
+     16,
+     2,
+     NN_LOSS_XENT,
+     8,
+     {C(48, 3, 1, 1), BN, R, C(32, 1, 2, 0), BN, C(64, 5, 1, 2), GAP, D(3)}},
 };
 
 static int
