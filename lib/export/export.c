@@ -18,3 +18,17 @@ export_format_find(const char *name)
 			return &formats[i];
 	return NULL;
 }
+
+static const char *const fit_texts[IMG_FIT__MAX] = {
+    [IMG_FIT_STRETCH] = "stretching (each axis scaled on its own)",
+    [IMG_FIT_LETTERBOX] = "letterbox (scaled by the smaller ratio so all "
+                          "of it fits, centred, the rest gray 128)",
+    [IMG_FIT_CROP] = "centre crop (scaled by the larger ratio, centred, "
+                     "what sticks out cut off)",
+};
+
+const char *
+export_fit_text(enum img_fit f)
+{
+	return (unsigned)f < IMG_FIT__MAX ? fit_texts[f] : fit_texts[0];
+}

@@ -54,6 +54,13 @@ struct export_format {
 /* NULL when name is not a format this build exports. */
 const struct export_format *export_format_find(const char *name);
 
+/*
+ * How the model's pictures are fitted to its size, in words, for the
+ * input contract both files state ("letterbox (...)"); the policy's name
+ * (img_fit_names) is in the ONNX metadata_props "fit".
+ */
+const char *export_fit_text(enum img_fit f);
+
 /* 0, or -1 with a message in err; *out is the caller's to free. */
 int export_onnx(const model *m, const struct export_info *info, uint8_t **out,
                 size_t *len, char *err, size_t errlen);

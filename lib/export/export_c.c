@@ -366,8 +366,9 @@ header(FILE *f, const model *m, const nn_net *net,
 	    " * pixels: w x h decoded pixels, row by row, channels (1 gray, 2\n"
 	    " * gray+alpha, 3 RGB, 4 RGBA) bytes each. They are converted to\n"
 	    " * %d channel(s) (alpha over white, gray = ITU-R 601 luma),\n"
-	    " * resized to %dx%d (box filter when shrinking, Catmull-Rom when\n"
-	    " * growing: the same bytes as trainyard's infer worker) and\n"
+	    " * fitted to %dx%d by %s (box filter when shrinking,\n"
+	    " * Catmull-Rom when growing: the same bytes as trainyard's\n"
+	    " * infer worker) and\n"
 	    " * normalised as in training. probs gets %d probabilities.\n"
 	    " * Returns the most likely class, or -1 for bad arguments.\n"
 	    " * Not reentrant: the buffers are static (one call at a time).\n"
@@ -377,8 +378,8 @@ header(FILE *f, const model *m, const nn_net *net,
 	    " * about %d bytes (x86-64, -O2). RAM: %zu bytes of static\n"
 	    " * buffers and about %d bytes of stack.\n"
 	    " */\n",
-	    mm->channels, mm->width, mm->height, mm->nclasses, 4 * np,
-	    C_CODE_BYTES, z->ram, C_STACK_BYTES);
+	    mm->channels, mm->width, mm->height, export_fit_text(mm->fit),
+	    mm->nclasses, 4 * np, C_CODE_BYTES, z->ram, C_STACK_BYTES);
 }
 
 static int
@@ -423,9 +424,10 @@ generate(FILE *f, const model *m, const nn_net *net,
 	        "#include <math.h>\n#include <stdint.h>\n\n"
 	        "#define TY_W %d\n#define TY_H %d\n#define TY_C %d\n"
 	        "#define TY_K %d\n#define TY_MAXACT %zu\n"
-	        "#define TY_SCRATCH %zu\n\n",
+	        "#define TY_SCRATCH %zu\n#define TY_FIT %d\n"
+	        "#define TY_PAD %d\n\n",
 	        mm->width, mm->height, mm->channels, nn_out_size(net), z.maxact,
-	        z.scratch);
+	        z.scratch, (int)mm->fit, IMG_PAD);
 	fputs("int trainyard_predict(const uint8_t *pixels, int w, int h, "
 	      "int channels,\n                      float *probs);\n",
 	      f);

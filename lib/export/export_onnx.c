@@ -422,8 +422,9 @@ normalise(struct og *b, const struct model_meta *mm)
 static const char onnx_contract[] =
     "input image: float32 NHWC [N, %d, %d, %d], pixel values 0..255 "
     "after the image is decoded, its alpha composited onto white, "
-    "converted to %d channel(s) (gray = ITU-R 601 luma) and resized to "
-    "%dx%d (box filter when shrinking, Catmull-Rom when growing); the "
+    "converted to %d channel(s) (gray = ITU-R 601 luma) and fitted to "
+    "%dx%d by %s (box filter when shrinking, Catmull-Rom when growing; "
+    "metadata_props 'fit'); the "
     "graph normalises with "
     "mean %s, std %s (on 0..1 values). Output probabilities [N, %d]: "
     "softmax over the classes in metadata_props 'classes'.";
@@ -494,9 +495,9 @@ build(struct og *b, const model *m, const nn_net *net,
 	g->output[0] = og_value_info(b, "probabilities", outd, 2);
 	char *cl = json_array_str(mm, 0), *mean = json_array_str(mm, 1),
 	     *sd = json_array_str(mm, 2);
-	g->doc_string =
-	    og_printf(b, onnx_contract, mm->height, mm->width, mm->channels,
-	              mm->channels, mm->width, mm->height, mean, sd, k);
+	g->doc_string = og_printf(
+	    b, onnx_contract, mm->height, mm->width, mm->channels, mm->channels,
+	    mm->width, mm->height, export_fit_text(mm->fit), mean, sd, k);
 
 	mp->has_ir_version = 1;
 	mp->ir_version = 7; /* opset 13's IR; readable by onnx >= 1.8 */
@@ -518,6 +519,7 @@ build(struct og *b, const model *m, const nn_net *net,
 	add_prop(b, mp, &cap, "std", sd);
 	add_prop(b, mp, &cap, "input_layout", xstrdup("NHWC"));
 	add_prop(b, mp, &cap, "input_range", xstrdup("0..255"));
+	add_prop(b, mp, &cap, "fit", xstrdup(img_fit_names[mm->fit]));
 	if (info && info->name)
 		add_prop(b, mp, &cap, "trainyard_model", xstrdup(info->name));
 	if (info && info->arch)

@@ -101,6 +101,29 @@ def unfoldable_bn_model():
 
 
 MODELS.append(unfoldable_bn_model())
+
+
+def with_fit(label, fit):
+    """The rgb cnn with its input fitted by fit (docs/preprocess.md,
+    "Square input"): the same weights, the header's input.fit set."""
+    import struct
+    src = [m for m in MODELS if m[0] == label][0]
+    with open(os.path.join(S.models, src[2]), "rb") as f:
+        b = f.read()
+    hl, npar = struct.unpack("<I", b[12:16])[0], struct.unpack(
+        "<Q", b[16:24])[0]
+    header = json.loads(b[32:32 + hl])
+    header["input"]["fit"] = fit
+    params = struct.unpack("<%df" % npar, b[32 + hl:32 + hl + 4 * npar])
+    rel = "runs/%s/model.tym" % fit
+    write_tym(os.path.join(S.models, rel), header, list(params))
+    FITS["%s %s" % (label, fit)] = fit
+    return ("%s %s" % (label, fit), src[1], rel, src[3], src[4])
+
+
+FITS = {}  # label -> the model's input.fit, when not stretch
+MODELS.append(with_fit("cnn/rgb", "letterbox"))
+MODELS.append(with_fit("cnn/rgb", "crop"))
 S.start_infer()
 S.start_pre()
 S.start_web()
@@ -206,6 +229,7 @@ def onnx_of_every_arch_matches_the_worker_in_onnxruntime():
         props = {p.key: p.value for p in m.metadata_props}
         classes = json.loads(props["classes"])
         check(classes == ["h", "v", "sq"], props)
+        check(props["fit"] == FITS.get(label, "stretch"), (label, props))
         imgs = held_images(ch)
         ans = ort_probs(r.body, [p for p, _ in imgs], ch)
         check(ans["inputs"] == ["image"] and
@@ -278,6 +302,8 @@ def c_file_of_every_arch_matches_the_worker_after_resizing():
         check(r.status == 200, r)
         check(".c\"" in r.header("Content-Disposition"), r)
         src = r.body
+        check(b"#define TY_FIT %d\n" % ["stretch", "letterbox", "crop"].index(
+            FITS.get(label, "stretch")) in src, label)
         check(b"static const float" in src and b"#include <math.h>" in src,
               src[:300])
         preds, names, text, bss = run_c_export(src, 3, imgs)
