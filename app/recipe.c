@@ -78,8 +78,8 @@ common_min_side(const cJSON *rep)
 /* How the run page and the recipe line name a policy. */
 static const char *const fit_texts[IMG_FIT__MAX] = {
     [IMG_FIT_STRETCH] = "stretched to the size",
-    [IMG_FIT_LETTERBOX] = "letterbox: aspect kept, gray bars",
-    [IMG_FIT_CROP] = "centre crop: aspect kept, edges cut",
+    [IMG_FIT_LETTERBOX] = "letterbox (aspect kept, gray bars)",
+    [IMG_FIT_CROP] = "centre crop (aspect kept, edges cut)",
 };
 
 const char *
@@ -125,9 +125,9 @@ recipe_choose(struct runform *rf, const cJSON *rep)
 	rf->augment = 1;
 	rf->early_stopping = 1;
 	snprintf(rf->recipe, sizeof(rf->recipe),
-	         "colour, %s images, %d classes → %s at %d×%d (%s), "
-	         "augmentation on (crop, flip, rotation, colour jitter), "
-	         "AdamW + cosine%s",
+	         "colour, %s images, %d classes → %s at %d×%d, augmentation "
+	         "on (crop, flip, rotation, colour jitter), AdamW + cosine, "
+	         "%s%s",
 	         imgs, classes, colour_net.name, side, side,
 	         recipe_fit_text(rf->fit), cw);
 }

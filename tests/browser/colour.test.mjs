@@ -1,7 +1,7 @@
 // The colour default in Debian's headless Chromium: a small generated set
 // of coloured shapes (tests/data/colour_set.py: RGB, RGBA and palette
 // PNGs and JPEGs of mixed sizes, 4 classes) uploaded as a zip; the run
-// form offers the colour recipe (square 64x64x3 input, the resnet,
+// form offers the colour recipe (square 64x64x3 input, letterboxed, the resnet,
 // augmentation, AdamW + cosine) and says so; a run with those defaults succeeds and
 // its page names the recipe and why. Screenshots go to
 // build/test-artifacts/. Ends with "N passed, N failed".
@@ -66,6 +66,9 @@ try {
     check(await page.inputValue('select[name=arch]') === 'resnet', 'arch default');
     check(await page.inputValue('select[name=optimizer]') === 'adamw', 'optimiser default');
     check(await page.inputValue('select[name=lr_schedule]') === 'cosine', 'schedule default');
+    // wide and tall pictures keep their aspect (docs/preprocess.md)
+    check(await page.inputValue('select[name=fit]') === 'letterbox', 'square-input policy default');
+    check(hint.includes('letterbox (aspect kept, gray bars)'), `recipe hint: ${hint}`);
   });
 
   await step('a run with the colour defaults succeeds and names its recipe', async () => {
@@ -87,6 +90,7 @@ try {
     check(r.includes(`colour, ${4 * PER_CLASS} images, 4 classes → resnet 16-32-64 at 64×64, augmentation on`)
       && !r.includes('changed'), `run page recipe: ${r}`);
     check((await page.textContent('#params')).includes('64x64x3'), 'image size not shown');
+    check((await page.textContent('#fit')).includes('letterbox'), 'square-input policy not shown');
     // a phone-sized page does not scroll sideways
     const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     check(over <= 1, `page ${over}px wider than the phone`);

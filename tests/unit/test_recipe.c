@@ -25,18 +25,16 @@ static const struct {
     {"{\"images\": 1264, \"sizes\": {\"640x480\": 1000, \"64x64\": 264}, "
      "\"channels\": {\"3\": 1200, \"4\": 64}, \"classes\": [{},{},{},{}]}",
      64, 3, ARCH_RESNET, 1,
-     "colour, 1,264 images, 4 classes → resnet 16-32-64 at 64×64 "
-     "(letterbox: aspect kept, gray bars), augmentation on (crop, flip, "
-     "rotation, colour jitter), AdamW + "
-     "cosine"},
+     "colour, 1,264 images, 4 classes → resnet 16-32-64 at 64×64, "
+     "augmentation on (crop, flip, rotation, colour jitter), AdamW + "
+     "cosine, letterbox (aspect kept, gray bars)"},
     /* large and many: 96 px */
     {"{\"images\": 8000, \"sizes\": {\"1024x768\": 8000}, \"channels\": "
      "{\"3\": 8000}, \"classes\": [{},{}]}",
      96, 3, ARCH_RESNET, 1,
-     "colour, 8,000 images, 2 classes → resnet 16-32-64 at 96×96 "
-     "(letterbox: aspect kept, gray bars), augmentation on (crop, flip, "
-     "rotation, colour jitter), AdamW + "
-     "cosine"},
+     "colour, 8,000 images, 2 classes → resnet 16-32-64 at 96×96, "
+     "augmentation on (crop, flip, rotation, colour jitter), AdamW + "
+     "cosine, letterbox (aspect kept, gray bars)"},
     /* large but few: 64 */
     {"{\"images\": 900, \"sizes\": {\"1024x768\": 900}, \"channels\": "
      "{\"3\": 900}, \"classes\": [{},{},{}]}",
