@@ -35,6 +35,15 @@ J
 TRAINYARD_DATA_DIR=$work/data TRAINYARD_MODELS_DIR=$work/models TRAINYARD_THREADS=$THREADS \
 	"$BIN/trainyard-train" --run "$work/resnet.json" >"$work/train.json" 2>"$work/train.log" ||
 	{ echo "training failed:"; tail -3 "$work/train.log"; exit 0; }
+# the network alone, in-process: model_predict_u8 at batch 1, one thread
+"$PY" -c 'import struct, sys
+b = open(sys.argv[1], "rb").read()
+n, h, w, c = struct.unpack("<4s7I", b[:32])[2:6]
+off = 32 + (2 * n + 63) // 64 * 64
+open(sys.argv[2], "wb").write(b[off:off + 16 * h * w * c])' \
+	"$work/data/prepared/shapes/val.tyd" "$work/px.u8" &&
+	OPENBLAS_NUM_THREADS=1 "$BIN/infer_speed" "$work/models/runs/colour/model.tym" "$work/px.u8" 16 1 3 \
+		>"$work/forward.json" 2>/dev/null
 ROOT=$ROOT BIN=$BIN THREADS=$THREADS "$PY" "$ROOT/bench/infer_web_e2e.py" \
 	"$work/models/runs/colour/model.tym" "$work/req" "$N" tta >"$work/web.json" 2>"$work/web.log" ||
 	{ echo "web API bench failed:"; tail -3 "$work/web.log"; }
@@ -42,9 +51,13 @@ echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$PY" - "$work" <<'PYEOF'
 import json, sys
 work = sys.argv[1]
-try:
-    web = json.load(open(work + "/web.json"))
-except Exception:
+def load(p):
+    try:
+        return json.load(open(p))
+    except Exception:
+        return None
+web, fw = load(work + "/web.json"), load(work + "/forward.json")
+if not web:
     raise SystemExit(0)
 print("colour model (resnet 16-32-64, BN folded, 64x64x3), web API end to end "
       "(token, web -> infer worker), %d sequential single 160x96 PNGs:" % web["n"])
@@ -52,4 +65,11 @@ print("    p50 %.3f ms, p99 %.3f ms (target p50 <= 3 ms); with TTA (flip "
       "averaging) p50 %.3f ms, p99 %.3f ms; 64 mixed pictures per request: "
       "%.0f images/s" % (web["p50_ms"], web["p99_ms"], web["tta_p50_ms"],
                          web["tta_p99_ms"], 64 / web["batch64_s"]))
+print("    where the time goes (p50): infer worker called directly %.3f ms, of "
+      "which its own time %.3f ms (decode, fit, forward, JSON); so the web app "
+      "and its libcurl hop add %.3f ms" % (web["worker_p50_ms"], web["worker_own_p50_ms"],
+                                          web["p50_ms"] - web["worker_p50_ms"]))
+if fw:
+    print("    the network alone (model_predict_u8, batch 1, one thread): %.3f ms "
+          "wall, %.3f ms of CPU" % (1e3 / fw["batch1"], 1e3 / fw["batch1_cpu"]))
 PYEOF

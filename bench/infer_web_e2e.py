@@ -5,7 +5,9 @@ project, the benchmark's model registered as that project's model, an API
 token; then POST /api/v1/projects/{id}/predict with one PNG, N sequential
 requests, and once with 256 PNGs. Prints one JSON line. With "tta" the
 sequential requests are timed twice, without and with test-time
-augmentation (p50_ms / tta_p50_ms).
+augmentation (p50_ms / tta_p50_ms), and the same single image is also
+sent to the infer worker directly (worker_p50_ms, and the worker's own
+"ms" of its answer, worker_own_p50_ms): where the time goes.
 
     infer_web_e2e.py MODEL_FILE REQ_DIR N [tta]
 """
@@ -24,6 +26,33 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "http"))
 from wdlib import Stack, add_model  # noqa: E402
 
 TOKEN_RE = re.compile(r'id="token-value">(ty_[A-Za-z0-9_-]{43})<')
+
+
+def direct(port, images, n):
+    """The infer worker without the web app in front: wall time and the
+    worker's own time, p50 over n sequential requests."""
+    body = json.dumps({"model": "runs/cnn/model.tym", "top_k": 3,
+                       "images": images}).encode()
+    hdr = {"Content-Type": "application/json", "Authorization":
+           "Bearer " + os.environ["TRAINYARD_SERVICE_TOKEN"]}
+    walls, own = [], []
+    for i in range(n + 30):
+        cn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        t0 = time.perf_counter()
+        cn.request("POST", "/predict", body, hdr)
+        r = cn.getresponse()
+        data = r.read()
+        dt = time.perf_counter() - t0
+        cn.close()
+        if r.status != 200:
+            raise SystemExit("infer: %d %s" % (r.status, data[:300]))
+        if i >= 30:
+            walls.append(dt)
+            own.append(json.loads(data)["ms"])
+    walls.sort()
+    own.sort()
+    return {"worker_p50_ms": 1e3 * walls[n // 2],
+            "worker_own_p50_ms": own[n // 2]}
 
 
 def main():
@@ -76,6 +105,7 @@ def main():
             tl = sorted(post(single["images"], True) for _ in range(n))
             out = {"tta_p50_ms": 1e3 * tl[n // 2],
                    "tta_p99_ms": 1e3 * tl[int(n * 0.99)]}
+            out.update(direct(S.infer.port, single["images"], n))
         # the web API takes at most 64 images per request
         b64 = batch["images"][:64]
         post(b64)

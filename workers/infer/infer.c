@@ -174,8 +174,14 @@ decode_all(struct work *w, int threads)
 		pthread_join(tid[i], NULL);
 }
 
-/* Images per thread for the network, at least (starting a thread costs). */
-#define PREDICT_PER_THREAD 32
+/*
+ * Work per thread for the network, at least: starting a thread costs
+ * ~50 us, so a part should be worth a millisecond or so. It was 32
+ * images, measured on the gray CNN (~2 MFLOP an image): 64 MFLOP keeps
+ * that; a 64x64 resnet (~100 MFLOP an image) is worth a thread per
+ * image, so the two passes of a single image's TTA run side by side.
+ */
+#define PREDICT_FLOPS_PER_THREAD 64e6
 
 struct part {
 	const model *m;
@@ -208,7 +214,10 @@ predict_all(const model *m, const uint8_t *px, size_t isz, size_t n,
 	size_t k = (size_t)model_meta(m)->nclasses, want, nt = 0, lo = 0;
 	int rc = 0;
 
-	want = n / PREDICT_PER_THREAD;
+	double fl = nn_flops_per_sample(model_net_c(m));
+	want = (size_t)((double)n * fl / PREDICT_FLOPS_PER_THREAD);
+	if (want > n)
+		want = n;
 	if (want > (size_t)threads)
 		want = (size_t)threads;
 	if (want > TY_ARRAY_LEN(part))
@@ -238,7 +247,8 @@ predict_all(const model *m, const uint8_t *px, size_t isz, size_t n,
 /*
  * Test-time augmentation: the probabilities of every image averaged with
  * those of its mirror image (left-right), the flip colour training draws.
- * Twice the network's work and one more batch of memory.
+ * Twice the network's work, as one batch of the images and their mirrors
+ * (so a single image's two passes can take a thread each).
  */
 static int
 predict_tta(const model *m, const uint8_t *px, size_t isz, size_t n,
@@ -247,10 +257,11 @@ predict_tta(const model *m, const uint8_t *px, size_t isz, size_t n,
 	const struct model_meta *mm = model_meta(m);
 	size_t k = (size_t)mm->nclasses, c = (size_t)mm->channels;
 	size_t w = (size_t)mm->width, h = (size_t)mm->height;
-	uint8_t *fl = xmalloc(n * isz);
-	float *p2 = xmalloc(n * k * sizeof *p2);
+	uint8_t *two = xmalloc(2 * n * isz), *fl = two + n * isz;
+	float *p2 = xmalloc(2 * n * k * sizeof *p2);
 	int rc;
 
+	memcpy(two, px, n * isz);
 	for (size_t i = 0; i < n; i++)
 		for (size_t y = 0; y < h; y++) {
 			const uint8_t *row = px + i * isz + y * w * c;
@@ -258,12 +269,11 @@ predict_tta(const model *m, const uint8_t *px, size_t isz, size_t n,
 			for (size_t x = 0; x < w; x++)
 				memcpy(out + x * c, row + (w - 1 - x) * c, c);
 		}
-	rc = predict_all(m, px, isz, n, probs, threads) |
-	     predict_all(m, fl, isz, n, p2, threads);
+	rc = predict_all(m, two, isz, 2 * n, p2, threads);
 	for (size_t i = 0; i < n * k; i++)
-		probs[i] = 0.5f * (probs[i] + p2[i]);
+		probs[i] = 0.5f * (p2[i] + p2[n * k + i]);
 	free(p2);
-	free(fl);
+	free(two);
 	return rc;
 }
 
