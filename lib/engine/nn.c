@@ -396,7 +396,8 @@ align64(size_t n)
  */
 #define STAGGER 320
 static void
-ctx_plan(nn_ctx *c, char *base, size_t *off)
+ctx_plan(nn_ctx *c, const struct nn_plan *p, float **slot, char *base,
+         size_t *off)
 {
 	const nn_net *net = c->net;
 	size_t B = (size_t)c->maxbatch, scratch = 0, dtmp = 0;
@@ -407,14 +408,17 @@ ctx_plan(nn_ctx *c, char *base, size_t *off)
 			(ptr) = (type *)(void *)(base + *off);                 \
 		*off += n_;                                                    \
 	} while (0)
+	for (int k = 0; k < p->nslots; k++)
+		TAKE(slot[k], float, B *p->size[k]);
 	for (int i = 0; i < net->nl; i++) {
 		const struct layer *l = &net->l[i];
 		const struct nn_op *op = nn_ops[l->s.kind];
+		if (base) {
+			c->act[i] = slot[p->act[i]];
+			c->gact[i] = p->grad[i] >= 0 ? slot[p->grad[i]] : NULL;
+		}
 		if (l->fused)
-			continue; /* aliases of layer i - 1's, see below */
-		TAKE(c->act[i], float, B *osize(l));
-		if (c->train)
-			TAKE(c->gact[i], float, B *osize(l));
+			continue; /* its input's buffers (nn_plan.c) */
 		size_t a = op->aux ? op->aux(l, B, c->train) : 0;
 		if (a)
 			TAKE(c->aux[i], float, a);
@@ -432,8 +436,8 @@ ctx_plan(nn_ctx *c, char *base, size_t *off)
 #undef TAKE
 }
 
-nn_ctx *
-nn_ctx_new(const nn_net *net, int maxbatch, int train)
+static nn_ctx *
+ctx_new(const nn_net *net, int maxbatch, int train, int share)
 {
 	nn_ctx *c = xcalloc(1, sizeof(*c));
 	c->net = net;
@@ -445,8 +449,11 @@ nn_ctx_new(const nn_net *net, int maxbatch, int train)
 	c->aux = xcalloc(nl, sizeof(*c->aux));
 	c->tf = xcalloc(nl, sizeof(double));
 	c->tb = xcalloc(nl, sizeof(double));
+	struct nn_plan p;
+	nn_plan_make(net, train, share, &p);
+	float **slot = xcalloc((size_t)p.nslots + 1, sizeof(*slot));
 	size_t len = 0;
-	ctx_plan(c, NULL, &len);
+	ctx_plan(c, &p, slot, NULL, &len);
 	if (posix_memalign((void **)&c->arena, 64, len ? len : 64) != 0)
 		c->arena = NULL;
 	if (!c->arena) {
@@ -455,13 +462,22 @@ nn_ctx_new(const nn_net *net, int maxbatch, int train)
 	}
 	c->arena_len = len;
 	len = 0;
-	ctx_plan(c, c->arena, &len);
-	for (int i = 1; i < net->nl; i++)
-		if (net->l[i].fused) {
-			c->act[i] = c->act[i - 1];
-			c->gact[i] = c->gact[i - 1];
-		}
+	ctx_plan(c, &p, slot, c->arena, &len);
+	free(slot);
+	nn_plan_free(&p);
 	return c;
+}
+
+nn_ctx *
+nn_ctx_new(const nn_net *net, int maxbatch, int train)
+{
+	return ctx_new(net, maxbatch, train, 1);
+}
+
+nn_ctx *
+nn_ctx_new_flat(const nn_net *net, int maxbatch, int train)
+{
+	return ctx_new(net, maxbatch, train, 0);
 }
 
 void

@@ -85,6 +85,10 @@ struct nn_op {
 	unsigned fields; /* enum nn_field, besides "in" */
 	int gemm;        /* a weight product: counts for flops and init */
 	int coupled;     /* a sample's output depends on the batch (BN) */
+	/* fwd may write the output over the input (x == y), and bwd does
+	 * not read the input: the context may run it in place (nn_plan.c) */
+	int inplace;
+	int bwd_out; /* bwd reads the layer's own output */
 	/* Output shape and parameter counts of l from its input shape;
 	 * 0, or -1 when the spec does not fit. */
 	int (*shape)(const nn_net *net, struct layer *l);
@@ -152,12 +156,31 @@ nn_ctx_out(const nn_ctx *c, int j)
 	return j < 0 ? c->in : c->act[j];
 }
 
+/*
+ * Which buffer ("slot") of a context holds each layer's output (act[i])
+ * and its gradient (grad[i]; -1: none), and each slot's floats a sample
+ * (nn_plan.c). share = 0: every layer buffers of its own.
+ */
+struct nn_plan {
+	int *act, *grad;
+	size_t *size;
+	int nslots;
+};
+void nn_plan_make(const nn_net *net, int train, int share, struct nn_plan *p);
+void nn_plan_free(struct nn_plan *p);
+/* 1 when layer i writes its output over its input's. */
+int nn_plan_in_place(const nn_net *net, int i);
+/* A context whose layers have buffers of their own (nn_team: its threads
+ * are at different layers between two barriers). */
+nn_ctx *nn_ctx_new_flat(const nn_net *net, int maxbatch, int train);
+
 /* Bias rows and the products shared by dense, conv and LSTM layers. */
 void nn_fill_bias(float *y, const float *b, int rows, int cols);
 /* db (+)= column sums of the rows x cols matrix dy. */
 void nn_bias_grad(float *db, const float *dy, int rows, int cols, int acc);
 /* The backward pass of a product y = a W + b (a: M x K, W: K x oc):
- * dW, db (added to when accumulating) and, when dst is not NULL, d a. */
+ * dW, db (added to when accumulating) and, when dst is not NULL, d a
+ * (dst may be a: a is read before dst is written). */
 void nn_gemm_bwd(nn_ctx *c, const struct layer *l, const float *a, int M, int K,
                  const float *dy, float *dst);
 /* d[j] += s[j] */

@@ -78,7 +78,7 @@ nn_team_new(nn_net *net, int T, int maxbatch)
 	t->net = net;
 	t->T = T < 1 ? 1 : T > NN_MAX_THREADS ? NN_MAX_THREADS : T;
 	t->maxbatch = maxbatch < 1 ? 1 : maxbatch;
-	t->c = nn_ctx_new(net, t->maxbatch, 1);
+	t->c = nn_ctx_new_flat(net, t->maxbatch, 1);
 	size_t len = sizeof(float) * (size_t)net->in_size * t->maxbatch;
 	if (posix_memalign((void **)&t->in, 64, len ? len : 64) != 0)
 		abort();

@@ -44,9 +44,10 @@ dropout_aux(const struct layer *l, size_t B, int train)
 	return train ? B * osize(l) : 0;
 }
 
+/* x and y may be one buffer (in place, nn_plan.c): no restrict */
 NN_SIMD static void
-relu_fwd(const struct layer *l, const float *restrict x, float *restrict y,
-         float *restrict mask, size_t len, int train, struct nn_rng *rng)
+relu_fwd(const struct layer *l, const float *x, float *y, float *restrict mask,
+         size_t len, int train, struct nn_rng *rng)
 {
 	(void)l, (void)mask, (void)train, (void)rng;
 	for (size_t j = 0; j < len; j++)
@@ -139,6 +140,8 @@ dropout_bwd(const struct layer *l, const float *restrict y,
 
 const struct nn_op nn_op_relu = {
     .name = "relu",
+    .inplace = 1,
+    .bwd_out = 1,
     .shape = same_shape,
     .pw_fwd = relu_fwd,
     .pw_bwd = relu_bwd,
@@ -147,6 +150,7 @@ const struct nn_op nn_op_relu = {
 
 const struct nn_op nn_op_sigmoid = {
     .name = "sigmoid",
+    .bwd_out = 1,
     .shape = same_shape,
     .pw_fwd = sigmoid_fwd,
     .pw_bwd = sigmoid_bwd,

@@ -24,13 +24,14 @@ shape(const nn_net *net, struct layer *l)
 	return 0;
 }
 
+/* y may be x's buffer (in place, nn_plan.c): no restrict on them */
 NN_SIMD static void
-fwd(nn_ctx *c, const struct layer *l, int i, const float *restrict x, int n,
-    int train, struct nn_rng *rng)
+fwd(nn_ctx *c, const struct layer *l, int i, const float *x, int n, int train,
+    struct nn_rng *rng)
 {
 	(void)train, (void)rng;
-	const float *restrict o = c->act[l->src2];
-	float *restrict y = c->act[i];
+	const float *o = c->act[l->src2];
+	float *y = c->act[i];
 	size_t len = (size_t)n * osize(l);
 	for (size_t j = 0; j < len; j++)
 		y[j] = x[j] + o[j];
@@ -59,6 +60,7 @@ flops(const struct layer *l)
 const struct nn_op nn_op_add = {
     .name = "add",
     .fields = NN_F_SKIP,
+    .inplace = 1,
     .shape = shape,
     .fwd = fwd,
     .bwd = bwd,

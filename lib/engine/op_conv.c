@@ -222,20 +222,31 @@ aux(const struct layer *l, size_t B, int train)
 	return train && keep(l) ? col_len(l, B) : 0;
 }
 
-/* the matrix (when not kept) and its gradient (when there is an input
- * gradient to make); direct: the padded input and what d input needs */
+/*
+ * What a pass needs of the scratch all layers share. im2col: the matrix
+ * when it is not kept, or its gradient when there is an input gradient
+ * to make (the gradient of a matrix made again takes its place:
+ * nn_gemm_bwd reads the matrix only before it writes the gradient).
+ * Direct: the padded input, and in the same place what d input needs
+ * (dW has read the input by then).
+ */
 static size_t
 scratch(const struct layer *l, size_t B, int train)
 {
 	int dx = train && l->src >= 0;
 	if (direct(l)) {
+		/* the scatter's padded d input takes the padded input's
+		 * place, with the turned weights after it; the others' room
+		 * starts where the spent padded input did */
+		size_t p = pad_len(l, B);
 		size_t d[] = {[DX_CONV] = dypad_len(l, B),
-		              [DX_SCATTER] = l->wn,
+		              [DX_SCATTER] = p + l->wn,
 		              [DX_GEMM] = pointwise(l) ? 0 : col_len(l, B)};
-		return pad_len(l, B) + (dx ? d[dx_way(l)] : 0);
+		return dx && d[dx_way(l)] > p ? d[dx_way(l)] : p;
 	}
-	size_t n = pointwise(l) || (train && keep(l)) ? 0 : col_len(l, B);
-	return n + (dx ? col_len(l, B) : 0);
+	if (pointwise(l) || (train && keep(l) && !dx))
+		return 0;
+	return col_len(l, B);
 }
 
 /* Where the matrix of layer i goes. */
@@ -308,7 +319,7 @@ bwd_direct(nn_ctx *c, const struct layer *l, int i, const float *x, float *dx,
 	float *dW = c->grads + l->woff;
 	struct nn_conv_geo g;
 	const float *xp = geo_in(l, x, n, c->scratch, &g);
-	float *rest = c->scratch + pad_len(l, (size_t)n);
+	float *rest = c->scratch; /* the padded input is read by dW only */
 	if (!c->accumulate)
 		memset(dW, 0, sizeof(float) * l->wn);
 	nn_conv_dw_direct(&g, xp, dy, dW);
@@ -322,8 +333,9 @@ bwd_direct(nn_ctx *c, const struct layer *l, int i, const float *x, float *dx,
 	case DX_SCATTER: {
 		/* the padded input is spent: its room takes the padded d */
 		float *dxp = l->s.pad ? c->scratch : dx;
-		nn_conv_transpose(W, K, N, rest);
-		nn_conv_dx_scatter(&g, dy, rest, dxp);
+		float *wt = c->scratch + pad_len(l, (size_t)n);
+		nn_conv_transpose(W, K, N, wt);
+		nn_conv_dx_scatter(&g, dy, wt, dxp);
 		if (l->s.pad)
 			nn_conv_crop(dxp, n, l->ih, l->iw, l->ic, l->s.pad, dx);
 		return;
@@ -352,7 +364,7 @@ bwd(nn_ctx *c, const struct layer *l, int i, const float *x, float *dx, int n)
 		a = c->aux[i], dcol = c->scratch; /* made by the forward */
 	} else if (!pointwise(l)) {
 		im2col(l, x, n, c->scratch);
-		a = c->scratch, dcol = c->scratch + col_len(l, (size_t)n);
+		a = dcol = c->scratch;
 	}
 	nn_gemm_bwd(c, l, a, M, K, c->gact[i], dx ? dcol : NULL);
 	if (dx && !pointwise(l))

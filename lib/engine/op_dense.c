@@ -28,6 +28,7 @@ fwd(nn_ctx *c, const struct layer *l, int i, const float *x, int n, int train,
 	            x, in, W, out, 1.0f, y, out);
 }
 
+/* dst may be a: a is read by the first product only */
 void
 nn_gemm_bwd(nn_ctx *c, const struct layer *l, const float *a, int M, int K,
             const float *dy, float *dst)

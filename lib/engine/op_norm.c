@@ -32,20 +32,32 @@ shape(const nn_net *net, struct layer *l)
 }
 
 /*
- * Per channel two double sums; then x-hat of every element; then per
- * channel: mean, 1/sd, var and the two sums of the backward pass. An
- * inference context keeps the scale and shift of each channel.
+ * Per channel two double sums, then: mean, 1/sd, var and the two sums of
+ * the backward pass. An inference context keeps the scale and shift of
+ * each channel.
+ *
+ * x-hat is not kept: it took an output's worth of floats a BN layer (1.4
+ * MB an image of the 64x64 resnet). The backward pass makes it again from
+ * the input, (x - mean) * rs, the very floats of the forward pass, in the
+ * scratch all layers share (no bigger for it: a conv's padded input is).
  */
 struct bn_aux {
 	double *s, *q;
-	float *xh, *mean, *rs, *var, *sg, *sb;
+	float *mean, *rs, *var, *sg, *sb;
 };
 
 static size_t
 aux(const struct layer *l, size_t B, int train)
 {
+	(void)B;
 	size_t C = (size_t)l->oc;
-	return train ? 4 * C + B * osize(l) + 5 * C : 2 * C;
+	return train ? 4 * C + 5 * C : 2 * C;
+}
+
+static size_t
+scratch(const struct layer *l, size_t B, int train)
+{
+	return train ? B * osize(l) : 0;
 }
 
 static struct bn_aux
@@ -55,8 +67,7 @@ aux_of(const nn_ctx *c, const struct layer *l, int i)
 	size_t C = (size_t)l->oc;
 	a.s = (double *)(void *)c->aux[i];
 	a.q = a.s + C;
-	a.xh = c->aux[i] + 4 * C;
-	a.mean = a.xh + (size_t)c->maxbatch * osize(l);
+	a.mean = c->aux[i] + 4 * C;
 	a.rs = a.mean + C;
 	a.var = a.rs + C;
 	a.sg = a.var + C;
@@ -163,14 +174,22 @@ chan_sums(enum sum_kind k, const float *u, const float *v, size_t M, int C,
 NN_SIMD static void
 normalise(const float *restrict x, const float *restrict mean,
           const float *restrict rs, const float *restrict gamma,
-          const float *restrict beta, size_t M, int C, float *restrict xh,
-          float *restrict y)
+          const float *restrict beta, size_t M, int C, float *restrict y)
 {
-	for (size_t r = 0; r < M; r++, x += C, y += C, xh += C)
+	for (size_t r = 0; r < M; r++, x += C, y += C)
 		for (int ch = 0; ch < C; ch++) {
-			xh[ch] = (x[ch] - mean[ch]) * rs[ch];
-			y[ch] = xh[ch] * gamma[ch] + beta[ch];
+			float xh = (x[ch] - mean[ch]) * rs[ch];
+			y[ch] = xh * gamma[ch] + beta[ch];
 		}
+}
+
+NN_SIMD static void
+x_hat(const float *restrict x, const float *restrict mean,
+      const float *restrict rs, size_t M, int C, float *restrict xh)
+{
+	for (size_t r = 0; r < M; r++, x += C, xh += C)
+		for (int ch = 0; ch < C; ch++)
+			xh[ch] = (x[ch] - mean[ch]) * rs[ch];
 }
 
 NN_SIMD static void
@@ -209,7 +228,7 @@ fwd(nn_ctx *c, const struct layer *l, int i, const float *x, int n, int train,
 		return;
 	}
 	struct bn_aux a = aux_of(c, l, i);
-	float *xh = a.xh, *mean = a.mean, *rs = a.rs, *var = a.var;
+	float *mean = a.mean, *rs = a.rs, *var = a.var;
 	double *s = a.s, *q = a.q;
 	chan_sums(SUM_X, x, NULL, M, C, s, NULL);
 	for (int ch = 0; ch < C; ch++)
@@ -220,20 +239,21 @@ fwd(nn_ctx *c, const struct layer *l, int i, const float *x, int n, int train,
 		rs[ch] = (float)(1.0 / sqrt(v + NN_BN_EPS));
 		var[ch] = (float)(M > 1 ? q[ch] / (double)(M - 1) : v);
 	}
-	normalise(x, mean, rs, gamma, beta, M, C, xh, y);
+	normalise(x, mean, rs, gamma, beta, M, C, y);
 }
 
 NN_SIMD static void
 bwd(nn_ctx *c, const struct layer *l, int i, const float *x, float *dx, int n)
 {
-	(void)x;
 	int C = l->oc;
 	size_t M = (size_t)n * l->oh * l->ow;
 	const float *gamma = c->net->params + l->boff;
 	struct bn_aux a = aux_of(c, l, i);
-	const float *xh = a.xh, *dy = c->gact[i];
+	const float *dy = c->gact[i];
 	float *mean = a.mean, *rs = a.rs, *var = a.var, *sg = a.sg, *sb = a.sb;
+	float *xh = c->scratch;
 	double *dg = a.s, *db = a.q;
+	x_hat(x, mean, rs, M, C, xh);
 	chan_sums(SUM_GRAD, dy, xh, M, C, db, dg);
 	float *gg = c->grads + l->boff, *gb = gg + C, *gs = c->grads + l->soff;
 	float w = (float)n / (float)c->total_n;
@@ -260,6 +280,7 @@ const struct nn_op nn_op_bn = {
     .coupled = 1,
     .shape = shape,
     .aux = aux,
+    .scratch = scratch,
     .init = init,
     .fwd = fwd,
     .bwd = bwd,

@@ -149,6 +149,7 @@ maxpool_bwd(nn_ctx *c, const struct layer *l, int i, const float *x, float *dx,
 
 const struct nn_op nn_op_maxpool = {
     .name = "maxpool",
+    .bwd_out = 1,
     .shape = maxpool_shape,
     .aux = maxpool_aux,
     .fwd = maxpool_fwd,
