@@ -409,7 +409,7 @@ ctx_plan(nn_ctx *c, const struct nn_plan *p, float **slot, char *base,
 		*off += n_;                                                    \
 	} while (0)
 	for (int k = 0; k < p->nslots; k++)
-		TAKE(slot[k], float, B *p->size[k]);
+		TAKE(slot[k], float, B * p->size[k]);
 	for (int i = 0; i < net->nl; i++) {
 		const struct layer *l = &net->l[i];
 		const struct nn_op *op = nn_ops[l->s.kind];
