@@ -20,7 +20,7 @@
  *
  * The vectors are GCC vector extensions: one AVX-512 register, two AVX2
  * ones or four SSE ones, whichever the clone chosen at load time
- * (NN_SIMD) has; the same code is the portable fallback. The order of
+ * (CONV_SIMD) has; the same code is the portable fallback. The order of
  * every sum is fixed by the shapes alone, so results are the same run to
  * run on one machine.
  */
@@ -37,6 +37,20 @@
 typedef float vf __attribute__((vector_size(64)));
 /* the same, at any float's address */
 typedef float vfu __attribute__((vector_size(64), aligned(4), may_alias));
+
+/*
+ * Three copies of each kernel, chosen at load time by what the CPU has:
+ * AVX-512, x86-64-v3 (AVX2 with FMA: NN_SIMD's "avx2" has no FMA, which
+ * halves these loops) and the baseline. NN_CONV_ONE_TARGET builds one
+ * copy for the compiler's own -m flags (tests of each variant).
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&         \
+    !defined(NN_CONV_ONE_TARGET)
+#define CONV_SIMD                                                              \
+	__attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
+#else
+#define CONV_SIMD
+#endif
 
 #define VL 16   /* floats a vector */
 #define PMAX 8  /* pixels of a forward tile, at most */
@@ -187,17 +201,22 @@ image_fwd(const struct nn_conv_geo *g, const float *xp, const float *w,
 			          NV);                                         \
 	}
 
-NN_SIMD FWD_FN(1, 8) NN_SIMD FWD_FN(2, 6) NN_SIMD FWD_FN(3, 4) NN_SIMD
-    FWD_FN(4, 4)
+/* clang-format off */
+CONV_SIMD FWD_FN(1, 8)
+CONV_SIMD FWD_FN(2, 6)
+CONV_SIMD FWD_FN(3, 4)
+CONV_SIMD FWD_FN(4, 4)
 
-        void nn_conv_fwd_direct(const struct nn_conv_geo *g, const float *xp,
-                                const float *w, const float *bias, float *y)
+void
+nn_conv_fwd_direct(const struct nn_conv_geo *g, const float *xp,
+                   const float *w, const float *bias, float *y)
 {
 	static void (*const fn[])(const struct nn_conv_geo *, const float *,
 	                          const float *, const float *,
 	                          float *) = {NULL, fwd1, fwd2, fwd3, fwd4};
 	fn[g->oc / VL](g, xp, w, bias, y);
 }
+/* clang-format on */
 
 /*
  * dW rows [t0, t0 + T) of window rows ky .. ky + KY - 1 (KY x T x NV
@@ -288,20 +307,21 @@ image_dw(const struct nn_conv_geo *g, const float *xp, const float *dy,
 	}
 
 /* clang-format off */
-NN_SIMD DW_FN(1, 16)
-NN_SIMD DW_FN(2, 8)
-NN_SIMD DW_FN(3, 6)
-NN_SIMD DW_FN(4, 4)
-    /* clang-format on */
+CONV_SIMD DW_FN(1, 16)
+CONV_SIMD DW_FN(2, 8)
+CONV_SIMD DW_FN(3, 6)
+CONV_SIMD DW_FN(4, 4)
 
-    void nn_conv_dw_direct(const struct nn_conv_geo *g, const float *xp,
-                           const float *dy, float *dw)
+void
+nn_conv_dw_direct(const struct nn_conv_geo *g, const float *xp,
+                  const float *dy, float *dw)
 {
 	static void (*const fn[])(const struct nn_conv_geo *, const float *,
 	                          const float *,
 	                          float *) = {NULL, dw1, dw2, dw3, dw4};
 	fn[g->oc / VL](g, xp, dy, dw);
 }
+/* clang-format on */
 
 void
 nn_conv_transpose(const float *w, int K, int N, float *wt)
@@ -357,7 +377,7 @@ run_dx(const struct nn_conv_geo *g, float *row, const float *dyrow,
 	tile_dx(dst, d, wt, g->oc, K, kic, P);
 }
 
-NN_SIMD static void
+CONV_SIMD static void
 dx_scatter(const struct nn_conv_geo *g, const float *dy, const float *wt,
            float *dxp)
 {
