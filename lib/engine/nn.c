@@ -400,7 +400,7 @@ ctx_plan(nn_ctx *c, const struct nn_plan *p, float **slot, char *base,
          size_t *off)
 {
 	const nn_net *net = c->net;
-	size_t B = (size_t)c->maxbatch, scratch = 0, dtmp = 0;
+	size_t B = (size_t)c->maxbatch, scratch = 0;
 #define TAKE(ptr, type, count)                                                 \
 	do {                                                                   \
 		size_t n_ = align64((size_t)(count) * sizeof(type)) + STAGGER; \
@@ -416,6 +416,7 @@ ctx_plan(nn_ctx *c, const struct nn_plan *p, float **slot, char *base,
 		if (base) {
 			c->act[i] = slot[p->act[i]];
 			c->gact[i] = p->grad[i] >= 0 ? slot[p->grad[i]] : NULL;
+			c->dtmp[i] = p->tmp[i] >= 0 ? slot[p->tmp[i]] : NULL;
 		}
 		if (l->fused)
 			continue; /* its input's buffers (nn_plan.c) */
@@ -424,13 +425,9 @@ ctx_plan(nn_ctx *c, const struct nn_plan *p, float **slot, char *base,
 			TAKE(c->aux[i], float, a);
 		if (op->scratch && op->scratch(l, B, c->train) > scratch)
 			scratch = op->scratch(l, B, c->train);
-		if (c->train && l->acc && l->src >= 0 && B * isize(l) > dtmp)
-			dtmp = B * isize(l);
 	}
 	if (scratch)
 		TAKE(c->scratch, float, scratch);
-	if (dtmp)
-		TAKE(c->dtmp, float, dtmp);
 	if (c->train)
 		TAKE(c->grads, float, net->np ? net->np : 1);
 #undef TAKE
@@ -447,6 +444,7 @@ ctx_new(const nn_net *net, int maxbatch, int train, int share)
 	c->act = xcalloc(nl, sizeof(*c->act));
 	c->gact = xcalloc(nl, sizeof(*c->gact));
 	c->aux = xcalloc(nl, sizeof(*c->aux));
+	c->dtmp = xcalloc(nl, sizeof(*c->dtmp));
 	c->tf = xcalloc(nl, sizeof(double));
 	c->tb = xcalloc(nl, sizeof(double));
 	struct nn_plan p;
@@ -489,6 +487,7 @@ nn_ctx_free(nn_ctx *c)
 	free(c->act);
 	free(c->gact);
 	free(c->aux);
+	free(c->dtmp);
 	free(c->tf);
 	free(c->tb);
 	free(c);
@@ -644,10 +643,10 @@ bwd_layer(nn_ctx *c, int i, int n)
 	const struct layer *l = &c->net->l[i];
 	float *dx = NULL;
 	if (l->src >= 0)
-		dx = l->acc ? c->dtmp : c->gact[l->src];
+		dx = l->acc ? c->dtmp[i] : c->gact[l->src];
 	nn_ops[l->s.kind]->bwd(c, l, i, nn_ctx_out(c, l->src), dx, n);
 	if (dx && l->acc)
-		nn_addf(c->gact[l->src], c->dtmp, (size_t)n * isize(l));
+		nn_addf(c->gact[l->src], c->dtmp[i], (size_t)n * isize(l));
 }
 
 float

@@ -59,7 +59,7 @@ struct nn_ctx {
 	float **gact;   /* gact[i]: d loss / d act[i] (train) */
 	float **aux;    /* per layer, what its op keeps (nn_op.aux) */
 	float *scratch; /* shared by the layers' passes (nn_op.scratch) */
-	float *dtmp;    /* d input of a layer that adds it (acc) */
+	float **dtmp;   /* d input of a layer that adds it (acc), per layer */
 	float *grads;
 	const float *in;
 	int n, total_n;
@@ -157,12 +157,13 @@ nn_ctx_out(const nn_ctx *c, int j)
 }
 
 /*
- * Which buffer ("slot") of a context holds each layer's output (act[i])
- * and its gradient (grad[i]; -1: none), and each slot's floats a sample
- * (nn_plan.c). share = 0: every layer buffers of its own.
+ * Which buffer ("slot") of a context holds each layer's output (act[i]),
+ * its gradient (grad[i]) and the d input it adds into its input's
+ * gradient (tmp[i], layers with acc), -1: none; and each slot's floats a
+ * sample (nn_plan.c). share = 0: every layer buffers of its own.
  */
 struct nn_plan {
-	int *act, *grad;
+	int *act, *grad, *tmp;
 	size_t *size;
 	int nslots;
 };

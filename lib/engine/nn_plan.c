@@ -15,7 +15,9 @@
  *               (nn_op.inplace says so).
  *   gradients   d loss / d output of layer j is live from the backward
  *               pass of its last reader (which writes it first) to j's
- *               own; a slot serves another layer once j's is done.
+ *               own; a slot serves another layer once j's is done. So
+ *               does the d input a layer adds into a gradient another
+ *               wrote (acc), for the length of its backward pass.
  *   inference   an output is live from its layer's forward pass to its
  *               last reader's; training keeps them all for the backward
  *               pass.
@@ -119,8 +121,6 @@ static void
 plan_grads(const nn_net *net, int share, struct nn_plan *p, char *busy)
 {
 	int nl = net->nl, in[2];
-	for (int i = 0; i < nl; i++)
-		p->grad[i] = -1;
 	/* the loss writes the last one first */
 	p->grad[nl - 1] = take(p, busy, osize(&net->l[nl - 1]));
 	for (int i = nl - 1; i >= 0; i--) {
@@ -132,6 +132,12 @@ plan_grads(const nn_net *net, int share, struct nn_plan *p, char *busy)
 			if (p->grad[in[k]] < 0)
 				p->grad[in[k]] =
 				    take(p, busy, osize(&net->l[in[k]]));
+		/* a d input added into a gradient another layer wrote */
+		if (net->l[i].acc && net->l[i].src >= 0) {
+			p->tmp[i] = take(p, busy, isize(&net->l[i]));
+			if (share)
+				busy[p->tmp[i]] = 0;
+		}
 		if (share)
 			busy[p->grad[i]] = 0;
 	}
@@ -146,15 +152,15 @@ nn_plan_make(const nn_net *net, int train, int share, struct nn_plan *p)
 	size_t nl = (size_t)net->nl;
 	p->act = xmalloc(sizeof(int) * nl);
 	p->grad = xmalloc(sizeof(int) * nl);
-	p->size = xcalloc(2 * nl, sizeof(size_t));
+	p->tmp = xmalloc(sizeof(int) * nl);
+	for (size_t i = 0; i < nl; i++)
+		p->grad[i] = p->tmp[i] = -1;
+	p->size = xcalloc(3 * nl, sizeof(size_t));
 	p->nslots = 0;
-	char *busy = xcalloc(2 * nl, 1);
+	char *busy = xcalloc(3 * nl, 1);
 	plan_outputs(net, train, share, p, busy);
 	if (train)
 		plan_grads(net, share, p, busy);
-	else
-		for (size_t i = 0; i < nl; i++)
-			p->grad[i] = -1;
 	free(busy);
 }
 
@@ -163,5 +169,6 @@ nn_plan_free(struct nn_plan *p)
 {
 	free(p->act);
 	free(p->grad);
+	free(p->tmp);
 	free(p->size);
 }
