@@ -198,6 +198,41 @@ main(void)
 			}
 		}
 	}
+	TH_TEST("early stopping's patience grows with the epochs")
+	{
+		/* ceil(epochs / 4), at least 3: the colour recipe's 30 get 8,
+		 * the gray default's 2 keep 3 */
+		static const struct {
+			const char *es;
+			int epochs, want;
+		} r[] = {
+		    {"true", 2, 3},
+		    {"true", 12, 3},
+		    {"true", 13, 4},
+		    {"true", 30, 8},
+		    {"true", 1000, 250},
+		    {"{}", 30, 8},
+		    {"{\"patience\":2}", 30, 2},
+		    {"5", 30, 5},
+		    {"false", 30, 0},
+		    {"0", 30, 0},
+		};
+		for (size_t i = 0; i < TY_ARRAY_LEN(r); i++) {
+			char js[160], err[256];
+			struct train_params p;
+			snprintf(js, sizeof(js),
+			         "{\"data\":\"d\",\"output\":\"o\","
+			         "\"epochs\":%d,\"early_stopping\":%s}",
+			         r[i].epochs, r[i].es);
+			CHECK(parse(js, &p, err, sizeof(err)) == 0);
+			CHECK(p.patience == r[i].want);
+			if (p.patience != r[i].want)
+				fprintf(stderr, "  %s: patience %d\n", js,
+				        p.patience);
+		}
+		CHECK(train_patience(1) == 3 && train_patience(16) == 4 &&
+		      train_patience(17) == 5);
+	}
 	TH_TEST("batch rows: shift, flip, and element ranges")
 	{
 		/* two 3x4 images of 2 channels; the table maps v to v + 0.5 */

@@ -75,6 +75,9 @@ train_write_result(const char *dir, const struct train_summary *s, cJSON *more,
 	cJSON_AddBoolToObject(res, "early_stopped", s->early_stopped);
 	if (s->best_epoch >= 0)
 		cJSON_AddNumberToObject(res, "best_epoch", s->best_epoch);
+	/* the patience the run stopped on (train_patience's when left out) */
+	if (s->p->patience)
+		cJSON_AddNumberToObject(res, "patience", s->p->patience);
 	cJSON_AddNumberToObject(res, "seconds", s->seconds);
 	cJSON_AddNumberToObject(res, "images_per_second",
 	                        s->seconds > 0 ? s->images / s->seconds : 0);

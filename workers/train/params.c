@@ -99,6 +99,23 @@ arch_rules(const cJSON *m, struct train_params *p, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The patience of early stopping left to the worker (true, or no
+ * "patience"): a share of the run, at least TRAIN_PATIENCE_MIN epochs.
+ * A fixed 3 stopped the colour recipe's 30-epoch cosine schedule at
+ * epoch 7-8 while the learning rate was still high and the validation
+ * loss noisy, 15-20 pp below where the schedule ends (docs/pipeline.md,
+ * "Early stopping fits the schedule"); a patience that grows with the
+ * epochs scales with the schedule, which looks the same at any length.
+ * Short runs keep 3 (Fashion-MNIST's 2 epochs never stop either way).
+ */
+int
+train_patience(int epochs)
+{
+	int p = (epochs + TRAIN_PATIENCE_SHARE - 1) / TRAIN_PATIENCE_SHARE;
+	return p < TRAIN_PATIENCE_MIN ? TRAIN_PATIENCE_MIN : p;
+}
+
 int
 train_params_parse(const cJSON *j, struct train_params *p, char *err,
                    size_t errlen)
@@ -143,9 +160,9 @@ train_params_parse(const cJSON *j, struct train_params *p, char *err,
 			return bad(err, errlen,
 			           "early_stopping.patience must be 1..1000");
 		if (!p->patience)
-			p->patience = 3;
+			p->patience = train_patience(p->epochs);
 	} else if (cJSON_IsBool(es)) {
-		p->patience = cJSON_IsTrue(es) ? 3 : 0;
+		p->patience = cJSON_IsTrue(es) ? train_patience(p->epochs) : 0;
 	} else if (cJSON_IsNumber(es)) {
 		if (intnum(j, "early_stopping", 0, 1000, &p->patience) < 0)
 			return bad(err, errlen,

@@ -44,6 +44,13 @@ struct train_params {
 	int patience; /* early stopping; 0 = off */
 };
 
+/* Early stopping's patience for a run of `epochs` when the job leaves it
+ * to the worker: ceil(epochs / TRAIN_PATIENCE_SHARE), at least
+ * TRAIN_PATIENCE_MIN (params.c says why). */
+#define TRAIN_PATIENCE_MIN 3
+#define TRAIN_PATIENCE_SHARE 4
+int train_patience(int epochs);
+
 /*
  * Parses and checks params (DESIGN.md "Train params"); 0, or -1 with a
  * message for the caller in err.
