@@ -173,9 +173,18 @@ page_run_results_td(struct td *d, const struct runrow *run)
 	td_set_int(res, "params", (long long)num(m, "params", 0));
 	td_set_int(res, "epochs_trained",
 	           (long long)num(m, "epochs_trained", 0));
-	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "early_stopped")))
-		td_setf(res, "early_stopped", "stopped early; best epoch %d",
-		        (int)num(m, "best_epoch", 0));
+	if (cJSON_IsTrue(
+	        cJSON_GetObjectItemCaseSensitive(m, "early_stopped"))) {
+		/* runs from before the result said its patience: without */
+		char why[64] = "";
+		int pat = (int)num(m, "patience", 0);
+		if (pat > 0)
+			snprintf(why, sizeof(why),
+			         ": no lower validation loss in %d epochs",
+			         pat);
+		td_setf(res, "early_stopped", "stopped early%s; best epoch %d",
+		        why, (int)num(m, "best_epoch", 0));
+	}
 	/* a parallel run's notes: a train worker left out, and why */
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(m, "messages"))
 	{

@@ -96,6 +96,9 @@ def lstm_learns_handwritten_digits_through_the_api():
     check(m["val_acc"] >= MIN_ACC, "lstm val acc %.4f < %.2f; epochs %s" % (
         m["val_acc"], MIN_ACC, [round(e["val_acc"], 3) for e in eps]))
     check(eps[-1]["train_loss"] < 0.7 * eps[0]["train_loss"], eps)
+    # early stopping was on (the form's default) with the worker's
+    # patience for 12 epochs: ceil(12 / 4) = 3
+    check(m["patience"] == 3, m.get("patience"))
     # one accuracy: the kept epoch is the lowest validation loss, and
     # its accuracy is the run's, in the header and in the results card
     kept = min(eps, key=lambda e: e["val_loss"])
