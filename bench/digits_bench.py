@@ -92,8 +92,9 @@ def main():
             m, se = mean_se(v)
             print("%-20s mean val acc %.4f +- %.4f over %d seeds: %s" % (
                 name, m, se, len(v), " ".join("%.4f" % a for a in v)))
-        print("lstm - cnn: %+.1f pp" % (100 * (mean_se(accs[RUNS[1][0]])[0] -
-                                               mean_se(accs[RUNS[0][0]])[0])))
+        (mc, sc), (ml, sl) = (mean_se(accs[n]) for n, _ in RUNS)
+        print("lstm - cnn: %+.1f pp (+- %.1f)" % (
+            100 * (ml - mc), 100 * (sc ** 2 + sl ** 2) ** 0.5))
     finally:
         Service.stop_all()
 
