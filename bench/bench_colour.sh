@@ -6,15 +6,20 @@
 # 64x64 RGB, 80/20 stratified split; built once into ~/.cache/trainyard).
 #   recipe   resnet 16-32-64 (BN, GAP), colour augmentation (crop 0.6-1,
 #            flip, rotation 10, jitter 0.2), AdamW 0.003 + cosine with one
-#            warm-up epoch, batch 64, early stopping on val loss (patience 3)
-#   old      what the run form gave colour data before: cnn 16,32 + dense
-#            64, Adam 0.002, no augmentation, same epochs and patience
-#   pytorch  the recipe in PyTorch at its best (bench/torch_colour.py)
+#            warm-up epoch, batch 64, early stopping on val loss as the
+#            run form asks for it (true: the worker's patience, ceil(epochs
+#            / 4) and at least 3, workers/train/params.c)
+#   old      what the run form gave colour data before the recipe
+#            (app/recipe.c, 23bc668^): cnn 16,32 + dense 64, Adam 0.002,
+#            no augmentation, patience 3, same epochs
+#   pytorch  the recipe in PyTorch at its best (bench/torch_colour.py),
+#            same epochs and the patience trainyard's run of the seed used
 # Accuracy: mean of SEEDS with standard errors. Speed: training images/s
 # and CPU per image of the recipe, both with augmentation; RSS. Also the
 # cost of augmentation: the recipe with and without it (SPEED_EPOCHS).
 # Not pass/fail; run under `flock /work/bench.lock`.
 #   SEEDS="1 2 3" EPOCHS=30 SPEED_EPOCHS=2 bench/bench_colour.sh
+# EPOCHS=30 is what the run form gives this set (the 1,500-step rule).
 set -uo pipefail
 ROOT=${ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 BIN=${BIN:-$ROOT/bin}
@@ -56,17 +61,19 @@ ty() { # name params
 		"$BIN/trainyard-train" --run "$work/$1.json" >"$work/ty-$1.json" 2>"$work/ty-$1.log" ||
 		{ echo "trainyard $1 failed:"; tail -3 "$work/ty-$1.log"; }
 }
-pt() { # name seed epochs
+pt() { # name seed epochs patience
 	echo "{\"arch\":\"resnet\",\"widths\":[16,32,64],\"optimizer\":\"adamw\",\"lr\":0.003,\"weight_decay\":0.01,
- \"cosine\":true,\"warmup\":$([ "$3" -ge 5 ] && echo 1 || echo 0),\"epochs\":$3,\"batch_size\":64,\"patience\":3,\"augment\":$AUG}" >"$work/pt-$1.cfg"
+ \"cosine\":true,\"warmup\":$([ "$3" -ge 5 ] && echo 1 || echo 0),\"epochs\":$3,\"batch_size\":64,\"patience\":$4,\"augment\":$AUG}" >"$work/pt-$1.cfg"
 	env SEED=$2 THREADS=$THREADS OPENBLAS_NUM_THREADS=1 ${core:+OPENBLAS_CORETYPE=$core} \
 		"$PY" "$ROOT/bench/torch_colour.py" "$data" "$work/pt-$1.cfg" >"$work/pt-$1.json" 2>"$work/pt-$1.log" ||
 		{ echo "pytorch $1 failed:"; tail -3 "$work/pt-$1.log"; }
 }
 for s in $SEEDS; do
-	ty "recipe-$s" "$(recipe "$s" "$EPOCHS" "$AUG" 3)"
+	ty "recipe-$s" "$(recipe "$s" "$EPOCHS" "$AUG" true)"
 	ty "old-$s" "$(old "$s" "$EPOCHS")"
-	pt "recipe-$s" "$s" "$EPOCHS"
+	# the patience the worker chose for the recipe (its result says)
+	pat=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("patience", 3))' "$work/ty-recipe-$s.json" 2>/dev/null || echo 3)
+	pt "recipe-$s" "$s" "$EPOCHS" "$pat"
 done
 # augmentation's cost: the same steps with and without it
 ty "speed-aug" "$(recipe 1 "$SPEED_EPOCHS" "$AUG" false)"

@@ -8,12 +8,14 @@ The same net (the cnn: 3x3 pad-1 convs, ReLU, 2x2 max-pool per width,
 dense layers; the resnet: stem, basic blocks with BN and 1x1
 projections, global average pooling), optimiser (Adam, or AdamW with a
 linear warm-up and cosine decay), batch size, epochs, early stopping on
-the validation loss (patience 3, the best epoch's weights kept) and the
+the validation loss (the config's patience, 0 = none; the best epoch's
+weights kept either way) and the
 same augmentation as workers/train/augment.c: one affine map per image
 (random resized crop scale crop..1, aspect 3/4..4/3, rotation +-rotate,
 horizontal flip) sampled bilinearly (grid_sample), colour jitter
 (brightness, contrast around the mean gray, saturation) and cutout.
-Prints one JSON line.
+Prints one JSON line, with each epoch's validation loss and accuracy
+("epochs"), so any patience can be read off a run without stopping.
 
     torch_colour.py DATADIR CONFIG.json
 CONFIG: {"arch": "cnn"|"resnet", "conv": [..], "hidden": [..] (cnn),
@@ -193,6 +195,7 @@ def main():
     lossf = nn.CrossEntropyLoss()
     B, a = cfg["batch_size"], cfg.get("augment")
     best, best_loss, bad, secs, cpu, epochs = None, None, 0, 0.0, 0.0, 0
+    history = []
     for ep in range(cfg["epochs"]):
         net.train()
         perm = torch.randperm(n)
@@ -211,7 +214,10 @@ def main():
         epochs += 1
         net.eval()
         with torch.no_grad():
-            vl = float(lossf(net(xv), yv))
+            out = net(xv)
+            vl = float(lossf(out, yv))
+            va = float((out.argmax(1) == yv).float().mean())
+        history.append({"epoch": epochs, "val_loss": vl, "val_acc": va})
         if best_loss is None or vl < best_loss:
             best_loss, bad = vl, 0
             best = {q: v.clone() for q, v in net.state_dict().items()}
@@ -228,7 +234,8 @@ def main():
                       "cpu_seconds": cpu, "seconds": secs,
                       "peak_rss_kb": resource.getrusage(
                           resource.RUSAGE_SELF).ru_maxrss,
-                      "torch": torch.__version__, "seed": seed}))
+                      "torch": torch.__version__, "seed": seed,
+                      "epochs": history}))
 
 
 main()
