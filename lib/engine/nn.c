@@ -246,6 +246,20 @@ relu_follows(const nn_net *net, int i)
 }
 
 void
+nn_set_init(nn_net *net, enum nn_init_kind kind)
+{
+	net->init = kind;
+}
+
+/* n values of U(-a, a) from r */
+static void
+fill_uniform(float *x, size_t n, float a, struct nn_rng *r)
+{
+	for (size_t j = 0; j < n; j++)
+		x[j] = a * (2.0f * nn_rng_uniform(r) - 1.0f);
+}
+
+void
 nn_init(nn_net *net, uint64_t seed)
 {
 	struct nn_rng r;
@@ -260,6 +274,12 @@ nn_init(nn_net *net, uint64_t seed)
 		if (!l->wn)
 			continue;
 		size_t fan_in = l->wn / (size_t)l->oc;
+		if (net->init == NN_INIT_UNIFORM) {
+			float a = 1.0f / sqrtf((float)fan_in);
+			fill_uniform(net->params + l->woff, l->wn, a, &r);
+			fill_uniform(net->params + l->boff, l->bn, a, &r);
+			continue;
+		}
 		/* He (2/fan_in) where a ReLU follows; LeCun (1/fan_in)
 		 * elsewhere: before a sigmoid (which saturates with He's
 		 * spread) and for the logits, where a big spread only makes
@@ -543,12 +563,18 @@ softmax_rows(float *y, int n, int k)
 	}
 }
 
+void
+nn_predict_rows(const nn_net *net, float *y, int n)
+{
+	if (net->loss == NN_LOSS_XENT)
+		softmax_rows(y, n, nn_out_size(net));
+}
+
 const float *
 nn_predict(nn_ctx *c, const float *x, int n)
 {
 	float *y = (float *)nn_forward(c, x, n, 0, NULL);
-	if (c->net->loss == NN_LOSS_XENT)
-		softmax_rows(y, n, nn_out_size(c->net));
+	nn_predict_rows(c->net, y, n);
 	return y;
 }
 

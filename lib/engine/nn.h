@@ -101,8 +101,16 @@ nn_net *nn_new_limited(int h, int w, int c, const struct nn_spec *specs,
                        char *err, size_t errlen) TY_WUR;
 void nn_free(nn_net *net);
 
-/* He (Kaiming) normal init for weights, zero biases, from seed. */
+/* Weights and biases from seed, as nn_set_init chose: by default He
+ * (Kaiming) normal where a ReLU follows, LeCun elsewhere, zero biases. */
 void nn_init(nn_net *net, uint64_t seed);
+enum nn_init_kind {
+	NN_INIT_HE,     /* the default above */
+	NN_INIT_UNIFORM /* PyTorch's nn.Linear/Conv: U(+-1/sqrt(fan_in)) for
+	                   weights and biases */
+};
+/* How nn_init fills layers that have no init of their own (BN, LSTM do). */
+void nn_set_init(nn_net *net, enum nn_init_kind kind);
 
 int nn_nlayers(const nn_net *net);
 const struct nn_spec *nn_layer_spec(const nn_net *net, int i);
@@ -168,6 +176,9 @@ const float *nn_forward(nn_ctx *c, const float *x, int n, int train,
 
 /* Forward pass in inference mode, softmax applied for NN_LOSS_XENT. */
 const float *nn_predict(nn_ctx *c, const float *x, int n);
+/* n rows of the last layer's output made, in place, what nn_predict
+ * returns for them (softmax for NN_LOSS_XENT). */
+void nn_predict_rows(const nn_net *net, float *y, int n);
 
 /*
  * After nn_forward(train=1): computes the mean loss over the batch and

@@ -38,6 +38,7 @@ struct nn_batch {
 	/* the batch being worked on */
 	const struct nn_batch_src *src;
 	int bn, btrain;
+	float *probs; /* eval: nn_predict's rows, or NULL */
 };
 
 nn_batch *
@@ -144,6 +145,11 @@ part_step(void *arg, int tid, int T)
 		pt->loss +=
 		    (double)nn_loss(pt->ctx, lab, NULL, n, &correct) * n;
 		pt->correct += correct;
+		if (b->probs) {
+			float *p = b->probs + (size_t)(pt->lo + c0) * no;
+			memcpy(p, y, sizeof(float) * (size_t)n * no);
+			nn_predict_rows(b->net, p, n);
+		}
 		for (int r = 0; r < n; r++, y += no) {
 			int am = 0;
 			for (int j = 1; j < no; j++)
@@ -230,9 +236,9 @@ nn_batch_train(nn_batch *b, const struct nn_batch_src *src, int n,
 
 double
 nn_batch_eval(nn_batch *b, const struct nn_batch_src *src, int n, uint32_t *cm,
-              int k, int *correct)
+              int k, int *correct, float *probs)
 {
-	b->src = src, b->bn = n, b->btrain = 0;
+	b->src = src, b->bn = n, b->btrain = 0, b->probs = probs;
 	nn_pool_run(b->pool, part_step, b);
 	for (int q = 0; cm && q < b->T; q++) {
 		const struct part *pt = &b->parts[q];

@@ -8,7 +8,7 @@
  *
  *	nn_batch *b = nn_batch_new(net, &opt, threads, batch, in_size, bytes);
  *	loss = nn_batch_train(b, &src, n, seed, &correct);
- *	loss = nn_batch_eval(b, &src, n, cm, k, &correct);
+ *	loss = nn_batch_eval(b, &src, n, cm, k, &correct, probs);
  *	nn_batch_free(b);
  *
  * Results depend on the thread count, never on timing.
@@ -61,9 +61,11 @@ double nn_batch_train(nn_batch *b, const struct nn_batch_src *src, int n,
                       uint64_t seed, int *correct);
 /*
  * Forward only, on n rows: the summed loss, *correct, and cm[label][pred]
- * incremented for every row with label < k (cm may be NULL).
+ * incremented for every row with label < k (cm may be NULL). Unless NULL,
+ * probs gets n rows of nn_out_size floats: what nn_predict gives for
+ * them (the class probabilities), from the very pass that made cm.
  */
 double nn_batch_eval(nn_batch *b, const struct nn_batch_src *src, int n,
-                     uint32_t *cm, int k, int *correct);
+                     uint32_t *cm, int k, int *correct, float *probs);
 
 #endif

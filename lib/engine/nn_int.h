@@ -48,6 +48,7 @@ struct nn_net {
 	/* training-only loss options (nn_set_loss_opts) */
 	float smoothing;
 	float *class_w; /* NULL: every class weighs 1 */
+	enum nn_init_kind init;
 };
 
 struct nn_ctx {

@@ -240,10 +240,12 @@ train_batch_init(struct train_batch *b, const struct train_data *d)
 
 void
 train_evaluate(nn_batch *nb, const struct train_data *d, const struct tensor *t,
-               int batch, uint32_t *cm, double *loss, double *acc)
+               int batch, uint32_t *cm, double *loss, double *acc,
+               struct train_top *top)
 {
 	int k = d->mm.nclasses;
 	uint32_t *idx = xmalloc(sizeof(uint32_t) * (size_t)batch);
+	float *p = top ? xmalloc(sizeof(float) * (size_t)batch * k) : NULL;
 	struct train_batch tb;
 	train_batch_init(&tb, d);
 	tb.t = t;
@@ -257,12 +259,15 @@ train_evaluate(nn_batch *nb, const struct train_data *d, const struct tensor *t,
 		for (int b = 0; b < n; b++)
 			idx[b] = i + (uint32_t)b;
 		int correct;
-		lsum += nn_batch_eval(nb, &tb.src, n, cm, k, &correct);
+		lsum += nn_batch_eval(nb, &tb.src, n, cm, k, &correct, p);
 		ok += (uint64_t)correct;
+		if (top)
+			train_top_rows(p, n, k, top + i);
 	}
 	*loss = t->count ? lsum / t->count : 0;
 	*acc = t->count ? (double)ok / t->count : 0;
 	free(idx);
+	free(p);
 }
 
 /*
@@ -304,6 +309,12 @@ train_net_new(const struct train_params *p, const struct train_data *d,
 		         d->mm.width, d->mm.height, d->mm.channels, why);
 		return NULL;
 	}
+	/* All-dense nets start as PyTorch's nn.Linear does: on the
+	 * preprocess worker's standardised inputs He's wider spread cost
+	 * the bench MLP (SGD 0.1/0.9) 2 pp over 20 seeds, in both engines
+	 * (docs/engine.md, "Initialisation and optimisers"). */
+	if (p->arch == ARCH_LINEAR || p->arch == ARCH_MLP)
+		nn_set_init(net, NN_INIT_UNIFORM);
 	float *w = p->class_weights ? class_weights(d) : NULL;
 	nn_set_loss_opts(net, p->label_smoothing, w);
 	free(w);

@@ -418,7 +418,8 @@ evaluate(struct fit *f, void *arg, const struct tensor *t, double *loss,
          double *acc)
 {
 	struct coord *co = arg;
-	train_evaluate(co->eval, &f->d, t, f->p->batch_size, f->cm, loss, acc);
+	train_evaluate(co->eval, &f->d, t, f->p->batch_size, f->cm, loss, acc,
+	               f->top);
 }
 
 static void

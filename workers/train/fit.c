@@ -43,6 +43,7 @@ fit_open(struct fit *f, const struct train_params *p,
 	f->np = nn_nparams(f->net);
 	f->cm = xcalloc((size_t)f->d.mm.nclasses * f->d.mm.nclasses,
 	                sizeof(uint32_t));
+	f->top = xmalloc(sizeof(*f->top) * (fit_val_split(f)->count + 1));
 	if (p->patience)
 		f->best = xcalloc(f->np, sizeof(float));
 	f->params_json = train_params_json(p);
@@ -56,6 +57,7 @@ fit_close(struct fit *f)
 	if (f->have_data)
 		train_data_close(&f->d);
 	free(f->cm);
+	free(f->top);
 	free(f->dir);
 	free(f->ckpt);
 	free(f->best);
@@ -234,6 +236,7 @@ finish(struct fit *f, const struct fit_ops *ops, void *arg, char *err,
 	    .d = &f->d,
 	    .net = f->net,
 	    .cm = f->cm,
+	    .top = f->top,
 	    .epochs_trained = f->epoch,
 	    .early_stopped = f->stopped,
 	    .best_epoch = f->best ? f->best_epoch : -1,

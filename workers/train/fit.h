@@ -28,6 +28,9 @@ struct fit {
 	nn_net *net;
 	size_t np;
 	uint32_t *cm; /* validation confusion matrix, nclasses^2 */
+	/* every val image's top classes from the pass that made cm, for
+	 * predictions.json without another pass */
+	struct train_top *top;
 	char *dir, *ckpt;
 	float *best; /* the best epoch's weights (early stopping), or NULL */
 	/* per-weight arrays of np floats the runner checkpoints (NULL: none) */

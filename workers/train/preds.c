@@ -2,7 +2,10 @@
  * preds.c — the validation predictions of a finished run, one row per
  * image, written beside metrics.json as predictions.json so the web app
  * can show the images behind each confusion-matrix cell (the mistakes
- * gallery). The rows come from the very weights saved in model.tym.
+ * gallery). The rows come from the very weights saved in model.tym:
+ * the top classes the validation pass that measured them kept (fit.c,
+ * train_evaluate), so no forward pass of its own is on the way to the
+ * job's end; a forward pass here only when a runner kept none.
  *
  *	{"split": "val", "top": 3,
  *	 "rows": [[index, true, predicted, [[class, p], ...]], ...]}
@@ -21,39 +24,49 @@
 #include "wb.h"
 
 #define PREDS_BATCH 64
-#define PREDS_TOP 3
 #define PREDS_MAX (256u << 20) /* bytes of predictions.json */
 
-/* Appends rows for images [i0, i0+n) of t with probabilities p. */
-static void
-add_rows(struct wbuf *out, const struct tensor *t, uint32_t i0, int n,
-         const float *p, int k)
+void
+train_top_rows(const float *p, int n, int k, struct train_top *top)
 {
 	for (int b = 0; b < n; b++) {
 		const float *q = p + (size_t)b * k;
-		int top[PREDS_TOP] = {0}, nt = 0;
+		struct train_top *o = &top[b];
+		int nt = 0;
 		for (int c = 0; c < k; c++) {
 			/* insertion into the small sorted top list */
-			int j = nt < PREDS_TOP ? nt++ : PREDS_TOP;
-			while (j > 0 && q[c] > q[top[j - 1]]) {
-				if (j < PREDS_TOP)
-					top[j] = top[j - 1];
+			int j = nt < TRAIN_TOP ? nt++ : TRAIN_TOP;
+			while (j > 0 && q[c] > o->p[j - 1]) {
+				if (j < TRAIN_TOP)
+					o->p[j] = o->p[j - 1],
+					o->cls[j] = o->cls[j - 1];
 				j--;
 			}
-			if (j < PREDS_TOP)
-				top[j] = c;
+			if (j < TRAIN_TOP)
+				o->p[j] = q[c], o->cls[j] = (uint16_t)c;
 		}
+	}
+}
+
+/* Appends the rows of images [i0, i0+n) of t, nt classes each. */
+static void
+add_rows(struct wbuf *out, const struct tensor *t, uint32_t i0, int n,
+         const struct train_top *top, int nt)
+{
+	for (int b = 0; b < n; b++) {
+		const struct train_top *o = &top[b];
 		uint32_t i = i0 + (uint32_t)b;
 		(void)!wb_printf(out, "%s[%u,%u,%d,[", i ? ",\n" : "", i,
-		                 (unsigned)t->labels[i], top[0]);
+		                 (unsigned)t->labels[i], o->cls[0]);
 		for (int j = 0; j < nt; j++)
 			(void)!wb_printf(out, "%s[%d,%.4f]", j ? "," : "",
-			                 top[j], (double)q[top[j]]);
+			                 o->cls[j], (double)o->p[j]);
 		(void)!wb_adds(out, "]]");
 	}
 }
 
-/* One thread's share of the split: rows [lo, hi) into its own buffer. */
+/* One thread's share of the split: rows [lo, hi) into its own buffer,
+ * from s->top or else from a forward pass of its own. */
 struct share {
 	const struct train_summary *s;
 	const struct tensor *t;
@@ -68,7 +81,14 @@ predict_share(void *arg)
 	struct share *sh = arg;
 	const struct train_data *d = sh->s->d;
 	int k = nn_out_size(sh->s->net), isz = nn_in_size(sh->s->net);
+	int nt = k < TRAIN_TOP ? k : TRAIN_TOP;
+	if (sh->s->top) {
+		add_rows(&sh->out, sh->t, sh->lo, (int)(sh->hi - sh->lo),
+		         sh->s->top + sh->lo, nt);
+		return NULL;
+	}
 	uint32_t idx[PREDS_BATCH];
+	struct train_top top[PREDS_BATCH];
 	float *x = xmalloc(sizeof(float) * (size_t)isz * (size_t)sh->B);
 	nn_ctx *c = nn_ctx_new(sh->s->net, sh->B, 0);
 	for (uint32_t i = sh->lo; i < sh->hi && !sh->out.toobig;
@@ -79,7 +99,8 @@ predict_share(void *arg)
 			idx[b] = i + (uint32_t)b;
 		train_make_rows(d, sh->t, idx, n, NULL, x, NULL, 0,
 		                sh->t->image_bytes);
-		add_rows(&sh->out, sh->t, i, n, nn_predict(c, x, n), k);
+		train_top_rows(nn_predict(c, x, n), n, k, top);
+		add_rows(&sh->out, sh->t, i, n, top, nt);
 	}
 	nn_ctx_free(c);
 	free(x);
@@ -103,10 +124,12 @@ train_write_predictions(const char *dir, const struct train_summary *s,
 	size_t per = nn_ctx_bytes(probe), fit = ((size_t)4 << 20) / per;
 	nn_ctx_free(probe);
 	int B = fit < 1 ? 1 : fit > PREDS_BATCH ? PREDS_BATCH : (int)fit;
-	/* Two halves on two threads when there are two cores (BLAS is
-	 * single-threaded here): this pass is on the way from the last
-	 * epoch to the job's end, so to the user's time to model. */
-	int T = util_ncpu() > 1 && t->count >= 2u * (uint32_t)B ? 2 : 1;
+	/* Without the last pass's top classes: two halves on two threads
+	 * when there are two cores (BLAS is single-threaded here): this pass
+	 * is on the way from the last epoch to the job's end, so to the
+	 * user's time to model. */
+	int T =
+	    !s->top && util_ncpu() > 1 && t->count >= 2u * (uint32_t)B ? 2 : 1;
 	struct share sh[2];
 	pthread_t th;
 	for (int i = 0; i < T; i++) {
@@ -132,7 +155,7 @@ train_write_predictions(const char *dir, const struct train_summary *s,
 	wb_init(&out, PREDS_MAX);
 	(void)!wb_printf(&out, "{\"split\":\"%s\",\"top\":%d,\"rows\":[\n",
 	                 d->va.count ? "val" : "train",
-	                 k < PREDS_TOP ? k : PREDS_TOP);
+	                 k < TRAIN_TOP ? k : TRAIN_TOP);
 	for (int i = 0; i < T; i++) {
 		if (sh[i].out.toobig)
 			out.toobig = 1;

@@ -45,7 +45,8 @@ evaluate(struct fit *f, void *arg, const struct tensor *t, double *loss,
          double *acc)
 {
 	struct run *r = arg;
-	train_evaluate(r->nb, &f->d, t, f->p->batch_size, f->cm, loss, acc);
+	train_evaluate(r->nb, &f->d, t, f->p->batch_size, f->cm, loss, acc,
+	               f->top);
 }
 
 /* One epoch of batches; 1 when cancelled. */

@@ -151,11 +151,21 @@ struct train_batch {
 	struct nn_batch_src src;
 };
 void train_batch_init(struct train_batch *b, const struct train_data *d);
+/* The most probable classes of one image, most probable first: a row
+ * of predictions.json (preds.c). min(k, TRAIN_TOP) of them are set. */
+#define TRAIN_TOP 3
+struct train_top {
+	float p[TRAIN_TOP];
+	uint16_t cls[TRAIN_TOP];
+};
+/* The top classes of n rows of k class probabilities into top[0..n). */
+void train_top_rows(const float *p, int n, int k, struct train_top *top);
 /* Loss, accuracy and cm[true][pred] (nclasses^2) of split t, in batches
- * of at most batch images through nb. */
+ * of at most batch images through nb; unless NULL, every image's top
+ * classes into top[0..t->count) from the same pass. */
 void train_evaluate(nn_batch *nb, const struct train_data *d,
                     const struct tensor *t, int batch, uint32_t *cm,
-                    double *loss, double *acc);
+                    double *loss, double *acc, struct train_top *top);
 /* The net of p for d's images and classes (not initialised). */
 nn_net *train_net_new(const struct train_params *p, const struct train_data *d,
                       char *err, size_t errlen) TY_WUR;
@@ -195,6 +205,9 @@ struct train_summary {
 	const struct train_data *d;
 	const nn_net *net;  /* final weights (the best epoch's) */
 	const uint32_t *cm; /* validation confusion matrix */
+	/* the top classes of every image of the split cm counts, from the
+	 * pass that made cm; NULL: predictions.json makes its own pass */
+	const struct train_top *top;
 	double val_loss, val_acc;
 	int epochs_trained, early_stopped, best_epoch; /* best_epoch<0: none */
 	double seconds, images; /* training wall time, images seen */
