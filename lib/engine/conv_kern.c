@@ -323,6 +323,28 @@ nn_conv_dw_direct(const struct nn_conv_geo *g, const float *xp,
 }
 /* clang-format on */
 
+/* db (+)= the column sums of dy (m rows of n floats), each in row
+ * order from db's value (or 0): nn_bias_grad's sums, in registers. */
+CONV_SIMD static void
+db_sum(float *db, const float *dy, size_t m, int n, int acc)
+{
+	vf a[4];
+	int nv = n / VL;
+	for (int v = 0; v < nv; v++)
+		a[v] = acc ? (vf)ld(db + v * VL) : (vf){0};
+	for (size_t r = 0; r < m; r++, dy += n)
+		for (int v = 0; v < nv; v++)
+			a[v] += ld(dy + v * VL);
+	for (int v = 0; v < nv; v++)
+		st(db + v * VL, a[v]);
+}
+
+void
+nn_conv_db_direct(float *db, const float *dy, size_t m, int n, int acc)
+{
+	db_sum(db, dy, m, n, acc);
+}
+
 void
 nn_conv_transpose(const float *w, int K, int N, float *wt)
 {

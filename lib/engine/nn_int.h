@@ -214,6 +214,8 @@ void nn_conv_flip(const float *w, int k, int ic, int oc, float *wt);
 /* y = conv(xp, w) + bias (NULL: none), n x oh x ow x oc. */
 void nn_conv_fwd_direct(const struct nn_conv_geo *g, const float *xp,
                         const float *w, const float *bias, float *y);
+/* nn_bias_grad for n of 16..64 (nn_conv_direct_fits), the same bits. */
+void nn_conv_db_direct(float *db, const float *dy, size_t m, int n, int acc);
 /* wt (N x K) = w (K x N) transposed. */
 void nn_conv_transpose(const float *w, int K, int N, float *wt);
 /* dxp (n padded inputs, assigned) = d input from dy, wt the weights

@@ -323,7 +323,7 @@ bwd_direct(nn_ctx *c, const struct layer *l, int i, const float *x, float *dx,
 	if (!c->accumulate)
 		memset(dW, 0, sizeof(float) * l->wn);
 	nn_conv_dw_direct(&g, xp, dy, dW);
-	nn_bias_grad(c->grads + l->boff, dy, M, N, c->accumulate);
+	nn_conv_db_direct(c->grads + l->boff, dy, (size_t)M, N, c->accumulate);
 	if (!dx)
 		return;
 	switch (dx_way(l)) {

@@ -11,8 +11,8 @@
  *
  * Determinism: the same pass twice gives the same bytes; an image's
  * output does not depend on the batch around it; dW summed over a batch
- * in two chunks (accumulating, as a threaded step's chunks do) equals
- * the whole batch's to the last bit.
+ * and db in two chunks (accumulating, as a step's chunks do) equal the
+ * whole batch's to the last bit.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -318,6 +318,8 @@ check_determinism(const struct shape *s)
 		nn_ctx_accumulate(g.c, 0);
 		CHECK(memcmp(g1 + g.l->woff, g.c->grads + g.l->woff,
 		             4 * g.l->wn) == 0);
+		CHECK(memcmp(g1 + g.l->boff, g.c->grads + g.l->boff,
+		             4 * g.l->bn) == 0);
 		free(y1), free(y2), free(g1), free(g2), free(x1), free(x2);
 		rig_free(&g);
 	}
