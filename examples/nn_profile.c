@@ -54,41 +54,23 @@ main(int argc, char **argv)
 	{                                                                      \
 		.kind = NN_ADD, .skip = (s_)                                   \
 	}
-	/* build_resnet's layers (workers/train/params.c) */
-	const struct nn_spec resnet[] = {
-	    RCONV(16, 3, 1, 1, 0),
-	    RL(BN),
-	    RL(RELU),
-	    /* stage 1: 16 -> 16 */
-	    RCONV(16, 3, 1, 1, 0),
-	    RL(BN),
-	    RL(RELU),
-	    RCONV(16, 3, 1, 1, 0),
-	    RL(BN),
-	    RADD(6),
-	    RL(RELU),
-	    /* stage 2: 16 -> 32, stride 2, projection */
-	    RCONV(32, 3, 2, 1, 0),
-	    RL(BN),
-	    RL(RELU),
-	    RCONV(32, 3, 1, 1, 0),
-	    RL(BN),
-	    RCONV(32, 1, 2, 0, 6),
-	    RL(BN),
-	    RADD(3),
-	    RL(RELU),
-	    /* stage 3: 32 -> 64 */
-	    RCONV(64, 3, 2, 1, 0),
-	    RL(BN),
-	    RL(RELU),
-	    RCONV(64, 3, 1, 1, 0),
-	    RL(BN),
-	    RCONV(64, 1, 2, 0, 6),
-	    RL(BN),
-	    RADD(3),
-	    RL(RELU),
-	    RL(GAP),
-	    {.kind = NN_DENSE, .out = 4}};
+	/* build_resnet's layers (workers/train/params.c): a basic block
+	 * whose shortcut is its input, and one with a 1x1 stride-2
+	 * projection (reading layer i - 6: the previous block's ReLU) */
+#define BLOCK(w)                                                               \
+	RCONV(w, 3, 1, 1, 0), RL(BN), RL(RELU), RCONV(w, 3, 1, 1, 0), RL(BN),  \
+	    RADD(6), RL(RELU)
+#define BLOCK_DOWN(w)                                                          \
+	RCONV(w, 3, 2, 1, 0), RL(BN), RL(RELU), RCONV(w, 3, 1, 1, 0), RL(BN),  \
+	    RCONV(w, 1, 2, 0, 6), RL(BN), RADD(3), RL(RELU)
+	const struct nn_spec resnet[] = {RCONV(16, 3, 1, 1, 0),
+	                                 RL(BN),
+	                                 RL(RELU),
+	                                 BLOCK(16),
+	                                 BLOCK_DOWN(32),
+	                                 BLOCK_DOWN(64),
+	                                 RL(GAP),
+	                                 {.kind = NN_DENSE, .out = 4}};
 	const struct {
 		const char *name;
 		const struct nn_spec *specs;

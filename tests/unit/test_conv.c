@@ -10,8 +10,8 @@
  * by a whole term, ~S / n).
  *
  * Determinism: the same pass twice gives the same bytes; an image's
- * output does not depend on the batch around it; dW summed over a batch
- * and db in two chunks (accumulating, as a step's chunks do) equal the
+ * output does not depend on the batch around it; dW and db summed over
+ * a batch in two chunks (accumulating, as a step's chunks do) equal the
  * whole batch's to the last bit.
  */
 #include <math.h>
