@@ -8,6 +8,13 @@ python3-numpy (Debian); the emoji set also `npm` (it runs `npm pack`).
         random size, colour, rotation and place on smooth random
         backgrounds; files of mixed size (40..160 px, not square), mode
         (RGB, RGBA with transparent margins, palette) and format.
+    colour_set.py wide OUT [--per-class N] [--seed S]
+        wide and tall photos for the square-input policy
+        (bench/bench_square.sh): 3 classes (circle, square, triangle), one
+        dark shape of random hue on a light, slightly noisy background,
+        files 1:1 to 3:1 wide or tall (48..192 px on the long side), the
+        shape (radius 0.3..0.45 of the short side) anywhere along the long
+        side; what a stretch distorts and a centre crop cuts off.
     colour_set.py emoji OUT [--cache DIR] [--seed S]
         npm's emoji-datasource-google@16.0.0 (64x64 RGBA PNGs), the class
         the emoji's `category` in emoji.json, 6 semantic categories
@@ -115,6 +122,33 @@ def cmd_shapes(a):
                         os.path.join(a.out, cls, "%s-%04d" % (cls, i)))
 
 
+def cmd_wide(a):
+    rng = np.random.default_rng(a.seed)
+    for cls in ("circle", "square", "triangle"):
+        os.makedirs(os.path.join(a.out, cls), exist_ok=True)
+        for i in range(a.per_class):
+            long = int(rng.integers(48, 193))
+            short = max(16, int(long / rng.uniform(1, 3)))
+            w, h = (long, short) if rng.random() < 0.5 else (short, long)
+            g = rng.integers(190, 250, size=3)
+            px = np.clip(np.ones((h, w, 3)) * g +
+                         rng.integers(-10, 11, size=(h, w, 3)), 0, 255)
+            im = Image.fromarray(px.astype(np.uint8), "RGB")
+            d = ImageDraw.Draw(im)
+            r = min(w, h) * rng.uniform(0.3, 0.45)
+            cx, cy = rng.uniform(r, w - r), rng.uniform(r, h - r)
+            col = tuple(int(v) for v in rng.integers(0, 110, size=3))
+            rot = rng.uniform(0, 2 * np.pi)
+            if cls == "circle":
+                d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=col)
+            else:
+                k = 4 if cls == "square" else 3
+                d.polygon([(cx + r * np.cos(rot + j * 2 * np.pi / k),
+                            cy + r * np.sin(rot + j * 2 * np.pi / k))
+                           for j in range(k)], fill=col)
+            im.save(os.path.join(a.out, cls, "%s-%04d.png" % (cls, i)))
+
+
 def emoji_tgz(cache):
     os.makedirs(cache, exist_ok=True)
     tgz = os.path.join(cache, "emoji-datasource-google-16.0.0.tgz")
@@ -219,6 +253,10 @@ def main():
     s.add_argument("out")
     s.add_argument("--per-class", type=int, default=150)
     s.add_argument("--seed", type=int, default=1)
+    s = sub.add_parser("wide")
+    s.add_argument("out")
+    s.add_argument("--per-class", type=int, default=300)
+    s.add_argument("--seed", type=int, default=1)
     s = sub.add_parser("emoji")
     s.add_argument("out")
     s.add_argument("--cache", default=os.path.expanduser(
@@ -234,8 +272,8 @@ def main():
     s.add_argument("imgdir")
     s.add_argument("out")
     a = p.parse_args()
-    {"shapes": cmd_shapes, "emoji": cmd_emoji, "tyd": cmd_tyd,
-     "zip": cmd_zip}[a.cmd](a)
+    {"shapes": cmd_shapes, "wide": cmd_wide, "emoji": cmd_emoji,
+     "tyd": cmd_tyd, "zip": cmd_zip}[a.cmd](a)
 
 
 main()
