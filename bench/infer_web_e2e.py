@@ -28,6 +28,20 @@ from wdlib import Stack, add_model  # noqa: E402
 TOKEN_RE = re.compile(r'id="token-value">(ty_[A-Za-z0-9_-]{43})<')
 
 
+def timed_post(port, path, body, hdr, who):
+    """One POST on a new connection: (seconds, answer bytes)."""
+    cn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    t0 = time.perf_counter()
+    cn.request("POST", path, body, hdr)
+    r = cn.getresponse()
+    data = r.read()
+    dt = time.perf_counter() - t0
+    cn.close()
+    if r.status != 200:
+        raise SystemExit("%s: %d %s" % (who, r.status, data[:300]))
+    return dt, data
+
+
 def direct(port, images, n):
     """The infer worker without the web app in front: wall time and the
     worker's own time, p50 over n sequential requests."""
@@ -37,15 +51,7 @@ def direct(port, images, n):
            "Bearer " + os.environ["TRAINYARD_SERVICE_TOKEN"]}
     walls, own = [], []
     for i in range(n + 30):
-        cn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        t0 = time.perf_counter()
-        cn.request("POST", "/predict", body, hdr)
-        r = cn.getresponse()
-        data = r.read()
-        dt = time.perf_counter() - t0
-        cn.close()
-        if r.status != 200:
-            raise SystemExit("infer: %d %s" % (r.status, data[:300]))
+        dt, data = timed_post(port, "/predict", body, hdr, "infer")
         if i >= 30:
             walls.append(dt)
             own.append(json.loads(data)["ms"])
@@ -83,18 +89,8 @@ def main():
             q = {"model_id": mid, "top_k": 3, "images": images}
             if tta:
                 q["tta"] = True
-            body = json.dumps(q).encode()
-            cn = http.client.HTTPConnection("127.0.0.1", S.web.port,
-                                            timeout=60)
-            t0 = time.perf_counter()
-            cn.request("POST", path, body, hdr)
-            r = cn.getresponse()
-            data = r.read()
-            dt = time.perf_counter() - t0
-            cn.close()
-            if r.status != 200:
-                raise SystemExit("web API: %d %s" % (r.status, data[:300]))
-            return dt
+            return timed_post(S.web.port, path, json.dumps(q).encode(),
+                              hdr, "web API")[0]
         for _ in range(30):
             post(single["images"])
         lat = sorted(post(single["images"]) for _ in range(n))
