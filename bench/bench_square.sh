@@ -88,6 +88,28 @@ for fit in ("stretch", "letterbox", "crop"):
     res[fit] = (m, se)
     print("%-10s %8.4f %8.4f %7.1f  %s" % (fit, m, se, sum(r["epochs_trained"] for r in rs) / len(rs),
                                           " ".join("%.4f" % x for x in a)))
+# what the policies do to these pictures: the dark shape's pixels inside
+# the centre square a crop keeps, and the aspect a stretch changes
+import os
+import numpy as np
+from PIL import Image
+cut, cut4, ratio, n = 0, 0, [], 0
+for c in sorted(os.listdir(work + "/img")):
+    for f in sorted(os.listdir(os.path.join(work, "img", c))):
+        a = np.asarray(Image.open(os.path.join(work, "img", c, f)).convert("RGB"))
+        h, w = a.shape[:2]
+        dark = (a.max(axis=2) < 150)
+        s = min(w, h)
+        x0, y0 = (w - s) // 2, (h - s) // 2
+        kept = dark[y0:y0 + s, x0:x0 + s].sum() / max(1, dark.sum())
+        cut += kept < 0.999
+        cut4 += kept < 0.75
+        ratio.append(max(w, h) / min(w, h))
+        n += 1
+print("these pictures: a centre crop cuts off part of the shape in %.0f%% of them "
+      "(more than a quarter of it in %.0f%%); a stretch changes the aspect by "
+      "%.2fx (median, up to %.2fx)" % (100 * cut / n, 100 * cut4 / n,
+                                       sorted(ratio)[n // 2], max(ratio)))
 if "letterbox" in res:
     for o in ("stretch", "crop"):
         if o in res:

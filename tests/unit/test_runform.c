@@ -101,6 +101,14 @@ static const struct {
     {"dataset_id=1&local_steps=1.5", "local_steps"},
     {"dataset_id=1&augment=yes", "augment"},
     {"dataset_id=1&augment=on", NULL},
+    {"dataset_id=1&fit=letterbox", NULL},
+    {"dataset_id=1&fit=crop&image_size=64x48x3", NULL},
+    {"dataset_id=1&fit=stretch", NULL},
+    {"dataset_id=1&fit=Letterbox", "fit"},
+    {"dataset_id=1&fit=pad", "fit"},
+    {"dataset_id=1&fit=letter%20box", "fit"},
+    {"dataset_id=1&fit=%20letterbox", "fit"},
+    {"dataset_id=1&fit=1", "fit"},
 };
 
 int
@@ -202,6 +210,21 @@ main(void)
 		CHECK(rf.early_stopping == 1); /* API clients: defaults */
 	}
 
+	TH_TEST("fit: parsed, stored, sent to preprocess only")
+	{
+		CHECK(parse("dataset_id=1&fit=crop", &rf, errs) == 0);
+		CHECK(rf.fit == IMG_FIT_CROP);
+		char *j = runform_to_json(&rf);
+		CHECK(runform_from_json(j, &back) == 0 &&
+		      back.fit == IMG_FIT_CROP);
+		free(j);
+		char *t = jobs_prep_body(&rf, 4, "uploads/x.zip");
+		CHECK(strstr(t, "\"fit\":\"crop\"") != NULL);
+		free(t);
+		t = jobs_train_body(&rf, 4);
+		CHECK(strstr(t, "fit") == NULL);
+		free(t);
+	}
 	TH_TEST("stored params round-trip")
 	{
 		CHECK(parse("dataset_id=7&arch=mlp&hidden=64,32&epochs=9&"
