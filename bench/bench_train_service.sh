@@ -5,11 +5,13 @@
 # same prepared tensors (bench/train_service.py). Median ratio with its
 # min-max over PAIRS pairs; not pass/fail.
 #   PAIRS=5 bench/bench_train_service.sh      (BENCH_QUICK=1: 1 pair)
+#   ACC_SEEDS=30: MLP seeds in all for its val acc (the extra ones off the
+#   service, one after the other; BENCH_QUICK: none)
 set -uo pipefail
 ROOT=${ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 export ROOT BIN=${BIN:-$ROOT/bin}
 PAIRS=${PAIRS:-5}
-[ -n "${BENCH_QUICK:-}" ] && PAIRS=1
+[ -n "${BENCH_QUICK:-}" ] && PAIRS=1 && export ACC_SEEDS=1
 for b in trainyard-preprocess trainyard-train sgemm_peak; do
 	[ -x "$BIN/$b" ] || { echo "missing $BIN/$b (make first)"; exit 0; }
 done
