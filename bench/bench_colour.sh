@@ -123,6 +123,10 @@ if rec and pt:
               100 * (mean(a) - mean(b)), 100 * (se(a) ** 2 + se(b) ** 2) ** 0.5,
               mean([r["images_per_second"] for r in rec]) / mean([r["images_per_second"] for r in pt]),
               pc / tc, max(r["peak_rss_kb"] for r in rec) / max(r["peak_rss_kb"] for r in pt)))
+if rec and pt:
+    t, q = max(r["peak_rss_kb"] for r in rec), max(r["peak_rss_kb"] for r in pt)
+    print("RSS, peak of the recipe's runs: trainyard %.0f MB / PyTorch %.0f MB = %.2f "
+          "(target <= 0.25: %s)" % (t / 1024, q / 1024, t / q, "met" if t <= 0.25 * q else "NOT met"))
 sa, sn = load(work + "/ty-speed-aug.json"), load(work + "/ty-speed-noaug.json")
 if sa and sn:
     ca = sa["cpu_seconds"] / (sa["images_per_second"] * sa["seconds"])

@@ -60,6 +60,7 @@ def load(p):
     except Exception:
         return None
 print("%-7s %-10s %11s %14s %9s" % ("net", "engine", "images/s", "CPU s/1000 img", "RSS MB"))
+rss = []  # peak RSS of the whole process, VmHWM (mapped data and libraries included)
 for a, what in (("resnet", "64x64x3 widths 16,32,64 blocks 1,1,1, batch 64"),
                 ("lstm", "28 steps x 28 features, hidden 128, batch 64")):
     ty, pt = load("%s/ty-%s.json" % (work, a)), load("%s/pt-%s.json" % (work, a))
@@ -71,7 +72,12 @@ for a, what in (("resnet", "64x64x3 widths 16,32,64 blocks 1,1,1, batch 64"),
         print("%-7s %-10s %11.0f %14.3f %9.1f" % (a, "pytorch", pt["images_per_second"],
               pt["cpu_seconds_per_1000"], pt["peak_rss_kb"] / 1024))
     if ty and pt:
+        r = ty["peak_rss_kb"] / pt["peak_rss_kb"]
         print("%-7s ratio: speed %.2fx (target >= 3x for resnet), RSS %.2f of PyTorch's  (%s)" % (
-            a, ty["images_per_second"] / pt["images_per_second"],
-            ty["peak_rss_kb"] / pt["peak_rss_kb"], what))
+            a, ty["images_per_second"] / pt["images_per_second"], r, what))
+        if a == "resnet":
+            rss.append("resnet RSS: trainyard %.0f MB / PyTorch %.0f MB = %.2f (target <= 0.25: %s)" % (
+                ty["peak_rss_kb"] / 1024, pt["peak_rss_kb"] / 1024, r, "met" if r <= 0.25 else "NOT met"))
+for line in rss:
+    print(line)
 PYEOF
