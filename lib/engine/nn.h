@@ -14,6 +14,10 @@
  *            im2col buffers, pooling indices, dropout masks and (when made
  *            for training) the parameter gradients. One arena, allocated
  *            once for a maximum batch; nothing is allocated per step.
+ *            Layers share buffers where no value needed later is lost
+ *            (nn_plan.c): outputs and gradients that are dead are
+ *            reused, so a layer's output is valid only until the pass
+ *            goes on (nn_predict's result: until the next pass).
  *
  * Inference, thread-safe:
  *	nn_ctx *c = nn_ctx_new(net, n, 0);

@@ -71,9 +71,9 @@ nn_batch_new(nn_net *net, struct nn_opt *opt, int threads, int maxbatch,
 	 * Batch normalisation normalises over each chunk (ghost batches,
 	 * Hoffer et al. 2017): at least NN_BATCH_BN_MIN images, so that the
 	 * statistics of a 64x64 resnet's last stage still see 8 x 256
-	 * positions a channel, while its context stays ~100 MB a thread
-	 * (its whole 32-image share took ~3x that). Same chunks, same
-	 * bytes: the result depends on the thread count only.
+	 * positions a channel, while its context stays ~30 MB a thread
+	 * (nn_plan.c; its whole 32-image share took ~4x that). Same chunks,
+	 * same bytes: the result depends on the thread count only.
 	 */
 	if (nn_batch_coupled(net) && b->chunk < NN_BATCH_BN_MIN)
 		b->chunk = pb < NN_BATCH_BN_MIN ? pb : NN_BATCH_BN_MIN;
