@@ -301,6 +301,53 @@ test_pixels(void)
 	}
 }
 
+/* Random shapes, exact-size buffers: under SAN=1 any write or read
+ * outside them fails; the rects stay inside and are never empty. */
+static void
+test_random(void)
+{
+	char err[128];
+	unsigned r = 12345;
+
+	TH_TEST("500 random sizes, channels and policies stay inside")
+	{
+		int bad = 0;
+		for (int i = 0; i < 500; i++) {
+			int sw =
+			    1 +
+			    (int)((r = r * 1103515245u + 12345u) >> 16) % 300;
+			int sh =
+			    1 +
+			    (int)((r = r * 1103515245u + 12345u) >> 16) % 300;
+			int w =
+			    1 +
+			    (int)((r = r * 1103515245u + 12345u) >> 16) % 70;
+			int h =
+			    1 +
+			    (int)((r = r * 1103515245u + 12345u) >> 16) % 70;
+			int sc =
+			    1 + (int)((r = r * 1103515245u + 12345u) >> 16) % 4;
+			int c = (r >> 20) % 2 ? 3 : 1;
+			enum img_fit f = (enum img_fit)(i % IMG_FIT__MAX);
+			struct img_rect s, d;
+			unsigned char *px = malloc((size_t)sw * sh * sc);
+			unsigned char *out = malloc((size_t)w * h * c);
+
+			memset(px, (int)(r & 0xff), (size_t)sw * sh * sc);
+			img_fit_geometry(f, sw, sh, w, h, &s, &d);
+			bad += s.w < 1 || s.h < 1 || s.x < 0 || s.y < 0 ||
+			       s.x + s.w > sw || s.y + s.h > sh;
+			bad += d.w < 1 || d.h < 1 || d.x < 0 || d.y < 0 ||
+			       d.x + d.w > w || d.y + d.h > h;
+			bad += img_fit_as(px, sw, sh, sc, w, h, c, f, out, err,
+			                  sizeof err) != IMG_OK;
+			free(px);
+			free(out);
+		}
+		CHECK(bad == 0);
+	}
+}
+
 static void
 test_names(void)
 {
@@ -330,6 +377,7 @@ main(void)
 {
 	test_geometry();
 	test_pixels();
+	test_random();
 	test_names();
 	return th_done();
 }
