@@ -50,6 +50,9 @@ static const struct shape shapes[] = {
     {2, 2, 32, 48, 3, 1, 1, 8},
     {12, 12, 1, 32, 5, 1, 2, 8},
     {10, 10, 32, 1, 3, 2, 1, 8},
+    /* wider inputs: d input scattered at stride 1 too */
+    {6, 5, 96, 16, 3, 1, 1, 2},
+    {5, 5, 128, 32, 1, 1, 0, 1},
 };
 
 static float
