@@ -176,6 +176,50 @@ test_b64(void)
 			free(out);
 		}
 	}
+	TH_TEST("base64 agrees with libsodium on 20000 made-up inputs")
+	{
+		/* the decoder libsodium had (padded, then unpadded, all of
+		 * the text consumed) is the reference */
+		static const char chars[] = "QUJDgw+/=  \n\r\t!-_A";
+		static const int variants[] = {
+		    sodium_base64_VARIANT_ORIGINAL,
+		    sodium_base64_VARIANT_ORIGINAL_NO_PADDING};
+		unsigned r = 7;
+		int bad = 0, ok = 0;
+
+		for (int i = 0; i < 20000; i++) {
+			char in[24];
+			uint8_t ref[24], *out;
+			size_t len, rn = 0, n;
+			const char *end;
+			int want = -1;
+			char err[64];
+
+			r = r * 1103515245u + 12345u;
+			len = (r >> 16) % 23;
+			for (size_t k = 0; k < len; k++) {
+				r = r * 1103515245u + 12345u;
+				/* mostly the alphabet, now and then the rest */
+				in[k] = chars[(r >> 16) %
+				              ((r >> 8) % 4 ? 8 : sizeof chars - 1)];
+			}
+			for (size_t v = 0; v < 2 && want; v++)
+				if (sodium_base642bin(ref, sizeof ref, in, len,
+				                      " \t\r\n", &rn, &end,
+				                      variants[v]) == 0 &&
+				    end == in + len)
+					want = 0;
+			int got = infer_b64_decode(in, len, &out, &n, err,
+			                           sizeof err);
+			bad += got != want ||
+			       (got == 0 && (n != rn || memcmp(out, ref, n)));
+			ok += got == 0;
+			free(out);
+		}
+		CHECK(bad == 0);
+		/* both kinds of input were made */
+		CHECK(ok > 1000 && ok < 19000);
+	}
 	TH_TEST("base64 round trip of every byte")
 	{
 		uint8_t bin[256], *back;
