@@ -200,8 +200,10 @@ test_b64(void)
 			for (size_t k = 0; k < len; k++) {
 				r = r * 1103515245u + 12345u;
 				/* mostly the alphabet, now and then the rest */
-				in[k] = chars[(r >> 16) %
-				              ((r >> 8) % 4 ? 8 : sizeof chars - 1)];
+				in[k] =
+				    chars[(r >> 16) % ((r >> 8) % 4
+				                           ? 8
+				                           : sizeof chars - 1)];
 			}
 			for (size_t v = 0; v < 2 && want; v++)
 				if (sodium_base642bin(ref, sizeof ref, in, len,
