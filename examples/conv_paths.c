@@ -42,23 +42,21 @@ cpu_now(void)
 	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static nn_net *
+probe(const struct shape *s, char *err, size_t errlen)
+{
+	return nn_conv_probe(s->h, s->h, s->ic, s->oc, s->k, s->st, s->p, err,
+	                     errlen);
+}
+
 /* Seconds of one forward and one backward of layer 1 (a ReLU before it,
  * so that it makes d input) on path `path`. */
 static void
 time_path(const struct shape *s, int path, int reps, double *f, double *b)
 {
-	const struct nn_spec sp[] = {
-	    {.kind = NN_RELU},
-	    {.kind = NN_CONV,
-	     .out = s->oc,
-	     .k = s->k,
-	     .stride = s->st,
-	     .pad = s->p},
-	};
 	char err[128];
 	nn_conv_path = path;
-	nn_net *net =
-	    nn_new(s->h, s->h, s->ic, sp, 2, NN_LOSS_MSE, err, sizeof(err));
+	nn_net *net = probe(s, err, sizeof(err));
 	if (!net) {
 		fprintf(stderr, "conv_paths: %s\n", err);
 		exit(1);
@@ -96,15 +94,9 @@ time_path(const struct shape *s, int path, int reps, double *f, double *b)
 static int
 rule_of(const struct shape *s)
 {
-	const struct nn_spec sp = {.kind = NN_CONV,
-	                           .out = s->oc,
-	                           .k = s->k,
-	                           .stride = s->st,
-	                           .pad = s->p};
 	char err[128];
-	nn_net *net =
-	    nn_new(s->h, s->h, s->ic, &sp, 1, NN_LOSS_MSE, err, sizeof(err));
-	int r = net && nn_conv_is_direct(&net->l[0]);
+	nn_net *net = probe(s, err, sizeof(err));
+	int r = net && nn_conv_is_direct(&net->l[1]);
 	nn_free(net);
 	return r;
 }

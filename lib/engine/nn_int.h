@@ -200,6 +200,10 @@ struct nn_conv_geo {
  * forced (tests compare the two). */
 enum { NN_CONV_AUTO, NN_CONV_GEMM, NN_CONV_DIRECT };
 extern int nn_conv_path;
+/* A net of a ReLU and a conv layer (layer 1), so that the conv's
+ * backward pass makes d input: for tests and measurements. */
+nn_net *nn_conv_probe(int h, int w, int ic, int oc, int k, int st, int pad,
+                      char *err, size_t errlen);
 /* Whether conv layer l takes the direct kernels (the rule, or forced). */
 int nn_conv_is_direct(const struct layer *l);
 /* Whether the kernels take oc output channels (16, 32, 48, 64). */

@@ -167,6 +167,16 @@ nn_conv_is_direct(const struct layer *l)
 	return nn_conv_direct_fits(l->oc);
 }
 
+nn_net *
+nn_conv_probe(int h, int w, int ic, int oc, int k, int st, int pad, char *err,
+              size_t errlen)
+{
+	const struct nn_spec sp[] = {
+	    {.kind = NN_RELU},
+	    {.kind = NN_CONV, .out = oc, .k = k, .stride = st, .pad = pad}};
+	return nn_new(h, w, ic, sp, 2, NN_LOSS_MSE, err, errlen);
+}
+
 static int
 direct(const struct layer *l)
 {

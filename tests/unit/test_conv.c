@@ -173,17 +173,9 @@ struct rig {
 static int
 rig_new(struct rig *g, const struct shape *s, uint64_t seed)
 {
-	const struct nn_spec sp[] = {
-	    {.kind = NN_RELU},
-	    {.kind = NN_CONV,
-	     .out = s->oc,
-	     .k = s->k,
-	     .stride = s->st,
-	     .pad = s->p},
-	};
 	char err[128];
-	g->net =
-	    nn_new(s->h, s->w, s->ic, sp, 2, NN_LOSS_MSE, err, sizeof(err));
+	g->net = nn_conv_probe(s->h, s->w, s->ic, s->oc, s->k, s->st, s->p, err,
+	                       sizeof(err));
 	if (!g->net)
 		return -1;
 	g->l = &g->net->l[1];
