@@ -210,8 +210,14 @@ nn_team_dense_fwd(nn_team *t, int tid, int i, int n, struct nn_rng *rng)
 	else
 		memset(P, 0, sizeof(float) * (size_t)n * u);
 	barrier(t); /* every thread's partial product */
+	/* The logits: every unit of this thread's loss rows (nn_team_step),
+	 * so the loss needs no barrier of its own; the same sums. */
+	int rr0 = 0, rr1 = n;
+	if (i == net->nl - 1)
+		c0 = 0, c1 = u, rr0 = (int)((long)n * tid / T),
+		rr1 = (int)((long)n * (tid + 1) / T);
 	/* units c0..c1: in a fixed order of threads */
-	for (int r = 0; r < n; r++) {
+	for (int r = rr0; r < rr1; r++) {
 		float *yr = y + (size_t)r * u;
 		for (int j = c0; j < c1; j++)
 			yr[j] = b[j];
@@ -333,7 +339,9 @@ nn_team_step(nn_team *t, int tid, struct nn_opt *o, const uint16_t *labels,
 	if (n > t->maxbatch || tid >= T)
 		abort(); /* a programming error, not an input error */
 	forward(t, tid, n, rng);
-	barrier(t); /* every unit of the output */
+	/* a dense last layer summed this thread's rows of the output */
+	if (!is_dense(net, last))
+		barrier(t); /* every unit of the output */
 	int r0 = (int)((long)n * tid / T), r1 = (int)((long)n * (tid + 1) / T);
 	size_t off = (size_t)r0 * k;
 	double loss =

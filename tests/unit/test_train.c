@@ -342,6 +342,27 @@ main(void)
 
 	make_set("syn", 600, 150, 0);
 	make_set("noise", 300, 150, 1);
+	TH_TEST("one channel: rows by arithmetic, the table's very floats")
+	{
+		struct train_data d;
+		char err[256];
+		CHECK(train_data_open(&d, data_dir, "syn", err, sizeof(err)) ==
+		      0);
+		CHECK(d.affine == 1); /* else the table, as before */
+		enum { NI = 5 };
+		uint32_t idx[NI] = {3, 0, 599, 42, 7};
+		size_t isz = d.tr.image_bytes;
+		float *x = xmalloc(sizeof(float) * isz * NI);
+		train_make_rows(&d, &d.tr, idx, NI, NULL, x, NULL, 0, isz);
+		int same = 1;
+		for (int b = 0; b < NI; b++)
+			for (size_t j = 0; j < isz; j++)
+				same &= x[b * isz + j] ==
+				        d.lut[0][d.tr.pixels[idx[b] * isz + j]];
+		CHECK(same);
+		free(x);
+		train_data_close(&d);
+	}
 	static const char *const learn[] = {
 	    "{\"data\":\"syn\",\"output\":\"mlp\",\"model\":{\"arch\":\"mlp\","
 	    "\"hidden\":[32]},\"epochs\":12,\"batch_size\":32,\"lr\":0.003,"

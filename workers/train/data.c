@@ -75,6 +75,25 @@ out:
 	return rc;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define DATA_SIMD                                                              \
+	__attribute__((target_clones("avx512f", "avx2", "default"),            \
+	               optimize("O3")))
+#else
+#define DATA_SIMD
+#endif
+
+/* x[j] = px[j] * sc + off over [e0, e1): 8-16 pixels an instruction
+ * where the table takes one (the table's loop was 6 % of the 2-thread
+ * MLP's samples, this one 3 %; -O2 does not vectorise it). */
+DATA_SIMD static void
+affine_u8(float *restrict x, const uint8_t *restrict px, size_t e0, size_t e1,
+          float sc, float off)
+{
+	for (size_t j = e0; j < e1; j++)
+		x[j] = (float)px[j] * sc + off;
+}
+
 int
 train_data_open(struct train_data *d, const char *data_dir, const char *rel,
                 char *err, size_t errlen)
@@ -129,9 +148,17 @@ train_data_open(struct train_data *d, const char *data_dir, const char *rel,
 		for (int c = 0; c < d->mm.channels; c++)
 			d->lut[c][v] = out[c];
 	}
+	d->affine = 1;
 	for (int c = 0; c < d->mm.channels; c++) {
 		d->sc[c] = 1.0f / (255.0f * d->mm.std[c]);
 		d->off[c] = -d->mm.mean[c] / d->mm.std[c];
+		/* the loop as it will run gives the table's very floats */
+		uint8_t v[256];
+		float x[256];
+		for (int j = 0; j < 256; j++)
+			v[j] = (uint8_t)j;
+		affine_u8(x, v, 0, 256, d->sc[c], d->off[c]);
+		d->affine &= memcmp(x, d->lut[c], sizeof(x)) == 0;
 	}
 	rc = 0;
 out:
@@ -172,7 +199,9 @@ train_make_rows(const struct train_data *d, const struct tensor *t,
 		int dx = aug ? aug[b].dx : 0, dy = aug ? aug[b].dy : 0;
 		int f = aug ? aug[b].flip : 0;
 		if (!dx && !dy && !f) {
-			if (C == 1) {
+			if (C == 1 && d->affine) {
+				affine_u8(x, px, e0, e1, d->sc[0], d->off[0]);
+			} else if (C == 1) {
 				const float *lut = d->lut[0];
 				for (size_t j = e0; j < e1; j++)
 					x[j] = lut[px[j]];

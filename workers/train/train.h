@@ -92,6 +92,7 @@ struct train_data {
 	struct model_meta mm;
 	float lut[MODEL_MAX_CHANNELS][256];
 	float sc[MODEL_MAX_CHANNELS], off[MODEL_MAX_CHANNELS]; /* p*sc+off */
+	int affine; /* 1: p*sc+off is lut's float for every p (checked) */
 };
 
 /* 0, or -1 with err set (and nothing left open). */
