@@ -117,14 +117,18 @@ check "... with every service stopped" bash -c 'for i in $(seq 50); do pgrep -f 
 tm send-keys -t menu 0 Enter
 check "0 exits with status 0" wait_for "MENU-EXITED rc=0"
 
-# The README's command itself, ./run.sh local, stopped with Ctrl+C.
-tm kill-session -t menu
-tm new-session -d -s menu -x 120 -y 50 \
+# The README's command itself, ./run.sh local, stopped with Ctrl+C. Its
+# session starts before the menu's is killed: killing the server's last
+# session ends the server, and a new-session racing that exit failed with
+# "server exited unexpectedly" on a loaded machine.
+tm new-session -d -s local -x 120 -y 50 \
 	env PATH="$FAKEBIN:$SYSBIN" TRAINYARD_NO_BUILD=1 BIN="$SANDBOX/lbin" \
 	TRAINYARD_VAR="$SANDBOX/var" TRAINYARD_WEB_PORT="$P1" \
 	TRAINYARD_PREPROCESS_PORT="$P2" TRAINYARD_TRAIN_PORT="$P3" \
 	TRAINYARD_INFER_PORT="$P4" \
 	bash -c "bash '$SANDBOX/repo/run.sh' local; echo LOCAL-EXITED rc=\$?; sleep 30"
+tm kill-session -t menu
+tm rename-session -t local menu
 check "./run.sh local prints the URL" wait_for "trainyard is running: http://127.0.0.1:$P1/"
 tm send-keys -t menu C-c
 check "Ctrl+C stops it (exit status 130)" wait_for "LOCAL-EXITED rc=130"
