@@ -1,7 +1,8 @@
 /*
  * fuzz_archive.c — libFuzzer harness over the bytes a user uploads: the
  * whole archive path (libarchive, names, IDX, decode, convert, resize,
- * report) and, selected by the first byte, the image decoder, the IDX
+ * report) and, selected by the first byte, the image decoder ('I'), a
+ * decoded image fitted under every square-input policy ('F'), the IDX
  * parser, the .tyd parser and the zip directory count on their own.
  */
 #include <stdint.h>
@@ -85,6 +86,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    info.width <= 0)
 			abort();
 		break;
+	case 'F': {
+		/* a decoded picture fitted under each policy (img_fit_as):
+		 * the letterbox bars and crop rects stay inside */
+		uint8_t *px;
+		if (img_decode(data + 1, size - 1, &ilim, &info, &px, err,
+		               sizeof err) != IMG_OK)
+			break;
+		for (int f = 0; f < IMG_FIT__MAX; f++)
+			if (img_fit_as(px, info.width, info.height,
+			               info.channels, 7, 6, 1 + (size & 1) * 2,
+			               (enum img_fit)f, out, err,
+			               sizeof err) != IMG_OK)
+				abort();
+		img_free(px);
+		break;
+	}
 	case 'X':
 		if (idx_parse(data + 1, size - 1, &x, err, sizeof err) == 0 &&
 		    x.data > data + size)
