@@ -218,6 +218,14 @@ def main():
                 print("%s: FLOP-bound limit %.0f images/s; trainyard's median "
                       "is %.0f%% of it (target >= 50%%)" % (
                           n, lim, 100 * statistics.median(tys) / lim))
+                # 3x PyTorch is only reachable while it is below the limit:
+                # a PyTorch already past a third of the peak rules it out
+                need = 3 * statistics.median(pts)
+                print("%s: 3x PyTorch's median would be %.0f images/s = %.0f%% "
+                      "of the FLOP-bound limit (%s on this machine)" % (
+                          n, need, 100 * need / lim,
+                          "reachable" if need <= lim else
+                          "beyond the peak"))
         print("RSS: train service peak %.1f MB (all jobs), pytorch %.1f MB: %.2f "
               "(target <= 0.25)" % (rss / 1024, max(q["peak_rss_kb"] for r in rows.values()
                                                     for _, q in r) / 1024,
