@@ -134,7 +134,11 @@ try {
   await step('start a run with the form (defaults, early stopping off)', async () => {
     await page.fill('input[name=lr]', '0.002');
     await page.uncheck('input[name=early_stopping]');
-    await page.fill('input[name=epochs]', '12');
+    await page.fill('input[name=epochs]', '16');
+    // 64x64 makes an epoch long enough for the event stream's 0.4 s ticks
+    // to see the bar move: since the direct conv kernels, twelve 28x28
+    // epochs of 360 images ended between two ticks on a quiet machine
+    await page.fill('input[name=image_size]', '64x64x1');
     await page.click('#run-form button[type=submit]');
     await page.waitForURL(/\/runs\/\d+$/);
     runUrl = page.url();
