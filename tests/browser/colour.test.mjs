@@ -84,7 +84,17 @@ try {
       check(Date.now() < end, `run still ${st}`);
       await sleep(500);
     }
-    await page.goto(runUrl);
+    // the page reloads itself when the run ends; a goto racing that
+    // reload is aborted (net::ERR_ABORTED), so it is tried again
+    for (let i = 0; ; i++) {
+      try {
+        await page.goto(runUrl);
+        break;
+      } catch (e) {
+        if (i >= 4) throw e;
+        await sleep(300);
+      }
+    }
     check((await page.textContent('#run-status')).trim() === 'succeeded', 'run did not succeed');
     const r = await page.textContent('#recipe');
     check(r.includes(`colour, ${4 * PER_CLASS} images, 4 classes → resnet 16-32-64 at 64×64, augmentation on`)
