@@ -1,6 +1,7 @@
 /*
- * scan_int.h — what the archive reader (scan.c) and its IDX support
- * (scan_idx.c) share; private to workers/preprocess/.
+ * scan_int.h — what the archive reader (scan.c), its decoder pool
+ * (scan_pool.c) and its IDX support (scan_idx.c) share; private to
+ * workers/preprocess/.
  */
 #ifndef TY_SCAN_INT_H
 #define TY_SCAN_INT_H
@@ -111,6 +112,13 @@ void scan_size_stat(struct prep_scan *s, int w, int h);
 uint8_t *scan_read_whole(struct scan_ctx *c, struct archive *a,
                          int64_t declared, uint64_t max, size_t *lenp,
                          int *too_big);
+
+/* The decoder pool (scan_pool.c): the threads' body; hand the filling
+ * batch to the decoders and get the other one, collected, to fill; at
+ * the end, decode and collect what is left. */
+void *scan_decoder(void *arg);
+struct batch *scan_batch_flip(struct scan_ctx *c, struct batch *b);
+void scan_batch_drain(struct scan_ctx *c, struct batch *b);
 
 /* IDX (scan_idx.c): keep an IDX or labels.txt entry for later; once the
  * archive is read, pair images with labels by stem and store them. */
