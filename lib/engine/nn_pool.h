@@ -5,7 +5,7 @@
  * small matrices of a 64-image batch, so a step is split by images and
  * each thread calls single-threaded BLAS.
  *
- * Members wait by spinning briefly and then on a condition variable, so
+ * Members wait by spinning ~0.1 ms and then on a futex (nn_sync.h), so
  * an idle pool costs no CPU.
  */
 #ifndef TY_NN_POOL_H

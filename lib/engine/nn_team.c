@@ -22,13 +22,11 @@
 #include "nn_int.h"
 
 #include <cblas.h>
-#include <limits.h>
-#include <linux/futex.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
+
+#include "nn_sync.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("O3")
@@ -119,21 +117,7 @@ nn_team_input(nn_team *t)
 	return t->in;
 }
 
-static inline void
-relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
-/*
- * All T threads meet here. Spins first: a step is ~0.2 ms and the
- * threads arrive within microseconds of each other, while a futex sleep
- * and wake costs tens of them in a VM. Sleeps after ~50 us of spinning,
- * so that a thread whose partner lost its core (a busy machine, a CPU
- * quota) does not burn the time the partner needs.
- */
+/* All T threads meet here (waits as nn_sync.h says). */
 static void
 barrier(nn_team *t)
 {
@@ -144,21 +128,10 @@ barrier(nn_team *t)
 	    t->T - 1) {
 		atomic_store_explicit(&t->count, 0, memory_order_relaxed);
 		atomic_store(&t->gen, g + 1); /* seq_cst: pairs with sleepers */
-		if (atomic_load(&t->sleepers))
-			syscall(SYS_futex, &t->gen, FUTEX_WAKE_PRIVATE, INT_MAX,
-			        NULL, NULL, 0);
+		nn_sync_wake(&t->gen, &t->sleepers);
 		return;
 	}
-	for (int i = 0; i < 2000; i++) {
-		if (atomic_load_explicit(&t->gen, memory_order_acquire) != g)
-			return;
-		relax();
-	}
-	atomic_fetch_add(&t->sleepers, 1);
-	while (atomic_load(&t->gen) == g)
-		syscall(SYS_futex, &t->gen, FUTEX_WAIT_PRIVATE, g, NULL, NULL,
-		        0);
-	atomic_fetch_sub(&t->sleepers, 1);
+	nn_sync_wait(&t->gen, g, &t->sleepers);
 }
 
 /* Thread tid's first unit of `units`, a multiple of 16 where the layer
