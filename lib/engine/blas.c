@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -44,6 +45,9 @@ static const struct gemm_case gemm_cases[] = {
     {"sgemm TN 33x16x40", 1, 0, 33, 16, 40, 1.0f},
     {"sgemm TT 5x6x17", 1, 1, 5, 6, 17, 0.5f},
     {"sgemm NN 64x128x392", 0, 0, 64, 128, 392, 0.0f},
+    /* blas_small_cols's blocks: the small-matrix kernels */
+    {"sgemm NN 64x32x392", 0, 0, 64, 32, 392, 0.0f},
+    {"sgemm TN 392x32x64", 1, 0, 392, 32, 64, 0.0f},
     {"sgemm k=0 with beta", 0, 0, 4, 5, 0, 0.5f},
     {"sgemm m=1", 0, 1, 1, 31, 20, 0.0f},
     {"sgemm n=1", 1, 0, 29, 1, 18, 1.0f},
@@ -250,6 +254,29 @@ blas_select_core(char **argv)
 		reexec(argv, "without OPENBLAS_CORETYPE");
 		return;
 	}
+}
+
+int
+blas_cols_fit(int small, int m, int n, int k)
+{
+	double mk = (double)m * (k > 0 ? k : 1);
+	if (!small || mk * 16 > 1e6)
+		return n;
+	int w = (int)(1e6 / mk) & ~15;
+	return w >= n ? n : w;
+}
+
+int
+blas_small_cols(int m, int n, int k)
+{
+	static _Atomic int small = -1;
+	if (small < 0) {
+		const char *c = openblas_get_corename();
+		small = c && (!strcasecmp(c, "skylakex") ||
+		              !strcasecmp(c, "cooperlake") ||
+		              !strcasecmp(c, "sapphirerapids"));
+	}
+	return blas_cols_fit(small, m, n, k);
 }
 
 const char *

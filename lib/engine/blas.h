@@ -35,6 +35,21 @@ void blas_select_core(char **argv);
 /* OpenBLAS's name for the kernel in use ("Haswell", "SkylakeX", ...). */
 const char *blas_core_name(void);
 
+/*
+ * The widest block of columns (a multiple of 16, at most n) for which a
+ * row-major m x cols x k product, NN or TN, takes OpenBLAS's small-matrix
+ * sgemm kernel; n when the kernel in use has none or no block fits.
+ * OpenBLAS (0.3.17 on) runs products of at most 1e6 multiply-adds on its
+ * SkylakeX-class cores with a kernel that reads both matrices in place:
+ * no packing copies and no separate pass that zeroes C. On the MLP's
+ * 64 x 128 x 392 products (one thread's half of the first layer) it did
+ * 110 GFLOP/s in blocks of 32 columns against 96 whole (bench in
+ * docs/engine.md).
+ */
+int blas_small_cols(int m, int n, int k);
+/* The same for a kernel that has them (small) or not (exposed for tests). */
+int blas_cols_fit(int small, int m, int n, int k);
+
 /* The two BLAS entry points the engine relies on, as the check sees them. */
 struct blas_impl {
 	void (*sgemm)(CBLAS_ORDER, CBLAS_TRANSPOSE, CBLAS_TRANSPOSE, blasint,

@@ -5,6 +5,7 @@
  * own choice; an explicit OPENBLAS_CORETYPE is respected.
  */
 #include <signal.h>
+#include <strings.h>
 
 #include "../th.h"
 #include "blas.h"
@@ -115,5 +116,38 @@ main(void)
 			                  rows[i].best, rows[i].now,
 			                  rows[i].check) == rows[i].want);
 		}
+	TH_TEST("column blocks for the small-matrix kernels fit them")
+	{
+		static const int shapes[][3] = {
+		    {64, 128, 392},  {392, 128, 64},   {32, 128, 392},
+		    {64, 784, 128},  {64, 10, 128},    {1, 5, 1},
+		    {64, 128, 784},  {4096, 64, 4096}, {64, 128, 0},
+		    {128, 256, 392}, {7, 1000, 3}};
+		size_t ns = sizeof(shapes) / sizeof(shapes[0]);
+		for (size_t i = 0; i < ns; i++) {
+			int m = shapes[i][0], n = shapes[i][1];
+			int k = shapes[i][2], kk = k > 0 ? k : 1;
+			CHECK(blas_cols_fit(0, m, n, k) == n);
+			int w = blas_cols_fit(1, m, n, k);
+			CHECK(w > 0 && w <= n);
+			/* a narrower block: of 16s, within the kernels' 1e6
+			 * multiply-adds, and the widest such */
+			if (w < n)
+				CHECK(w % 16 == 0 &&
+				      (double)m * w * kk <= 1e6 &&
+				      (double)m * (w + 16) * kk > 1e6);
+		}
+		/* the MLP's halves of 784-128: 32 columns */
+		CHECK(blas_cols_fit(1, 64, 128, 392) == 32);
+		CHECK(blas_cols_fit(1, 392, 128, 64) == 32);
+		/* too big for even 16 columns: whole */
+		CHECK(blas_cols_fit(1, 4096, 64, 4096) == 64);
+		/* the library's own answer follows its kernel's name */
+		const char *c = blas_core_name();
+		int small = c && (!strcasecmp(c, "SkylakeX") ||
+		                  !strcasecmp(c, "Cooperlake") ||
+		                  !strcasecmp(c, "SapphireRapids"));
+		CHECK(blas_small_cols(64, 128, 392) == (small ? 32 : 128));
+	}
 	return th_done();
 }
