@@ -34,6 +34,7 @@ from pipeline_bench import make_zip  # noqa: E402
 
 TOKEN = "bench-" + os.urandom(16).hex()
 AUTH = {"Authorization": "Bearer " + TOKEN}
+NEAR_NS = 150  # cpu0-cpu1 round trip below this: one CCD (bin/core_rtt)
 ACC_NETS = ("mlp",)  # the noisy ones: more seeds for their accuracy
 NETS = {
     "mlp": {"model": {"arch": "mlp", "hidden": [128]}, "epochs": 3,
@@ -65,6 +66,20 @@ def submit(svc, body):
         raise SystemExit("POST /jobs: %r" % r)
     j = follow(svc, body["job_id"])
     return j, time.perf_counter() - t0
+
+
+def core_rtt():
+    """Round trip of a cache line between CPUs 0 and 1 (bin/core_rtt), ns:
+    the host may place the two vCPUs on one CCD (~65 ns) or two (~320),
+    and the 2-thread MLP step's speed follows it."""
+    exe = os.path.join(os.environ["BIN"], "core_rtt")
+    if not os.access(exe, os.X_OK):
+        return None
+    out = subprocess.run([exe], capture_output=True, text=True)
+    try:
+        return json.loads(out.stdout)["rtt_ns"]
+    except (ValueError, KeyError):
+        return None
 
 
 def vm_hwm_kb(pid):
@@ -146,12 +161,14 @@ def main():
                             data="prepared/1", output="runs/%d" % run_id,
                             batch_size=64, seed=p, early_stopping=False,
                             augment=False)
+                rtt = core_rtt()
                 j, wall = submit(train, body)
                 res = j["result"]
                 ty = {"ips": res["images_per_second"], "wall": wall,
                       "acc": res["epochs"][-1]["val_acc"],
                       "kept_acc": res.get("val_acc"),
                       "flops": res.get("train_flops_per_image", 0),
+                      "rtt": rtt,
                       "epoch_s": [e["seconds"] for e in res["epochs"]]}
                 bpath = os.path.join(work, "body-%d.json" % run_id)
                 with open(bpath, "w") as f:
@@ -162,10 +179,11 @@ def main():
                 rows[n].append((ty, pt))
                 print("pair %d %s: trainyard %8.0f images/s (job wall %5.1f s, "
                       "val acc %.4f) | pytorch %8.0f images/s (val acc %.4f) "
-                      "| ratio %.2fx  load %s" % (
+                      "| ratio %.2fx  load %s  cpu0-cpu1 %s ns" % (
                           p, n, ty["ips"], wall, ty["acc"], pt["images_per_second"],
                           pt["val_acc"], ty["ips"] / pt["images_per_second"],
-                          open("/proc/loadavg").read().split()[0]), flush=True)
+                          open("/proc/loadavg").read().split()[0],
+                          "%.0f" % rtt if rtt else "?"), flush=True)
         rss = vm_hwm_kb(train.proc.pid)
         acc_seeds = int(os.environ.get("ACC_SEEDS", "30"))
         extra = {}
@@ -194,6 +212,16 @@ def main():
                   "trainyard median %.0f images/s, pytorch %.0f" % (
                       n, statistics.median(ratios), ratios[0], ratios[-1],
                       statistics.median(tys), statistics.median(pts)))
+            # the vCPUs' placement, when it changed during the run
+            near = [t["ips"] / q["images_per_second"] for t, q in r
+                    if t["rtt"] and t["rtt"] < NEAR_NS]
+            far = [t["ips"] / q["images_per_second"] for t, q in r
+                   if t["rtt"] and t["rtt"] >= NEAR_NS]
+            if near and far:
+                print("%s: by placement: cpu0-cpu1 < %d ns median %.2fx (%d "
+                      "pairs), >= %d ns median %.2fx (%d pairs)" % (
+                          n, NEAR_NS, statistics.median(near), len(near),
+                          NEAR_NS, statistics.median(far), len(far)))
             print("%s: job wall submit->succeeded median %.2f s (%s epochs; per-epoch "
                   "seconds of the last job %s)" % (
                       n, statistics.median(t["wall"] for t, _ in r),
