@@ -56,6 +56,48 @@ pool_pixel(const float *restrict a, const float *restrict b,
 	}
 }
 
+/*
+ * The same for C a multiple of 16 (the small CNNs' 16 and 32), 16
+ * channels a vector: GCC left pool_pixel's loop over a runtime C with
+ * alias checks and a scalar tail (the two pools took 7 % of the
+ * Fashion-MNIST CNN's step; the first pool's backward went from 0.074
+ * to 0.058 ms a 32-image pass, its forward is bound by the memory it
+ * reads). Same compares in the same order, same bits.
+ */
+typedef float vf __attribute__((vector_size(64)));
+typedef int32_t vi __attribute__((vector_size(64)));
+typedef float vfu __attribute__((vector_size(64), aligned(4), may_alias));
+typedef int32_t viu __attribute__((vector_size(64), aligned(4), may_alias));
+#define ldf(p) (*(const vfu *)(p))
+#define ldi(p) (*(const viu *)(p))
+#define stf(p, v) (*(vfu *)(p) = (v))
+#define sti(p, v) (*(viu *)(p) = (v))
+/* where mask: a, else b (floats, bit for bit) */
+#define self(mask, a, b) ((vf)(((mask) & (vi)(a)) | (~(mask) & (vi)(b))))
+
+static const vi iota = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+
+static inline __attribute__((always_inline)) void
+pool_pixel16(const float *a, const float *b, const float *c, const float *d,
+             int C, int32_t oa, int32_t ob, int32_t oc, int32_t od, float floor,
+             float *y, int32_t *idx)
+{
+	for (int ch = 0; ch < C; ch += 16) {
+		vf m = ldf(a + ch), v;
+		vi k = oa + ch + iota, gt;
+		v = ldf(b + ch), gt = v > m;
+		k = (gt & (ob + ch + iota)) | (~gt & k), m = self(gt, v, m);
+		v = ldf(c + ch), gt = v > m;
+		k = (gt & (oc + ch + iota)) | (~gt & k), m = self(gt, v, m);
+		v = ldf(d + ch), gt = v > m;
+		k = (gt & (od + ch + iota)) | (~gt & k), m = self(gt, v, m);
+		vf f = m - m + floor;
+		stf(y + ch, self(m > f, m, f));
+		if (idx)
+			sti(idx + ch, k);
+	}
+}
+
 NN_SIMD static void
 maxpool_fwd(nn_ctx *c, const struct layer *l, int i, const float *x, int n,
             int train, struct nn_rng *rng)
@@ -72,10 +114,18 @@ maxpool_fwd(nn_ctx *c, const struct layer *l, int i, const float *x, int n,
 			for (int ox = 0; ox < l->ow; ox++) {
 				int32_t o0 = ((2 * oy) * W + 2 * ox) * C;
 				int32_t o2 = o0 + W * C;
-				pool_pixel(xb + o0, xb + o0 + C, xb + o2,
-				           xb + o2 + C, C, base + o0,
-				           base + o0 + C, base + o2,
-				           base + o2 + C, floor, y, idx);
+				if (C % 16 == 0)
+					pool_pixel16(xb + o0, xb + o0 + C,
+					             xb + o2, xb + o2 + C, C,
+					             base + o0, base + o0 + C,
+					             base + o2, base + o2 + C,
+					             floor, y, idx);
+				else
+					pool_pixel(xb + o0, xb + o0 + C,
+					           xb + o2, xb + o2 + C, C,
+					           base + o0, base + o0 + C,
+					           base + o2, base + o2 + C,
+					           floor, y, idx);
 				y += C;
 				if (idx)
 					idx += C;
@@ -97,6 +147,24 @@ unpool_pixel(const float *restrict g, const int32_t *restrict idx, int C,
 		b[ch] = k == ob + ch ? g[ch] : 0.0f;
 		c[ch] = k == oc + ch ? g[ch] : 0.0f;
 		d[ch] = k == od + ch ? g[ch] : 0.0f;
+	}
+}
+
+/* unpool_pixel for C a multiple of 16, relu: g is dy where y > 0. */
+static inline __attribute__((always_inline)) void
+unpool_pixel16(const float *y, const float *dy, const int32_t *idx, int C,
+               int relu, int32_t oa, int32_t ob, int32_t oc, int32_t od,
+               float *a, float *b, float *c, float *d)
+{
+	for (int ch = 0; ch < C; ch += 16) {
+		vf g = ldf(dy + ch), z = g - g;
+		if (relu)
+			g = self(ldf(y + ch) > z, g, z);
+		vi k = ldi(idx + ch), o = ch + iota;
+		stf(a + ch, self(k == oa + o, g, z));
+		stf(b + ch, self(k == ob + o, g, z));
+		stf(c + ch, self(k == oc + o, g, z));
+		stf(d + ch, self(k == od + o, g, z));
 	}
 }
 
@@ -134,6 +202,15 @@ maxpool_bwd(nn_ctx *c, const struct layer *l, int i, const float *x, float *dx,
 			for (int ox = 0; ox < l->ow; ox++) {
 				int32_t o0 = ((2 * oy) * W + 2 * ox) * C;
 				int32_t o2 = o0 + W * C;
+				if (C % 16 == 0) {
+					unpool_pixel16(
+					    y, dy, idx, C, l->relu_after,
+					    base + o0, base + o0 + C, base + o2,
+					    base + o2 + C, xb + o0, xb + o0 + C,
+					    xb + o2, xb + o2 + C);
+					y += C, dy += C, idx += C;
+					continue;
+				}
 				for (int ch = 0; ch < C; ch++)
 					g[ch] = !l->relu_after || y[ch] > 0.0f
 					            ? dy[ch]
