@@ -50,6 +50,13 @@ static const struct shape shapes[] = {
     {2, 2, 32, 48, 3, 1, 1, 8},
     {12, 12, 1, 32, 5, 1, 2, 8},
     {10, 10, 32, 1, 3, 2, 1, 8},
+    /* a gray input's own kernel (3x3, stride 1): rows of 14 (16
+     * channels) or 4 (32), a last tile moved back; narrower: general */
+    {9, 17, 1, 16, 3, 1, 1, 2},
+    {16, 16, 1, 16, 3, 1, 0, 2},
+    {6, 11, 1, 32, 3, 1, 1, 3},
+    {5, 13, 1, 16, 3, 1, 1, 2},
+    {7, 5, 1, 32, 3, 1, 0, 3},
     /* wider inputs: d input scattered at stride 1 too */
     {6, 5, 96, 16, 3, 1, 1, 2},
     {5, 5, 128, 32, 1, 1, 0, 1},
@@ -327,6 +334,7 @@ main(void)
 	for (int path = NN_CONV_AUTO; path <= NN_CONV_DIRECT; path++)
 		for (int i = 0; i < ns; i++)
 			check_shape(&shapes[i], path);
+	check_determinism(&shapes[0]);
 	check_determinism(&shapes[1]);
 	check_determinism(&shapes[4]);
 	check_determinism(&shapes[11]);
