@@ -218,17 +218,16 @@ void nn_conv_flip(const float *w, int k, int ic, int oc, float *wt);
 /* y = conv(xp, w) + bias (NULL: none), n x oh x ow x oc. */
 void nn_conv_fwd_direct(const struct nn_conv_geo *g, const float *xp,
                         const float *w, const float *bias, float *y);
-/* nn_bias_grad for n of 16..64 (nn_conv_direct_fits), the same bits. */
-void nn_conv_db_direct(float *db, const float *dy, size_t m, int n, int acc);
 /* wt (N x K) = w (K x N) transposed. */
 void nn_conv_transpose(const float *w, int K, int N, float *wt);
 /* dxp (n padded inputs, assigned) = d input from dy, wt the weights
  * transposed; any stride; c a multiple of 16. */
 void nn_conv_dx_scatter(const struct nn_conv_geo *g, const float *dy,
                         const float *wt, float *dxp);
-/* dw += the weight gradient from xp and dy (n x oh x ow x oc). */
+/* dw += the weight gradient from xp and dy (n x oh x ow x oc), and db
+ * += the bias gradient, in nn_bias_grad's order (the same bits). */
 void nn_conv_dw_direct(const struct nn_conv_geo *g, const float *xp,
-                       const float *dy, float *dw);
+                       const float *dy, float *dw, float *db);
 
 /* Layer sizes are bounded so that every count below fits an int. */
 #define NN_MAX_DIM 65536

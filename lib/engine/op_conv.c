@@ -329,14 +329,15 @@ bwd_direct(nn_ctx *c, const struct layer *l, int i, const float *x, float *dx,
 {
 	int M = n * l->oh * l->ow, K = l->s.k * l->s.k * l->ic, N = l->oc;
 	const float *W = c->net->params + l->woff, *dy = c->gact[i];
-	float *dW = c->grads + l->woff;
+	float *dW = c->grads + l->woff, *db = c->grads + l->boff;
 	struct nn_conv_geo g;
 	const float *xp = geo_in(l, x, n, c->scratch, &g);
 	float *rest = c->scratch; /* the padded input is read by dW only */
-	if (!c->accumulate)
+	if (!c->accumulate) {
 		memset(dW, 0, sizeof(float) * l->wn);
-	nn_conv_dw_direct(&g, xp, dy, dW);
-	nn_conv_db_direct(c->grads + l->boff, dy, (size_t)M, N, c->accumulate);
+		memset(db, 0, sizeof(float) * l->bn);
+	}
+	nn_conv_dw_direct(&g, xp, dy, dW, db);
 	if (!dx)
 		return;
 	switch (dx_way(l)) {
