@@ -1,11 +1,12 @@
 /*
  * core_rtt.c — how far apart the first two CPUs are: the round trip of
  * one cache line between a thread pinned to each, in nanoseconds (median
- * of 9 runs of 50,000 trips). The training bench prints it beside every
- * MLP run, because the 2-thread MLP step exchanges data and meets at
- * barriers several times, and on this VM the host moved the two vCPUs
- * between ~65 ns apart (one CCD) and ~320 ns (two), which moved the same
- * binary between ~290k and ~180k images/s.
+ * of 31 runs of 5,000 trips, and the least, which a busy machine hardly
+ * lifts). The training bench prints it beside every run: the 2-thread
+ * MLP step exchanges rows and meets at barriers several times, and on
+ * this VM the host moved the two vCPUs between ~65 ns apart (one CCD) and
+ * ~320 ns (two), which moved the same binary between ~290k and ~180k
+ * images/s.
  *
  *	bin/core_rtt [cpu_a cpu_b]     prints one JSON line
  */
@@ -17,7 +18,7 @@
 
 #include "util.h"
 
-enum { TRIPS = 50000, RUNS = 9 };
+enum { TRIPS = 5000, RUNS = 31 };
 
 static _Alignas(64) atomic_int ball;
 
