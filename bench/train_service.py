@@ -77,7 +77,7 @@ def core_rtt():
         return None
     out = subprocess.run([exe], capture_output=True, text=True)
     try:
-        return json.loads(out.stdout)["rtt_ns"]
+        return json.loads(out.stdout)["min_ns"]
     except (ValueError, KeyError):
         return None
 
