@@ -6,8 +6,9 @@
  *
  * cnn: the Fashion-MNIST CNN (28x28x1); resnet: the train worker's
  * default colour resnet (64x64x3, widths 16,32,64, one basic block a
- * stage, 4 classes). NN_CONV_PATH=gemm|direct forces the convolutions'
- * path (default: the engine's per-shape rule) for before/after figures.
+ * stage, 4 classes). NN_CONV_PATH=gemm|direct|wino forces the
+ * convolutions' path (default: the engine's per-shape rule; direct: no
+ * Winograd; wino: Winograd wherever it fits) for before/after figures.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +93,7 @@ main(int argc, char **argv)
 	if (path)
 		nn_conv_path = strcmp(path, "gemm") == 0     ? NN_CONV_GEMM
 		               : strcmp(path, "direct") == 0 ? NN_CONV_DIRECT
+		               : strcmp(path, "wino") == 0   ? NN_CONV_WINO
 		                                             : NN_CONV_AUTO;
 	char err[128];
 	int side = archs[a].side, insz = side * side * archs[a].ch;

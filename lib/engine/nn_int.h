@@ -198,7 +198,7 @@ struct nn_conv_geo {
 };
 /* Which path convolutions take: by the measured rule (op_conv.c), or
  * forced (tests compare the two). */
-enum { NN_CONV_AUTO, NN_CONV_GEMM, NN_CONV_DIRECT };
+enum { NN_CONV_AUTO, NN_CONV_GEMM, NN_CONV_DIRECT, NN_CONV_WINO };
 extern int nn_conv_path;
 /* A net of a ReLU and a conv layer (layer 1), so that the conv's
  * backward pass makes d input: for tests and measurements. */
@@ -228,6 +228,27 @@ void nn_conv_dx_scatter(const struct nn_conv_geo *g, const float *dy,
  * += the bias gradient, in nn_bias_grad's order (the same bits). */
 void nn_conv_dw_direct(const struct nn_conv_geo *g, const float *xp,
                        const float *dy, float *dw, float *db);
+
+/*
+ * Winograd F(2x2, 3x3) (conv_wino.c) of 3x3, stride 1, pad 1 layers with
+ * 16..64 output channels: g as for the direct kernels but unpadded
+ * (hp x wp = oh x ow = the input's size), scratch nn_wino_scratch floats.
+ */
+int nn_wino_fits(const struct layer *l);
+size_t nn_wino_scratch(int ic, int oc);
+/* y = conv(x, w) + bias (NULL: none), w as the layer's [3][3][ic][oc]. */
+void nn_wino_fwd(const struct nn_conv_geo *g, const float *x, const float *w,
+                 const float *bias, float *y, float *scratch);
+/* dw += the weight gradient from x and dy, image by image; db as
+ * nn_conv_dw_direct's. */
+void nn_wino_dw(const struct nn_conv_geo *g, const float *x, const float *dy,
+                float *dw, float *db, float *scratch);
+/* Which passes of conv layer l take Winograd (the rule, or forced). */
+enum { NN_WINO_FWD = 1, NN_WINO_DX = 2, NN_WINO_DW = 4 };
+int nn_conv_wino(const struct layer *l);
+/* The passes NN_CONV_WINO forces where they fit (all; bin/conv_paths
+ * times them one by one). */
+extern int nn_wino_force;
 
 /* Layer sizes are bounded so that every count below fits an int. */
 #define NN_MAX_DIM 65536

@@ -148,6 +148,7 @@ pointwise(const struct layer *l)
 }
 
 int nn_conv_path = NN_CONV_AUTO;
+int nn_wino_force = NN_WINO_FWD | NN_WINO_DX | NN_WINO_DW;
 
 /*
  * Which layers the direct kernels (conv_kern.c) run instead of im2col +
@@ -161,10 +162,32 @@ int nn_conv_path = NN_CONV_AUTO;
 int
 nn_conv_is_direct(const struct layer *l)
 {
-	if (nn_conv_path != NN_CONV_AUTO)
-		return nn_conv_path == NN_CONV_DIRECT &&
-		       nn_conv_direct_fits(l->oc);
+	if (nn_conv_path == NN_CONV_GEMM)
+		return 0;
 	return nn_conv_direct_fits(l->oc);
+}
+
+/*
+ * Which passes of a direct layer take Winograd (conv_wino.c): 3x3,
+ * stride 1, pad 1 (d input also needs 16..64 input channels: it is the
+ * forward over dy). RULE, from bin/conv_paths (docs/engine.md's table):
+ * its transforms cost in proportion to ic + oc, its products save in
+ * proportion to ic x oc, so the forward (and d input, a forward from oc
+ * to ic channels) wins from ic x oc = 512 on (16 -> 32: 1.2-1.4x; 16 ->
+ * 16 was even), dW, whose products are shorter, from 1024 (32 -> 32).
+ */
+int
+nn_conv_wino(const struct layer *l)
+{
+	if (!nn_conv_is_direct(l) || !nn_wino_fits(l) ||
+	    nn_conv_path == NN_CONV_DIRECT)
+		return 0;
+	int dx = nn_conv_direct_fits(l->ic) ? NN_WINO_DX : 0;
+	if (nn_conv_path == NN_CONV_WINO)
+		return (NN_WINO_FWD | NN_WINO_DW | dx) & nn_wino_force;
+	long prod = (long)l->ic * l->oc;
+	return (prod >= 512 ? NN_WINO_FWD | dx : 0) |
+	       (prod >= 1024 ? NN_WINO_DW : 0);
 }
 
 nn_net *
@@ -199,6 +222,12 @@ dx_way(const struct layer *l)
 	return l->ic % 16 == 0 ? DX_SCATTER : DX_GEMM;
 }
 
+static size_t
+up16(size_t n)
+{
+	return (n + 15) & ~(size_t)15;
+}
+
 /* The input, zero-padded (direct path). */
 static size_t
 pad_len(const struct layer *l, size_t B)
@@ -213,6 +242,21 @@ dypad_len(const struct layer *l, size_t B)
 {
 	int q = l->s.k - 1 - l->s.pad;
 	return B * (l->oh + 2 * q) * (l->ow + 2 * q) * (size_t)l->oc + l->wn;
+}
+
+/* What the Winograd passes of l need of the scratch (d input: the
+ * turned weights, then the forward's room). */
+static size_t
+wino_len(const struct layer *l, int train)
+{
+	int w = nn_conv_wino(l), dx = train && l->src >= 0;
+	size_t f = w & NN_WINO_FWD ? nn_wino_scratch(l->ic, l->oc) : 0;
+	if (train && (w & NN_WINO_DW) && nn_wino_scratch(l->ic, l->oc) > f)
+		f = nn_wino_scratch(l->ic, l->oc);
+	if (dx && (w & NN_WINO_DX) &&
+	    up16(l->wn) + nn_wino_scratch(l->oc, l->ic) > f)
+		f = up16(l->wn) + nn_wino_scratch(l->oc, l->ic);
+	return f;
 }
 
 /*
@@ -255,7 +299,9 @@ scratch(const struct layer *l, size_t B, int train)
 		size_t d[] = {[DX_CONV] = dypad_len(l, B),
 		              [DX_SCATTER] = p + l->wn,
 		              [DX_GEMM] = pointwise(l) ? 0 : col_len(l, B)};
-		return dx && d[dx_way(l)] > p ? d[dx_way(l)] : p;
+		size_t need = dx && d[dx_way(l)] > p ? d[dx_way(l)] : p;
+		size_t w = wino_len(l, train);
+		return w > need ? w : need;
 	}
 	if (pointwise(l) || (train && keep(l) && !dx))
 		return 0;
@@ -270,7 +316,7 @@ col_buf(nn_ctx *c, const struct layer *l, int i)
 }
 
 /* The direct kernels' view of l's input (n images); padded into buf
- * when l pads. */
+ * when l pads and buf is not NULL (geometry only). */
 static const float *
 geo_in(const struct layer *l, const float *x, int n, float *buf,
        struct nn_conv_geo *g)
@@ -279,10 +325,20 @@ geo_in(const struct layer *l, const float *x, int n, float *buf,
 	*g = (struct nn_conv_geo){n,     l->ih + 2 * p, l->iw + 2 * p,
 	                          l->ic, l->s.k,        l->s.stride,
 	                          l->oh, l->ow,         l->oc};
-	if (!p)
+	if (!p || !buf)
 		return x;
 	nn_conv_pad(x, n, l->ih, l->iw, l->ic, p, buf);
 	return buf;
+}
+
+/* The Winograd kernels' view of l (unpadded); of its d input pass
+ * (dy in, the input's channels out) when dx. */
+static const struct nn_conv_geo *
+wino_geo(const struct layer *l, int n, int dx, struct nn_conv_geo *g)
+{
+	int ic = dx ? l->oc : l->ic, oc = dx ? l->ic : l->oc;
+	*g = (struct nn_conv_geo){n, l->oh, l->ow, ic, 3, 1, l->oh, l->ow, oc};
+	return g;
 }
 
 static void
@@ -295,6 +351,11 @@ fwd(nn_ctx *c, const struct layer *l, int i, const float *x, int n, int train,
 	float *y = c->act[i];
 	if (direct(l)) {
 		struct nn_conv_geo g;
+		if (nn_conv_wino(l) & NN_WINO_FWD) {
+			nn_wino_fwd(wino_geo(l, n, 0, &g), x, W, bias, y,
+			            c->scratch);
+			return;
+		}
 		const float *xp = geo_in(l, x, n, c->scratch, &g);
 		nn_conv_fwd_direct(&g, xp, W, bias, y);
 		return;
@@ -331,15 +392,28 @@ bwd_direct(nn_ctx *c, const struct layer *l, int i, const float *x, float *dx,
 	const float *W = c->net->params + l->woff, *dy = c->gact[i];
 	float *dW = c->grads + l->woff, *db = c->grads + l->boff;
 	struct nn_conv_geo g;
-	const float *xp = geo_in(l, x, n, c->scratch, &g);
 	float *rest = c->scratch; /* the padded input is read by dW only */
+	int wino = nn_conv_wino(l);
 	if (!c->accumulate) {
 		memset(dW, 0, sizeof(float) * l->wn);
 		memset(db, 0, sizeof(float) * l->bn);
 	}
-	nn_conv_dw_direct(&g, xp, dy, dW, db);
+	if (wino & NN_WINO_DW) {
+		nn_wino_dw(wino_geo(l, n, 0, &g), x, dy, dW, db, c->scratch);
+	} else {
+		const float *xp = geo_in(l, x, n, c->scratch, &g);
+		nn_conv_dw_direct(&g, xp, dy, dW, db);
+	}
 	if (!dx)
 		return;
+	if (wino & NN_WINO_DX) {
+		nn_conv_flip(W, 3, l->ic, l->oc, rest);
+		nn_wino_fwd(wino_geo(l, n, 1, &g), dy, rest, NULL, dx,
+		            rest + up16(l->wn));
+		return;
+	}
+	if (wino & NN_WINO_DW) /* the scatter reads g's geometry */
+		geo_in(l, x, n, NULL, &g);
 	switch (dx_way(l)) {
 	case DX_CONV:
 		dx_by_conv(l, W, dy, n, rest, dx);

@@ -1,13 +1,15 @@
 /*
  * test_conv.c — the convolution layer's paths (direct kernels of
- * conv_kern.c, im2col + sgemm, and the per-shape rule that picks one)
- * against a plain C reference in double, over a table of shapes:
- * forward, dW, db and dX.
+ * conv_kern.c, im2col + sgemm, Winograd F(2x2, 3x3) of conv_wino.c, and
+ * the per-shape rule that picks one) against a plain C reference in
+ * double, over a table of shapes: forward, dW, db and dX.
  *
  * Tolerance: |got - ref| <= 2e-5 * S + 1e-6 for each value, S the sum of
  * the absolute values of the products the value adds up (float sums of
  * n terms err by well under n * 6e-8 * S; a wrong tap or channel is off
- * by a whole term, ~S / n).
+ * by a whole term, ~S / n). Winograd's transforms round more (sums and
+ * halvings before and after the products); its worst error was 4% of
+ * this bound (a 2x2 map's dW), the direct path's 2%.
  *
  * Determinism: the same pass twice gives the same bytes; an image's
  * output does not depend on the batch around it; dW and db summed over
@@ -60,6 +62,11 @@ static const struct shape shapes[] = {
     /* wider inputs: d input scattered at stride 1 too */
     {6, 5, 96, 16, 3, 1, 1, 2},
     {5, 5, 128, 32, 1, 1, 0, 1},
+    /* Winograd's 2x2 tiles past odd and one-pixel edges */
+    {7, 9, 16, 32, 3, 1, 1, 2},
+    {9, 7, 32, 16, 3, 1, 1, 3},
+    {5, 3, 48, 64, 3, 1, 1, 2},
+    {1, 5, 16, 16, 3, 1, 1, 2},
 };
 
 static float
@@ -220,7 +227,7 @@ rig_pass(struct rig *g, int n)
 	nn_op_conv.bwd(g->c, g->l, 1, g->c->act[0], g->dx, n);
 }
 
-static const char *const path_name[] = {"auto", "gemm", "direct"};
+static const char *const path_name[] = {"auto", "gemm", "direct", "wino"};
 
 static void
 check_shape(const struct shape *s, int path)
@@ -281,15 +288,16 @@ snap(struct rig *g, int n, float *y, float *gr, float *dx)
 }
 
 static void
-check_determinism(const struct shape *s)
+check_determinism(const struct shape *s, int path)
 {
 	char name[160];
 	snprintf(name, sizeof(name),
-	         "deterministic %dx%dx%d -> %d, k %d stride %d: twice, by "
+	         "deterministic %s %dx%dx%d -> %d, k %d stride %d: twice, by "
 	         "image, in chunks",
-	         s->h, s->w, s->ic, s->oc, s->k, s->st);
+	         path_name[path], s->h, s->w, s->ic, s->oc, s->k, s->st);
 	TH_TEST(name)
 	{
+		nn_conv_path = path;
 		struct rig g;
 		CHECK(rig_new(&g, s, 11) == 0);
 		size_t ny = (size_t)s->n * osize(g.l),
@@ -324,20 +332,61 @@ check_determinism(const struct shape *s)
 		             4 * g.l->bn) == 0);
 		free(y1), free(y2), free(g1), free(g2), free(x1), free(x2);
 		rig_free(&g);
+		nn_conv_path = NN_CONV_AUTO;
 	}
+}
+
+/* The Winograd passes the rule gives a layer of shape s. */
+static int
+wino_rule(const struct shape *s)
+{
+	char err[128];
+	nn_net *net = nn_conv_probe(s->h, s->w, s->ic, s->oc, s->k, s->st, s->p,
+	                            err, sizeof(err));
+	int r = net ? nn_conv_wino(&net->l[1]) : -1;
+	nn_free(net);
+	return r;
 }
 
 int
 main(void)
 {
 	int ns = (int)(sizeof(shapes) / sizeof(shapes[0]));
-	for (int path = NN_CONV_AUTO; path <= NN_CONV_DIRECT; path++)
+	for (int path = NN_CONV_AUTO; path <= NN_CONV_WINO; path++)
 		for (int i = 0; i < ns; i++)
 			check_shape(&shapes[i], path);
-	check_determinism(&shapes[0]);
-	check_determinism(&shapes[1]);
-	check_determinism(&shapes[4]);
-	check_determinism(&shapes[11]);
+	check_determinism(&shapes[0], NN_CONV_AUTO);
+	check_determinism(&shapes[1], NN_CONV_AUTO);
+	check_determinism(&shapes[4], NN_CONV_AUTO);
+	check_determinism(&shapes[11], NN_CONV_AUTO);
+	check_determinism(&shapes[1], NN_CONV_WINO);
+	check_determinism(&shapes[ns - 3], NN_CONV_WINO);
+	TH_TEST("Winograd takes 3x3 stride-1 pad-1 passes by ic x oc")
+	{
+		const struct shape cnn2 = {14, 14, 16, 32, 3, 1, 1, 8},
+		                   wide = {16, 16, 32, 32, 3, 1, 1, 8},
+		                   many = {16, 16, 128, 64, 3, 1, 1, 8},
+		                   narrow = {16, 16, 16, 16, 3, 1, 1, 8},
+		                   gray = {28, 28, 1, 16, 3, 1, 1, 8},
+		                   k5 = {16, 16, 32, 32, 5, 1, 2, 8},
+		                   s2 = {16, 16, 32, 32, 3, 2, 1, 8},
+		                   p0 = {16, 16, 32, 32, 3, 1, 0, 8},
+		                   oc24 = {16, 16, 32, 24, 3, 1, 1, 8};
+		CHECK(wino_rule(&cnn2) == (NN_WINO_FWD | NN_WINO_DX));
+		CHECK(wino_rule(&wide) ==
+		      (NN_WINO_FWD | NN_WINO_DX | NN_WINO_DW));
+		/* d input of 128 channels: the scatter, not a forward */
+		CHECK(wino_rule(&many) == (NN_WINO_FWD | NN_WINO_DW));
+		CHECK(wino_rule(&narrow) == 0 && wino_rule(&gray) == 0);
+		CHECK(wino_rule(&k5) == 0 && wino_rule(&s2) == 0 &&
+		      wino_rule(&p0) == 0 && wino_rule(&oc24) == 0);
+		nn_conv_path = NN_CONV_DIRECT;
+		CHECK(wino_rule(&wide) == 0);
+		nn_conv_path = NN_CONV_WINO;
+		CHECK(wino_rule(&gray) ==
+		      (NN_WINO_FWD | NN_WINO_DW)); /* no dx: 1 channel */
+		nn_conv_path = NN_CONV_AUTO;
+	}
 	TH_TEST("the rule takes 16, 32, 48 and 64 output channels only")
 	{
 		CHECK(nn_conv_direct_fits(16) && nn_conv_direct_fits(32) &&
