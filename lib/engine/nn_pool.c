@@ -20,6 +20,9 @@ struct nn_pool {
 	void *arg;
 };
 
+/* this thread's waits for a run to start or end */
+static _Thread_local struct nn_spin spin;
+
 struct member {
 	nn_pool *p;
 	int tid;
@@ -33,7 +36,7 @@ member_main(void *a)
 	free(a);
 	unsigned seen = 0;
 	for (;;) {
-		nn_sync_wait(&p->gen, seen, &p->sleepers);
+		nn_sync_wait(&p->gen, seen, &p->sleepers, &spin);
 		seen = atomic_load(&p->gen);
 		if (atomic_load(&p->stop))
 			return NULL;
@@ -73,7 +76,7 @@ nn_pool_run(nn_pool *p, void (*fn)(void *, int, int), void *arg)
 	fn(arg, 0, p->n);
 	unsigned v;
 	while ((v = atomic_load(&p->left)) != 0)
-		nn_sync_wait(&p->left, v, &p->waiter);
+		nn_sync_wait(&p->left, v, &p->waiter, &spin);
 }
 
 void

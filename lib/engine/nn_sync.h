@@ -2,16 +2,22 @@
  * nn_sync.h — how the engine's threads wait for each other (the pool's
  * start and end of a run, the MLP team's barriers).
  *
- * A waiter spins for up to NN_SYNC_SPIN_NS, then sleeps on a futex. The
- * threads of a training step arrive within microseconds of each other,
- * while a futex sleep and wake costs tens of them in a VM (the sleeping
- * vCPU halts and the host must wake it). The budget is time, not a count
- * of PAUSE instructions, because PAUSE takes ~3 ns on some x86 cores and
- * ~45 ns on others (Zen 4, Skylake-X); the old plain-load spin of the
- * pool gave up after ~6 us, so the main thread slept at the end of most
- * MLP steps. After the budget the waiter sleeps, so a thread whose
- * partner lost its core (a busy machine, a CPU quota) does not burn the
- * time the partner needs.
+ * A waiter spins, then sleeps on a futex. How long it spins adapts to
+ * how long its waits have been. On a quiet machine the threads of a step
+ * arrive within microseconds of each other, and a futex sleep and wake
+ * costs tens of them in a VM (the sleeping vCPU halts and the host must
+ * wake it): spinning up to NN_SYNC_SPIN_NS (100 us) ran the 2-thread MLP
+ * at 275-311k images/s, 5 us at 202-262k. On a machine busy with other
+ * work the partner is often preempted for milliseconds, and spinning
+ * takes the core it needs: 100 us ran at 64-78k, 5 us at 153-167k
+ * (interleaved --run pairs, 2026-12-07 13:36). So each thread keeps the
+ * share of its recent waits that took longer than NN_SYNC_SLOW_NS (20
+ * us), sleeping included (measured, so it does not depend on the spin it
+ * chose), and spins the long budget while that share is under a quarter,
+ * NN_SYNC_SHORT_NS (5 us) otherwise: at load 3.4-4.2 that ran 1.58x the
+ * old fixed spins, as fast as 5 us always. The budget is time, not a
+ * count of PAUSE instructions: PAUSE takes ~3 ns on some x86 cores, ~45
+ * ns on others.
  *
  * Waker: change the word (seq_cst), then nn_sync_wake. Waiter:
  * nn_sync_wait(word, the value it saw). The sleepers count is raised
@@ -29,6 +35,13 @@
 #include <unistd.h>
 
 #define NN_SYNC_SPIN_NS 100000L
+#define NN_SYNC_SHORT_NS 5000L
+#define NN_SYNC_SLOW_NS 20000L
+
+/* One thread's record of its waits at one kind of meeting. */
+struct nn_spin {
+	float slow; /* moving share of waits longer than NN_SYNC_SLOW_NS */
+};
 
 static inline void
 nn_sync_relax(void)
@@ -48,17 +61,19 @@ nn_sync_ns(void)
 
 /* Returns when *w != old. */
 static inline void
-nn_sync_wait(atomic_uint *w, unsigned old, atomic_int *sleepers)
+nn_sync_wait(atomic_uint *w, unsigned old, atomic_int *sleepers,
+             struct nn_spin *sp)
 {
-	long until = 0;
+	long budget = sp->slow < 0.25f ? NN_SYNC_SPIN_NS : NN_SYNC_SHORT_NS;
+	long t0 = 0, until = 0;
 	for (unsigned i = 1;; i++) {
 		if (atomic_load_explicit(w, memory_order_acquire) != old)
-			return;
+			goto done;
 		nn_sync_relax();
 		if (i % 32 == 0) { /* a clock read is ~20 ns: not every turn */
 			long now = nn_sync_ns();
-			if (!until)
-				until = now + NN_SYNC_SPIN_NS;
+			if (!t0)
+				t0 = now, until = now + budget;
 			else if (now > until)
 				break;
 		}
@@ -67,6 +82,10 @@ nn_sync_wait(atomic_uint *w, unsigned old, atomic_int *sleepers)
 	while (atomic_load(w) == old)
 		syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, old, NULL, NULL, 0);
 	atomic_fetch_sub(sleepers, 1);
+done:;
+	/* waits shorter than the first clock read count as short */
+	float slow = t0 && nn_sync_ns() - t0 > NN_SYNC_SLOW_NS;
+	sp->slow += (slow - sp->slow) * (1.0f / 16);
 }
 
 /* After changing *w: wakes every thread asleep on it. */

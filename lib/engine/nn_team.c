@@ -118,6 +118,9 @@ nn_team_input(nn_team *t)
 	return t->in;
 }
 
+/* this thread's waits at the barriers */
+static _Thread_local struct nn_spin spin;
+
 /* All T threads meet here (waits as nn_sync.h says). */
 static void
 barrier(nn_team *t)
@@ -132,7 +135,7 @@ barrier(nn_team *t)
 		nn_sync_wake(&t->gen, &t->sleepers);
 		return;
 	}
-	nn_sync_wait(&t->gen, g, &t->sleepers);
+	nn_sync_wait(&t->gen, g, &t->sleepers, &spin);
 }
 
 /* C (m x n) = op(A) B, row-major, in blocks of columns that OpenBLAS
