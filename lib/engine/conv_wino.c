@@ -37,8 +37,12 @@
 
 #define PMAX 8  /* tiles of a product's register tile, at most */
 #define TMAX 16 /* input channels of a dW register tile, at most */
-/* floats of a block's transformed input and products (64 KB: L1 and L2) */
+/* floats of a forward block's transformed input and products (64 KB,
+ * L2: 24 tiles of 16 -> 32 channels); dW's blocks are larger, so that
+ * its sums over tiles are longer (a 14x14 map's 49 tiles in one), but
+ * not past ~160 KB (at 256 KB, 32 -> 32 channels lost 20 %) */
 #define BLOCK_FLOATS (16 << 10)
+#define DW_BLOCK_FLOATS (40 << 10)
 
 int
 nn_wino_fits(const struct layer *l)
@@ -53,18 +57,29 @@ up16(size_t n)
 	return (n + 15) & ~(size_t)15;
 }
 
-/* Tiles a block: V and M of the block within BLOCK_FLOATS. */
+/* Tiles a block: V and M of the block within BLOCK_FLOATS, a multiple
+ * of every register tile's P (8, 6, 4: a block of 21 tiles in tiles of
+ * 6 computed 3 of them twice). */
 static int
 block_tiles(int ic, int oc)
 {
-	int tb = BLOCK_FLOATS / (16 * (ic + oc));
-	return tb < PMAX ? PMAX : tb;
+	int tb = BLOCK_FLOATS / (16 * (ic + oc)) / 24 * 24;
+	return tb < 24 ? 24 : tb;
+}
+
+/* Tiles of a dW block, at most. */
+static int
+dw_block_tiles(int ic, int oc)
+{
+	int tb = DW_BLOCK_FLOATS / (16 * (ic + oc));
+	return tb < 24 ? 24 : tb;
 }
 
 size_t
 nn_wino_scratch(int ic, int oc)
 {
-	size_t tb = (size_t)block_tiles(ic, oc);
+	int f = block_tiles(ic, oc), d = dw_block_tiles(ic, oc);
+	size_t tb = (size_t)(f > d ? f : d);
 	return up16((size_t)16 * ic * oc) + up16((size_t)(ic > oc ? ic : oc)) +
 	       up16((size_t)oc) + 16 * tb * (ic + oc);
 }
@@ -76,10 +91,10 @@ struct room {
 };
 
 static struct room
-rooms(float *s, int ic, int oc)
+rooms(float *s, int ic, int oc, int tb)
 {
 	struct room r;
-	r.tb = block_tiles(ic, oc);
+	r.tb = tb;
 	r.u = s;
 	r.zero = r.u + up16((size_t)16 * ic * oc);
 	r.sink = r.zero + up16((size_t)(ic > oc ? ic : oc));
@@ -317,7 +332,7 @@ nn_wino_fwd(const struct nn_conv_geo *g, const float *x, const float *w,
 	static void (*const fn[])(const struct nn_conv_geo *, const float *,
 	                          const float *, float *,
 	                          struct room) = {NULL, fwd1, fwd2, fwd3, fwd4};
-	struct room r = rooms(scratch, g->c, g->oc);
+	struct room r = rooms(scratch, g->c, g->oc, block_tiles(g->c, g->oc));
 	weights(w, g->c, g->oc, r.u);
 	fn[g->oc / VL](g, x, bias, y, r);
 }
@@ -460,11 +475,13 @@ wino_dw(const struct nn_conv_geo *g, const float *x, const float *dy, float *dw,
 	int ic = g->c, oc = NV * VL, m = g->oh * g->ow;
 	struct tiles t = tiles_of(g);
 	size_t ve = (size_t)r.tb * ic, me = (size_t)r.tb * oc;
+	/* an image's tiles in blocks of equal size (49: one; 256: 4) */
+	int nb = (t.per + r.tb - 1) / r.tb, tb = (t.per + nb - 1) / nb;
 	for (int b = 0; b < g->n; b++) {
 		bias_sum(dy + (size_t)b * m * oc, m, db, NV);
 		memset(r.u, 0, sizeof(float) * 16 * ic * oc);
-		for (int t0 = 0; t0 < t.per; t0 += r.tb) {
-			int nt = t.per - t0 < r.tb ? t.per - t0 : r.tb;
+		for (int t0 = 0; t0 < t.per; t0 += tb) {
+			int nt = t.per - t0 < tb ? t.per - t0 : tb;
 			for (int k = 0; k < nt; k++) {
 				in_tile(g, t, x, r.zero, b, t0 + k,
 				        r.v + (size_t)k * ic, ve);
@@ -501,6 +518,6 @@ nn_wino_dw(const struct nn_conv_geo *g, const float *x, const float *dy,
 	static void (*const fn[])(const struct nn_conv_geo *, const float *,
 	                          const float *, float *, float *,
 	                          struct room) = {NULL, dw1, dw2, dw3, dw4};
-	fn[g->oc / VL](g, x, dy, dw, db, rooms(scratch, g->c, g->oc));
+	fn[g->oc / VL](g, x, dy, dw, db, rooms(scratch, g->c, g->oc, dw_block_tiles(g->c, g->oc)));
 }
 /* clang-format on */

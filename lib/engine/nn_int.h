@@ -246,9 +246,6 @@ void nn_wino_dw(const struct nn_conv_geo *g, const float *x, const float *dy,
 /* Which passes of conv layer l take Winograd (the rule, or forced). */
 enum { NN_WINO_FWD = 1, NN_WINO_DX = 2, NN_WINO_DW = 4 };
 int nn_conv_wino(const struct layer *l);
-/* The passes NN_CONV_WINO forces where they fit (all; bin/conv_paths
- * times them one by one). */
-extern int nn_wino_force;
 
 /* Layer sizes are bounded so that every count below fits an int. */
 #define NN_MAX_DIM 65536

@@ -372,7 +372,8 @@ main(void)
 		                   s2 = {16, 16, 32, 32, 3, 2, 1, 8},
 		                   p0 = {16, 16, 32, 32, 3, 1, 0, 8},
 		                   oc24 = {16, 16, 32, 24, 3, 1, 1, 8};
-		CHECK(wino_rule(&cnn2) == (NN_WINO_FWD | NN_WINO_DX));
+		CHECK(wino_rule(&cnn2) ==
+		      (NN_WINO_FWD | NN_WINO_DX | NN_WINO_DW));
 		CHECK(wino_rule(&wide) ==
 		      (NN_WINO_FWD | NN_WINO_DX | NN_WINO_DW));
 		/* d input of 128 channels: the scatter, not a forward */
