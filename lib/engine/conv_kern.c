@@ -27,6 +27,7 @@
  */
 #include "nn_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "conv_vec.h"
@@ -392,6 +393,121 @@ nn_conv_dw_direct(const struct nn_conv_geo *g, const float *xp,
 	fn[g->oc / VL](g, xp, dy, dw, db);
 }
 /* clang-format on */
+
+/*
+ * The gray 3x3 dW (tile_dw's whole-window tile, the same sums in the
+ * same order) with d output read through the max-pool after the fused
+ * ReLU (nn_conv_unpools): a pixel's vector is the pooled pixel's dy
+ * where the pool's arg-max names this pixel's channel and the pool's
+ * output is positive, else +0 — the bits maxpool_bwd wrote into a d
+ * output buffer (1.6 MB for 32 28x28x16 images) that dW read back.
+ *
+ * AVX-512 only, and its own copy of the tile: GCC 12 turns a vector
+ * extension's compare into 16 scalar ones in target_clones functions
+ * and in inline functions without a target (it lowers them for the
+ * baseline first), so these functions and their helper are
+ * target("avx512f") and run when the CPU has it (nn_conv_unpool_ok).
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define AVX512 __attribute__((target("avx512f")))
+typedef int32_t vi __attribute__((vector_size(64)));
+typedef int32_t viu __attribute__((vector_size(64), aligned(4), may_alias));
+
+static inline __attribute__((always_inline)) AVX512 void
+tile_unpool(const struct nn_conv_geo *g, const float *xp,
+            const struct nn_conv_unpool *p, int b, float *dw, float *db,
+            const int NV)
+{
+	static const vi iota = {0, 1, 2,  3,  4,  5,  6,  7,
+	                        8, 9, 10, 11, 12, 13, 14, 15};
+	const int N = NV * VL;
+	size_t rs = (size_t)g->wp, out = (size_t)g->oh * g->ow * N,
+	       pout = out / 4;
+	const float *pdy = p->dy + b * pout, *py = p->y + b * pout;
+	const int32_t *pidx = p->idx + b * pout;
+	int32_t base = (int32_t)(b * out);
+	int pw = g->ow / 2;
+	vf acc[9][2], dbv[2];
+#pragma GCC unroll 9
+	for (int t = 0; t < 9; t++)
+#pragma GCC unroll 2
+		for (int v = 0; v < NV; v++)
+			acc[t][v] = (vf){0};
+#pragma GCC unroll 2
+	for (int v = 0; v < NV; v++)
+		dbv[v] = ld(db + v * VL);
+	for (int oy = 0; oy < g->oh; oy++) {
+		const float *x = xp + (size_t)oy * g->st * rs;
+		for (int ox = 0; ox < g->ow; ox++, x += g->st) {
+			size_t q = ((size_t)(oy >> 1) * pw + (ox >> 1)) * N;
+			int32_t at = base + (oy * g->ow + ox) * N;
+			vf dv[2];
+#pragma GCC unroll 2
+			for (int v = 0; v < NV; v++) {
+				vi hit = *(const viu *)(pidx + q + v * VL) ==
+				         at + v * VL + iota;
+				vi pos = (vf)ld(py + q + v * VL) > (vf){0};
+				dv[v] = (vf)(hit & pos &
+				             (vi)(vf)ld(pdy + q + v * VL));
+				dbv[v] += dv[v];
+			}
+#pragma GCC unroll 3
+			for (int r = 0; r < 3; r++)
+#pragma GCC unroll 3
+				for (int t = 0; t < 3; t++)
+#pragma GCC unroll 2
+					for (int v = 0; v < NV; v++)
+						acc[r * 3 + t][v] +=
+						    dv[v] * x[r * rs + t];
+		}
+	}
+	for (int v = 0; v < NV; v++)
+		st(db + v * VL, dbv[v]);
+	for (int t = 0; t < 9; t++)
+		for (int v = 0; v < NV; v++)
+			st(dw + (size_t)t * N + v * VL,
+			   ld(dw + (size_t)t * N + v * VL) + acc[t][v]);
+}
+
+#define UNPOOL_FN(NV)                                                          \
+	AVX512 static void dw_unpool##NV(                                      \
+	    const struct nn_conv_geo *g, const float *xp,                      \
+	    const struct nn_conv_unpool *p, float *dw, float *db)              \
+	{                                                                      \
+		size_t in = (size_t)g->hp * g->wp;                             \
+		for (int b = 0; b < g->n; b++)                                 \
+			tile_unpool(g, xp + b * in, p, b, dw, db, NV);         \
+	}
+UNPOOL_FN(1)
+UNPOOL_FN(2)
+
+int
+nn_conv_unpool_ok(void)
+{
+	return __builtin_cpu_supports("avx512f");
+}
+
+void
+nn_conv_dw_unpool(const struct nn_conv_geo *g, const float *xp,
+                  const struct nn_conv_unpool *pool, float *dw, float *db)
+{
+	(g->oc == 16 ? dw_unpool1 : dw_unpool2)(g, xp, pool, dw, db);
+}
+#else
+int
+nn_conv_unpool_ok(void)
+{
+	return 0;
+}
+
+void
+nn_conv_dw_unpool(const struct nn_conv_geo *g, const float *xp,
+                  const struct nn_conv_unpool *pool, float *dw, float *db)
+{
+	(void)g, (void)xp, (void)pool, (void)dw, (void)db;
+	abort(); /* nn_conv_unpools said no */
+}
+#endif
 
 void
 nn_conv_transpose(const float *w, int K, int N, float *wt)

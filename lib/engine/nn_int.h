@@ -224,10 +224,27 @@ void nn_conv_transpose(const float *w, int K, int N, float *wt);
  * transposed; any stride; c a multiple of 16. */
 void nn_conv_dx_scatter(const struct nn_conv_geo *g, const float *dy,
                         const float *wt, float *dxp);
+/* The 2x2 max-pool after a conv and its fused ReLU, from which the conv's
+ * d output is read (nn_conv_unpools): the pool's d output, output and
+ * arg-max (op_pool.c), n x oh/2 x ow/2 x oc each. */
+struct nn_conv_unpool {
+	const float *dy, *y;
+	const int32_t *idx;
+};
 /* dw += the weight gradient from xp and dy (n x oh x ow x oc), and db
  * += the bias gradient, in nn_bias_grad's order (the same bits). */
 void nn_conv_dw_direct(const struct nn_conv_geo *g, const float *xp,
                        const float *dy, float *dw, float *db);
+/* The same with dy unpooled from pool (a gray 3x3 layer of 16 or 32
+ * channels, even map), when nn_conv_unpool_ok (AVX-512). */
+void nn_conv_dw_unpool(const struct nn_conv_geo *g, const float *xp,
+                       const struct nn_conv_unpool *pool, float *dw, float *db);
+int nn_conv_unpool_ok(void);
+/* Whether conv layer i takes its d output from the max-pool after its
+ * fused ReLU, so that the pool writes no d input (op_conv.c); never
+ * when nn_conv_unpool is 0 (tests compare the two). */
+int nn_conv_unpools(const nn_net *net, int i);
+extern int nn_conv_unpool;
 
 /*
  * Winograd F(2x2, 3x3) (conv_wino.c) of 3x3, stride 1, pad 1 layers with

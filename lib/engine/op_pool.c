@@ -221,7 +221,8 @@ maxpool_bwd(nn_ctx *c, const struct layer *l, int i, const float *x, float *dx,
             int n)
 {
 	(void)x;
-	if (!dx)
+	/* the conv before the ReLU reads our d output itself (op_conv.c) */
+	if (!dx || (l->relu_after && nn_conv_unpools(c->net, l->src - 1)))
 		return;
 	const float *y = c->act[i], *dy = c->gact[i];
 	const int32_t *idx = (const int32_t *)(const void *)c->aux[i];

@@ -6,6 +6,11 @@
  * without the ReLU fused before it, for the channel counts that take
  * the vector path (16, 32, 48, 64) and others (1, 3, 17), even and odd
  * maps. Inputs are small integers, so windows have many ties and zeros.
+ *
+ * A gray first conv reads its d output through the pool after its ReLU
+ * (nn_conv_unpools): its gradients must be the bits of the path where
+ * the pool writes d input and the conv reads it (test_conv checks that
+ * one against a reference), over a batch in two accumulated chunks.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -118,9 +123,86 @@ check(const struct shape *s, int relu)
 	}
 }
 
+struct gray {
+	int h, w, oc, st, p, n;
+};
+
+/* Gradients of one step of a gray CNN in two chunks, unpooled or not. */
+static void
+gray_grads(nn_net *net, const float *x, const uint16_t *lab, int n, int fused,
+           float *g)
+{
+	nn_conv_unpool = fused;
+	nn_ctx *c = nn_ctx_new(net, n, 1);
+	int h = n / 2, in = nn_in_size(net);
+	nn_forward(c, x, h, 1, NULL);
+	nn_loss_backward_part(c, lab, NULL, h, n, NULL);
+	nn_ctx_accumulate(c, 1);
+	nn_forward(c, x + (size_t)h * in, n - h, 1, NULL);
+	nn_loss_backward_part(c, lab + h, NULL, n - h, n, NULL);
+	memcpy(g, nn_ctx_grads(c), sizeof(float) * nn_nparams(net));
+	nn_ctx_free(c);
+	nn_conv_unpool = 1;
+}
+
+static void
+check_gray(const struct gray *s)
+{
+	char name[128];
+	snprintf(name, sizeof(name),
+	         "gray conv %dx%d -> %d, stride %d pad %d, batch %d: unpooled "
+	         "dW, db are the bits of the unfused path",
+	         s->h, s->w, s->oc, s->st, s->p, s->n);
+	TH_TEST(name)
+	{
+		char err[128];
+		const struct nn_spec sp[] = {{.kind = NN_CONV,
+		                              .out = s->oc,
+		                              .k = 3,
+		                              .stride = s->st,
+		                              .pad = s->p},
+		                             {.kind = NN_RELU},
+		                             {.kind = NN_MAXPOOL},
+		                             {.kind = NN_FLATTEN},
+		                             {.kind = NN_DENSE, .out = 10}};
+		nn_net *net = nn_new(s->h, s->w, 1, sp, 5, NN_LOSS_XENT, err,
+		                     sizeof(err));
+		CHECK(net != NULL);
+		/* an odd map leaves the pool writing d input */
+		int even = !(net->l[0].oh & 1) && !(net->l[0].ow & 1);
+		CHECK(nn_conv_unpools(net, 0) == even);
+		nn_init(net, 3);
+		size_t in = (size_t)s->n * nn_in_size(net),
+		       np = nn_nparams(net);
+		float *x = xmalloc(4 * in), *g1 = xmalloc(4 * np),
+		      *g0 = xmalloc(4 * np);
+		uint16_t lab[16];
+		for (size_t i = 0; i < in; i++)
+			x[i] = rnd_int() * 0.25f;
+		for (int i = 0; i < s->n; i++)
+			lab[i] = (uint16_t)(i * 7 % 10);
+		gray_grads(net, x, lab, s->n, 1, g1);
+		gray_grads(net, x, lab, s->n, 0, g0);
+		CHECK(memcmp(g1, g0, 4 * np) == 0);
+		/* and twice the same */
+		gray_grads(net, x, lab, s->n, 1, g0);
+		CHECK(memcmp(g1, g0, 4 * np) == 0);
+		free(x), free(g1), free(g0);
+		nn_free(net);
+	}
+}
+
 int
 main(void)
 {
+	/* the CNN's, even maps of 32 channels, no pad; odd maps (13x9
+	 * stride 2, 9x9 no pad) keep the two passes apart */
+	static const struct gray grays[] = {
+	    {28, 28, 16, 1, 1, 6}, {10, 14, 32, 1, 1, 5}, {13, 9, 16, 2, 1, 4},
+	    {8, 18, 16, 1, 0, 3},  {9, 9, 32, 1, 0, 2},
+	};
+	for (size_t i = 0; i < sizeof(grays) / sizeof(grays[0]); i++)
+		check_gray(&grays[i]);
 	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
 		for (int relu = 0; relu < 2; relu++)
 			check(&shapes[i], relu);
