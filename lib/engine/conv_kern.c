@@ -220,9 +220,12 @@ CONV_SIMD FWD_FN(4, 4)
 			st(y + (size_t)j * NV * VL + v * VL, acc[j][v]);
 }
 
+/* Rows oy0 .. oy1 - 1 of one image's output (xp: its padded input) into
+ * y; and whole batches. */
 #define GRAY_FN(NV, P)                                                         \
-	static void fwd_gray##NV(const struct nn_conv_geo *g, const float *xp, \
-	                         const float *w, const float *bias, float *y)  \
+	CONV_SIMD static void gray_rows##NV(                                   \
+	    const struct nn_conv_geo *g, const float *xp, const float *w,      \
+	    const float *bias, int oy0, int oy1, float *y)                     \
 	{                                                                      \
 		vf wv[9 * NV], bv[NV];                                         \
 		for (int t = 0; t < 9 * NV; t++)                               \
@@ -230,26 +233,32 @@ CONV_SIMD FWD_FN(4, 4)
 		for (int v = 0; v < NV; v++)                                   \
 			bv[v] = bias ? (vf)ld(bias + v * VL) : (vf){0};        \
 		size_t rs = (size_t)g->wp, N = NV * VL;                        \
-		for (int b = 0; b < g->n; b++)                                 \
-			for (int oy = 0; oy < g->oh; oy++) {                   \
-				const float *xr =                              \
-				    xp + ((size_t)b * g->hp + oy) * rs;        \
-				float *yr =                                    \
-				    y + ((size_t)b * g->oh + oy) * g->ow * N;  \
-				for (int o = 0; o < g->ow; o += P) {           \
-					int s = o + P > g->ow ? g->ow - P : o; \
-					row_fwd_g(xr + s, rs, wv, bv,          \
-					          yr + (size_t)s * N, P, NV);  \
-				}                                              \
+		for (int oy = oy0; oy < oy1; oy++) {                           \
+			const float *xr = xp + (size_t)oy * rs;                \
+			float *yr = y + (size_t)(oy - oy0) * g->ow * N;        \
+			for (int o = 0; o < g->ow; o += P) {                   \
+				int s = o + P > g->ow ? g->ow - P : o;         \
+				row_fwd_g(xr + s, rs, wv, bv,                  \
+				          yr + (size_t)s * N, P, NV);          \
 			}                                                      \
+		}                                                              \
+	}                                                                      \
+	static void fwd_gray##NV(const struct nn_conv_geo *g, const float *xp, \
+	                         const float *w, const float *bias, float *y)  \
+	{                                                                      \
+		size_t in = (size_t)g->hp * g->wp,                             \
+		       out = (size_t)g->oh * g->ow * NV * VL;                  \
+		for (int b = 0; b < g->n; b++)                                 \
+			gray_rows##NV(g, xp + b * in, w, bias, 0, g->oh,       \
+			              y + b * out);                            \
 	}
 
 /* P measured on 32 28x28 images (AVX-512, 1 thread): 16 channels,
  * P = 14 105 GFLOP/s (8: 93, 16 spills: 78; the general tile 64); 32
  * channels, P = 4 110 GFLOP/s (6: 107, the general tile 72). */
 /* clang-format off */
-CONV_SIMD GRAY_FN(1, 14)
-CONV_SIMD GRAY_FN(2, 4)
+GRAY_FN(1, 14)
+GRAY_FN(2, 4)
 
 /* Whether the gray kernel takes g: 16 or 32 channels, rows of P. */
 static int
@@ -257,6 +266,20 @@ gray(const struct nn_conv_geo *g)
 {
 	return g->c == 1 && g->k == 3 && g->st == 1 &&
 	       ((g->oc == 16 && g->ow >= 14) || (g->oc == 32 && g->ow >= 4));
+}
+
+int
+nn_conv_gray_ok(const struct nn_conv_geo *g)
+{
+	return gray(g);
+}
+
+void
+nn_conv_gray_rows(const struct nn_conv_geo *g, const float *xp,
+                  const float *w, const float *bias, int oy0, int oy1,
+                  float *y)
+{
+	(g->oc == 16 ? gray_rows1 : gray_rows2)(g, xp, w, bias, oy0, oy1, y);
 }
 
 void

@@ -240,6 +240,22 @@ void nn_conv_dw_direct(const struct nn_conv_geo *g, const float *xp,
 void nn_conv_dw_unpool(const struct nn_conv_geo *g, const float *xp,
                        const struct nn_conv_unpool *pool, float *dw, float *db);
 int nn_conv_unpool_ok(void);
+/* The gray kernel (a 1-channel 3x3 stride-1 conv of 16 or 32 channels
+ * whose rows it takes): whether it takes g, and rows oy0 .. oy1 - 1 of
+ * one image's output (xp: its padded input) into y. */
+int nn_conv_gray_ok(const struct nn_conv_geo *g);
+void nn_conv_gray_rows(const struct nn_conv_geo *g, const float *xp,
+                       const float *w, const float *bias, int oy0, int oy1,
+                       float *y);
+/* Whether conv layer i (nn_conv_unpools, on the gray kernel, at most
+ * NN_POOL_CONV_W wide) makes the pool's output in its forward pass,
+ * nn_pool_conv_fwd (op_pool.c): the pool i's output and arg-max from
+ * the conv's weights and xp (n padded images, geometry g). */
+#define NN_POOL_CONV_W 64
+int nn_conv_pools(const nn_net *net, int i);
+void nn_pool_conv_fwd(nn_ctx *c, int i, const struct nn_conv_geo *g,
+                      const float *xp, const float *w, const float *bias,
+                      int n);
 /* Whether conv layer i takes its d output from the max-pool after its
  * fused ReLU, so that the pool writes no d input (op_conv.c); never
  * when nn_conv_unpool is 0 (tests compare the two). */

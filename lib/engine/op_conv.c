@@ -354,7 +354,10 @@ fwd(nn_ctx *c, const struct layer *l, int i, const float *x, int n, int train,
 			return;
 		}
 		const float *xp = geo_in(l, x, n, c->scratch, &g);
-		nn_conv_fwd_direct(&g, xp, W, bias, y);
+		if (nn_conv_pools(c->net, i))
+			nn_pool_conv_fwd(c, i + 2, &g, xp, W, bias, n);
+		else
+			nn_conv_fwd_direct(&g, xp, W, bias, y);
 		return;
 	}
 	int M = n * l->oh * l->ow, K = l->s.k * l->s.k * l->ic, N = l->oc;
@@ -392,6 +395,16 @@ nn_conv_unpools(const nn_net *net, int i)
 	const struct layer *p = &net->l[i + 2];
 	return l->ic == 1 && l->s.k == 3 && (l->oc == 16 || l->oc == 32) &&
 	       p->src == i + 1 && p->relu_after && !(p->ih & 1) && !(p->iw & 1);
+}
+
+int
+nn_conv_pools(const nn_net *net, int i)
+{
+	const struct layer *l = &net->l[i];
+	struct nn_conv_geo g;
+	geo_in(l, NULL, 1, NULL, &g);
+	return nn_conv_unpools(net, i) && nn_conv_gray_ok(&g) &&
+	       l->ow <= NN_POOL_CONV_W;
 }
 
 /* d input = dy (k-1-pad padded) convolved with the turned weights */

@@ -10,6 +10,7 @@
 #endif
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Channels of a max-pool whose backward pass writes windows whole. */
@@ -88,36 +89,78 @@ static const vi iota = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 		k = (gt_ & ((o) + iota)) | (~gt_ & k), m = self(gt_, v, m);    \
 	} while (0)
 
+/* One output row from input rows x0, x1 (2 oy and 2 oy + 1) whose first
+ * floats have indices k0, k1 in the batch. */
+static inline __attribute__((always_inline, target("avx512f"))) void
+pool16_row(const float *x0, const float *x1, int ow, int C, int32_t k0,
+           int32_t k1, float floor, float *y, int32_t *idx)
+{
+	vf f = {0};
+	f += floor;
+	for (int ox = 0; ox < ow; ox++, y += C) {
+		for (int ch = 0; ch < C; ch += 16) {
+			vf m = ldf(x0 + ch);
+			vi k = k0 + ch + iota;
+			POOL_TAKE(ldf(x0 + C + ch), k0 + C + ch);
+			POOL_TAKE(ldf(x1 + ch), k1 + ch);
+			POOL_TAKE(ldf(x1 + C + ch), k1 + C + ch);
+			stf(y + ch, self(m > f, m, f));
+			if (idx)
+				sti(idx + ch, k);
+		}
+		x0 += 2 * C, x1 += 2 * C, k0 += 2 * C, k1 += 2 * C;
+		if (idx)
+			idx += C;
+	}
+}
+
 __attribute__((target("avx512f"))) static void
 pool16_fwd(const struct layer *l, const float *x, int n, float floor, float *y,
            int32_t *idx)
 {
 	int C = l->ic, W = l->iw;
-	vf f = {0};
-	f += floor;
+	size_t orow = (size_t)l->ow * C;
 	for (int b = 0; b < n; b++) {
 		const float *xb = x + (size_t)b * isize(l);
 		int32_t base = (int32_t)((size_t)b * isize(l));
-		for (int oy = 0; oy < l->oh; oy++)
-			for (int ox = 0; ox < l->ow; ox++, y += C) {
-				int32_t o0 = ((2 * oy) * W + 2 * ox) * C;
-				int32_t o2 = o0 + W * C;
-				for (int ch = 0; ch < C; ch += 16) {
-					int32_t q = o0 + ch, r = o2 + ch;
-					vf m = ldf(xb + q);
-					vi k = base + q + iota;
-					POOL_TAKE(ldf(xb + q + C),
-					          base + q + C);
-					POOL_TAKE(ldf(xb + r), base + r);
-					POOL_TAKE(ldf(xb + r + C),
-					          base + r + C);
-					stf(y + ch, self(m > f, m, f));
-					if (idx)
-						sti(idx + ch, k);
-				}
-				if (idx)
-					idx += C;
-			}
+		for (int oy = 0; oy < l->oh; oy++, y += orow) {
+			int32_t o0 = 2 * oy * W * C;
+			pool16_row(xb + o0, xb + o0 + W * C, l->ow, C,
+			           base + o0, base + o0 + W * C, floor, y, idx);
+			if (idx)
+				idx += orow;
+		}
+	}
+}
+
+/*
+ * A gray first conv (layer i - 2, nn_conv_pools) and this pool in one
+ * pass: two rows of the conv's output at a time into rows (L1), pooled
+ * from there. The conv's output is read by no one else (its backward
+ * reads d output through the pool: nn_conv_unpools), so the 1.6 MB a
+ * 32-image chunk that the pool read back is not written at all. The
+ * pool's output and arg-max are those of the two passes, bit for bit.
+ */
+__attribute__((target("avx512f"))) static void
+pool16_conv(nn_ctx *c, const struct layer *l, int i, const float *xp,
+            const struct nn_conv_geo *g, const float *w, const float *bias,
+            int n, int32_t *idx)
+{
+	float rows[2 * NN_POOL_CONV_W * 32];
+	int C = l->ic, W = l->iw;
+	size_t orow = (size_t)l->ow * C, in = (size_t)g->hp * g->wp;
+	float *y = c->act[i];
+	for (int b = 0; b < n; b++) {
+		int32_t base = (int32_t)((size_t)b * isize(l));
+		for (int oy = 0; oy < l->oh; oy++, y += orow) {
+			int32_t o0 = 2 * oy * W * C;
+			nn_conv_gray_rows(g, xp + b * in, w, bias, 2 * oy,
+			                  2 * oy + 2, rows);
+			pool16_row(rows, rows + W * C, l->ow, C, base + o0,
+			           base + o0 + W * C, 0.0f, y, idx);
+			if (idx)
+				idx += orow;
+		}
 	}
 }
 
@@ -156,7 +199,21 @@ pool16(const struct layer *l)
 {
 	return l->ic % 16 == 0 && __builtin_cpu_supports("avx512f");
 }
+void
+nn_pool_conv_fwd(nn_ctx *c, int i, const struct nn_conv_geo *g, const float *xp,
+                 const float *w, const float *bias, int n)
+{
+	int32_t *idx = c->train ? (int32_t *)(void *)c->aux[i] : NULL;
+	pool16_conv(c, &c->net->l[i], i, xp, g, w, bias, n, idx);
+}
 #else
+void
+nn_pool_conv_fwd(nn_ctx *c, int i, const struct nn_conv_geo *g, const float *xp,
+                 const float *w, const float *bias, int n)
+{
+	(void)c, (void)i, (void)g, (void)xp, (void)w, (void)bias, (void)n;
+	abort(); /* nn_conv_pools said no */
+}
 #define POOL16 0
 #define pool16(l) 0
 #define pool16_fwd(l, x, n, floor, y, idx) (void)0
@@ -168,6 +225,8 @@ maxpool_fwd(nn_ctx *c, const struct layer *l, int i, const float *x, int n,
             int train, struct nn_rng *rng)
 {
 	(void)rng;
+	if (l->relu_after && nn_conv_pools(c->net, l->src - 1))
+		return; /* done with the conv's forward (pool16_conv) */
 	float *y = c->act[i];
 	int32_t *idx = train || c->train ? (int32_t *)(void *)c->aux[i] : NULL;
 	int C = l->ic, W = l->iw;

@@ -7,10 +7,11 @@
  * the vector path (16, 32, 48, 64) and others (1, 3, 17), even and odd
  * maps. Inputs are small integers, so windows have many ties and zeros.
  *
- * A gray first conv reads its d output through the pool after its ReLU
- * (nn_conv_unpools): its gradients must be the bits of the path where
- * the pool writes d input and the conv reads it (test_conv checks that
- * one against a reference), over a batch in two accumulated chunks.
+ * A gray first conv makes the pool's output in its forward pass
+ * (nn_conv_pools) and reads its d output through the pool
+ * (nn_conv_unpools): its gradients and outputs must be the bits of the
+ * path where the two layers run apart (test_conv checks the conv's
+ * passes against a reference), over a batch in two accumulated chunks.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -150,8 +151,8 @@ check_gray(const struct gray *s)
 {
 	char name[128];
 	snprintf(name, sizeof(name),
-	         "gray conv %dx%d -> %d, stride %d pad %d, batch %d: unpooled "
-	         "dW, db are the bits of the unfused path",
+	         "gray conv %dx%d -> %d, stride %d pad %d, batch %d: fused "
+	         "conv-pool passes give the unfused bits",
 	         s->h, s->w, s->oc, s->st, s->p, s->n);
 	TH_TEST(name)
 	{
@@ -187,6 +188,16 @@ check_gray(const struct gray *s)
 		/* and twice the same */
 		gray_grads(net, x, lab, s->n, 1, g0);
 		CHECK(memcmp(g1, g0, 4 * np) == 0);
+		/* inference (no arg-max kept): the same outputs */
+		size_t no = (size_t)s->n * nn_out_size(net);
+		float *p1 = xmalloc(4 * no);
+		nn_ctx *ci = nn_ctx_new(net, s->n, 0);
+		memcpy(p1, nn_predict(ci, x, s->n), 4 * no);
+		nn_conv_unpool = 0;
+		CHECK(memcmp(p1, nn_predict(ci, x, s->n), 4 * no) == 0);
+		nn_conv_unpool = 1;
+		nn_ctx_free(ci);
+		free(p1);
 		free(x), free(g1), free(g0);
 		nn_free(net);
 	}
