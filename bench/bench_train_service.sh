@@ -6,7 +6,8 @@
 # min-max over PAIRS pairs; not pass/fail.
 #   PAIRS=5 bench/bench_train_service.sh      (BENCH_QUICK=1: 1 pair)
 #   ACC_SEEDS=30: MLP seeds in all for its val acc (the extra ones off the
-#   service, one after the other; BENCH_QUICK: none)
+#   service, one after the other; BENCH_QUICK: none); ACC_NETS=mlp,cnn
+#   does the same for the CNN
 set -uo pipefail
 ROOT=${ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 export ROOT BIN=${BIN:-$ROOT/bin}

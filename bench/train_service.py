@@ -35,7 +35,9 @@ from pipeline_bench import make_zip  # noqa: E402
 TOKEN = "bench-" + os.urandom(16).hex()
 AUTH = {"Authorization": "Bearer " + TOKEN}
 NEAR_NS = 150  # cpu0-cpu1 round trip below this: one CCD (bin/core_rtt)
-ACC_NETS = ("mlp",)  # the noisy ones: more seeds for their accuracy
+# the noisy ones: more seeds for their accuracy (ACC_NETS=mlp,cnn adds the
+# CNN, whose PyTorch runs on one thread take ~20 s a seed)
+ACC_NETS = tuple(os.environ.get("ACC_NETS", "mlp").split(","))
 NETS = {
     "mlp": {"model": {"arch": "mlp", "hidden": [128]}, "epochs": 3,
             "optimizer": "sgd", "lr": 0.1, "momentum": 0.9},
