@@ -164,33 +164,32 @@ pool16_conv(nn_ctx *c, const struct layer *l, int i, const float *xp,
 	}
 }
 
-/* maxpool_bwd's windows (relu: d output passes where y > 0). */
+/* maxpool_bwd's windows (relu: d output passes where y > 0), output row
+ * by output row of the batch; the arg-max holds indices into dx. */
 __attribute__((target("avx512f"))) static void
 pool16_bwd(const struct layer *l, const float *y, const float *dy,
            const int32_t *idx, int n, float *dx)
 {
-	int C = l->ic, W = l->iw, relu = l->relu_after;
-	for (int b = 0; b < n; b++) {
-		float *xb = dx + (size_t)b * isize(l);
-		int32_t base = (int32_t)((size_t)b * isize(l));
-		for (int oy = 0; oy < l->oh; oy++)
-			for (int ox = 0; ox < l->ow; ox++) {
-				int32_t o0 = ((2 * oy) * W + 2 * ox) * C;
-				int32_t o2 = o0 + W * C;
-				for (int ch = 0; ch < C; ch += 16) {
-					vf g = ldf(dy + ch), z = {0};
-					if (relu)
-						g = self(ldf(y + ch) > z, g, z);
-					vi k = ldi(idx + ch) - base - ch - iota;
-					stf(xb + o0 + ch, self(k == o0, g, z));
-					stf(xb + o0 + C + ch,
-					    self(k == o0 + C, g, z));
-					stf(xb + o2 + ch, self(k == o2, g, z));
-					stf(xb + o2 + C + ch,
-					    self(k == o2 + C, g, z));
-				}
-				y += C, dy += C, idx += C;
+	int C = l->ic, relu = l->relu_after;
+	int32_t down = l->iw * C; /* the window's second row */
+	for (size_t r = 0; r < (size_t)n * l->oh; r++) {
+		int32_t q = (int32_t)((r / l->oh) * isize(l) +
+		                      (r % l->oh) * 2 * (size_t)down);
+		for (int ox = 0; ox < l->ow; ox++, q += 2 * C) {
+			for (int ch = 0; ch < C; ch += 16) {
+				vf g = ldf(dy + ch), z = {0};
+				if (relu)
+					g = self(ldf(y + ch) > z, g, z);
+				vi k = ldi(idx + ch) - ch - iota;
+				stf(dx + q + ch, self(k == q, g, z));
+				stf(dx + q + C + ch, self(k == q + C, g, z));
+				stf(dx + q + down + ch,
+				    self(k == q + down, g, z));
+				stf(dx + q + down + C + ch,
+				    self(k == q + down + C, g, z));
 			}
+			y += C, dy += C, idx += C;
+		}
 	}
 }
 
