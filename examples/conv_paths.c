@@ -3,7 +3,7 @@
  * direct kernels) timed side by side on one thread, shape by shape:
  * the measurements behind op_conv.c's per-shape rule.
  *
- *	bin/conv_paths [reps] [wino]   (wino: the Winograd table only)
+ *	bin/conv_paths [reps] [wino [batch]]   (the Winograd table only)
  *
  * Each row: a training forward and backward (d input included) of a
  * batch of 8, CPU time per pass, the two paths alternating so that a
@@ -49,6 +49,8 @@ cpu_now(void)
 	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static int batch = 8; /* images a pass */
+
 static nn_net *
 probe(const struct shape *s, char *err, size_t errlen)
 {
@@ -70,7 +72,7 @@ time_path(const struct shape *s, int path, int reps, double *f, double *b,
 		exit(1);
 	}
 	nn_init(net, 1);
-	int B = 8;
+	int B = batch;
 	nn_ctx *c = nn_ctx_new(net, B, 1);
 	const struct layer *l = &net->l[1];
 	size_t in = (size_t)B * isize(l);
@@ -133,9 +135,11 @@ wino_of(const struct shape *s)
 static void
 wino_table(int reps)
 {
-	printf("\n%-18s %-5s %15s %6s | %15s %6s | %15s %6s | %6s\n",
-	       "Winograd (batch 8)", "rule", "fwd ms dir/wino", "ratio",
-	       "dW+db dir/wino", "ratio", "dX dir/wino", "ratio", "step");
+	char title[32];
+	snprintf(title, sizeof(title), "Winograd (batch %d)", batch);
+	printf("\n%-18s %-5s %15s %6s | %15s %6s | %15s %6s | %6s\n", title,
+	       "rule", "fwd ms dir/wino", "ratio", "dW+db dir/wino", "ratio",
+	       "dX dir/wino", "ratio", "step");
 	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
 		const struct shape *s = &shapes[i];
 		int rule = wino_of(s);
@@ -172,6 +176,8 @@ main(int argc, char **argv)
 	openblas_set_num_threads(1);
 	int reps = argc > 1 ? atoi(argv[1]) : 20;
 	if (argc > 2 && strcmp(argv[2], "wino") == 0) {
+		if (argc > 3)
+			batch = atoi(argv[3]) > 0 ? atoi(argv[3]) : 8;
 		wino_table(reps);
 		return 0;
 	}

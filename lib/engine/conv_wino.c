@@ -144,25 +144,49 @@ tiles_of(const struct nn_conv_geo *g)
 	return t;
 }
 
+/* A tile: image b, tile row ty, column tx; stepped in raster order
+ * (no division a tile: they cost as much as its transform). */
+struct at {
+	int b, ty, tx;
+};
+
+static struct at
+at_of(long q, struct tiles t)
+{
+	int r = (int)(q % t.per);
+	return (struct at){(int)(q / t.per), r / t.tw, r % t.tw};
+}
+
+INLINE void
+at_next(struct at *a, struct tiles t)
+{
+	if (++a->tx == t.tw) {
+		a->tx = 0;
+		if (++a->ty == t.th)
+			a->ty = 0, a->b++;
+	}
+}
+
 /*
- * V of image b's tile r: v[e * es + c] for its 16 elements e. The 4x4
- * window starts one pixel up and left of the tile (pad 1).
+ * V of tile a: v[e * es + c] for its 16 elements e. The 4x4 window
+ * starts one pixel up and left of the tile (pad 1).
  */
 INLINE void
-in_tile(const struct nn_conv_geo *g, struct tiles t, const float *x,
-        const float *zero, int b, int r, float *restrict v, size_t es)
+in_tile(const struct nn_conv_geo *g, const float *x, const float *zero,
+        struct at a, float *restrict v, size_t es)
 {
-	int ic = g->c, y0 = (r / t.tw) * 2 - 1, x0 = (r % t.tw) * 2 - 1;
-	const float *p[16];
-	for (int i = 0; i < 4; i++)
+	int ic = g->c, y0 = a.ty * 2 - 1, x0 = a.tx * 2 - 1;
+	const float *img = x + (size_t)a.b * g->oh * g->ow * ic, *p[16];
+	for (int i = 0; i < 4; i++) {
+		int iy = y0 + i, in = iy >= 0 && iy < g->oh;
 		for (int j = 0; j < 4; j++) {
-			int iy = y0 + i, ix = x0 + j;
+			int ix = x0 + j;
 			p[i * 4 + j] =
-			    iy < 0 || iy >= g->oh || ix < 0 || ix >= g->ow
-			        ? zero
-			        : x + (((size_t)b * g->oh + iy) * g->ow + ix) *
-			                  ic;
+			    in && ix >= 0 && ix < g->ow
+			        ? img + ((size_t)iy * g->ow + ix) * ic
+			        : zero;
 		}
+	}
 	for (int c = 0; c < ic; c += VL) {
 		/* a channel count not a multiple of VL (1, 3) ends in a
 		 * short vector, through a zeroed copy */
@@ -201,21 +225,31 @@ in_tile(const struct nn_conv_geo *g, struct tiles t, const float *x,
 	}
 }
 
-/* Y = A^T M A (+ bias) of image b's tile r; m[e * es + o]. */
+/* The 2x2 pixels of tile a in y (oc floats each); those past an odd
+ * edge at other (a sink, or a row of zeros). */
 INLINE void
-out_tile(const struct nn_conv_geo *g, struct tiles t, const float *m, size_t es,
-         const float *bias, float *y, float *sink, int b, int r)
+tile_px(const struct nn_conv_geo *g, float *y, struct at a, float *other,
+        float **p)
 {
-	int oc = g->oc, y0 = (r / t.tw) * 2, x0 = (r % t.tw) * 2;
-	float *p[4];
+	int y0 = a.ty * 2, x0 = a.tx * 2;
+	float *img = y + (size_t)a.b * g->oh * g->ow * g->oc;
 	for (int i = 0; i < 2; i++)
 		for (int j = 0; j < 2; j++)
 			p[i * 2 + j] =
 			    y0 + i < g->oh && x0 + j < g->ow
-			        ? y + (((size_t)b * g->oh + y0 + i) * g->ow +
-			               x0 + j) *
-			                  oc
-			        : sink;
+			        ? img + ((size_t)(y0 + i) * g->ow + x0 + j) *
+			                    g->oc
+			        : other;
+}
+
+/* Y = A^T M A (+ bias) of tile a; m[e * es + o]. */
+INLINE void
+out_tile(const struct nn_conv_geo *g, const float *m, size_t es,
+         const float *bias, float *y, float *sink, struct at a)
+{
+	int oc = g->oc;
+	float *p[4];
+	tile_px(g, y, a, sink, p);
 	for (int o = 0; o < oc; o += VL) {
 		vf r0[4], r1[4], s[16];
 		for (int k = 0; k < 16; k++)
@@ -296,19 +330,15 @@ wino_fwd(const struct nn_conv_geo *g, const float *x, const float *bias,
 	size_t ve = (size_t)r.tb * ic, me = (size_t)r.tb * oc;
 	for (long t0 = 0; t0 < total; t0 += r.tb) {
 		int nt = total - t0 < r.tb ? (int)(total - t0) : r.tb;
-		for (int k = 0; k < nt; k++) {
-			long q = t0 + k;
-			in_tile(g, t, x, r.zero, (int)(q / t.per),
-			        (int)(q % t.per), r.v + (size_t)k * ic, ve);
-		}
+		struct at a = at_of(t0, t), a0 = a;
+		for (int k = 0; k < nt; k++, at_next(&a, t))
+			in_tile(g, x, r.zero, a, r.v + (size_t)k * ic, ve);
 		for (int e = 0; e < 16; e++)
 			block_mul(r.v + e * ve, r.u + (size_t)e * ic * oc,
 			          r.m + e * me, ic, nt, P, NV);
-		for (int k = 0; k < nt; k++) {
-			long q = t0 + k;
-			out_tile(g, t, r.m + (size_t)k * oc, me, bias, y,
-			         r.sink, (int)(q / t.per), (int)(q % t.per));
-		}
+		for (int k = 0; k < nt; k++, at_next(&a0, t))
+			out_tile(g, r.m + (size_t)k * oc, me, bias, y, r.sink,
+			         a0);
 	}
 }
 
@@ -338,31 +368,24 @@ nn_wino_fwd(const struct nn_conv_geo *g, const float *x, const float *w,
 }
 /* clang-format on */
 
-/* A dy A^T of image b's tile r into q[e * es + o]; outputs past an odd
- * edge count as 0 (they are not outputs). */
+/* A dy A^T of tile a into q[e * es + o]; outputs past an odd edge
+ * count as 0 (they are not outputs). */
 INLINE void
-dm_tile(const struct nn_conv_geo *g, struct tiles t, const float *dy,
-        const float *zero, int b, int r, float *restrict q, size_t es)
+dm_tile(const struct nn_conv_geo *g, const float *dy, float *zero, struct at a,
+        float *restrict q, size_t es)
 {
-	int oc = g->oc, y0 = (r / t.tw) * 2, x0 = (r % t.tw) * 2;
-	const float *p[4];
-	for (int i = 0; i < 2; i++)
-		for (int j = 0; j < 2; j++)
-			p[i * 2 + j] =
-			    y0 + i < g->oh && x0 + j < g->ow
-			        ? dy + (((size_t)b * g->oh + y0 + i) * g->ow +
-			                x0 + j) *
-			                   oc
-			        : zero;
+	int oc = g->oc;
+	float *p[4];
+	tile_px(g, (float *)dy, a, zero, p); /* (read only) */
 	for (int o = 0; o < oc; o += VL) {
-		vf a[2][2] = {{ld(p[0] + o), ld(p[1] + o)},
+		vf u[2][2] = {{ld(p[0] + o), ld(p[1] + o)},
 		              {ld(p[2] + o), ld(p[3] + o)}};
 		vf s[4][2];
 		for (int j = 0; j < 2; j++) {
-			s[0][j] = a[0][j];
-			s[1][j] = a[0][j] + a[1][j];
-			s[2][j] = a[0][j] - a[1][j];
-			s[3][j] = -a[1][j];
+			s[0][j] = u[0][j];
+			s[1][j] = u[0][j] + u[1][j];
+			s[2][j] = u[0][j] - u[1][j];
+			s[3][j] = -u[1][j];
 		}
 		for (int i = 0; i < 4; i++) {
 			float *d = q + (size_t)i * 4 * es + o;
@@ -482,11 +505,12 @@ wino_dw(const struct nn_conv_geo *g, const float *x, const float *dy, float *dw,
 		memset(r.u, 0, sizeof(float) * 16 * ic * oc);
 		for (int t0 = 0; t0 < t.per; t0 += tb) {
 			int nt = t.per - t0 < tb ? t.per - t0 : tb;
-			for (int k = 0; k < nt; k++) {
-				in_tile(g, t, x, r.zero, b, t0 + k,
-				        r.v + (size_t)k * ic, ve);
-				dm_tile(g, t, dy, r.zero, b, t0 + k,
-				        r.m + (size_t)k * oc, me);
+			struct at a = at_of((long)b * t.per + t0, t);
+			for (int k = 0; k < nt; k++, at_next(&a, t)) {
+				in_tile(g, x, r.zero, a, r.v + (size_t)k * ic,
+				        ve);
+				dm_tile(g, dy, r.zero, a, r.m + (size_t)k * oc,
+				        me);
 			}
 			for (int e = 0; e < 16; e++)
 				block_dw(r.v + e * ve, r.m + e * me,
