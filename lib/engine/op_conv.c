@@ -172,8 +172,10 @@ nn_conv_is_direct(const struct layer *l)
  * forward over dy). RULE, from bin/conv_paths (docs/engine.md's table):
  * its transforms cost in proportion to ic + oc, its products save in
  * proportion to ic x oc, so every pass wins from ic x oc = 512 on (16 ->
- * 32 channels: forward 1.4x, dW 1.2x, d input 1.4x on 32 images); 16 ->
- * 16 stays direct (forward 1.04-1.08x, dW 0.91-0.95x).
+ * 32 channels: forward 1.4x, dW 1.2x, d input 1.4x); 16 -> 16 stays
+ * direct (forward 1.02-1.12x, dW 0.92-1.03x). dW also turns its sum
+ * back once an image (16 x ic x oc floats), which a map of 7x7 (16
+ * tiles) does not repay (0.72x): dW needs 14x14 or more.
  */
 int
 nn_conv_wino(const struct layer *l)
@@ -182,9 +184,11 @@ nn_conv_wino(const struct layer *l)
 	    nn_conv_path == NN_CONV_DIRECT)
 		return 0;
 	int dx = nn_conv_direct_fits(l->ic) ? NN_WINO_DX : 0;
-	if (nn_conv_path != NN_CONV_WINO && (long)l->ic * l->oc < 512)
+	if (nn_conv_path == NN_CONV_WINO)
+		return NN_WINO_FWD | NN_WINO_DW | dx;
+	if ((long)l->ic * l->oc < 512)
 		return 0;
-	return NN_WINO_FWD | NN_WINO_DW | dx;
+	return NN_WINO_FWD | dx | (l->oh * l->ow >= 196 ? NN_WINO_DW : 0);
 }
 
 nn_net *

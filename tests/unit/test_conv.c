@@ -379,6 +379,9 @@ main(void)
 		/* d input of 128 channels: the scatter, not a forward */
 		CHECK(wino_rule(&many) == (NN_WINO_FWD | NN_WINO_DW));
 		CHECK(wino_rule(&narrow) == 0 && wino_rule(&gray) == 0);
+		/* dW turns its sum back once an image: not for 7x7 */
+		const struct shape small = {7, 7, 32, 32, 3, 1, 1, 8};
+		CHECK(wino_rule(&small) == (NN_WINO_FWD | NN_WINO_DX));
 		CHECK(wino_rule(&k5) == 0 && wino_rule(&s2) == 0 &&
 		      wino_rule(&p0) == 0 && wino_rule(&oc24) == 0);
 		nn_conv_path = NN_CONV_DIRECT;
