@@ -266,7 +266,10 @@ out_tile(const struct nn_conv_geo *g, const float *m, size_t es,
 	}
 }
 
-/* m[j] = v[j] U for P tiles (rows ic floats apart), NV vectors wide. */
+/* m[j] = v[j] U for P tiles (rows ic floats apart), NV vectors wide:
+ * conv_kern.c's tile_fwd with a 1x1 window, but with rows a fixed
+ * stride apart instead of P row pointers (through tile_fwd the CNN's
+ * d input, 14x14x32 -> 16, took 8-20 % longer). */
 INLINE void
 tile_mul(const float *v, const float *u, float *m, int ic, const int P,
          const int NV)
