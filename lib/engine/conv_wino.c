@@ -131,7 +131,7 @@ weights(const float *w, int ic, int oc, float *restrict u)
 	}
 }
 
-/* Tiles of an image, and tile r's top-left output pixel. */
+/* Tiles of an image: rows, columns, all (2x2 outputs each). */
 struct tiles {
 	int th, tw, per;
 };
