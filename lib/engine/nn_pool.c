@@ -11,10 +11,11 @@
 struct nn_pool {
 	int n;
 	pthread_t *th;
-	atomic_uint gen;     /* bumped for every run */
-	atomic_uint left;    /* members still working on this run */
-	atomic_int sleepers; /* members asleep on gen */
-	atomic_int waiter;   /* the caller asleep on left */
+	atomic_uint gen;             /* bumped for every run */
+	atomic_uint left;            /* members still working on this run */
+	atomic_int sleepers;         /* members asleep on gen */
+	atomic_int waiter;           /* the caller asleep on left */
+	_Atomic long go_at, done_at; /* when the last run began, ended */
 	atomic_int stop;
 	void (*fn)(void *, int, int);
 	void *arg;
@@ -36,11 +37,12 @@ member_main(void *a)
 	free(a);
 	unsigned seen = 0;
 	for (;;) {
-		nn_sync_wait(&p->gen, seen, &p->sleepers, &spin);
+		nn_sync_wait(&p->gen, seen, &p->sleepers, &p->go_at, &spin);
 		seen = atomic_load(&p->gen);
 		if (atomic_load(&p->stop))
 			return NULL;
 		p->fn(p->arg, m.tid, p->n);
+		nn_sync_stamp(&p->done_at);
 		if (atomic_fetch_sub(&p->left, 1) == 1)
 			nn_sync_wake(&p->left, &p->waiter);
 	}
@@ -71,12 +73,13 @@ nn_pool_run(nn_pool *p, void (*fn)(void *, int, int), void *arg)
 	p->fn = fn;
 	p->arg = arg;
 	atomic_store(&p->left, (unsigned)(p->n - 1));
+	nn_sync_stamp(&p->go_at);
 	atomic_fetch_add(&p->gen, 1); /* seq_cst: pairs with sleepers */
 	nn_sync_wake(&p->gen, &p->sleepers);
 	fn(arg, 0, p->n);
 	unsigned v;
 	while ((v = atomic_load(&p->left)) != 0)
-		nn_sync_wait(&p->left, v, &p->waiter, &spin);
+		nn_sync_wait(&p->left, v, &p->waiter, &p->done_at, &spin);
 }
 
 void

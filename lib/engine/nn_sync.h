@@ -11,18 +11,21 @@
  * work the partner is often preempted for milliseconds, and spinning
  * takes the core it needs: 100 us ran at 64-78k, 5 us at 153-167k
  * (interleaved --run pairs, 2026-12-07 13:36). So each thread keeps the
- * share of its recent waits that took longer than NN_SYNC_SLOW_NS (20
- * us), sleeping included (measured, so it does not depend on the spin it
- * chose), and spins the long budget while that share is under a quarter,
- * NN_SYNC_SHORT_NS (5 us) otherwise: at load 3.4-4.2 that ran 1.58x the
- * old fixed spins, as fast as 5 us always. The budget is time, not a
- * count of PAUSE instructions: PAUSE takes ~3 ns on some x86 cores, ~45
- * ns on others.
+ * share of its recent waits whose partner came more than NN_SYNC_SLOW_NS
+ * (20 us) after it, and spins the long budget while that share is under a
+ * quarter, NN_SYNC_SHORT_NS (5 us) otherwise. Lateness is the partner's
+ * release time (stamped by the waker) less the waiter's arrival, not how
+ * long the waiter took to return: a first version counted that, and once
+ * it had gone short on a slow start its own futex wakes (tens of us) kept
+ * it short on a quiet machine (162k images/s with 15 % of the samples in
+ * the scheduler). At load 3.4-4.2 the rule ran 1.58x the old fixed spins,
+ * as fast as 5 us always. The budget is time, not a count of PAUSE
+ * instructions: PAUSE takes ~3 ns on some x86 cores, ~45 ns on others.
  *
- * Waker: change the word (seq_cst), then nn_sync_wake. Waiter:
- * nn_sync_wait(word, the value it saw). The sleepers count is raised
- * before the word is read again and the futex re-checks the value, so no
- * wake is lost.
+ * Waker: nn_sync_stamp(at), change the word (seq_cst), nn_sync_wake.
+ * Waiter: nn_sync_wait(word, the value it saw, ..., at). The sleepers
+ * count is raised before the word is read again and the futex re-checks
+ * the value, so no wake is lost.
  */
 #ifndef TY_NN_SYNC_H
 #define TY_NN_SYNC_H
@@ -40,7 +43,7 @@
 
 /* One thread's record of its waits at one kind of meeting. */
 struct nn_spin {
-	float slow; /* moving share of waits longer than NN_SYNC_SLOW_NS */
+	float slow; /* moving share of partners later than NN_SYNC_SLOW_NS */
 };
 
 static inline void
@@ -59,10 +62,23 @@ nn_sync_ns(void)
 	return ts.tv_sec * 1000000000L + ts.tv_nsec;
 }
 
-/* Returns when *w != old. */
+/* Before releasing a meeting: when it was released (the latest of the
+ * stamps, when several threads release together). */
+static inline void
+nn_sync_stamp(_Atomic long *at)
+{
+	long now = nn_sync_ns(),
+	     was = atomic_load_explicit(at, memory_order_relaxed);
+	while (was < now &&
+	       !atomic_compare_exchange_weak_explicit(
+	           at, &was, now, memory_order_relaxed, memory_order_relaxed))
+		;
+}
+
+/* Returns when *w != old; at: the releaser's nn_sync_stamp. */
 static inline void
 nn_sync_wait(atomic_uint *w, unsigned old, atomic_int *sleepers,
-             struct nn_spin *sp)
+             const _Atomic long *at, struct nn_spin *sp)
 {
 	long budget = sp->slow < 0.25f ? NN_SYNC_SPIN_NS : NN_SYNC_SHORT_NS;
 	long t0 = 0, until = 0;
@@ -83,8 +99,10 @@ nn_sync_wait(atomic_uint *w, unsigned old, atomic_int *sleepers,
 		syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, old, NULL, NULL, 0);
 	atomic_fetch_sub(sleepers, 1);
 done:;
-	/* waits shorter than the first clock read count as short */
-	float slow = t0 && nn_sync_ns() - t0 > NN_SYNC_SLOW_NS;
+	/* how late the partner came; waits that ended before the first
+	 * clock read count as prompt */
+	float slow = t0 && atomic_load_explicit(at, memory_order_relaxed) - t0 >
+	                       NN_SYNC_SLOW_NS;
 	sp->slow += (slow - sp->slow) * (1.0f / 16);
 }
 

@@ -41,6 +41,7 @@ struct nn_team {
 	float ***part; /* [dense layer][thread]: partial products */
 	atomic_int count, sleepers;
 	atomic_uint gen;
+	_Atomic long at; /* when the last barrier was released */
 };
 
 /* Does layer i's row split its weights by rows in a team? */
@@ -131,11 +132,12 @@ barrier(nn_team *t)
 	if (atomic_fetch_add_explicit(&t->count, 1, memory_order_acq_rel) ==
 	    t->T - 1) {
 		atomic_store_explicit(&t->count, 0, memory_order_relaxed);
+		nn_sync_stamp(&t->at);
 		atomic_store(&t->gen, g + 1); /* seq_cst: pairs with sleepers */
 		nn_sync_wake(&t->gen, &t->sleepers);
 		return;
 	}
-	nn_sync_wait(&t->gen, g, &t->sleepers, &spin);
+	nn_sync_wait(&t->gen, g, &t->sleepers, &t->at, &spin);
 }
 
 /* C (m x n) = op(A) B, row-major, in blocks of columns that OpenBLAS
