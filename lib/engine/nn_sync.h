@@ -18,9 +18,12 @@
  * long the waiter took to return: a first version counted that, and once
  * it had gone short on a slow start its own futex wakes (tens of us) kept
  * it short on a quiet machine (162k images/s with 15 % of the samples in
- * the scheduler). At load 3.4-4.2 the rule ran 1.58x the old fixed spins,
- * as fast as 5 us always. The budget is time, not a count of PAUSE
- * instructions: PAUSE takes ~3 ns on some x86 cores, ~45 ns on others.
+ * the scheduler); at load 3.4-4.2 that first rule ran 1.58x the old
+ * fixed spins. This one, against the code before both (interleaved --run
+ * pairs, 14:39-14:44): quiet 1.14x, beside two CPU hogs 1.29x (a fixed 5
+ * us spin 1.01x there, a fixed 100 us 1.14x quiet). The budget is time,
+ * not a count of PAUSE instructions: PAUSE takes ~3 ns on some x86 cores,
+ * ~45 ns on others.
  *
  * Waker: nn_sync_stamp(at), change the word (seq_cst), nn_sync_wake.
  * Waiter: nn_sync_wait(word, the value it saw, ..., at). The sleepers
