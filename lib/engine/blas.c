@@ -267,16 +267,25 @@ blas_cols_fit(int small, int m, int n, int k)
 }
 
 int
-blas_small_cols(int m, int n, int k)
+blas_core_small(const char *core)
+{
+	return core && (!strcasecmp(core, "skylakex") ||
+	                !strcasecmp(core, "cooperlake") ||
+	                !strcasecmp(core, "sapphirerapids"));
+}
+
+void
+blas_sgemm_cols(CBLAS_TRANSPOSE ta, int m, int n, int k, const float *a,
+                int lda, const float *b, int ldb, float *c, int ldc)
 {
 	static _Atomic int small = -1;
-	if (small < 0) {
-		const char *c = openblas_get_corename();
-		small = c && (!strcasecmp(c, "skylakex") ||
-		              !strcasecmp(c, "cooperlake") ||
-		              !strcasecmp(c, "sapphirerapids"));
-	}
-	return blas_cols_fit(small, m, n, k);
+	if (small < 0)
+		small = blas_core_small(openblas_get_corename());
+	int w = blas_cols_fit(small, m, n, k);
+	for (int j = 0; j < n; j += w)
+		cblas_sgemm(CblasRowMajor, ta, CblasNoTrans, m,
+		            n - j < w ? n - j : w, k, 1.0f, a, lda, b + j, ldb,
+		            0.0f, c + j, ldc);
 }
 
 const char *

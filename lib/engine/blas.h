@@ -36,18 +36,22 @@ void blas_select_core(char **argv);
 const char *blas_core_name(void);
 
 /*
- * The widest block of columns (a multiple of 16, at most n) for which a
- * row-major m x cols x k product, NN or TN, takes OpenBLAS's small-matrix
- * sgemm kernel; n when the kernel in use has none or no block fits.
+ * C (m x n) = op(A) B, row-major, op(A) = A or its transpose (ta), in
+ * blocks of columns that OpenBLAS's small-matrix sgemm kernels take.
  * OpenBLAS (0.3.17 on) runs products of at most 1e6 multiply-adds on its
- * SkylakeX-class cores with a kernel that reads both matrices in place:
- * no packing copies and no separate pass that zeroes C. On the MLP's
- * 64 x 128 x 392 products (one thread's half of the first layer) it did
- * 110 GFLOP/s in blocks of 32 columns against 96 whole (bench in
- * docs/engine.md).
+ * SkylakeX-class cores with kernels that read both matrices in place: no
+ * packing copies and no separate pass that zeroes C. On the MLP's
+ * 64 x 128 x 392 products (one thread's half of the first layer) they
+ * did 110 GFLOP/s in blocks of 32 columns against 96 whole (bench in
+ * docs/engine.md). Same blocks for the same shapes, so the sums' order
+ * is fixed run to run; one whole product on other kernels.
  */
-int blas_small_cols(int m, int n, int k);
-/* The same for a kernel that has them (small) or not (exposed for tests). */
+void blas_sgemm_cols(CBLAS_TRANSPOSE ta, int m, int n, int k, const float *a,
+                     int lda, const float *b, int ldb, float *c, int ldc);
+/* Whether OpenBLAS's kernel `core` (its name) has those small kernels. */
+int blas_core_small(const char *core);
+/* The widest block of 16s with m x cols x k <= 1e6 on a core that has
+ * them (small), at most n; n otherwise (exposed for tests). */
 int blas_cols_fit(int small, int m, int n, int k);
 
 /* The two BLAS entry points the engine relies on, as the check sees them. */

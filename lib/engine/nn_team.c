@@ -140,20 +140,6 @@ barrier(nn_team *t)
 	nn_sync_wait(&t->gen, g, &t->sleepers, &t->at, &spin);
 }
 
-/* C (m x n) = op(A) B, row-major, in blocks of columns that OpenBLAS
- * multiplies without packing (blas_small_cols). Same blocks for the same
- * shapes: the sums' order is fixed run to run. */
-static void
-gemm_cols(CBLAS_TRANSPOSE ta, int m, int n, int k, const float *a, int lda,
-          const float *b, int ldb, float *c, int ldc)
-{
-	int w = blas_small_cols(m, n, k);
-	for (int j = 0; j < n; j += w)
-		cblas_sgemm(CblasRowMajor, ta, CblasNoTrans, m,
-		            n - j < w ? n - j : w, k, 1.0f, a, lda, b + j, ldb,
-		            0.0f, c + j, ldc);
-}
-
 /*
  * Asks for floats [c0, c1) of rows 0..n-1 of m (row length u), written by
  * another core, all at once: read one by one as the sums come to them,
@@ -217,8 +203,8 @@ nn_team_dense_fwd(nn_team *t, int tid, int i, int n, struct nn_rng *rng)
 	const float *W = net->params + l->woff, *b = net->params + l->boff;
 	float *P = t->part[i][tid];
 	if (r1 > r0)
-		gemm_cols(CblasNoTrans, n, u, r1 - r0, x + r0, in,
-		          W + (size_t)r0 * u, u, P, u);
+		blas_sgemm_cols(CblasNoTrans, n, u, r1 - r0, x + r0, in,
+		                W + (size_t)r0 * u, u, P, u);
 	else
 		memset(P, 0, sizeof(float) * (size_t)n * u);
 	barrier(t); /* every thread's partial product */
@@ -298,8 +284,8 @@ nn_team_dense_bwd(nn_team *t, int tid, int i, int n, struct nn_opt *o)
 	}
 	if (r1 > r0) {
 		size_t w0 = (size_t)r0 * u, wn = (size_t)(r1 - r0) * u;
-		gemm_cols(CblasTrans, r1 - r0, u, n, x + r0, in, dy, u, dW + w0,
-		          u);
+		blas_sgemm_cols(CblasTrans, r1 - r0, u, n, x + r0, in, dy, u,
+		                dW + w0, u);
 		if (i > t->first)
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n,
 			            r1 - r0, u, 1.0f, dy, u, W + w0, u, 0.0f,

@@ -52,8 +52,13 @@ gemv_bad_m1(CBLAS_ORDER o, CBLAS_TRANSPOSE t, blasint m, blasint n, float al,
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
+	(void)argc;
+	/* the kernels the services run: the best core for this CPU, as
+	 * their main picks it (re-executes once; an explicit
+	 * OPENBLAS_CORETYPE is kept) */
+	blas_select_core(argv);
 	TH_TEST("OpenBLAS's own kernels pass the self-check")
 	{
 		CHECK(blas_selfcheck(NULL) == NULL);
@@ -142,12 +147,34 @@ main(void)
 		CHECK(blas_cols_fit(1, 392, 128, 64) == 32);
 		/* too big for even 16 columns: whole */
 		CHECK(blas_cols_fit(1, 4096, 64, 4096) == 64);
-		/* the library's own answer follows its kernel's name */
-		const char *c = blas_core_name();
-		int small = c && (!strcasecmp(c, "SkylakeX") ||
-		                  !strcasecmp(c, "Cooperlake") ||
-		                  !strcasecmp(c, "SapphireRapids"));
-		CHECK(blas_small_cols(64, 128, 392) == (small ? 32 : 128));
+		/* which kernels have them, by OpenBLAS's names */
+		CHECK(blas_core_small("SkylakeX"));
+		CHECK(blas_core_small("COOPERLAKE"));
+		CHECK(blas_core_small("SapphireRapids"));
+		CHECK(!blas_core_small("Haswell"));
+		CHECK(!blas_core_small("Zen"));
+		CHECK(!blas_core_small(NULL));
+	}
+	TH_TEST("a product in column blocks gives the whole product's bits")
+	{
+		/* the MLP's shapes, NN and TN, on the kernel in use */
+		enum { M = 64, K = 392, N = 128 };
+		static float a[M * K], b[K * N], c1[M * N], c2[M * N];
+		static float at[K * M], b2[M * N], d1[K * N], d2[K * N];
+		for (int i = 0; i < M * K; i++)
+			a[i] = at[i] = (float)((i * 7919L) % 201 - 100) / 64.0f;
+		for (int i = 0; i < K * N; i++)
+			b[i] = (float)((i * 104729L) % 199 - 99) / 32.0f;
+		for (int i = 0; i < M * N; i++)
+			b2[i] = (float)((i * 31) % 97 - 48) / 16.0f;
+		blas_sgemm_cols(CblasNoTrans, M, N, K, a, K, b, N, c1, N);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K,
+		            1.0f, a, K, b, N, 0.0f, c2, N);
+		CHECK(memcmp(c1, c2, sizeof(c1)) == 0);
+		blas_sgemm_cols(CblasTrans, K, N, M, at, K, b2, N, d1, N);
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, M,
+		            1.0f, at, K, b2, N, 0.0f, d2, N);
+		CHECK(memcmp(d1, d2, sizeof(d1)) == 0);
 	}
 	return th_done();
 }
