@@ -45,7 +45,7 @@ static const struct gemm_case gemm_cases[] = {
     {"sgemm TN 33x16x40", 1, 0, 33, 16, 40, 1.0f},
     {"sgemm TT 5x6x17", 1, 1, 5, 6, 17, 0.5f},
     {"sgemm NN 64x128x392", 0, 0, 64, 128, 392, 0.0f},
-    /* blas_small_cols's blocks: the small-matrix kernels */
+    /* blas_sgemm_cols's blocks: the small-matrix kernels */
     {"sgemm NN 64x32x392", 0, 0, 64, 32, 392, 0.0f},
     {"sgemm TN 392x32x64", 1, 0, 392, 32, 64, 0.0f},
     {"sgemm k=0 with beta", 0, 0, 4, 5, 0, 0.5f},
